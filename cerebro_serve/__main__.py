@@ -1,0 +1,3 @@
+from cerebro_serve.cli import main
+
+raise SystemExit(main())

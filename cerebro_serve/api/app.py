@@ -1,0 +1,49 @@
+"""The application factory: the `/v1` router behind the key guard, one envelope for every error."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from cerebro_serve import __version__
+from cerebro_serve.api.auth import require_key
+from cerebro_serve.api.envelope import error_envelope
+from cerebro_serve.api.routes.auth import check_auth
+from cerebro_serve.api.routes.pools import pool_handlers
+from cerebro_serve.api.routes.ranking import ranking_handlers
+from cerebro_serve.api.routes.records import record_handlers
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services import Workspace
+
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def create_app(workspace: Workspace, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Litestar:
+    v1 = Router(
+        path="/v1",
+        guards=[require_key],
+        route_handlers=[
+            check_auth,
+            *pool_handlers(PROFILE),
+            *pool_handlers(JOB),
+            *record_handlers(PROFILE),
+            *record_handlers(JOB),
+            *ranking_handlers(),
+        ],
+    )
+    app = Litestar(
+        route_handlers=[v1],
+        exception_handlers={Exception: error_envelope},
+        request_max_body_size=max_body_bytes,
+        on_shutdown=[lambda: workspace.close()],
+        openapi_config=OpenAPIConfig(
+            title="Cerebro Serve",
+            version=__version__,
+            description="HrFlow v1-compatible talent matching. Authenticate with the X-API-KEY header.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+    )
+    app.state.workspace = workspace
+    return app

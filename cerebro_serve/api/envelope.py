@@ -1,0 +1,58 @@
+"""The HrFlow envelope `{code, message, data?, meta?}` for every answer, errors included.
+
+`Content-Type` is exactly `application/json`: the hrflow SDK discards any body whose type carries a
+charset or anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from cerebro_serve.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+_encoder = msgspec.json.Encoder()
+
+HTTP_MESSAGES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Request Entity Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def envelope(code: int, message: str, data: Any = None, meta: dict[str, int] | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        body["data"] = data
+    if meta is not None:
+        body["meta"] = meta
+    return Response(content=_encoder.encode(body), status_code=code, media_type=JSON)
+
+
+def error_envelope(request: Request, error: Exception) -> Response:
+    """The one exception handler: service errors, framework errors and bugs all leave as envelopes."""
+    if isinstance(error, ServiceError):
+        return envelope(error.status, error.message)
+    if isinstance(error, HTTPException):
+        status = error.status_code
+        title = HTTP_MESSAGES.get(status, "Error")
+        detail = error.detail if error.detail and error.detail != title else ""
+        if status == 404 and not detail:
+            detail = f"no route {request.method} {request.url.path}"
+        if status == 405 and not detail:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return envelope(status, f"{title}. {detail}".rstrip(". ").rstrip() if detail else title)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return envelope(500, "Internal Server Error. The error was logged on the server.")

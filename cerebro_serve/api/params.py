@@ -1,0 +1,79 @@
+"""Decode HrFlow request parameters into the typed query Structs.
+
+The SDK sends lists and objects as JSON strings inside query strings (and, in PATCH bodies, inside JSON);
+booleans as True/False/1/0. Which parameters are JSON is read off the target Struct's field types, so a
+plain string parameter is never mistaken for JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+
+from cerebro_serve.services.errors import InvalidParameters
+
+T = TypeVar("T")
+
+_CONTAINERS = (
+    msgspec.inspect.ListType,
+    msgspec.inspect.DictType,
+    msgspec.inspect.StructType,
+    msgspec.inspect.TupleType,
+    msgspec.inspect.VarTupleType,
+)
+
+
+def _is_container(kind: msgspec.inspect.Type) -> bool:
+    if isinstance(kind, msgspec.inspect.UnionType):
+        return any(_is_container(member) for member in kind.types)
+    if isinstance(kind, msgspec.inspect.Metadata):
+        return _is_container(kind.type)
+    return isinstance(kind, _CONTAINERS)
+
+
+@functools.cache
+def _json_fields(struct_type: type) -> frozenset[str]:
+    info = msgspec.inspect.type_info(struct_type)
+    return frozenset(field.encode_name for field in info.fields if _is_container(field.type))
+
+
+def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
+    """Typed parameters from loosely typed ones; a mistake is a 400 that names the parameter."""
+    json_fields = _json_fields(struct_type)
+    prepared: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in json_fields and isinstance(value, str):
+            try:
+                value = msgspec.json.decode(value)
+            except msgspec.DecodeError:
+                raise InvalidParameters(f"`{name}` must be JSON, got {value!r}") from None
+        prepared[name] = value
+    try:
+        return msgspec.convert(prepared, struct_type, strict=False)
+    except msgspec.ValidationError as error:
+        raise InvalidParameters(_readable(error)) from None
+
+
+def decode_query(request: Request, struct_type: type[T]) -> T:
+    return convert(dict(request.query_params.items()), struct_type)
+
+
+def decode_json(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        raise InvalidParameters("the request body is empty: send a JSON object")
+    try:
+        value = msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise InvalidParameters(f"malformed JSON body ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidParameters("the request body must be a JSON object")
+    return value
+
+
+def _readable(error: msgspec.ValidationError) -> str:
+    """msgspec says `$.page`; HrFlow users know parameter names."""
+    return str(error).replace("`$.", "`").replace(" - at `$`", "")

@@ -1,0 +1,36 @@
+"""What every route does: find the workspace, run the blocking service call off the event loop."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from litestar import Request
+
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.errors import InvalidParameters
+
+T = TypeVar("T")
+
+READ = {"permission": "read"}
+WRITE = {"permission": "write"}
+
+
+def workspace_of(request: Request) -> Workspace:
+    return request.app.state.workspace
+
+
+async def call(function: Callable[..., T], *args: Any) -> T:
+    """Services block (store, encoder): run them in a worker thread."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args))
+
+
+def required_string(values: dict[str, Any], name: str) -> str:
+    value = values.get(name)
+    if value is None or value == "":
+        raise InvalidParameters(f"`{name}` is required")
+    if not isinstance(value, str):
+        raise InvalidParameters(f"`{name}` must be a string")
+    return value

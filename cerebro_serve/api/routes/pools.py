@@ -1,0 +1,36 @@
+"""Sources and boards: `POST /v1/source|board` (our admin route), `GET /v1/source|board`, `GET /v1/sources|boards`."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+
+from cerebro_serve.api.envelope import envelope
+from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
+from cerebro_serve.objects import RecordKind
+from cerebro_serve.services.queries import PoolCreate, PoolListQuery, PoolQuery
+
+
+def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
+    title = kind.pool.title()
+
+    @post(f"/{kind.pool}", opt=WRITE, name=f"create-{kind.pool}")
+    async def create_pool(request: Request) -> Response:
+        payload = convert(decode_json(await request.body()), PoolCreate)
+        pool = await call(workspace_of(request).pools.create, kind, payload)
+        return envelope(201, f"{title} created", pool)
+
+    @get(f"/{kind.pool}", opt=READ, name=f"get-{kind.pool}")
+    async def get_pool(request: Request) -> Response:
+        query = decode_query(request, PoolQuery)
+        pool = await call(workspace_of(request).pools.get, kind, query.key)
+        return envelope(200, f"{title} details", pool)
+
+    @get(f"/{kind.pool}s", opt=READ, name=f"list-{kind.pool}s")
+    async def list_pools(request: Request) -> Response:
+        query = decode_query(request, PoolListQuery)
+        page = await call(workspace_of(request).pools.list, kind, query)
+        return envelope(200, f"{title}s list", page.items, page.meta)
+
+    return [create_pool, get_pool, list_pools]

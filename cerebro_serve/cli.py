@@ -1,0 +1,84 @@
+"""`cerebro-serve`: run the server, or manage a workspace's API keys."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from cerebro_serve.settings import Settings, resolve_admin_key
+
+log = logging.getLogger("cerebro_serve")
+
+
+def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
+    """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
+    from cerebro_serve.engine import load_encoder
+    from cerebro_serve.services import Workspace
+    from cerebro_serve.store import open_store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    admin_key, generated = resolve_admin_key(settings)
+    if generated:
+        print(f"Generated the workspace admin key (kept in {settings.data_dir / 'api_key'}):\n  {admin_key}", flush=True)
+    store = open_store(settings.store_url)
+    encoder = load_encoder(settings.model, settings.device)
+    return Workspace(store, encoder, settings.index_dir, admin_key)
+
+
+def serve(settings: Settings, demo: bool) -> int:
+    import uvicorn
+
+    from cerebro_serve.api import create_app
+
+    workspace = build_workspace(settings)
+    if demo:
+        from cerebro_serve.demo import load_demo
+
+        if load_demo(workspace):
+            log.info("demo data loaded")
+    app = create_app(workspace, max_body_bytes=settings.max_body_bytes)
+    print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs)", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def create_key(settings: Settings, permission: str) -> int:
+    from cerebro_serve.services.keys import KeyRing
+    from cerebro_serve.store import open_store
+
+    admin_key, _ = resolve_admin_key(settings)
+    store = open_store(settings.store_url)
+    try:
+        print(KeyRing(store, admin_key).create(permission))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cerebro-serve", description="HrFlow-compatible talent-matching server")
+    parser.add_argument("--data-dir", type=Path, help="where the store, indexes and key live (CEREBRO_DATA_DIR)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the HTTP server")
+    serve_parser.add_argument("--host", help="interface to bind (CEREBRO_HOST, default 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="port (CEREBRO_PORT, default 8000)")
+    serve_parser.add_argument("--data-dir", type=Path, dest="serve_data_dir", help=argparse.SUPPRESS)
+    serve_parser.add_argument("--demo", action="store_true", help="load the demo source and board on first start")
+
+    keys_parser = commands.add_parser("create-key", help="issue an extra API key")
+    keys_parser.add_argument("--permission", choices=["all", "read", "write"], default="read")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    data_dir = getattr(args, "serve_data_dir", None) or args.data_dir
+    try:
+        if args.command == "serve":
+            settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port)
+            return serve(settings, args.demo)
+        return create_key(Settings.from_env(data_dir=data_dir), args.permission)
+    except ValueError as error:
+        print(f"cerebro-serve: {error}", file=sys.stderr)
+        return 2

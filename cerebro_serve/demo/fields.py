@@ -1,0 +1,185 @@
+"""Vocabulary of the demo workspace, one entry per field of work. Written for Cerebro Serve (Apache-2.0)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    titles: tuple[str, ...]
+    skills: tuple[str, ...]
+    soft_skills: tuple[str, ...]
+    companies: tuple[str, ...]
+    degrees: tuple[str, ...]
+    duties: tuple[str, ...]
+
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        "software engineering",
+        ("Backend Engineer", "Python Developer", "Full Stack Developer", "Site Reliability Engineer"),
+        ("Python", "Django", "PostgreSQL", "REST APIs", "Docker", "Kubernetes", "TypeScript", "React",
+         "AWS", "CI/CD", "Redis", "Go"),
+        ("problem solving", "code review", "mentoring"),
+        ("Northwind Software", "Bluefin Labs", "Cobalt Systems", "Kestrel Cloud", "Pinecrest Digital"),
+        ("BSc Computer Science", "MSc Software Engineering", "BEng Computer Engineering"),
+        ("designed and shipped REST APIs serving millions of requests a day",
+         "migrated a monolith to containerised services on Kubernetes",
+         "cut p99 latency of the checkout service by 40% through query tuning in PostgreSQL",
+         "built a React front end for the internal billing platform",
+         "ran on-call rotations and wrote incident post-mortems",
+         "automated deployments with a CI/CD pipeline and infrastructure as code"),
+    ),
+    Field(
+        "data science",
+        ("Data Scientist", "Machine Learning Engineer", "Data Analyst", "Analytics Engineer"),
+        ("Python", "SQL", "pandas", "scikit-learn", "PyTorch", "statistics", "A/B testing", "Spark",
+         "Tableau", "dbt", "forecasting", "NLP"),
+        ("storytelling with data", "stakeholder management", "curiosity"),
+        ("Quanta Insights", "Meridian Analytics", "Helix Retail", "Orbit Telecom", "Lumen Health Data"),
+        ("MSc Statistics", "PhD Applied Mathematics", "BSc Economics"),
+        ("built churn prediction models with scikit-learn that lifted retention by 6%",
+         "designed and analysed A/B tests for pricing experiments",
+         "trained PyTorch text classifiers to route customer tickets",
+         "modelled the analytics warehouse in dbt and SQL",
+         "built demand forecasting pipelines on Spark",
+         "presented dashboards in Tableau to the executive team"),
+    ),
+    Field(
+        "nursing",
+        ("Registered Nurse", "ICU Nurse", "Charge Nurse", "Pediatric Nurse"),
+        ("patient assessment", "medication administration", "critical care", "wound care", "IV therapy",
+         "electronic health records", "BLS", "ACLS", "triage", "infection control", "care planning"),
+        ("empathy", "calm under pressure", "teamwork"),
+        ("St. Mary's Hospital", "Riverside Medical Center", "Green Valley Clinic", "Children's Health Trust",
+         "Lakeside Care Home"),
+        ("BSc Nursing", "Diploma in Nursing", "MSc Advanced Nursing Practice"),
+        ("assessed and cared for up to six intensive care patients per shift",
+         "administered medication and IV therapy following hospital protocols",
+         "led a ward team of eight nurses as charge nurse on night shifts",
+         "documented care plans in the electronic health record",
+         "triaged patients in a busy emergency department",
+         "trained new nurses in infection control procedures"),
+    ),
+    Field(
+        "accounting",
+        ("Accountant", "Financial Analyst", "Auditor", "Payroll Specialist"),
+        ("IFRS", "GAAP", "financial reporting", "Excel", "SAP", "budgeting", "reconciliations", "tax",
+         "audit", "forecasting", "accounts payable", "QuickBooks"),
+        ("attention to detail", "integrity", "deadline management"),
+        ("Ledger & Co", "Summit Audit Partners", "Granite Financial", "Harbor Bank", "Atlas Manufacturing"),
+        ("BSc Accounting", "MBA Finance", "BA Business Administration"),
+        ("prepared monthly and year-end financial statements under IFRS",
+         "reconciled bank and intercompany accounts in SAP",
+         "built budget and forecast models in Excel for five business units",
+         "performed external audits of manufacturing and retail clients",
+         "ran payroll for 1,200 employees across three countries",
+         "prepared corporate tax returns and VAT filings"),
+    ),
+    Field(
+        "marketing",
+        ("Digital Marketing Manager", "SEO Specialist", "Content Marketer", "Brand Manager"),
+        ("SEO", "Google Ads", "content strategy", "social media", "Google Analytics", "email marketing",
+         "copywriting", "brand strategy", "HubSpot", "marketing automation", "market research"),
+        ("creativity", "communication", "collaboration"),
+        ("Brightside Media", "Vantage Brands", "Echo Agency", "Sunrise Consumer Goods", "Clearpath Travel"),
+        ("BA Marketing", "MSc Digital Marketing", "BA Communications"),
+        ("grew organic traffic by 120% with an SEO and content strategy",
+         "managed a Google Ads budget of 2M euros a year",
+         "launched email nurture campaigns in HubSpot",
+         "led the rebrand of a consumer goods product line",
+         "ran market research and customer interviews for new launches",
+         "grew social media audiences across Instagram and LinkedIn"),
+    ),
+    Field(
+        "sales",
+        ("Account Executive", "Sales Manager", "Business Development Representative", "Key Account Manager"),
+        ("B2B sales", "negotiation", "Salesforce", "lead generation", "pipeline management", "cold calling",
+         "account management", "contract closing", "CRM", "forecasting", "solution selling"),
+        ("persuasion", "resilience", "relationship building"),
+        ("Apex Industrial Supply", "Nimbus SaaS", "Crown Logistics", "Vertex Office Solutions", "Tidewater Foods"),
+        ("BA Business Administration", "BSc Marketing", "BA Economics"),
+        ("closed 1.5M euros of new B2B business in a year",
+         "managed a pipeline of 80 opportunities in Salesforce",
+         "negotiated multi-year contracts with key accounts",
+         "generated leads through cold calling and outreach sequences",
+         "led a team of six sales representatives to 115% of quota",
+         "forecast quarterly revenue for the regional sales team"),
+    ),
+    Field(
+        "teaching",
+        ("Primary School Teacher", "Mathematics Teacher", "English Teacher", "Special Education Teacher"),
+        ("lesson planning", "classroom management", "curriculum design", "differentiated instruction",
+         "student assessment", "special educational needs", "mathematics", "literacy", "e-learning",
+         "parent communication"),
+        ("patience", "public speaking", "adaptability"),
+        ("Oakwood Primary School", "Hillcrest Academy", "Maple Secondary School", "Bright Futures College",
+         "Cedar Learning Centre"),
+        ("BEd Primary Education", "PGCE Secondary Mathematics", "MA Special Education"),
+        ("planned and taught mathematics lessons to classes of thirty pupils",
+         "designed a literacy curriculum for years three to six",
+         "adapted lessons for pupils with special educational needs",
+         "assessed student progress and reported to parents each term",
+         "introduced e-learning tools for homework and revision",
+         "coordinated the school's maths olympiad team"),
+    ),
+    Field(
+        "civil engineering",
+        ("Civil Engineer", "Site Engineer", "Structural Engineer", "Construction Project Manager"),
+        ("AutoCAD", "structural analysis", "project management", "site supervision", "Revit",
+         "reinforced concrete", "health and safety", "cost estimation", "surveying", "Eurocodes"),
+        ("leadership", "planning", "problem solving"),
+        ("Stonebridge Construction", "Arcadia Infrastructure", "Ironworks Engineering", "Civitas Build",
+         "Delta Roads"),
+        ("BEng Civil Engineering", "MSc Structural Engineering", "BSc Construction Management"),
+        ("supervised construction of a 12-storey residential building",
+         "designed reinforced concrete structures to Eurocodes",
+         "produced drawings in AutoCAD and models in Revit",
+         "managed subcontractors, schedules and site health and safety",
+         "prepared cost estimates and bills of quantities",
+         "surveyed road alignments for a regional highway project"),
+    ),
+    Field(
+        "human resources",
+        ("HR Business Partner", "Recruiter", "Talent Acquisition Specialist", "HR Generalist"),
+        ("recruitment", "employee relations", "onboarding", "labour law", "HRIS", "performance management",
+         "compensation and benefits", "Workday", "interviewing", "talent development"),
+        ("discretion", "empathy", "negotiation"),
+        ("PeopleFirst Consulting", "Evergreen Retail", "Polaris Energy", "Beacon Insurance", "Unity Hospitality"),
+        ("BA Human Resource Management", "MSc Organisational Psychology", "BA Psychology"),
+        ("recruited over 150 engineers and sales staff a year",
+         "ran onboarding for new hires across four offices",
+         "advised managers on employee relations and labour law",
+         "implemented Workday as the HRIS for 3,000 employees",
+         "designed the annual performance review process",
+         "benchmarked compensation and benefits against the market"),
+    ),
+    Field(
+        "logistics",
+        ("Supply Chain Analyst", "Logistics Coordinator", "Warehouse Manager", "Procurement Specialist"),
+        ("supply chain management", "inventory control", "procurement", "SAP", "demand planning",
+         "warehouse management", "transport planning", "Excel", "lean", "vendor management"),
+        ("organisation", "negotiation", "reliability"),
+        ("Fastlane Freight", "Northstar Distribution", "Global Parts Sourcing", "Evermore Retail Logistics",
+         "Portside Shipping"),
+        ("BSc Supply Chain Management", "BA Logistics", "MSc Operations Management"),
+        ("planned inbound and outbound transport for a national distribution centre",
+         "reduced inventory holding costs by 15% through demand planning",
+         "managed a warehouse team of 40 and lean improvement projects",
+         "negotiated supplier contracts and managed vendor performance",
+         "maintained stock and purchase orders in SAP",
+         "coordinated international shipments and customs paperwork"),
+    ),
+)
+
+FIRST_NAMES = (
+    "Amelia", "Noah", "Sofia", "Liam", "Chloe", "Mateo", "Ines", "Lucas", "Maya", "Omar", "Hannah", "Ravi",
+    "Elena", "Jonas", "Aisha", "Tomas", "Clara", "Kenji", "Fatima", "Daniel", "Zoe", "Ivan", "Leila", "Pablo",
+)
+LAST_NAMES = (
+    "Martin", "Okafor", "Rossi", "Novak", "Dubois", "Silva", "Kowalski", "Haddad", "Jensen", "Moreau",
+    "Tanaka", "Fischer", "Garcia", "Popescu", "Nguyen", "Smith", "Andersen", "Costa", "Ahmed", "Weber",
+)
+CITIES = ("London", "Paris", "Berlin", "Madrid", "Amsterdam", "Lisbon", "Dublin", "Milan", "Bucharest", "Lyon")

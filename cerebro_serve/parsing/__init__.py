@@ -1,0 +1,1 @@
+"""Documents (PDF, DOCX, text) into Profile and Job objects. Arrives with the parsing issue (#3)."""

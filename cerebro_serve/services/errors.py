@@ -1,0 +1,42 @@
+"""Errors a use case can end in. Each carries the HTTP-agnostic status the API layer answers with."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 400
+    prefix = "Invalid parameters. "
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        return self.prefix + self.detail
+
+
+class InvalidParameters(ServiceError):
+    pass
+
+
+class NotFound(ServiceError):
+    """HrFlow answers 400 here, and clients match on "Unable to find object: <kind>"."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"Unable to find object: {kind}")
+
+
+class Conflict(ServiceError):
+    status = 409
+    prefix = "Conflict. "
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    prefix = "Unauthorized. "
+
+
+class Forbidden(ServiceError):
+    status = 403
+    prefix = "Forbidden. "

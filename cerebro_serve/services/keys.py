@@ -1,0 +1,46 @@
+"""Workspace API keys: `ask_` (read and write), `askr_` (read only), `askw_` (write only), 32 hex each.
+
+The admin key comes from the settings; further keys are stored hashed, so a leaked database leaks no key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from typing import Literal
+
+from cerebro_serve.store import SqlStore
+
+Permission = Literal["all", "read", "write"]
+PREFIXES: dict[Permission, str] = {"all": "ask_", "read": "askr_", "write": "askw_"}
+KEY_PATTERN = re.compile(r"^ask[rw]?_[0-9a-f]{32}$")
+
+
+def new_key(permission: Permission = "all") -> str:
+    return PREFIXES[permission] + secrets.token_hex(16)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class KeyRing:
+    def __init__(self, store: SqlStore, admin_key: str) -> None:
+        self.store = store
+        self.admin_key = admin_key
+
+    def create(self, permission: Permission) -> str:
+        key = new_key(permission)
+        self.store.add_api_key(_hash(key), permission)
+        return key
+
+    def permission(self, key: str | None) -> Permission | None:
+        """What a presented key may do, or None when it is not a key of this workspace."""
+        if not key or not KEY_PATTERN.match(key):
+            return None
+        if hmac.compare_digest(key, self.admin_key):
+            return "all"
+        permission = self.store.api_key_permission(_hash(key))
+        return permission  # type: ignore[return-value]

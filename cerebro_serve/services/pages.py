@@ -1,0 +1,36 @@
+"""Paging as HrFlow reports it: 1-based pages and `meta{page, maxPage, count, total}`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    page: int
+    limit: int
+    total: int
+    predictions: list[list[float]] | None = None
+
+    @property
+    def meta(self) -> dict[str, int]:
+        # An empty result still reports one (empty) page: SDK helpers divide by maxPage.
+        return {
+            "page": self.page,
+            "maxPage": max(1, math.ceil(self.total / self.limit)),
+            "count": len(self.items),
+            "total": self.total,
+        }
+
+
+def order_by_date(ids: np.ndarray, dates: np.ndarray, descending: bool) -> np.ndarray:
+    """Positions sorted by date, ties by id, both in the requested direction."""
+    order = np.lexsort((ids, dates))
+    return order[::-1] if descending else order

@@ -1,0 +1,138 @@
+"""Typed inputs of the listing, searching and scoring use cases, with the HrFlow wire names.
+
+The API layer decodes query strings and JSON bodies into these; the services never see raw parameters.
+Unknown parameters are ignored (the SDK forwards any keyword the caller passes).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+Page = Annotated[int, Meta(ge=1)]
+Limit = Annotated[int, Meta(ge=1, le=1000)]
+Key = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class Tag(Struct, kw_only=True):
+    name: str
+    value: Any = None
+
+
+# CNF: AND over the outer list, OR inside each group; a bare tag is a group of one.
+TagCnf = list[list[Tag] | Tag]
+
+
+class Listing(Struct, kw_only=True):
+    page: Page = 1
+    limit: Limit = 30
+    order_by: Literal["asc", "desc"] | None = None
+    created_at_min: str | None = None
+    created_at_max: str | None = None
+
+
+class Filtering(Listing, kw_only=True):
+    sort_by: Literal["created_at", "updated_at", "scoring", "searching"] = "created_at"
+    text_keywords: list[str] = []
+    tags_included: TagCnf = []
+    tags_excluded: TagCnf = []
+    name: str | None = None
+
+
+class ProfilesStoringQuery(Listing, kw_only=True):
+    source_keys: list[Key]
+    sort_by: Literal["created_at", "updated_at"] = "created_at"
+    name: str | None = None
+    key: str | None = None
+    reference: str | None = None
+    return_profile: bool = False
+
+
+class JobsStoringQuery(Listing, kw_only=True):
+    board_keys: list[Key]
+    sort_by: Literal["created_at", "updated_at"] = "created_at"
+    name: str | None = None
+    key: str | None = None
+    reference: str | None = None
+    return_job: bool = False
+
+
+class ProfilesSearchingQuery(Filtering, kw_only=True):
+    source_keys: list[Key]
+
+
+class JobsSearchingQuery(Filtering, kw_only=True):
+    board_keys: list[Key]
+
+
+class Scoring(Filtering, kw_only=True):
+    algorithm_key: str | None = None
+    agent_key: str | None = None
+    # Legacy `use_agent` and current `use_algorithm`: either set to 0 means search-only, no score.
+    use_agent: bool | None = None
+    use_algorithm: bool | None = None
+    score_threshold: Annotated[float, Meta(ge=0, le=1)] | None = None
+
+    @property
+    def uses_algorithm(self) -> bool:
+        return self.use_agent is not False and self.use_algorithm is not False
+
+
+class ProfilesScoringQuery(Scoring, kw_only=True):
+    source_keys: list[Key]
+    board_key: Key
+    job_key: str | None = None
+    job_reference: str | None = None
+
+
+class JobsScoringQuery(Scoring, kw_only=True):
+    board_keys: list[Key]
+    source_key: Key
+    profile_key: str | None = None
+    profile_reference: str | None = None
+
+
+class PoolListQuery(Struct, kw_only=True):
+    name: str | None = None
+    page: Page = 1
+    limit: Limit = 30
+    order_by: Literal["asc", "desc"] | None = None
+    sort_by: str = "date"
+
+
+class PoolCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=256)]
+    description: str | None = None
+
+
+class RecordLookup(Struct, kw_only=True):
+    key: str | None = None
+    reference: str | None = None
+    email: str | None = None
+
+
+class ArchiveRequest(Struct, kw_only=True):
+    key: str | None = None
+    reference: str | None = None
+    profile_email: str | None = None
+    is_archive: bool = True
+
+    @property
+    def lookup(self) -> RecordLookup:
+        return RecordLookup(key=self.key, reference=self.reference, email=self.profile_email)
+
+
+class RecordQuery(Struct, kw_only=True):
+    key: str | None = None
+    reference: str | None = None
+    profile_email: str | None = None
+    email: str | None = None
+
+    @property
+    def lookup(self) -> RecordLookup:
+        return RecordLookup(key=self.key, reference=self.reference, email=self.profile_email or self.email)
+
+
+class PoolQuery(Struct, kw_only=True):
+    key: Key

@@ -1,0 +1,264 @@
+"""Indexing, editing, archiving and reading profiles and jobs.
+
+A write embeds the object's view first (slow, outside any lock), then commits the record and its vector
+to the store and only then updates the pool's in-memory index, under the pool's write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from cerebro_serve.engine import Encoder
+from cerebro_serve.engine.views import job_view, profile_view
+from cerebro_serve.index import IndexRegistry
+from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
+from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
+from cerebro_serve.services.pages import Page, order_by_date
+from cerebro_serve.services.pools import PoolService
+from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup
+from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
+from cerebro_serve.store import RecordFilter, SqlStore, StoredPool, StoredRecord
+from cerebro_serve.store.sql import DuplicateReference, now_us
+
+KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
+# Fields the server owns: an edit never takes them from the caller.
+SERVER_FIELDS = frozenset(
+    {"id", "key", "source_key", "board_key", "source", "board", "archive", "archived_at", "created_at", "updated_at"}
+)
+
+
+def view_of(record: Record) -> str:
+    return profile_view(record) if isinstance(record, Profile) else job_view(record)
+
+
+def tag_value(value: Any) -> str | None:
+    """Tag values are any JSON; compare them as text, so "1" and 1 and true/"true" filter alike."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def display_name(record: Record) -> str | None:
+    if isinstance(record, Job):
+        return record.name.casefold() if record.name else None
+    info = record.info
+    name = info.full_name or " ".join(part for part in (info.first_name, info.last_name) if part)
+    return name.casefold() or None
+
+
+def email_of(record: Record) -> str | None:
+    if isinstance(record, Profile) and record.info.email:
+        return record.info.email.strip().lower()
+    return None
+
+
+class RecordService:
+    def __init__(self, store: SqlStore, pools: PoolService, encoder: Encoder, registry: IndexRegistry) -> None:
+        self.store = store
+        self.pools = pools
+        self.encoder = encoder
+        self.registry = registry
+
+    # -- reads -------------------------------------------------------------------------------------
+
+    def materialize(self, kind: RecordKind, stored: StoredRecord, pool: StoredPool | None = None) -> Record:
+        """The stored object with the server-owned fields filled from their columns."""
+        record = msgspec.json.decode(stored.body, type=kind.type)
+        pool = pool or self.pools.require(kind, stored.pool_key)
+        archived = format_timestamp(stored.archived_at_us)
+        fields: dict[str, Any] = {
+            "id": stored.id,
+            "key": stored.key,
+            "reference": stored.reference,
+            kind.pool_key_field: stored.pool_key,
+            kind.pool: PoolRef(key=pool.key, name=pool.name),
+            "archive": archived,
+            "archived_at": archived,
+            "created_at": format_timestamp(stored.created_at_us),
+            "updated_at": format_timestamp(stored.updated_at_us),
+        }
+        return msgspec.structs.replace(record, **fields)
+
+    def materialize_many(self, kind: RecordKind, stored: Sequence[StoredRecord]) -> list[Record]:
+        pools: dict[str, StoredPool] = {}
+        out = []
+        for record in stored:
+            if record.pool_key not in pools:
+                pools[record.pool_key] = self.pools.require(kind, record.pool_key)
+            out.append(self.materialize(kind, record, pools[record.pool_key]))
+        return out
+
+    def find(self, kind: RecordKind, pool_key: str, lookup: RecordLookup) -> StoredRecord:
+        self.pools.require(kind, pool_key)
+        if lookup.key is None and lookup.reference is None and lookup.email is None:
+            raise InvalidParameters(f"give the {kind.name}'s `key` or `reference`")
+        stored = self.store.find_record(
+            kind.name, pool_key, key=lookup.key, reference=lookup.reference, email=lookup.email
+        )
+        if stored is None:
+            raise NotFound(kind.name)
+        return stored
+
+    def get(self, kind: RecordKind, pool_key: str, lookup: RecordLookup) -> Record:
+        return self.materialize(kind, self.find(kind, pool_key, lookup))
+
+    def list(self, kind: RecordKind, query: ProfilesStoringQuery | JobsStoringQuery) -> Page[Any]:
+        pool_keys = query.source_keys if isinstance(query, ProfilesStoringQuery) else query.board_keys
+        if not pool_keys:
+            raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
+        for pool_key in pool_keys:
+            self.pools.require(kind, pool_key)
+        record_filter = RecordFilter(
+            created_at_min_us=optional_timestamp(query.created_at_min, "created_at_min"),
+            created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
+            name=query.name,
+            key=query.key,
+            reference=query.reference,
+        )
+        candidates = self.store.filter_records(kind.name, pool_keys, record_filter)
+        dates = candidates.created_at_us if query.sort_by == "created_at" else candidates.updated_at_us
+        order = order_by_date(candidates.ids, dates, descending=query.order_by != "asc")
+        start = (query.page - 1) * query.limit
+        page_ids = candidates.ids[order[start : start + query.limit]]
+        records = self.materialize_many(kind, self.store.load_records(page_ids.tolist()))
+        full = query.return_profile if isinstance(query, ProfilesStoringQuery) else query.return_job
+        items: list[Any] = records if full else [_summary(kind, record) for record in records]
+        return Page(items, query.page, query.limit, len(candidates))
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def index(self, kind: RecordKind, pool_key: str, records: Sequence[Record]) -> list[Record]:
+        """Store and index new records (one or a batch embedded together)."""
+        pool = self.pools.require(kind, pool_key)
+        for record in records:
+            self._check_new(kind, pool_key, record)
+        vectors = self.encoder.embed_documents([view_of(record) for record in records])
+        index = self.registry.get(pool_key)
+        stored_ids = []
+        for record, vector in zip(records, vectors):
+            key = record.key or secrets.token_hex(20)
+            created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
+            body = msgspec.json.encode(_strip_server_fields(record))
+            with self.registry.write_lock(pool_key):
+                try:
+                    record_id, revision = self.store.insert_record(
+                        kind=kind.name,
+                        key=key,
+                        pool_key=pool_key,
+                        reference=record.reference,
+                        email=email_of(record),
+                        name=display_name(record),
+                        search_text=view_of(record).casefold(),
+                        body=body,
+                        created_at_us=created,
+                        model=self.encoder.name,
+                        embedding=vector,
+                        tags=[(tag.name, tag_value(tag.value)) for tag in record.tags],
+                    )
+                except DuplicateReference:
+                    raise Conflict(f"a {kind.name} with this key or reference already exists") from None
+                index.add(np.array([record_id]), vector[None, :], revision)
+            stored_ids.append(record_id)
+        return [self.materialize(kind, stored, pool) for stored in self.store.load_records(stored_ids)]
+
+    def edit(self, kind: RecordKind, pool_key: str, fields: dict[str, Any]) -> Record:
+        """Update a record by the fields given; `key` (else `reference`) says which record."""
+        key, reference = fields.get("key"), fields.get("reference")
+        lookup = RecordLookup(key=key) if key is not None else RecordLookup(reference=reference)
+        stored = self.find(kind, pool_key, lookup)
+        current = msgspec.to_builtins(msgspec.json.decode(stored.body, type=kind.type))
+        current.update({name: value for name, value in fields.items() if name not in SERVER_FIELDS})
+        if "reference" in fields:
+            current["reference"] = reference
+        try:
+            record = msgspec.convert(current, kind.type)
+        except msgspec.ValidationError as error:
+            raise InvalidParameters(str(error)) from None
+        if kind is JOB and not record.name:
+            raise InvalidParameters("a job needs a `name`")
+        view = view_of(record)
+        vector = self.encoder.embed_documents([view])[0]
+        with self.registry.write_lock(pool_key):
+            index = self.registry.get(pool_key)
+            try:
+                revision = self.store.update_record(
+                    stored.id,
+                    pool_key,
+                    reference=record.reference,
+                    email=email_of(record),
+                    name=display_name(record),
+                    search_text=view.casefold(),
+                    body=msgspec.json.encode(record),
+                    updated_at_us=now_us(),
+                    model=self.encoder.name,
+                    embedding=vector,
+                    tags=[(tag.name, tag_value(tag.value)) for tag in record.tags],
+                )
+            except DuplicateReference:
+                raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
+            if stored.archived_at_us is None:
+                index.add(np.array([stored.id]), vector[None, :], revision)
+            else:
+                index.revision = revision
+        return self.get(kind, pool_key, RecordLookup(key=stored.key))
+
+    def archive(self, kind: RecordKind, pool_key: str, lookup: RecordLookup, archive: bool) -> str:
+        """Archive (or, with archive=False, restore) a record; archived records are never ranked."""
+        stored = self.find(kind, pool_key, lookup)
+        with self.registry.write_lock(pool_key):
+            index = self.registry.get(pool_key)
+            archived_at = now_us() if archive else None
+            revision = self.store.set_archived(stored.id, pool_key, archived_at, stored.body)
+            if archive:
+                index.remove(np.array([stored.id]), revision)
+            else:
+                vector = self.reembed(pool_key, [stored.id])[stored.id]
+                index.add(np.array([stored.id]), vector[None, :], revision)
+        return stored.key
+
+    def reembed(self, pool_key: str, ids: list[int]) -> dict[int, np.ndarray]:
+        """Vectors for stored records, computed again with the current encoder."""
+        stored = self.store.load_records(ids)
+        kinds = {PROFILE.name: PROFILE, JOB.name: JOB}
+        views = [view_of(msgspec.json.decode(record.body, type=kinds[record.kind].type)) for record in stored]
+        vectors = self.encoder.embed_documents(views)
+        return {record.id: vector for record, vector in zip(stored, vectors)}
+
+    def _check_new(self, kind: RecordKind, pool_key: str, record: Record) -> None:
+        if not isinstance(record, kind.type):
+            raise InvalidParameters(f"expected a {kind.name}")
+        if kind is JOB and not record.name:
+            raise InvalidParameters("a job needs a `name`")
+        if record.key is not None:
+            if not KEY_PATTERN.match(record.key):
+                raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
+            if self.store.find_record(kind.name, pool_key, key=record.key) is not None:
+                raise Conflict(f"a {kind.name} with key {record.key} already exists")
+        if record.reference is not None and self.store.find_record(
+            kind.name, pool_key, reference=record.reference
+        ):
+            raise Conflict(f"a {kind.name} with reference {record.reference!r} already exists in this {kind.pool}")
+
+
+def _strip_server_fields(record: Record) -> Record:
+    return msgspec.structs.replace(
+        record, id=None, archive=None, archived_at=None, created_at=None, updated_at=None
+    )
+
+
+def _summary(kind: RecordKind, record: Record) -> dict[str, Any]:
+    return {
+        "key": record.key,
+        "reference": record.reference,
+        kind.pool_key_field: getattr(record, kind.pool_key_field),
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "archived_at": record.archived_at,
+    }

@@ -1,0 +1,36 @@
+"""The Workspace: every use case of one Cerebro Serve deployment, behind one object the API calls."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from cerebro_serve.engine import Encoder
+from cerebro_serve.index import IndexRegistry
+from cerebro_serve.scoring import calibration_for
+from cerebro_serve.services.keys import KeyRing
+from cerebro_serve.services.pools import PoolService
+from cerebro_serve.services.ranking import RankingService
+from cerebro_serve.services.records import RecordService
+from cerebro_serve.store import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+class Workspace:
+    def __init__(self, store: SqlStore, encoder: Encoder, index_dir: Path | None, admin_key: str) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.keys = KeyRing(store, admin_key)
+        self.pools = PoolService(store)
+        # The registry re-embeds through the record service, which writes through the registry.
+        self.registry = IndexRegistry(
+            store, index_dir, encoder.name, encoder.dimension, reembed=lambda pool, ids: self.records.reembed(pool, ids)
+        )
+        self.records = RecordService(store, self.pools, encoder, self.registry)
+        self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
+
+    def close(self) -> None:
+        """Persist the indexes (a fast restart) and release the store."""
+        self.registry.save_all()
+        self.store.close()

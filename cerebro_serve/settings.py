@@ -1,0 +1,65 @@
+"""Settings from command-line flags over `CEREBRO_*` environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cerebro_serve.engine.encoder import DEFAULT_MODEL
+from cerebro_serve.services.keys import KEY_PATTERN, new_key
+
+DEFAULT_DATA_DIR = Path(".cerebro")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    api_key: str | None = None
+    model: str = DEFAULT_MODEL
+    device: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 10 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
+        values: dict[str, object] = {
+            "data_dir": Path(env.get("CEREBRO_DATA_DIR", str(DEFAULT_DATA_DIR))),
+            "database_url": env.get("CEREBRO_DATABASE_URL") or None,
+            "api_key": env.get("CEREBRO_API_KEY") or None,
+            "model": env.get("CEREBRO_MODEL", DEFAULT_MODEL),
+            "device": env.get("CEREBRO_DEVICE", "auto"),
+            "host": env.get("CEREBRO_HOST", "127.0.0.1"),
+            "port": int(env.get("CEREBRO_PORT", "8000")),
+            "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cerebro.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "indexes"
+
+
+def resolve_admin_key(settings: Settings) -> tuple[str, bool]:
+    """(admin key, whether it was just generated). A generated key is kept in the data dir, readable by its owner only."""
+    if settings.api_key:
+        if not KEY_PATTERN.match(settings.api_key) or not settings.api_key.startswith("ask_"):
+            raise ValueError("CEREBRO_API_KEY must look like ask_ followed by 32 lowercase hex characters")
+        return settings.api_key, False
+    key_file = settings.data_dir / "api_key"
+    if key_file.exists():
+        return key_file.read_text().strip(), False
+    key = new_key("all")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key, True

@@ -1,0 +1,14 @@
+"""Durable storage for pools, records, their vectors and API keys (SQLite by default, PostgreSQL in production)."""
+
+from cerebro_serve.store.records import Candidates, RecordFilter, StoredPool, StoredRecord, TagClause
+from cerebro_serve.store.sql import SqlStore, open_store
+
+__all__ = [
+    "Candidates",
+    "RecordFilter",
+    "SqlStore",
+    "StoredPool",
+    "StoredRecord",
+    "TagClause",
+    "open_store",
+]

@@ -1,0 +1,65 @@
+"""Plain row types that cross the store boundary, so callers never touch SQLAlchemy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPool:
+    key: str
+    kind: str  # "source" or "board"
+    name: str
+    description: str | None
+    created_at_us: int
+    revision: int
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    id: int
+    kind: str  # "profile" or "job"
+    key: str
+    pool_key: str
+    reference: str | None
+    body: bytes  # the msgspec-encoded Profile or Job
+    created_at_us: int
+    updated_at_us: int
+    archived_at_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TagClause:
+    """One tag of a CNF group; `value=None` matches any value of the named tag."""
+
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """Filters pushed down into SQL. Tag filters are CNF: AND over groups, OR inside a group."""
+
+    created_at_min_us: int | None = None
+    created_at_max_us: int | None = None
+    text_keywords: tuple[str, ...] = ()
+    name: str | None = None
+    key: str | None = None
+    reference: str | None = None
+    tags_included: tuple[tuple[TagClause, ...], ...] = ()
+    tags_excluded: tuple[tuple[TagClause, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """Live (unarchived) records that pass a filter, as aligned columns sorted by id."""
+
+    ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    created_at_us: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    updated_at_us: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])

@@ -1,0 +1,92 @@
+"""Tables and the ordered migrations that create and evolve them on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+metadata = sa.MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for large pools.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+pools = sa.Table(
+    "pools",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # Bumped in the same transaction as every record write: a persisted index whose revision
+    # differs from this one is stale and gets rebuilt from the store.
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("pool_key", sa.String(40), sa.ForeignKey("pools.key"), nullable=False),
+    sa.Column("reference", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Column("archived_at_us", sa.BigInteger),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("embedding", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("pool_key", "reference", name="uq_records_pool_reference"),
+    sa.Index("ix_records_pool_live", "pool_key", "archived_at_us", "created_at_us"),
+    sa.Index("ix_records_pool_email", "pool_key", "email"),
+)
+
+record_tags = sa.Table(
+    "record_tags",
+    metadata,
+    sa.Column("record_id", Id, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Index("ix_record_tags_name_value", "name", "value"),
+    sa.Index("ix_record_tags_record", "record_id"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("permission", sa.String(8), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+
+def _create_initial_tables(connection: Connection) -> None:
+    for table in (pools, records, record_tags, api_keys):
+        table.create(connection, checkfirst=True)
+
+
+# Append-only: a released migration never changes; the store runs those it has not recorded yet.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_initial_tables,)
+
+
+def migrate(connection: Connection) -> int:
+    """Bring the schema up to date inside the caller's transaction; returns the resulting version."""
+    schema_version.create(connection, checkfirst=True)
+    current = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        step(connection)
+        connection.execute(schema_version.insert().values(version=version))
+    return len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""Feedback into fine-tuned algorithm versions. Arrives with the algorithms issue (#5)."""
