@@ -32,13 +32,13 @@ class IndexRegistry:
             self._directory = directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
             self._directory.mkdir(parents=True, exist_ok=True)
         self._indexes: dict[str, VectorIndex] = {}
-        self._write_locks: dict[str, threading.Lock] = {}
+        self._write_locks: dict[str, threading.RLock] = {}
         self._lock = threading.Lock()
 
-    def write_lock(self, pool_key: str) -> threading.Lock:
+    def write_lock(self, pool_key: str) -> threading.RLock:
         """Held across a store write and the matching index update, so both see writes in one order."""
         with self._lock:
-            return self._write_locks.setdefault(pool_key, threading.Lock())
+            return self._write_locks.setdefault(pool_key, threading.RLock())
 
     def get(self, pool_key: str) -> VectorIndex:
         with self.write_lock(pool_key):

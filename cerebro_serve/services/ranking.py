@@ -59,19 +59,20 @@ class RankingService:
         self.calibration = calibration
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
-        lookup_key, lookup_reference = query.job_key, query.job_reference
-        anchor = self._anchor(JOB, query.board_key, lookup_key, lookup_reference)
-        return self._rank(PROFILE, query.source_keys, query, anchor)
+        record_filter = _record_filter(query)
+        anchor = self._anchor(JOB, query.board_key, query.job_key, query.job_reference)
+        return self._rank(PROFILE, query.source_keys, query, record_filter, anchor)
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
+        record_filter = _record_filter(query)
         anchor = self._anchor(PROFILE, query.source_key, query.profile_key, query.profile_reference)
-        return self._rank(JOB, query.board_keys, query, anchor)
+        return self._rank(JOB, query.board_keys, query, record_filter, anchor)
 
     def search_profiles(self, query: ProfilesSearchingQuery) -> Page:
-        return self._rank(PROFILE, query.source_keys, query, self._keyword_anchor(query))
+        return self._rank(PROFILE, query.source_keys, query, _record_filter(query), self._keyword_anchor(query))
 
     def search_jobs(self, query: JobsSearchingQuery) -> Page:
-        return self._rank(JOB, query.board_keys, query, self._keyword_anchor(query))
+        return self._rank(JOB, query.board_keys, query, _record_filter(query), self._keyword_anchor(query))
 
     # -- steps -------------------------------------------------------------------------------------
 
@@ -93,12 +94,19 @@ class RankingService:
             raise InvalidParameters("sorting a search by relevance needs `text_keywords`")
         return self.encoder.embed_documents([" ".join(query.text_keywords)])[0]
 
-    def _rank(self, kind: RecordKind, pool_keys: list[str], query: Filtering, anchor: np.ndarray | None) -> Page:
+    def _rank(
+        self,
+        kind: RecordKind,
+        pool_keys: list[str],
+        query: Filtering,
+        record_filter: RecordFilter,
+        anchor: np.ndarray | None,
+    ) -> Page:
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
             self.records.pools.require(kind, pool_key)
-        candidates = self.store.filter_records(kind.name, pool_keys, _record_filter(query))
+        candidates = self.store.filter_records(kind.name, pool_keys, record_filter)
         scored = isinstance(query, Scoring) and query.uses_algorithm
         scores = None
         if anchor is not None:

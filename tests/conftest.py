@@ -1,0 +1,112 @@
+"""Shared fixtures: one real encoder per session, stores on SQLite and PostgreSQL, apps and live servers."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cerebro_serve.engine import load_encoder
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.keys import new_key
+from cerebro_serve.store import SqlStore
+
+POSTGRES_URL = os.environ.get("CEREBRO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    return load_encoder("all-MiniLM-L6-v2", device="cpu")
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        return str(error).splitlines()[0]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards."""
+    problem = _postgres_reachable()
+    if problem:
+        if os.environ.get("CEREBRO_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required here but unreachable: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}: {problem}")
+    schema = f"cerebro_test_{secrets.token_hex(6)}"
+    admin = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cerebro.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    store = SqlStore(store_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def admin_key() -> str:
+    return new_key("all")
+
+
+@pytest.fixture
+def workspace(store: SqlStore, encoder, tmp_path: Path, admin_key: str) -> Workspace:
+    return Workspace(store, encoder, tmp_path / "indexes", admin_key)
+
+
+@pytest.fixture
+def client(workspace: Workspace, admin_key: str):
+    from litestar.testing import TestClient
+
+    from cerebro_serve.api import create_app
+
+    app = create_app(workspace, max_body_bytes=256 * 1024)
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        test_client.headers["X-API-KEY"] = admin_key
+        yield test_client
+
+
+@pytest.fixture
+def live_server(workspace: Workspace) -> Iterator[str]:
+    """The app on a real socket, for the hrflow SDK (which speaks plain `requests`)."""
+    import uvicorn
+
+    from cerebro_serve.api import create_app
+
+    config = uvicorn.Config(create_app(workspace), host="127.0.0.1", port=0, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/v1/"
+    server.should_exit = True
+    thread.join(timeout=10)

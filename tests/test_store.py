@@ -1,0 +1,181 @@
+"""The store suite, run on SQLite and on PostgreSQL (see the `store_url` fixture)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cerebro_serve.store import RecordFilter, SqlStore, TagClause
+from cerebro_serve.store.schema import MIGRATIONS
+from cerebro_serve.store.sql import DuplicateReference
+
+SOURCE = "a" * 40
+OTHER_SOURCE = "b" * 40
+
+
+def _insert(store: SqlStore, key: str, *, pool: str = SOURCE, reference: str | None = None, created: int = 1,
+            text: str = "python developer", tags=(), email: str | None = None) -> int:
+    record_id, _ = store.insert_record(
+        kind="profile",
+        key=key,
+        pool_key=pool,
+        reference=reference,
+        email=email,
+        name=f"name {key[:4]}",
+        search_text=text,
+        body=b'{"text": "%s"}' % text.encode(),
+        created_at_us=created,
+        model="test-model",
+        embedding=np.full(4, float(created), dtype=np.float32),
+        tags=list(tags),
+    )
+    return record_id
+
+
+@pytest.fixture
+def pooled(store: SqlStore) -> SqlStore:
+    store.create_pool("source", SOURCE, "Main", "main source")
+    store.create_pool("source", OTHER_SOURCE, "Other", None)
+    return store
+
+
+def test_pools_are_created_listed_and_found(pooled: SqlStore) -> None:
+    assert pooled.get_pool("source", SOURCE).name == "Main"
+    assert pooled.get_pool("board", SOURCE) is None
+    pools, total = pooled.list_pools("source", None, 0, 10, descending=False)
+    assert total == 2 and [p.name for p in pools] == ["Main", "Other"]
+    pools, total = pooled.list_pools("source", "oth", 0, 10, descending=True)
+    assert total == 1 and pools[0].key == OTHER_SOURCE
+
+
+def test_record_round_trip_by_key_reference_and_email(pooled: SqlStore) -> None:
+    record_id = _insert(pooled, "1" * 40, reference="ref-1", email="ada@example.com")
+    by_key = pooled.find_record("profile", SOURCE, key="1" * 40)
+    assert by_key is not None and by_key.id == record_id and by_key.body == b'{"text": "python developer"}'
+    assert pooled.find_record("profile", SOURCE, reference="ref-1").id == record_id
+    assert pooled.find_record("profile", SOURCE, email="ADA@example.com").id == record_id
+    assert pooled.find_record("profile", OTHER_SOURCE, key="1" * 40) is None
+    assert pooled.find_record("job", SOURCE, key="1" * 40) is None
+
+
+def test_duplicate_reference_in_a_pool_is_refused_but_allowed_across_pools(pooled: SqlStore) -> None:
+    _insert(pooled, "1" * 40, reference="ref")
+    with pytest.raises(DuplicateReference):
+        _insert(pooled, "2" * 40, reference="ref")
+    _insert(pooled, "3" * 40, reference="ref", pool=OTHER_SOURCE)
+    # Records without a reference never collide.
+    _insert(pooled, "4" * 40)
+    _insert(pooled, "5" * 40)
+    assert len(pooled.filter_records("profile", [SOURCE], RecordFilter())) == 3
+
+
+def test_every_write_bumps_the_pool_revision(pooled: SqlStore) -> None:
+    assert pooled.pool_revision(SOURCE) == 0
+    record_id = _insert(pooled, "1" * 40)
+    assert pooled.pool_revision(SOURCE) == 1
+    pooled.set_archived(record_id, SOURCE, 5, b"{}")
+    assert pooled.pool_revision(SOURCE) == 2
+    assert pooled.pool_revision(OTHER_SOURCE) == 0
+
+
+def test_filters_by_dates_keywords_and_archive(pooled: SqlStore) -> None:
+    old = _insert(pooled, "1" * 40, created=100, text="senior python engineer, 100% remote")
+    new = _insert(pooled, "2" * 40, created=200, text="registered nurse")
+    archived = _insert(pooled, "3" * 40, created=150, text="python analyst")
+    pooled.set_archived(archived, SOURCE, 300, b"{}")
+
+    def ids(**kwargs) -> list[int]:
+        return pooled.filter_records("profile", [SOURCE], RecordFilter(**kwargs)).ids.tolist()
+
+    assert ids() == [old, new]
+    assert ids(created_at_min_us=150) == [new]
+    assert ids(created_at_max_us=150) == [old]
+    assert ids(text_keywords=("python",)) == [old]
+    assert ids(text_keywords=("python", "remote")) == [old]
+    assert ids(text_keywords=("python", "nurse")) == []
+    # LIKE wildcards in keywords are matched literally.
+    assert ids(text_keywords=("100%",)) == [old]
+    assert ids(text_keywords=("1_0",)) == []
+    candidates = pooled.filter_records("profile", [SOURCE], RecordFilter())
+    assert candidates.created_at_us.tolist() == [100, 200]
+
+
+def test_tag_filters_are_cnf(pooled: SqlStore) -> None:
+    a = _insert(pooled, "1" * 40, tags=[("city", "Paris"), ("remote", "true")])
+    b = _insert(pooled, "2" * 40, tags=[("city", "Berlin")])
+    c = _insert(pooled, "3" * 40, tags=[("city", "Paris")])
+
+    def ids(included=(), excluded=()) -> list[int]:
+        record_filter = RecordFilter(tags_included=included, tags_excluded=excluded)
+        return pooled.filter_records("profile", [SOURCE], record_filter).ids.tolist()
+
+    paris, berlin, remote = TagClause("city", "Paris"), TagClause("city", "Berlin"), TagClause("remote", "true")
+    assert ids(included=((paris,),)) == [a, c]
+    assert ids(included=((paris, berlin),)) == [a, b, c]
+    assert ids(included=((paris,), (remote,))) == [a]
+    assert ids(included=((TagClause("remote"),),)) == [a]
+    assert ids(excluded=((remote,),)) == [b, c]
+    assert ids(included=((paris, berlin),), excluded=((paris,), (remote,))) == [b, c]
+
+
+def test_filter_spans_several_pools(pooled: SqlStore) -> None:
+    a = _insert(pooled, "1" * 40)
+    b = _insert(pooled, "2" * 40, pool=OTHER_SOURCE)
+    assert pooled.filter_records("profile", [SOURCE, OTHER_SOURCE], RecordFilter()).ids.tolist() == [a, b]
+
+
+def test_embeddings_round_trip_and_skip_archived(pooled: SqlStore) -> None:
+    a = _insert(pooled, "1" * 40, created=1)
+    b = _insert(pooled, "2" * 40, created=2)
+    model, vector = pooled.record_embedding(b)
+    assert model == "test-model" and vector.tolist() == [2.0] * 4
+    pooled.set_archived(a, SOURCE, 10, b"{}")
+    ids, models, blobs = pooled.live_embeddings(SOURCE)
+    assert ids.tolist() == [b] and models == ["test-model"]
+    pooled.replace_embeddings(SOURCE, "other-model", {b: np.zeros(4, dtype=np.float32)})
+    assert pooled.record_embedding(b) == ("other-model", pytest.approx(np.zeros(4)))
+
+
+def test_update_replaces_object_vector_and_tags(pooled: SqlStore) -> None:
+    record_id = _insert(pooled, "1" * 40, tags=[("city", "Paris")])
+    pooled.update_record(
+        record_id, SOURCE, reference="new-ref", email=None, name=None, search_text="nurse",
+        body=b"{}", updated_at_us=99, model="m2", embedding=np.ones(4, dtype=np.float32),
+        tags=[("city", "Rome")],
+    )
+    stored = pooled.find_record("profile", SOURCE, reference="new-ref")
+    assert stored.updated_at_us == 99 and stored.body == b"{}"
+    rome = RecordFilter(tags_included=((TagClause("city", "Rome"),),))
+    paris = RecordFilter(tags_included=((TagClause("city", "Paris"),),))
+    assert pooled.filter_records("profile", [SOURCE], rome).ids.tolist() == [record_id]
+    assert len(pooled.filter_records("profile", [SOURCE], paris)) == 0
+
+
+def test_writes_survive_reopening_and_migrations_run_once(store_url: str) -> None:
+    first = SqlStore(store_url)
+    first.create_pool("source", SOURCE, "Main", None)
+    _insert(first, "1" * 40, reference="kept")
+    first.add_api_key("h" * 64, "read")
+    first.close()
+
+    second = SqlStore(store_url)
+    assert second.schema_version == len(MIGRATIONS)
+    assert second.find_record("profile", SOURCE, reference="kept") is not None
+    assert second.api_key_permission("h" * 64) == "read"
+    assert second.api_key_permission("x" * 64) is None
+    second.close()
+
+
+def test_load_records_keeps_the_order_asked(pooled: SqlStore) -> None:
+    a = _insert(pooled, "1" * 40)
+    b = _insert(pooled, "2" * 40)
+    assert [r.id for r in pooled.load_records([b, a])] == [b, a]
+    assert pooled.load_records([]) == []
+
+
+def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.close()
