@@ -67,6 +67,8 @@ class VectorIndex:
     @classmethod
     def load(cls, path: Path) -> VectorIndex:
         index = faiss.read_index(str(path))
+        if not isinstance(index, faiss.IndexIDMap2):
+            raise ValueError(f"{path} does not hold an id-mapped index")
         loaded = cls(index.d, revision=int(path.with_suffix(".revision").read_text()))
-        loaded._index = faiss.downcast_index(index)
+        loaded._index = index  # keep the owning wrapper: a downcast copy would not own the C++ object
         return loaded

@@ -1,0 +1,28 @@
+"""The demo workspace loads once and answers meaningfully."""
+
+from __future__ import annotations
+
+from cerebro_serve.demo import load_demo
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.queries import JobsStoringQuery, PoolListQuery, ProfilesScoringQuery
+
+
+def test_demo_loads_once_and_ranks_within_the_field(workspace: Workspace) -> None:
+    assert load_demo(workspace) is True
+    assert load_demo(workspace) is False
+    [source] = workspace.pools.list(PROFILE, PoolListQuery()).items
+    [board] = workspace.pools.list(JOB, PoolListQuery()).items
+    assert source.stats["size"] == 200 and board.stats["size"] == 50
+
+    jobs = workspace.records.list(JOB, JobsStoringQuery(board_keys=[board.key], limit=50, return_job=True)).items
+    hits = 0
+    for job in jobs[:10]:
+        field = next(tag.value for tag in job.tags if tag.name == "field")
+        page = workspace.ranking.score_profiles(
+            ProfilesScoringQuery(source_keys=[source.key], board_key=board.key, job_key=job.key,
+                                 sort_by="scoring", limit=10)
+        )
+        hits += sum(next(t.value for t in p.tags if t.name == "field") == field for p in page.items)
+    # Ten fields, so chance is 10%; the encoder must do far better.
+    assert hits / 100 >= 0.8

@@ -1,0 +1,35 @@
+"""The bundled encoder: unit vectors, and long texts chunked rather than truncated."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_vectors_are_unit_length_and_meaningful(encoder) -> None:
+    vectors = encoder.embed_documents(["python backend developer", "django software engineer", "pastry chef"])
+    assert vectors.shape == (3, encoder.dimension) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_long_text_is_chunked_within_the_window_and_covers_everything(encoder) -> None:
+    text = " ".join(f"sentence {i} about python and kubernetes." for i in range(400))
+    chunks = encoder.chunk(text)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert len(encoder._tokenizer(chunk, add_special_tokens=False)["input_ids"]) <= encoder.window_tokens
+    assert chunks[0].startswith("sentence 0") and chunks[-1].endswith("sentence 399 about python and kubernetes.")
+
+
+def test_the_end_of_a_long_resume_still_counts(encoder) -> None:
+    filler = "Worked as a retail cashier handling payments and stock. " * 60
+    with_nursing = filler + "Later retrained and worked for years as an intensive care registered nurse."
+    [plain, nursing] = encoder.embed_documents([filler, with_nursing])
+    [query] = encoder.embed_documents(["intensive care registered nurse"])
+    # A truncating encoder would never see the last sentence and give equal similarities.
+    assert query @ nursing > query @ plain + 0.01
+
+
+def test_empty_input(encoder) -> None:
+    assert encoder.embed_documents([]).shape == (0, encoder.dimension)
+    assert encoder.embed_documents([""]).shape == (1, encoder.dimension)
