@@ -161,8 +161,18 @@ def test_unknown_parameters_are_ignored(client, pools) -> None:
     source, board = pools
     job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
     params = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"],
-              "use_agent": "1", "some_future_flag": "True", "stage": "new"}
-    assert_envelope(client.get("/v1/profiles/scoring", params=params), 200)
+              "use_agent": "1", "some_future_flag": "True"}
+    assert_envelope(client.get("/v1/profiles/scoring", params=params | {"stage": ""}), 200)
+
+
+def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
+    source, board = pools
+    job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
+    params = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"],
+              "location_geopoint": json.dumps({"lat": 48.85, "lng": 2.35}), "location_distance": "30"}
+    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`location_distance`, `location_geopoint`")
+    body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "stage": "yes"}
+    assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`stage` is not supported")
 
 
 def test_wrapped_and_flat_bodies_both_index(client, pools) -> None:

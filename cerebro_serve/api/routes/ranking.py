@@ -12,6 +12,7 @@ from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json
 from cerebro_serve.api.routes.common import READ, call, workspace_of
 from cerebro_serve.services import Workspace
+from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
     JobsScoringQuery,
@@ -21,10 +22,26 @@ from cerebro_serve.services.queries import (
 )
 
 
+# HrFlow filters this server does not apply yet. Ignoring them would return results that look filtered
+# and are not, so a request that uses one is refused.
+UNSUPPORTED_FILTERS = frozenset(
+    {
+        "stage", "location_geopoint", "location_distance", "experience_keywords", "experience_location_geopoint",
+        "experience_location_distance", "experience_duration_min", "experience_duration_max",
+        "experiences_duration_min", "experiences_duration_max", "education_keywords",
+        "education_location_geopoint", "education_location_distance", "education_duration_min",
+        "education_duration_max", "educations_duration_min", "educations_duration_max", "skills", "languages",
+        "interests", "ranges_float", "ranges_date", "raw_filters", "summary_keywords",
+    }
+)
+
+
 async def _parameters(request: Request) -> dict[str, Any]:
-    if request.method == "POST":
-        return decode_json(await request.body())
-    return dict(request.query_params.items())
+    values = decode_json(await request.body()) if request.method == "POST" else dict(request.query_params.items())
+    used = sorted(name for name in UNSUPPORTED_FILTERS.intersection(values) if values[name] not in (None, ""))
+    if used:
+        raise InvalidParameters(f"filter {', '.join(f'`{name}`' for name in used)} is not supported yet")
+    return values
 
 
 def _ranking_handler(
