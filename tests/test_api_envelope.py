@@ -96,6 +96,12 @@ def test_wrong_types_name_the_field_and_store_nothing(client, workspace: Workspa
     assert stored_profiles(workspace, source) == 0
 
 
+def test_edit_with_a_wrongly_typed_key_is_400(client, pools) -> None:
+    source, _ = pools
+    assert_envelope(client.put("/v1/profile/indexing", json={"source_key": source, "key": 12}), 400, "`key`")
+    assert_envelope(client.put("/v1/profile/indexing", json={"source_key": source, "text": "x"}), 400, "key")
+
+
 def test_missing_parameters_are_400(client, pools) -> None:
     source, board = pools
     assert_envelope(client.post("/v1/profile/indexing", json={"text": "no source"}), 400, "source_key")

@@ -55,7 +55,7 @@ def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
     try:
         return msgspec.convert(prepared, struct_type, strict=False)
     except msgspec.ValidationError as error:
-        raise InvalidParameters(_readable(error)) from None
+        raise InvalidParameters.from_validation(error) from None
 
 
 def decode_query(request: Request, struct_type: type[T]) -> T:
@@ -72,8 +72,3 @@ def decode_json(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidParameters("the request body must be a JSON object")
     return value
-
-
-def _readable(error: msgspec.ValidationError) -> str:
-    """msgspec says `$.page`; HrFlow users know parameter names."""
-    return str(error).replace("`$.", "`").replace(" - at `$`", "")

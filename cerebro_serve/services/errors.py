@@ -17,7 +17,10 @@ class ServiceError(Exception):
 
 
 class InvalidParameters(ServiceError):
-    pass
+    @classmethod
+    def from_validation(cls, error: Exception) -> InvalidParameters:
+        """msgspec says `$.info.email`; HrFlow users know field names, so say `info.email`."""
+        return cls(str(error).replace("`$.", "`").replace(" - at `$`", ""))
 
 
 class NotFound(ServiceError):

@@ -22,7 +22,7 @@ from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, R
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
-from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup
+from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
 from cerebro_serve.store import RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.sql import DuplicateReference, now_us
@@ -170,7 +170,11 @@ class RecordService:
 
     def edit(self, kind: RecordKind, pool_key: str, fields: dict[str, Any]) -> Record:
         """Update a record by the fields given; `key` (else `reference`) says which record."""
-        key, reference = fields.get("key"), fields.get("reference")
+        try:
+            identity = msgspec.convert(fields, RecordQuery)
+        except msgspec.ValidationError as error:
+            raise InvalidParameters.from_validation(error) from None
+        key, reference = identity.key, identity.reference
         lookup = RecordLookup(key=key) if key is not None else RecordLookup(reference=reference)
         stored = self.find(kind, pool_key, lookup)
         current = msgspec.to_builtins(msgspec.json.decode(stored.body, type=kind.type))
@@ -180,7 +184,7 @@ class RecordService:
         try:
             record = msgspec.convert(current, kind.type)
         except msgspec.ValidationError as error:
-            raise InvalidParameters(str(error)) from None
+            raise InvalidParameters.from_validation(error) from None
         if kind is JOB and not record.name:
             raise InvalidParameters("a job needs a `name`")
         view = view_of(record)
