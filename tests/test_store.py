@@ -41,6 +41,8 @@ def pooled(store: SqlStore) -> SqlStore:
 
 def test_pools_are_created_listed_and_found(pooled: SqlStore) -> None:
     assert pooled.get_pool("source", SOURCE).name == "Main"
+    _insert(pooled, "1" * 40)
+    assert pooled.get_pool("source", SOURCE, with_size=True).size == 1
     assert pooled.get_pool("board", SOURCE) is None
     pools, total = pooled.list_pools("source", None, 0, 10, descending=False)
     assert total == 2 and [p.name for p in pools] == ["Main", "Other"]

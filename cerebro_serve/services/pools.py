@@ -25,19 +25,27 @@ def pool_object(pool: StoredPool) -> Pool:
 class PoolService:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
+        # Pools are never renamed or deleted, so a pool once found can be remembered (sizes are not).
+        self._known: dict[tuple[str, str], StoredPool] = {}
 
     def create(self, kind: RecordKind, request: PoolCreate) -> Pool:
         pool = self.store.create_pool(kind.pool, secrets.token_hex(20), request.name, request.description)
         return pool_object(pool)
 
     def require(self, kind: RecordKind, key: str) -> StoredPool:
-        pool = self.store.get_pool(kind.pool, key)
+        pool = self._known.get((kind.pool, key))
         if pool is None:
-            raise NotFound(kind.pool)
+            pool = self.store.get_pool(kind.pool, key)
+            if pool is None:
+                raise NotFound(kind.pool)
+            self._known[(kind.pool, key)] = pool
         return pool
 
     def get(self, kind: RecordKind, key: str) -> Pool:
-        return pool_object(self.require(kind, key))
+        pool = self.store.get_pool(kind.pool, key, with_size=True)
+        if pool is None:
+            raise NotFound(kind.pool)
+        return pool_object(pool)
 
     def list(self, kind: RecordKind, query: PoolListQuery) -> Page[Pool]:
         pools, total = self.store.list_pools(

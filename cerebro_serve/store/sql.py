@@ -6,6 +6,7 @@ the API has acknowledged survives a crash of the process or the machine.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 
@@ -86,10 +87,11 @@ class SqlStore:
             )
         return StoredPool(key, kind, name, description, created, revision=0)
 
-    def get_pool(self, kind: str, key: str) -> StoredPool | None:
+    def get_pool(self, kind: str, key: str, with_size: bool = False) -> StoredPool | None:
+        """A pool; counting its live records (`size`) costs a scan, so only when asked."""
         with self.engine.connect() as connection:
             row = connection.execute(
-                self._pool_select().where(pools.c.kind == kind, pools.c.key == key)
+                self._pool_select(with_size).where(pools.c.kind == kind, pools.c.key == key)
             ).first()
         return self._pool_from_row(row) if row else None
 
@@ -105,7 +107,7 @@ class SqlStore:
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(pools).where(condition)).scalar_one()
             rows = connection.execute(
-                self._pool_select().where(condition).order_by(order, pools.c.id).offset(offset).limit(limit)
+                self._pool_select(with_size=True).where(condition).order_by(order, pools.c.id).offset(offset).limit(limit)
             ).all()
         return [self._pool_from_row(row) for row in rows], total
 
@@ -114,7 +116,9 @@ class SqlStore:
             return connection.execute(sa.select(pools.c.revision).where(pools.c.key == key)).scalar_one()
 
     @staticmethod
-    def _pool_select() -> sa.Select:
+    def _pool_select(with_size: bool) -> sa.Select:
+        if not with_size:
+            return sa.select(pools, sa.literal(0).label("size"))
         live = sa.and_(records.c.pool_key == pools.c.key, records.c.archived_at_us.is_(None))
         size = sa.select(sa.func.count()).select_from(records).where(live).scalar_subquery()
         return sa.select(pools, size.label("size"))
@@ -281,7 +285,9 @@ class SqlStore:
             rows = connection.execute(query).all()
         if not rows:
             return Candidates()
-        columns = np.array(rows, dtype=np.int64).reshape(-1, 3)
+        # fromiter over the flat values: numpy.array() on Row objects probes each one as a mapping.
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
+        columns = flat.reshape(-1, 3)
         return Candidates(
             np.ascontiguousarray(columns[:, 0]),
             np.ascontiguousarray(columns[:, 1]),
