@@ -56,38 +56,30 @@ class Info(Struct, kw_only=True):
     summary: str | None = None
 
 
-class Experience(Struct, kw_only=True):
+class Period(Struct, kw_only=True):
+    """What an experience and an education share: a titled, dated, located stretch of a career."""
+
     key: str | None = None
+    logo: str | None = None
+    title: str | None = None
+    description: str | None = None
+    location: Location = msgspec.field(default_factory=Location)
+    date_start: str | None = None
+    date_end: str | None = None
+    skills: list[Skill] = []
+    certifications: list[GeneralEntity] = []
+    courses: list[GeneralEntity] = []
+    tasks: list[GeneralEntity] = []
+    languages: list[GeneralEntity] = []
+    interests: list[GeneralEntity] = []
+
+
+class Experience(Period, kw_only=True):
     company: str | None = None
-    logo: str | None = None
-    title: str | None = None
-    description: str | None = None
-    location: Location = msgspec.field(default_factory=Location)
-    date_start: str | None = None
-    date_end: str | None = None
-    skills: list[Skill] = []
-    certifications: list[GeneralEntity] = []
-    courses: list[GeneralEntity] = []
-    tasks: list[GeneralEntity] = []
-    languages: list[GeneralEntity] = []
-    interests: list[GeneralEntity] = []
 
 
-class Education(Struct, kw_only=True):
-    key: str | None = None
+class Education(Period, kw_only=True):
     school: str | None = None
-    logo: str | None = None
-    title: str | None = None
-    description: str | None = None
-    location: Location = msgspec.field(default_factory=Location)
-    date_start: str | None = None
-    date_end: str | None = None
-    skills: list[Skill] = []
-    certifications: list[GeneralEntity] = []
-    courses: list[GeneralEntity] = []
-    tasks: list[GeneralEntity] = []
-    languages: list[GeneralEntity] = []
-    interests: list[GeneralEntity] = []
 
 
 class Attachment(Struct, kw_only=True):
@@ -146,16 +138,29 @@ class PoolRef(Struct, kw_only=True):
     environment: str = "production"
 
 
-class Profile(Struct, kw_only=True):
+class Indexed(Struct, kw_only=True):
+    """What profiles and jobs share: identity, server-kept dates, and the entity lists."""
+
     id: int | None = None
     key: str | None = None
     reference: str | None = None
-    source_key: str | None = None
-    source: PoolRef | None = None
     archive: str | None = None
     archived_at: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    skills: list[Skill] = []
+    languages: list[GeneralEntity] = []
+    certifications: list[GeneralEntity] = []
+    courses: list[GeneralEntity] = []
+    tasks: list[GeneralEntity] = []
+    interests: list[GeneralEntity] = []
+    tags: list[GeneralEntity] = []
+    metadatas: list[GeneralEntity] = []
+
+
+class Profile(Indexed, kw_only=True):
+    source_key: str | None = None
+    source: PoolRef | None = None
     consent_algorithmic: ConsentAlgorithmic | None = None
     text_language: str | None = None
     text: str | None = None
@@ -165,21 +170,10 @@ class Profile(Struct, kw_only=True):
     experiences: list[Experience] = []
     educations: list[Education] = []
     attachments: list[Attachment] = []
-    skills: list[Skill] = []
-    languages: list[GeneralEntity] = []
-    certifications: list[GeneralEntity] = []
-    courses: list[GeneralEntity] = []
-    tasks: list[GeneralEntity] = []
-    interests: list[GeneralEntity] = []
-    tags: list[GeneralEntity] = []
-    metadatas: list[GeneralEntity] = []
     labels: list[Label] = []
 
 
-class Job(Struct, kw_only=True):
-    id: int | None = None
-    key: str | None = None
-    reference: str | None = None
+class Job(Indexed, kw_only=True):
     board_key: str | None = None
     board: PoolRef | None = None
     name: str | None = None
@@ -193,18 +187,6 @@ class Job(Struct, kw_only=True):
     responsibilities: str | None = None
     requirements: str | None = None
     interviews: str | None = None
-    archive: str | None = None
-    archived_at: str | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
-    skills: list[Skill] = []
-    languages: list[GeneralEntity] = []
-    certifications: list[GeneralEntity] = []
-    courses: list[GeneralEntity] = []
-    tasks: list[GeneralEntity] = []
-    interests: list[GeneralEntity] = []
-    tags: list[GeneralEntity] = []
-    metadatas: list[GeneralEntity] = []
     ranges_float: list[RangeFloat] = []
     ranges_date: list[RangeDate] = []
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cerebro_serve.store import RecordFilter, SqlStore, TagClause
+from cerebro_serve.store import RecordContent, RecordFilter, SqlStore, TagClause
 from cerebro_serve.store.schema import MIGRATIONS
 from cerebro_serve.store.sql import DuplicateReference
 
@@ -15,20 +15,17 @@ OTHER_SOURCE = "b" * 40
 
 def _insert(store: SqlStore, key: str, *, pool: str = SOURCE, reference: str | None = None, created: int = 1,
             text: str = "python developer", tags=(), email: str | None = None) -> int:
-    record_id, _ = store.insert_record(
-        kind="profile",
-        key=key,
-        pool_key=pool,
+    content = RecordContent(
         reference=reference,
         email=email,
         name=f"name {key[:4]}",
         search_text=text,
         body=b'{"text": "%s"}' % text.encode(),
-        created_at_us=created,
         model="test-model",
         embedding=np.full(4, float(created), dtype=np.float32),
-        tags=list(tags),
+        tags=tuple(tags),
     )
+    record_id, _ = store.insert_record(kind="profile", key=key, pool_key=pool, created_at_us=created, content=content)
     return record_id
 
 
@@ -140,11 +137,9 @@ def test_embeddings_round_trip_and_skip_archived(pooled: SqlStore) -> None:
 
 def test_update_replaces_object_vector_and_tags(pooled: SqlStore) -> None:
     record_id = _insert(pooled, "1" * 40, tags=[("city", "Paris")])
-    pooled.update_record(
-        record_id, SOURCE, reference="new-ref", email=None, name=None, search_text="nurse",
-        body=b"{}", updated_at_us=99, model="m2", embedding=np.ones(4, dtype=np.float32),
-        tags=[("city", "Rome")],
-    )
+    content = RecordContent(reference="new-ref", email=None, name=None, search_text="nurse", body=b"{}",
+                            model="m2", embedding=np.ones(4, dtype=np.float32), tags=(("city", "Rome"),))
+    pooled.update_record(record_id, SOURCE, 99, content)
     stored = pooled.find_record("profile", SOURCE, reference="new-ref")
     assert stored.updated_at_us == 99 and stored.body == b"{}"
     rome = RecordFilter(tags_included=((TagClause("city", "Rome"),),))

@@ -24,7 +24,7 @@ from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
-from cerebro_serve.store import RecordFilter, SqlStore, StoredPool, StoredRecord
+from cerebro_serve.store import RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.sql import DuplicateReference, now_us
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
@@ -145,22 +145,14 @@ class RecordService:
         for record, vector in zip(records, vectors):
             key = record.key or secrets.token_hex(20)
             created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
-            body = msgspec.json.encode(_strip_server_fields(record))
             with self.registry.write_lock(pool_key):
                 try:
                     record_id, revision = self.store.insert_record(
                         kind=kind.name,
                         key=key,
                         pool_key=pool_key,
-                        reference=record.reference,
-                        email=email_of(record),
-                        name=display_name(record),
-                        search_text=view_of(record).casefold(),
-                        body=body,
                         created_at_us=created,
-                        model=self.encoder.name,
-                        embedding=vector,
-                        tags=[(tag.name, tag_value(tag.value)) for tag in record.tags],
+                        content=self._content(_strip_server_fields(record), vector),
                     )
                 except DuplicateReference:
                     raise Conflict(f"a {kind.name} with this key or reference already exists") from None
@@ -187,24 +179,11 @@ class RecordService:
             raise InvalidParameters.from_validation(error) from None
         if kind is JOB and not record.name:
             raise InvalidParameters("a job needs a `name`")
-        view = view_of(record)
-        vector = self.encoder.embed_documents([view])[0]
+        vector = self.encoder.embed_documents([view_of(record)])[0]
         with self.registry.write_lock(pool_key):
             index = self.registry.get(pool_key)
             try:
-                revision = self.store.update_record(
-                    stored.id,
-                    pool_key,
-                    reference=record.reference,
-                    email=email_of(record),
-                    name=display_name(record),
-                    search_text=view.casefold(),
-                    body=msgspec.json.encode(record),
-                    updated_at_us=now_us(),
-                    model=self.encoder.name,
-                    embedding=vector,
-                    tags=[(tag.name, tag_value(tag.value)) for tag in record.tags],
-                )
+                revision = self.store.update_record(stored.id, pool_key, now_us(), self._content(record, vector))
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
             if stored.archived_at_us is None:
@@ -234,6 +213,18 @@ class RecordService:
         views = [view_of(msgspec.json.decode(record.body, type=kinds[record.kind].type)) for record in stored]
         vectors = self.encoder.embed_documents(views)
         return {record.id: vector for record, vector in zip(stored, vectors)}
+
+    def _content(self, record: Record, vector: np.ndarray) -> RecordContent:
+        return RecordContent(
+            reference=record.reference,
+            email=email_of(record),
+            name=display_name(record),
+            search_text=view_of(record).casefold(),
+            body=msgspec.json.encode(record),
+            model=self.encoder.name,
+            embedding=vector,
+            tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
+        )
 
     def _check_new(self, kind: RecordKind, pool_key: str, record: Record) -> None:
         if not isinstance(record, kind.type):

@@ -1,10 +1,18 @@
 """Durable storage for pools, records, their vectors and API keys (SQLite by default, PostgreSQL in production)."""
 
-from cerebro_serve.store.records import Candidates, RecordFilter, StoredPool, StoredRecord, TagClause
+from cerebro_serve.store.records import (
+    Candidates,
+    RecordContent,
+    RecordFilter,
+    StoredPool,
+    StoredRecord,
+    TagClause,
+)
 from cerebro_serve.store.sql import SqlStore, open_store
 
 __all__ = [
     "Candidates",
+    "RecordContent",
     "RecordFilter",
     "SqlStore",
     "StoredPool",

@@ -32,6 +32,31 @@ class StoredRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordContent:
+    """What a write replaces: the object, its vector and the columns filters read."""
+
+    reference: str | None
+    email: str | None
+    name: str | None
+    search_text: str
+    body: bytes
+    model: str
+    embedding: np.ndarray
+    tags: tuple[tuple[str, str | None], ...] = ()
+
+    def columns(self) -> dict[str, object]:
+        return {
+            "reference": self.reference,
+            "email": self.email,
+            "name": self.name,
+            "search_text": self.search_text,
+            "body": self.body,
+            "model": self.model,
+            "embedding": np.ascontiguousarray(self.embedding, dtype=np.float32).tobytes(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class TagClause:
     """One tag of a CNF group; `value=None` matches any value of the named tag."""
 

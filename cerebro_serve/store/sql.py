@@ -14,7 +14,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cerebro_serve.store.records import Candidates, RecordFilter, StoredPool, StoredRecord, TagClause
+from cerebro_serve.store.records import Candidates, RecordContent, RecordFilter, StoredPool, StoredRecord, TagClause
 from cerebro_serve.store.schema import api_keys, migrate, pools, record_tags, records
 
 
@@ -132,82 +132,40 @@ class SqlStore:
     # -- records -----------------------------------------------------------------------------------
 
     def insert_record(
-        self,
-        *,
-        kind: str,
-        key: str,
-        pool_key: str,
-        reference: str | None,
-        email: str | None,
-        name: str | None,
-        search_text: str,
-        body: bytes,
-        created_at_us: int,
-        model: str,
-        embedding: np.ndarray,
-        tags: Iterable[tuple[str, str | None]],
+        self, *, kind: str, key: str, pool_key: str, created_at_us: int, content: RecordContent
     ) -> tuple[int, int]:
         """Insert a record and its tags; returns (record id, new pool revision)."""
         values = dict(
             kind=kind,
             key=key,
             pool_key=pool_key,
-            reference=reference,
-            email=email,
-            name=name,
-            search_text=search_text,
-            body=body,
             created_at_us=created_at_us,
             updated_at_us=created_at_us,
-            model=model,
-            embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
+            **content.columns(),
         )
         try:
             with self.engine.begin() as connection:
                 record_id = connection.execute(records.insert().values(**values)).inserted_primary_key[0]
-                self._write_tags(connection, record_id, tags)
+                self._write_tags(connection, record_id, content.tags)
                 revision = self._bump_revision(connection, pool_key)
         except sa.exc.IntegrityError as error:
-            raise DuplicateReference(reference) from error
+            raise DuplicateReference(content.reference) from error
         return int(record_id), revision
 
-    def update_record(
-        self,
-        record_id: int,
-        pool_key: str,
-        *,
-        reference: str | None,
-        email: str | None,
-        name: str | None,
-        search_text: str,
-        body: bytes,
-        updated_at_us: int,
-        model: str,
-        embedding: np.ndarray,
-        tags: Iterable[tuple[str, str | None]],
-    ) -> int:
+    def update_record(self, record_id: int, pool_key: str, updated_at_us: int, content: RecordContent) -> int:
         """Replace a record's object, vector and tags; returns the new pool revision."""
         try:
             with self.engine.begin() as connection:
                 connection.execute(
                     records.update()
                     .where(records.c.id == record_id)
-                    .values(
-                        reference=reference,
-                        email=email,
-                        name=name,
-                        search_text=search_text,
-                        body=body,
-                        updated_at_us=updated_at_us,
-                        model=model,
-                        embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
-                    )
+                    .values(updated_at_us=updated_at_us, **content.columns())
                 )
                 connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id))
-                self._write_tags(connection, record_id, tags)
+                self._write_tags(connection, record_id, content.tags)
                 return self._bump_revision(connection, pool_key)
         except sa.exc.IntegrityError as error:
-            raise DuplicateReference(reference) from error
+            raise DuplicateReference(content.reference) from error
 
     def set_archived(self, record_id: int, pool_key: str, archived_at_us: int | None, body: bytes) -> int:
         """Archive (or restore, with None) a record; returns the new pool revision."""
