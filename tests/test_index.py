@@ -85,3 +85,17 @@ def test_vectors_from_another_model_are_recomputed(workspace: Workspace, tmp_pat
     query = workspace.encoder.embed_documents(["python developer"])[0]
     _, sims = index.similarities(query)
     assert max(sims) > 0.99  # real vectors again, not the zeros
+
+
+def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    source = workspace.pools.create(PROFILE, PoolCreate(name="busy")).key
+    texts = [f"candidate number {i} with python and sql" for i in range(24)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda text: workspace.records.index(PROFILE, source, [Profile(text=text)]), texts))
+    index = workspace.registry.get(source)
+    stored_ids, _, _ = workspace.store.live_embeddings(source)
+    ids, _ = index.similarities(np.ones(workspace.encoder.dimension, dtype=np.float32))
+    assert sorted(ids.tolist()) == stored_ids.tolist() and len(ids) == 24
+    assert index.revision == workspace.store.pool_revision(source)

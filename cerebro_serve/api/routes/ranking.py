@@ -47,7 +47,9 @@ async def _parameters(request: Request) -> dict[str, Any]:
 def _ranking_handler(
     path: str, items: str, message: str, query_type: type, use_case: Callable[[Workspace], Callable[[Any], Page]]
 ) -> HTTPRouteHandler:
-    @route(path, http_method=["GET", "POST"], opt=READ, name=path.strip("/").replace("/", "-"))
+    @route(path, http_method=["GET", "POST"], opt=READ, name=path.strip("/").replace("/", "-"), tags=["ranking"],
+           summary=message.replace(" results", ""),
+           description="Parameters as a query string (GET, lists as JSON strings) or a JSON body (POST).")
     async def rank(request: Request) -> Response:
         query = convert(await _parameters(request), query_type)
         page = await call(use_case(workspace_of(request)), query)
