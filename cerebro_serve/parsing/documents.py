@@ -1,0 +1,293 @@
+"""Text out of resume and job files, or a clear refusal.
+
+The type is sniffed from the bytes (a claimed content type that disagrees is refused, not trusted), every
+format runs under size, page and decompression limits, and a file that yields no text is an error, never
+an empty profile. Two-column PDF pages are read column by column.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from cerebro_serve.parsing.cleanup import clean_text
+
+PDF, DOCX, HTML, TEXT, IMAGE = "pdf", "docx", "html", "text", "image"
+CONTENT_TYPES = {
+    "application/pdf": PDF,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCX,
+    "text/html": HTML,
+    "application/xhtml+xml": HTML,
+    "text/plain": TEXT,
+    "image/png": IMAGE,
+    "image/jpeg": IMAGE,
+    "image/tiff": IMAGE,
+}
+EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".html": HTML, ".htm": HTML, ".txt": TEXT,
+              ".png": IMAGE, ".jpg": IMAGE, ".jpeg": IMAGE, ".tif": IMAGE, ".tiff": IMAGE}
+UNSUPPORTED_OFFICE = {".doc", ".rtf", ".odt", ".dotx", ".odp", ".ppt", ".pptx", ".msg"}
+MIN_TEXT_CHARACTERS = 20
+
+
+class DocumentError(Exception):
+    """Why a file cannot be read. `reason` is stable for clients; `message` explains it to a person."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pages: int = 40
+    max_uncompressed_bytes: int = 64 * 1024 * 1024
+    max_compression_ratio: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    kind: str
+    text: str
+    pages: list[str] = field(default_factory=list)
+
+
+def sniff(data: bytes) -> str | None:
+    head = data[:2048].lstrip()
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        return DOCX
+    if data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")):
+        return IMAGE
+    if data.startswith(b"{\\rtf") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "office"
+    lowered = head.lower()
+    if lowered.startswith((b"<!doctype html", b"<html")) or b"<body" in lowered:
+        return HTML
+    if b"\x00" not in data[:4096] or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return TEXT
+    return None
+
+
+def _declared_kind(filename: str | None, content_type: str | None) -> str | None:
+    if content_type:
+        base = content_type.split(";")[0].strip().lower()
+        if base in CONTENT_TYPES:
+            return CONTENT_TYPES[base]
+    if filename and "." in filename:
+        extension = "." + filename.rsplit(".", 1)[1].lower()
+        if extension in UNSUPPORTED_OFFICE:
+            return "office"
+        return EXTENSIONS.get(extension)
+    return None
+
+
+def extract_document(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    limits: DocumentLimits = DocumentLimits(),
+) -> Document:
+    if not data:
+        raise DocumentError("empty", "The file is empty.")
+    if len(data) > limits.max_bytes:
+        raise DocumentError("too_large", f"The file is {len(data):,} bytes; the limit is {limits.max_bytes:,}.")
+    kind = sniff(data)
+    declared = _declared_kind(filename, content_type)
+    if kind is None:
+        raise DocumentError("unsupported_type", "The file is neither PDF, DOCX, HTML nor text.")
+    if declared is not None and declared != kind and not (declared == TEXT and kind == HTML):
+        raise DocumentError(
+            "wrong_content_type", f"The file was declared as {declared.upper()} but its content is {kind.upper()}."
+        )
+    if kind == "office":
+        raise DocumentError("unsupported_type", "DOC, RTF and ODT files need a converter this server does not have; "
+                                                "send PDF or DOCX.")
+    if kind == IMAGE:
+        engine = "tesseract is installed but OCR is not wired in yet" if shutil.which("tesseract") else \
+            "no OCR engine is installed on this server"
+        raise DocumentError("needs_ocr", f"The file is an image: {engine}. Send a text PDF or DOCX.")
+    pages = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages}[kind](data, limits)
+    cleaned = [clean_text(page) for page in pages]
+    text = "\n\n".join(page for page in cleaned if page)
+    if len(text) < MIN_TEXT_CHARACTERS:
+        if kind == PDF:
+            raise DocumentError("image_only", "The PDF has no text layer (a scan?) and no OCR engine is installed.")
+        raise DocumentError("no_text", "The file holds no readable text.")
+    return Document(kind, text, cleaned)
+
+
+# -- PDF -------------------------------------------------------------------------------------------
+
+def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[str]:
+    import pypdfium2 as pdfium
+
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if "password" in str(error).lower():
+            raise DocumentError("encrypted", "The PDF is password-protected.") from None
+        raise DocumentError("corrupt", "The PDF is damaged or truncated and cannot be read.") from None
+    try:
+        if len(document) > limits.max_pages:
+            raise DocumentError("too_many_pages", f"The PDF has {len(document)} pages; the limit is {limits.max_pages}.")
+        return [_pdf_page_text(document[index]) for index in range(len(document))]
+    finally:
+        document.close()
+
+
+def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
+    """Page text in reading order: a page with a clear vertical gutter is read left column, then right."""
+    textpage = page.get_textpage()
+    try:
+        width, height = page.get_size()
+        gutter = _find_gutter(textpage, width)
+        if gutter is None:
+            return textpage.get_text_range()
+        left = textpage.get_text_bounded(left=0, bottom=0, right=gutter, top=height)
+        right = textpage.get_text_bounded(left=gutter, bottom=0, right=width, top=height)
+        return left + "\n\n" + right
+    finally:
+        textpage.close()
+
+
+def _find_gutter(textpage, width: float) -> float | None:  # type: ignore[no-untyped-def]
+    """The x of an empty vertical band in the middle of the page that most text lines avoid."""
+    rects = [textpage.get_rect(index) for index in range(textpage.count_rects())]
+    if len(rects) < 8:
+        return None
+    buckets = 100
+    covered = [0] * buckets
+    for left, _bottom, right, _top in rects:
+        for bucket in range(max(0, int(left / width * buckets)), min(buckets, int(right / width * buckets) + 1)):
+            covered[bucket] += 1
+    # Look for the widest run of (almost) empty buckets between 20% and 80% of the width.
+    threshold = max(1, len(rects) // 50)
+    best_start, best_length, start = None, 0, None
+    for bucket in range(20, 81):
+        if covered[bucket] <= threshold:
+            start = bucket if start is None else start
+            if bucket - start + 1 > best_length:
+                best_start, best_length = start, bucket - start + 1
+        else:
+            start = None
+    if best_start is None or best_length < 2:
+        return None
+    # Both sides must carry text, or this is a margin, not a gutter.
+    middle = (best_start + best_length / 2) / buckets * width
+    left_lines = sum(1 for r in rects if r[2] <= middle)
+    right_lines = sum(1 for r in rects if r[0] >= middle)
+    if min(left_lines, right_lines) < 3:
+        return None
+    return middle
+
+
+# -- DOCX ------------------------------------------------------------------------------------------
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _check_zip(data: bytes, limits: DocumentLimits) -> zipfile.ZipFile:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise DocumentError("corrupt", "The DOCX is damaged or truncated (not a readable zip archive).") from None
+    expanded = sum(entry.file_size for entry in entries)
+    if expanded > limits.max_uncompressed_bytes or expanded > limits.max_compression_ratio * max(len(data), 1):
+        raise DocumentError("zip_bomb", f"The DOCX expands to {expanded:,} bytes, beyond the safety limits.")
+    if any(entry.flag_bits & 0x1 for entry in entries):
+        raise DocumentError("encrypted", "The DOCX is password-protected.")
+    if "word/document.xml" not in {entry.filename for entry in entries}:
+        raise DocumentError("corrupt", "The zip archive is not a Word document (no word/document.xml).")
+    return archive
+
+
+def _owning_paragraph(node):  # type: ignore[no-untyped-def]
+    node = node.getparent()
+    while node is not None and node.tag != f"{W}p":
+        node = node.getparent()
+    return node
+
+
+def _docx_pages(data: bytes, limits: DocumentLimits) -> list[str]:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    _check_zip(data, limits)
+    try:
+        body = docx.Document(io.BytesIO(data)).element.body
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise DocumentError("corrupt", f"The DOCX cannot be opened ({type(error).__name__}).") from None
+    except Exception as error:  # lxml syntax errors and the like: the file is broken, not the server
+        raise DocumentError("corrupt", f"The DOCX XML is malformed ({type(error).__name__}).") from None
+    # Every paragraph in document order (body, tables, text boxes), each with only its own runs, and
+    # nothing from mc:Fallback, which repeats a text box's content for old readers.
+    lines = []
+    for paragraph in body.iter(f"{W}p"):
+        if any(ancestor.tag == MC_FALLBACK for ancestor in paragraph.iterancestors()):
+            continue
+        parts = []
+        for node in paragraph.iter(f"{W}t", f"{W}tab", f"{W}br"):
+            if _owning_paragraph(node) is not paragraph:
+                continue
+            parts.append(node.text or "" if node.tag == f"{W}t" else ("\t" if node.tag == f"{W}tab" else "\n"))
+        lines.append("".join(parts))
+    return ["\n".join(lines)]
+
+
+# -- HTML and text ---------------------------------------------------------------------------------
+
+class _TextOfHtml(HTMLParser):
+    SKIP = {"script", "style", "head", "noscript", "template"}
+    BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+             "header", "footer", "table", "td", "th"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs) -> None:  # type: ignore[no-untyped-def]
+        if tag in self.SKIP:
+            self.skipping += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def _decode(data: bytes) -> str:
+    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _html_pages(data: bytes, limits: DocumentLimits) -> list[str]:
+    parser = _TextOfHtml()
+    parser.feed(_decode(data))
+    parser.close()
+    return [re.sub(r"[ \t]*\n[ \t]*", "\n", "".join(parser.parts))]
+
+
+def _text_pages(data: bytes, limits: DocumentLimits) -> list[str]:
+    return _decode(data).split("\f")

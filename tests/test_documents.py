@@ -1,0 +1,190 @@
+"""Document text extraction: the formats we read, and a clear refusal for everything we must not."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import docx
+import pytest
+from fpdf import FPDF
+
+from cerebro_serve.parsing import DocumentError, DocumentLimits, clean_text, extract_document
+
+LOREM = "Experienced engineer building data platforms with Python and SQL for logistics companies."
+
+
+def make_pdf(pages: list[list[str]], *, two_columns: bool = False, encrypt: bool = False) -> bytes:
+    pdf = FPDF(format="A4")
+    if encrypt:
+        pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.set_font("helvetica", size=10)
+    for lines in pages:
+        pdf.add_page()
+        if two_columns:
+            # Written row by row, as many generators do: content order interleaves the columns.
+            half = len(lines) // 2
+            for row, (left, right) in enumerate(zip(lines[:half], lines[half:])):
+                pdf.set_xy(10, 20 + 6 * row)
+                pdf.cell(w=85, h=6, text=left)
+                pdf.set_xy(115, 20 + 6 * row)
+                pdf.cell(w=85, h=6, text=right)
+        else:
+            for line in lines:
+                pdf.cell(w=0, h=6, text=line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for row, values in zip(grid.rows, table):
+            for cell, value in zip(row.cells, values):
+                cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def refusal(data: bytes, filename: str | None = None, content_type: str | None = None,
+            limits: DocumentLimits = DocumentLimits()) -> DocumentError:
+    with pytest.raises(DocumentError) as caught:
+        extract_document(data, filename, content_type, limits)
+    assert caught.value.message
+    return caught.value
+
+
+def test_pdf_text_is_extracted_page_by_page() -> None:
+    data = make_pdf([["Jane Roe", "Data Engineer", LOREM], ["EDUCATION", "MSc Computer Science, 2015"]])
+    document = extract_document(data, "cv.pdf", "application/pdf")
+    assert document.kind == "pdf" and len(document.pages) == 2
+    assert "Data Engineer" in document.pages[0] and "MSc Computer Science" in document.pages[1]
+
+
+def test_two_column_pdf_is_read_column_by_column() -> None:
+    left = [f"Left column line {i}" for i in range(10)]
+    right = [f"Right column line {i}" for i in range(10)]
+    text = extract_document(make_pdf([left + right], two_columns=True)).text
+    lines = [line for line in text.splitlines() if line]
+    # Reading across the page would interleave left and right lines.
+    assert lines.index("Left column line 9") < lines.index("Right column line 0")
+    assert lines == left + right
+
+
+def test_docx_paragraphs_and_tables_in_order() -> None:
+    data = make_docx(["Jane Roe", "SKILLS"], table=[["Python", "SQL"], ["Docker", "Kubernetes"]])
+    text = extract_document(data, "cv.docx").text
+    assert text.split("\n")[:6] == ["Jane Roe", "SKILLS", "Python", "SQL", "Docker", "Kubernetes"]
+
+
+def test_docx_text_boxes_are_read_once() -> None:
+    data = make_docx(["Main body paragraph with enough text to count."])
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    xml = archive.read("word/document.xml").decode()
+    box = ('<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+           '<mc:Choice Requires="wps"><w:drawing><w:txbxContent><w:p><w:r><w:t>Boxed contact line</w:t></w:r>'
+           '</w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r>'
+           '<w:t>Boxed contact line</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback>'
+           '</mc:AlternateContent></w:r></w:p>')
+    xml = xml.replace("<w:body>", "<w:body>" + box, 1)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as rebuilt:
+        for entry in archive.infolist():
+            rebuilt.writestr(entry, xml if entry.filename == "word/document.xml" else archive.read(entry))
+    text = extract_document(buffer.getvalue(), "cv.docx").text
+    assert text.count("Boxed contact line") == 1
+    assert "Main body paragraph" in text
+
+
+def test_html_and_text_documents() -> None:
+    html = b"<html><head><style>p{}</style><script>var x=1</script></head><body><h1>Jane Roe</h1>" \
+           b"<p>Nurse &amp; midwife with ten years in maternity wards.</p></body></html>"
+    document = extract_document(html, "cv.html", "text/html")
+    assert document.kind == "html" and document.text == "Jane Roe\n\nNurse & midwife with ten years in maternity wards."
+    latin = "Ingénieure logiciel à Lyon, spécialisée en systèmes embarqués.".encode("cp1252")
+    assert extract_document(latin, "cv.txt").text.startswith("Ingénieure logiciel")
+    utf16 = "Инженер-программист, Москва, десять лет опыта.".encode("utf-16")
+    assert extract_document(utf16, "cv.txt").text.startswith("Инженер-программист")
+
+
+def test_empty_and_oversized_files_are_refused() -> None:
+    assert refusal(b"").reason == "empty"
+    limits = DocumentLimits(max_bytes=1000)
+    assert refusal(b"x" * 2000, limits=limits).reason == "too_large"
+
+
+def test_encrypted_pdf_is_refused() -> None:
+    assert refusal(make_pdf([[LOREM]], encrypt=True), "cv.pdf").reason == "encrypted"
+
+
+def test_truncated_and_corrupt_pdfs_are_refused() -> None:
+    data = make_pdf([[LOREM]])
+    assert refusal(data[: len(data) // 3], "cv.pdf").reason == "corrupt"
+    assert refusal(b"%PDF-1.7\n" + b"\x00garbage" * 50, "cv.pdf").reason == "corrupt"
+
+
+def test_pdf_without_text_layer_is_refused_as_image_only() -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(10, 10, 100, 100, style="F")  # a "scan": ink, no text
+    assert refusal(bytes(pdf.output()), "scan.pdf").reason == "image_only"
+
+
+def test_too_many_pages_is_refused() -> None:
+    data = make_pdf([[f"page {i} {LOREM}"] for i in range(5)])
+    assert refusal(data, limits=DocumentLimits(max_pages=3)).reason == "too_many_pages"
+
+
+def test_docx_zip_bomb_is_refused_before_expansion() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:document/>")
+        archive.writestr("word/media/bomb.bin", b"\0" * (80 * 1024 * 1024))
+    assert refusal(buffer.getvalue(), "cv.docx").reason == "zip_bomb"
+
+
+def test_corrupt_docx_is_refused() -> None:
+    data = make_docx([LOREM])
+    assert refusal(data[: len(data) // 2], "cv.docx").reason == "corrupt"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("hello.txt", LOREM)
+    assert refusal(buffer.getvalue(), "cv.docx").reason == "corrupt"
+
+
+def test_wrong_content_type_is_refused() -> None:
+    pdf = make_pdf([[LOREM]])
+    assert refusal(pdf, "cv.docx").reason == "wrong_content_type"
+    assert refusal(make_docx([LOREM]), None, "application/pdf").reason == "wrong_content_type"
+
+
+def test_images_and_legacy_office_files_say_what_is_missing() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+    error = refusal(png, "scan.png")
+    assert error.reason == "needs_ocr" and "OCR" in error.message
+    assert refusal(b"{\\rtf1\\ansi Hello}", "cv.rtf").reason == "unsupported_type"
+    assert refusal(b"\x00\x01\x02\x03" * 100, "blob.bin").reason == "unsupported_type"
+
+
+def test_text_too_short_is_not_a_document() -> None:
+    assert refusal(b"hi", "cv.txt").reason == "no_text"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("P y t h o n   D e v e l o p e r", "Python Developer"),
+        ("the devel-\nopment team", "the development team"),
+        ("\ufb01nance o\ufb03ce", "finance office"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("too    many\t spaces", "too many spaces"),
+        ("a\n\n\n\n\nb", "a\n\nb"),
+        ("Full-\nStack", "Full-\nStack"),
+        ("C  C++  Go", "C C++ Go"),
+    ],
+)
+def test_clean_text_repairs_extraction_damage(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
