@@ -34,6 +34,8 @@ class Skill(Struct, kw_only=True):
     name: str
     type: Literal["hard", "soft"] | None = None
     value: Any = None
+    # Ours, not HrFlow's: the taxonomy concept ("esco:<uuid>", "onet-tech:<slug>") the parser matched.
+    taxonomy_id: str | None = None
 
 
 class Url(Struct, kw_only=True):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+import docx
+from fpdf import FPDF
 
 PYTHON_RESUME = (
     "Senior Python backend engineer. Eight years building REST APIs with Django and FastAPI, "
@@ -24,3 +28,80 @@ def profile(text: str, **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"text": text, "info": {"full_name": fields.pop("full_name", "Test Person")}}
     body.update(fields)
     return body
+
+
+def make_pdf(pages: list[list[str]], *, two_columns: bool = False, encrypt: bool = False) -> bytes:
+    pdf = FPDF(format="A4")
+    if encrypt:
+        pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.set_font("helvetica", size=10)
+    for lines in pages:
+        pdf.add_page()
+        if two_columns:
+            # Written row by row, as many generators do: content order interleaves the columns.
+            half = len(lines) // 2
+            for row, (left, right) in enumerate(zip(lines[:half], lines[half:])):
+                pdf.set_xy(10, 20 + 6 * row)
+                pdf.cell(w=85, h=6, text=left)
+                pdf.set_xy(115, 20 + 6 * row)
+                pdf.cell(w=85, h=6, text=right)
+        else:
+            for line in lines:
+                pdf.cell(w=0, h=6, text=line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for row, values in zip(grid.rows, table):
+            for cell, value in zip(row.cells, values):
+                cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+ENGLISH_RESUME = """Jane Roe
+jane.roe@example.com | +44 20 7946 0958 | linkedin.com/in/janeroe
+Summary
+Backend engineer with eight years of Python and PostgreSQL experience.
+Experience
+Senior Software Engineer, Northwind Software, London
+March 2019 - Present
+- Built REST APIs with Django and Docker.
+- Ran PostgreSQL in production.
+Software Developer, Bluefin Labs, Leeds
+2015 - 2019
+- Wrote Java services and SQL reports.
+Education
+MSc Computer Science, University of Leeds
+2013 - 2015
+Skills
+Python, Django, PostgreSQL, Docker, Kubernetes, teamwork
+Languages
+English (native), French (B2)
+"""
+
+FRENCH_RESUME = """Claire Dubois
+claire.dubois@example.fr - 06 12 34 56 78
+Profil
+Développeuse logiciel passionnée par les systèmes distribués.
+Expérience professionnelle
+janv. 2019 – présent
+Ingénieure logiciel, Cobalt Systems, Lyon
+- Conception de services en Python et gestion de projets.
+sept. 2015 - déc. 2018
+Développeuse, Atlas, Paris
+- Développement Java et bases de données SQL.
+Formation
+2013 - 2015
+Master Informatique, Université de Lyon
+Compétences
+Python, Java, SQL, gestion de projets
+Langues
+Français (langue maternelle), Anglais (courant)
+"""

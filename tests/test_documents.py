@@ -5,48 +5,13 @@ from __future__ import annotations
 import io
 import zipfile
 
-import docx
 import pytest
 from fpdf import FPDF
 
 from cerebro_serve.parsing import DocumentError, DocumentLimits, clean_text, extract_document
+from helpers import make_docx, make_pdf
 
 LOREM = "Experienced engineer building data platforms with Python and SQL for logistics companies."
-
-
-def make_pdf(pages: list[list[str]], *, two_columns: bool = False, encrypt: bool = False) -> bytes:
-    pdf = FPDF(format="A4")
-    if encrypt:
-        pdf.set_encryption(owner_password="owner", user_password="user")
-    pdf.set_font("helvetica", size=10)
-    for lines in pages:
-        pdf.add_page()
-        if two_columns:
-            # Written row by row, as many generators do: content order interleaves the columns.
-            half = len(lines) // 2
-            for row, (left, right) in enumerate(zip(lines[:half], lines[half:])):
-                pdf.set_xy(10, 20 + 6 * row)
-                pdf.cell(w=85, h=6, text=left)
-                pdf.set_xy(115, 20 + 6 * row)
-                pdf.cell(w=85, h=6, text=right)
-        else:
-            for line in lines:
-                pdf.cell(w=0, h=6, text=line, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
-    document = docx.Document()
-    for paragraph in paragraphs:
-        document.add_paragraph(paragraph)
-    if table:
-        grid = document.add_table(rows=len(table), cols=len(table[0]))
-        for row, values in zip(grid.rows, table):
-            for cell, value in zip(row.cells, values):
-                cell.text = value
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def refusal(data: bytes, filename: str | None = None, content_type: str | None = None,

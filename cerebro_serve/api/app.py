@@ -10,6 +10,7 @@ from cerebro_serve import __version__
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.envelope import error_envelope
 from cerebro_serve.api.routes.auth import check_auth
+from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
 from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
 from cerebro_serve.api.routes.records import record_handlers
@@ -30,6 +31,9 @@ def create_app(workspace: Workspace, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
             *record_handlers(PROFILE),
             *record_handlers(JOB),
             *ranking_handlers(),
+            parse_profile_file,
+            get_profile_parsing,
+            parse_job,
         ],
     )
     app = Litestar(

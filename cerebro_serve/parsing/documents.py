@@ -41,6 +41,10 @@ class DocumentError(Exception):
         self.reason = reason
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # It crosses from the sandbox worker process back to the server.
+        return DocumentError, (self.reason, self.message)
+
 
 @dataclass(frozen=True, slots=True)
 class DocumentLimits:

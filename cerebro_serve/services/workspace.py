@@ -7,8 +7,11 @@ from pathlib import Path
 
 from cerebro_serve.engine import Encoder
 from cerebro_serve.index import IndexRegistry
+from cerebro_serve.parsing.sandbox import DocumentSandbox
+from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
 from cerebro_serve.services.keys import KeyRing
+from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
@@ -29,8 +32,11 @@ class Workspace:
         )
         self.records = RecordService(store, self.pools, encoder, self.registry)
         self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
+        self.sandbox = DocumentSandbox()
+        self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
 
     def close(self) -> None:
-        """Persist the indexes (a fast restart) and release the store."""
+        """Persist the indexes (a fast restart), stop the parser workers, release the store."""
         self.registry.save_all()
+        self.sandbox.close()
         self.store.close()

@@ -1,0 +1,99 @@
+"""Parsing: `profile/parsing/file` (multipart, HrFlow), `profile/parsing` (GET), `job/parsing` (ours)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
+
+from cerebro_serve.api.envelope import envelope
+from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of
+from cerebro_serve.objects import PROFILE, GeneralEntity, Label
+from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.parsing import ProfileFileRequest
+from cerebro_serve.services.queries import RecordQuery
+
+
+class ProfileFileFields(msgspec.Struct, kw_only=True):
+    """The form fields of `profile/parsing/file`; lists arrive as JSON strings."""
+
+    source_key: str
+    key: str | None = None
+    reference: str | None = None
+    created_at: str | None = None
+    profile_content_type: str | None = None
+    content_type: str | None = None
+    tags: list[GeneralEntity] = []
+    metadatas: list[GeneralEntity] = []
+    labels: list[Label] = []
+    sync_parsing: bool = False
+    sync_parsing_indexing: bool = True
+
+
+class JobParsingBody(msgspec.Struct, kw_only=True):
+    text: str
+    board_key: str | None = None
+    reference: str | None = None
+
+
+async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InvalidParameters("send the file as multipart/form-data with a `file` part")
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidParameters("the `file` part is missing")
+    fields = {name: value for name, value in form.items() if name != "file" and isinstance(value, str)}
+    return fields, upload
+
+
+@post("/profile/parsing/file", opt=WRITE, name="parse-profile-file", tags=["parsing"],
+      summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
+      description="Parsed synchronously whatever `sync_parsing` says: the answer is 201 with `data.profile`.")
+async def parse_profile_file(request: Request) -> Response:
+    raw_fields, upload = await _upload(request)
+    fields = convert(raw_fields, ProfileFileFields)
+    data = await upload.read()
+    parsing_request = ProfileFileRequest(
+        source_key=fields.source_key,
+        data=data,
+        filename=upload.filename,
+        content_type=fields.profile_content_type or fields.content_type,
+        key=fields.key,
+        reference=fields.reference,
+        created_at=fields.created_at,
+        tags=fields.tags,
+        metadatas=fields.metadatas,
+        labels=fields.labels,
+    )
+    profile = await call(workspace_of(request).parsing.parse_profile_file, parsing_request)
+    return envelope(201, "Profile parsed", {"profile": profile})
+
+
+@get("/profile/parsing", opt=READ, name="get-profile-parsing", tags=["parsing"],
+     summary="The parsed profile, by `source_key` and `key`, `reference` or `profile_email`")
+async def get_profile_parsing(request: Request) -> Response:
+    source_key = required_string(dict(request.query_params.items()), "source_key")
+    query = decode_query(request, RecordQuery)
+    profile = await call(workspace_of(request).records.get, PROFILE, source_key, query.lookup)
+    return envelope(200, "Profile parsing", {"profile": profile})
+
+
+@post("/job/parsing", opt=WRITE, name="parse-job", tags=["parsing"],
+      summary="Parse a job ad (JSON `{text, board_key?}` or a multipart `file`); with a board, index it too")
+async def parse_job(request: Request) -> Response:
+    workspace = workspace_of(request)
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        fields, upload = await _upload(request)
+        text = await call(workspace.parsing.read, await upload.read(), upload.filename, fields.get("content_type"))
+        body = JobParsingBody(text=text, board_key=fields.get("board_key"), reference=fields.get("reference"))
+    else:
+        body = convert(decode_json(await request.body()), JobParsingBody)
+    extra = {"reference": body.reference} if body.reference else {}
+    job = await call(workspace.parsing.parse_job_text, body.text, body.board_key, extra)
+    status = 201 if body.board_key else 200
+    return envelope(status, "Job parsed", {"job": job})

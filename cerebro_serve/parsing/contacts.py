@@ -1,0 +1,71 @@
+"""Contact details from a resume's text: name, email, phone, URLs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from cerebro_serve.parsing.sections import heading_of
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+# Eight to fifteen digits, optionally with a leading +, grouped by spaces, dots, dashes or parentheses.
+PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d\s().-]{6,18}\d(?![\w/])")
+URL = re.compile(
+    r"(?:https?://|www\.)[^\s,;]+|(?:linkedin\.com|github\.com|gitlab\.com|twitter\.com|x\.com)/[^\s,;]+",
+    re.IGNORECASE,
+)
+URL_TYPES = {"linkedin": "linkedin", "github": "github", "twitter": "twitter", "x.com": "twitter",
+             "facebook": "facebook"}
+NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿA-ZÀ-ÖØ-Þ'’-]*\.?$")
+
+
+@dataclass(slots=True)
+class Contacts:
+    full_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    urls: list[tuple[str, str]] = field(default_factory=list)  # (type, url)
+
+
+def _phone(text: str) -> str | None:
+    for match in PHONE.finditer(text):
+        candidate = match.group(0).strip()
+        digits = re.sub(r"\D", "", candidate)
+        if 8 <= len(digits) <= 15 and not re.fullmatch(r"(19|20)\d\d\s*[-–]\s*(19|20)\d\d", candidate):
+            return candidate
+    return None
+
+
+def _name(lines: list[str]) -> str | None:
+    """The first of the opening lines that reads like a person's name (2 to 4 capitalised words)."""
+    for line in lines[:8]:
+        candidate = line.strip()
+        if not candidate or heading_of(candidate) or EMAIL.search(candidate) or any(ch.isdigit() for ch in candidate):
+            continue
+        words = candidate.replace(",", " ").split()
+        if 2 <= len(words) <= 4 and all(NAME_WORD.match(word) for word in words):
+            return " ".join(word.capitalize() if word.isupper() else word for word in words)
+    return None
+
+
+def find_contacts(text: str) -> Contacts:
+    contacts = Contacts()
+    email = EMAIL.search(text)
+    contacts.email = email.group(0) if email else None
+    contacts.phone = _phone(EMAIL.sub(" ", URL.sub(" ", text)))
+    seen = set()
+    for match in URL.finditer(text):
+        url = match.group(0).rstrip(").")
+        if url.lower() in seen:
+            continue
+        seen.add(url.lower())
+        kind = next((value for key, value in URL_TYPES.items() if key in url.lower()), "from_resume")
+        contacts.urls.append((kind, url))
+    name = _name(text.split("\n"))
+    if name:
+        contacts.full_name = name
+        parts = name.split()
+        contacts.first_name, contacts.last_name = parts[0], " ".join(parts[1:])
+    return contacts

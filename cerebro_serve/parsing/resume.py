@@ -1,0 +1,157 @@
+"""Resume text into a Profile: contacts, sections, experiences, educations, skills, languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from cerebro_serve.objects import Education, Experience, GeneralEntity, Info, Location, Profile, Skill, Url
+from cerebro_serve.parsing.contacts import find_contacts
+from cerebro_serve.parsing.dates import DateRange, iso
+from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
+from cerebro_serve.parsing.periods import Entry, split_entries
+from cerebro_serve.parsing.sections import Section, split_sections
+from cerebro_serve.parsing.taxonomy import Lexicon, Match
+
+DEGREE = re.compile(
+    r"\b(bachelor|master|msc|m\.sc|bsc|b\.sc|ba|ma|mba|phd|ph\.d|doctorate|diploma|degree|associate|"
+    r"licence|license|licenciatura|grado|maestria|master|diplom|magister|laurea|mestrado|bacharelado|"
+    r"doutorado|doctorat|dottorato|bachelor|baccalaureat|bts|dut|ingenieur|ingeniero|inginer|"
+    r"licenta|masterat|bac|high school|abitur|hbo|wo|mbo)\b",
+    re.IGNORECASE,
+)
+SCHOOL = re.compile(
+    r"(universit|college|school|institut|academy|academie|escuela|ecole|école|hochschule|fachhochschule|"
+    r"politecnico|polytechnic|liceo|lycee|lycée|gymnasium|facult|universidade|hogeschool|scoala|școala)",
+    re.IGNORECASE,
+)
+
+
+def _skills_in(text: str, lexicon: Lexicon, langs: set[str]) -> list[Match]:
+    return lexicon.find(text, kind="skill", langs=langs)
+
+
+def _to_skills(matches: list[Match]) -> list[Skill]:
+    seen: dict[str, Skill] = {}
+    for match in matches:
+        concept = match.concept
+        if concept.id not in seen:
+            seen[concept.id] = Skill(name=match.text.strip(), type=concept.type or "hard", taxonomy_id=concept.id)
+    return list(seen.values())
+
+
+def _title_company_location(parts: list[str], lexicon: Lexicon, langs: set[str]) -> tuple[str | None, str | None, str | None]:
+    """The part naming an occupation is the title; the next other part the company; the rest the place."""
+    if not parts:
+        return None, None, None
+    title_index = 0
+    for index, part in enumerate(parts):
+        covered = sum(m.end - m.start for m in lexicon.find(part, kind="occupation", langs=langs))
+        if covered >= 0.5 * len(part):
+            title_index = index
+            break
+    rest = [part for index, part in enumerate(parts) if index != title_index]
+    company = rest[0] if rest else None
+    location = ", ".join(rest[1:]) or None
+    return parts[title_index], company, location
+
+
+def _school_degree(parts: list[str]) -> tuple[str | None, str | None, str | None]:
+    school = next((part for part in parts if SCHOOL.search(part)), None)
+    degree = next((part for part in parts if part != school and DEGREE.search(part)), None)
+    rest = [part for part in parts if part not in (school, degree)]
+    if degree is None and rest:
+        degree, rest = rest[0], rest[1:]
+    if school is None and rest:
+        school, rest = rest[0], rest[1:]
+    return school, degree, ", ".join(rest) or None
+
+
+def _union_years(ranges: list[DateRange], today: date) -> float:
+    """Years covered by the ranges, overlaps counted once."""
+    spans = sorted((r.start, r.end or today) for r in ranges)
+    total, current_start, current_end = 0.0, None, None
+    for start, end in spans:
+        if current_end is None or start > current_end:
+            if current_end is not None:
+                total += (current_end - current_start).days
+            current_start, current_end = start, end
+        else:
+            current_end = max(current_end, end)
+    if current_end is not None:
+        total += (current_end - current_start).days
+    return round(total / 365.25, 2)
+
+
+def _section(sections: list[Section], name: str) -> list[Section]:
+    return [section for section in sections if section.name == name]
+
+
+def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Profile:
+    today = today or date.today()
+    language = detect_language(text)
+    langs = {"en", language} if language else {"en"}
+    sections = split_sections(text)
+    contacts = find_contacts(text)
+
+    experiences, experience_ranges = [], []
+    for section in _section(sections, "experience"):
+        for entry in split_entries(section.lines):
+            title, company, place = _title_company_location(entry.header, lexicon, langs)
+            if entry.dates:
+                experience_ranges.append(entry.dates)
+            experiences.append(
+                Experience(
+                    title=title,
+                    company=company,
+                    location=Location(text=place),
+                    date_start=iso(entry.dates.start) if entry.dates else None,
+                    date_end=iso(entry.dates.end) if entry.dates else None,
+                    description=entry.description or None,
+                    skills=_to_skills(_skills_in(entry.description + " " + " ".join(entry.header), lexicon, langs)),
+                )
+            )
+
+    educations, education_ranges = [], []
+    for section in _section(sections, "education"):
+        for entry in split_entries(section.lines):
+            school, degree, place = _school_degree(entry.header)
+            if entry.dates:
+                education_ranges.append(entry.dates)
+            educations.append(
+                Education(
+                    school=school,
+                    title=degree,
+                    location=Location(text=place),
+                    date_start=iso(entry.dates.start) if entry.dates else None,
+                    date_end=iso(entry.dates.end) if entry.dates else None,
+                    description=entry.description or None,
+                )
+            )
+
+    summary = "\n".join(section.text for section in _section(sections, "summary")) or None
+    language_text = "\n".join(section.text for section in _section(sections, "languages"))
+    spoken = find_spoken_languages(language_text) if language_text else []
+    certifications = [line.strip(" •-*") for s in _section(sections, "certifications") for line in s.lines if line.strip()]
+    interests = [line.strip(" •-*") for s in _section(sections, "interests") for line in s.lines if line.strip()]
+    return Profile(
+        text=text,
+        text_language=language,
+        info=Info(
+            full_name=contacts.full_name,
+            first_name=contacts.first_name,
+            last_name=contacts.last_name,
+            email=contacts.email,
+            phone=contacts.phone,
+            urls=[Url(type=kind, url=url) for kind, url in contacts.urls],
+            summary=summary,
+        ),
+        experiences=experiences,
+        educations=educations,
+        experiences_duration=_union_years(experience_ranges, today),
+        educations_duration=_union_years(education_ranges, today),
+        skills=_to_skills(_skills_in(text, lexicon, langs)),
+        languages=[GeneralEntity(name=code, value=level) for code, level in spoken],
+        certifications=[GeneralEntity(name=line) for line in certifications],
+        interests=[GeneralEntity(name=line) for line in interests],
+    )

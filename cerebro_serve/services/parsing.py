@@ -1,0 +1,98 @@
+"""Parsing use cases: a resume file into a stored, indexed Profile; a job ad into a Job."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from cerebro_serve.objects import JOB, PROFILE, Attachment, GeneralEntity, Job, Label, Profile
+from cerebro_serve.parsing.documents import DocumentError
+from cerebro_serve.parsing.jobs import parse_job
+from cerebro_serve.parsing.resume import parse_resume
+from cerebro_serve.parsing.sandbox import DocumentSandbox
+from cerebro_serve.parsing.taxonomy import Lexicon
+from cerebro_serve.services.errors import InvalidParameters, ServiceError
+from cerebro_serve.services.records import RecordService
+
+# How each refusal reads over HTTP: too big is 413, not a format we read is 415, the rest is the file's fault.
+REASON_STATUS = {"too_large": 413, "too_many_pages": 413, "unsupported_type": 415, "wrong_content_type": 415,
+                 "needs_ocr": 415, "timeout": 422, "too_complex": 422, "unreadable": 422}
+
+
+class DocumentRejected(ServiceError):
+    prefix = "Invalid file. "
+
+    def __init__(self, error: DocumentError) -> None:
+        super().__init__(f"{error.message} (reason: {error.reason})")
+        self.status = REASON_STATUS.get(error.reason, 400)
+        self.reason = error.reason
+
+
+@dataclass(slots=True)
+class ProfileFileRequest:
+    source_key: str
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+    key: str | None = None
+    reference: str | None = None
+    created_at: str | None = None
+    tags: list[GeneralEntity] = field(default_factory=list)
+    metadatas: list[GeneralEntity] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+
+
+class ParsingService:
+    def __init__(self, records: RecordService, sandbox: DocumentSandbox, lexicon: Callable[[], Lexicon]) -> None:
+        self.records = records
+        self.sandbox = sandbox
+        self._lexicon = lexicon
+
+    def read(self, data: bytes, filename: str | None, content_type: str | None) -> str:
+        try:
+            return self.sandbox.extract(data, filename, content_type).text
+        except DocumentError as error:
+            raise DocumentRejected(error) from None
+
+    def parse_profile_file(self, request: ProfileFileRequest) -> Profile:
+        """Read, structure, store and index a resume; nothing is stored when any step fails."""
+        self.records.pools.require(PROFILE, request.source_key)
+        text = self.read(request.data, request.filename, request.content_type)
+        parsed = parse_resume(text, self._lexicon())
+        extension = request.filename.rsplit(".", 1)[-1].lower() if request.filename and "." in request.filename else None
+        attachment = Attachment(
+            type="resume",
+            alt=hashlib.sha1(request.data).hexdigest(),
+            file_size=len(request.data),
+            file_name=request.filename,
+            original_file_name=request.filename,
+            extension=extension,
+        )
+        profile = msgspec.structs.replace(
+            parsed,
+            key=request.key,
+            reference=request.reference,
+            created_at=request.created_at,
+            tags=request.tags,
+            metadatas=request.metadatas,
+            labels=request.labels,
+            attachments=[attachment],
+        )
+        [stored] = self.records.index(PROFILE, request.source_key, [profile])
+        return stored
+
+    def parse_job_text(self, text: str, board_key: str | None, fields: dict[str, Any]) -> Job:
+        """Structure a job ad; with a board, also store and index it."""
+        if not text.strip():
+            raise InvalidParameters("`text` is empty")
+        job = parse_job(text, self._lexicon())
+        if fields:
+            job = msgspec.structs.replace(job, **fields)
+        if board_key is None:
+            return job
+        [stored] = self.records.index(JOB, board_key, [job])
+        return stored

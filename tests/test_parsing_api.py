@@ -1,0 +1,110 @@
+"""Parsing over HTTP: the SDK's add_file stores a structured profile; bad files get a 4xx and store nothing."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from hrflow import Hrflow
+
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.queries import PoolCreate
+from helpers import ENGLISH_RESUME, FRENCH_RESUME, make_docx, make_pdf
+
+
+@pytest.fixture
+def source(workspace: Workspace) -> str:
+    return workspace.pools.create(PROFILE, PoolCreate(name="Applicants")).key
+
+
+def stored(workspace: Workspace, source: str) -> int:
+    return workspace.store.get_pool("source", source, with_size=True).size
+
+
+def test_sdk_add_file_parses_a_pdf_into_a_stored_profile(live_server: str, admin_key: str, source: str,
+                                                         workspace: Workspace) -> None:
+    sdk = Hrflow(api_url=live_server, api_secret=admin_key)
+    pdf = make_pdf([ENGLISH_RESUME.split("\n")])
+    response = sdk.profile.parsing.add_file(
+        source_key=source, profile_file=pdf, profile_file_name="jane.pdf", reference="jane",
+        tags=[{"name": "channel", "value": "careers-page"}], sync_parsing=1,
+    )
+    assert response["code"] == 201, response
+    profile = response["data"]["profile"]
+    assert profile["reference"] == "jane" and profile["source_key"] == source
+    assert profile["info"]["email"] == "jane.roe@example.com"
+    assert profile["experiences"][0]["company"] == "Northwind Software"
+    assert {"Python", "Django"} <= {s["name"] for s in profile["skills"]}
+    assert profile["attachments"][0]["file_name"] == "jane.pdf"
+    assert profile["tags"] == [{"name": "channel", "value": "careers-page"}]
+    fetched = sdk.profile.parsing.get(source_key=source, reference="jane")
+    assert fetched["data"]["profile"]["key"] == profile["key"]
+    # Parsed profiles are scored like any other.
+    board = workspace.pools.create(JOB, PoolCreate(name="Roles")).key
+    job = sdk.job.storing.add_json(board, {"name": "Python backend engineer", "summary": "Django, PostgreSQL"})
+    scored = sdk.profile.scoring.list(source_keys=[source], board_key=board, job_key=job["data"]["key"])
+    assert scored["meta"]["total"] == 1
+
+
+def test_docx_in_french_is_parsed(client, source: str) -> None:
+    data = make_docx(FRENCH_RESUME.split("\n"))
+    response = client.post("/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"},
+                           files={"file": ("cv.docx", data)})
+    assert response.status_code == 201, response.text
+    profile = response.json()["data"]["profile"]
+    assert profile["text_language"] == "fr"
+    assert profile["experiences"][0]["date_start"] == "2019-01-01T00:00:00"
+    assert profile["experiences"][0]["date_end"] is None
+
+
+def _zip_bomb() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:document/>")
+        archive.writestr("word/media/bomb.bin", b"\0" * (80 * 1024 * 1024))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "status", "reason"),
+    [
+        ("cv.pdf", make_pdf([[ENGLISH_RESUME[:80]]], encrypt=True), 400, "encrypted"),
+        ("cv.pdf", make_pdf([ENGLISH_RESUME.split("\n")])[:500], 400, "corrupt"),
+        ("cv.pdf", b"", 400, "empty"),
+        ("cv.docx", _zip_bomb(), 400, "zip_bomb"),
+        ("cv.docx", make_pdf([ENGLISH_RESUME.split("\n")]), 415, "wrong_content_type"),
+        ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 415, "needs_ocr"),
+    ],
+)
+def test_bad_files_are_refused_and_nothing_is_stored(client, workspace: Workspace, source: str, filename: str,
+                                                     data: bytes, status: int, reason: str) -> None:
+    response = client.post("/v1/profile/parsing/file", data={"source_key": source}, files={"file": (filename, data)})
+    assert response.status_code == status and response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert body["code"] == status and f"reason: {reason}" in body["message"]
+    assert stored(workspace, source) == 0
+
+
+def test_missing_file_and_unknown_source_are_refused(client, source: str) -> None:
+    response = client.post("/v1/profile/parsing/file", data={"source_key": source}, files={"other": ("x", b"x")})
+    assert response.status_code == 400 and "`file`" in response.json()["message"]
+    response = client.post("/v1/profile/parsing/file", data={"source_key": "0" * 40},
+                           files={"file": ("cv.txt", ENGLISH_RESUME.encode())})
+    assert response.status_code == 400 and "Unable to find object: source" in response.json()["message"]
+    response = client.post("/v1/profile/parsing/file", json={"source_key": source})
+    assert response.status_code == 400 and "multipart" in response.json()["message"]
+
+
+def test_job_text_is_parsed_and_optionally_indexed(client, workspace: Workspace) -> None:
+    board = workspace.pools.create(JOB, PoolCreate(name="Roles")).key
+    text = "Data Engineer\nRequirements\n- Python and SQL\n- Spark\nNice to have\n- Kubernetes\n"
+    preview = client.post("/v1/job/parsing", json={"text": text})
+    assert preview.status_code == 200
+    assert preview.json()["data"]["job"]["name"] == "Data Engineer"
+    indexed = client.post("/v1/job/parsing", json={"text": text, "board_key": board, "reference": "de-1"})
+    assert indexed.status_code == 201
+    job = indexed.json()["data"]["job"]
+    assert job["board_key"] == board and job["reference"] == "de-1" and len(job["key"]) == 40
+    assert {s["name"]: s["value"] for s in job["skills"]}["Kubernetes"] == "nice_to_have"
