@@ -14,6 +14,7 @@ from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, par
 from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
 from cerebro_serve.api.routes.records import record_handlers
+from cerebro_serve.api.routes.text import text_handlers
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 
@@ -34,6 +35,7 @@ def create_app(workspace: Workspace, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
             parse_profile_file,
             get_profile_parsing,
             parse_job,
+            *text_handlers,
         ],
     )
     app = Litestar(

@@ -15,6 +15,7 @@ from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
+from cerebro_serve.services.text import TextService
 from cerebro_serve.store import SqlStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Workspace:
         self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
         self.sandbox = DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
+        self.text = TextService(encoder, default_lexicon, index_dir)
 
     def close(self) -> None:
         """Persist the indexes (a fast restart), stop the parser workers, release the store."""
