@@ -47,11 +47,13 @@ def _words(label: str) -> int:
     return len(label.split())
 
 
-COMMON_WORD_ZIPF = 4.7
+COMMON_WORD_ZIPF = 4.3
+ALIASES = Path(__file__).with_name("skill_aliases.tsv")
 
 
-def _case_rule(label: str) -> tuple[bool, str]:
-    """(keep it?, the exact case a match must have, or "" for any case)."""
+def _case_rule(label: str, kind: str) -> tuple[bool, str]:
+    """(keep it?, the exact case a match must have, or "" for any case). Occupations ("nurse", "chef")
+    are common words by nature, so the frequency rule is for skills only."""
     surface = " ".join(label.lower().split())
     if len(surface) < 2 or _words(surface) > MAX_WORDS or (_words(surface) == 1 and surface in GENERIC):
         return False, ""
@@ -60,7 +62,7 @@ def _case_rule(label: str) -> tuple[bool, str]:
     has_capitals = label != label.lower()
     if len(surface) <= 3 and has_capitals:
         return True, label.strip()
-    if zipf_frequency(surface, "en") >= COMMON_WORD_ZIPF:
+    if kind == "skill" and zipf_frequency(surface, "en") >= COMMON_WORD_ZIPF:
         return (True, label.strip()) if has_capitals else (False, "")
     return True, ""
 
@@ -126,6 +128,17 @@ def onet(taxonomy: Path) -> Iterator[tuple[str, str, str, str, str, str]]:
             yield row["Alternate Title"], "occupation", "onet:" + code, titles.get(code, row["Alternate Title"]), "", "en"
 
 
+def aliases(names_to_concepts: dict[str, str]) -> Iterator[tuple[str, str, str, str, str, str]]:
+    """Hand-kept spellings the taxonomies miss ("k8s", "reactjs", "ci/cd"), tied to an existing concept
+    by its name, or made a concept of their own when the taxonomies have none."""
+    for line in ALIASES.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        alias, name = line.split("\t")
+        concept = names_to_concepts.get(name.lower(), "alias:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-"))
+        yield alias, "skill", concept, name, "hard", "en"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--taxonomy", type=Path, default=DEFAULT_TAXONOMY)
@@ -136,12 +149,14 @@ def main() -> None:
     english = list(esco_english(args.taxonomy))
     english_names = {concept: name for _, _, concept, name, _, _ in english}
     everything = [*english, *esco_translations(args.taxonomy, english_names), *onet(args.taxonomy)]
+    skill_concepts = {name.lower(): concept for _, kind, concept, name, _, _ in everything if kind == "skill"}
+    everything += list(aliases(skill_concepts))
     # A concept's preferred label beats another concept's alternative label for the same surface
     # ("project management" is project management, not an alt label of "project commissioning").
     everything.sort(key=lambda row: (row[0].lower(), row[0].lower() != row[3].lower()))
     entries: dict[tuple[str, str, str], tuple[str, ...]] = {}
     for label, kind, concept, name, skill_type, lang in everything:
-        keep, exact = _case_rule(label)
+        keep, exact = _case_rule(label, kind)
         if not keep:
             continue
         surface = " ".join(label.lower().split())
