@@ -153,3 +153,21 @@ def test_text_too_short_is_not_a_document() -> None:
 )
 def test_clean_text_repairs_extraction_damage(raw: str, clean: str) -> None:
     assert clean_text(raw) == clean
+
+
+def test_glued_words_are_recognised() -> None:
+    from cerebro_serve.parsing.documents import _space_starved
+
+    glued = "SENIORAEROSPACEQUALITYENGINEER Results-drivenMechanicalEngineer with solid productengineering " * 10
+    assert _space_starved(glued)
+    assert not _space_starved("Senior aerospace quality engineer with solid product engineering skills. " * 10)
+
+
+def test_space_starved_pages_are_read_again_with_pypdf() -> None:
+    from cerebro_serve.parsing.documents import _pypdf_pages
+
+    data = make_pdf([["Senior Quality Engineer with solid product engineering"], ["Second page text"]])
+    starved = "SeniorQualityEngineerwithsolidproductengineering " * 40
+    pages = _pypdf_pages(data, [starved, "Second page text kept from PDFium"])
+    assert pages[0].startswith("Senior Quality Engineer with solid")
+    assert pages[1] == "Second page text kept from PDFium"

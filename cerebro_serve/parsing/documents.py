@@ -129,6 +129,21 @@ def extract_document(
 
 # -- PDF -------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class _Glyph:
+    left: float
+    right: float
+
+
+# Words glued together by a PDF that draws spaces as gaps: "QualityEngineer", "SENIORAEROSPACEQUALITY".
+GLUED_WORD = re.compile(r"\b(?:[A-Za-z]*[a-z][A-Z][A-Za-z]{6,}|[A-Za-z]{22,})\b")
+
+
+def _space_starved(text: str) -> bool:
+    words = re.findall(r"[A-Za-z]+", text)
+    return len(words) >= 30 and len(GLUED_WORD.findall(text)) / len(words) > 0.02
+
+
 def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[str]:
     import pypdfium2 as pdfium
 
@@ -141,9 +156,25 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[str]:
     try:
         if len(document) > limits.max_pages:
             raise DocumentError("too_many_pages", f"The PDF has {len(document)} pages; the limit is {limits.max_pages}.")
-        return [_pdf_page_text(document[index]) for index in range(len(document))]
+        pages = [_pdf_page_text(document[index]) for index in range(len(document))]
     finally:
         document.close()
+    if any(_space_starved(page) for page in pages):
+        # PDFium writes no space where the PDF only leaves a gap; pypdf infers them from glyph positions.
+        pages = _pypdf_pages(data, pages)
+    return pages
+
+
+def _pypdf_pages(data: bytes, fallback: list[str]) -> list[str]:
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        texts = [page.extract_text() or "" for page in reader.pages]
+    except Exception:  # pypdf choking on a file PDFium read: keep PDFium's text
+        return fallback
+    return [text if _space_starved(original) and text.strip() else original
+            for original, text in zip(fallback, texts)]
 
 
 def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
@@ -151,7 +182,7 @@ def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
     textpage = page.get_textpage()
     try:
         width, height = page.get_size()
-        gutter = _find_gutter(textpage, width)
+        gutter = _find_gutter(_glyphs(textpage), width)
         if gutter is None:
             return textpage.get_text_range()
         left = textpage.get_text_bounded(left=0, bottom=0, right=gutter, top=height)
@@ -161,21 +192,35 @@ def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
         textpage.close()
 
 
-def _find_gutter(textpage, width: float) -> float | None:  # type: ignore[no-untyped-def]
-    """The x of an empty vertical band in the middle of the page that most text lines avoid."""
-    rects = [textpage.get_rect(index) for index in range(textpage.count_rects())]
-    if len(rects) < 8:
+def _glyphs(textpage) -> list[_Glyph]:  # type: ignore[no-untyped-def]
+    import pypdfium2.raw as pdfium_raw
+
+    glyphs = []
+    for index in range(textpage.count_chars()):
+        code = pdfium_raw.FPDFText_GetUnicode(textpage.raw, index)
+        if code and chr(code).strip():
+            left, _bottom, right, _top = textpage.get_charbox(index)
+            if right > left:
+                glyphs.append(_Glyph(left, right))
+    return glyphs
+
+
+def _find_gutter(glyphs: list[_Glyph], width: float) -> float | None:
+    """The x of an empty vertical band between 25% and 75% of the width with text on both sides.
+
+    Glyphs, not words, are counted: a band is empty when almost no glyph touches it, and it is a gutter
+    only when each side holds a real share of the page's glyphs (not a margin note, not a ragged edge).
+    """
+    if len(glyphs) < 200:
         return None
     buckets = 100
     covered = [0] * buckets
-    for left, _bottom, right, _top in rects:
-        for bucket in range(max(0, int(left / width * buckets)), min(buckets, int(right / width * buckets) + 1)):
+    for glyph in glyphs:
+        for bucket in range(max(0, int(glyph.left / width * buckets)), min(buckets, int(glyph.right / width * buckets) + 1)):
             covered[bucket] += 1
-    # Look for the widest run of (almost) empty buckets between 20% and 80% of the width.
-    threshold = max(1, len(rects) // 50)
     best_start, best_length, start = None, 0, None
-    for bucket in range(20, 81):
-        if covered[bucket] <= threshold:
+    for bucket in range(25, 76):
+        if covered[bucket] <= len(glyphs) * 0.002:
             start = bucket if start is None else start
             if bucket - start + 1 > best_length:
                 best_start, best_length = start, bucket - start + 1
@@ -183,11 +228,9 @@ def _find_gutter(textpage, width: float) -> float | None:  # type: ignore[no-unt
             start = None
     if best_start is None or best_length < 2:
         return None
-    # Both sides must carry text, or this is a margin, not a gutter.
     middle = (best_start + best_length / 2) / buckets * width
-    left_lines = sum(1 for r in rects if r[2] <= middle)
-    right_lines = sum(1 for r in rects if r[0] >= middle)
-    if min(left_lines, right_lines) < 3:
+    left_share = sum(1 for g in glyphs if g.right <= middle) / len(glyphs)
+    if not 0.15 <= left_share <= 0.85:
         return None
     return middle
 
