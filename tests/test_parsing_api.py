@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
+import msgspec
 import pytest
 from hrflow import Hrflow
 
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
-from cerebro_serve.services.queries import PoolCreate
+from cerebro_serve.services.parsing import ProfileFileRequest
+from cerebro_serve.services.queries import PoolCreate, RecordLookup
 from helpers import ENGLISH_RESUME, FRENCH_RESUME, make_docx, make_pdf
 
 
@@ -80,7 +83,8 @@ def _zip_bomb() -> bytes:
 )
 def test_bad_files_are_refused_and_nothing_is_stored(client, workspace: Workspace, source: str, filename: str,
                                                      data: bytes, status: int, reason: str) -> None:
-    response = client.post("/v1/profile/parsing/file", data={"source_key": source}, files={"file": (filename, data)})
+    response = client.post("/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"},
+                           files={"file": (filename, data)})
     assert response.status_code == status and response.headers["content-type"] == "application/json"
     body = response.json()
     assert body["code"] == status and f"reason: {reason}" in body["message"]
@@ -91,6 +95,9 @@ def test_missing_file_and_unknown_source_are_refused(client, source: str) -> Non
     response = client.post("/v1/profile/parsing/file", data={"source_key": source}, files={"other": ("x", b"x")})
     assert response.status_code == 400 and "`file`" in response.json()["message"]
     response = client.post("/v1/profile/parsing/file", data={"source_key": "0" * 40},
+                           files={"file": ("cv.txt", ENGLISH_RESUME.encode())})
+    assert response.status_code == 400 and "Unable to find object: source" in response.json()["message"]
+    response = client.post("/v1/profile/parsing/file", data={"source_key": "0" * 40, "sync_parsing": "1"},
                            files={"file": ("cv.txt", ENGLISH_RESUME.encode())})
     assert response.status_code == 400 and "Unable to find object: source" in response.json()["message"]
     response = client.post("/v1/profile/parsing/file", json={"source_key": source})
@@ -108,3 +115,62 @@ def test_job_text_is_parsed_and_optionally_indexed(client, workspace: Workspace)
     job = indexed.json()["data"]["job"]
     assert job["board_key"] == board and job["reference"] == "de-1" and len(job["key"]) == 40
     assert {s["name"]: s["value"] for s in job["skills"]}["Kubernetes"] == "nice_to_have"
+
+
+def _poll(client, source: str, key: str, seconds: float = 60.0):
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get("/v1/profile/parsing", params={"source_key": source, "key": key})
+        if response.status_code != 202 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.1)
+
+
+def test_async_parsing_answers_202_then_the_profile(client, source: str) -> None:
+    pdf = make_pdf([ENGLISH_RESUME.split("\n")])
+    accepted = client.post("/v1/profile/parsing/file", data={"source_key": source, "reference": "later"},
+                           files={"file": ("cv.pdf", pdf)})
+    assert accepted.status_code == 202, accepted.text
+    key = accepted.json()["data"]["key"]
+    assert len(key) == 40
+    done = _poll(client, source, key)
+    assert done.status_code == 200, done.text
+    profile = done.json()["data"]["profile"]
+    assert profile["key"] == key and profile["reference"] == "later"
+    assert profile["info"]["email"] == "jane.roe@example.com"
+
+
+def test_async_parsing_refuses_what_needs_no_parsing_at_once(client, workspace: Workspace, source: str) -> None:
+    response = client.post("/v1/profile/parsing/file", data={"source_key": source},
+                           files={"file": ("cv.docx", make_pdf([ENGLISH_RESUME.split("\n")]))})
+    assert response.status_code == 415 and "reason: wrong_content_type" in response.json()["message"]
+    assert workspace.store.queued_parsing(10) == []
+
+
+def test_async_parsing_failure_is_reported_when_polled(client, workspace: Workspace, source: str) -> None:
+    accepted = client.post("/v1/profile/parsing/file", data={"source_key": source, "reference": "bad"},
+                           files={"file": ("cv.pdf", make_pdf([["x"]], encrypt=True))})
+    assert accepted.status_code == 202
+    failed = _poll(client, source, accepted.json()["data"]["key"])
+    assert failed.status_code == 400 and "reason: encrypted" in failed.json()["message"]
+    assert stored(workspace, source) == 0
+    by_reference = client.get("/v1/profile/parsing", params={"source_key": source, "reference": "bad"})
+    assert by_reference.status_code == 400 and "Parsing failed" in by_reference.json()["message"]
+
+
+def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path, admin_key: str, source: str) -> None:
+    request = ProfileFileRequest(source_key=source, data=make_pdf([ENGLISH_RESUME.split("\n")]), filename="cv.pdf",
+                                 key="c" * 40, reference="queued-before-crash")
+    # Accepted by a server that died before parsing it: only the store knows.
+    workspace.store.enqueue_parsing("c" * 40, source, "queued-before-crash", msgspec.msgpack.encode(request))
+    restarted = Workspace(workspace.store, encoder, tmp_path / "restarted", admin_key)
+    try:
+        deadline = time.monotonic() + 60
+        while workspace.store.find_parsing(source, key="c" * 40).status == "queued" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        profile = restarted.records.get(PROFILE, source, RecordLookup(key="c" * 40))
+        assert profile.reference == "queued-before-crash"
+        assert workspace.store.find_parsing(source, key="c" * 40).request is None  # the file is dropped once parsed
+    finally:
+        restarted.parsing.queue.stop()
+        restarted.sandbox.close()

@@ -92,12 +92,13 @@ def _declared_kind(filename: str | None, content_type: str | None) -> str | None
     return None
 
 
-def extract_document(
+def precheck(
     data: bytes,
     filename: str | None = None,
     content_type: str | None = None,
     limits: DocumentLimits = DocumentLimits(),
-) -> Document:
+) -> str:
+    """The checks that need no parsing (size, sniffed type, declared type); returns the kind to parse."""
     if not data:
         raise DocumentError("empty", "The file is empty.")
     if len(data) > limits.max_bytes:
@@ -117,6 +118,16 @@ def extract_document(
         engine = "tesseract is installed but OCR is not wired in yet" if shutil.which("tesseract") else \
             "no OCR engine is installed on this server"
         raise DocumentError("needs_ocr", f"The file is an image: {engine}. Send a text PDF or DOCX.")
+    return kind
+
+
+def extract_document(
+    data: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    limits: DocumentLimits = DocumentLimits(),
+) -> Document:
+    kind = precheck(data, filename, content_type, limits)
     pages = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages}[kind](data, limits)
     cleaned = [clean_text(page) for page in pages]
     text = "\n\n".join(page for page in cleaned if page)

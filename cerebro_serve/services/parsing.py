@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from cerebro_serve.objects import JOB, PROFILE, Attachment, GeneralEntity, Job, Label, Profile
-from cerebro_serve.parsing.documents import DocumentError
+from cerebro_serve.parsing.documents import DocumentError, precheck
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import Lexicon
-from cerebro_serve.services.errors import InvalidParameters, ServiceError
+from cerebro_serve.services.errors import InvalidParameters, NotFound, ServiceError
+from cerebro_serve.services.parsing_queue import ParsingQueue
+from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.records import RecordService
 
 # How each refusal reads over HTTP: too big is 413, not a format we read is 415, the rest is the file's fault.
@@ -32,8 +34,24 @@ class DocumentRejected(ServiceError):
         self.reason = error.reason
 
 
-@dataclass(slots=True)
-class ProfileFileRequest:
+class ParsingPending(ServiceError):
+    """Not an error: the file is queued. The API answers 202 with the key the profile will have."""
+
+    status = 202
+    prefix = "Parsing in progress. "
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"profile key {key}")
+        self.key = key
+
+
+class ParsingFailed(ServiceError):
+    prefix = "Parsing failed. "
+
+
+class ProfileFileRequest(msgspec.Struct, kw_only=True):
+    """A resume file and its fields; msgpack-encoded into the parsing queue when parsed later."""
+
     source_key: str
     data: bytes
     filename: str | None = None
@@ -41,9 +59,9 @@ class ProfileFileRequest:
     key: str | None = None
     reference: str | None = None
     created_at: str | None = None
-    tags: list[GeneralEntity] = field(default_factory=list)
-    metadatas: list[GeneralEntity] = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
+    tags: list[GeneralEntity] = []
+    metadatas: list[GeneralEntity] = []
+    labels: list[Label] = []
 
 
 class ParsingService:
@@ -51,6 +69,33 @@ class ParsingService:
         self.records = records
         self.sandbox = sandbox
         self._lexicon = lexicon
+        self.queue = ParsingQueue(records.store, self)
+
+    def enqueue_profile_file(self, request: ProfileFileRequest) -> str:
+        """Accept a resume for parsing later; returns the key its profile will have. Durable on return."""
+        self.records.pools.require(PROFILE, request.source_key)
+        try:
+            precheck(request.data, request.filename, request.content_type, self.sandbox.limits)
+        except DocumentError as error:
+            raise DocumentRejected(error) from None
+        key = request.key or secrets.token_hex(20)
+        self.records.check_new(PROFILE, request.source_key, Profile(key=key, reference=request.reference))
+        request = msgspec.structs.replace(request, key=key)
+        self.records.store.enqueue_parsing(key, request.source_key, request.reference, msgspec.msgpack.encode(request))
+        self.queue.wake()
+        return key
+
+    def parsed_profile(self, source_key: str, lookup: RecordLookup) -> Profile:
+        """The profile a file became; while it is queued, a 202; if it failed, why."""
+        try:
+            return self.records.get(PROFILE, source_key, lookup)
+        except NotFound:
+            job = self.records.store.find_parsing(source_key, key=lookup.key, reference=lookup.reference)
+            if job is None or job.status == "succeeded":
+                raise
+            if job.status == "queued":
+                raise ParsingPending(job.key) from None
+            raise ParsingFailed(job.error or "parsing failed") from None
 
     def read(self, data: bytes, filename: str | None, content_type: str | None) -> str:
         try:

@@ -138,7 +138,7 @@ class RecordService:
         """Store and index new records (one or a batch embedded together)."""
         pool = self.pools.require(kind, pool_key)
         for record in records:
-            self._check_new(kind, pool_key, record)
+            self.check_new(kind, pool_key, record)
         vectors = self.encoder.embed_documents([view_of(record) for record in records])
         index = self.registry.get(pool_key)
         stored_ids = []
@@ -226,7 +226,8 @@ class RecordService:
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
         )
 
-    def _check_new(self, kind: RecordKind, pool_key: str, record: Record) -> None:
+    def check_new(self, kind: RecordKind, pool_key: str, record: Record) -> None:
+        """Refuse what could not be stored: a wrong kind, a job without a name, a key or reference in use."""
         if not isinstance(record, kind.type):
             raise InvalidParameters(f"expected a {kind.name}")
         if kind is JOB and not record.name:

@@ -35,10 +35,12 @@ class Workspace:
         self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
         self.sandbox = DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
+        self.parsing.queue.resume()
         self.text = TextService(encoder, default_lexicon, index_dir)
 
     def close(self) -> None:
         """Persist the indexes (a fast restart), stop the parser workers, release the store."""
+        self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()
         self.store.close()

@@ -2,6 +2,7 @@
 
 from cerebro_serve.store.records import (
     Candidates,
+    ParsingJob,
     RecordContent,
     RecordFilter,
     StoredPool,
@@ -12,6 +13,7 @@ from cerebro_serve.store.sql import SqlStore, open_store
 
 __all__ = [
     "Candidates",
+    "ParsingJob",
     "RecordContent",
     "RecordFilter",
     "SqlStore",

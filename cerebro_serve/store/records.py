@@ -88,3 +88,13 @@ class Candidates:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ParsingJob:
+    key: str
+    source_key: str
+    reference: str | None
+    status: str  # queued, succeeded, failed
+    request: bytes | None
+    error: str | None

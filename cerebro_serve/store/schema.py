@@ -73,13 +73,34 @@ api_keys = sa.Table(
 )
 
 
+parsing_jobs = sa.Table(
+    "parsing_jobs",
+    metadata,
+    # The key of the profile the file will become, reserved when the file is accepted.
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("source_key", sa.String(40), nullable=False),
+    sa.Column("reference", sa.Text),
+    sa.Column("status", sa.String(12), nullable=False),  # queued, succeeded, failed
+    sa.Column("request", sa.LargeBinary),  # the file and its fields; dropped once parsed
+    sa.Column("error", sa.Text),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_parsing_jobs_status", "status", "created_at_us"),
+    sa.Index("ix_parsing_jobs_reference", "source_key", "reference"),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
 
 
+def _create_parsing_jobs(connection: Connection) -> None:
+    parsing_jobs.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_initial_tables,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_initial_tables, _create_parsing_jobs)
 
 
 def migrate(connection: Connection) -> int:

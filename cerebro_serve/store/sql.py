@@ -14,8 +14,16 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cerebro_serve.store.records import Candidates, RecordContent, RecordFilter, StoredPool, StoredRecord, TagClause
-from cerebro_serve.store.schema import api_keys, migrate, pools, record_tags, records
+from cerebro_serve.store.records import (
+    Candidates,
+    ParsingJob,
+    RecordContent,
+    RecordFilter,
+    StoredPool,
+    StoredRecord,
+    TagClause,
+)
+from cerebro_serve.store.schema import api_keys, migrate, parsing_jobs, pools, record_tags, records
 
 
 class DuplicateReference(Exception):
@@ -321,6 +329,54 @@ class SqlStore:
     def _bump_revision(connection: Connection, pool_key: str) -> int:
         connection.execute(pools.update().where(pools.c.key == pool_key).values(revision=pools.c.revision + 1))
         return connection.execute(sa.select(pools.c.revision).where(pools.c.key == pool_key)).scalar_one()
+
+    # -- parsing queue -----------------------------------------------------------------------------
+
+    def enqueue_parsing(self, key: str, source_key: str, reference: str | None, request: bytes) -> None:
+        now = now_us()
+        with self.engine.begin() as connection:
+            connection.execute(
+                parsing_jobs.insert().values(
+                    key=key, source_key=source_key, reference=reference, status="queued", request=request,
+                    created_at_us=now, updated_at_us=now,
+                )
+            )
+
+    def queued_parsing(self, limit: int) -> list[ParsingJob]:
+        """The oldest queued jobs (after a crash, the ones that never finished)."""
+        query = (
+            sa.select(parsing_jobs)
+            .where(parsing_jobs.c.status == "queued")
+            .order_by(parsing_jobs.c.created_at_us, parsing_jobs.c.key)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [self._parsing_job(row) for row in connection.execute(query)]
+
+    def finish_parsing(self, key: str, error: str | None) -> None:
+        """Mark a job done (or failed) and drop the file it carried."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                parsing_jobs.update()
+                .where(parsing_jobs.c.key == key)
+                .values(status="failed" if error else "succeeded", error=error, request=None, updated_at_us=now_us())
+            )
+
+    def find_parsing(self, source_key: str, *, key: str | None = None, reference: str | None = None) -> ParsingJob | None:
+        condition = parsing_jobs.c.source_key == source_key
+        if key is not None:
+            condition = sa.and_(condition, parsing_jobs.c.key == key)
+        if reference is not None:
+            condition = sa.and_(condition, parsing_jobs.c.reference == reference)
+        query = sa.select(parsing_jobs).where(condition).order_by(parsing_jobs.c.created_at_us.desc()).limit(1)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return self._parsing_job(row) if row else None
+
+    @staticmethod
+    def _parsing_job(row: sa.Row) -> ParsingJob:
+        request = bytes(row.request) if row.request is not None else None
+        return ParsingJob(row.key, row.source_key, row.reference, row.status, request, row.error)
 
     # -- API keys ----------------------------------------------------------------------------------
 

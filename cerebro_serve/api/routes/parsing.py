@@ -11,9 +11,9 @@ from litestar.datastructures import UploadFile
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json, decode_query
 from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of
-from cerebro_serve.objects import PROFILE, GeneralEntity, Label
+from cerebro_serve.objects import GeneralEntity, Label
 from cerebro_serve.services.errors import InvalidParameters
-from cerebro_serve.services.parsing import ProfileFileRequest
+from cerebro_serve.services.parsing import ParsingPending, ProfileFileRequest
 from cerebro_serve.services.queries import RecordQuery
 
 
@@ -53,7 +53,8 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 
 @post("/profile/parsing/file", opt=WRITE, name="parse-profile-file", tags=["parsing"],
       summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
-      description="Parsed synchronously whatever `sync_parsing` says: the answer is 201 with `data.profile`.")
+      description="`sync_parsing=1`: 201 with `data.profile`. `sync_parsing=0` (the SDK default): 202 with the "
+                  "key the profile will have; the file is kept until parsed, and `GET profile/parsing` tells.")
 async def parse_profile_file(request: Request) -> Response:
     raw_fields, upload = await _upload(request)
     fields = convert(raw_fields, ProfileFileFields)
@@ -70,7 +71,11 @@ async def parse_profile_file(request: Request) -> Response:
         metadatas=fields.metadatas,
         labels=fields.labels,
     )
-    profile = await call(workspace_of(request).parsing.parse_profile_file, parsing_request)
+    parsing = workspace_of(request).parsing
+    if not fields.sync_parsing:
+        key = await call(parsing.enqueue_profile_file, parsing_request)
+        return envelope(202, "Profile parsing accepted", {"key": key, "reference": fields.reference})
+    profile = await call(parsing.parse_profile_file, parsing_request)
     return envelope(201, "Profile parsed", {"profile": profile})
 
 
@@ -79,7 +84,10 @@ async def parse_profile_file(request: Request) -> Response:
 async def get_profile_parsing(request: Request) -> Response:
     source_key = required_string(dict(request.query_params.items()), "source_key")
     query = decode_query(request, RecordQuery)
-    profile = await call(workspace_of(request).records.get, PROFILE, source_key, query.lookup)
+    try:
+        profile = await call(workspace_of(request).parsing.parsed_profile, source_key, query.lookup)
+    except ParsingPending as pending:
+        return envelope(202, pending.message, {"key": pending.key})
     return envelope(200, "Profile parsing", {"profile": profile})
 
 

@@ -1,0 +1,85 @@
+"""Resumes accepted with `sync_parsing=0` are parsed here, one at a time, in a background thread.
+
+The file waits in the store (`parsing_jobs`), so an accepted file survives a crash: on start the queue
+picks up whatever was left queued. A file that fails is marked failed with the reason, and polling
+`profile/parsing` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from cerebro_serve.services.errors import ServiceError
+from cerebro_serve.store import SqlStore
+
+if TYPE_CHECKING:
+    from cerebro_serve.services.parsing import ParsingService
+
+log = logging.getLogger(__name__)
+
+
+class ParsingQueue:
+    def __init__(self, store: SqlStore, parsing: ParsingService) -> None:
+        self.store = store
+        self.parsing = parsing
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Make sure the worker runs and looks at the queue now."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="parsing-queue", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Start the worker if files were left queued by an earlier run."""
+        if self.store.queued_parsing(1):
+            self.wake()
+
+    def drain(self) -> int:
+        """Parse every queued file now, in this thread; returns how many were handled."""
+        from cerebro_serve.services.parsing import ProfileFileRequest
+
+        handled = 0
+        while not self._stop.is_set():
+            jobs = self.store.queued_parsing(8)
+            if not jobs:
+                return handled
+            for job in jobs:
+                error = None
+                try:
+                    request = msgspec.msgpack.decode(job.request or b"", type=ProfileFileRequest)
+                    self.parsing.parse_profile_file(request)
+                except ServiceError as failure:
+                    error = failure.message
+                except Exception:  # a bug must not wedge the queue on one file
+                    log.exception("parsing job %s failed", job.key)
+                    error = "Internal error while parsing; the server log has the details."
+                self.store.finish_parsing(job.key, error)
+                handled += 1
+        return handled
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the store is away: wait for the next file rather than spin
+                log.exception("parsing queue stopped on a store error")
+            self._wake.wait(timeout=30)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=60)
