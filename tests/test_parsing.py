@@ -35,6 +35,8 @@ def lexicon():
         ("março 2014 - dezembro 2016", date(2014, 3, 1), date(2016, 12, 1)),
         ("mei 2010 - heden", date(2010, 5, 1), None),
         ("Sept. 2019 à août 2021", date(2019, 9, 1), date(2021, 8, 1)),
+        ("08/2021 07/2022 (project employment)", date(2021, 8, 1), date(2022, 7, 1)),
+        ("Mar 2020 July 2020", date(2020, 3, 1), date(2020, 7, 1)),
     ],
 )
 def test_date_ranges_in_eight_languages(text: str, start: date, end: date | None) -> None:
@@ -55,6 +57,7 @@ def test_reversed_ranges_are_not_dates() -> None:
         ("Experiência profissional", "experience"), ("Werkervaring", "experience"), ("Experiență profesională", "experience"),
         ("Formation", "education"), ("Ausbildung", "education"), ("Opleiding", "education"), ("Studii", "education"),
         ("Compétences", "skills"), ("Kenntnisse", "skills"), ("Langues", "languages"), ("Sprachkenntnisse", "languages"),
+        ("EXPERIENCE SKILLS", "experience"), ("PROFESSIONAL HISTORY", "experience"),
     ],
 )
 def test_section_headings_in_eight_languages(line: str, section: str) -> None:

@@ -50,8 +50,14 @@ _DATE = (
     rf"|{_YEAR})"
 )
 _SEPARATOR = r"\s*(?:-|–|—|‒|to|until|till|à|au|a|al|hasta|bis|fino\s+a|al|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)|/)\s*"
+# Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
+_MONTH_DATE = (
+    rf"(?:(?:{_MONTH_WORD})\.?,?\s*(?:de\s+)?{_YEAR}|(?:0?[1-9]|1[0-2])[/.\-]{_YEAR})"
+)
 RANGE = re.compile(
-    rf"(?<![\w])(?P<start>{_DATE})(?:{_SEPARATOR}(?P<end>{_DATE}|{_PRESENT_WORD}))?(?![\w])", re.IGNORECASE
+    rf"(?<![\w])(?:(?P<start2>{_MONTH_DATE})\s+(?P<end2>{_MONTH_DATE})"
+    rf"|(?P<start>{_DATE})(?:{_SEPARATOR}(?P<end>{_DATE}|{_PRESENT_WORD}))?)(?![\w])",
+    re.IGNORECASE,
 )
 
 
@@ -100,12 +106,13 @@ def find_ranges(text: str) -> list[DateRange]:
         folded = text
     ranges = []
     for match in RANGE.finditer(folded):
-        start = _parse_date(match.group("start"), is_end=False)
+        start_text = match.group("start") or match.group("start2")
+        start = _parse_date(start_text, is_end=False)
         if start is None:
             continue
-        end_text = match.group("end")
+        end_text = match.group("end") or match.group("end2")
         if end_text is None:
-            end = _parse_date(match.group("start"), is_end=True)
+            end = _parse_date(start_text, is_end=True)
         elif re.fullmatch(_PRESENT_WORD, end_text, re.IGNORECASE):
             end = None
         else:

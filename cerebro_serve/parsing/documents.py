@@ -179,13 +179,16 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[str]:
 def _pypdf_pages(data: bytes, fallback: list[str]) -> list[str]:
     import pypdf
 
+    pages = list(fallback)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
-        texts = [page.extract_text() or "" for page in reader.pages]
+        for index, original in enumerate(fallback):
+            if _space_starved(original):
+                text = reader.pages[index].extract_text() or ""
+                pages[index] = text if text.strip() else original
     except Exception:  # pypdf choking on a file PDFium read: keep PDFium's text
-        return fallback
-    return [text if _space_starved(original) and text.strip() else original
-            for original, text in zip(fallback, texts)]
+        return list(fallback)
+    return pages
 
 
 def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]

@@ -25,6 +25,9 @@ HEADINGS: dict[str, tuple[str, ...]] = {
     "experience": (
         "experience", "work experience", "professional experience", "employment", "employment history",
         "work history", "career history", "experience history", "relevant experience", "professional background",
+        "professional history", "working experience", "work expirience", "employment experience",
+        "relevant work experience", "experience and projects", "experience and participated projects",
+        "professional experience and projects", "work experience and projects", "career summary",
         "experiences", "experience professionnelle", "experiences professionnelles", "parcours professionnel",
         "experiencia", "experiencia laboral", "experiencia profesional", "trayectoria profesional",
         "berufserfahrung", "erfahrung", "berufliche erfahrung", "beruflicher werdegang", "werdegang",
@@ -102,13 +105,23 @@ def normalise_heading(line: str) -> str:
 
 
 def heading_of(line: str) -> str | None:
-    """The section a line opens, or None if it is not a heading."""
+    """The section a line opens, or None if it is not a heading.
+
+    Two-column layouts put two headings on one line ("EXPERIENCE SKILLS"): the first one is taken.
+    """
     if not line.strip() or len(line) > 60:
         return None
     key = normalise_heading(line)
-    if not key or len(key.split()) > MAX_HEADING_WORDS:
+    words = key.split()
+    if not words or len(words) > MAX_HEADING_WORDS:
         return None
-    return _LOOKUP.get(key)
+    if key in _LOOKUP:
+        return _LOOKUP[key]
+    for cut in range(1, len(words)):
+        first, second = " ".join(words[:cut]), " ".join(words[cut:])
+        if first in _LOOKUP and second in _LOOKUP:
+            return _LOOKUP[first]
+    return None
 
 
 @dataclass(frozen=True, slots=True)
