@@ -87,6 +87,19 @@ def _section(sections: list[Section], name: str) -> list[Section]:
     return [section for section in sections if section.name == name]
 
 
+def _entries(sections: list[Section], name: str) -> list[Entry]:
+    return [entry for section in _section(sections, name) for entry in split_entries(section.lines)]
+
+
+def _period(entry: Entry) -> dict[str, str | None]:
+    """The fields an experience and an education both take from an entry."""
+    return {
+        "date_start": iso(entry.dates.start) if entry.dates else None,
+        "date_end": iso(entry.dates.end) if entry.dates else None,
+        "description": entry.description or None,
+    }
+
+
 def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Profile:
     today = today or date.today()
     language = detect_language(text)
@@ -94,40 +107,21 @@ def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Prof
     sections = split_sections(text)
     contacts = find_contacts(text)
 
-    experiences, experience_ranges = [], []
-    for section in _section(sections, "experience"):
-        for entry in split_entries(section.lines):
-            title, company, place = _title_company_location(entry.header, lexicon, langs)
-            if entry.dates:
-                experience_ranges.append(entry.dates)
-            experiences.append(
-                Experience(
-                    title=title,
-                    company=company,
-                    location=Location(text=place),
-                    date_start=iso(entry.dates.start) if entry.dates else None,
-                    date_end=iso(entry.dates.end) if entry.dates else None,
-                    description=entry.description or None,
-                    skills=_to_skills(_skills_in(entry.description + " " + " ".join(entry.header), lexicon, langs)),
-                )
-            )
-
-    educations, education_ranges = [], []
-    for section in _section(sections, "education"):
-        for entry in split_entries(section.lines):
-            school, degree, place = _school_degree(entry.header)
-            if entry.dates:
-                education_ranges.append(entry.dates)
-            educations.append(
-                Education(
-                    school=school,
-                    title=degree,
-                    location=Location(text=place),
-                    date_start=iso(entry.dates.start) if entry.dates else None,
-                    date_end=iso(entry.dates.end) if entry.dates else None,
-                    description=entry.description or None,
-                )
-            )
+    experiences = []
+    experience_entries = _entries(sections, "experience")
+    for entry in experience_entries:
+        title, company, place = _title_company_location(entry.header, lexicon, langs)
+        skills = _to_skills(_skills_in(entry.description + " " + " ".join(entry.header), lexicon, langs))
+        experiences.append(
+            Experience(title=title, company=company, location=Location(text=place), skills=skills, **_period(entry))
+        )
+    education_entries = _entries(sections, "education")
+    educations = []
+    for entry in education_entries:
+        school, degree, place = _school_degree(entry.header)
+        educations.append(Education(school=school, title=degree, location=Location(text=place), **_period(entry)))
+    experience_ranges = [entry.dates for entry in experience_entries if entry.dates]
+    education_ranges = [entry.dates for entry in education_entries if entry.dates]
 
     summary = "\n".join(section.text for section in _section(sections, "summary")) or None
     language_text = "\n".join(section.text for section in _section(sections, "languages"))
