@@ -67,6 +67,7 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None) -> by
 
 ENGLISH_RESUME = """Jane Roe
 jane.roe@example.com | +44 20 7946 0958 | linkedin.com/in/janeroe
+London, United Kingdom
 Summary
 Backend engineer with eight years of Python and PostgreSQL experience.
 Experience

@@ -76,6 +76,21 @@ def test_contacts() -> None:
     assert contacts.urls == [("linkedin", "linkedin.com/in/janeroe")]
 
 
+@pytest.mark.parametrize(
+    ("lines", "place"),
+    [
+        (["John Doe", "john@x.com , +1 (415) 555-0142 , San Francisco, CA , linkedin.com/in/jd"], "San Francisco, CA"),
+        (["Jane", "Location: Netanya, Israel"], "Netanya, Israel"),
+        (["Claire Dubois", "Adresse : Lyon, France"], "Lyon, France"),
+        (["Jane Roe", "jane@example.com"], None),
+    ],
+)
+def test_location_in_the_opening_lines(lines: list[str], place: str | None) -> None:
+    from cerebro_serve.parsing.contacts import find_location
+
+    assert find_location(lines) == place
+
+
 def test_phone_is_not_a_year_range() -> None:
     assert find_contacts("Worked 2015 - 2019 at Acme\nNo phone here").phone is None
 
@@ -104,6 +119,7 @@ def test_english_resume_is_structured(lexicon) -> None:
     assert profile.text_language == "en"
     assert profile.info.full_name == "Jane Roe" and profile.info.email == "jane.roe@example.com"
     assert profile.info.summary.startswith("Backend engineer")
+    assert profile.info.location.text == "London, United Kingdom"
     first, second = profile.experiences
     assert (first.title, first.company, first.location.text) == ("Senior Software Engineer", "Northwind Software", "London")
     assert (first.date_start, first.date_end) == ("2019-03-01T00:00:00", None)
@@ -138,7 +154,7 @@ def test_job_ad_is_structured(lexicon) -> None:
             "Responsibilities\n- Build REST APIs with Django\nRequirements\n- 5+ years of Python\n- Docker\n"
             "- Fluent English\nNice to have\n- Kubernetes\nBenefits\n- 30 days of holidays")
     job = parse_job(text, lexicon)
-    assert job.name == "Senior Python Engineer"
+    assert job.name == "Senior Python Engineer" and job.location.text == "Berlin"
     assert job.ranges_float[0].value_min == 60000 and job.ranges_float[0].unit == "EUR"
     required = {s.name for s in job.skills if s.value == "required"}
     assert {"Python", "Django", "Docker"} <= required

@@ -46,9 +46,13 @@ def test_tagging_ranks_skills_by_mentions(client) -> None:
     assert occupations["tags"]
     bad = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-unknown", "text": "x"})
     assert bad.status_code == 400 and "unknown tagger" in bad.json()["message"]
-    french = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills", "text": "x",
+    french = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills",
+                                                   "text": "Project management and project management.",
                                                    "output_lang": "fr"})
-    assert french.status_code == 400 and "output_lang" in french.json()["message"]
+    assert french.json()["data"]["tags"] == ["gestion de projets"]
+    german = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills", "text": "x",
+                                                   "output_lang": "de"})
+    assert german.status_code == 400 and "output_lang" in german.json()["message"]
 
 
 def test_embedding_is_the_encoder_vector(client, encoder) -> None:

@@ -29,6 +29,7 @@ from wordfreq import zipf_frequency
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TAXONOMY = ROOT.parent / "shared/data/taxonomy"
 OUTPUT = ROOT / "cerebro_serve/parsing/data/lexicon.tsv.gz"
+NAMES_OUTPUT = ROOT / "cerebro_serve/parsing/data/names.tsv.gz"
 MAX_WORDS = 5
 # Single-word labels that are ordinary words in resumes, not evidence of a skill.
 GENERIC = set("""
@@ -110,6 +111,18 @@ def esco_translations(taxonomy: Path, english_names: dict[str, str]) -> Iterator
                         yield label, kind, concept, english_names[concept], skill_type, lang
 
 
+def translated_names(taxonomy: Path, english_names: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    """(concept, lang, preferred label in that language): what `text/tagging` answers for `output_lang`."""
+    folder = taxonomy / "esco-v1.0-en-es-fr"
+    for lang in ("es", "fr"):
+        for filename in (f"skills_{lang}.csv", f"occupations_{lang}.csv"):
+            with open(folder / filename, encoding="utf-8") as handle:
+                for row in _rows(handle):
+                    concept = "esco:" + row["conceptUri"].rsplit("/", 1)[1]
+                    if concept in english_names and row["preferredLabel"].strip():
+                        yield concept, lang, row["preferredLabel"].strip()
+
+
 def onet(taxonomy: Path) -> Iterator[tuple[str, str, str, str, str, str]]:
     folder = taxonomy / "onet-29.2"
     with open(folder / "Technology Skills.txt", encoding="utf-8") as handle:
@@ -167,6 +180,9 @@ def main() -> None:
     with gzip.open(OUTPUT, "wt", encoding="utf-8", compresslevel=9) as handle:
         for entry in sorted(entries.values()):
             handle.write("\t".join(entry) + "\n")
+    with gzip.open(NAMES_OUTPUT, "wt", encoding="utf-8", compresslevel=9) as handle:
+        for row in sorted(set(translated_names(args.taxonomy, english_names))):
+            handle.write("\t".join(row) + "\n")
     counts: dict[str, int] = {}
     for _, kind, _, _, _, lang, _ in entries.values():
         counts[f"{kind}/{lang}"] = counts.get(f"{kind}/{lang}", 0) + 1

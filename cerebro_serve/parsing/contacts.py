@@ -69,3 +69,23 @@ def find_contacts(text: str) -> Contacts:
         parts = name.split()
         contacts.first_name, contacts.last_name = parts[0], " ".join(parts[1:])
     return contacts
+
+
+LOCATION_LABEL = re.compile(r"\b(?:location|address|adresse|dirección|direccion|adresse|wohnort|indirizzo|"
+                            r"morada|adres|adresa|localisation|ubicación|ubicacion)\s*:\s*(?P<place>[^|•·\n]+)",
+                            re.IGNORECASE)
+PLACE = re.compile(r"^[A-ZÀ-Þ][\w'’. -]{1,40},\s*[A-ZÀ-Þ][\w'’. -]{1,40}$")
+
+
+def find_location(lines: list[str]) -> str | None:
+    """A place in the opening lines: "Location: Lyon, France", or a part like "San Francisco, CA"."""
+    for line in lines[:12]:
+        labelled = LOCATION_LABEL.search(line)
+        if labelled:
+            return labelled.group("place").strip(" ,;")
+    for line in lines[:12]:
+        for part in re.split(r"\s*[|•·]\s*|\s{2,}|\s,\s", line):
+            part = part.strip()
+            if PLACE.match(part) and not any(ch.isdigit() for ch in part) and "@" not in part:
+                return part
+    return None

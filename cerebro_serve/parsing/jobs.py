@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from cerebro_serve.objects import GeneralEntity, Job, Location, RangeFloat, Section as JobSection, Skill
+from cerebro_serve.parsing.contacts import find_location
 from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
 from cerebro_serve.parsing.sections import split_sections
 from cerebro_serve.parsing.taxonomy import Lexicon
@@ -38,6 +39,15 @@ def find_salary(text: str) -> RangeFloat | None:
     return None
 
 
+IN_PLACE = re.compile(r"\b(?:in|à|en|in|a|em)\s+(?P<place>[A-ZÀ-Þ][\w'’-]+(?:[ -][A-ZÀ-Þ][\w'’-]+)?)")
+
+
+def _place_in_summary(summary: str | None) -> str | None:
+    """"... is hiring in Berlin": the capitalised words after "in"."""
+    match = IN_PLACE.search(summary or "")
+    return match.group("place") if match else None
+
+
 def parse_job(text: str, lexicon: Lexicon) -> Job:
     language = detect_language(text)
     langs = {"en", language} if language else {"en"}
@@ -66,7 +76,7 @@ def parse_job(text: str, lexicon: Lexicon) -> Job:
     return Job(
         name=title,
         summary=summary,
-        location=Location(),
+        location=Location(text=find_location(header_lines) or _place_in_summary(summary)),
         sections=[JobSection(name=s.name, title=s.title, description=s.text) for s in sections if s.name != "header"],
         responsibilities=section_text("responsibilities"),
         requirements=section_text("requirements"),

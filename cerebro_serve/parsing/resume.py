@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from cerebro_serve.objects import Education, Experience, GeneralEntity, Info, Location, Profile, Skill, Url
-from cerebro_serve.parsing.contacts import find_contacts
+from cerebro_serve.parsing.contacts import find_contacts, find_location
 from cerebro_serve.parsing.dates import DateRange, iso
 from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
 from cerebro_serve.parsing.periods import Entry, split_entries
@@ -87,6 +87,10 @@ def _section(sections: list[Section], name: str) -> list[Section]:
     return [section for section in sections if section.name == name]
 
 
+def _header_lines(sections: list[Section]) -> list[str]:
+    return [line for section in sections if section.name == "header" for line in section.lines if line.strip()]
+
+
 def _entries(sections: list[Section], name: str) -> list[Entry]:
     return [entry for section in _section(sections, name) for entry in split_entries(section.lines)]
 
@@ -138,6 +142,7 @@ def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Prof
             email=contacts.email,
             phone=contacts.phone,
             urls=[Url(type=kind, url=url) for kind, url in contacts.urls],
+            location=Location(text=find_location(_header_lines(sections))),
             summary=summary,
         ),
         experiences=experiences,

@@ -16,6 +16,7 @@ from pathlib import Path
 import ahocorasick
 
 LEXICON_FILE = Path(__file__).with_name("data") / "lexicon.tsv.gz"
+NAMES_FILE = Path(__file__).with_name("data") / "names.tsv.gz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,14 @@ def _on_word_boundaries(text: str, start: int, end: int) -> bool:
     if end < len(text) and (text[end].isalnum() or (text[end] in "./@" and end + 1 < len(text) and text[end + 1].isalnum())):
         return False
     return True
+
+
+@functools.cache
+def localized_names() -> dict[tuple[str, str], str]:
+    """(concept id, lang) -> the concept's preferred label in that language (ESCO es and fr)."""
+    with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
+        rows = (line.rstrip("\n").split("\t") for line in handle)
+        return {(concept, lang): name for concept, lang, name in rows}
 
 
 @functools.cache

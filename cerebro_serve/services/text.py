@@ -16,7 +16,7 @@ from cerebro_serve.parsing.contacts import EMAIL, PHONE
 from cerebro_serve.parsing.dates import find_ranges
 from cerebro_serve.parsing.languages import find_spoken_languages
 from cerebro_serve.parsing.resume import parse_resume
-from cerebro_serve.parsing.taxonomy import Lexicon
+from cerebro_serve.parsing.taxonomy import Concept, Lexicon, localized_names
 from cerebro_serve.scoring import topk
 from cerebro_serve.services.errors import InvalidParameters
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SKILL_TAGGERS = {"tagger-hrflow-skills"}
 OCCUPATION_TAGGERS = {"tagger-rome-jobtitle", "tagger-rome-family", "tagger-rome-subfamily", "tagger-rome-category",
                       "tagger-hrflow-jobtitles", "tagger-esco-occupations"}
+OUTPUT_LANGS = ("en", "es", "fr")
 PARSING_GROUPS = ("certifications", "companies", "courses", "dates", "durations", "education_titles", "emails",
                   "first_names", "interests", "job_titles", "languages", "last_names", "locations", "phones",
                   "schools", "skills_hard", "skills_soft", "tasks")
@@ -87,9 +88,12 @@ class TextService:
         return {"text": text, "entities": entities, "parsing": groups}
 
     def tag(self, text: str, algorithm_key: str, top_n: int, output_lang: str) -> dict[str, list[Any]]:
-        """The taxonomy concepts a text mentions, most mentioned first; prediction = share of mentions."""
-        if output_lang != "en":
-            raise InvalidParameters("`output_lang` supports `en` only (labels are ESCO/O*NET English names)")
+        """The taxonomy concepts a text mentions, most mentioned first; prediction = share of mentions.
+
+        Tags are the concepts' preferred labels in `output_lang` (en; es and fr for ESCO concepts, which
+        fall back to English for O*NET technology names that have no translation)."""
+        if output_lang not in OUTPUT_LANGS:
+            raise InvalidParameters(f"`output_lang` must be one of {', '.join(OUTPUT_LANGS)}")
         if algorithm_key in SKILL_TAGGERS:
             kind = "skill"
         elif algorithm_key in OCCUPATION_TAGGERS:
@@ -105,8 +109,14 @@ class TextService:
         return {
             "ids": [concept.id for concept in ranked],
             "predictions": [round(counts[concept] / total, 4) for concept in ranked],
-            "tags": [concept.name for concept in ranked],
+            "tags": [self._label(concept, output_lang) for concept in ranked],
         }
+
+    @staticmethod
+    def _label(concept: Concept, lang: str) -> str:
+        if lang == "en":
+            return concept.name
+        return localized_names().get((concept.id, lang), concept.name)
 
     def embed(self, text: str) -> list[float]:
         return self.encoder.embed_documents([text])[0].astype(float).tolist()
