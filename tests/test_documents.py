@@ -9,6 +9,7 @@ import pytest
 from fpdf import FPDF
 
 from cerebro_serve.parsing import DocumentError, DocumentLimits, clean_text, extract_document
+from cerebro_serve.parsing.documents import office_converter
 from helpers import make_docx, make_pdf
 
 LOREM = "Experienced engineer building data platforms with Python and SQL for logistics companies."
@@ -130,7 +131,6 @@ def test_images_and_legacy_office_files_say_what_is_missing() -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
     error = refusal(png, "scan.png")
     assert error.reason == "needs_ocr" and "OCR" in error.message
-    assert refusal(b"{\\rtf1\\ansi Hello}", "cv.rtf").reason == "unsupported_type"
     assert refusal(b"\x00\x01\x02\x03" * 100, "blob.bin").reason == "unsupported_type"
 
 
@@ -171,3 +171,33 @@ def test_space_starved_pages_are_read_again_with_pypdf() -> None:
     pages = _pypdf_pages(data, [starved, "Second page text kept from PDFium"])
     assert pages[0].startswith("Senior Quality Engineer with solid")
     assert pages[1] == "Second page text kept from PDFium"
+
+
+def test_without_libreoffice_legacy_formats_are_refused(monkeypatch) -> None:
+    monkeypatch.setattr("cerebro_serve.parsing.documents.office_converter", lambda: None)
+    error = refusal(b"{\\rtf1\\ansi Hello}", "cv.rtf")
+    assert error.reason == "unsupported_type" and "LibreOffice" in error.message
+
+
+needs_libreoffice = pytest.mark.skipif(office_converter() is None, reason="LibreOffice is not installed")
+
+
+@needs_libreoffice
+def test_rtf_is_converted_and_read() -> None:
+    rtf = rb"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0\pard Jane Roe\par Registered nurse in Lyon, ten years in ICU.\par}"
+    document = extract_document(rtf, "cv.rtf")
+    assert "Registered nurse in Lyon" in document.text and document.kind == "office"
+
+
+@needs_libreoffice
+def test_doc_and_odt_are_converted_and_read(tmp_path) -> None:
+    import subprocess
+
+    source = tmp_path / "cv.docx"
+    source.write_bytes(make_docx(["Jane Roe", "Backend engineer writing Python services since 2015."]))
+    for target in ("doc", "odt"):
+        subprocess.run([office_converter(), "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                        "--convert-to", target, "--outdir", str(tmp_path), str(source)],
+                       capture_output=True, timeout=120, check=True)
+        data = (tmp_path / f"cv.{target}").read_bytes()
+        assert "Python services since 2015" in extract_document(data, f"cv.{target}").text

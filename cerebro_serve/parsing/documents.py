@@ -10,9 +10,12 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 
 from cerebro_serve.parsing.cleanup import clean_text
 
@@ -29,7 +32,7 @@ CONTENT_TYPES = {
 }
 EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".html": HTML, ".htm": HTML, ".txt": TEXT,
               ".png": IMAGE, ".jpg": IMAGE, ".jpeg": IMAGE, ".tif": IMAGE, ".tiff": IMAGE}
-UNSUPPORTED_OFFICE = {".doc", ".rtf", ".odt", ".dotx", ".odp", ".ppt", ".pptx", ".msg"}
+OFFICE_EXTENSIONS = {".doc", ".rtf", ".odt"}
 MIN_TEXT_CHARACTERS = 20
 
 
@@ -66,7 +69,8 @@ def sniff(data: bytes) -> str | None:
     if head.startswith(b"%PDF-"):
         return PDF
     if data.startswith(b"PK\x03\x04"):
-        return DOCX
+        # OpenDocument is a zip too; its first entry, "mimetype", says so in clear.
+        return "office" if data[30:38] == b"mimetype" and b"opendocument" in data[38:120] else DOCX
     if data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")):
         return IMAGE
     if data.startswith(b"{\\rtf") or data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -86,7 +90,7 @@ def _declared_kind(filename: str | None, content_type: str | None) -> str | None
             return CONTENT_TYPES[base]
     if filename and "." in filename:
         extension = "." + filename.rsplit(".", 1)[1].lower()
-        if extension in UNSUPPORTED_OFFICE:
+        if extension in OFFICE_EXTENSIONS:
             return "office"
         return EXTENSIONS.get(extension)
     return None
@@ -111,9 +115,9 @@ def precheck(
         raise DocumentError(
             "wrong_content_type", f"The file was declared as {declared.upper()} but its content is {kind.upper()}."
         )
-    if kind == "office":
-        raise DocumentError("unsupported_type", "DOC, RTF and ODT files need a converter this server does not have; "
-                                                "send PDF or DOCX.")
+    if kind == "office" and office_converter() is None:
+        raise DocumentError("unsupported_type", "DOC, RTF and ODT files need LibreOffice, which this server does "
+                                                "not have; send PDF or DOCX.")
     if kind == IMAGE:
         engine = "tesseract is installed but OCR is not wired in yet" if shutil.which("tesseract") else \
             "no OCR engine is installed on this server"
@@ -128,7 +132,8 @@ def extract_document(
     limits: DocumentLimits = DocumentLimits(),
 ) -> Document:
     kind = precheck(data, filename, content_type, limits)
-    pages = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages}[kind](data, limits)
+    readers = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages, "office": _office_pages}
+    pages = readers[kind](data, limits)
     cleaned = [clean_text(page) for page in pages]
     text = "\n\n".join(page for page in cleaned if page)
     if len(text) < MIN_TEXT_CHARACTERS:
@@ -302,6 +307,35 @@ def _docx_pages(data: bytes, limits: DocumentLimits) -> list[str]:
             parts.append(node.text or "" if node.tag == f"{W}t" else ("\t" if node.tag == f"{W}tab" else "\n"))
         lines.append("".join(parts))
     return ["\n".join(lines)]
+
+
+# -- DOC, RTF, ODT through LibreOffice ------------------------------------------------------------
+
+OFFICE_TIMEOUT_SECONDS = 25
+
+
+def office_converter() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _office_pages(data: bytes, limits: DocumentLimits) -> list[str]:
+    """Convert to DOCX with a headless LibreOffice (own profile, no network), then read the DOCX."""
+    converter = office_converter()
+    assert converter is not None  # precheck refused the file otherwise
+    with tempfile.TemporaryDirectory(prefix="cerebro-office-") as directory:
+        source = Path(directory) / "document"
+        source.write_bytes(data)
+        command = [converter, "--headless", "--norestore", "--nolockcheck",
+                   f"-env:UserInstallation=file://{directory}/profile",
+                   "--convert-to", "docx", "--outdir", directory, str(source)]
+        try:
+            subprocess.run(command, capture_output=True, timeout=OFFICE_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise DocumentError("timeout", "Converting the document with LibreOffice took too long.") from None
+        converted = Path(directory) / "document.docx"
+        if not converted.exists():
+            raise DocumentError("corrupt", "LibreOffice could not read the document.")
+        return _docx_pages(converted.read_bytes(), limits)
 
 
 # -- HTML and text ---------------------------------------------------------------------------------
