@@ -10,6 +10,7 @@ from fpdf import FPDF
 
 from cerebro_serve.parsing import DocumentError, DocumentLimits, clean_text, extract_document
 from cerebro_serve.parsing.documents import office_converter
+from cerebro_serve.parsing.ocr import tesseract
 from helpers import make_docx, make_pdf
 
 LOREM = "Experienced engineer building data platforms with Python and SQL for logistics companies."
@@ -92,11 +93,16 @@ def test_truncated_and_corrupt_pdfs_are_refused() -> None:
     assert refusal(b"%PDF-1.7\n" + b"\x00garbage" * 50, "cv.pdf").reason == "corrupt"
 
 
-def test_pdf_without_text_layer_is_refused_as_image_only() -> None:
+def test_pdf_without_text_layer_is_refused_as_image_only(monkeypatch) -> None:
     pdf = FPDF()
     pdf.add_page()
     pdf.rect(10, 10, 100, 100, style="F")  # a "scan": ink, no text
-    assert refusal(bytes(pdf.output()), "scan.pdf").reason == "image_only"
+    data = bytes(pdf.output())
+    monkeypatch.setattr("cerebro_serve.parsing.ocr.tesseract", lambda: None)
+    assert refusal(data, "scan.pdf").reason == "image_only"
+    monkeypatch.undo()
+    if tesseract() is not None:  # OCR reads the page and finds no words in the ink
+        assert refusal(data, "scan.pdf").reason == "no_text"
 
 
 def test_too_many_pages_is_refused() -> None:
@@ -127,10 +133,14 @@ def test_wrong_content_type_is_refused() -> None:
     assert refusal(make_docx([LOREM]), None, "application/pdf").reason == "wrong_content_type"
 
 
-def test_images_and_legacy_office_files_say_what_is_missing() -> None:
+def test_images_without_ocr_say_what_is_missing(monkeypatch) -> None:
+    monkeypatch.setattr("cerebro_serve.parsing.ocr.tesseract", lambda: None)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
     error = refusal(png, "scan.png")
     assert error.reason == "needs_ocr" and "OCR" in error.message
+
+
+def test_unknown_binary_is_refused() -> None:
     assert refusal(b"\x00\x01\x02\x03" * 100, "blob.bin").reason == "unsupported_type"
 
 
@@ -201,3 +211,40 @@ def test_doc_and_odt_are_converted_and_read(tmp_path) -> None:
                        capture_output=True, timeout=120, check=True)
         data = (tmp_path / f"cv.{target}").read_bytes()
         assert "Python services since 2015" in extract_document(data, f"cv.{target}").text
+
+
+needs_tesseract = pytest.mark.skipif(tesseract() is None, reason="Tesseract is not installed")
+
+
+def _scan_of(lines: list[str]) -> bytes:
+    """A PNG 'photo' of a page: a text PDF rendered by PDFium, with no text layer left."""
+    import pypdfium2 as pdfium
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=16)
+    for line in lines:
+        pdf.cell(w=0, h=10, text=line, new_x="LMARGIN", new_y="NEXT")
+    page = pdfium.PdfDocument(bytes(pdf.output()))[0]
+    image = page.render(scale=3).to_pil()
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@needs_tesseract
+def test_images_are_read_with_ocr() -> None:
+    png = _scan_of(["Jane Roe", "Registered nurse", "Intensive care unit since 2015"])
+    document = extract_document(png, "scan.png")
+    assert "Registered nurse" in document.text and "Intensive care" in document.text
+
+
+@needs_tesseract
+def test_scanned_pdfs_are_read_with_ocr(tmp_path) -> None:
+    png = tmp_path / "scan.png"
+    png.write_bytes(_scan_of(["Jane Roe", "Backend engineer", "Python and PostgreSQL"]))
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(str(png), x=0, y=0, w=210)
+    document = extract_document(bytes(pdf.output()), "scan.pdf")
+    assert "Backend engineer" in document.text and "PostgreSQL" in document.text

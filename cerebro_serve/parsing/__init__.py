@@ -5,6 +5,7 @@ repair). Sections, entities, taxonomy matching and the parsing endpoints follow 
 """
 
 from cerebro_serve.parsing.cleanup import clean_text
-from cerebro_serve.parsing.documents import Document, DocumentError, DocumentLimits, extract_document
+from cerebro_serve.parsing.documents import Document, DocumentLimits, extract_document
+from cerebro_serve.parsing.documents_errors import DocumentError
 
 __all__ = ["Document", "DocumentError", "DocumentLimits", "clean_text", "extract_document"]

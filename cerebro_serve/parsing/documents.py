@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from cerebro_serve.parsing import ocr
 from cerebro_serve.parsing.cleanup import clean_text
+from cerebro_serve.parsing.documents_errors import DocumentError
 
 PDF, DOCX, HTML, TEXT, IMAGE = "pdf", "docx", "html", "text", "image"
 CONTENT_TYPES = {
@@ -34,19 +36,6 @@ EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".html": HTML, ".htm": HTML, ".txt": T
               ".png": IMAGE, ".jpg": IMAGE, ".jpeg": IMAGE, ".tif": IMAGE, ".tiff": IMAGE}
 OFFICE_EXTENSIONS = {".doc", ".rtf", ".odt"}
 MIN_TEXT_CHARACTERS = 20
-
-
-class DocumentError(Exception):
-    """Why a file cannot be read. `reason` is stable for clients; `message` explains it to a person."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        # It crosses from the sandbox worker process back to the server.
-        return DocumentError, (self.reason, self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +107,9 @@ def precheck(
     if kind == "office" and office_converter() is None:
         raise DocumentError("unsupported_type", "DOC, RTF and ODT files need LibreOffice, which this server does "
                                                 "not have; send PDF or DOCX.")
-    if kind == IMAGE:
-        engine = "tesseract is installed but OCR is not wired in yet" if shutil.which("tesseract") else \
-            "no OCR engine is installed on this server"
-        raise DocumentError("needs_ocr", f"The file is an image: {engine}. Send a text PDF or DOCX.")
+    if kind == IMAGE and ocr.tesseract() is None:
+        raise DocumentError("needs_ocr", "The file is an image and no OCR engine is installed on this server; "
+                                         "send a text PDF or DOCX.")
     return kind
 
 
@@ -132,15 +120,33 @@ def extract_document(
     limits: DocumentLimits = DocumentLimits(),
 ) -> Document:
     kind = precheck(data, filename, content_type, limits)
-    readers = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages, "office": _office_pages}
+    readers = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages, "office": _office_pages,
+               IMAGE: lambda image, _limits: [ocr.ocr_image(image)]}
     pages = readers[kind](data, limits)
-    cleaned = [clean_text(page) for page in pages]
-    text = "\n\n".join(page for page in cleaned if page)
-    if len(text) < MIN_TEXT_CHARACTERS:
-        if kind == PDF:
+    text, cleaned = _joined(pages)
+    if len(text) < MIN_TEXT_CHARACTERS and kind == PDF:
+        if ocr.tesseract() is None:
             raise DocumentError("image_only", "The PDF has no text layer (a scan?) and no OCR engine is installed.")
+        text, cleaned = _joined(_scanned_pdf_pages(data))
+    if len(text) < MIN_TEXT_CHARACTERS:
         raise DocumentError("no_text", "The file holds no readable text.")
     return Document(kind, text, cleaned)
+
+
+def _joined(pages: list[str]) -> tuple[str, list[str]]:
+    cleaned = [clean_text(page) for page in pages]
+    return "\n\n".join(page for page in cleaned if page), cleaned
+
+
+def _scanned_pdf_pages(data: bytes) -> list[str]:
+    """A PDF without a text layer, read page by page with OCR."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return [ocr.ocr_image(ocr.page_as_pgm(document[index])) for index in range(len(document))]
+    finally:
+        document.close()
 
 
 # -- PDF -------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 
-from cerebro_serve.parsing.documents import Document, DocumentError, DocumentLimits, extract_document
+from cerebro_serve.parsing.documents import Document, DocumentLimits, extract_document
+from cerebro_serve.parsing.documents_errors import DocumentError
 
 log = logging.getLogger(__name__)
 

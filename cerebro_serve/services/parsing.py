@@ -10,7 +10,8 @@ from typing import Any
 import msgspec
 
 from cerebro_serve.objects import JOB, PROFILE, Attachment, GeneralEntity, Job, Label, Profile
-from cerebro_serve.parsing.documents import DocumentError, precheck
+from cerebro_serve.parsing.documents import precheck
+from cerebro_serve.parsing.documents_errors import DocumentError
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sandbox import DocumentSandbox
