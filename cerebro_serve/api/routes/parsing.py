@@ -54,7 +54,8 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 @post("/profile/parsing/file", opt=WRITE, name="parse-profile-file", tags=["parsing"],
       summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
       description="`sync_parsing=1`: 201 with `data.profile`. `sync_parsing=0` (the SDK default): 202 with the "
-                  "key the profile will have; the file is kept until parsed, and `GET profile/parsing` tells.")
+                  "key the profile will have; the file is kept until parsed, and `GET profile/parsing` tells. "
+                  "A parsed profile is always stored and indexed: `sync_parsing_indexing=0` changes nothing here.")
 async def parse_profile_file(request: Request) -> Response:
     raw_fields, upload = await _upload(request)
     fields = convert(raw_fields, ProfileFileFields)
