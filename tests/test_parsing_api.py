@@ -168,7 +168,8 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
     restarted = Workspace(workspace.store, encoder, tmp_path / "restarted", admin_key)
     try:
         deadline = time.monotonic() + 60
-        while workspace.store.find_parsing(source, key="c" * 40).status == "queued" and time.monotonic() < deadline:
+        while workspace.store.find_parsing(source, key="c" * 40).status in ("queued", "running") \
+                and time.monotonic() < deadline:
             time.sleep(0.1)
         profile = restarted.records.get(PROFILE, source, RecordLookup(key="c" * 40))
         assert profile.reference == "queued-before-crash"

@@ -176,3 +176,17 @@ def test_sqlite_runs_in_wal_with_full_sync(tmp_path) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     store.close()
+
+
+def test_parsing_jobs_are_claimed_once_and_retaken_after_the_lease(pooled: SqlStore) -> None:
+    pooled.enqueue_parsing("k" * 40, SOURCE, "ref", b"payload")
+    assert [job.key for job in pooled.queued_parsing(5)] == ["k" * 40]
+    assert pooled.claim_parsing("k" * 40) is True
+    assert pooled.claim_parsing("k" * 40) is False  # a second worker does not get it
+    assert pooled.queued_parsing(5) == []
+    # A worker that died holding it: once the lease is over, the job is offered again.
+    assert [job.key for job in pooled.queued_parsing(5, lease_us=-1)] == ["k" * 40]
+    assert pooled.claim_parsing("k" * 40, lease_us=-1) is True
+    pooled.finish_parsing("k" * 40, None)
+    finished = pooled.find_parsing(SOURCE, reference="ref")
+    assert finished.status == "succeeded" and finished.request is None

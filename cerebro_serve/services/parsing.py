@@ -94,7 +94,7 @@ class ParsingService:
             job = self.records.store.find_parsing(source_key, key=lookup.key, reference=lookup.reference)
             if job is None or job.status == "succeeded":
                 raise
-            if job.status == "queued":
+            if job.status in ("queued", "running"):
                 raise ParsingPending(job.key) from None
             raise ParsingFailed(job.error or "parsing failed") from None
 

@@ -1,7 +1,8 @@
 """Resumes accepted with `sync_parsing=0` are parsed here, one at a time, in a background thread.
 
 The file waits in the store (`parsing_jobs`), so an accepted file survives a crash: on start the queue
-picks up whatever was left queued. A file that fails is marked failed with the reason, and polling
+picks up whatever was left queued. A worker claims a job before parsing it (one UPDATE, so several server
+processes on one PostgreSQL never parse the same file twice); a claim older than the lease is taken again. A file that fails is marked failed with the reason, and polling
 `profile/parsing` says so.
 """
 
@@ -55,6 +56,8 @@ class ParsingQueue:
             if not jobs:
                 return handled
             for job in jobs:
+                if not self.store.claim_parsing(job.key):
+                    continue  # another worker took it
                 error = None
                 try:
                     request = msgspec.msgpack.decode(job.request or b"", type=ProfileFileRequest)

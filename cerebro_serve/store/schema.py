@@ -80,11 +80,13 @@ parsing_jobs = sa.Table(
     sa.Column("key", sa.String(40), primary_key=True),
     sa.Column("source_key", sa.String(40), nullable=False),
     sa.Column("reference", sa.Text),
-    sa.Column("status", sa.String(12), nullable=False),  # queued, succeeded, failed
+    sa.Column("status", sa.String(12), nullable=False),  # queued, running, succeeded, failed
     sa.Column("request", sa.LargeBinary),  # the file and its fields; dropped once parsed
     sa.Column("error", sa.Text),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    # When a worker took the job: a running job whose claim is older than the lease is taken again.
+    sa.Column("claimed_at_us", sa.BigInteger),
     sa.Index("ix_parsing_jobs_status", "status", "created_at_us"),
     sa.Index("ix_parsing_jobs_reference", "source_key", "reference"),
 )

@@ -30,6 +30,9 @@ class DuplicateReference(Exception):
     """A record with this reference already exists in the pool."""
 
 
+PARSING_LEASE_US = 10 * 60 * 1_000_000
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 
@@ -342,16 +345,32 @@ class SqlStore:
                 )
             )
 
-    def queued_parsing(self, limit: int) -> list[ParsingJob]:
-        """The oldest queued jobs (after a crash, the ones that never finished)."""
+    @staticmethod
+    def _claimable(lease_us: int) -> sa.ColumnElement[bool]:
+        """Queued, or taken by a worker that has held it past the lease (it died with the job)."""
+        expired = sa.and_(parsing_jobs.c.status == "running", parsing_jobs.c.claimed_at_us < now_us() - lease_us)
+        return sa.or_(parsing_jobs.c.status == "queued", expired)
+
+    def queued_parsing(self, limit: int, lease_us: int = PARSING_LEASE_US) -> list[ParsingJob]:
+        """The oldest jobs a worker may take, including those a dead worker left running."""
         query = (
             sa.select(parsing_jobs)
-            .where(parsing_jobs.c.status == "queued")
+            .where(self._claimable(lease_us))
             .order_by(parsing_jobs.c.created_at_us, parsing_jobs.c.key)
             .limit(limit)
         )
         with self.engine.connect() as connection:
             return [self._parsing_job(row) for row in connection.execute(query)]
+
+    def claim_parsing(self, key: str, lease_us: int = PARSING_LEASE_US) -> bool:
+        """Take a job for this worker; False when another worker (or process) got it first."""
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                parsing_jobs.update()
+                .where(parsing_jobs.c.key == key, self._claimable(lease_us))
+                .values(status="running", claimed_at_us=now_us())
+            )
+        return claimed.rowcount == 1
 
     def finish_parsing(self, key: str, error: str | None) -> None:
         """Mark a job done (or failed) and drop the file it carried."""
