@@ -15,6 +15,8 @@ log = logging.getLogger("cerebro_serve")
 def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
     """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
     from cerebro_serve.engine import load_encoder
+    from cerebro_serve.parsing.documents import DocumentLimits
+    from cerebro_serve.parsing.sandbox import DocumentSandbox
     from cerebro_serve.services import Workspace
     from cerebro_serve.store import open_store
 
@@ -24,7 +26,11 @@ def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
         print(f"Generated the workspace admin key (kept in {settings.data_dir / 'api_key'}):\n  {admin_key}", flush=True)
     store = open_store(settings.store_url)
     encoder = load_encoder(settings.model, settings.device)
-    return Workspace(store, encoder, settings.index_dir, admin_key)
+    sandbox = DocumentSandbox(
+        timeout_seconds=settings.parse_timeout_seconds,
+        limits=DocumentLimits(max_bytes=settings.max_body_bytes),
+    )
+    return Workspace(store, encoder, settings.index_dir, admin_key, sandbox)
 
 
 def serve(settings: Settings, demo: bool) -> int:

@@ -22,6 +22,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
+    parse_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             "host": env.get("CEREBRO_HOST", "127.0.0.1"),
             "port": int(env.get("CEREBRO_PORT", "8000")),
             "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
+            "parse_timeout_seconds": float(env.get("CEREBRO_PARSE_TIMEOUT_SECONDS", "30")),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -22,7 +22,14 @@ log = logging.getLogger(__name__)
 
 
 class Workspace:
-    def __init__(self, store: SqlStore, encoder: Encoder, index_dir: Path | None, admin_key: str) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        encoder: Encoder,
+        index_dir: Path | None,
+        admin_key: str,
+        sandbox: DocumentSandbox | None = None,
+    ) -> None:
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -33,7 +40,7 @@ class Workspace:
         )
         self.records = RecordService(store, self.pools, encoder, self.registry)
         self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
-        self.sandbox = DocumentSandbox()
+        self.sandbox = sandbox or DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()
         self.text = TextService(encoder, default_lexicon, index_dir)
