@@ -266,10 +266,10 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 
-def _check_zip(data: bytes, limits: DocumentLimits) -> zipfile.ZipFile:
+def _check_zip(data: bytes, limits: DocumentLimits) -> None:
+    """Refuse a damaged, encrypted or bomb-like archive from its directory alone, before expanding it."""
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, OSError):
         raise DocumentError("corrupt", "The DOCX is damaged or truncated (not a readable zip archive).") from None
     expanded = sum(entry.file_size for entry in entries)
@@ -279,7 +279,6 @@ def _check_zip(data: bytes, limits: DocumentLimits) -> zipfile.ZipFile:
         raise DocumentError("encrypted", "The DOCX is password-protected.")
     if "word/document.xml" not in {entry.filename for entry in entries}:
         raise DocumentError("corrupt", "The zip archive is not a Word document (no word/document.xml).")
-    return archive
 
 
 def _owning_paragraph(node):  # type: ignore[no-untyped-def]

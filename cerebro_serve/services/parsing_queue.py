@@ -2,8 +2,8 @@
 
 The file waits in the store (`parsing_jobs`), so an accepted file survives a crash: on start the queue
 picks up whatever was left queued. A worker claims a job before parsing it (one UPDATE, so several server
-processes on one PostgreSQL never parse the same file twice); a claim older than the lease is taken again. A file that fails is marked failed with the reason, and polling
-`profile/parsing` says so.
+processes on one PostgreSQL never parse the same file twice); a claim older than the lease is taken
+again. A file that fails is marked failed with the reason, and polling `profile/parsing` says so.
 """
 
 from __future__ import annotations

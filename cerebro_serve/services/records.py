@@ -139,10 +139,11 @@ class RecordService:
         pool = self.pools.require(kind, pool_key)
         for record in records:
             self.check_new(kind, pool_key, record)
-        vectors = self.encoder.embed_documents([view_of(record) for record in records])
+        views = [view_of(record) for record in records]
+        vectors = self.encoder.embed_documents(views)
         index = self.registry.get(pool_key)
         stored_ids = []
-        for record, vector in zip(records, vectors):
+        for record, view, vector in zip(records, views, vectors):
             key = record.key or secrets.token_hex(20)
             created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
             with self.registry.write_lock(pool_key):
@@ -152,7 +153,7 @@ class RecordService:
                         key=key,
                         pool_key=pool_key,
                         created_at_us=created,
-                        content=self._content(_strip_server_fields(record), vector),
+                        content=self._content(_strip_server_fields(record), view, vector),
                     )
                 except DuplicateReference:
                     raise Conflict(f"a {kind.name} with this key or reference already exists") from None
@@ -179,11 +180,12 @@ class RecordService:
             raise InvalidParameters.from_validation(error) from None
         if kind is JOB and not record.name:
             raise InvalidParameters("a job needs a `name`")
-        vector = self.encoder.embed_documents([view_of(record)])[0]
+        view = view_of(record)
+        vector = self.encoder.embed_documents([view])[0]
         with self.registry.write_lock(pool_key):
             index = self.registry.get(pool_key)
             try:
-                revision = self.store.update_record(stored.id, pool_key, now_us(), self._content(record, vector))
+                revision = self.store.update_record(stored.id, pool_key, now_us(), self._content(record, view, vector))
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
             if stored.archived_at_us is None:
@@ -214,12 +216,13 @@ class RecordService:
         vectors = self.encoder.embed_documents(views)
         return {record.id: vector for record, vector in zip(stored, vectors)}
 
-    def _content(self, record: Record, vector: np.ndarray) -> RecordContent:
+    def _content(self, record: Record, view: str, vector: np.ndarray) -> RecordContent:
+        """What the store keeps of a record; `view` is the text its vector was embedded from."""
         return RecordContent(
             reference=record.reference,
             email=email_of(record),
             name=display_name(record),
-            search_text=view_of(record).casefold(),
+            search_text=view.casefold(),
             body=msgspec.json.encode(record),
             model=self.encoder.name,
             embedding=vector,
