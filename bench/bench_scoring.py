@@ -1,7 +1,7 @@
 """Scoring latency on the demo workspace (200 profiles, 50 jobs), in process, against a naive baseline.
 
-Ours: `Workspace.ranking.score_profiles` (job vector read from the store, per-pool index, SQL candidate
-filter, calibration, native top-k, page of 10 objects decoded).
+Ours: `Workspace.ranking.score_profiles` (job vectors and features read from the store, row mask, exact
+search, native fused re-ranker, page of 10 objects decoded).
 Naive baseline, same run, same data: encode the job text with sentence-transformers at request time,
 numpy dot over all profile vectors, full argsort, decode the same 10 objects.
 Usage: .venv/bin/python bench/bench_scoring.py
@@ -47,8 +47,10 @@ def main() -> None:
         [board] = workspace.pools.list(JOB, PoolListQuery()).items
         jobs = workspace.records.list(JOB, JobsStoringQuery(board_keys=[board.key], limit=50, return_job=True)).items
 
-        ids, _, blobs = store.live_embeddings(source.key)
-        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
+        pool = workspace.registry.get(source.key)
+        snapshot = pool.columns.snapshot()
+        ids = snapshot.record_ids[: snapshot.rows]
+        matrix = pool.vectors.matrix[: snapshot.rows].copy()
 
         ours, naive = [], []
         for _ in range(ROUNDS):

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
+#include "rerank.hpp"
 #include "topk.hpp"
 
 namespace py = pybind11;
@@ -42,10 +45,146 @@ py::tuple topk(FloatArray scores, std::optional<MaskArray> mask, int64_t k) {
   return py::make_tuple(to_numpy(result.indices), to_numpy(result.scores));
 }
 
+
+// A pool's column arrays, read from the Python FeatureColumns' attributes without copies: each must
+// already have the exact dtype and be C-contiguous (FeatureColumns guarantees it).
+template <typename T>
+const T* column(const py::object& pool, const char* name, int64_t rows, int64_t width = 1) {
+  py::array array = pool.attr(name);
+  if (!py::isinstance<py::array_t<T>>(array) || !(array.flags() & py::array::c_style))
+    throw std::invalid_argument(std::string("column ") + name + " has the wrong dtype or layout");
+  if (array.size() < rows * width) throw std::invalid_argument(std::string("column ") + name + " is too short");
+  return static_cast<const T*>(array.data());
+}
+
+cerebro::PoolColumns pool_columns(const py::object& pool) {
+  cerebro::PoolColumns p;
+  p.rows = pool.attr("rows").cast<int64_t>();  // candidate rows must be below this
+  p.dim = pool.attr("dimension").cast<int64_t>();
+  p.title = column<int8_t>(pool, "title", p.rows, p.dim);
+  p.title_scale = column<float>(pool, "title_scale", p.rows);
+  p.skills = column<int8_t>(pool, "skills", p.rows, p.dim);
+  p.skills_scale = column<float>(pool, "skills_scale", p.rows);
+  p.skill_start = column<int64_t>(pool, "skill_start", p.rows);
+  p.skill_count = column<int32_t>(pool, "skill_count", p.rows);
+  const int64_t used = pool.attr("skill_used").cast<int64_t>();
+  p.skill_ids = column<uint32_t>(pool, "skill_ids", used);
+  p.skill_weights = column<float>(pool, "skill_weights", used);
+  p.years = column<float>(pool, "years", p.rows);
+  p.education = column<int8_t>(pool, "education", p.rows);
+  p.languages = column<int64_t>(pool, "languages", p.rows);
+  p.lat = column<float>(pool, "lat", p.rows);
+  p.lng = column<float>(pool, "lng", p.rows);
+  p.term_start = column<int64_t>(pool, "term_start", p.rows);
+  p.term_count = column<int32_t>(pool, "term_count", p.rows);
+  const int64_t terms_used = pool.attr("term_used").cast<int64_t>();
+  p.term_ids = column<uint32_t>(pool, "term_ids", terms_used);
+  p.term_freqs = column<uint8_t>(pool, "term_freqs", terms_used);
+  p.term_length = column<float>(pool, "term_length", p.rows);
+  p.mean_length = pool.attr("mean_length").cast<float>();
+  p.term_df = column<int32_t>(pool, "term_df", cerebro::kTermBuckets);
+  p.term_docs = pool.attr("term_docs").cast<int64_t>();
+  return p;
+}
+
+struct QueryArrays {
+  std::optional<FloatArray> title, skills;
+  py::array_t<uint32_t, py::array::c_style | py::array::forcecast> skill_ids, term_ids;
+  py::array_t<uint8_t, py::array::c_style | py::array::forcecast> term_freqs;
+  FloatArray skill_weights;
+  cerebro::QueryFeatures features;
+};
+
+QueryArrays query_features(const py::object& query, int64_t dim) {
+  QueryArrays q;
+  for (auto [name, slot] : {std::pair{"title", &q.title}, std::pair{"skills", &q.skills}}) {
+    py::object value = query.attr(name);
+    if (value.is_none()) continue;
+    *slot = value.cast<FloatArray>();
+    if ((*slot)->size() != dim) throw std::invalid_argument(std::string("query ") + name + " has the wrong size");
+  }
+  q.skill_ids = query.attr("skill_ids").cast<decltype(q.skill_ids)>();
+  q.skill_weights = query.attr("skill_weights").cast<FloatArray>();
+  if (q.skill_ids.size() != q.skill_weights.size())
+    throw std::invalid_argument("query skill ids and weights differ in length");
+  auto& f = q.features;
+  f.title = q.title ? q.title->data() : nullptr;
+  f.skills = q.skills ? q.skills->data() : nullptr;
+  f.skill_ids = q.skill_ids.data();
+  f.skill_weights = q.skill_weights.data();
+  f.skill_count = q.skill_ids.size();
+  f.years = query.attr("years").cast<float>();
+  f.education = static_cast<int8_t>(query.attr("education").cast<int>());
+  f.languages = query.attr("languages").cast<int64_t>();
+  f.lat = query.attr("lat").cast<float>();
+  f.lng = query.attr("lng").cast<float>();
+  f.is_job = query.attr("is_job").cast<bool>();
+  q.term_ids = query.attr("term_ids").cast<decltype(q.term_ids)>();
+  q.term_freqs = query.attr("term_freqs").cast<decltype(q.term_freqs)>();
+  if (q.term_freqs.size() != q.term_ids.size()) throw std::invalid_argument("query term ids and counts differ in length");
+  f.term_ids = q.term_ids.data();
+  f.term_freqs = q.term_freqs.data();
+  f.term_count = q.term_ids.size();
+  f.length = query.attr("length").cast<float>();
+  return q;
+}
+
+using RowArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+
+void check_candidates(const cerebro::PoolColumns& pool, const RowArray& rows, const FloatArray& cosine) {
+  if (rows.ndim() != 1 || cosine.ndim() != 1 || rows.shape(0) != cosine.shape(0))
+    throw std::invalid_argument("rows and cosine must be 1-D arrays of the same length");
+  const int64_t* r = rows.data();
+  for (py::ssize_t i = 0; i < rows.shape(0); ++i) {
+    if (r[i] < 0 || r[i] >= pool.rows) throw std::out_of_range("candidate row out of range");
+  }
+}
+
+py::array_t<float> features(const py::object& pool_object, const py::object& query_object, RowArray rows,
+                            FloatArray cosine, int threads) {
+  const cerebro::PoolColumns pool = pool_columns(pool_object);
+  const QueryArrays query = query_features(query_object, pool.dim);
+  check_candidates(pool, rows, cosine);
+  py::array_t<float> out({static_cast<py::ssize_t>(rows.shape(0)), static_cast<py::ssize_t>(cerebro::kFeatureCount)});
+  float* out_ptr = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    cerebro::compute_features(pool, query.features, rows.data(), cosine.data(), rows.shape(0), out_ptr, threads);
+  }
+  return out;
+}
+
+py::tuple rerank(const py::object& pool_object, const py::object& query_object, FloatArray weights, float bias,
+                 RowArray rows, FloatArray cosine, int64_t k, float threshold, int threads) {
+  const cerebro::PoolColumns pool = pool_columns(pool_object);
+  const QueryArrays query = query_features(query_object, pool.dim);
+  check_candidates(pool, rows, cosine);
+  if (weights.size() != cerebro::kFeatureCount) throw std::invalid_argument("wrong number of fusion weights");
+  if (k < 0) throw std::invalid_argument("k must be >= 0");
+  const cerebro::Fusion fusion{weights.data(), bias};
+  cerebro::Reranked result;
+  {
+    py::gil_scoped_release release;
+    result = cerebro::rerank(pool, query.features, fusion, rows.data(), cosine.data(), rows.shape(0), k,
+                             threshold, threads);
+  }
+  py::array_t<float> feature_matrix = to_numpy(result.features);
+  feature_matrix.resize({static_cast<py::ssize_t>(result.positions.size()),
+                         static_cast<py::ssize_t>(cerebro::kFeatureCount)});
+  return py::make_tuple(to_numpy(result.positions), to_numpy(result.scores), feature_matrix, result.passed);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "Cerebro Serve native kernels (C++, GIL released).";
   m.def("topk", &topk, py::arg("scores"), py::arg("mask") = py::none(), py::arg("k"),
         "Top-k (indices, scores) among masked, non-NaN scores; score descending, ties by lower index.");
+  m.attr("FEATURE_COUNT") = cerebro::kFeatureCount;
+  m.attr("TERM_BUCKETS") = cerebro::kTermBuckets;
+  m.def("rerank", &rerank, py::arg("pool"), py::arg("query"), py::arg("weights"), py::arg("bias"), py::arg("rows"),
+        py::arg("cosine"), py::arg("k"), py::arg("threshold"), py::arg("threads"),
+        "Fused re-ranking of candidate rows: (positions, scores, features, passed), best first.");
+  m.def("features", &features, py::arg("pool"), py::arg("query"), py::arg("rows"), py::arg("cosine"),
+        py::arg("threads"), "The structured features of each candidate row (count x FEATURE_COUNT).");
 }

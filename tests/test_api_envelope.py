@@ -175,8 +175,8 @@ def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
     source, board = pools
     job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
     params = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"],
-              "location_geopoint": json.dumps({"lat": 48.85, "lng": 2.35}), "location_distance": "30"}
-    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`location_distance`, `location_geopoint`")
+              "skills": json.dumps([{"name": "python"}]), "languages": json.dumps([{"name": "french"}])}
+    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`languages`, `skills`")
     body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "stage": "yes"}
     assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`stage` is not supported")
 

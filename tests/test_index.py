@@ -1,4 +1,5 @@
-"""Per-pool indexes: exact similarities, persistence, and rebuilds from the store when stale or re-modelled."""
+"""Per-pool indexes: exact and IVF search with row masks, feature columns, persistence, and rebuilds from
+the store when stale or re-modelled."""
 
 from __future__ import annotations
 
@@ -8,43 +9,138 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index import IndexRegistry, VectorIndex
+from cerebro_serve.index.columns import FeatureColumns, quantize
+from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
+from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import PROFILE, Profile
+from cerebro_serve.scoring.features import RecordFeatures
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import PoolCreate
+from cerebro_serve.store import TagClause
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_similarities_match_a_dense_product_after_adds_and_removals() -> None:
+def _features(**overrides) -> RecordFeatures:
+    values = dict(skill_ids=[1, 5], skill_weights=[2.0, 3.0], terms=[3, 8], term_freqs=[1, 2], length=6, years=4.0, education=3, languages=1, lat=48.85,
+                  lng=2.35, title="nurse", skills_text="care, triage")
+    values.update(overrides)
+    return RecordFeatures(**values)
+
+
+def test_exact_search_matches_a_dense_product_with_and_without_masks() -> None:
     rng = np.random.default_rng(0)
-    vectors = _unit(rng.normal(size=(50, 8)))
-    index = VectorIndex(8)
-    index.add(np.arange(100, 150), vectors)
-    index.remove(np.array([110, 120]))
-    index.add(np.array([130]), vectors[:1])  # re-adding an id replaces its vector
-    ids, sims = index.similarities(vectors[0])
-    expected = {100 + i: float(vectors[i] @ vectors[0]) for i in range(50) if 100 + i not in (110, 120)}
-    expected[130] = float(vectors[0] @ vectors[0])
-    assert len(index) == 48
-    assert dict(zip(ids.tolist(), sims.tolist())) == {k: pytest.approx(v, abs=1e-5) for k, v in expected.items()}
+    vectors = _unit(rng.normal(size=(300, 16)))
+    index = VectorIndex(16)
+    index.set(np.arange(300), vectors)
+    index.set(np.array([7]), vectors[:1])  # writing a row again replaces its vector
+    vectors[7] = vectors[0]
+    query = vectors[3]
+    expected = np.argsort(-(vectors @ query), kind="stable")[:10]
+    found = index.search(query, 10)
+    assert found.rows.tolist() == expected.tolist() and not found.approximate
+    np.testing.assert_allclose(found.similarities, (vectors @ query)[expected], rtol=1e-5)
+    for keep_every in (2, 50):  # a broad mask (full product) and a selective one (gathered rows)
+        mask = np.zeros(300, dtype=bool)
+        mask[::keep_every] = True
+        sims = np.where(mask, vectors @ query, -np.inf)
+        expected = [int(i) for i in np.argsort(-sims, kind="stable")[:5] if mask[i]]
+        assert index.search(query, 5, mask).rows.tolist() == expected
 
 
-def test_empty_index_gives_empty_similarities() -> None:
-    ids, sims = VectorIndex(4).similarities(np.ones(4, dtype=np.float32))
-    assert ids.shape == (0,) and sims.shape == (0,)
+def test_empty_index_and_empty_mask_give_nothing() -> None:
+    assert len(VectorIndex(4).search(np.ones(4, dtype=np.float32), 5).rows) == 0
+    index = VectorIndex(4)
+    index.set(np.arange(3), _unit(np.eye(4)[:3]))
+    assert len(index.search(np.ones(4, dtype=np.float32), 5, np.zeros(3, dtype=bool)).rows) == 0
 
 
-def test_save_and_load_round_trip(tmp_path: Path) -> None:
+def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
     rng = np.random.default_rng(1)
-    index = VectorIndex(4, revision=7)
-    index.add(np.array([5, 9]), _unit(rng.normal(size=(2, 4))))
-    index.save(tmp_path / "pool.faiss")
-    loaded = VectorIndex.load(tmp_path / "pool.faiss")
-    assert loaded.revision == 7 and len(loaded) == 2
-    query = np.array([1, 0, 0, 0], dtype=np.float32)
-    np.testing.assert_allclose(loaded.similarities(query)[1], index.similarities(query)[1])
+    centers = _unit(rng.normal(size=(40, 32)))
+    vectors = _unit(centers[rng.integers(0, 40, size=6000)] + 0.12 * rng.normal(size=(6000, 32)))
+    index = VectorIndex(32, ann_min_rows=1000, nprobe=16)
+    index.set(np.arange(6000), vectors)
+    index.maintain()
+    assert index.approximate
+    queries = _unit(centers[:20] + 0.12 * rng.normal(size=(20, 32)))
+    recalls = []
+    mask = np.zeros(6000, dtype=bool)
+    mask[rng.choice(6000, size=3000, replace=False)] = True
+    for query in queries:
+        exact = set(np.argsort(-np.where(mask, vectors @ query, -np.inf))[:50].tolist())
+        found = index.search(query, 50, mask)
+        assert found.approximate and mask[found.rows].all()  # the filter never leaks
+        recalls.append(len(exact & set(found.rows.tolist())) / 50)
+        np.testing.assert_allclose(found.similarities, vectors[found.rows] @ query, rtol=1e-5)  # refined
+    assert np.mean(recalls) >= 0.9
+    # Later writes reach the IVF index: a new row equal to the query is found first.
+    index.set(np.array([6000]), queries[:1])
+    assert index.search(queries[0], 1).rows.tolist() == [6000]
+
+
+def test_vector_index_save_and_load_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    vectors = _unit(rng.normal(size=(2000, 8)))
+    index = VectorIndex(8, revision=7, ann_min_rows=500)
+    index.set(np.arange(2000), vectors)
+    index.maintain()
+    index.save(tmp_path / "pool.vectors")
+    loaded = VectorIndex.load(tmp_path / "pool.vectors", 8, ann_min_rows=500)
+    assert loaded.revision == 7 and len(loaded) == 2000 and loaded.approximate
+    query = vectors[11]
+    assert loaded.search(query, 5).rows.tolist() == index.search(query, 5).rows.tolist()
+
+
+def test_int8_views_keep_cosine() -> None:
+    rng = np.random.default_rng(3)
+    a, b = _unit(rng.normal(size=(2, 384)))
+    codes, scale = quantize(b)
+    assert codes.dtype == np.int8 and abs(float(a @ codes.astype(np.float32)) * scale - float(a @ b)) < 0.01
+    assert quantize(np.zeros(4, dtype=np.float32))[1] == 0.0
+
+
+def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
+    columns = FeatureColumns(8, capacity=2)  # small, so writes must grow the arrays
+    vector = _unit(np.ones((1, 8)))[0]
+    for record_id in range(5):
+        columns.upsert(record_id + 100, record_id, record_id, _features(years=float(record_id)), vector, vector,
+                       tags=(("city", "Paris" if record_id % 2 else "Rome"),))
+    columns.upsert(102, 2, 9, _features(skill_ids=[9], skill_weights=[1.0]), vector, vector, tags=(("city", "Oslo"),))
+    columns.set_alive(103, False)
+    snapshot = columns.snapshot()
+    assert snapshot.rows == 5 and columns.row_of(102) == 2
+    row = 2
+    start, count = snapshot.skill_start[row], snapshot.skill_count[row]
+    assert snapshot.skill_ids[start : start + count].tolist() == [9] and snapshot.updated_at_us[row] == 9
+    paris = ((TagClause("city", "Paris"),),)
+    assert np.flatnonzero(row_mask(snapshot, RowFilter(tags_included=paris))).tolist() == [1]  # 3 is archived
+    oslo_or_rome = ((TagClause("city", "Oslo"), TagClause("city", "Rome")),)
+    assert np.flatnonzero(row_mask(snapshot, RowFilter(tags_included=oslo_or_rome))).tolist() == [0, 2, 4]
+    assert np.flatnonzero(row_mask(snapshot, RowFilter(tags_excluded=((TagClause("city"),),)))).tolist() == []
+    assert np.flatnonzero(row_mask(snapshot, RowFilter(created_at_min_us=2, created_at_max_us=4))).tolist() == [2, 4]
+    assert np.flatnonzero(row_mask(snapshot, RowFilter(record_ids=np.array([100, 104])))).tolist() == [0, 4]
+    columns.save(tmp_path / "columns.npz")
+    loaded = FeatureColumns.load(tmp_path / "columns.npz", 8).snapshot()
+    for name in ("record_ids", "alive", "years", "skill_count", "title_scale", "lat"):
+        np.testing.assert_array_equal(getattr(loaded, name)[:5], getattr(snapshot, name)[:5])
+    start, count = loaded.skill_start[row], loaded.skill_count[row]
+    assert loaded.skill_ids[start : start + count].tolist() == [9]  # compacted, still right
+    assert np.flatnonzero(row_mask(loaded, RowFilter(tags_included=paris))).tolist() == [1]
+
+
+def test_geo_filter_keeps_rows_within_the_radius() -> None:
+    columns = FeatureColumns(4)
+    vector = np.ones(4, dtype=np.float32) / 2
+    places = [(48.8566, 2.3522), (48.80, 2.13), (45.764, 4.8357), (None, None)]  # Paris, Versailles, Lyon, ?
+    for record_id, (lat, lng) in enumerate(places):
+        columns.upsert(record_id, 0, 0, _features(lat=lat, lng=lng), vector, vector)
+    near_paris = RowFilter(geo=GeoFilter(48.8566, 2.3522, 30.0))
+    assert np.flatnonzero(row_mask(columns.snapshot(), near_paris)).tolist() == [0, 1]
+    france = RowFilter(geo=GeoFilter(48.8566, 2.3522, 500.0))
+    assert np.flatnonzero(row_mask(columns.snapshot(), france)).tolist() == [0, 1, 2]
 
 
 def _workspace_with_profiles(workspace: Workspace, texts: list[str]) -> str:
@@ -53,38 +149,54 @@ def _workspace_with_profiles(workspace: Workspace, texts: list[str]) -> str:
     return source
 
 
+def _registry(workspace: Workspace, directory: Path | None, refresh=None) -> IndexRegistry:
+    return IndexRegistry(workspace.store, directory, workspace.encoder.name, workspace.encoder.dimension,
+                         refresh=refresh or workspace.records.refresh)
+
+
 def test_stale_index_file_is_rebuilt_from_the_store(workspace: Workspace, tmp_path: Path) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
     workspace.registry.save_all()
     # A write the file never saw (as after a crash): the revision check must catch it.
     workspace.records.index(PROFILE, source, [Profile(text="icu nurse")])
-    fresh = IndexRegistry(workspace.store, tmp_path / "indexes", workspace.encoder.name,
-                          workspace.encoder.dimension, reembed=workspace.records.reembed)
-    assert len(fresh.get(source)) == 3
+    assert len(_registry(workspace, tmp_path / "indexes").get(source).vectors) == 3
 
 
 def test_current_index_file_is_loaded_not_rebuilt(workspace: Workspace, tmp_path: Path) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
-    workspace.registry.save_all()
-    calls: list[list[int]] = []
-    fresh = IndexRegistry(workspace.store, tmp_path / "indexes", workspace.encoder.name,
-                          workspace.encoder.dimension, reembed=lambda pool, ids: calls.append(ids) or {})
-    index = fresh.get(source)
-    assert len(index) == 2 and index.revision == workspace.store.pool_revision(source) and calls == []
+    registry = _registry(workspace, tmp_path / "indexes")
+    registry.get(source)
+    registry.save_all()
+    calls: list = []
+    index = _registry(workspace, tmp_path / "indexes", refresh=lambda rows: calls.append(rows) or {}).get(source)
+    assert isinstance(index, PoolIndex) and len(index.vectors) == 2 and len(index.columns) == 2
+    assert index.revision == workspace.store.pool_revision(source) and calls == []
 
 
-def test_vectors_from_another_model_are_recomputed(workspace: Workspace, tmp_path: Path) -> None:
+def test_vectors_from_another_model_are_recomputed(workspace: Workspace) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
-    ids, _, _ = workspace.store.live_embeddings(source)
-    workspace.store.replace_embeddings(source, "retired-model", {int(i): np.zeros(384) for i in ids})
-    fresh = IndexRegistry(workspace.store, None, workspace.encoder.name, workspace.encoder.dimension,
-                          reembed=workspace.records.reembed)
-    index = fresh.get(source)
-    _, models, _ = workspace.store.live_embeddings(source)
-    assert models == [workspace.encoder.name] * 2
+    ids = [row.id for row in workspace.store.index_rows(source)]
+    workspace.store.replace_embeddings(source, "retired-model", {i: (np.zeros(384), b"") for i in ids})
+    index = _registry(workspace, None).get(source)
+    assert {row.model for row in workspace.store.index_rows(source)} == {workspace.encoder.name}
     query = workspace.encoder.embed_documents(["python developer"])[0]
-    _, sims = index.similarities(query)
-    assert max(sims) > 0.99  # real vectors again, not the zeros
+    assert index.vectors.search(query, 1).similarities[0] > 0.99  # real vectors again, not the zeros
+    assert index.columns.snapshot().title_scale[:2].tolist() == [0.0, 0.0]  # text-only profiles: no title
+
+
+def test_archived_records_are_masked_and_restored_without_recomputing(workspace: Workspace) -> None:
+    source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
+    [chef] = [row for row in workspace.store.index_rows(source) if b"pastry" in row.body]
+    key = workspace.store.load_records([chef.id])[0].key
+    from cerebro_serve.services.queries import RecordLookup
+
+    workspace.records.archive(PROFILE, source, RecordLookup(key=key), True)
+    snapshot = workspace.registry.get(source).columns.snapshot()
+    assert row_mask(snapshot, RowFilter()).tolist() == [True, False]
+    rebuilt = _registry(workspace, None).get(source).columns.snapshot()
+    assert rebuilt.rows == 2 and rebuilt.alive[:2].tolist() == [True, False]
+    workspace.records.archive(PROFILE, source, RecordLookup(key=key), False)
+    assert workspace.registry.get(source).columns.snapshot().alive[:2].tolist() == [True, True]
 
 
 def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> None:
@@ -95,7 +207,7 @@ def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda text: workspace.records.index(PROFILE, source, [Profile(text=text)]), texts))
     index = workspace.registry.get(source)
-    stored_ids, _, _ = workspace.store.live_embeddings(source)
-    ids, _ = index.similarities(np.ones(workspace.encoder.dimension, dtype=np.float32))
-    assert sorted(ids.tolist()) == stored_ids.tolist() and len(ids) == 24
-    assert index.revision == workspace.store.pool_revision(source)
+    stored_ids = sorted(row.id for row in workspace.store.index_rows(source))
+    snapshot = index.columns.snapshot()
+    assert sorted(snapshot.record_ids[: snapshot.rows].tolist()) == stored_ids and len(stored_ids) == 24
+    assert len(index.vectors) == 24 and index.revision == workspace.store.pool_revision(source)

@@ -161,7 +161,7 @@ def test_archived_profiles_are_never_scored_or_searched(sdk: Hrflow, pools) -> N
     source, board = pools
     kept = _ok(sdk.profile.storing.add_json(source, profile(NURSE_RESUME)), 201)["data"]
     gone = _ok(sdk.profile.storing.add_json(source, profile(PYTHON_RESUME)), 201)["data"]
-    job = _ok(sdk.job.storing.add_json(board, PYTHON_JOB), 201)["data"]
+    job = _ok(sdk.job.storing.add_json(board, {**PYTHON_JOB}), 201)["data"]
     _ok(sdk.profile.storing.archive(source, key=gone["key"]))
     scored = _ok(sdk.profile.scoring.list(source_keys=[source], board_key=board, job_key=job["key"]))
     assert [p["key"] for p in scored["data"]["profiles"]] == [kept["key"]]
@@ -196,7 +196,7 @@ def test_post_json_scoring_matches_get(sdk: Hrflow, pools, live_server: str, adm
     source, board = pools
     _ok(sdk.profile.storing.add_json(source, profile(PYTHON_RESUME)), 201)
     _ok(sdk.profile.storing.add_json(source, profile(CHEF_RESUME)), 201)
-    job = _ok(sdk.job.storing.add_json(board, PYTHON_JOB), 201)["data"]
+    job = _ok(sdk.job.storing.add_json(board, {**PYTHON_JOB}), 201)["data"]
     get = sdk.profile.scoring.list(source_keys=[source], board_key=board, job_key=job["key"], sort_by="scoring")
     posted = requests.post(
         live_server + "profiles/scoring",

@@ -23,6 +23,7 @@ def _insert(store: SqlStore, key: str, *, pool: str = SOURCE, reference: str | N
         body=b'{"text": "%s"}' % text.encode(),
         model="test-model",
         embedding=np.full(4, float(created), dtype=np.float32),
+        features=b"features",
         tags=tuple(tags),
     )
     record_id, _ = store.insert_record(kind="profile", key=key, pool_key=pool, created_at_us=created, content=content)
@@ -123,22 +124,26 @@ def test_filter_spans_several_pools(pooled: SqlStore) -> None:
     assert pooled.filter_records("profile", [SOURCE, OTHER_SOURCE], RecordFilter()).ids.tolist() == [a, b]
 
 
-def test_embeddings_round_trip_and_skip_archived(pooled: SqlStore) -> None:
-    a = _insert(pooled, "1" * 40, created=1)
+def test_vectors_round_trip_and_index_rows_include_archived(pooled: SqlStore) -> None:
+    a = _insert(pooled, "1" * 40, created=1, tags=[("city", "Paris")])
     b = _insert(pooled, "2" * 40, created=2)
-    model, vector = pooled.record_embedding(b)
-    assert model == "test-model" and vector.tolist() == [2.0] * 4
+    model, raw, features = pooled.record_vectors(b)
+    assert model == "test-model" and np.frombuffer(raw, dtype=np.float32).tolist() == [2.0] * 4
+    assert features == b"features"
     pooled.set_archived(a, SOURCE, 10, b"{}")
-    ids, models, blobs = pooled.live_embeddings(SOURCE)
-    assert ids.tolist() == [b] and models == ["test-model"]
-    pooled.replace_embeddings(SOURCE, "other-model", {b: np.zeros(4, dtype=np.float32)})
-    assert pooled.record_embedding(b) == ("other-model", pytest.approx(np.zeros(4)))
+    rows = list(pooled.index_rows(SOURCE))
+    assert [(row.id, row.archived, row.tags) for row in rows] == [(a, True, (("city", "Paris"),)), (b, False, ())]
+    revision = pooled.pool_revision(SOURCE)
+    assert pooled.replace_embeddings(SOURCE, "other-model", {b: (np.zeros(4, dtype=np.float32), b"new")}) > revision
+    model, raw, features = pooled.record_vectors(b)
+    assert (model, features) == ("other-model", b"new") and not np.frombuffer(raw, dtype=np.float32).any()
 
 
 def test_update_replaces_object_vector_and_tags(pooled: SqlStore) -> None:
     record_id = _insert(pooled, "1" * 40, tags=[("city", "Paris")])
     content = RecordContent(reference="new-ref", email=None, name=None, search_text="nurse", body=b"{}",
-                            model="m2", embedding=np.ones(4, dtype=np.float32), tags=(("city", "Rome"),))
+                            model="m2", embedding=np.ones(4, dtype=np.float32), features=b"f2",
+                            tags=(("city", "Rome"),))
     pooled.update_record(record_id, SOURCE, 99, content)
     stored = pooled.find_record("profile", SOURCE, reference="new-ref")
     assert stored.updated_at_us == 99 and stored.body == b"{}"

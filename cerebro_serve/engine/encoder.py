@@ -46,7 +46,8 @@ class SentenceTransformerEncoder:
         # Two special tokens ([CLS], [SEP]) share the model's window with the text.
         self.window_tokens = int(self._model.max_seq_length) - 2
         self.overlap_tokens = self.window_tokens // 8
-        # One forward pass at a time: PyTorch already uses every core for one batch.
+        # One caller at a time: PyTorch already uses every core for one batch, and the fast tokenizer
+        # (shared by chunking and encoding) is not safe to use from two threads at once.
         self._lock = threading.Lock()
 
     def chunk(self, text: str) -> list[str]:
@@ -71,11 +72,11 @@ class SentenceTransformerEncoder:
             return np.empty((0, self.dimension), dtype=np.float32)
         pieces: list[str] = []
         owners: list[int] = []
-        for owner, text in enumerate(texts):
-            chunks = self.chunk(text) if text.strip() else [""]
-            pieces.extend(chunks)
-            owners.extend([owner] * len(chunks))
         with self._lock:
+            for owner, text in enumerate(texts):
+                chunks = self.chunk(text) if text.strip() else [""]
+                pieces.extend(chunks)
+                owners.extend([owner] * len(chunks))
             chunk_vectors = self._model.encode(
                 pieces,
                 batch_size=self.batch_size,

@@ -6,8 +6,11 @@ the view is assembled from the structured fields in the order a recruiter reads 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+import numpy as np
+
+from cerebro_serve.engine.encoder import Encoder
 from cerebro_serve.objects import Job, Profile
 
 
@@ -51,3 +54,24 @@ def job_view(job: Job) -> str:
             f"Skills: {skills}" if skills else None,
         ]
     )
+
+
+# Each record is embedded as these views, in this order; the features carry the title and skills texts.
+VIEWS = ("full", "title", "skills")
+
+
+def embed_views(encoder: Encoder, views: Sequence[tuple[str, str, str]]) -> np.ndarray:
+    """(records, len(VIEWS), dim) unit vectors; an empty view is a zero vector (the re-ranker then falls
+    back on the full-text similarity) rather than the embedding of nothing."""
+    out = np.zeros((len(views), len(VIEWS), encoder.dimension), dtype=np.float32)
+    texts, slots = [], []
+    for record, texts_of_record in enumerate(views):
+        for view, text in enumerate(texts_of_record):
+            if view == 0 or text.strip():
+                texts.append(text)
+                slots.append((record, view))
+    if texts:
+        vectors = encoder.embed_documents(texts)
+        for (record, view), vector in zip(slots, vectors):
+            out[record, view] = vector
+    return out

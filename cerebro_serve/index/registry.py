@@ -1,4 +1,6 @@
-"""One VectorIndex per pool: loaded from disk when it is current, rebuilt from the store when it is not."""
+"""One PoolIndex (vectors + feature columns) per pool: loaded from disk when current, else rebuilt from
+the store, recomputing the vectors and features of records written by another model or an older schema.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +8,91 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.index.vector_index import VectorIndex
-from cerebro_serve.store import SqlStore
+from cerebro_serve.engine.views import VIEWS
+from cerebro_serve.index.columns import FeatureColumns
+from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
+from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.store import IndexRow, SqlStore
 
 log = logging.getLogger(__name__)
 
-# Called with (pool key, record ids) when stored vectors come from another model than the current one.
-Reembed = Callable[[str, list[int]], dict[int, np.ndarray]]
+# Called with stale rows; returns each one's view vectors (len(VIEWS) x dim) and features.
+Refresh = Callable[[list[IndexRow]], dict[int, tuple[np.ndarray, RecordFeatures]]]
+REFRESH_BATCH = 256
+APPEND_BATCH = 4096
+
+
+@dataclass
+class PoolIndex:
+    """A pool's full-text vectors and its feature columns, sharing row numbers."""
+
+    vectors: VectorIndex
+    columns: FeatureColumns
+
+    @property
+    def revision(self) -> int:
+        return self.vectors.revision
+
+    def upsert(
+        self,
+        record_id: int,
+        created_at_us: int,
+        updated_at_us: int,
+        embedding: np.ndarray,
+        features: RecordFeatures,
+        tags: tuple[tuple[str, str | None], ...],
+        revision: int,
+        alive: bool = True,
+    ) -> None:
+        row = self.columns.upsert(
+            record_id, created_at_us, updated_at_us, features, embedding[1], embedding[2], tags, alive
+        )
+        self.vectors.set(np.array([row]), embedding[0][None, :], revision)
+        self.vectors.maintain()
+
+    def set_alive(self, record_id: int, alive: bool, updated_at_us: int, revision: int) -> None:
+        self.columns.set_alive(record_id, alive, updated_at_us)
+        self.vectors.revision = revision
+
+    def save(self, path: Path) -> None:
+        # Columns first: the vectors' revision file, written last, vouches for both.
+        self.columns.save(path.with_suffix(".columns.npz"))
+        self.vectors.save(path)
+
+    @classmethod
+    def load(cls, path: Path, dimension: int, ann_min_rows: int) -> PoolIndex:
+        vectors = VectorIndex.load(path, dimension, ann_min_rows)
+        columns = FeatureColumns.load(path.with_suffix(".columns.npz"), dimension)
+        if len(columns) != len(vectors):
+            raise ValueError(f"{path}: {len(columns)} feature rows for {len(vectors)} vectors")
+        return cls(vectors, columns)
 
 
 class IndexRegistry:
     def __init__(
-        self, store: SqlStore, directory: Path | None, model: str, dimension: int, reembed: Reembed
+        self,
+        store: SqlStore,
+        directory: Path | None,
+        model: str,
+        dimension: int,
+        refresh: Refresh,
+        ann_min_rows: int = ANN_MIN_ROWS,
     ) -> None:
         self.store = store
         self.model = model
         self.dimension = dimension
-        self._reembed = reembed
+        self.ann_min_rows = ann_min_rows
+        self._refresh = refresh
         self._directory = None
         if directory is not None:
             self._directory = directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
             self._directory.mkdir(parents=True, exist_ok=True)
-        self._indexes: dict[str, VectorIndex] = {}
+        self._indexes: dict[str, PoolIndex] = {}
         self._write_locks: dict[str, threading.RLock] = {}
         self._lock = threading.Lock()
 
@@ -40,7 +101,7 @@ class IndexRegistry:
         with self._lock:
             return self._write_locks.setdefault(pool_key, threading.RLock())
 
-    def get(self, pool_key: str) -> VectorIndex:
+    def get(self, pool_key: str) -> PoolIndex:
         with self.write_lock(pool_key):
             index = self._indexes.get(pool_key)
             if index is None:
@@ -57,32 +118,65 @@ class IndexRegistry:
 
     def _path(self, pool_key: str) -> Path:
         assert self._directory is not None
-        return self._directory / f"{pool_key}.faiss"
+        return self._directory / f"{pool_key}.vectors"
 
-    def _load_or_rebuild(self, pool_key: str) -> VectorIndex:
+    def _load_or_rebuild(self, pool_key: str) -> PoolIndex:
         revision = self.store.pool_revision(pool_key)
-        if self._directory is not None and self._path(pool_key).exists():
+        if self._directory is not None and self._path(pool_key).with_suffix(".revision").exists():
             try:
-                index = VectorIndex.load(self._path(pool_key))
-            except (OSError, RuntimeError, ValueError) as error:
+                index = PoolIndex.load(self._path(pool_key), self.dimension, self.ann_min_rows)
+            except (OSError, RuntimeError, ValueError, KeyError) as error:
                 log.warning("index of %s unreadable (%s): rebuilding from the store", pool_key, error)
             else:
-                if index.revision == revision and index.dimension == self.dimension:
+                if index.revision == revision:
                     return index
                 log.info("index of %s is stale (revision %s, store %s): rebuilding", pool_key, index.revision, revision)
         return self._rebuild(pool_key)
 
-    def _rebuild(self, pool_key: str) -> VectorIndex:
-        ids, models, blobs = self.store.live_embeddings(pool_key)
-        stale = [int(i) for i, model in zip(ids, models) if model != self.model]
-        if stale:
-            log.info("re-embedding %d records of %s with %s", len(stale), pool_key, self.model)
-            self.store.replace_embeddings(pool_key, self.model, self._reembed(pool_key, stale))
-            ids, models, blobs = self.store.live_embeddings(pool_key)
-        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), self.dimension)
-        index = VectorIndex(self.dimension, revision=self.store.pool_revision(pool_key))
-        if len(ids):
-            index.add(ids, vectors)
+    def _rebuild(self, pool_key: str) -> PoolIndex:
+        # No ANN while loading: it is built once, over every row, at the end.
+        index = PoolIndex(VectorIndex(self.dimension, ann_min_rows=2**62), FeatureColumns(self.dimension))
+        embedding_bytes = len(VIEWS) * self.dimension * 4
+        current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
+        stale: list[IndexRow] = []
+        for row in self.store.index_rows(pool_key):
+            if row.model != self.model or len(row.embedding) != embedding_bytes or row.features is None:
+                stale.append(row)
+                continue
+            embedding = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)
+            current.append((row, embedding, RecordFeatures.decode(row.features)))
+            if len(current) == APPEND_BATCH:
+                _append(index, current)
+                current = []
+        _append(index, current)
+        for start in range(0, len(stale), REFRESH_BATCH):
+            batch = stale[start : start + REFRESH_BATCH]
+            log.info("computing vectors and features of %d records of %s with %s", len(batch), pool_key, self.model)
+            computed = self._refresh(batch)
+            self.store.replace_embeddings(
+                pool_key, self.model, {i: (vectors, features.encode()) for i, (vectors, features) in computed.items()}
+            )
+            _append(index, [(row, *computed[row.id]) for row in batch])
+        index.vectors.revision = self.store.pool_revision(pool_key)
+        index.vectors.ann_min_rows = self.ann_min_rows
+        index.vectors.maintain()
         if self._directory is not None:
             index.save(self._path(pool_key))
         return index
+
+
+def _append(index: PoolIndex, batch: list[tuple[IndexRow, np.ndarray, RecordFeatures]]) -> None:
+    if not batch:
+        return
+    embeddings = np.stack([embedding for _, embedding, _ in batch])
+    rows = index.columns.append(
+        np.array([row.id for row, _, _ in batch], dtype=np.int64),
+        np.array([row.created_at_us for row, _, _ in batch], dtype=np.int64),
+        np.array([row.updated_at_us for row, _, _ in batch], dtype=np.int64),
+        [features for _, _, features in batch],
+        embeddings[:, 1],
+        embeddings[:, 2],
+        [row.tags for row, _, _ in batch],
+        np.array([not row.archived for row, _, _ in batch]),
+    )
+    index.vectors.set(rows, embeddings[:, 0])

@@ -1,74 +1,198 @@
-"""Exact inner-product search over one pool's unit vectors, kept in a FAISS flat index.
+"""Inner-product search over one pool's unit vectors, by row, exact while small and IVF when large.
 
-FAISS holds the vectors (adds, removals by id, persistence); similarities for every row are one BLAS
-matrix-vector product over FAISS's own buffer, so the caller can mask and select the top-k natively.
+The fp32 matrix (one row per record, the same rows as the pool's FeatureColumns) is the truth: exact
+search is one BLAS product over it, and it refines the approximate stage. Once a pool holds more than
+`ann_min_rows` vectors an IVF index with 8-bit scalar quantisation (FAISS) answers the first stage; the
+caller's filters travel into it as a row bitmap (FAISS IDSelectorBitmap), so they never starve the
+top-k, and a filter that leaves few rows is searched exactly instead.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from cerebro_serve.scoring.topk import topk
+
+ANN_MIN_ROWS = 50_000
+# IVF probes: enough for recall@100 >= 0.95 on realistic pools (bench/bench_scale.py measures it).
+DEFAULT_NPROBE = 24
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    rows: np.ndarray  # int64, best first
+    similarities: np.ndarray  # float32, exact inner products
+    approximate: bool
+
 
 class VectorIndex:
-    def __init__(self, dimension: int, revision: int = 0) -> None:
+    def __init__(
+        self, dimension: int, revision: int = 0, ann_min_rows: int = ANN_MIN_ROWS, nprobe: int = DEFAULT_NPROBE
+    ) -> None:
         self.dimension = dimension
         self.revision = revision
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        # FAISS may reallocate its buffer on add: readers and writers take turns.
+        self.ann_min_rows = ann_min_rows
+        self.nprobe = nprobe
+        self.rows = 0
+        self.matrix = np.zeros((1024, dimension), dtype=np.float32)
+        self._ann: faiss.IndexIVFScalarQuantizer | None = None
+        self._ann_trained_rows = 0
+        # Writers take turns with each other and with ANN maintenance; exact readers use snapshots.
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return self.rows
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray, revision: int | None = None) -> None:
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dimension)
+    @property
+    def approximate(self) -> bool:
+        return self._ann is not None
+
+    def set(self, rows: np.ndarray, vectors: np.ndarray, revision: int | None = None) -> None:
+        """Write vectors at rows; a row equal to the current size appends."""
+        rows = np.ascontiguousarray(rows, dtype=np.int64).reshape(-1)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(rows), self.dimension)
         with self._lock:
-            self._index.remove_ids(ids)
-            self._index.add_with_ids(vectors, ids)
+            before = self.rows
+            top = int(rows.max()) + 1 if len(rows) else 0
+            if top > len(self.matrix):
+                self._grow(top)
+            self.matrix[rows] = vectors
+            self.rows = max(before, top)
+            if self._ann is not None:
+                replaced = np.ascontiguousarray(rows[rows < before])
+                if len(replaced):
+                    self._ann.remove_ids(faiss.IDSelectorArray(len(replaced), faiss.swig_ptr(replaced)))
+                self._ann.add_with_ids(vectors, rows)
             if revision is not None:
                 self.revision = revision
 
-    def remove(self, ids: np.ndarray, revision: int | None = None) -> None:
-        with self._lock:
-            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
-            if revision is not None:
-                self.revision = revision
-
-    def similarities(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, inner products with the query) for every vector, in storage order."""
+    def search(self, query: np.ndarray, k: int, mask: np.ndarray | None = None) -> SearchResult:
+        """The k rows most similar to the query among those the mask allows (all rows when None)."""
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dimension)
         with self._lock:
-            n = int(self._index.ntotal)
-            if n == 0:
-                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            flat = faiss.downcast_index(self._index.index)
-            matrix = faiss.rev_swig_ptr(flat.get_xb(), n * self.dimension).reshape(n, self.dimension)
-            sims = matrix @ query
-            ids = faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
-        return ids, sims
+            n, matrix, ann = self.rows, self.matrix, self._ann
+        if mask is not None:
+            mask = np.ascontiguousarray(mask[:n], dtype=bool)
+        allowed = n if mask is None else int(np.count_nonzero(mask))
+        if k <= 0 or allowed == 0:
+            return SearchResult(np.empty(0, np.int64), np.empty(0, np.float32), False)
+        if ann is None or allowed <= self.ann_min_rows or k >= allowed:
+            return self._exact(matrix, n, query, k, mask, allowed)
+        return self._approximate(ann, matrix, n, query, k, mask)
+
+    def similarities(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact inner products of the query with the vectors at these rows."""
+        query = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dimension)
+        with self._lock:
+            matrix = self.matrix
+        return matrix[np.asarray(rows, dtype=np.int64)] @ query
+
+    def vector(self, row: int) -> np.ndarray:
+        with self._lock:
+            return self.matrix[row].copy()
+
+    # -- stages ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _exact(
+        matrix: np.ndarray, n: int, query: np.ndarray, k: int, mask: np.ndarray | None, allowed: int
+    ) -> SearchResult:
+        if mask is not None and allowed < n // 4:
+            # A selective filter: gather the few allowed rows rather than scoring the whole pool.
+            subset = np.flatnonzero(mask)
+            sims = matrix[subset] @ query
+            positions, best = topk(sims, k)
+            return SearchResult(subset[positions], best, False)
+        sims = matrix[:n] @ query
+        positions, best = topk(sims, k, mask)
+        return SearchResult(positions.astype(np.int64), best, False)
+
+    def _approximate(
+        self, ann: faiss.Index, matrix: np.ndarray, n: int, query: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> SearchResult:
+        params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        if mask is not None:
+            bits = np.packbits(mask, bitorder="little")
+            selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+            params.sel = selector
+        # Twice the candidates, re-scored exactly: 8-bit distances only choose, they never rank.
+        _, found = ann.search(query[None, :], 2 * k, params=params)
+        rows = found[0][(found[0] >= 0) & (found[0] < n)]
+        sims = matrix[rows] @ query
+        order = np.lexsort((rows, -sims))[:k]
+        return SearchResult(rows[order], sims[order].astype(np.float32), True)
+
+    # -- ANN maintenance ---------------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Build the IVF index when the pool outgrows exact search, and retrain it when it has grown 4x.
+        Called after writes; the write that crosses a threshold pays for the (re)build."""
+        if self.rows < self.ann_min_rows:
+            return
+        if self._ann is not None and self.rows < 4 * self._ann_trained_rows:
+            return
+        self.build_ann()
+
+    def build_ann(self) -> None:
+        with self._lock:
+            n = self.rows
+            data = self.matrix[:n]
+            nlist = int(min(max(math.sqrt(n), 64), 16384))
+            quantizer = faiss.IndexFlatIP(self.dimension)
+            ann = faiss.IndexIVFScalarQuantizer(
+                quantizer, self.dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            sample = data[np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False)]
+            ann.train(sample)
+            ann.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ann.add_with_ids(data, np.arange(n, dtype=np.int64))
+            self._ann, self._ann_trained_rows = ann, n
+
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, 2 * len(self.matrix))
+        matrix = np.zeros((capacity, self.dimension), dtype=np.float32)
+        matrix[: self.rows] = self.matrix[: self.rows]
+        self.matrix = matrix
+
+    # -- persistence -------------------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write atomically: a crash mid-write leaves the previous file, which the revision check catches."""
-        temporary = path.with_suffix(path.suffix + ".tmp")
+        """Write atomically: a crash mid-write leaves the previous files, which the revision check catches."""
         with self._lock:
-            faiss.write_index(self._index, str(temporary))
-            revision = self.revision
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        path.with_suffix(".revision").write_text(str(revision))
+            n, matrix, ann, revision = self.rows, self.matrix, self._ann, self.revision
+            temporary = path.with_suffix(".tmp.npy")
+            with open(temporary, "wb") as handle:
+                np.save(handle, matrix[:n])
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path.with_suffix(".npy"))
+            ann_path = path.with_suffix(".ivf")
+            if ann is not None:
+                faiss.write_index(ann, str(ann_path.with_suffix(".ivf.tmp")))
+                os.replace(ann_path.with_suffix(".ivf.tmp"), ann_path)
+            elif ann_path.exists():
+                ann_path.unlink()
+        path.with_suffix(".revision").write_text(f"{revision} {self._ann_trained_rows}")
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        index = faiss.read_index(str(path))
-        if not isinstance(index, faiss.IndexIDMap2):
-            raise ValueError(f"{path} does not hold an id-mapped index")
-        loaded = cls(index.d, revision=int(path.with_suffix(".revision").read_text()))
-        loaded._index = index  # keep the owning wrapper: a downcast copy would not own the C++ object
-        return loaded
+    def load(cls, path: Path, dimension: int, ann_min_rows: int = ANN_MIN_ROWS) -> VectorIndex:
+        revision_text = path.with_suffix(".revision").read_text().split()
+        matrix = np.load(path.with_suffix(".npy"))
+        if matrix.ndim != 2 or matrix.shape[1] != dimension:
+            raise ValueError(f"{path} holds vectors of another dimension")
+        index = cls(dimension, revision=int(revision_text[0]), ann_min_rows=ann_min_rows)
+        index._grow(len(matrix))
+        index.matrix[: len(matrix)] = matrix
+        index.rows = len(matrix)
+        ann_path = path.with_suffix(".ivf")
+        if ann_path.exists():
+            index._ann = faiss.read_index(str(ann_path))
+            index._ann_trained_rows = int(revision_text[1]) if len(revision_text) > 1 else len(matrix)
+        return index

@@ -32,12 +32,27 @@ class Listing(Struct, kw_only=True):
     created_at_max: str | None = None
 
 
+class Geopoint(Struct, kw_only=True):
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lng: Annotated[float, Meta(ge=-180, le=180)]
+
+
+Distance = Annotated[float, Meta(gt=0)]
+
+
 class Filtering(Listing, kw_only=True):
     sort_by: Literal["created_at", "updated_at", "scoring", "searching"] = "created_at"
     text_keywords: list[str] = []
     tags_included: TagCnf = []
     tags_excluded: TagCnf = []
     name: str | None = None
+    # A radius around a point, in km: `location_geopoint` + `location_distance`, or the storing API's
+    # spelling `location_lat` + `location_lon` + `location_dist`.
+    location_geopoint: Geopoint | None = None
+    location_distance: Distance | None = None
+    location_lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    location_lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    location_dist: Distance | None = None
 
 
 class ProfilesStoringQuery(Listing, kw_only=True):

@@ -1,21 +1,31 @@
-"""Scoring (profiles for a job, jobs for a profile) and searching, on one path.
+"""Scoring (profiles for a job, jobs for a profile), matching and searching, on one path per pool:
 
-1. the filters become a candidate set in SQL (live records of the named pools only);
-2. each pool's index gives the similarity of every vector to the anchor's stored vector;
-3. similarities are aligned to the candidates, calibrated into scores and thresholded;
-4. the native top-k picks the page (or the page is cut by date when the caller sorts by date).
+1. filters become a row mask over the pool's feature columns (tags, dates, radius, archived; keyword and
+   name filters come from SQL as a set of ids);
+2. the vector index returns the `RERANK_DEPTH` rows nearest the anchor's full-text vector among those the
+   mask allows (exact, or IVF with the mask pushed into the search);
+3. the native re-ranker scores them with the algorithm's fusion of structured features and keeps the
+   page's top-k; pools are merged by score.
+Searching (and `use_algorithm=0`) stops after step 2, with calibrated similarities.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from cerebro_serve.engine import Encoder
+from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import IndexRegistry
+from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
+from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
-from cerebro_serve.scoring import Calibration, topk
+from cerebro_serve.scoring import Calibration
+from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
@@ -31,16 +41,31 @@ from cerebro_serve.services.queries import (
 )
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
-from cerebro_serve.store import Candidates, RecordFilter, SqlStore, TagClause
+from cerebro_serve.store import RecordFilter, SqlStore, StoredRecord, TagClause
+
+# Candidates the re-ranker sees per pool: structured features can lift a record this far down the
+# similarity order to the top (bench/bench_scale.py measures the cost).
+RERANK_DEPTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
-class Ranked:
-    """Positions into the candidates for one page, and the scores of those positions (if scored)."""
+class Anchor:
+    """What a ranking is relative to: a stored job or profile (scoring), or keywords (searching)."""
 
-    positions: np.ndarray
+    vector: np.ndarray
+    query: QueryFeatures | None  # None: rank by similarity only
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """One pool's part of a ranking: by relevance (best first, scored) or every allowed row (by date)."""
+
+    pool_key: str
+    rows: np.ndarray
+    record_ids: np.ndarray
     scores: np.ndarray | None
     total: int
+    dates: np.ndarray | None = None
 
 
 class RankingService:
@@ -51,123 +76,190 @@ class RankingService:
         encoder: Encoder,
         registry: IndexRegistry,
         calibration: Calibration,
+        algorithm: Algorithm,
     ) -> None:
         self.store = store
         self.records = records
         self.encoder = encoder
         self.registry = registry
         self.calibration = calibration
+        self.algorithm = algorithm
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
-        record_filter = _record_filter(query)
-        anchor = self._anchor(JOB, query.board_key, query.job_key, query.job_reference)
-        return self._rank(PROFILE, query.source_keys, query, record_filter, anchor)
+        return self._rank(
+            PROFILE, query.source_keys, query,
+            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, query.uses_algorithm),
+        )
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
-        record_filter = _record_filter(query)
-        anchor = self._anchor(PROFILE, query.source_key, query.profile_key, query.profile_reference)
-        return self._rank(JOB, query.board_keys, query, record_filter, anchor)
+        return self._rank(
+            JOB, query.board_keys, query,
+            lambda: self._stored_anchor(
+                PROFILE, query.source_key, query.profile_key, query.profile_reference, query.uses_algorithm
+            ),
+        )
 
     def search_profiles(self, query: ProfilesSearchingQuery) -> Page:
-        return self._rank(PROFILE, query.source_keys, query, _record_filter(query), self._keyword_anchor(query))
+        return self._rank(PROFILE, query.source_keys, query, lambda: self._keyword_anchor(query))
 
     def search_jobs(self, query: JobsSearchingQuery) -> Page:
-        return self._rank(JOB, query.board_keys, query, _record_filter(query), self._keyword_anchor(query))
+        return self._rank(JOB, query.board_keys, query, lambda: self._keyword_anchor(query))
 
-    # -- steps -------------------------------------------------------------------------------------
+    # -- anchors -----------------------------------------------------------------------------------
 
-    def _anchor(self, kind: RecordKind, pool_key: str, key: str | None, reference: str | None) -> np.ndarray:
-        """The stored vector of the job (or profile) everything is scored against."""
+    def _stored_anchor(
+        self, kind: RecordKind, pool_key: str, key: str | None, reference: str | None, fused: bool
+    ) -> Anchor:
+        """The stored job (or profile) everything is scored against, with its vectors and features."""
         if key is None and reference is None:
             raise InvalidParameters(f"give `{kind.name}_key` or `{kind.name}_reference`")
         stored = self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference))
-        model, vector = self.store.record_embedding(stored.id)
-        if model != self.encoder.name:
-            return self.records.reembed(pool_key, [stored.id])[stored.id]
-        return vector
+        embedding, features = self._vectors_of(stored)
+        query = QueryFeatures.of(features, embedding, is_job=kind is JOB) if fused else None
+        return Anchor(embedding[0], query)
 
-    def _keyword_anchor(self, query: Filtering) -> np.ndarray | None:
+    def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
+        model, raw, features = self.store.record_vectors(stored.id)
+        if model != self.encoder.name or features is None or len(raw) != len(VIEWS) * self.encoder.dimension * 4:
+            kind = JOB if stored.kind == JOB.name else PROFILE
+            record = self.records.materialize(kind, stored)
+            [(_, embedding, fresh)] = self.records.describe([record])
+            return embedding, fresh
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)
+
+    def _keyword_anchor(self, query: Filtering) -> Anchor | None:
         """Searching sorted by relevance ranks by similarity to the keywords; otherwise it lists."""
         if query.sort_by not in ("scoring", "searching"):
             return None
         if not query.text_keywords:
             raise InvalidParameters("sorting a search by relevance needs `text_keywords`")
-        return self.encoder.embed_documents([" ".join(query.text_keywords)])[0]
+        return Anchor(self.encoder.embed_documents([" ".join(query.text_keywords)])[0], None)
+
+    # -- ranking -----------------------------------------------------------------------------------
 
     def _rank(
-        self,
-        kind: RecordKind,
-        pool_keys: list[str],
-        query: Filtering,
-        record_filter: RecordFilter,
-        anchor: np.ndarray | None,
+        self, kind: RecordKind, pool_keys: list[str], query: Filtering, find_anchor: Callable[[], Anchor | None]
     ) -> Page:
+        """Filters are read (and refused) before the anchor is looked up, pools before either."""
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
             self.records.pools.require(kind, pool_key)
-        candidates = self.store.filter_records(kind.name, pool_keys, record_filter)
-        scored = isinstance(query, Scoring) and query.uses_algorithm
-        scores = None
-        if anchor is not None:
-            scores = self.calibration(self._similarities(pool_keys, candidates, anchor))
-        ranked = self._page(query, candidates, scores, scored)
-        stored = self.store.load_records(candidates.ids[ranked.positions].tolist())
-        items = self.records.materialize_many(kind, stored)
-        predictions = None
-        if scored and ranked.scores is not None:
-            predictions = [[float(1.0 - s), float(s)] for s in ranked.scores]
-        return Page(items, query.page, query.limit, ranked.total, predictions)
-
-    def _similarities(self, pool_keys: list[str], candidates: Candidates, anchor: np.ndarray) -> np.ndarray:
-        """Similarity of each candidate to the anchor; NaN where a candidate has no vector."""
-        id_parts, sim_parts = [], []
-        for pool_key in dict.fromkeys(pool_keys):
-            ids, sims = self.registry.get(pool_key).similarities(anchor)
-            id_parts.append(ids)
-            sim_parts.append(sims)
-        ids = np.concatenate(id_parts)
-        sims = np.concatenate(sim_parts)
-        order = np.argsort(ids, kind="stable")
-        ids, sims = ids[order], sims[order]
-        positions = np.searchsorted(ids, candidates.ids)
-        found = positions < len(ids)
-        found[found] = ids[positions[found]] == candidates.ids[found]
-        out = np.full(len(candidates), np.nan, dtype=np.float32)
-        out[found] = sims[positions[found]]
-        return out
-
-    def _page(self, query: Filtering, candidates: Candidates, scores: np.ndarray | None, scored: bool) -> Ranked:
-        start = (query.page - 1) * query.limit
-        mask = np.ones(len(candidates), dtype=bool)
-        if scores is not None:
-            mask &= ~np.isnan(scores)
-            threshold = query.score_threshold if isinstance(query, Scoring) else None
-            if scored and threshold is not None:
-                mask &= scores >= threshold
-        total = int(mask.sum())
-        descending = query.order_by != "asc"
-        if scores is not None and query.sort_by in ("scoring", "searching"):
-            keys = scores if descending else -scores
-            positions, _ = topk(keys, start + query.limit, mask)
-            positions = positions[start:]
+        row_filter = self._row_filter(kind, pool_keys, query)
+        anchor = find_anchor()
+        start, wanted = (query.page - 1) * query.limit, query.page * query.limit
+        threshold = query.score_threshold if isinstance(query, Scoring) else None
+        by_relevance = anchor is not None and query.sort_by in ("scoring", "searching")
+        parts = [
+            self._rank_pool(pool_key, row_filter, anchor, wanted, threshold, by_relevance, query)
+            for pool_key in dict.fromkeys(pool_keys)
+        ]
+        ids = np.concatenate([part.record_ids for part in parts]) if parts else np.empty(0, np.int64)
+        total = sum(part.total for part in parts)
+        if by_relevance:
+            scores = np.concatenate([part.scores for part in parts])  # type: ignore[misc]
+            ranking = -scores if query.order_by != "asc" else scores
+            order = np.lexsort((ids, ranking))[start:wanted]
+            page_ids, page_scores = ids[order], scores[order]
         else:
-            dates = candidates.created_at_us if query.sort_by != "updated_at" else candidates.updated_at_us
-            kept = np.flatnonzero(mask)
-            order = order_by_date(candidates.ids[kept], dates[kept], descending)
-            positions = kept[order[start : start + query.limit]]
-        return Ranked(positions, scores[positions] if scores is not None else None, total)
+            dates = np.concatenate([part.dates for part in parts])  # type: ignore[misc]
+            order = order_by_date(ids, dates, query.order_by != "asc")[start:wanted]
+            page_ids = ids[order]
+            page_scores = self._scores_at(parts, order, anchor) if isinstance(query, Scoring) and anchor else None
+        items = self.records.materialize_many(kind, self.store.load_records(page_ids.tolist()))
+        predictions = None
+        if page_scores is not None and anchor is not None and anchor.query is not None:
+            predictions = [[float(1.0 - s), float(s)] for s in page_scores]
+        return Page(items, query.page, query.limit, total, predictions)
+
+    def _rank_pool(
+        self,
+        pool_key: str,
+        row_filter: RowFilter,
+        anchor: Anchor | None,
+        wanted: int,
+        threshold: float | None,
+        by_relevance: bool,
+        query: Filtering,
+    ) -> Hits:
+        index = self.registry.get(pool_key)
+        columns = index.columns.snapshot()
+        mask = row_mask(columns, row_filter)
+        allowed = int(np.count_nonzero(mask))
+        if not by_relevance or anchor is None:
+            rows = np.flatnonzero(mask)
+            dates = (columns.updated_at_us if query.sort_by == "updated_at" else columns.created_at_us)[rows]
+            return Hits(pool_key, rows, columns.record_ids[rows], None, allowed, dates)
+        if query.order_by == "asc":
+            # Worst first: every allowed row is scored (no index can find the least similar quickly).
+            rows = np.flatnonzero(mask)
+            found = SearchResult(rows, index.vectors.similarities(anchor.vector, rows), False)
+            wanted = len(rows)
+        elif anchor.query is None:
+            found = index.vectors.search(anchor.vector, wanted, mask)
+        else:
+            found = index.vectors.search(anchor.vector, max(RERANK_DEPTH, wanted), mask)
+        if anchor.query is None:
+            scores = self.calibration(found.similarities)
+            kept = scores >= threshold if threshold is not None else np.ones(len(scores), dtype=bool)
+            total = int(np.count_nonzero(kept)) if threshold is not None else allowed
+            return Hits(pool_key, found.rows[kept], columns.record_ids[found.rows[kept]], scores[kept], total)
+        ranked = rerank(
+            columns, anchor.query, self.algorithm, found.rows, found.similarities, wanted, threshold or 0.0
+        )
+        rows = found.rows[ranked.positions]
+        total = ranked.passed if threshold is not None else allowed
+        return Hits(pool_key, rows, columns.record_ids[rows], ranked.scores, total)
+
+    def _scores_at(self, parts: list[Hits], positions: np.ndarray, anchor: Anchor) -> np.ndarray:
+        """Scores of a page ordered by date: positions index the parts' hits laid end to end."""
+        scores = np.zeros(len(positions), dtype=np.float32)
+        bounds = np.cumsum([0] + [len(part.rows) for part in parts])
+        for number, part in enumerate(parts):
+            mine = np.flatnonzero((positions >= bounds[number]) & (positions < bounds[number + 1]))
+            if not len(mine):
+                continue
+            index = self.registry.get(part.pool_key)
+            rows = part.rows[positions[mine] - bounds[number]]
+            sims = index.vectors.similarities(anchor.vector, rows)
+            if anchor.query is None:
+                scores[mine] = self.calibration(sims)
+                continue
+            ranked = rerank(index.columns.snapshot(), anchor.query, self.algorithm, rows, sims, len(rows))
+            scores[mine[ranked.positions]] = ranked.scores
+        return scores
+
+    def _row_filter(self, kind: RecordKind, pool_keys: list[str], query: Filtering) -> RowFilter:
+        record_ids = None
+        keywords = tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip())
+        if keywords or query.name:
+            # Text filters stay in SQL (LIKE over the stored view); they narrow the mask by id.
+            candidates = self.store.filter_records(
+                kind.name, pool_keys, RecordFilter(text_keywords=keywords, name=query.name)
+            )
+            record_ids = candidates.ids
+        return RowFilter(
+            created_at_min_us=optional_timestamp(query.created_at_min, "created_at_min"),
+            created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
+            tags_included=_cnf(query.tags_included),
+            tags_excluded=_cnf(query.tags_excluded),
+            geo=_geo(query),
+            record_ids=record_ids,
+        )
 
 
-def _record_filter(query: Filtering) -> RecordFilter:
-    return RecordFilter(
-        created_at_min_us=optional_timestamp(query.created_at_min, "created_at_min"),
-        created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
-        text_keywords=tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip()),
-        name=query.name,
-        tags_included=_cnf(query.tags_included),
-        tags_excluded=_cnf(query.tags_excluded),
-    )
+def _geo(query: Filtering) -> GeoFilter | None:
+    point = query.location_geopoint
+    lat, lng = (point.lat, point.lng) if point is not None else (query.location_lat, query.location_lon)
+    distance = query.location_distance if query.location_distance is not None else query.location_dist
+    if lat is None and lng is None and distance is None:
+        return None
+    if lat is None or lng is None or distance is None:
+        raise InvalidParameters(
+            "a location filter needs a point (`location_geopoint`, or `location_lat` and `location_lon`) "
+            "and a radius in km (`location_distance`)"
+        )
+    return GeoFilter(lat, lng, distance)
 
 
 def _cnf(groups: TagCnf) -> tuple[tuple[TagClause, ...], ...]:

@@ -1,7 +1,8 @@
 """Indexing, editing, archiving and reading profiles and jobs.
 
-A write embeds the object's view first (slow, outside any lock), then commits the record and its vector
-to the store and only then updates the pool's in-memory index, under the pool's write lock.
+A write computes the object's features and embeds its views first (slow, outside any lock), then commits
+the record, its vectors and features to the store and only then updates the pool's in-memory index and
+feature columns, under the pool's write lock.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import msgspec
 import numpy as np
 
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.views import job_view, profile_view
+from cerebro_serve.engine.views import embed_views, job_view, profile_view
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
@@ -24,7 +25,8 @@ from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
-from cerebro_serve.store import RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
+from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
+from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.sql import DuplicateReference, now_us
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
@@ -60,11 +62,19 @@ def email_of(record: Record) -> str | None:
 
 
 class RecordService:
-    def __init__(self, store: SqlStore, pools: PoolService, encoder: Encoder, registry: IndexRegistry) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        pools: PoolService,
+        encoder: Encoder,
+        registry: IndexRegistry,
+        extractor: FeatureExtractor,
+    ) -> None:
         self.store = store
         self.pools = pools
         self.encoder = encoder
         self.registry = registry
+        self.extractor = extractor
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -139,25 +149,21 @@ class RecordService:
         pool = self.pools.require(kind, pool_key)
         for record in records:
             self.check_new(kind, pool_key, record)
-        views = [view_of(record) for record in records]
-        vectors = self.encoder.embed_documents(views)
+        described = self.describe(records)
         index = self.registry.get(pool_key)
         stored_ids = []
-        for record, view, vector in zip(records, views, vectors):
+        for record, (view, embedding, features) in zip(records, described):
             key = record.key or secrets.token_hex(20)
             created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
+            content = self._content(_strip_server_fields(record), view, embedding, features)
             with self.registry.write_lock(pool_key):
                 try:
                     record_id, revision = self.store.insert_record(
-                        kind=kind.name,
-                        key=key,
-                        pool_key=pool_key,
-                        created_at_us=created,
-                        content=self._content(_strip_server_fields(record), view, vector),
+                        kind=kind.name, key=key, pool_key=pool_key, created_at_us=created, content=content
                     )
                 except DuplicateReference:
                     raise Conflict(f"a {kind.name} with this key or reference already exists") from None
-                index.add(np.array([record_id]), vector[None, :], revision)
+                index.upsert(record_id, created, created, embedding, features, content.tags, revision)
             stored_ids.append(record_id)
         return [self.materialize(kind, stored, pool) for stored in self.store.load_records(stored_ids)]
 
@@ -180,18 +186,19 @@ class RecordService:
             raise InvalidParameters.from_validation(error) from None
         if kind is JOB and not record.name:
             raise InvalidParameters("a job needs a `name`")
-        view = view_of(record)
-        vector = self.encoder.embed_documents([view])[0]
+        [(view, embedding, features)] = self.describe([record])
+        content = self._content(record, view, embedding, features)
         with self.registry.write_lock(pool_key):
             index = self.registry.get(pool_key)
+            updated = now_us()
             try:
-                revision = self.store.update_record(stored.id, pool_key, now_us(), self._content(record, view, vector))
+                revision = self.store.update_record(stored.id, pool_key, updated, content)
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
-            if stored.archived_at_us is None:
-                index.add(np.array([stored.id]), vector[None, :], revision)
-            else:
-                index.revision = revision
+            index.upsert(
+                stored.id, stored.created_at_us, updated, embedding, features, content.tags, revision,
+                alive=stored.archived_at_us is None,
+            )
         return self.get(kind, pool_key, RecordLookup(key=stored.key))
 
     def archive(self, kind: RecordKind, pool_key: str, lookup: RecordLookup, archive: bool) -> str:
@@ -201,23 +208,24 @@ class RecordService:
             index = self.registry.get(pool_key)
             archived_at = now_us() if archive else None
             revision = self.store.set_archived(stored.id, pool_key, archived_at, stored.body)
-            if archive:
-                index.remove(np.array([stored.id]), revision)
-            else:
-                vector = self.reembed(pool_key, [stored.id])[stored.id]
-                index.add(np.array([stored.id]), vector[None, :], revision)
+            index.set_alive(stored.id, not archive, now_us(), revision)
         return stored.key
 
-    def reembed(self, pool_key: str, ids: list[int]) -> dict[int, np.ndarray]:
-        """Vectors for stored records, computed again with the current encoder."""
-        stored = self.store.load_records(ids)
-        kinds = {PROFILE.name: PROFILE, JOB.name: JOB}
-        views = [view_of(msgspec.json.decode(record.body, type=kinds[record.kind].type)) for record in stored]
-        vectors = self.encoder.embed_documents(views)
-        return {record.id: vector for record, vector in zip(stored, vectors)}
+    def describe(self, records: Sequence[Record]) -> list[tuple[str, np.ndarray, RecordFeatures]]:
+        """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features."""
+        features = [self.extractor.of(record) for record in records]
+        views = [view_of(record) for record in records]
+        embeddings = embed_views(self.encoder, [(v, f.title, f.skills_text) for v, f in zip(views, features)])
+        return list(zip(views, embeddings, features))
 
-    def _content(self, record: Record, view: str, vector: np.ndarray) -> RecordContent:
-        """What the store keeps of a record; `view` is the text its vector was embedded from."""
+    def refresh(self, rows: list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
+        """Vectors and features of stored records, computed again (another model, an older schema)."""
+        kinds = {PROFILE.name: PROFILE, JOB.name: JOB}
+        records = [msgspec.json.decode(row.body, type=kinds[row.kind].type) for row in rows]
+        return {row.id: (embedding, features) for row, (_, embedding, features) in zip(rows, self.describe(records))}
+
+    def _content(self, record: Record, view: str, embedding: np.ndarray, features: RecordFeatures) -> RecordContent:
+        """What the store keeps of a record; `view` is the full text its first vector was embedded from."""
         return RecordContent(
             reference=record.reference,
             email=email_of(record),
@@ -225,7 +233,8 @@ class RecordService:
             search_text=view.casefold(),
             body=msgspec.json.encode(record),
             model=self.encoder.name,
-            embedding=vector,
+            embedding=embedding,
+            features=features.encode(),
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
         )
 

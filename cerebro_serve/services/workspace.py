@@ -10,6 +10,8 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
+from cerebro_serve.scoring.algorithms import base_algorithm
+from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
@@ -34,12 +36,14 @@ class Workspace:
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
         self.pools = PoolService(store)
-        # The registry re-embeds through the record service, which writes through the registry.
+        # The registry recomputes stale rows through the record service, which writes through the registry.
         self.registry = IndexRegistry(
-            store, index_dir, encoder.name, encoder.dimension, reembed=lambda pool, ids: self.records.reembed(pool, ids)
+            store, index_dir, encoder.name, encoder.dimension, refresh=lambda rows: self.records.refresh(rows)
         )
-        self.records = RecordService(store, self.pools, encoder, self.registry)
-        self.ranking = RankingService(store, self.records, encoder, self.registry, calibration_for(encoder.name))
+        self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
+        self.ranking = RankingService(
+            store, self.records, encoder, self.registry, calibration_for(encoder.name), base_algorithm()
+        )
         self.sandbox = sandbox or DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()

@@ -2,6 +2,7 @@
 
 from cerebro_serve.store.records import (
     Candidates,
+    IndexRow,
     ParsingJob,
     RecordContent,
     RecordFilter,
@@ -13,6 +14,7 @@ from cerebro_serve.store.sql import SqlStore, open_store
 
 __all__ = [
     "Candidates",
+    "IndexRow",
     "ParsingJob",
     "RecordContent",
     "RecordFilter",

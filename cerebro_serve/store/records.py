@@ -33,7 +33,7 @@ class StoredRecord:
 
 @dataclass(frozen=True, slots=True)
 class RecordContent:
-    """What a write replaces: the object, its vector and the columns filters read."""
+    """What a write replaces: the object, its view vectors, its features and the columns filters read."""
 
     reference: str | None
     email: str | None
@@ -41,7 +41,8 @@ class RecordContent:
     search_text: str
     body: bytes
     model: str
-    embedding: np.ndarray
+    embedding: np.ndarray  # one row per view
+    features: bytes
     tags: tuple[tuple[str, str | None], ...] = ()
 
     def columns(self) -> dict[str, object]:
@@ -53,7 +54,24 @@ class RecordContent:
             "body": self.body,
             "model": self.model,
             "embedding": np.ascontiguousarray(self.embedding, dtype=np.float32).tobytes(),
+            "features": self.features,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """What a pool's index and feature columns are rebuilt from, for one record."""
+
+    id: int
+    kind: str
+    created_at_us: int
+    updated_at_us: int
+    archived: bool
+    model: str
+    embedding: bytes
+    features: bytes | None
+    body: bytes
+    tags: tuple[tuple[str, str | None], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,10 @@ records = sa.Table(
     sa.Column("archived_at_us", sa.BigInteger),
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("model", sa.Text, nullable=False),
+    # float32 rows, one per view (full text, title, skills); see engine/views.py
     sa.Column("embedding", sa.LargeBinary, nullable=False),
+    # the re-ranker's features (scoring/features.py RecordFeatures, msgpack); NULL until computed
+    sa.Column("features", sa.LargeBinary),
     sa.UniqueConstraint("pool_key", "reference", name="uq_records_pool_reference"),
     sa.Index("ix_records_pool_live", "pool_key", "archived_at_us", "created_at_us"),
     sa.Index("ix_records_pool_email", "pool_key", "email"),
@@ -101,8 +104,19 @@ def _create_parsing_jobs(connection: Connection) -> None:
     parsing_jobs.create(connection, checkfirst=True)
 
 
+def _add_record_features(connection: Connection) -> None:
+    # Stores created after this column joined the table already have it (migration 1 creates the table).
+    if "features" not in {column["name"] for column in sa.inspect(connection).get_columns("records")}:
+        blob = "BYTEA" if connection.dialect.name == "postgresql" else "BLOB"
+        connection.execute(sa.text(f"ALTER TABLE records ADD COLUMN features {blob}"))
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_create_initial_tables, _create_parsing_jobs)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _create_initial_tables,
+    _create_parsing_jobs,
+    _add_record_features,
+)
 
 
 def migrate(connection: Connection) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from cerebro_serve.store.records import (
     Candidates,
+    IndexRow,
     ParsingJob,
     RecordContent,
     RecordFilter,
@@ -263,34 +264,68 @@ class SqlStore:
             np.ascontiguousarray(columns[:, 2]),
         )
 
-    def record_embedding(self, record_id: int) -> tuple[str, np.ndarray]:
-        """(model name, vector) stored with a record."""
+    def record_vectors(self, record_id: int) -> tuple[str, bytes, bytes | None]:
+        """(model name, raw view vectors, raw features) stored with a record."""
         with self.engine.connect() as connection:
             row = connection.execute(
-                sa.select(records.c.model, records.c.embedding).where(records.c.id == record_id)
+                sa.select(records.c.model, records.c.embedding, records.c.features).where(records.c.id == record_id)
             ).one()
-        return row.model, np.frombuffer(row.embedding, dtype=np.float32)
+        return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
 
-    def live_embeddings(self, pool_key: str) -> tuple[np.ndarray, list[str], list[bytes]]:
-        """(ids, model names, raw vectors) of a pool's live records: what an index is rebuilt from."""
+    def index_rows(self, pool_key: str, batch: int = 5_000) -> Iterator[IndexRow]:
+        """Every record of a pool (archived ones too, so restoring one needs no recomputation), by id."""
         query = (
-            sa.select(records.c.id, records.c.model, records.c.embedding)
-            .where(records.c.pool_key == pool_key, records.c.archived_at_us.is_(None))
+            sa.select(
+                records.c.id,
+                records.c.kind,
+                records.c.created_at_us,
+                records.c.updated_at_us,
+                records.c.archived_at_us,
+                records.c.model,
+                records.c.embedding,
+                records.c.features,
+                records.c.body,
+            )
+            .where(records.c.pool_key == pool_key)
             .order_by(records.c.id)
         )
+        tags_query = (
+            sa.select(record_tags.c.record_id, record_tags.c.name, record_tags.c.value)
+            .join(records, records.c.id == record_tags.c.record_id)
+            .where(records.c.pool_key == pool_key)
+        )
         with self.engine.connect() as connection:
-            rows = connection.execute(query).all()
-        ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
-        return ids, [row.model for row in rows], [row.embedding for row in rows]
+            tags: dict[int, list[tuple[str, str | None]]] = {}
+            for record_id, name, value in connection.execute(tags_query):
+                tags.setdefault(record_id, []).append((name, value))
+            result = connection.execution_options(yield_per=batch).execute(query)
+            for row in result:
+                yield IndexRow(
+                    row.id,
+                    row.kind,
+                    row.created_at_us,
+                    row.updated_at_us,
+                    row.archived_at_us is not None,
+                    row.model,
+                    bytes(row.embedding),
+                    bytes(row.features) if row.features is not None else None,
+                    bytes(row.body),
+                    tuple(tags.get(row.id, ())),
+                )
 
-    def replace_embeddings(self, pool_key: str, model: str, vectors: dict[int, np.ndarray]) -> int:
-        """Store vectors computed by a newly configured model; returns the new pool revision."""
+    def replace_embeddings(self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray, bytes]]) -> int:
+        """Store view vectors and features computed anew (another model, an older schema); returns the
+        new pool revision."""
         with self.engine.begin() as connection:
-            for record_id, vector in vectors.items():
+            for record_id, (embedding, features) in computed.items():
                 connection.execute(
                     records.update()
                     .where(records.c.id == record_id)
-                    .values(model=model, embedding=np.ascontiguousarray(vector, dtype=np.float32).tobytes())
+                    .values(
+                        model=model,
+                        embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
+                        features=features,
+                    )
                 )
             return self._bump_revision(connection, pool_key)
 

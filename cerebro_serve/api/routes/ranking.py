@@ -26,7 +26,7 @@ from cerebro_serve.services.queries import (
 # and are not, so a request that uses one is refused.
 UNSUPPORTED_FILTERS = frozenset(
     {
-        "stage", "location_geopoint", "location_distance", "experience_keywords", "experience_location_geopoint",
+        "stage", "experience_keywords", "experience_location_geopoint",
         "experience_location_distance", "experience_duration_min", "experience_duration_max",
         "experiences_duration_min", "experiences_duration_max", "education_keywords",
         "education_location_geopoint", "education_location_distance", "education_duration_min",

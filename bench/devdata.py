@@ -1,0 +1,121 @@
+"""Development data as the engine sees it: parsed objects, their features and their view vectors.
+
+rjdb (`../shared/data/pairs/rjdb/test.jsonl`): 1,000 synthetic job descriptions, each with the resume
+written for it ("matched") and a copy with skills removed or experience shortened ("weaker"). Texts go
+through our own parsers (parse_job, parse_resume), then features and the three view vectors, exactly as
+indexing does. Embedding ~9,000 views takes minutes on 2 cores, so results are cached in bench/.cache.
+Split: even triplets fit, odd triplets evaluate (no job or resume in both).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cerebro_serve.engine.views import VIEWS, embed_views, job_view, profile_view
+from cerebro_serve.index.columns import ColumnArrays, FeatureColumns
+from cerebro_serve.parsing.jobs import parse_job
+from cerebro_serve.parsing.resume import parse_resume
+from cerebro_serve.parsing.taxonomy import default_lexicon
+from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
+from cerebro_serve.scoring.rerank import QueryFeatures, features_of
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+RJDB = SHARED / "pairs" / "rjdb" / "test.jsonl"
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+@dataclass
+class Side:
+    texts: list[str]
+    features: list[RecordFeatures]
+    vectors: np.ndarray  # (n, len(VIEWS), dim)
+
+    def columns(self) -> ColumnArrays:
+        columns = FeatureColumns(self.vectors.shape[2], capacity=len(self.texts))
+        for row, features in enumerate(self.features):
+            columns.upsert(row, 0, 0, features, self.vectors[row, 1], self.vectors[row, 2])
+        return columns.snapshot()
+
+
+@dataclass
+class Rjdb:
+    jobs: Side  # job i
+    resumes: Side  # resume 2i is job i's matched resume, 2i + 1 its weaker one
+
+    def split(self, part: int) -> np.ndarray:
+        """Job indexes of one half: 0 fits, 1 evaluates."""
+        return np.arange(part, len(self.jobs.texts), 2)
+
+    def ranking_task(self, jobs: np.ndarray) -> RankingTask:
+        """Each job against every resume of these jobs, as the re-ranker's features."""
+        columns = self.resumes.columns()
+        rows = np.sort(np.concatenate([2 * jobs, 2 * jobs + 1])).astype(np.int64)
+        position = {int(row): i for i, row in enumerate(rows)}
+        features, cosines = [], []
+        for job in jobs:
+            query = QueryFeatures.of(self.jobs.features[job], self.jobs.vectors[job], is_job=True)
+            cosine = (self.resumes.vectors[rows, 0] @ self.jobs.vectors[job, 0]).astype(np.float32)
+            features.append(features_of(columns, query, rows, cosine))
+            cosines.append(cosine)
+        return RankingTask(
+            jobs, rows, features, cosines, [position[2 * int(j)] for j in jobs], [position[2 * int(j) + 1] for j in jobs]
+        )
+
+
+@dataclass
+class RankingTask:
+    jobs: np.ndarray
+    rows: np.ndarray  # resume rows ranked for every job
+    features: list[np.ndarray]  # per job: len(rows) x len(FEATURES)
+    cosines: list[np.ndarray]
+    matched: list[int]  # per job: the position of its matched resume in rows
+    weaker: list[int]
+
+    def metrics(self, scores: list[np.ndarray]) -> dict[str, float]:
+        """Pairwise accuracy (matched above weaker), recall@1 and MRR of the matched resume."""
+        pairwise, first, reciprocal = [], [], []
+        for row_scores, good, bad in zip(scores, self.matched, self.weaker):
+            pairwise.append(row_scores[good] > row_scores[bad])
+            rank = 1 + int(np.sum(row_scores > row_scores[good]))
+            first.append(rank == 1)
+            reciprocal.append(1.0 / rank)
+        return {"pairwise_accuracy": float(np.mean(pairwise)), "recall@1": float(np.mean(first)),
+                "mrr": float(np.mean(reciprocal))}
+
+
+def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Side:  # type: ignore[no-untyped-def]
+    extractor = FeatureExtractor()
+    features = [extractor.of(item) for item in objects]
+    cache = CACHE / f"{name}-{model}.npy"
+    if cache.exists():
+        vectors = np.load(cache)
+    else:
+        views = [(view, f.title, f.skills_text) for view, f in zip(_views(objects), features)]
+        vectors = embed_views(encoder, views)
+        CACHE.mkdir(exist_ok=True)
+        np.save(cache, vectors)
+    assert vectors.shape == (len(texts), len(VIEWS), encoder.dimension)
+    return Side(texts, features, vectors)
+
+
+def _views(objects: list) -> list[str]:  # type: ignore[type-arg]
+    return [profile_view(item) if hasattr(item, "info") else job_view(item) for item in objects]
+
+
+def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:  # type: ignore[no-untyped-def]
+    if not path.exists():
+        raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lexicon = default_lexicon()
+    job_texts = [row["Job-Description"] for row in rows]
+    resume_texts = [text for row in rows for text in (row["Resume-matched"], row["Resume-unmatched"])]
+    jobs = [parse_job(text, lexicon) for text in job_texts]
+    resumes = [parse_resume(text, lexicon) for text in resume_texts]
+    return Rjdb(
+        _side(encoder, job_texts, jobs, "rjdb-jobs", encoder.name),
+        _side(encoder, resume_texts, resumes, "rjdb-resumes", encoder.name),
+    )

@@ -1,0 +1,378 @@
+"""A pool's features as columns (one numpy array per feature, one row per record), for the re-ranker.
+
+Rows are assigned once per record and kept on edits; archiving clears the row's `alive` bit, so filters
+and deletes are masks over rows rather than rebuilds. Arrays grow by doubling; a reader takes a
+`snapshot()` (references to the current arrays) and may use it while a writer grows them.
+The title and skills views are stored as int8 with one scale per row (cosine fidelity ~0.999 to fp32).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from cerebro_serve import _native
+from cerebro_serve.scoring.features import RecordFeatures
+
+TERM_BUCKETS = int(_native.TERM_BUCKETS)
+
+_ROW_COLUMNS = {
+    "record_ids": np.int64,
+    "alive": np.bool_,
+    "created_at_us": np.int64,
+    "updated_at_us": np.int64,
+    "title_scale": np.float32,
+    "skills_scale": np.float32,
+    "skill_start": np.int64,
+    "skill_count": np.int32,
+    "term_start": np.int64,
+    "term_count": np.int32,
+    "term_length": np.float32,
+    "years": np.float32,
+    "education": np.int8,
+    "languages": np.int64,
+    "lat": np.float32,
+    "lng": np.float32,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnArrays:
+    """The arrays as they were at one moment: what a search and the native re-ranker read."""
+
+    rows: int
+    capacity_rows: int
+    dimension: int
+    skill_used: int
+    record_ids: np.ndarray
+    alive: np.ndarray
+    created_at_us: np.ndarray
+    updated_at_us: np.ndarray
+    title: np.ndarray
+    title_scale: np.ndarray
+    skills: np.ndarray
+    skills_scale: np.ndarray
+    skill_start: np.ndarray
+    skill_count: np.ndarray
+    skill_ids: np.ndarray
+    skill_weights: np.ndarray
+    term_start: np.ndarray
+    term_count: np.ndarray
+    term_length: np.ndarray
+    term_used: int
+    term_ids: np.ndarray
+    term_freqs: np.ndarray
+    term_df: np.ndarray  # documents per term hash bucket
+    term_docs: int
+    mean_length: float
+    years: np.ndarray
+    education: np.ndarray
+    languages: np.ndarray
+    lat: np.ndarray
+    lng: np.ndarray
+    tag_rows: dict[tuple[str, str | None], np.ndarray]
+
+
+def _compact_starts(counts: np.ndarray) -> np.ndarray:
+    """Where each row's list starts once the lists are packed end to end."""
+    starts = np.zeros(len(counts), dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def _live_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Positions of the rows' current list entries, in row order (what packing keeps)."""
+    counts = counts.astype(np.int64)
+    shift = np.repeat(starts.astype(np.int64) - _compact_starts(counts), counts)
+    return shift + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+def _quantize_rows(vectors: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """quantize() for many rows at once; rows not present get scale 0."""
+    peaks = np.max(np.abs(vectors), axis=1) if vectors.size else np.zeros(len(vectors), dtype=np.float32)
+    scales = np.where(present & (peaks > 0), peaks / 127.0, 0.0).astype(np.float32)
+    codes = np.round(vectors / np.where(scales > 0, scales, 1.0)[:, None]).astype(np.int8)
+    codes[scales == 0] = 0
+    return codes, scales
+
+
+def quantize(vector: np.ndarray | None) -> tuple[np.ndarray, float]:
+    """int8 codes and the scale that maps them back; a missing or zero vector has scale 0."""
+    if vector is None:
+        return np.zeros(0, dtype=np.int8), 0.0
+    peak = float(np.max(np.abs(vector))) if vector.size else 0.0
+    if peak == 0.0:
+        return np.zeros(vector.shape, dtype=np.int8), 0.0
+    scale = peak / 127.0
+    return np.round(vector / scale).astype(np.int8), scale
+
+
+class FeatureColumns:
+    def __init__(self, dimension: int, capacity: int = 1024) -> None:
+        self.dimension = dimension
+        self.rows = 0
+        self.skill_used = 0
+        self._capacity = capacity
+        for name, dtype in _ROW_COLUMNS.items():
+            setattr(self, name, np.zeros(capacity, dtype=dtype))
+        self.title = np.zeros((capacity, dimension), dtype=np.int8)
+        self.skills = np.zeros((capacity, dimension), dtype=np.int8)
+        self.skill_ids = np.zeros(capacity * 8, dtype=np.uint32)
+        self.skill_weights = np.zeros(capacity * 8, dtype=np.float32)
+        self.term_used = 0
+        self.term_ids = np.zeros(capacity * 64, dtype=np.uint32)
+        self.term_freqs = np.zeros(capacity * 64, dtype=np.uint8)
+        self.term_df = np.zeros(TERM_BUCKETS, dtype=np.int32)
+        self._row_of: dict[int, int] = {}
+        self._tags: dict[tuple[str, str | None], set[int]] = {}
+        self._tags_of_row: dict[int, tuple[tuple[str, str | None], ...]] = {}
+        self._tag_arrays: dict[tuple[str, str | None], np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def row_of(self, record_id: int) -> int | None:
+        return self._row_of.get(record_id)
+
+    def upsert(
+        self,
+        record_id: int,
+        created_at_us: int,
+        updated_at_us: int,
+        features: RecordFeatures,
+        title_vector: np.ndarray | None,
+        skills_vector: np.ndarray | None,
+        tags: tuple[tuple[str, str | None], ...] = (),
+        alive: bool = True,
+    ) -> int:
+        """Write a record's features into its row (a new row for a new record); returns the row."""
+        with self._lock:
+            row = self._row_of.get(record_id)
+            if row is None:
+                row = self.rows
+                self._ensure_rows(row + 1)
+                self._row_of[record_id] = row
+                self.rows += 1
+            self.record_ids[row] = record_id
+            self.alive[row] = alive
+            self.created_at_us[row] = created_at_us
+            self.updated_at_us[row] = updated_at_us
+            codes, scale = quantize(title_vector if features.title else None)
+            self.title[row] = codes if scale else 0
+            self.title_scale[row] = scale
+            codes, scale = quantize(skills_vector if features.skills_text else None)
+            self.skills[row] = codes if scale else 0
+            self.skills_scale[row] = scale
+            count = len(features.skill_ids)
+            self._ensure_skills(self.skill_used + count)
+            start = self.skill_used
+            self.skill_ids[start : start + count] = features.skill_ids
+            self.skill_weights[start : start + count] = features.skill_weights
+            self.skill_start[row] = start
+            self.skill_count[row] = count
+            self.skill_used += count
+            self._set_terms(row, features)
+            self.years[row] = features.years
+            self.education[row] = features.education
+            self.languages[row] = features.languages
+            self.lat[row] = np.nan if features.lat is None else features.lat
+            self.lng[row] = np.nan if features.lng is None else features.lng
+            self._set_tags(row, tags)
+        return row
+
+    def append(
+        self,
+        record_ids: np.ndarray,
+        created_at_us: np.ndarray,
+        updated_at_us: np.ndarray,
+        features: list[RecordFeatures],
+        title_vectors: np.ndarray,
+        skills_vectors: np.ndarray,
+        tags: list[tuple[tuple[str, str | None], ...]] | None = None,
+        alive: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Add many new records at once (a rebuild, a bulk load); returns their rows."""
+        n = len(record_ids)
+        with self._lock:
+            if any(int(record_id) in self._row_of for record_id in record_ids):
+                raise ValueError("append() takes new records only; upsert() edits")
+            rows = np.arange(self.rows, self.rows + n, dtype=np.int64)
+            self._ensure_rows(self.rows + n)
+            self.record_ids[rows] = record_ids
+            self.alive[rows] = True if alive is None else alive
+            self.created_at_us[rows] = created_at_us
+            self.updated_at_us[rows] = updated_at_us
+            has_title = np.array([bool(f.title) for f in features])
+            has_skills = np.array([bool(f.skills_text) for f in features])
+            self.title[rows], self.title_scale[rows] = _quantize_rows(title_vectors, has_title)
+            self.skills[rows], self.skills_scale[rows] = _quantize_rows(skills_vectors, has_skills)
+            for name, values in (
+                ("years", [f.years for f in features]),
+                ("education", [f.education for f in features]),
+                ("languages", [f.languages for f in features]),
+                ("lat", [np.nan if f.lat is None else f.lat for f in features]),
+                ("lng", [np.nan if f.lng is None else f.lng for f in features]),
+            ):
+                getattr(self, name)[rows] = values
+            skill_counts = np.array([len(f.skill_ids) for f in features], dtype=np.int64)
+            self._ensure_skills(self.skill_used + int(skill_counts.sum()))
+            self.skill_start[rows] = self.skill_used + _compact_starts(skill_counts)
+            self.skill_count[rows] = skill_counts
+            end = self.skill_used + int(skill_counts.sum())
+            self.skill_ids[self.skill_used : end] = [i for f in features for i in f.skill_ids]
+            self.skill_weights[self.skill_used : end] = [w for f in features for w in f.skill_weights]
+            self.skill_used = end
+            term_counts = np.array([len(f.terms) for f in features], dtype=np.int64)
+            terms = np.fromiter((t for f in features for t in f.terms), dtype=np.uint32, count=int(term_counts.sum()))
+            freqs = np.fromiter((c for f in features for c in f.term_freqs), dtype=np.uint8, count=len(terms))
+            self._ensure_terms(self.term_used + len(terms))
+            self.term_start[rows] = self.term_used + _compact_starts(term_counts)
+            self.term_count[rows] = term_counts
+            self.term_length[rows] = [f.length for f in features]
+            self.term_ids[self.term_used : self.term_used + len(terms)] = terms
+            self.term_freqs[self.term_used : self.term_used + len(terms)] = freqs
+            self.term_used += len(terms)
+            self.term_df += np.bincount(terms & (TERM_BUCKETS - 1), minlength=TERM_BUCKETS).astype(np.int32)
+            self._row_of.update(zip(record_ids.tolist(), rows.tolist()))
+            self.rows += n
+            for row, row_tags in zip(rows.tolist(), tags or ()):
+                self._set_tags(row, row_tags)
+        return rows
+
+    def set_alive(self, record_id: int, alive: bool, updated_at_us: int | None = None) -> None:
+        with self._lock:
+            row = self._row_of.get(record_id)
+            if row is None:
+                return
+            self.alive[row] = alive
+            if updated_at_us is not None:
+                self.updated_at_us[row] = updated_at_us
+
+    def snapshot(self) -> ColumnArrays:
+        with self._lock:
+            tag_rows = {}
+            for tag, rows in self._tags.items():
+                if tag not in self._tag_arrays:
+                    self._tag_arrays[tag] = np.fromiter(sorted(rows), dtype=np.int64, count=len(rows))
+                tag_rows[tag] = self._tag_arrays[tag]
+            return ColumnArrays(
+                rows=self.rows,
+                capacity_rows=self._capacity,
+                dimension=self.dimension,
+                skill_used=self.skill_used,
+                term_used=self.term_used,
+                term_docs=self.rows,
+                mean_length=max(1.0, float(self.term_length[: self.rows].mean())) if self.rows else 1.0,
+                tag_rows=tag_rows,
+                **{
+                    name: getattr(self, name)
+                    for name in (*_ROW_COLUMNS, "title", "skills", "skill_ids", "skill_weights", "term_ids", "term_freqs", "term_df")
+                },
+            )
+
+    # -- persistence -------------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        snapshot = self.snapshot()
+        n = snapshot.rows
+        arrays = {name: getattr(snapshot, name)[:n] for name in (*_ROW_COLUMNS, "title", "skills")}
+        # Compact the lists: edits leave their previous lists behind in the arrays.
+        keep = _live_positions(snapshot.skill_start[:n], snapshot.skill_count[:n])
+        arrays["skill_start"] = _compact_starts(snapshot.skill_count[:n])
+        arrays["skill_ids"] = snapshot.skill_ids[keep]
+        arrays["skill_weights"] = snapshot.skill_weights[keep]
+        keep = _live_positions(snapshot.term_start[:n], snapshot.term_count[:n])
+        arrays["term_start"] = _compact_starts(snapshot.term_count[:n])
+        arrays["term_ids"] = snapshot.term_ids[keep]
+        arrays["term_freqs"] = snapshot.term_freqs[keep]
+        tags = [[name, value, rows.tolist()] for (name, value), rows in snapshot.tag_rows.items()]
+        arrays["tags"] = np.frombuffer(msgspec.msgpack.encode(tags), dtype=np.uint8)
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: Path, dimension: int) -> FeatureColumns:
+        with np.load(path) as data:
+            n = len(data["record_ids"])
+            columns = cls(dimension, capacity=max(1024, n))
+            for name in (*_ROW_COLUMNS, "title", "skills"):
+                getattr(columns, name)[:n] = data[name]
+            used = len(data["skill_ids"])
+            columns._ensure_skills(used)
+            columns.skill_ids[:used] = data["skill_ids"]
+            columns.skill_weights[:used] = data["skill_weights"]
+            terms = data["term_ids"]
+            columns._ensure_terms(len(terms))
+            columns.term_ids[: len(terms)] = terms
+            columns.term_freqs[: len(terms)] = data["term_freqs"]
+            columns.term_df[:] = np.bincount(terms & (TERM_BUCKETS - 1), minlength=TERM_BUCKETS)
+            tags = msgspec.msgpack.decode(data["tags"].tobytes())
+        columns.rows, columns.skill_used, columns.term_used = n, used, len(terms)
+        columns._row_of = {int(record_id): row for row, record_id in enumerate(columns.record_ids[:n])}
+        for name, value, rows in tags:
+            columns._tags[(name, value)] = set(rows)
+            for row in rows:
+                columns._tags_of_row[row] = (*columns._tags_of_row.get(row, ()), (name, value))
+        return columns
+
+    # -- growth ------------------------------------------------------------------------------------
+
+    def _ensure_rows(self, needed: int) -> None:
+        if needed <= self._capacity:
+            return
+        capacity = max(needed, 2 * self._capacity)
+        for name in (*_ROW_COLUMNS, "title", "skills"):
+            old = getattr(self, name)
+            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
+            new[: self.rows] = old[: self.rows]
+            setattr(self, name, new)
+        self._capacity = capacity
+
+    def _ensure_skills(self, needed: int) -> None:
+        if needed <= len(self.skill_ids):
+            return
+        capacity = max(needed, 2 * len(self.skill_ids))
+        for name in ("skill_ids", "skill_weights"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[: self.skill_used] = old[: self.skill_used]
+            setattr(self, name, new)
+
+    def _ensure_terms(self, needed: int) -> None:
+        if needed <= len(self.term_ids):
+            return
+        capacity = max(needed, 2 * len(self.term_ids))
+        for name in ("term_ids", "term_freqs"):
+            old = getattr(self, name)
+            grown = np.zeros(capacity, dtype=old.dtype)
+            grown[: self.term_used] = old[: self.term_used]
+            setattr(self, name, grown)
+
+    def _set_terms(self, row: int, features: RecordFeatures) -> None:
+        """Append the row's words and keep the per-bucket document frequencies current."""
+        previous = self.term_ids[self.term_start[row] : self.term_start[row] + self.term_count[row]]
+        np.subtract.at(self.term_df, previous & (TERM_BUCKETS - 1), 1)
+        terms = np.asarray(features.terms, dtype=np.uint32)
+        self._ensure_terms(self.term_used + len(terms))
+        start = self.term_used
+        self.term_ids[start : start + len(terms)] = terms
+        self.term_freqs[start : start + len(terms)] = features.term_freqs
+        self.term_start[row], self.term_count[row] = start, len(terms)
+        self.term_length[row] = features.length
+        self.term_used += len(terms)
+        np.add.at(self.term_df, terms & (TERM_BUCKETS - 1), 1)
+
+    def _set_tags(self, row: int, tags: tuple[tuple[str, str | None], ...]) -> None:
+        for tag in self._tags_of_row.get(row, ()):
+            self._tags[tag].discard(row)
+            self._tag_arrays.pop(tag, None)
+        for tag in tags:
+            self._tags.setdefault(tag, set()).add(row)
+            self._tag_arrays.pop(tag, None)
+        self._tags_of_row[row] = tuple(tags)
+

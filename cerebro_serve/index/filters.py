@@ -1,0 +1,73 @@
+"""Filters as row masks over a pool's feature columns, pushed into the vector search.
+
+Tags are CNF (AND over groups, OR inside a group; a clause without a value matches any value of its
+tag), dates are ranges, a geo filter keeps rows within a radius, and archived rows never pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cerebro_serve.index.columns import ColumnArrays
+from cerebro_serve.store import TagClause
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+@dataclass(frozen=True, slots=True)
+class GeoFilter:
+    lat: float
+    lng: float
+    radius_km: float
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    created_at_min_us: int | None = None
+    created_at_max_us: int | None = None
+    tags_included: tuple[tuple[TagClause, ...], ...] = ()
+    tags_excluded: tuple[tuple[TagClause, ...], ...] = ()
+    geo: GeoFilter | None = None
+    record_ids: np.ndarray | None = None  # only these records (from a keyword or name filter), sorted
+
+
+def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
+    n = columns.rows
+    mask = columns.alive[:n].copy()
+    f = row_filter
+    if f.created_at_min_us is not None:
+        mask &= columns.created_at_us[:n] >= f.created_at_min_us
+    if f.created_at_max_us is not None:
+        mask &= columns.created_at_us[:n] <= f.created_at_max_us
+    for group in f.tags_included:
+        mask &= _group_mask(columns, group)
+    if f.tags_excluded:
+        excluded = np.ones(n, dtype=bool)
+        for group in f.tags_excluded:
+            excluded &= _group_mask(columns, group)
+        mask &= ~excluded
+    if f.geo is not None:
+        mask &= within_radius(columns.lat[:n], columns.lng[:n], f.geo)
+    if f.record_ids is not None:
+        mask &= np.isin(columns.record_ids[:n], f.record_ids, assume_unique=True)
+    return mask
+
+
+def _group_mask(columns: ColumnArrays, group: tuple[TagClause, ...]) -> np.ndarray:
+    mask = np.zeros(columns.rows, dtype=bool)
+    for clause in group:
+        for (name, value), rows in columns.tag_rows.items():
+            if name == clause.name and (clause.value is None or value == clause.value):
+                mask[rows[rows < columns.rows]] = True
+    return mask
+
+
+def within_radius(lat: np.ndarray, lng: np.ndarray, geo: GeoFilter) -> np.ndarray:
+    """Haversine distance test; rows without coordinates are outside every radius."""
+    phi1, phi2 = np.radians(geo.lat), np.radians(lat.astype(np.float64))
+    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lng - geo.lng) / 2) ** 2
+    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    with np.errstate(invalid="ignore"):
+        return distance <= geo.radius_km

@@ -1,0 +1,80 @@
+"""The call into the native fused re-ranker (csrc/rerank.cpp), with the query side's features."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from cerebro_serve import _native
+from cerebro_serve.index.columns import ColumnArrays
+from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.features import RecordFeatures
+
+THREADS = max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryFeatures:
+    """The anchor of a scoring call (a job, or a profile), as the re-ranker reads it."""
+
+    title: np.ndarray | None
+    skills: np.ndarray | None
+    skill_ids: np.ndarray
+    skill_weights: np.ndarray
+    years: float
+    education: int
+    languages: int
+    lat: float
+    lng: float
+    term_ids: np.ndarray
+    term_freqs: np.ndarray
+    length: float
+    is_job: bool
+
+    @classmethod
+    def of(cls, features: RecordFeatures, embedding: np.ndarray, is_job: bool) -> QueryFeatures:
+        """From an anchor's features and its view vectors (full, title, skills)."""
+        return cls(
+            title=np.ascontiguousarray(embedding[1], dtype=np.float32) if features.title else None,
+            skills=np.ascontiguousarray(embedding[2], dtype=np.float32) if features.skills_text else None,
+            skill_ids=np.asarray(features.skill_ids, dtype=np.uint32),
+            skill_weights=np.asarray(features.skill_weights, dtype=np.float32),
+            years=features.years,
+            education=features.education,
+            languages=features.languages,
+            lat=float("nan") if features.lat is None else features.lat,
+            lng=float("nan") if features.lng is None else features.lng,
+            term_ids=np.asarray(features.terms, dtype=np.uint32),
+            term_freqs=np.asarray(features.term_freqs, dtype=np.uint8),
+            length=float(features.length),
+            is_job=is_job,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reranked:
+    positions: np.ndarray  # into the candidates given, best first
+    scores: np.ndarray
+    features: np.ndarray  # len(positions) x len(FEATURES)
+    passed: int  # candidates at or above the threshold
+
+
+def rerank(
+    columns: ColumnArrays,
+    query: QueryFeatures,
+    algorithm: Algorithm,
+    rows: np.ndarray,
+    cosine: np.ndarray,
+    k: int,
+    threshold: float = 0.0,
+) -> Reranked:
+    positions, scores, features, passed = _native.rerank(
+        columns, query, algorithm.weights, algorithm.bias, rows, cosine, k, threshold, THREADS
+    )
+    return Reranked(positions, scores, features, int(passed))
+
+
+def features_of(columns: ColumnArrays, query: QueryFeatures, rows: np.ndarray, cosine: np.ndarray) -> np.ndarray:
+    return _native.features(columns, query, rows, cosine, THREADS)

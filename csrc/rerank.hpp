@@ -1,0 +1,79 @@
+// The fused re-ranker: structured features of (query, candidate) pairs, fused into a calibrated score.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace cerebro {
+
+constexpr int kFeatureCount = 9;  // cosine, title, skills-vector, skill coverage, experience, education,
+                                  // languages, proximity, keyword coverage (scoring/algorithms.py FEATURES)
+constexpr uint32_t kTermBuckets = 1u << 20;  // document frequencies are kept per hash bucket
+
+// Columnar features of one pool, indexed by row. Views are int8 with one scale per row.
+struct PoolColumns {
+  int64_t rows = 0;
+  int64_t dim = 0;
+  const int8_t* title = nullptr;       // rows x dim
+  const float* title_scale = nullptr;  // rows; 0 when the row has no title
+  const int8_t* skills = nullptr;      // rows x dim
+  const float* skills_scale = nullptr; // rows; 0 when the row has no skills text
+  const int64_t* skill_start = nullptr;
+  const int32_t* skill_count = nullptr;
+  const uint32_t* skill_ids = nullptr;  // sorted within a row
+  const float* skill_weights = nullptr;
+  const float* years = nullptr;        // < 0: unknown
+  const int8_t* education = nullptr;   // 0: unknown
+  const int64_t* languages = nullptr;  // bit set, 0: unknown
+  const float* lat = nullptr;          // NaN: unknown
+  const float* lng = nullptr;
+  const int64_t* term_start = nullptr;
+  const int32_t* term_count = nullptr;
+  const uint32_t* term_ids = nullptr;  // sorted within a row
+  const uint8_t* term_freqs = nullptr; // occurrences, parallel to term_ids
+  const float* term_length = nullptr;  // content words per row
+  const int32_t* term_df = nullptr;    // kTermBuckets document frequencies
+  int64_t term_docs = 0;               // documents counted in term_df
+  float mean_length = 1.0f;            // mean content words per row
+};
+
+struct QueryFeatures {
+  const float* title = nullptr;   // dim, unit length, or nullptr when the query has no title
+  const float* skills = nullptr;  // dim, or nullptr
+  const uint32_t* skill_ids = nullptr;
+  const float* skill_weights = nullptr;
+  int64_t skill_count = 0;
+  float years = -1.0f;
+  int8_t education = 0;
+  int64_t languages = 0;
+  float lat = 0.0f, lng = 0.0f;  // NaN: unknown
+  const uint32_t* term_ids = nullptr;  // sorted
+  const uint8_t* term_freqs = nullptr;
+  int64_t term_count = 0;
+  float length = 0.0f;
+  bool is_job = true;  // the job's side holds the requirements (skills to cover, years, education)
+};
+
+struct Fusion {
+  const float* weights = nullptr;  // kFeatureCount
+  float bias = 0.0f;
+};
+
+struct Reranked {
+  std::vector<int64_t> positions;  // into the candidate arrays, best first
+  std::vector<float> scores;
+  std::vector<float> features;     // positions.size() x kFeatureCount
+  int64_t passed = 0;              // candidates at or above the threshold
+};
+
+// Scores every candidate (rows[i], with full-text cosine cosine[i]), keeps those scoring >= threshold
+// and returns the best k, ties broken by candidate position. Runs on up to `threads` threads.
+Reranked rerank(const PoolColumns& pool, const QueryFeatures& query, const Fusion& fusion,
+                const int64_t* rows, const float* cosine, int64_t count, int64_t k, float threshold,
+                int threads);
+
+// The features alone, count x kFeatureCount (for explanations and for fitting the fusion weights).
+void compute_features(const PoolColumns& pool, const QueryFeatures& query, const int64_t* rows,
+                      const float* cosine, int64_t count, float* out, int threads);
+
+}  // namespace cerebro

@@ -1,0 +1,171 @@
+"""The native fused re-ranker against a plain Python reference, on random and edge-case features."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cerebro_serve.index.columns import TERM_BUCKETS, FeatureColumns
+from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, base_algorithm
+from cerebro_serve.scoring.features import UNKNOWN, RecordFeatures
+from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
+
+DIM = 24
+NEUTRAL = 0.5
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def _haversine(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _fit(have: float, required: float) -> float:
+    if required < 0 or have < 0:
+        return NEUTRAL
+    return 1.0 if required == 0 else min(have / required, 1.0)
+
+
+def reference_features(query: QueryFeatures, row: RecordFeatures, title: np.ndarray, skills: np.ndarray,
+                       cosine: float, df: np.ndarray, docs: int, mean_length: float) -> list[float]:
+    """What the re-ranker must compute, written for clarity rather than speed."""
+    title_sim = float(query.title @ title) if query.title is not None and row.title else cosine
+    skills_sim = float(query.skills @ skills) if query.skills is not None and row.skills_text else cosine
+    query_skills = dict(zip(query.skill_ids.tolist(), query.skill_weights.tolist()))
+    row_skills = dict(zip(row.skill_ids, row.skill_weights))
+    required = query_skills if query.is_job else row_skills
+    common = sum(weight for skill, weight in required.items() if skill in (row_skills if query.is_job else query_skills))
+    coverage = common / sum(required.values()) if sum(required.values()) > 0 else NEUTRAL
+    if query.is_job:
+        experience = _fit(row.years, query.years)
+        education = NEUTRAL if not (query.education and row.education) else _fit(row.education, query.education)
+        needed, spoken = query.languages, row.languages
+    else:
+        experience = _fit(query.years, row.years)
+        education = NEUTRAL if not (query.education and row.education) else _fit(query.education, row.education)
+        needed, spoken = row.languages, query.languages
+    language = NEUTRAL if not (needed and spoken) else bin(needed & spoken).count("1") / bin(needed).count("1")
+    if math.isnan(query.lat) or row.lat is None:
+        proximity = NEUTRAL
+    else:
+        proximity = math.exp(-_haversine(query.lat, query.lng, row.lat, row.lng) / 100.0)
+    query_terms = dict(zip(query.term_ids.tolist(), query.term_freqs.tolist()))
+    row_terms = dict(zip(row.terms, row.term_freqs))
+    job_terms, profile_terms = (query_terms, row_terms) if query.is_job else (row_terms, query_terms)
+    profile_length = row.length if query.is_job else query.length
+    average = mean_length if query.is_job else max(query.length, 1.0)
+    weight = {t: (math.log((docs + 1) / (df[t % TERM_BUCKETS] + 1)) + 1) * tf for t, tf in job_terms.items()}
+    best = 2.2 * sum(weight.values())
+    matched = sum(w * profile_terms[t] * 2.2 / (profile_terms[t] + 1.2 * (0.25 + 0.75 * profile_length / average))
+                  for t, w in weight.items() if t in profile_terms)
+    keywords = matched / best if best > 0 else NEUTRAL
+    return [cosine, title_sim, skills_sim, coverage, experience, education, language, proximity, keywords]
+
+
+def _random_features(rng: np.random.Generator, vocabulary: int = 30) -> RecordFeatures:
+    ids = sorted(rng.choice(vocabulary, size=int(rng.integers(0, 8)), replace=False).tolist())
+    terms = sorted(rng.choice(2 * vocabulary, size=int(rng.integers(0, 20)), replace=False).tolist())
+    located = rng.random() < 0.7
+    return RecordFeatures(
+        skill_ids=ids,
+        skill_weights=[float(w) for w in rng.uniform(1, 9, size=len(ids)).round(3)],
+        terms=[t * 7919 + (1 << 21) for t in terms],  # several hash buckets apart
+        term_freqs=[int(c) for c in rng.integers(1, 6, size=len(terms))],
+        length=int(rng.integers(len(terms), 4 * len(terms) + 2)),
+        years=float(rng.choice([UNKNOWN, 0.0, float(rng.uniform(0, 15))])),
+        education=int(rng.integers(0, 6)),
+        languages=int(rng.integers(0, 8)),
+        lat=float(rng.uniform(40, 50)) if located else None,
+        lng=float(rng.uniform(-5, 10)) if located else None,
+        title="title" if rng.random() < 0.8 else "",
+        skills_text="skills" if rng.random() < 0.8 else "",
+    )
+
+
+def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
+    columns = FeatureColumns(DIM, capacity=4)
+    rows = []
+    for record_id in range(n):
+        features = _random_features(rng)
+        title, skills = _unit(rng.normal(size=DIM)), _unit(rng.normal(size=DIM))
+        columns.upsert(record_id, 0, 0, features, title, skills)
+        # Compare against what the columns hold (int8), so the test checks the kernel, not quantisation.
+        snapshot = columns.snapshot()
+        dequantized = [snapshot.title[record_id] * snapshot.title_scale[record_id],
+                       snapshot.skills[record_id] * snapshot.skills_scale[record_id]]
+        rows.append((features, *[v.astype(np.float32) for v in dequantized]))
+    return columns.snapshot(), rows
+
+
+def _query(rng: np.random.Generator, is_job: bool) -> QueryFeatures:
+    features = _random_features(rng)
+    embedding = np.stack([_unit(rng.normal(size=DIM)) for _ in range(3)])
+    return QueryFeatures.of(features, embedding, is_job=is_job)
+
+
+@pytest.mark.parametrize("is_job", [True, False])
+def test_native_features_match_the_reference(is_job: bool) -> None:
+    rng = np.random.default_rng(7 if is_job else 8)
+    columns, rows = _pool(rng, 1500)  # more than one thread's share
+    for _ in range(5):
+        query = _query(rng, is_job)
+        candidates = rng.permutation(len(rows))[:1200].astype(np.int64)
+        cosine = rng.uniform(-0.2, 0.9, size=len(candidates)).astype(np.float32)
+        native = features_of(columns, query, candidates, cosine)
+        expected = np.array([reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs,
+                                                 columns.mean_length)
+                             for r, c in zip(candidates, cosine)])
+        np.testing.assert_allclose(native, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_rerank_fuses_thresholds_and_orders_like_the_reference() -> None:
+    rng = np.random.default_rng(9)
+    columns, rows = _pool(rng, 700)
+    query = _query(rng, True)
+    algorithm = Algorithm("test", 1, rng.normal(size=len(FEATURES)).astype(np.float32), -0.3)
+    candidates = np.arange(700, dtype=np.int64)[::-1].copy()
+    cosine = rng.uniform(0, 1, size=700).astype(np.float32)
+    ranked = rerank(columns, query, algorithm, candidates, cosine, k=25, threshold=0.4)
+    expected_features = np.array([reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs,
+                                                 columns.mean_length)
+                                  for r, c in zip(candidates, cosine)])
+    expected_scores = algorithm.score(expected_features)
+    passing = np.flatnonzero(expected_scores >= 0.4)
+    order = passing[np.lexsort((passing, -expected_scores[passing]))][:25]
+    assert ranked.passed == len(passing)
+    np.testing.assert_allclose(ranked.scores, expected_scores[order], rtol=1e-4)
+    # Positions agree except where two scores tie within float error.
+    assert np.mean(ranked.positions == order) > 0.95
+    np.testing.assert_allclose(ranked.features, expected_features[ranked.positions], rtol=1e-4, atol=1e-4)
+    assert np.all(np.diff(ranked.scores) <= 0)
+
+
+def test_rerank_edge_cases() -> None:
+    rng = np.random.default_rng(10)
+    columns, _ = _pool(rng, 10)
+    query = _query(rng, True)
+    algorithm = base_algorithm()
+    empty = rerank(columns, query, algorithm, np.empty(0, np.int64), np.empty(0, np.float32), k=5)
+    assert len(empty.positions) == 0 and empty.passed == 0 and empty.features.shape == (0, len(FEATURES))
+    ranked = rerank(columns, query, algorithm, np.arange(10), np.full(10, 0.5, np.float32), k=100)
+    assert len(ranked.positions) == 10 and ((ranked.scores >= 0) & (ranked.scores <= 1)).all()
+    with pytest.raises(IndexError):
+        rerank(columns, query, algorithm, np.array([10]), np.zeros(1, np.float32), k=1)
+    with pytest.raises(ValueError):
+        rerank(columns, query, algorithm, np.arange(3), np.zeros(2, np.float32), k=1)
+
+
+def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
+    """The shipped weights reward what recruiters reward: more of the job's skills, enough experience."""
+    algorithm = base_algorithm()
+    weights = dict(zip(FEATURES, algorithm.weights.tolist()))
+    assert weights["cosine"] > 0 and weights["skill_coverage"] > 0 and weights["experience_fit"] > 0
+    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6]]))
+    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3]]))
+    assert better[0] > worse[0]
