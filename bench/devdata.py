@@ -9,7 +9,10 @@ Split: even triplets fit, odd triplets evaluate (no job or resume in both).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 RJDB = SHARED / "pairs" / "rjdb" / "test.jsonl"
+LIVECAREER = SHARED / "resumes" / "livecareer-dev" / "resumes.csv"
 CACHE = Path(__file__).resolve().parent / ".cache"
 
 
@@ -119,3 +123,126 @@ def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:  # type: ignore[no-untyped-de
         _side(encoder, job_texts, jobs, "rjdb-jobs", encoder.name),
         _side(encoder, resume_texts, resumes, "rjdb-resumes", encoder.name),
     )
+
+
+@dataclass
+class Livecareer:
+    resumes: Side
+    categories: list[str]
+
+    def split(self, part: int) -> np.ndarray:
+        """Profile indexes of one half: 0 fits, 1 evaluates (alternate rows of a file sorted by category)."""
+        return np.arange(part, len(self.categories), 2)
+
+    def neighbour_task(self, profiles: np.ndarray) -> NeighbourTask:
+        """Each profile against every other profile of the set, as the re-ranker's features."""
+        columns = self.resumes.columns()
+        features, cosines = [], []
+        for anchor in profiles:
+            others = profiles[profiles != anchor].astype(np.int64)
+            query = QueryFeatures.of(self.resumes.features[anchor], self.resumes.vectors[anchor], is_job=True)
+            cosine = (self.resumes.vectors[others, 0] @ self.resumes.vectors[anchor, 0]).astype(np.float32)
+            features.append(features_of(columns, query, others, cosine))
+            cosines.append(cosine)
+        categories = np.array(self.categories)
+        relevant = [categories[profiles[profiles != a]] == categories[a] for a in profiles]
+        return NeighbourTask(profiles, features, cosines, relevant)
+
+
+@dataclass
+class NeighbourTask:
+    anchors: np.ndarray
+    features: list[np.ndarray]  # per anchor: the other profiles x len(FEATURES)
+    cosines: list[np.ndarray]
+    relevant: list[np.ndarray]  # per anchor: which other profiles share its category
+
+    def precision(self, scores: list[np.ndarray], k: int = 10) -> float:
+        """Mean share of the k best-scored other profiles that share the anchor's category."""
+        return float(np.mean([relevant[np.argsort(-s, kind="stable")[:k]].mean() for s, relevant in zip(scores, self.relevant)]))
+
+
+def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:  # type: ignore[no-untyped-def]
+    """The 1,237 development resumes (pypdf text from the dataset, parsed by parse_resume) and their
+    categories; resumes without text are left out."""
+    import csv
+
+    if not path.exists():
+        raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
+    csv.field_size_limit(1 << 30)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    lexicon = default_lexicon()
+    texts = [row["Resume_text_pypdf"] for row in rows]
+    resumes = [parse_resume(text, lexicon) for text in texts]
+    return Livecareer(_side(encoder, texts, resumes, "livecareer", encoder.name), [row["Category"] for row in rows])
+
+
+# Our mapping of the 24 livecareer categories to two ESCO occupations each: their descriptions and
+# essential skills stand in for job postings of that category.
+CATEGORY_OCCUPATIONS = {
+    "ACCOUNTANT": ("accountant", "bookkeeper"),
+    "ADVOCATE": ("lawyer", "legal assistant"),
+    "AGRICULTURE": ("agricultural technician", "farm manager"),
+    "APPAREL": ("fashion designer", "clothing quality inspector"),
+    "ARTS": ("artistic director", "art director"),
+    "AUTOMOBILE": ("vehicle technician", "automotive engineer"),
+    "AVIATION": ("aircraft pilot", "aircraft maintenance technician"),
+    "BANKING": ("bank account manager", "bank teller"),
+    "BPO": ("call centre agent", "contact centre supervisor"),
+    "BUSINESS-DEVELOPMENT": ("business developer", "business manager"),
+    "CHEF": ("chef", "head chef"),
+    "CONSTRUCTION": ("construction manager", "building construction worker"),
+    "CONSULTANT": ("business consultant", "policy officer"),
+    "DESIGNER": ("graphic designer", "interior designer"),
+    "DIGITAL-MEDIA": ("digital media designer", "advertising media buyer"),
+    "ENGINEERING": ("civil engineer", "mechanical engineer"),
+    "FINANCE": ("financial analyst", "financial manager"),
+    "FITNESS": ("fitness instructor", "personal trainer"),
+    "HEALTHCARE": ("nurse responsible for general care", "healthcare assistant"),
+    "HR": ("human resources manager", "human resources officer"),
+    "INFORMATION-TECHNOLOGY": ("ICT application developer", "ICT system administrator"),
+    "PUBLIC-RELATIONS": ("public relations officer", "public relations manager"),
+    "SALES": ("sales assistant", "sales manager"),
+    "TEACHER": ("primary school teacher", "secondary school teacher"),
+}
+ESCO = SHARED / "taxonomy" / "esco-v1.1.1-en"
+
+
+def esco_job_texts() -> list[tuple[str, int, str]]:
+    """(category, 0 or 1: which of its two occupations, job text) for the mapped ESCO v1.1.1 occupations."""
+    with zipfile.ZipFile(ESCO / "ESCO_v1.1.1_classification_en_csv.zip") as bundle:
+        with bundle.open("occupations_en.csv") as raw:
+            occupations = {row["preferredLabel"]: row for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))}
+        with bundle.open("skills_en.csv") as raw:
+            skills = {row["conceptUri"]: row["preferredLabel"] for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))}
+    with zipfile.ZipFile(ESCO / "ESCO_v1.1.1_relations_csv.zip") as bundle, bundle.open("occupationSkillRelations.csv") as raw:
+        essential: dict[str, list[str]] = {}
+        for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8")):
+            if row["relationType"] == "essential" and row["skillUri"] in skills:
+                essential.setdefault(row["occupationUri"], []).append(skills[row["skillUri"]])
+    jobs = []
+    for category, labels in CATEGORY_OCCUPATIONS.items():
+        for variant, label in enumerate(labels):
+            row = occupations.get(label)
+            if row is None:
+                continue
+            required = ", ".join(essential.get(row["conceptUri"], [])[:20])
+            jobs.append((category, variant, f"{label.capitalize()}\n\n{row['description']}\n\nRequired skills: {required}"))
+    return jobs
+
+
+
+@dataclass
+class EscoJobs:
+    jobs: Side
+    categories: list[str]
+    variants: np.ndarray  # 0: the category's first occupation (fitting), 1: its second (evaluation)
+
+
+def load_esco_jobs(encoder) -> EscoJobs:  # type: ignore[no-untyped-def]
+    rows = esco_job_texts()
+    lexicon = default_lexicon()
+    texts = [text for _, _, text in rows]
+    jobs = [parse_job(text, lexicon) for text in texts]
+    return EscoJobs(_side(encoder, texts, jobs, "esco-jobs", encoder.name), [c for c, _, _ in rows],
+                    np.array([v for _, v, _ in rows]))

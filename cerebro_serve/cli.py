@@ -15,6 +15,7 @@ log = logging.getLogger("cerebro_serve")
 def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
     """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
     from cerebro_serve.engine import load_encoder
+    from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.parsing.documents import DocumentLimits
     from cerebro_serve.parsing.sandbox import DocumentSandbox
     from cerebro_serve.services import Workspace
@@ -30,7 +31,8 @@ def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
         timeout_seconds=settings.parse_timeout_seconds,
         limits=DocumentLimits(max_bytes=settings.max_body_bytes),
     )
-    return Workspace(store, encoder, settings.index_dir, admin_key, sandbox)
+    batcher = DynamicBatcher(encoder, settings.batch_tokens, settings.batch_wait_ms, settings.max_pending)
+    return Workspace(store, batcher, settings.index_dir, admin_key, sandbox)
 
 
 def serve(settings: Settings, demo: bool) -> int:
@@ -47,6 +49,7 @@ def serve(settings: Settings, demo: bool) -> int:
     app = create_app(workspace, max_body_bytes=settings.max_body_bytes)
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    workspace.encoder.close()  # the batcher, once the app (and its workspace) has shut down
     return 0
 
 

@@ -23,6 +23,9 @@ class Settings:
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
     parse_timeout_seconds: float = 30.0
+    batch_tokens: int = 16_384
+    batch_wait_ms: float = 5.0
+    max_pending: int = 1_024
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -37,6 +40,9 @@ class Settings:
             "port": int(env.get("CEREBRO_PORT", "8000")),
             "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
             "parse_timeout_seconds": float(env.get("CEREBRO_PARSE_TIMEOUT_SECONDS", "30")),
+            "batch_tokens": int(env.get("CEREBRO_BATCH_TOKENS", "16384")),
+            "batch_wait_ms": float(env.get("CEREBRO_BATCH_WAIT_MS", "5")),
+            "max_pending": int(env.get("CEREBRO_MAX_PENDING", "1024")),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

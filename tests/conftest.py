@@ -25,6 +25,16 @@ def encoder():
     return load_encoder("all-MiniLM-L6-v2", device="cpu")
 
 
+@pytest.fixture(scope="session")
+def batcher(encoder):
+    """What a server's workspace embeds through: the dynamic batcher over the encoder."""
+    from cerebro_serve.engine.batcher import DynamicBatcher
+
+    batcher = DynamicBatcher(encoder)
+    yield batcher
+    batcher.close()
+
+
 def _postgres_reachable() -> str | None:
     try:
         engine = sa.create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
@@ -74,8 +84,8 @@ def admin_key() -> str:
 
 
 @pytest.fixture
-def workspace(store: SqlStore, encoder, tmp_path: Path, admin_key: str) -> Workspace:
-    return Workspace(store, encoder, tmp_path / "indexes", admin_key)
+def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Workspace:
+    return Workspace(store, batcher, tmp_path / "indexes", admin_key)
 
 
 @pytest.fixture

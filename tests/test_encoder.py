@@ -16,9 +16,11 @@ def test_long_text_is_chunked_within_the_window_and_covers_everything(encoder) -
     text = " ".join(f"sentence {i} about python and kubernetes." for i in range(400))
     chunks = encoder.chunk(text)
     assert len(chunks) > 1
-    for chunk in chunks:
-        assert len(encoder._tokenizer(chunk, add_special_tokens=False)["input_ids"]) <= encoder.window_tokens
-    assert chunks[0].startswith("sentence 0") and chunks[-1].endswith("sentence 399 about python and kubernetes.")
+    for chunk, tokens in chunks:
+        counted = len(encoder._chunker(chunk, add_special_tokens=False)["input_ids"])
+        assert counted <= encoder.window_tokens and tokens == counted + 2
+    assert chunks[0][0].startswith("sentence 0")
+    assert chunks[-1][0].endswith("sentence 399 about python and kubernetes.")
 
 
 def test_the_end_of_a_long_resume_still_counts(encoder) -> None:

@@ -109,3 +109,48 @@ def test_archived_profiles_leave_the_ranking_and_come_back(client, pools) -> Non
     assert [p["reference"] for p in _scoring(client, source, board, job["key"])["data"]["profiles"]] == ["other"]
     client.patch("/v1/profile/indexing/archive", json={"source_key": source, "key": key, "is_archive": 0})
     assert len(_scoring(client, source, board, job["key"])["data"]["profiles"]) == 2
+
+
+def test_profiles_matching_ranks_peers_and_leaves_the_anchor_out(client, pools) -> None:
+    source, _ = pools
+    anchor = _index_profile(client, source, "anchor", "Python backend developer, Django APIs", ["Python", "Django"], 5)
+    _index_profile(client, source, "peer", "Backend engineer writing Python and Django services", ["Python"], 4)
+    _index_profile(client, source, "chef", "Pastry chef baking viennoiseries", ["Baking"], 9)
+    params = {"source_key": source, "profile_key": anchor, "sort_by": "scoring"}
+    body = client.get("/v1/profiles/matching", params=params).json()
+    assert body["message"] == "Profile Matching results"
+    assert [p["reference"] for p in body["data"]["profiles"]] == ["peer", "chef"]
+    assert body["meta"]["total"] == 2 and body["data"]["predictions"][0][1] > body["data"]["predictions"][1][1]
+
+
+def test_jobs_matching_uses_the_jobs_own_board_by_default(client, pools) -> None:
+    _, board = pools
+    first = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
+    client.post("/v1/job/indexing", json={"board_key": board, "name": "Django developer",
+                                          "summary": "Python and Django web applications."})
+    client.post("/v1/job/indexing", json={"board_key": board, "name": "Pastry chef", "summary": "Cakes."})
+    body = client.get("/v1/jobs/matching", params={"board_key": board, "job_key": first["key"],
+                                                   "sort_by": "scoring"}).json()
+    assert [job["name"] for job in body["data"]["jobs"]] == ["Django developer", "Pastry chef"]
+
+
+def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_path, admin_key) -> None:
+    from litestar.testing import TestClient
+
+    from cerebro_serve.api import create_app
+    from cerebro_serve.engine.batcher import DynamicBatcher
+    from cerebro_serve.services import Workspace
+
+    saturated = DynamicBatcher(encoder, max_pending=0)
+    try:
+        workspace = Workspace(store, saturated, tmp_path / "indexes", admin_key)
+        with TestClient(create_app(workspace), base_url="http://testserver.local") as client:
+            client.headers["X-API-KEY"] = admin_key
+            source = client.post("/v1/source", json={"name": "Busy"}).json()["data"]["key"]
+            response = client.post("/v1/profile/indexing", json={"source_key": source, "text": "python developer"})
+            assert response.status_code == 429 and response.headers["retry-after"] == "1"
+            assert response.json()["code"] == 429 and "retry" in response.json()["message"]
+            listed = client.get("/v1/storing/profiles", params={"source_keys": json.dumps([source])}).json()
+            assert listed["meta"]["total"] == 0
+    finally:
+        saturated.close()

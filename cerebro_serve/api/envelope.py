@@ -13,6 +13,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from cerebro_serve.engine.batcher import QueueFull
 from cerebro_serve.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ def error_envelope(request: Request, error: Exception) -> Response:
     """The one exception handler: service errors, framework errors and bugs all leave as envelopes."""
     if isinstance(error, ServiceError):
         return envelope(error.status, error.message)
+    if isinstance(error, QueueFull):
+        response = envelope(429, f"Too Many Requests. The encoder is saturated ({error}); retry shortly.")
+        response.headers["Retry-After"] = "1"
+        return response
     if isinstance(error, HTTPException):
         status = error.status_code
         title = HTTP_MESSAGES.get(status, "Error")

@@ -30,10 +30,16 @@ class Encoder(Protocol):
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model on PyTorch (CPU or CUDA)."""
+    """A sentence-transformers model on PyTorch (CPU or CUDA).
+
+    Embedding is three steps, so the dynamic batcher can interleave callers: `prepare` chunks texts by the
+    model's own tokenizer, `encode_pieces` runs the model over pieces (from many texts at once), `pool`
+    folds each text's pieces back into one vector.
+    """
 
     def __init__(self, name: str, model_dir: Path, device: str = "cpu", batch_size: int = 32) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers import AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
@@ -41,55 +47,74 @@ class SentenceTransformerEncoder:
         self.device = device
         self.batch_size = batch_size
         self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
-        self._tokenizer = self._model.tokenizer
+        # Chunking has a tokenizer of its own: a fast tokenizer is not safe to share between threads, and
+        # the next batch is being chunked while the current one runs through the model.
+        self._chunker = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         self.dimension = int(self._model.get_embedding_dimension())
         # Two special tokens ([CLS], [SEP]) share the model's window with the text.
         self.window_tokens = int(self._model.max_seq_length) - 2
         self.overlap_tokens = self.window_tokens // 8
-        # One caller at a time: PyTorch already uses every core for one batch, and the fast tokenizer
-        # (shared by chunking and encoding) is not safe to use from two threads at once.
-        self._lock = threading.Lock()
+        self._chunk_lock = threading.Lock()
+        # One forward pass at a time: PyTorch already uses every core for one batch.
+        self._model_lock = threading.Lock()
 
-    def chunk(self, text: str) -> list[str]:
-        """Split a text into overlapping pieces that each fit the model's window."""
-        encoding = self._tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-        )
+    def chunk(self, text: str) -> list[tuple[str, int]]:
+        """Overlapping pieces of a text that each fit the model's window, with their token counts."""
+        with self._chunk_lock:
+            encoding = self._chunker(
+                text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+            )
         offsets = encoding["offset_mapping"]
         if len(offsets) <= self.window_tokens:
-            return [text]
+            return [(text, len(offsets) + 2)]
         chunks = []
         step = self.window_tokens - self.overlap_tokens
         for start in range(0, len(offsets), step):
             window = offsets[start : start + self.window_tokens]
-            chunks.append(text[window[0][0] : window[-1][1]])
+            chunks.append((text[window[0][0] : window[-1][1]], len(window) + 2))
             if start + self.window_tokens >= len(offsets):
                 break
         return chunks
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.empty((0, self.dimension), dtype=np.float32)
+    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+        """(pieces, the text each piece belongs to, tokens per piece)."""
         pieces: list[str] = []
         owners: list[int] = []
-        with self._lock:
-            for owner, text in enumerate(texts):
-                chunks = self.chunk(text) if text.strip() else [""]
-                pieces.extend(chunks)
-                owners.extend([owner] * len(chunks))
-            chunk_vectors = self._model.encode(
-                pieces,
+        tokens: list[int] = []
+        for owner, text in enumerate(texts):
+            chunks = self.chunk(text) if text.strip() else [("", 2)]
+            for piece, count in chunks:
+                pieces.append(piece)
+                owners.append(owner)
+                tokens.append(count)
+        return pieces, owners, tokens
+
+    def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
+        if not pieces:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        with self._model_lock:
+            return self._model.encode(
+                list(pieces),
                 batch_size=self.batch_size,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
                 show_progress_bar=False,
             ).astype(np.float32, copy=False)
-        # Each chunk weighs by its length, so a short tail chunk does not dominate a long resume.
+
+    def pool(self, pieces: Sequence[str], owners: Sequence[int], vectors: np.ndarray, count: int) -> np.ndarray:
+        """One unit vector per text from its pieces' vectors, each piece weighing by its length, so a short
+        tail chunk does not dominate a long resume."""
         weights = np.array([max(len(piece), 1) for piece in pieces], dtype=np.float32)
-        pooled = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        np.add.at(pooled, np.asarray(owners), chunk_vectors * weights[:, None])
+        pooled = np.zeros((count, self.dimension), dtype=np.float32)
+        np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors * weights[:, None])
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, 1e-12)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        pieces, owners, _ = self.prepare(texts)
+        return self.pool(pieces, owners, self.encode_pieces(pieces), len(texts))
 
 
 def resolve_model_dir(model: str) -> tuple[str, Path]:

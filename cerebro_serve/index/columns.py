@@ -91,8 +91,8 @@ def _live_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(counts.sum()), dtype=np.int64)
 
 
-def _quantize_rows(vectors: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """quantize() for many rows at once; rows not present get scale 0."""
+def quantize_rows(vectors: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """quantize() for many rows at once; rows not present (an empty view) get scale 0."""
     peaks = np.max(np.abs(vectors), axis=1) if vectors.size else np.zeros(len(vectors), dtype=np.float32)
     scales = np.where(present & (peaks > 0), peaks / 127.0, 0.0).astype(np.float32)
     codes = np.round(vectors / np.where(scales > 0, scales, 1.0)[:, None]).astype(np.int8)
@@ -209,8 +209,8 @@ class FeatureColumns:
             self.updated_at_us[rows] = updated_at_us
             has_title = np.array([bool(f.title) for f in features])
             has_skills = np.array([bool(f.skills_text) for f in features])
-            self.title[rows], self.title_scale[rows] = _quantize_rows(title_vectors, has_title)
-            self.skills[rows], self.skills_scale[rows] = _quantize_rows(skills_vectors, has_skills)
+            self.title[rows], self.title_scale[rows] = quantize_rows(title_vectors, has_title)
+            self.skills[rows], self.skills_scale[rows] = quantize_rows(skills_vectors, has_skills)
             for name, values in (
                 ("years", [f.years for f in features]),
                 ("education", [f.education for f in features]),
@@ -274,6 +274,39 @@ class FeatureColumns:
                     for name in (*_ROW_COLUMNS, "title", "skills", "skill_ids", "skill_weights", "term_ids", "term_freqs", "term_df")
                 },
             )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        dimension: int,
+        rows: dict[str, np.ndarray],
+        skills: tuple[np.ndarray, np.ndarray, np.ndarray],
+        terms: tuple[np.ndarray, np.ndarray, np.ndarray],
+        tags: dict[tuple[str, str | None], np.ndarray] | None = None,
+    ) -> FeatureColumns:
+        """Columns from whole arrays at once (bulk loads of millions of rows, where per-record objects
+        would cost more than the data): `rows` holds every per-row column and `title`/`skills` codes;
+        `skills` is (counts, ids, weights) and `terms` (counts, ids, freqs), lists packed in row order."""
+        n = len(rows["record_ids"])
+        columns = cls(dimension, capacity=max(n, 1))
+        for name, values in rows.items():
+            getattr(columns, name)[:n] = values
+        skill_counts, skill_ids, skill_weights = skills
+        columns.skill_count[:n], columns.skill_start[:n] = skill_counts, _compact_starts(skill_counts)
+        columns.skill_ids, columns.skill_weights = skill_ids.astype(np.uint32), skill_weights.astype(np.float32)
+        columns.skill_used = len(skill_ids)
+        term_counts, term_ids, term_freqs = terms
+        columns.term_count[:n], columns.term_start[:n] = term_counts, _compact_starts(term_counts)
+        columns.term_ids, columns.term_freqs = term_ids.astype(np.uint32), term_freqs.astype(np.uint8)
+        columns.term_used = len(term_ids)
+        columns.term_df[:] = np.bincount(columns.term_ids & (TERM_BUCKETS - 1), minlength=TERM_BUCKETS)
+        columns.rows = n
+        columns._row_of = dict(zip(columns.record_ids[:n].tolist(), range(n)))
+        for tag, tag_rows in (tags or {}).items():
+            columns._tags[tag] = set(tag_rows.tolist())
+            for row in tag_rows.tolist():
+                columns._tags_of_row[row] = (*columns._tags_of_row.get(row, ()), tag)
+        return columns
 
     # -- persistence -------------------------------------------------------------------------------
 

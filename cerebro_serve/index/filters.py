@@ -31,6 +31,7 @@ class RowFilter:
     tags_excluded: tuple[tuple[TagClause, ...], ...] = ()
     geo: GeoFilter | None = None
     record_ids: np.ndarray | None = None  # only these records (from a keyword or name filter), sorted
+    excluded_ids: np.ndarray | None = None  # never these records (the anchor of a matching)
 
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
@@ -52,6 +53,8 @@ def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
         mask &= within_radius(columns.lat[:n], columns.lng[:n], f.geo)
     if f.record_ids is not None:
         mask &= np.isin(columns.record_ids[:n], f.record_ids, assume_unique=True)
+    if f.excluded_ids is not None:
+        mask &= ~np.isin(columns.record_ids[:n], f.excluded_ids)
     return mask
 
 

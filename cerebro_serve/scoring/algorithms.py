@@ -1,7 +1,8 @@
 """Scoring algorithms: fusion weights over the re-ranker's features, turning them into a calibrated score.
 
-An algorithm is a logistic model `sigmoid(bias + weights . features)`; `cerebro-base` ships in
-`data/cerebro-base.json`, fitted by `bench/fit_base.py` on the development data (see bench/RESULTS.md).
+An algorithm is a logistic model `sigmoid(bias + weights . features)`. `cerebro-base` (a job against
+profiles, or a profile against jobs) and `cerebro-match` (a profile against profiles, a job against jobs)
+ship in `data/`, fitted by `bench/fit_base.py` on the development data (see bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ FEATURES = (
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
 BASE_ALGORITHM = "cerebro-base"
+MATCHING_ALGORITHM = "cerebro-match"  # like against like: profiles/matching and jobs/matching
 DATA_DIR = Path(__file__).with_name("data")
 
 
@@ -55,3 +57,8 @@ class Algorithm:
 @functools.cache
 def base_algorithm() -> Algorithm:
     return Algorithm.from_file(DATA_DIR / f"{BASE_ALGORITHM}.json")
+
+
+@functools.cache
+def matching_algorithm() -> Algorithm:
+    return Algorithm.from_file(DATA_DIR / f"{MATCHING_ALGORITHM}.json")

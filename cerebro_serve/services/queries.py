@@ -108,6 +108,26 @@ class JobsScoringQuery(Scoring, kw_only=True):
     profile_reference: str | None = None
 
 
+class ProfilesMatchingQuery(Filtering, kw_only=True):
+    """Profiles like a given profile; `source_keys` defaults to the profile's own source."""
+
+    source_key: Key
+    profile_key: str | None = None
+    profile_reference: str | None = None
+    source_keys: list[Key] | None = None
+    score_threshold: Annotated[float, Meta(ge=0, le=1)] | None = None
+
+
+class JobsMatchingQuery(Filtering, kw_only=True):
+    """Jobs like a given job; `board_keys` defaults to the job's own board."""
+
+    board_key: Key
+    job_key: str | None = None
+    job_reference: str | None = None
+    board_keys: list[Key] | None = None
+    score_threshold: Annotated[float, Meta(ge=0, le=1)] | None = None
+
+
 class PoolListQuery(Struct, kw_only=True):
     name: str | None = None
     page: Page = 1

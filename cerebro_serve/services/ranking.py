@@ -11,6 +11,7 @@ Searching (and `use_algorithm=0`) stops after step 2, with calibrated similariti
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,12 +31,13 @@ from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
     Filtering,
+    JobsMatchingQuery,
     JobsScoringQuery,
     JobsSearchingQuery,
+    ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
     RecordLookup,
-    Scoring,
     Tag,
     TagCnf,
 )
@@ -54,6 +56,8 @@ class Anchor:
 
     vector: np.ndarray
     query: QueryFeatures | None  # None: rank by similarity only
+    algorithm: Algorithm | None = None  # the fusion that scores; None when only searching
+    excluded_id: int | None = None  # the anchor itself, when it is ranked among its peers
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ class RankingService:
         registry: IndexRegistry,
         calibration: Calibration,
         algorithm: Algorithm,
+        matching: Algorithm,
     ) -> None:
         self.store = store
         self.records = records
@@ -84,6 +89,7 @@ class RankingService:
         self.registry = registry
         self.calibration = calibration
         self.algorithm = algorithm
+        self.matching = matching
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         return self._rank(
@@ -99,6 +105,20 @@ class RankingService:
             ),
         )
 
+    def match_profiles(self, query: ProfilesMatchingQuery) -> Page:
+        return self._rank(
+            PROFILE, query.source_keys or [query.source_key], query,
+            lambda: self._stored_anchor(
+                PROFILE, query.source_key, query.profile_key, query.profile_reference, True, self.matching
+            ),
+        )
+
+    def match_jobs(self, query: JobsMatchingQuery) -> Page:
+        return self._rank(
+            JOB, query.board_keys or [query.board_key], query,
+            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, True, self.matching),
+        )
+
     def search_profiles(self, query: ProfilesSearchingQuery) -> Page:
         return self._rank(PROFILE, query.source_keys, query, lambda: self._keyword_anchor(query))
 
@@ -108,15 +128,25 @@ class RankingService:
     # -- anchors -----------------------------------------------------------------------------------
 
     def _stored_anchor(
-        self, kind: RecordKind, pool_key: str, key: str | None, reference: str | None, fused: bool
+        self,
+        kind: RecordKind,
+        pool_key: str,
+        key: str | None,
+        reference: str | None,
+        fused: bool,
+        algorithm: Algorithm | None = None,
     ) -> Anchor:
-        """The stored job (or profile) everything is scored against, with its vectors and features."""
+        """The stored job (or profile) everything is ranked against, with its vectors and features.
+        Scoring reads the job's side as the requirements; matching (like against like, `algorithm` given)
+        reads the anchor's side as the reference the others are compared with, and leaves it out."""
         if key is None and reference is None:
             raise InvalidParameters(f"give `{kind.name}_key` or `{kind.name}_reference`")
         stored = self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference))
         embedding, features = self._vectors_of(stored)
-        query = QueryFeatures.of(features, embedding, is_job=kind is JOB) if fused else None
-        return Anchor(embedding[0], query)
+        if not fused:
+            return Anchor(embedding[0], None)
+        query = QueryFeatures.of(features, embedding, is_job=kind is JOB or algorithm is not None)
+        return Anchor(embedding[0], query, algorithm or self.algorithm, stored.id if algorithm else None)
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.record_vectors(stored.id)
@@ -147,8 +177,10 @@ class RankingService:
             self.records.pools.require(kind, pool_key)
         row_filter = self._row_filter(kind, pool_keys, query)
         anchor = find_anchor()
+        if anchor is not None and anchor.excluded_id is not None:
+            row_filter = dataclasses.replace(row_filter, excluded_ids=np.array([anchor.excluded_id]))
         start, wanted = (query.page - 1) * query.limit, query.page * query.limit
-        threshold = query.score_threshold if isinstance(query, Scoring) else None
+        threshold = getattr(query, "score_threshold", None)
         by_relevance = anchor is not None and query.sort_by in ("scoring", "searching")
         parts = [
             self._rank_pool(pool_key, row_filter, anchor, wanted, threshold, by_relevance, query)
@@ -165,7 +197,7 @@ class RankingService:
             dates = np.concatenate([part.dates for part in parts])  # type: ignore[misc]
             order = order_by_date(ids, dates, query.order_by != "asc")[start:wanted]
             page_ids = ids[order]
-            page_scores = self._scores_at(parts, order, anchor) if isinstance(query, Scoring) and anchor else None
+            page_scores = self._scores_at(parts, order, anchor) if anchor and anchor.algorithm else None
         items = self.records.materialize_many(kind, self.store.load_records(page_ids.tolist()))
         predictions = None
         if page_scores is not None and anchor is not None and anchor.query is not None:
@@ -205,7 +237,7 @@ class RankingService:
             total = int(np.count_nonzero(kept)) if threshold is not None else allowed
             return Hits(pool_key, found.rows[kept], columns.record_ids[found.rows[kept]], scores[kept], total)
         ranked = rerank(
-            columns, anchor.query, self.algorithm, found.rows, found.similarities, wanted, threshold or 0.0
+            columns, anchor.query, anchor.algorithm, found.rows, found.similarities, wanted, threshold or 0.0
         )
         rows = found.rows[ranked.positions]
         total = ranked.passed if threshold is not None else allowed
@@ -225,7 +257,7 @@ class RankingService:
             if anchor.query is None:
                 scores[mine] = self.calibration(sims)
                 continue
-            ranked = rerank(index.columns.snapshot(), anchor.query, self.algorithm, rows, sims, len(rows))
+            ranked = rerank(index.columns.snapshot(), anchor.query, anchor.algorithm, rows, sims, len(rows))
             scores[mine[ranked.positions]] = ranked.scores
         return scores
 

@@ -10,7 +10,7 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
-from cerebro_serve.scoring.algorithms import base_algorithm
+from cerebro_serve.scoring.algorithms import base_algorithm, matching_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.parsing import ParsingService
@@ -42,7 +42,8 @@ class Workspace:
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
         self.ranking = RankingService(
-            store, self.records, encoder, self.registry, calibration_for(encoder.name), base_algorithm()
+            store, self.records, encoder, self.registry, calibration_for(encoder.name), base_algorithm(),
+            matching_algorithm(),
         )
         self.sandbox = sandbox or DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
@@ -50,7 +51,8 @@ class Workspace:
         self.text = TextService(encoder, default_lexicon, index_dir)
 
     def close(self) -> None:
-        """Persist the indexes (a fast restart), stop the parser workers, release the store."""
+        """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
+        (a batcher, in a server) belongs to whoever made it."""
         self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()

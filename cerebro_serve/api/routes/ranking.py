@@ -15,8 +15,10 @@ from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
+    JobsMatchingQuery,
     JobsScoringQuery,
     JobsSearchingQuery,
+    ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
 )
@@ -70,6 +72,14 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
         _ranking_handler(
             "/jobs/scoring", "jobs", "Job scoring results", JobsScoringQuery,
             lambda workspace: workspace.ranking.score_jobs,
+        ),
+        _ranking_handler(
+            "/profiles/matching", "profiles", "Profile Matching results", ProfilesMatchingQuery,
+            lambda workspace: workspace.ranking.match_profiles,
+        ),
+        _ranking_handler(
+            "/jobs/matching", "jobs", "Job Matching results", JobsMatchingQuery,
+            lambda workspace: workspace.ranking.match_jobs,
         ),
         _ranking_handler(
             "/profiles/searching", "profiles", "Profile searching results", ProfilesSearchingQuery,
