@@ -61,7 +61,7 @@ def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
     rng = np.random.default_rng(1)
     centers = _unit(rng.normal(size=(40, 32)))
     vectors = _unit(centers[rng.integers(0, 40, size=6000)] + 0.12 * rng.normal(size=(6000, 32)))
-    index = VectorIndex(32, ann_min_rows=1000, nprobe=16)
+    index = VectorIndex(32, ann_min_rows=1000, nprobe=16, exact_subset_max_rows=500)
     index.set(np.arange(6000), vectors)
     index.maintain()
     assert index.approximate
@@ -76,6 +76,11 @@ def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
         recalls.append(len(exact & set(found.rows.tolist())) / 50)
         np.testing.assert_allclose(found.similarities, vectors[found.rows] @ query, rtol=1e-5)  # refined
     assert np.mean(recalls) >= 0.9
+    # A filter too selective for the probed lists is answered exactly rather than starved.
+    rare = np.zeros(6000, dtype=bool)
+    rare[rng.choice(6000, size=600, replace=False)] = True
+    found = index.search(queries[0], 300, rare)
+    assert len(found.rows) == 300 and rare[found.rows].all()
     # Later writes reach the IVF index: a new row equal to the query is found first.
     index.set(np.array([6000]), queries[:1])
     assert index.search(queries[0], 1).rows.tolist() == [6000]

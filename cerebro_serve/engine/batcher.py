@@ -75,6 +75,7 @@ class DynamicBatcher:
         self.encoder = encoder
         self.name = encoder.name
         self.dimension = encoder.dimension
+        self.device = getattr(encoder, "device", "cpu")
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_pending = max_pending

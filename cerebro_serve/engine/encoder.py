@@ -12,6 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
+from cerebro_serve.engine import kernels
+
 # Nothing may reach for a model hub at run time: weights come from an installed package or a local dir.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -37,7 +39,11 @@ class SentenceTransformerEncoder:
     folds each text's pieces back into one vector.
     """
 
-    def __init__(self, name: str, model_dir: Path, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self, name: str, model_dir: Path, device: str = "cpu", batch_size: int = 32, fused_pooling: bool | None = None
+    ) -> None:
+        """`fused_pooling`: pool and normalise with the Triton kernel (the default on CUDA for mean-pooled
+        models); False: sentence-transformers' own modules."""
         from sentence_transformers import SentenceTransformer
         from transformers import AutoTokenizer
         from transformers.utils import logging as transformers_logging
@@ -57,6 +63,23 @@ class SentenceTransformerEncoder:
         self._chunk_lock = threading.Lock()
         # One forward pass at a time: PyTorch already uses every core for one batch.
         self._model_lock = threading.Lock()
+        if fused_pooling is None:
+            fused_pooling = device.startswith("cuda") and kernels.available(device)
+        self.fused_pooling = fused_pooling and self._mean_pooled()
+
+    def _mean_pooled(self) -> bool:
+        """Transformer, then mean pooling, then normalisation: the shape the fused kernel replaces."""
+        modules = list(self._model)
+        if len(modules) != 3 or type(modules[2]).__name__ != "Normalize":
+            return False
+        pooling = modules[1]
+        mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 5
+        if mode is not None:
+            return mode == "mean"
+        return bool(getattr(pooling, "pooling_mode_mean_tokens", False)) and not any(
+            getattr(pooling, other, False)
+            for other in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_lasttoken")
+        )
 
     def chunk(self, text: str) -> list[tuple[str, int]]:
         """Overlapping pieces of a text that each fit the model's window, with their token counts."""
@@ -92,6 +115,8 @@ class SentenceTransformerEncoder:
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
         if not pieces:
             return np.empty((0, self.dimension), dtype=np.float32)
+        if self.fused_pooling:
+            return self._encode_fused(list(pieces))
         with self._model_lock:
             return self._model.encode(
                 list(pieces),
@@ -100,6 +125,24 @@ class SentenceTransformerEncoder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             ).astype(np.float32, copy=False)
+
+    def _encode_fused(self, pieces: list[str]) -> np.ndarray:
+        """The transformer's token embeddings, pooled and normalised by the Triton kernel."""
+        import torch
+
+        from cerebro_serve.engine.kernels.pooling import mean_pool_normalize
+
+        parts = []
+        with self._model_lock, torch.inference_mode():
+            for start in range(0, len(pieces), self.batch_size):
+                features = self._model.tokenize(pieces[start : start + self.batch_size])
+                features = {
+                    name: value.to(self.device) if isinstance(value, torch.Tensor) else value
+                    for name, value in features.items()
+                }
+                tokens = self._model[0](features)["token_embeddings"]
+                parts.append(mean_pool_normalize(tokens, features["attention_mask"]).cpu().numpy())
+        return np.concatenate(parts).astype(np.float32, copy=False)
 
     def pool(self, pieces: Sequence[str], owners: Sequence[int], vectors: np.ndarray, count: int) -> np.ndarray:
         """One unit vector per text from its pieces' vectors, each piece weighing by its length, so a short

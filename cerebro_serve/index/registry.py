@@ -65,8 +65,8 @@ class PoolIndex:
         self.vectors.save(path)
 
     @classmethod
-    def load(cls, path: Path, dimension: int, ann_min_rows: int) -> PoolIndex:
-        vectors = VectorIndex.load(path, dimension, ann_min_rows)
+    def load(cls, path: Path, dimension: int, ann_min_rows: int, accelerator: str | None = None) -> PoolIndex:
+        vectors = VectorIndex.load(path, dimension, ann_min_rows, accelerator)
         columns = FeatureColumns.load(path.with_suffix(".columns.npz"), dimension)
         if len(columns) != len(vectors):
             raise ValueError(f"{path}: {len(columns)} feature rows for {len(vectors)} vectors")
@@ -82,8 +82,11 @@ class IndexRegistry:
         dimension: int,
         refresh: Refresh,
         ann_min_rows: int = ANN_MIN_ROWS,
+        accelerator: str | None = None,
     ) -> None:
+        """`accelerator`: a device for exact search by the Triton kernel (GPU nodes); None: CPU, FAISS."""
         self.store = store
+        self.accelerator = accelerator
         self.model = model
         self.dimension = dimension
         self.ann_min_rows = ann_min_rows
@@ -124,7 +127,7 @@ class IndexRegistry:
         revision = self.store.pool_revision(pool_key)
         if self._directory is not None and self._path(pool_key).with_suffix(".revision").exists():
             try:
-                index = PoolIndex.load(self._path(pool_key), self.dimension, self.ann_min_rows)
+                index = PoolIndex.load(self._path(pool_key), self.dimension, self.ann_min_rows, self.accelerator)
             except (OSError, RuntimeError, ValueError, KeyError) as error:
                 log.warning("index of %s unreadable (%s): rebuilding from the store", pool_key, error)
             else:
@@ -135,7 +138,9 @@ class IndexRegistry:
 
     def _rebuild(self, pool_key: str) -> PoolIndex:
         # No ANN while loading: it is built once, over every row, at the end.
-        index = PoolIndex(VectorIndex(self.dimension, ann_min_rows=2**62), FeatureColumns(self.dimension))
+        index = PoolIndex(
+            VectorIndex(self.dimension, ann_min_rows=2**62, accelerator=self.accelerator), FeatureColumns(self.dimension)
+        )
         embedding_bytes = len(VIEWS) * self.dimension * 4
         current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
         stale: list[IndexRow] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from cerebro_serve.engine import Encoder
+from cerebro_serve.engine import Encoder, kernels
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -37,8 +37,10 @@ class Workspace:
         self.keys = KeyRing(store, admin_key)
         self.pools = PoolService(store)
         # The registry recomputes stale rows through the record service, which writes through the registry.
+        device = getattr(encoder, "device", "cpu")
         self.registry = IndexRegistry(
-            store, index_dir, encoder.name, encoder.dimension, refresh=lambda rows: self.records.refresh(rows)
+            store, index_dir, encoder.name, encoder.dimension, refresh=lambda rows: self.records.refresh(rows),
+            accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
         self.ranking = RankingService(

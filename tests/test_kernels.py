@@ -1,0 +1,91 @@
+"""Triton kernels against their PyTorch references, run by the Triton interpreter on CPU."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported: these tests run without a GPU
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+from cerebro_serve.engine.kernels.pooling import mean_pool_normalize, mean_pool_normalize_reference  # noqa: E402
+from cerebro_serve.engine.kernels.similarity_topk import similarity_topk, similarity_topk_reference  # noqa: E402
+
+
+def _unit(rows: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.normalize(rows, dim=1)
+
+
+@pytest.mark.parametrize(("n_rows", "k"), [(1000, 10), (777, 64), (40, 100)])
+def test_similarity_topk_matches_the_reference(n_rows: int, k: int) -> None:
+    generator = torch.Generator().manual_seed(n_rows)
+    matrix = _unit(torch.randn(n_rows, 48, generator=generator)).to(torch.float16)
+    queries = _unit(torch.randn(5, 48, generator=generator)).to(torch.float16)
+    scores, rows = similarity_topk(queries, matrix, k, block_n=128)
+    expected_scores, expected_rows = similarity_topk_reference(queries, matrix, k)
+    assert rows.shape == expected_rows.shape == (5, min(k, n_rows))
+    torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
+    # Same rows, except where two fp16 scores tie within rounding.
+    assert (rows == expected_rows).float().mean() > 0.97
+
+
+def test_similarity_topk_masks_rows_and_breaks_ties_by_row() -> None:
+    matrix = torch.zeros(300, 32, dtype=torch.float16)
+    matrix[:, 0] = 1.0  # every row ties
+    query = torch.zeros(1, 32, dtype=torch.float16)
+    query[0, 0] = 1.0
+    _, rows = similarity_topk(query, matrix, 5, block_n=64)
+    assert rows.tolist() == [[0, 1, 2, 3, 4]]
+    mask = torch.zeros(300, dtype=torch.bool)
+    mask[[7, 150, 299]] = True
+    scores, rows = similarity_topk(query, matrix, 5, mask=mask, block_n=64)
+    assert rows.tolist() == [[7, 150, 299]] and torch.isfinite(scores).all()
+
+
+def test_similarity_topk_refuses_mismatched_shapes() -> None:
+    with pytest.raises(ValueError):
+        similarity_topk(torch.zeros(2, 8), torch.zeros(10, 16), 3)
+
+
+def test_mean_pool_normalize_matches_the_reference() -> None:
+    generator = torch.Generator().manual_seed(3)
+    tokens = torch.randn(4, 37, 384, generator=generator).to(torch.float16)
+    mask = torch.ones(4, 37, dtype=torch.int64)
+    mask[1, 20:] = 0
+    mask[3, 1:] = 0  # a one-token text
+    out = mean_pool_normalize(tokens, mask)
+    torch.testing.assert_close(out, mean_pool_normalize_reference(tokens, mask), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(4), rtol=1e-4, atol=1e-4)
+
+
+def test_vector_index_searches_with_the_kernel_like_the_exact_path() -> None:
+    import numpy as np
+
+    from cerebro_serve.index.vector_index import VectorIndex
+
+    rng = np.random.default_rng(4)
+    vectors = rng.normal(size=(500, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    plain, accelerated = VectorIndex(32), VectorIndex(32, accelerator="cpu")
+    for index in (plain, accelerated):
+        index.set(np.arange(500), vectors)
+    mask = np.arange(500) % 3 != 0
+    for query in vectors[:3]:
+        expected, found = plain.search(query, 20, mask), accelerated.search(query, 20, mask)
+        assert len(set(expected.rows.tolist()) & set(found.rows.tolist())) >= 19  # fp16 may swap a near tie
+        np.testing.assert_allclose(found.similarities, vectors[found.rows] @ query, rtol=1e-5)
+
+
+def test_encoder_with_fused_pooling_matches_sentence_transformers() -> None:
+    import numpy as np
+
+    from cerebro_serve.engine.encoder import SentenceTransformerEncoder, resolve_model_dir
+
+    name, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
+    fused = SentenceTransformerEncoder(name, model_dir, fused_pooling=True)
+    plain = SentenceTransformerEncoder(name, model_dir, fused_pooling=False)
+    assert fused.fused_pooling and not plain.fused_pooling
+    texts = ["python backend developer", "intensive care nurse with ten years of triage experience", ""]
+    np.testing.assert_allclose(fused.embed_documents(texts), plain.embed_documents(texts), atol=1e-4)
