@@ -11,6 +11,21 @@ constexpr float kNeutral = 0.5f;       // a feature neither side can speak to
 constexpr float kProximityKm = 100.0f;  // e^-1 at this distance
 constexpr int64_t kRowsPerThread = 512;  // below this a thread costs more than it saves
 
+// Calls on_common(i, j) for every id present in both sorted lists (a[i] == b[j]).
+template <typename OnCommon>
+void for_each_common(const uint32_t* a, int64_t na, const uint32_t* b, int64_t nb, OnCommon on_common) {
+  int64_t i = 0, j = 0;
+  while (i < na && j < nb) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      on_common(i++, j++);
+    }
+  }
+}
+
 float dot_int8(const float* query, const int8_t* row, int64_t dim) {
   float sum = 0.0f;
   for (int64_t i = 0; i < dim; ++i) sum += query[i] * static_cast<float>(row[i]);
@@ -37,18 +52,8 @@ float skill_coverage(const QueryFeatures& q, const PoolColumns& p, int64_t row) 
     for (int64_t i = 0; i < n; ++i) required += weights[i];
   }
   if (required <= 0.0f) return kNeutral;
-  int64_t i = 0, j = 0;
-  while (i < q.skill_count && j < n) {
-    if (q.skill_ids[i] < ids[j]) {
-      ++i;
-    } else if (ids[j] < q.skill_ids[i]) {
-      ++j;
-    } else {
-      common += q.is_job ? q.skill_weights[i] : weights[j];
-      ++i;
-      ++j;
-    }
-  }
+  for_each_common(q.skill_ids, q.skill_count, ids, n,
+                  [&](int64_t i, int64_t j) { common += q.is_job ? q.skill_weights[i] : weights[j]; });
   return common / required;
 }
 
@@ -76,7 +81,6 @@ float keyword_match(const QueryFeatures& q, const std::vector<float>& query_idf,
   const float profile_length = q.is_job ? p.term_length[row] : q.length;
   const float mean_length = q.is_job ? p.mean_length : std::max(q.length, 1.0f);
   float matched = 0.0f, best = 0.0f;
-  int64_t i = 0, j = 0;
   if (q.is_job) {
     for (int64_t k = 0; k < q.term_count; ++k) best += query_idf[k] * q.term_freqs[k];
   } else {
@@ -84,21 +88,13 @@ float keyword_match(const QueryFeatures& q, const std::vector<float>& query_idf,
   }
   best *= kBm25K1 + 1.0f;
   if (best <= 0.0f) return kNeutral;
-  while (i < q.term_count && j < n) {
-    if (q.term_ids[i] < ids[j]) {
-      ++i;
-    } else if (ids[j] < q.term_ids[i]) {
-      ++j;
+  for_each_common(q.term_ids, q.term_count, ids, n, [&](int64_t i, int64_t j) {
+    if (q.is_job) {
+      matched += query_idf[i] * q.term_freqs[i] * saturation(freqs[j], profile_length, mean_length);
     } else {
-      if (q.is_job) {
-        matched += query_idf[i] * q.term_freqs[i] * saturation(freqs[j], profile_length, mean_length);
-      } else {
-        matched += term_idf(p, ids[j]) * freqs[j] * saturation(q.term_freqs[i], profile_length, mean_length);
-      }
-      ++i;
-      ++j;
+      matched += term_idf(p, ids[j]) * freqs[j] * saturation(q.term_freqs[i], profile_length, mean_length);
     }
-  }
+  });
   return matched / best;
 }
 

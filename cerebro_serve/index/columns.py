@@ -356,35 +356,26 @@ class FeatureColumns:
     # -- growth ------------------------------------------------------------------------------------
 
     def _ensure_rows(self, needed: int) -> None:
-        if needed <= self._capacity:
-            return
-        capacity = max(needed, 2 * self._capacity)
-        for name in (*_ROW_COLUMNS, "title", "skills"):
-            old = getattr(self, name)
-            new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
-            new[: self.rows] = old[: self.rows]
-            setattr(self, name, new)
-        self._capacity = capacity
+        if needed > self._capacity:
+            self._capacity = self._grow((*_ROW_COLUMNS, "title", "skills"), self.rows, needed, self._capacity)
 
     def _ensure_skills(self, needed: int) -> None:
-        if needed <= len(self.skill_ids):
-            return
-        capacity = max(needed, 2 * len(self.skill_ids))
-        for name in ("skill_ids", "skill_weights"):
-            old = getattr(self, name)
-            new = np.zeros(capacity, dtype=old.dtype)
-            new[: self.skill_used] = old[: self.skill_used]
-            setattr(self, name, new)
+        if needed > len(self.skill_ids):
+            self._grow(("skill_ids", "skill_weights"), self.skill_used, needed, len(self.skill_ids))
 
     def _ensure_terms(self, needed: int) -> None:
-        if needed <= len(self.term_ids):
-            return
-        capacity = max(needed, 2 * len(self.term_ids))
-        for name in ("term_ids", "term_freqs"):
+        if needed > len(self.term_ids):
+            self._grow(("term_ids", "term_freqs"), self.term_used, needed, len(self.term_ids))
+
+    def _grow(self, names: tuple[str, ...], used: int, needed: int, capacity: int) -> int:
+        """Replace the named arrays by ones at least twice as long (readers keep the old ones)."""
+        capacity = max(needed, 2 * capacity)
+        for name in names:
             old = getattr(self, name)
-            grown = np.zeros(capacity, dtype=old.dtype)
-            grown[: self.term_used] = old[: self.term_used]
+            grown = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
+            grown[:used] = old[:used]
             setattr(self, name, grown)
+        return capacity
 
     def _set_terms(self, row: int, features: RecordFeatures) -> None:
         """Append the row's words and keep the per-bucket document frequencies current."""
