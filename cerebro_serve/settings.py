@@ -19,6 +19,7 @@ class Settings:
     api_key: str | None = None
     model: str = DEFAULT_MODEL
     device: str = "auto"
+    precision: str = "auto"
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
@@ -36,6 +37,7 @@ class Settings:
             "api_key": env.get("CEREBRO_API_KEY") or None,
             "model": env.get("CEREBRO_MODEL", DEFAULT_MODEL),
             "device": env.get("CEREBRO_DEVICE", "auto"),
+            "precision": env.get("CEREBRO_PRECISION", "auto"),
             "host": env.get("CEREBRO_HOST", "127.0.0.1"),
             "port": int(env.get("CEREBRO_PORT", "8000")),
             "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),

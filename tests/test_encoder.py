@@ -35,3 +35,29 @@ def test_the_end_of_a_long_resume_still_counts(encoder) -> None:
 def test_empty_input(encoder) -> None:
     assert encoder.embed_documents([]).shape == (0, encoder.dimension)
     assert encoder.embed_documents([""]).shape == (1, encoder.dimension)
+
+
+def test_precision_follows_the_hardware(monkeypatch) -> None:
+    import pytest
+
+    from cerebro_serve.engine import encoder as module
+
+    monkeypatch.setattr(module, "cpu_flags", lambda: {"avx2", "fma"})
+    assert module.resolve_precision("auto", "cpu") == "float32"  # bf16 would be emulated, slower
+    for flags in ({"avx512f", "avx512_bf16"}, {"amx_tile", "amx_bf16"}):
+        monkeypatch.setattr(module, "cpu_flags", lambda flags=flags: flags)
+        assert module.resolve_precision("auto", "cpu") == "bfloat16"
+    assert module.resolve_precision("float32", "cpu") == "float32"
+    with pytest.raises(ValueError, match="Unknown precision"):
+        module.resolve_precision("int3", "cpu")
+
+
+def test_bfloat16_keeps_the_vectors(encoder) -> None:
+    from cerebro_serve.engine.encoder import SentenceTransformerEncoder, resolve_model_dir
+
+    name, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
+    half = SentenceTransformerEncoder(name, model_dir, precision="bfloat16")
+    texts = ["python backend developer with django", "intensive care nurse", "pastry chef " * 200]
+    full, reduced = encoder.embed_documents(texts), half.embed_documents(texts)
+    assert reduced.dtype == np.float32
+    assert (np.sum(full * reduced, axis=1) > 0.99).all()
