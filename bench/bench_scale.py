@@ -50,7 +50,7 @@ from cerebro_serve.scoring.algorithms import base_algorithm
 from cerebro_serve.scoring.features import UNKNOWN
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.ranking import RERANK_DEPTH
-from cerebro_serve.store import RecordContent, SqlStore
+from cerebro_serve.store import RecordContent, SqlStore, TagClause
 from cerebro_serve.store.schema import pools, records
 
 NOISE = 0.02  # per dimension: noise norm ~0.39 on a unit vector, cosine ~0.93 to the source
@@ -316,10 +316,8 @@ def main() -> None:
     jobs = rjdb.split(1)[: args.queries]
     queries = [QueryFeatures.of(rjdb.jobs.features[j], rjdb.jobs.vectors[j], is_job=True) for j in jobs]
     anchors = rjdb.jobs.vectors[jobs, 0]
-    cities = tuple((("city", f"city-{c}"),) for c in range(2))
-    from cerebro_serve.store import TagClause
-
-    filtered = RowFilter(tags_included=(tuple(TagClause(name, value) for ((name, value),) in cities),),
+    two_cities = tuple(TagClause("city", f"city-{c}") for c in range(2))
+    filtered = RowFilter(tags_included=(two_cities,),
                          created_at_min_us=0, created_at_max_us=10**18)
     model_dir = resolve_model_dir(encoder.name)[1]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(base.texts)} base records; "

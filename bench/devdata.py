@@ -164,8 +164,6 @@ class NeighbourTask:
 def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:  # type: ignore[no-untyped-def]
     """The 1,237 development resumes (pypdf text from the dataset, parsed by parse_resume) and their
     categories; resumes without text are left out."""
-    import csv
-
     if not path.exists():
         raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
     csv.field_size_limit(1 << 30)

@@ -104,11 +104,8 @@ def quantize(vector: np.ndarray | None) -> tuple[np.ndarray, float]:
     """int8 codes and the scale that maps them back; a missing or zero vector has scale 0."""
     if vector is None:
         return np.zeros(0, dtype=np.int8), 0.0
-    peak = float(np.max(np.abs(vector))) if vector.size else 0.0
-    if peak == 0.0:
-        return np.zeros(vector.shape, dtype=np.int8), 0.0
-    scale = peak / 127.0
-    return np.round(vector / scale).astype(np.int8), scale
+    codes, scales = quantize_rows(np.asarray(vector, dtype=np.float32)[None, :], np.ones(1, dtype=bool))
+    return codes[0], float(scales[0])
 
 
 class FeatureColumns:

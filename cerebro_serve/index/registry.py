@@ -104,6 +104,10 @@ class IndexRegistry:
         with self._lock:
             return self._write_locks.setdefault(pool_key, threading.RLock())
 
+    def is_current(self, model: str, embedding: bytes, features: bytes | None) -> bool:
+        """Whether stored vectors and features can be used as they are: this model's, all views, featurised."""
+        return model == self.model and len(embedding) == len(VIEWS) * self.dimension * 4 and features is not None
+
     def get(self, pool_key: str) -> PoolIndex:
         with self.write_lock(pool_key):
             index = self._indexes.get(pool_key)
@@ -141,11 +145,10 @@ class IndexRegistry:
         index = PoolIndex(
             VectorIndex(self.dimension, ann_min_rows=2**62, accelerator=self.accelerator), FeatureColumns(self.dimension)
         )
-        embedding_bytes = len(VIEWS) * self.dimension * 4
         current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
         stale: list[IndexRow] = []
         for row in self.store.index_rows(pool_key):
-            if row.model != self.model or len(row.embedding) != embedding_bytes or row.features is None:
+            if not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue
             embedding = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)

@@ -42,7 +42,8 @@ LEVEL_WORDS = re.compile(
 )
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lowercase without accents ("Français" -> "francais")."""
     text = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in text if not unicodedata.combining(c))
 
@@ -51,7 +52,7 @@ def find_spoken_languages(text: str) -> list[tuple[str, str | None]]:
     """(ISO code, level as written or None) for each language named in the text, in order."""
     found: dict[str, str | None] = {}
     for line in text.split("\n"):
-        folded = _fold(line)
+        folded = fold(line)
         names = [(match.start(), match.end(), _NAME_TO_CODE[match.group(0)])
                  for match in re.finditer(r"[a-z]+", folded) if match.group(0) in _NAME_TO_CODE]
         for position, (_, end, code) in enumerate(names):

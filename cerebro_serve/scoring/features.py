@@ -14,7 +14,6 @@ import gzip
 import hashlib
 import re
 import statistics
-import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,7 @@ import msgspec
 
 from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import Job, Profile
-from cerebro_serve.parsing.languages import LANGUAGE_NAMES
+from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
 
 SKILL_WEIGHTS_FILE = Path(__file__).with_name("data") / "skill_weights.tsv.gz"
@@ -129,8 +128,7 @@ def default_skill_weight() -> float:
 
 
 def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+    return " ".join(fold(text.casefold()).split())
 
 
 class FeatureExtractor:

@@ -150,12 +150,12 @@ class RankingService:
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.record_vectors(stored.id)
-        if model != self.encoder.name or features is None or len(raw) != len(VIEWS) * self.encoder.dimension * 4:
+        if not self.registry.is_current(model, raw, features):
             kind = JOB if stored.kind == JOB.name else PROFILE
             record = self.records.materialize(kind, stored)
             [(_, embedding, fresh)] = self.records.describe([record])
             return embedding, fresh
-        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]
 
     def _keyword_anchor(self, query: Filtering) -> Anchor | None:
         """Searching sorted by relevance ranks by similarity to the keywords; otherwise it lists."""

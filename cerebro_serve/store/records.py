@@ -84,7 +84,8 @@ class TagClause:
 
 @dataclass(frozen=True, slots=True)
 class RecordFilter:
-    """Filters pushed down into SQL. Tag filters are CNF: AND over groups, OR inside a group."""
+    """Filters pushed down into SQL (listing; keyword and name filters of a ranking). Tag, date-range and
+    location filters of a ranking are row masks over the pool's columns (index/filters.py)."""
 
     created_at_min_us: int | None = None
     created_at_max_us: int | None = None
@@ -92,8 +93,6 @@ class RecordFilter:
     name: str | None = None
     key: str | None = None
     reference: str | None = None
-    tags_included: tuple[tuple[TagClause, ...], ...] = ()
-    tags_excluded: tuple[tuple[TagClause, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

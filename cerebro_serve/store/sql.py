@@ -22,7 +22,6 @@ from cerebro_serve.store.records import (
     RecordFilter,
     StoredPool,
     StoredRecord,
-    TagClause,
 )
 from cerebro_serve.store.schema import api_keys, migrate, parsing_jobs, pools, record_tags, records
 
@@ -54,17 +53,6 @@ def _create_engine(url: str) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
-
-
-def _tag_group_condition(group: Sequence[TagClause]) -> sa.ColumnElement[bool]:
-    """Records carrying at least one tag of the group."""
-    matches = []
-    for tag in group:
-        clause = record_tags.c.name == tag.name
-        if tag.value is not None:
-            clause = sa.and_(clause, record_tags.c.value == tag.value)
-        matches.append(clause)
-    return records.c.id.in_(sa.select(record_tags.c.record_id).where(sa.or_(*matches)))
 
 
 def _like_escape(text: str) -> str:
@@ -241,11 +229,6 @@ class SqlStore:
             condition = sa.and_(condition, records.c.key == f.key)
         if f.reference is not None:
             condition = sa.and_(condition, records.c.reference == f.reference)
-        for group in f.tags_included:
-            condition = sa.and_(condition, _tag_group_condition(group))
-        if f.tags_excluded:
-            excluded = sa.and_(*(_tag_group_condition(group) for group in f.tags_excluded))
-            condition = sa.and_(condition, sa.not_(excluded))
         query = (
             sa.select(records.c.id, records.c.created_at_us, records.c.updated_at_us)
             .where(condition)
