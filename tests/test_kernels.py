@@ -1,4 +1,5 @@
-"""Triton kernels against their PyTorch references, run by the Triton interpreter on CPU."""
+"""Triton kernels against their PyTorch references: compiled on a GPU when there is one (the device
+machine runs this file with `--noconftest`), else run by the Triton interpreter on the CPU."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import os
 
 import pytest
 
-os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported: these tests run without a GPU
 torch = pytest.importorskip("torch")
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+if DEVICE == "cpu":
+    os.environ["TRITON_INTERPRET"] = "1"  # before the kernels are defined: these tests run without a GPU
 pytest.importorskip("triton")
 
 from cerebro_serve.engine.kernels.pooling import mean_pool_normalize, mean_pool_normalize_reference  # noqa: E402
@@ -18,30 +21,51 @@ def _unit(rows: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(rows, dim=1)
 
 
-@pytest.mark.parametrize(("n_rows", "k"), [(1000, 10), (777, 64), (40, 100)])
-def test_similarity_topk_matches_the_reference(n_rows: int, k: int) -> None:
+@pytest.mark.parametrize(("n_rows", "k", "n_queries", "row_tiles"),
+                         [(1000, 10, 5, False), (777, 64, 5, True), (40, 100, 5, False), (900, 30, 1, False)])
+def test_similarity_topk_matches_the_reference(n_rows: int, k: int, n_queries: int, row_tiles: bool) -> None:
     generator = torch.Generator().manual_seed(n_rows)
-    matrix = _unit(torch.randn(n_rows, 48, generator=generator)).to(torch.float16)
-    queries = _unit(torch.randn(5, 48, generator=generator)).to(torch.float16)
-    scores, rows = similarity_topk(queries, matrix, k, block_n=128)
+    matrix = _unit(torch.randn(n_rows, 48, generator=generator)).to(DEVICE, torch.float16)
+    queries = _unit(torch.randn(n_queries, 48, generator=generator)).to(DEVICE, torch.float16)
+    scores, rows = similarity_topk(queries, matrix, k, block_n=128, row_tiles=row_tiles)
     expected_scores, expected_rows = similarity_topk_reference(queries, matrix, k)
-    assert rows.shape == expected_rows.shape == (5, min(k, n_rows))
+    assert rows.shape == expected_rows.shape == (n_queries, min(k, n_rows))
     torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
     # Same rows, except where two fp16 scores tie within rounding.
     assert (rows == expected_rows).float().mean() > 0.97
 
 
 def test_similarity_topk_masks_rows_and_breaks_ties_by_row() -> None:
-    matrix = torch.zeros(300, 32, dtype=torch.float16)
+    matrix = torch.zeros(300, 32, dtype=torch.float16, device=DEVICE)
     matrix[:, 0] = 1.0  # every row ties
-    query = torch.zeros(1, 32, dtype=torch.float16)
+    query = torch.zeros(1, 32, dtype=torch.float16, device=DEVICE)
     query[0, 0] = 1.0
     _, rows = similarity_topk(query, matrix, 5, block_n=64)
     assert rows.tolist() == [[0, 1, 2, 3, 4]]
-    mask = torch.zeros(300, dtype=torch.bool)
+    mask = torch.zeros(300, dtype=torch.bool, device=DEVICE)
     mask[[7, 150, 299]] = True
     scores, rows = similarity_topk(query, matrix, 5, mask=mask, block_n=64)
     assert rows.tolist() == [[7, 150, 299]] and torch.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("clustered_block", [0, 5])
+def test_similarity_topk_rescores_blocks_that_hold_more_of_the_answer(clustered_block: int) -> None:
+    """The whole top 30 sits in one block of 64 rows, which keeps only 16 keys: the host re-scores it
+    (and, for k = 100, most blocks)."""
+    generator = torch.Generator().manual_seed(clustered_block)
+    matrix = _unit(torch.randn(512, 32, generator=generator))
+    query = _unit(torch.randn(1, 32, generator=generator))
+    near = range(clustered_block * 64, clustered_block * 64 + 40)
+    matrix[near.start : near.stop] = _unit(query + 0.05 * torch.randn(40, 32, generator=generator))
+    matrix, query = matrix.to(DEVICE, torch.float16), query.to(DEVICE, torch.float16)
+    mask = torch.ones(512, dtype=torch.bool, device=DEVICE)
+    mask[near.start] = False
+    for k in (30, 100):
+        scores, rows = similarity_topk(query, matrix, k, mask=mask, block_n=64, per_block=16)
+        expected_scores, expected_rows = similarity_topk_reference(query, matrix, k, mask=mask)
+        torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
+        assert (rows == expected_rows).float().mean() > 0.97
+        assert set(rows[0, :30].tolist()) <= set(near[1:])
 
 
 def test_similarity_topk_refuses_mismatched_shapes() -> None:
@@ -51,13 +75,13 @@ def test_similarity_topk_refuses_mismatched_shapes() -> None:
 
 def test_mean_pool_normalize_matches_the_reference() -> None:
     generator = torch.Generator().manual_seed(3)
-    tokens = torch.randn(4, 37, 384, generator=generator).to(torch.float16)
-    mask = torch.ones(4, 37, dtype=torch.int64)
+    tokens = torch.randn(4, 37, 384, generator=generator).to(DEVICE, torch.float16)
+    mask = torch.ones(4, 37, dtype=torch.int64, device=DEVICE)
     mask[1, 20:] = 0
     mask[3, 1:] = 0  # a one-token text
     out = mean_pool_normalize(tokens, mask)
     torch.testing.assert_close(out, mean_pool_normalize_reference(tokens, mask), rtol=1e-3, atol=1e-3)
-    torch.testing.assert_close(out.norm(dim=1), torch.ones(4), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(4, device=DEVICE), rtol=1e-4, atol=1e-4)
 
 
 def test_vector_index_searches_with_the_kernel_like_the_exact_path() -> None:
@@ -68,7 +92,7 @@ def test_vector_index_searches_with_the_kernel_like_the_exact_path() -> None:
     rng = np.random.default_rng(4)
     vectors = rng.normal(size=(500, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    plain, accelerated = VectorIndex(32), VectorIndex(32, accelerator="cpu")
+    plain, accelerated = VectorIndex(32), VectorIndex(32, accelerator=DEVICE)
     for index in (plain, accelerated):
         index.set(np.arange(500), vectors)
     mask = np.arange(500) % 3 != 0
