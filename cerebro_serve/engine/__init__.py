@@ -1,5 +1,11 @@
 """Text encoders and the object views they embed."""
 
-from cerebro_serve.engine.encoder import Encoder, SentenceTransformerEncoder, load_encoder
+from cerebro_serve.engine.encoder import (
+    Encoder,
+    PooledEncoder,
+    SentenceTransformerEncoder,
+    UniversalSentenceEncoder,
+    load_encoder,
+)
 
-__all__ = ["Encoder", "SentenceTransformerEncoder", "load_encoder"]
+__all__ = ["Encoder", "PooledEncoder", "SentenceTransformerEncoder", "UniversalSentenceEncoder", "load_encoder"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import SentenceTransformerEncoder
+from cerebro_serve.engine.encoder import PooledEncoder
 
 
 class QueueFull(Exception):
@@ -67,7 +67,7 @@ class BatcherStats:
 class DynamicBatcher:
     def __init__(
         self,
-        encoder: SentenceTransformerEncoder,
+        encoder: PooledEncoder,
         max_batch_tokens: int = 16_384,
         max_wait_ms: float = 5.0,
         max_pending: int = 1_024,

