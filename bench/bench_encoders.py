@@ -6,8 +6,9 @@ occupation among all 2,942, each English occupation embedded as "label. descript
 is English-only in this release). The English rows are the same task with an English alternative label
 as the query (a monolingual control). A sample of occupations is the query set (seeded); recall@1,
 recall@10 and MRR over it. Speed: documents/s embedding the 2,942 English occupations, same run.
+Each encoder is MODEL:BACKEND:PRECISION (the backends and precisions of `load_encoder`).
 
-    python -m bench.bench_encoders [--queries 600]
+    python -m bench.bench_encoders [--queries 600] [--encoders all-MiniLM-L6-v2:onnx:auto ...]
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from cerebro_serve.engine.encoder import DEFAULT_MODEL, MULTILINGUAL_MODEL, load_encoder
+
+ENCODERS = [f"{DEFAULT_MODEL}:torch:auto", f"{DEFAULT_MODEL}:torch:float32", f"{DEFAULT_MODEL}:onnx:auto",
+            f"{DEFAULT_MODEL}:onnx:float32", f"{MULTILINGUAL_MODEL}:torch:float32"]
 
 ESCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "taxonomy" / "esco-v1.0-en-es-fr"
 
@@ -44,7 +48,8 @@ def retrieval(queries: np.ndarray, documents: np.ndarray, targets: np.ndarray) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=600)
-    parser.add_argument("--models", nargs="+", default=[DEFAULT_MODEL, MULTILINGUAL_MODEL])
+    parser.add_argument("--encoders", nargs="+", default=ENCODERS)
+    parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / ".cache" / "models")
     args = parser.parse_args()
     english, spanish, french = occupations("en"), occupations("es"), occupations("fr")
     uris = sorted(english)
@@ -61,8 +66,9 @@ def main() -> None:
     print(f"{platform.machine()}, {len(documents)} English occupations, {len(sample)} queries per language")
     print("| encoder | docs/s | " + " | ".join(f"{name} R@1 / R@10 / MRR" for name in query_sets) + " |")
     print("|---|---|" + "---|" * len(query_sets))
-    for model in args.models:
-        encoder = load_encoder(model, "cpu", "auto")
+    for spec in args.encoders:
+        model, backend, precision = spec.split(":")
+        encoder = load_encoder(model, "cpu", precision, backend, args.cache)
         encoder.embed_documents(documents[:32])  # warm-up
         start = time.perf_counter()
         document_vectors = encoder.embed_documents(documents)
@@ -71,7 +77,7 @@ def main() -> None:
         for texts in query_sets.values():
             metrics = retrieval(encoder.embed_documents(texts), document_vectors, sample)
             cells.append(f"{metrics['recall@1']:.3f} / {metrics['recall@10']:.3f} / {metrics['mrr']:.3f}")
-        label = f"{encoder.name} ({getattr(encoder, 'precision', 'float32')})"
+        label = f"{encoder.name} ({backend if model != MULTILINGUAL_MODEL else 'numpy'}, {encoder.precision})"
         print(f"| {label} | {rate:.1f} | " + " | ".join(cells) + " |", flush=True)
 
 

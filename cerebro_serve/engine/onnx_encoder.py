@@ -71,13 +71,16 @@ class OnnxEncoder(WindowedEncoder):
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
         if not pieces:
             return np.empty((0, self.dimension), dtype=np.float32)
-        parts = []
+        # Batches of similar lengths, so little of each batch is padding; answers in the callers' order.
+        order = np.argsort([len(piece) for piece in pieces], kind="stable")
+        vectors = np.empty((len(pieces), self.dimension), dtype=np.float32)
         with self._lock:
             for start in range(0, len(pieces), self.batch_size):
-                batch = self._tokenizer(list(pieces[start : start + self.batch_size]), padding=True,
-                                        truncation=True, max_length=self.window_tokens + 2, return_tensors="np")
-                parts.append(run_pooled(self._session, batch, self._inputs))
-        return np.concatenate(parts)
+                rows = order[start : start + self.batch_size]
+                batch = self._tokenizer([pieces[row] for row in rows], padding=True, truncation=True,
+                                        max_length=self.window_tokens + 2, return_tensors="np")
+                vectors[rows] = run_pooled(self._session, batch, self._inputs)
+        return vectors
 
 
 def run_pooled(session, batch, inputs: set[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
