@@ -136,6 +136,20 @@ def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
     assert np.flatnonzero(row_mask(loaded, RowFilter(tags_included=paris))).tolist() == [1]
 
 
+def test_bm25_mean_length_follows_every_write() -> None:
+    columns = FeatureColumns(8)
+    vector = _unit(np.ones((1, 8)))[0]
+    for record_id, length in ((1, 10), (2, 30)):
+        columns.upsert(record_id, 0, 0, _features(length=length), vector, vector)
+    assert columns.snapshot().mean_length == 20.0
+    columns.upsert(2, 0, 0, _features(length=50), vector, vector)  # an edit changes the average
+    assert columns.snapshot().mean_length == 30.0
+    ids = np.array([3, 4])
+    columns.append(ids, np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64),
+                   [_features(length=60), _features(length=80)], np.stack([vector] * 2), np.stack([vector] * 2))
+    assert columns.snapshot().mean_length == 50.0
+
+
 def test_geo_filter_keeps_rows_within_the_radius() -> None:
     columns = FeatureColumns(4)
     vector = np.ones(4, dtype=np.float32) / 2
