@@ -11,6 +11,10 @@ fitted accident. A Platt fit of the pairwise score then makes the output a calib
   of other jobs most similar to it by cosine (mined hard negatives) and 2 random ones; and for the first
   ESCO occupation mapped to each livecareer category (bench/devdata.py), the fitting-half resumes of that
   category must outrank the others among its 50 nearest and 20 random ones. L2 chosen by rjdb MRR.
+  On top of the linear part, small gradient-boosted trees (LightGBM lambdarank, monotone increasing in
+  every feature, started from the linear scores) learn what a weighted sum cannot: when keyword evidence
+  should outweigh the embeddings and when not. Their size is the cheapest within TREE_TOLERANCE of the
+  best rjdb MRR on the inner split; a final Platt fit scales linear part and trees together.
 - cerebro-match, a profile against profiles: for each livecareer profile of the fitting half, among its
   30 nearest profiles by cosine and 10 random ones, those of its category must outrank the others.
   L2 chosen by category precision@10.
@@ -33,12 +37,14 @@ from sklearn.metrics import roc_auc_score
 
 from bench.devdata import load_esco_jobs, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, DATA_DIR, FEATURES, MATCHING_ALGORITHM
+from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, DATA_DIR, FEATURES, MATCHING_ALGORITHM, Trees
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 
 MINED_NEGATIVES = 8
 RANDOM_NEGATIVES = 2
 L2_GRID = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # chosen by validation inside the fitting half
+TREE_GRID = ((4, 100, 0.1), (8, 100, 0.05), (16, 200, 0.05))  # (leaves, trees, learning rate), likewise
+TREE_TOLERANCE = 0.005  # inner MRR differences below this are noise (~250 validation jobs)
 
 
 Group = tuple[np.ndarray, np.ndarray]  # (candidates x features, relevant or not)
@@ -143,7 +149,50 @@ def calibrated(groups: list[Group], direction: np.ndarray) -> tuple[np.ndarray, 
     return weights, float(platt.intercept_[0]), float(roc_auc_score(y, x @ weights))
 
 
-def write(name: str, weights: np.ndarray, bias: float, l2: float, auc: float, fitted_on: str, model: str) -> None:
+def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: int, rate: float) -> Trees:
+    """LightGBM lambdarank trees over the features, boosting from the linear scores, as flat arrays."""
+    import lightgbm
+
+    x = np.concatenate([x for x, _ in groups])
+    y = np.concatenate([relevant for _, relevant in groups]).astype(int)
+    ranker = lightgbm.LGBMRanker(objective="lambdarank", num_leaves=leaves, n_estimators=n_trees, learning_rate=rate,
+                                 min_child_samples=10, monotone_constraints=[1] * x.shape[1], verbose=-1,
+                                 random_state=0, deterministic=True)
+    ranker.fit(x, y, group=[len(r) for _, r in groups], init_score=x @ weights)
+    arrays: dict[str, list[float]] = {"feature": [], "threshold": [], "left": [], "right": [], "value": [], "roots": []}
+
+    def flatten(node: dict) -> int:  # type: ignore[type-arg]
+        index = len(arrays["feature"])
+        for column in ("feature", "threshold", "left", "right", "value"):
+            arrays[column].append(0)
+        if "leaf_value" in node:
+            arrays["feature"][index], arrays["value"][index] = -1, float(node["leaf_value"])
+            return index
+        assert node["decision_type"] == "<=", node["decision_type"]
+        arrays["feature"][index], arrays["threshold"][index] = int(node["split_feature"]), float(node["threshold"])
+        arrays["left"][index] = flatten(node["left_child"])
+        arrays["right"][index] = flatten(node["right_child"])
+        return index
+
+    for tree in ranker.booster_.dump_model()["tree_info"]:
+        arrays["roots"].append(flatten(tree["tree_structure"]))
+    return Trees.from_dict(arrays)
+
+
+def calibrated_with_trees(groups: list[Group], direction: np.ndarray, trees: Trees) -> tuple[np.ndarray, float, float, Trees]:
+    """Platt scaling of linear part plus trees: (weights, bias, AUC, trees with scaled leaves)."""
+    x = np.concatenate([x for x, _ in groups])
+    y = np.concatenate([relevant for _, relevant in groups]).astype(int)
+    raw = x @ direction + trees.evaluate(x)
+    platt = LogisticRegression(C=1e6).fit(raw[:, None], y)
+    scale = float(platt.coef_[0, 0])
+    scaled = Trees(trees.feature, trees.threshold, trees.left, trees.right, (trees.value * scale).astype(np.float32),
+                   trees.roots)
+    return direction * scale, float(platt.intercept_[0]), float(roc_auc_score(y, raw)), scaled
+
+
+def write(name: str, weights: np.ndarray, bias: float, l2: float, auc: float, fitted_on: str, model: str,
+          trees: Trees | None = None) -> None:
     out = {
         "name": name,
         "version": 1,
@@ -155,9 +204,13 @@ def write(name: str, weights: np.ndarray, bias: float, l2: float, auc: float, fi
         "fit_auc": round(auc, 4),
         "l2": l2,
     }
+    text = json.dumps(out, indent=2)
+    if trees is not None:  # one line per node array: thousands of numbers would otherwise take a line each
+        arrays = {name: [round(float(v), 6) for v in values] for name, values in trees.to_dict().items()}
+        text = text[:-2] + ',\n  "trees": ' + json.dumps(arrays, separators=(",", ":")) + "\n}"
     path = DATA_DIR / f"{name}.json"
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps(out))
+    path.write_text(text + "\n")
+    print({key: value for key, value in out.items() if key != "trees"}, f"{len(trees.roots) if trees else 0} trees")
     print(f"wrote {path}")
 
 
@@ -171,13 +224,26 @@ def fit_base(encoder) -> None:  # type: ignore[no-untyped-def]
         inner_fit, lambda w: inner_check.metrics([f @ w for f in inner_check.features])["mrr"], "MRR",
         occupations,
     )
+    inner_weights = fit_pairwise(inner_fit, l2, occupations)
+    tree_quality = {}
+    for setting in TREE_GRID:
+        trees = fit_trees(inner_fit + occupations, inner_weights, *setting)
+        tree_quality[setting] = inner_check.metrics([f @ inner_weights + trees.evaluate(f)
+                                                     for f in inner_check.features])["mrr"]
+    print("inner validation trees by (leaves, trees, rate):", {str(k): round(v, 4) for k, v in tree_quality.items()})
+    # The cheapest trees the inner split cannot tell from the best: every candidate walks them at query time.
+    best = max(tree_quality.values())
+    setting = min((s for s, q in tree_quality.items() if q >= best - TREE_TOLERANCE), key=lambda s: s[0] * s[1])
     groups = training_groups(data, jobs)
-    weights, bias, auc = calibrated(groups + occupations, fit_pairwise(groups, l2, occupations))
+    direction = fit_pairwise(groups, l2, occupations)
+    trees = fit_trees(groups + occupations, direction, *setting)
+    weights, bias, auc, trees = calibrated_with_trees(groups + occupations, direction, trees)
     fitted_on = (
         f"rjdb fitting half ({len(groups)} jobs, {sum(len(r) for _, r in groups)} job-resume pairs) and "
-        f"{len(occupations)} ESCO occupations against the livecareer-dev fitting half, weighing alike"
+        f"{len(occupations)} ESCO occupations against the livecareer-dev fitting half, weighing alike; "
+        f"{len(trees.roots)} trees of {setting[0]} leaves (learning rate {setting[2]}) on top"
     )
-    write(BASE_ALGORITHM, weights, bias, l2, auc, fitted_on, encoder.name)
+    write(BASE_ALGORITHM, weights, bias, l2, auc, fitted_on, encoder.name, trees)
 
 
 def fit_match(encoder) -> None:  # type: ignore[no-untyped-def]

@@ -154,14 +154,52 @@ py::array_t<float> features(const py::object& pool_object, const py::object& que
   return out;
 }
 
+using NodeArray = py::array_t<int32_t, py::array::c_style | py::array::forcecast>;
+
+// The arrays of an algorithm's trees (None: a linear algorithm), checked so that every walk ends in a leaf.
+struct TreeArrays {
+  NodeArray feature, left, right, roots;
+  FloatArray threshold, value;
+  cerebro::Trees trees;
+};
+
+void tree_arrays(const py::object& object, TreeArrays& out) {
+  if (object.is_none()) return;
+  out.feature = object.attr("feature").cast<NodeArray>();
+  out.threshold = object.attr("threshold").cast<FloatArray>();
+  out.left = object.attr("left").cast<NodeArray>();
+  out.right = object.attr("right").cast<NodeArray>();
+  out.value = object.attr("value").cast<FloatArray>();
+  out.roots = object.attr("roots").cast<NodeArray>();
+  const py::ssize_t nodes = out.feature.size();
+  if (out.threshold.size() != nodes || out.left.size() != nodes || out.right.size() != nodes ||
+      out.value.size() != nodes)
+    throw std::invalid_argument("tree arrays differ in length");
+  const int32_t* feature = out.feature.data();
+  for (py::ssize_t node = 0; node < nodes; ++node) {
+    if (feature[node] >= cerebro::kFeatureCount) throw std::invalid_argument("tree splits on an unknown feature");
+    if (feature[node] >= 0) {
+      for (const int32_t child : {out.left.data()[node], out.right.data()[node]})
+        if (child <= node || child >= nodes) throw std::invalid_argument("tree child out of order or range");
+    }
+  }
+  for (py::ssize_t t = 0; t < out.roots.size(); ++t)
+    if (out.roots.data()[t] < 0 || out.roots.data()[t] >= nodes) throw std::invalid_argument("tree root out of range");
+  out.trees = {feature, out.threshold.data(), out.left.data(), out.right.data(), out.value.data(),
+               out.roots.data(), static_cast<int64_t>(out.roots.size())};
+}
+
 py::tuple rerank(const py::object& pool_object, const py::object& query_object, FloatArray weights, float bias,
-                 RowArray rows, FloatArray cosine, int64_t k, float threshold, int threads) {
+                 const py::object& trees_object, RowArray rows, FloatArray cosine, int64_t k, float threshold,
+                 int threads) {
   const cerebro::PoolColumns pool = pool_columns(pool_object);
   const QueryArrays query = query_features(query_object, pool.dim);
   check_candidates(pool, rows, cosine);
   if (weights.size() != cerebro::kFeatureCount) throw std::invalid_argument("wrong number of fusion weights");
   if (k < 0) throw std::invalid_argument("k must be >= 0");
-  const cerebro::Fusion fusion{weights.data(), bias};
+  TreeArrays trees;
+  tree_arrays(trees_object, trees);
+  const cerebro::Fusion fusion{weights.data(), bias, trees.trees};
   cerebro::Reranked result;
   {
     py::gil_scoped_release release;
@@ -182,7 +220,8 @@ PYBIND11_MODULE(_native, m) {
         "Top-k (indices, scores) among masked, non-NaN scores; score descending, ties by lower index.");
   m.attr("FEATURE_COUNT") = cerebro::kFeatureCount;
   m.attr("TERM_BUCKETS") = cerebro::kTermBuckets;
-  m.def("rerank", &rerank, py::arg("pool"), py::arg("query"), py::arg("weights"), py::arg("bias"), py::arg("rows"),
+  m.def("rerank", &rerank, py::arg("pool"), py::arg("query"), py::arg("weights"), py::arg("bias"), py::arg("trees"),
+        py::arg("rows"),
         py::arg("cosine"), py::arg("k"), py::arg("threshold"), py::arg("threads"),
         "Fused re-ranking of candidate rows: (positions, scores, features, passed), best first.");
   m.def("features", &features, py::arg("pool"), py::arg("query"), py::arg("rows"), py::arg("cosine"),

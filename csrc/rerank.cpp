@@ -184,6 +184,7 @@ Reranked rerank(const PoolColumns& pool, const QueryFeatures& query, const Fusio
       features_of(pool, query, query_idf, rows[i], cosine[i], f);
       float logit = fusion.bias;
       for (int j = 0; j < kFeatureCount; ++j) logit += fusion.weights[j] * f[j];
+      logit += fusion.trees.evaluate(f);
       scores[i] = 1.0f / (1.0f + std::exp(-logit));
     }
   });

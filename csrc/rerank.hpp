@@ -54,9 +54,33 @@ struct QueryFeatures {
   bool is_job = true;  // the job's side holds the requirements (skills to cover, years, education)
 };
 
+// Additive regression trees over the features (gradient-boosted on top of the linear part). Nodes of all
+// trees in one array; a leaf has feature < 0; a node's children come after it (so a walk always ends).
+struct Trees {
+  const int32_t* feature = nullptr;
+  const float* threshold = nullptr;  // go left when features[feature] <= threshold
+  const int32_t* left = nullptr;
+  const int32_t* right = nullptr;
+  const float* value = nullptr;      // a leaf's contribution to the logit
+  const int32_t* roots = nullptr;
+  int64_t count = 0;
+
+  float evaluate(const float* features) const {
+    float total = 0.0f;
+    for (int64_t t = 0; t < count; ++t) {
+      int32_t node = roots[t];
+      while (feature[node] >= 0) node = features[feature[node]] <= threshold[node] ? left[node] : right[node];
+      total += value[node];
+    }
+    return total;
+  }
+};
+
+// score = sigmoid(bias + weights . features + trees(features))
 struct Fusion {
   const float* weights = nullptr;  // kFeatureCount
   float bias = 0.0f;
+  Trees trees;
 };
 
 struct Reranked {

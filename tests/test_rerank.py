@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index.columns import TERM_BUCKETS, FeatureColumns
-from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, base_algorithm
+from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
 from cerebro_serve.scoring.features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
 
@@ -144,6 +144,57 @@ def test_rerank_fuses_thresholds_and_orders_like_the_reference() -> None:
     assert np.mean(ranked.positions == order) > 0.95
     np.testing.assert_allclose(ranked.features, expected_features[ranked.positions], rtol=1e-4, atol=1e-4)
     assert np.all(np.diff(ranked.scores) <= 0)
+
+
+def _random_trees(rng: np.random.Generator, n_trees: int, depth: int) -> Trees:
+    """Complete random trees of the given depth, laid out in pre-order (children after their parent)."""
+    feature, threshold, left, right, value, roots = [], [], [], [], [], []
+
+    def grow(level: int) -> int:
+        node = len(feature)
+        for column in (feature, threshold, left, right, value):
+            column.append(0)
+        if level == depth:
+            feature[node], value[node] = -1, float(rng.normal(scale=0.5))
+            return node
+        feature[node], threshold[node] = int(rng.integers(0, len(FEATURES))), float(rng.uniform(0, 1))
+        left[node] = grow(level + 1)
+        right[node] = grow(level + 1)
+        return node
+
+    for _ in range(n_trees):
+        roots.append(grow(0))
+    return Trees.from_dict(dict(feature=feature, threshold=threshold, left=left, right=right, value=value,
+                                roots=roots))
+
+
+def test_rerank_with_trees_scores_like_the_python_walk() -> None:
+    rng = np.random.default_rng(11)
+    columns, rows = _pool(rng, 400)
+    query = _query(rng, True)
+    trees = _random_trees(rng, n_trees=20, depth=3)
+    algorithm = Algorithm("trees", 1, np.abs(rng.normal(size=len(FEATURES))).astype(np.float32), -1.0, trees)
+    candidates = np.arange(400, dtype=np.int64)
+    cosine = rng.uniform(0, 1, size=400).astype(np.float32)
+    ranked = rerank(columns, query, algorithm, candidates, cosine, k=400)
+    expected = algorithm.score(ranked.features)
+    np.testing.assert_allclose(ranked.scores, expected, rtol=1e-5, atol=1e-6)
+    linear = Algorithm("linear", 1, algorithm.weights, -1.0)
+    assert not np.allclose(linear.score(ranked.features), expected)  # the trees do change the scores
+
+
+def test_rerank_refuses_malformed_trees() -> None:
+    rng = np.random.default_rng(12)
+    columns, _ = _pool(rng, 5)
+    query = _query(rng, True)
+    loop = Trees.from_dict(dict(feature=[0, -1], threshold=[0.5, 0], left=[0, 0], right=[1, 0], value=[0, 1],
+                                roots=[0]))
+    unknown = Trees.from_dict(dict(feature=[len(FEATURES), -1, -1], threshold=[0.5, 0, 0], left=[1, 0, 0],
+                                   right=[2, 0, 0], value=[0, 1, 2], roots=[0]))
+    for trees in (loop, unknown):
+        algorithm = Algorithm("bad", 1, np.ones(len(FEATURES), np.float32), 0.0, trees)
+        with pytest.raises(ValueError, match="tree"):
+            rerank(columns, query, algorithm, np.arange(5), np.zeros(5, np.float32), k=5)
 
 
 def test_rerank_edge_cases() -> None:

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from cerebro_serve.index import IndexRegistry
+from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING
 from helpers import PYTHON_JOB
 
 PARIS = {"lat": 48.8566, "lng": 2.3522}
@@ -21,8 +23,8 @@ def pools(client) -> tuple[str, str]:
 
 
 def _index_profile(client, source: str, reference: str, summary: str, skills: list[str], years: float,
-                   place: dict | None = None) -> str:
-    body = {
+                   place: dict | None = None, **extra) -> str:
+    body = extra | {
         "source_key": source,
         "reference": reference,
         "info": {"full_name": reference, "summary": summary, "location": {"text": "somewhere", **(place or {})}},
@@ -154,3 +156,30 @@ def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_
             assert listed["meta"]["total"] == 0
     finally:
         saturated.close()
+
+
+def test_consent_refusals_leave_profiles_out_of_that_use(client, pools, workspace) -> None:
+    source, board = pools
+    summary = "Python developer"
+    _index_profile(client, source, "agrees", summary, ["Python"], 3)
+    _index_profile(client, source, "no-scoring", summary, ["Python"], 3,
+                   consent_algorithmic={"owner": {"scoring": False, "searching": True}, "controller": {}})
+    _index_profile(client, source, "no-searching", summary, ["Python"], 3,
+                   consent_algorithmic={"owner": {}, "controller": {"searching": False}})
+    job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
+
+    def scored() -> list[str]:
+        return sorted(p["reference"] for p in _scoring(client, source, board, job["key"])["data"]["profiles"])
+
+    def searched() -> list[str]:
+        response = client.get("/v1/profiles/searching", params={"source_keys": json.dumps([source])})
+        assert response.status_code == 200, response.text
+        return sorted(p["reference"] for p in response.json()["data"]["profiles"])
+
+    assert scored() == ["agrees", "no-searching"]
+    assert searched() == ["agrees", "no-scoring"]
+    # A registry rebuilt from the store (as after a restart without index files) keeps the refusals.
+    rebuilt = IndexRegistry(workspace.store, None, workspace.encoder.name, workspace.encoder.dimension,
+                            refresh=workspace.records.refresh).get(source).columns.snapshot()
+    refusals = dict(zip(rebuilt.record_ids[: rebuilt.rows].tolist(), rebuilt.refusals[: rebuilt.rows].tolist()))
+    assert sorted(refusals.values()) == [0, REFUSES_SCORING, REFUSES_SEARCHING]

@@ -37,6 +37,7 @@ _ROW_COLUMNS = {
     "languages": np.int64,
     "lat": np.float32,
     "lng": np.float32,
+    "refusals": np.int8,  # consent refusals (scoring/features.py REFUSES_*)
 }
 
 
@@ -74,6 +75,7 @@ class ColumnArrays:
     languages: np.ndarray
     lat: np.ndarray
     lng: np.ndarray
+    refusals: np.ndarray
     tag_rows: dict[tuple[str, str | None], np.ndarray]
 
 
@@ -180,6 +182,7 @@ class FeatureColumns:
             self.languages[row] = features.languages
             self.lat[row] = np.nan if features.lat is None else features.lat
             self.lng[row] = np.nan if features.lng is None else features.lng
+            self.refusals[row] = features.refusals
             self._set_tags(row, tags)
         return row
 
@@ -213,6 +216,7 @@ class FeatureColumns:
                 ("years", [f.years for f in features]),
                 ("education", [f.education for f in features]),
                 ("languages", [f.languages for f in features]),
+                ("refusals", [f.refusals for f in features]),
                 ("lat", [np.nan if f.lat is None else f.lat for f in features]),
                 ("lng", [np.nan if f.lng is None else f.lng for f in features]),
             ):

@@ -32,6 +32,7 @@ class RowFilter:
     geo: GeoFilter | None = None
     record_ids: np.ndarray | None = None  # only these records (from a keyword or name filter), sorted
     excluded_ids: np.ndarray | None = None  # never these records (the anchor of a matching)
+    refused: int = 0  # REFUSES_* bits: records whose consent withholds this use are left out
 
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
@@ -55,6 +56,8 @@ def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
         mask &= np.isin(columns.record_ids[:n], f.record_ids, assume_unique=True)
     if f.excluded_ids is not None:
         mask &= ~np.isin(columns.record_ids[:n], f.excluded_ids)
+    if f.refused:
+        mask &= (columns.refusals[:n] & f.refused) == 0
     return mask
 
 

@@ -1,6 +1,8 @@
 """Scoring algorithms: fusion weights over the re-ranker's features, turning them into a calibrated score.
 
-An algorithm is a logistic model `sigmoid(bias + weights . features)`. `cerebro-base` (a job against
+An algorithm is a logistic model `sigmoid(bias + weights . features + trees(features))`: a linear part,
+and optionally small gradient-boosted regression trees fitted on top of it (monotone in every feature, so
+more of anything good never lowers a score). `cerebro-base` (a job against
 profiles, or a profile against jobs) and `cerebro-match` (a profile against profiles, a job against jobs)
 ship in `data/`, fitted by `bench/fit_base.py` on the development data (see bench/RESULTS.md).
 """
@@ -35,22 +37,67 @@ DATA_DIR = Path(__file__).with_name("data")
 
 
 @dataclass(frozen=True, slots=True)
+class Trees:
+    """Regression trees as flat node arrays (the layout csrc/rerank.hpp walks): a leaf has feature -1; an
+    inner node goes to `left` when features[feature] <= threshold, else to `right`."""
+
+    feature: np.ndarray  # int32
+    threshold: np.ndarray  # float32
+    left: np.ndarray  # int32
+    right: np.ndarray  # int32
+    value: np.ndarray  # float32, a leaf's contribution to the logit
+    roots: np.ndarray  # int32, one per tree
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list[float]]) -> Trees:
+        ints, floats = ("feature", "left", "right", "roots"), ("threshold", "value")
+        return cls(**{name: np.asarray(data[name], dtype=np.int32) for name in ints},
+                   **{name: np.asarray(data[name], dtype=np.float32) for name in floats})
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {name: getattr(self, name).tolist() for name in ("feature", "threshold", "left", "right", "value", "roots")}
+
+    def evaluate(self, features: np.ndarray) -> np.ndarray:
+        """The trees' sum for each row, every row walked at once in numpy (the reference the native walk
+        must match)."""
+        features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURES))
+        rows = np.arange(len(features))
+        totals = np.zeros(len(features), dtype=np.float32)
+        for root in self.roots:
+            nodes = np.full(len(features), root, dtype=np.int64)
+            inner = self.feature[nodes] >= 0
+            while inner.any():
+                at = nodes[inner]
+                go_left = features[rows[inner], self.feature[at]] <= self.threshold[at]
+                nodes[inner] = np.where(go_left, self.left[at], self.right[at])
+                inner = self.feature[nodes] >= 0
+            totals += self.value[nodes]
+        return totals
+
+
+@dataclass(frozen=True, slots=True)
 class Algorithm:
     name: str
     version: int
     weights: np.ndarray  # float32, one per feature
     bias: float
+    trees: Trees | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
         data = json.loads(path.read_text())
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path} was fitted on other features: {data['features']}")
-        return cls(data["name"], int(data.get("version", 1)), np.asarray(data["weights"], dtype=np.float32), float(data["bias"]))
+        trees = Trees.from_dict(data["trees"]) if data.get("trees") else None
+        return cls(data["name"], int(data.get("version", 1)), np.asarray(data["weights"], dtype=np.float32),
+                   float(data["bias"]), trees)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The same fusion as the native re-ranker, for a few rows in Python (explanations, tests)."""
-        logits = self.bias + np.asarray(features, dtype=np.float32) @ self.weights
+        features = np.asarray(features, dtype=np.float32)
+        logits = self.bias + features @ self.weights
+        if self.trees is not None:
+            logits = logits + self.trees.evaluate(features)
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 

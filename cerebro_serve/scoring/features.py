@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from cerebro_serve.engine.views import job_view, profile_view
-from cerebro_serve.objects import Job, Profile
+from cerebro_serve.objects import ConsentAlgorithmic, Job, Profile
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
 
@@ -82,6 +82,7 @@ class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
     lng: float | None
     title: str  # the text of the title view
     skills_text: str  # the text of the skills view
+    refusals: int = 0  # REFUSES_* bits: uses the profile's owner or controller withheld consent for
 
     def encode(self) -> bytes:
         return msgspec.msgpack.encode(self)
@@ -89,6 +90,22 @@ class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
     @classmethod
     def decode(cls, data: bytes) -> RecordFeatures:
         return msgspec.msgpack.decode(data, type=cls)
+
+
+REFUSES_SCORING = 1
+REFUSES_SEARCHING = 2
+
+
+def consent_refusals(consent: ConsentAlgorithmic | None) -> int:
+    """REFUSES_* bits for the algorithmic uses that the owner or the controller turned off (HrFlow's
+    `consent_algorithmic`): such a profile is left out of scoring or searching results."""
+    if consent is None:
+        return 0
+    bits = 0
+    for use, bit in (("scoring", REFUSES_SCORING), ("searching", REFUSES_SEARCHING)):
+        if consent.owner.get(use) is False or consent.controller.get(use) is False:
+            bits |= bit
+    return bits
 
 
 def skill_hash(concept: str) -> int:
@@ -164,7 +181,7 @@ class FeatureExtractor:
         location = profile.info.location
         return _features(
             concepts, term_counts(profile_view(profile)), _profile_years(profile, today), education, languages,
-            location.lat, location.lng, title,
+            location.lat, location.lng, title, consent_refusals(profile.consent_algorithmic),
         )
 
     def of_job(self, job: Job) -> RecordFeatures:
@@ -224,6 +241,7 @@ def _features(
     lat: float | None,
     lng: float | None,
     title: str,
+    refusals: int = 0,
 ) -> RecordFeatures:
     weights = skill_weights()
     default = default_skill_weight()
@@ -244,6 +262,7 @@ def _features(
         lng=lng,
         title=title,
         skills_text=", ".join(concepts.values()),
+        refusals=refusals,
     )
 
 

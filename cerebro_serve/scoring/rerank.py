@@ -71,7 +71,7 @@ def rerank(
     threshold: float = 0.0,
 ) -> Reranked:
     positions, scores, features, passed = _native.rerank(
-        columns, query, algorithm.weights, algorithm.bias, rows, cosine, k, threshold, THREADS
+        columns, query, algorithm.weights, algorithm.bias, algorithm.trees, rows, cosine, k, threshold, THREADS
     )
     return Reranked(positions, scores, features, int(passed))
 

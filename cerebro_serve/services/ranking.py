@@ -25,7 +25,7 @@ from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
-from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
@@ -120,10 +120,10 @@ class RankingService:
         )
 
     def search_profiles(self, query: ProfilesSearchingQuery) -> Page:
-        return self._rank(PROFILE, query.source_keys, query, lambda: self._keyword_anchor(query))
+        return self._rank(PROFILE, query.source_keys, query, lambda: self._keyword_anchor(query), REFUSES_SEARCHING)
 
     def search_jobs(self, query: JobsSearchingQuery) -> Page:
-        return self._rank(JOB, query.board_keys, query, lambda: self._keyword_anchor(query))
+        return self._rank(JOB, query.board_keys, query, lambda: self._keyword_anchor(query), REFUSES_SEARCHING)
 
     # -- anchors -----------------------------------------------------------------------------------
 
@@ -168,14 +168,20 @@ class RankingService:
     # -- ranking -----------------------------------------------------------------------------------
 
     def _rank(
-        self, kind: RecordKind, pool_keys: list[str], query: Filtering, find_anchor: Callable[[], Anchor | None]
+        self,
+        kind: RecordKind,
+        pool_keys: list[str],
+        query: Filtering,
+        find_anchor: Callable[[], Anchor | None],
+        refused: int = REFUSES_SCORING,
     ) -> Page:
-        """Filters are read (and refused) before the anchor is looked up, pools before either."""
+        """Filters are read (and refused) before the anchor is looked up, pools before either. Records whose
+        consent withholds this use (`refused`: scoring, or searching) never enter the mask."""
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
             self.records.pools.require(kind, pool_key)
-        row_filter = self._row_filter(kind, pool_keys, query)
+        row_filter = dataclasses.replace(self._row_filter(kind, pool_keys, query), refused=refused)
         anchor = find_anchor()
         if anchor is not None and anchor.excluded_id is not None:
             row_filter = dataclasses.replace(row_filter, excluded_ids=np.array([anchor.excluded_id]))
