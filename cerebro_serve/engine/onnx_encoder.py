@@ -85,7 +85,10 @@ class OnnxEncoder(WindowedEncoder):
 
 def run_pooled(session, batch, inputs: set[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Token embeddings from the session, mean-pooled over the attention mask and L2-normalised."""
-    feed = {name: np.asarray(batch[name], dtype=np.int64) for name in INPUTS if name in inputs}
+    ids = np.asarray(batch["input_ids"], dtype=np.int64)
+    # Tokenizers of models without segments (RoBERTa-like) return no token_type_ids: all zeros.
+    feed = {name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
+            for name in INPUTS if name in inputs}
     tokens = session.run(None, feed)[0]
     mask = np.asarray(batch["attention_mask"], dtype=np.float32)[..., None]
     pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
