@@ -179,7 +179,9 @@ def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: in
     return Trees.from_dict(arrays)
 
 
-def calibrated_with_trees(groups: list[Group], direction: np.ndarray, trees: Trees) -> tuple[np.ndarray, float, float, Trees]:
+def calibrated_with_trees(
+    groups: list[Group], direction: np.ndarray, trees: Trees
+) -> tuple[np.ndarray, float, float, Trees]:
     """Platt scaling of linear part plus trees: (weights, bias, AUC, trees with scaled leaves)."""
     x = np.concatenate([x for x, _ in groups])
     y = np.concatenate([relevant for _, relevant in groups]).astype(int)

@@ -98,10 +98,13 @@ def copy_bound(matrix, repeats: int, synchronize) -> dict[str, float]:  # type: 
     scratch = matrix.clone()
     copy_ms = float(np.median(timed(lambda: scratch.copy_(matrix), repeats, synchronize)))
     bandwidth = 2 * pool_bytes / (copy_ms / 1000)
-    return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 1), "bound_ms_one_pass": round(pool_bytes / bandwidth * 1000, 3)}
+    return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 1),
+            "bound_ms_one_pass": round(pool_bytes / bandwidth * 1000, 3)}
 
 
-def sweep(matrix, bound_ms: float, repeats: int, synchronize, smoke: bool) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def sweep(  # type: ignore[no-untyped-def]
+    matrix, bound_ms: float, repeats: int, synchronize, smoke: bool
+) -> dict[str, object]:
     """Launch settings for the kernel, timed for 1 query (k = 10) and 16 queries (k = 1,000); the best
     (smallest sum) becomes `TUNED` for the rest of the run."""
     import itertools
@@ -131,7 +134,9 @@ def sweep(matrix, bound_ms: float, repeats: int, synchronize, smoke: bool) -> di
     return {"best": best, "best_vs_bound_q1": round(best["q1_k10_ms"] / bound_ms, 2), "tried": tried}
 
 
-def kernel_latency(matrix, bound_ms: float, repeats: int, synchronize) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def kernel_latency(  # type: ignore[no-untyped-def]
+    matrix, bound_ms: float, repeats: int, synchronize
+) -> list[dict[str, object]]:
     """The kernel against PyTorch's matmul + topk (which writes the whole score matrix), same queries."""
     import torch
 
@@ -140,7 +145,8 @@ def kernel_latency(matrix, bound_ms: float, repeats: int, synchronize) -> list[d
     generator = torch.Generator(device=matrix.device).manual_seed(1)
     rows = []
     for n_queries in (1, 16):
-        queries = torch.randn(n_queries, matrix.shape[1], device=matrix.device, generator=generator, dtype=torch.float16)
+        queries = torch.randn(n_queries, matrix.shape[1], device=matrix.device, generator=generator,
+                              dtype=torch.float16)
         for k in (10, 1000):
             k = min(k, matrix.shape[0])
             ours = timed(lambda: similarity_topk(queries, matrix, k), repeats, synchronize)

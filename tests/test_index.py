@@ -3,6 +3,7 @@ the store when stale or re-modelled."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,35 @@ def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
     # Later writes reach the IVF index: a new row equal to the query is found first.
     index.set(np.array([6000]), queries[:1])
     assert index.search(queries[0], 1).rows.tolist() == [6000]
+
+
+def test_ivf_built_in_the_background_keeps_the_writes_made_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    vectors = _unit(rng.normal(size=(3000, 16)))
+    edited, added = _unit(rng.normal(size=(2, 16)))
+    index = VectorIndex(16, ann_min_rows=2000, exact_subset_max_rows=100)  # searches use the IVF once built
+    index.set(np.arange(3000), vectors)
+    started, written = threading.Event(), threading.Event()
+    real_rng = np.random.default_rng
+
+    def paused_rng(seed: int) -> np.random.Generator:  # the build has taken its snapshot: hold it here
+        started.set()
+        written.wait(timeout=60)
+        return real_rng(seed)
+
+    monkeypatch.setattr(np.random, "default_rng", paused_rng)
+    build = index.maintain(background=True)
+    assert build is not None and started.wait(timeout=60)
+    assert not index.approximate and index.search(vectors[9], 1).rows.tolist() == [9]  # exact meanwhile
+    index.set(np.array([5]), edited[None, :])
+    index.set(np.array([3000]), added[None, :])
+    assert index.maintain(background=True) is None  # one build at a time
+    written.set()
+    build.join(timeout=120)
+    assert index.approximate
+    for query, row in ((edited, 5), (added, 3000), (vectors[9], 9)):
+        found = index.search(query, 1)
+        assert found.approximate and found.rows.tolist() == [row]
 
 
 def test_vector_index_save_and_load_round_trip(tmp_path: Path) -> None:

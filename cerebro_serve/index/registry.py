@@ -53,7 +53,7 @@ class PoolIndex:
             record_id, created_at_us, updated_at_us, features, embedding[1], embedding[2], tags, alive
         )
         self.vectors.set(np.array([row]), embedding[0][None, :], revision)
-        self.vectors.maintain()
+        self.vectors.maintain(background=True)
 
     def set_alive(self, record_id: int, alive: bool, updated_at_us: int, revision: int) -> None:
         self.columns.set_alive(record_id, alive, updated_at_us)

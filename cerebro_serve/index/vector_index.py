@@ -98,8 +98,10 @@ class VectorIndex:
         self._ann: faiss.IndexIVFScalarQuantizer | None = None
         self._ann_trained_rows = 0
         self._accelerated = TritonExactSearch(dimension, accelerator) if accelerator else None
-        # Writers take turns with each other and with ANN maintenance; exact readers use snapshots.
+        # Writers take turns with each other; readers and the IVF build take snapshots under the lock.
         self._lock = threading.Lock()
+        # While an IVF is being built outside the lock: the rows written since its snapshot (None: no build).
+        self._written_during_build: set[int] | None = None
 
     def __len__(self) -> int:
         return self.rows
@@ -119,6 +121,8 @@ class VectorIndex:
                 self._grow(top)
             self.matrix[rows] = vectors
             self.rows = max(before, top)
+            if self._written_during_build is not None:
+                self._written_during_build.update(rows.tolist())
             if self._accelerated is not None:
                 self._accelerated.set(rows, vectors)
             if self._ann is not None:
@@ -189,19 +193,33 @@ class VectorIndex:
 
     # -- ANN maintenance ---------------------------------------------------------------------------
 
-    def maintain(self) -> None:
+    def maintain(self, background: bool = False) -> threading.Thread | None:
         """Build the IVF index when the pool outgrows exact search, and retrain it when it has grown 4x.
-        Called after writes; the write that crosses a threshold pays for the (re)build."""
+        Called after writes. `background`: build on a thread of its own (returned), so the write that
+        crosses a threshold does not wait seconds (a minute at 1M rows) for it; searches meanwhile go
+        exact or to the previous IVF."""
         if self._accelerated is not None or self.rows < self.ann_min_rows:
-            return
+            return None
         if self._ann is not None and self.rows < 4 * self._ann_trained_rows:
-            return
-        self.build_ann()
-
-    def build_ann(self) -> None:
+            return None
         with self._lock:
-            n = self.rows
-            data = self.matrix[:n]
+            if self._written_during_build is not None:  # a build is already under way
+                return None
+            self._written_during_build = set()
+        if not background:
+            self._build_ann()
+            return None
+        thread = threading.Thread(target=self._build_ann, name="ivf-build", daemon=True)
+        thread.start()
+        return thread
+
+    def _build_ann(self) -> None:
+        """Train and fill an IVF from the rows as they were when maintain() started, outside the lock;
+        then, under it, re-add every row written since, and swap the new index in."""
+        try:
+            with self._lock:
+                n, matrix = self.rows, self.matrix
+            data = matrix[:n]  # rows rewritten meanwhile may be read torn: they are re-added below
             nlist = int(min(max(math.sqrt(n), 64), 16384))
             quantizer = faiss.IndexFlatIP(self.dimension)
             ann = faiss.IndexIVFScalarQuantizer(
@@ -211,7 +229,17 @@ class VectorIndex:
             ann.train(sample)
             ann.set_direct_map_type(faiss.DirectMap.Hashtable)
             ann.add_with_ids(data, np.arange(n, dtype=np.int64))
-            self._ann, self._ann_trained_rows = ann, n
+            with self._lock:
+                late = np.array(sorted(self._written_during_build or ()), dtype=np.int64)
+                rewritten = np.ascontiguousarray(late[late < n])
+                if len(rewritten):
+                    ann.remove_ids(faiss.IDSelectorArray(len(rewritten), faiss.swig_ptr(rewritten)))
+                if len(late):
+                    ann.add_with_ids(self.matrix[late], late)
+                self._ann, self._ann_trained_rows = ann, n
+        finally:
+            with self._lock:
+                self._written_during_build = None
 
     def _grow(self, needed: int) -> None:
         capacity = max(needed, 2 * len(self.matrix))

@@ -55,7 +55,8 @@ class Trees:
                    **{name: np.asarray(data[name], dtype=np.float32) for name in floats})
 
     def to_dict(self) -> dict[str, list[float]]:
-        return {name: getattr(self, name).tolist() for name in ("feature", "threshold", "left", "right", "value", "roots")}
+        names = ("feature", "threshold", "left", "right", "value", "roots")
+        return {name: getattr(self, name).tolist() for name in names}
 
     def evaluate(self, features: np.ndarray) -> np.ndarray:
         """The trees' sum for each row, every row walked at once in numpy (the reference the native walk
