@@ -140,21 +140,31 @@ def choose_l2(fit: list[Group], quality: Callable[[np.ndarray], float], name: st
     return max(scores, key=scores.get)  # type: ignore[arg-type]
 
 
-def calibrated(groups: list[Group], direction: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Platt scaling of the pairwise score on the groups: (weights, bias, AUC)."""
-    x = np.concatenate([x for x, _ in groups])
-    y = np.concatenate([relevant for _, relevant in groups]).astype(int)
-    platt = LogisticRegression(C=1e6).fit((x @ direction)[:, None], y)
-    weights = direction * platt.coef_[0, 0]
-    return weights, float(platt.intercept_[0]), float(roc_auc_score(y, x @ weights))
+def stacked(groups: list[Group]) -> tuple[np.ndarray, np.ndarray]:
+    """Every group's candidates in one matrix, and their relevance as 0/1."""
+    return np.concatenate([x for x, _ in groups]), np.concatenate([relevant for _, relevant in groups]).astype(int)
+
+
+def calibrated(
+    groups: list[Group], direction: np.ndarray, trees: Trees | None = None
+) -> tuple[np.ndarray, float, float, Trees | None]:
+    """Platt scaling of the pairwise score (linear part, plus trees if any) on the groups: (weights, bias,
+    AUC, trees with their leaves scaled alike)."""
+    x, y = stacked(groups)
+    raw = x @ direction + (trees.evaluate(x) if trees is not None else 0.0)
+    platt = LogisticRegression(C=1e6).fit(raw[:, None], y)
+    scale = float(platt.coef_[0, 0])
+    if trees is not None:
+        trees = Trees(trees.feature, trees.threshold, trees.left, trees.right,
+                      (trees.value * scale).astype(np.float32), trees.roots)
+    return direction * scale, float(platt.intercept_[0]), float(roc_auc_score(y, raw)), trees
 
 
 def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: int, rate: float) -> Trees:
     """LightGBM lambdarank trees over the features, boosting from the linear scores, as flat arrays."""
     import lightgbm
 
-    x = np.concatenate([x for x, _ in groups])
-    y = np.concatenate([relevant for _, relevant in groups]).astype(int)
+    x, y = stacked(groups)
     ranker = lightgbm.LGBMRanker(objective="lambdarank", num_leaves=leaves, n_estimators=n_trees, learning_rate=rate,
                                  min_child_samples=10, monotone_constraints=[1] * x.shape[1], verbose=-1,
                                  random_state=0, deterministic=True)
@@ -177,20 +187,6 @@ def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: in
     for tree in ranker.booster_.dump_model()["tree_info"]:
         arrays["roots"].append(flatten(tree["tree_structure"]))
     return Trees.from_dict(arrays)
-
-
-def calibrated_with_trees(
-    groups: list[Group], direction: np.ndarray, trees: Trees
-) -> tuple[np.ndarray, float, float, Trees]:
-    """Platt scaling of linear part plus trees: (weights, bias, AUC, trees with scaled leaves)."""
-    x = np.concatenate([x for x, _ in groups])
-    y = np.concatenate([relevant for _, relevant in groups]).astype(int)
-    raw = x @ direction + trees.evaluate(x)
-    platt = LogisticRegression(C=1e6).fit(raw[:, None], y)
-    scale = float(platt.coef_[0, 0])
-    scaled = Trees(trees.feature, trees.threshold, trees.left, trees.right, (trees.value * scale).astype(np.float32),
-                   trees.roots)
-    return direction * scale, float(platt.intercept_[0]), float(roc_auc_score(y, raw)), scaled
 
 
 def write(name: str, weights: np.ndarray, bias: float, l2: float, auc: float, fitted_on: str, model: str,
@@ -239,7 +235,7 @@ def fit_base(encoder) -> None:  # type: ignore[no-untyped-def]
     groups = training_groups(data, jobs)
     direction = fit_pairwise(groups, l2, occupations)
     trees = fit_trees(groups + occupations, direction, *setting)
-    weights, bias, auc, trees = calibrated_with_trees(groups + occupations, direction, trees)
+    weights, bias, auc, trees = calibrated(groups + occupations, direction, trees)
     fitted_on = (
         f"rjdb fitting half ({len(groups)} jobs, {sum(len(r) for _, r in groups)} job-resume pairs) and "
         f"{len(occupations)} ESCO occupations against the livecareer-dev fitting half, weighing alike; "
@@ -254,7 +250,7 @@ def fit_match(encoder) -> None:  # type: ignore[no-untyped-def]
     inner_fit, inner_check = match_groups(data, profiles[::2], profiles[::2]), data.neighbour_task(profiles[1::2])
     l2 = choose_l2(inner_fit, lambda w: inner_check.precision([f @ w for f in inner_check.features]), "P@10")
     groups = match_groups(data, profiles, profiles)
-    weights, bias, auc = calibrated(groups, fit_pairwise(groups, l2))
+    weights, bias, auc, _ = calibrated(groups, fit_pairwise(groups, l2))
     fitted_on = f"livecareer-dev fitting half: {len(groups)} profiles, {sum(len(r) for _, r in groups)} pairs"
     write(MATCHING_ALGORITHM, weights, bias, l2, auc, fitted_on, encoder.name)
 

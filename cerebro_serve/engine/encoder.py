@@ -4,6 +4,7 @@ never silently truncated at the model's window.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from abc import ABC, abstractmethod
@@ -153,21 +154,7 @@ class SentenceTransformerEncoder(WindowedEncoder):
         self._model_lock = threading.Lock()
         if fused_pooling is None:
             fused_pooling = device.startswith("cuda") and kernels.available(device)
-        self.fused_pooling = fused_pooling and self._mean_pooled()
-
-    def _mean_pooled(self) -> bool:
-        """Transformer, then mean pooling, then normalisation: the shape the fused kernel replaces."""
-        modules = list(self._model)
-        if len(modules) != 3 or type(modules[2]).__name__ != "Normalize":
-            return False
-        pooling = modules[1]
-        mode = getattr(pooling, "pooling_mode", None)  # sentence-transformers >= 5
-        if mode is not None:
-            return mode == "mean"
-        return bool(getattr(pooling, "pooling_mode_mean_tokens", False)) and not any(
-            getattr(pooling, other, False)
-            for other in ("pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_lasttoken")
-        )
+        self.fused_pooling = fused_pooling and mean_pooled(model_dir)
 
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
         if not pieces:
@@ -260,6 +247,20 @@ def _split_long(text: str, size: int) -> list[str]:
         pieces.append(text[:cut])
         text = text[cut:].lstrip()
     return [*pieces, text] if text else pieces
+
+
+def mean_pooled(model_dir: Path) -> bool:
+    """Whether a sentence-transformers directory is a transformer, then mean pooling, then normalisation:
+    the shape the fused pooling kernel and the ONNX backend reproduce."""
+    modules = json.loads((model_dir / "modules.json").read_text())
+    if [module["type"].rsplit(".", 1)[-1] for module in modules] != ["Transformer", "Pooling", "Normalize"]:
+        return False
+    config = json.loads((model_dir / modules[1]["path"] / "config.json").read_text())
+    if "pooling_mode" in config:  # sentence-transformers >= 5
+        return config["pooling_mode"] == "mean"
+    return {key for key, value in config.items() if key.startswith("pooling_mode") and value} == {
+        "pooling_mode_mean_tokens"
+    }
 
 
 def resolve_model_dir(model: str) -> tuple[str, Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import WindowedEncoder
+from cerebro_serve.engine.encoder import WindowedEncoder, mean_pooled
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,13 @@ class OnnxEncoder(WindowedEncoder):
         """`quantize`: serve int8 weights where they keep fidelity (else fp32); False: always fp32."""
         import onnxruntime
 
-        config = _pooling_config(model_dir)
+        if not mean_pooled(model_dir):
+            raise ValueError(f"the ONNX backend serves mean-pooled, normalised models; {model_dir.name} is "
+                             "pooled otherwise: use the PyTorch backend")
         self.name = name
         self.device = "cpu"
         self.batch_size = batch_size
-        self.dimension = int(config["word_embedding_dimension"])
+        self.dimension = int(json.loads((model_dir / "config.json").read_text())["hidden_size"])
         self._init_window(model_dir, _max_seq_length(model_dir))
         export = exported(model_dir, cache_dir)
         report = json.loads((export / "fidelity.json").read_text())
@@ -89,8 +91,13 @@ def run_pooled(session, batch, inputs: set[str]) -> np.ndarray:  # type: ignore[
     # Tokenizers of models without segments (RoBERTa-like) return no token_type_ids: all zeros.
     feed = {name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
             for name in INPUTS if name in inputs}
-    tokens = session.run(None, feed)[0]
-    mask = np.asarray(batch["attention_mask"], dtype=np.float32)[..., None]
+    return mean_pool_normalize(session.run(None, feed)[0], batch["attention_mask"])
+
+
+def mean_pool_normalize(tokens: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Token embeddings averaged over the attention mask, then L2-normalised (sentence-transformers'
+    Pooling + Normalize)."""
+    mask = np.asarray(attention_mask, dtype=np.float32)[..., None]
     pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
     return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -155,9 +162,7 @@ def _export(model_dir: Path, out: Path) -> None:
     reference_model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
     with torch.inference_mode():
         tokens = reference_model(**{name: torch.as_tensor(batch[name]) for name in batch}).last_hidden_state.numpy()
-    mask = batch["attention_mask"][..., None].astype(np.float32)
-    reference = (tokens * mask).sum(axis=1) / mask.sum(axis=1)
-    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    reference = mean_pool_normalize(tokens, batch["attention_mask"])
     cosines = {}
     for variant in ("model.onnx", "model.int8.onnx"):
         session = onnxruntime.InferenceSession(str(out / variant), providers=["CPUExecutionProvider"])
@@ -169,19 +174,6 @@ def _export(model_dir: Path, out: Path) -> None:
     (out / "fidelity.json").write_text(json.dumps({"min_cosine": cosines["model.int8.onnx"],
                                                    "fp32_min_cosine": cosines["model.onnx"],
                                                    "texts": len(REFERENCE_TEXTS)}))
-
-
-def _pooling_config(model_dir: Path) -> dict[str, object]:
-    """The model's pooling, which must be mean pooling then normalisation (what `run_pooled` does)."""
-    modules = json.loads((model_dir / "modules.json").read_text())
-    kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
-    pooling_dir = next((model_dir / module["path"] for module in modules if module["type"].endswith("Pooling")), None)
-    config = json.loads((pooling_dir / "config.json").read_text()) if pooling_dir else {}
-    modes = {key for key, value in config.items() if key.startswith("pooling_mode") and value}
-    if kinds != ["Transformer", "Pooling", "Normalize"] or modes not in ({"pooling_mode_mean_tokens"},):
-        raise ValueError(f"the ONNX backend serves mean-pooled, normalised models; {model_dir.name} has "
-                         f"{kinds} with {sorted(modes) or 'no pooling'}: use the PyTorch backend")
-    return config
 
 
 def _max_seq_length(model_dir: Path) -> int:
