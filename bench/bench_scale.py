@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from bench.devdata import Side, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.encoder import resolve_model_dir
-from cerebro_serve.index.columns import FeatureColumns, quantize_rows
+from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
@@ -104,24 +104,22 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
     features = base.features
     skills, terms = _lists(features, "skill_ids", "skill_weights"), _lists(features, "terms", "term_freqs")
     years = np.array([f.years for f in features], dtype=np.float32)
-    has_title = np.array([bool(f.title) for f in features])
-    has_skills = np.array([bool(f.skills_text) for f in features])
+    present = np.abs(base.vectors[:, 1:]).max(axis=2) > 0  # (records, SIDE_VIEWS): which views are not empty
     city_points = np.column_stack([rng.uniform(36, 60, CITIES), rng.uniform(-9, 25, CITIES)]).astype(np.float32)
     vectors = np.empty((n, dim), dtype=np.float32)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in (
-        "title", "title_scale", "skills", "skills_scale", "years", "education", "languages", "lat", "lng",
+        *SIDE_VIEWS, *(f"{view}_scale" for view in SIDE_VIEWS), "years", "education", "languages", "lat", "lng",
         "term_length", "city")}
     skill_parts, term_parts = [], []
     for start in range(0, n, CHUNK):
         size = min(CHUNK, n - start)
         sources = rng.integers(0, len(features), size)
         vectors[start : start + size] = _noisy(base.vectors[sources, 0], rng)
-        codes, scales = quantize_rows(_noisy(base.vectors[sources, 1], rng), has_title[sources])
-        parts["title"].append(codes)
-        parts["title_scale"].append(scales)
-        codes, scales = quantize_rows(_noisy(base.vectors[sources, 2], rng), has_skills[sources])
-        parts["skills"].append(codes)
-        parts["skills_scale"].append(scales)
+        for position, view in enumerate(SIDE_VIEWS, start=1):
+            noisy = _noisy(base.vectors[sources, position], rng) * present[sources, position - 1, None]
+            codes, scales = quantize_rows(noisy)
+            parts[view].append(codes)
+            parts[f"{view}_scale"].append(scales)
         scaled = years[sources] * rng.uniform(0.7, 1.3, size).astype(np.float32)
         parts["years"].append(np.where(years[sources] >= 0, scaled, UNKNOWN))
         parts["education"].append(np.array([features[s].education for s in sources], dtype=np.int8))

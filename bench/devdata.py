@@ -2,7 +2,7 @@
 
 rjdb (`../shared/data/pairs/rjdb/test.jsonl`): 1,000 synthetic job descriptions, each with the resume
 written for it ("matched") and a copy with skills removed or experience shortened ("weaker"). Texts go
-through our own parsers (parse_job, parse_resume), then features and the three view vectors, exactly as
+through our own parsers (parse_job, parse_resume), then features and the view vectors (engine/views.py VIEWS), exactly as
 indexing does. Embedding ~9,000 views takes minutes on 2 cores, so results are cached in bench/.cache.
 Split: even triplets fit, odd triplets evaluate (no job or resume in both).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.views import VIEWS, embed_views, job_view, profile_view
+from cerebro_serve.engine.views import VIEWS, embed_views, view_texts
 from cerebro_serve.index.columns import ColumnArrays, FeatureColumns
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
@@ -41,7 +41,7 @@ class Side:
     def columns(self) -> ColumnArrays:
         columns = FeatureColumns(self.vectors.shape[2], capacity=len(self.texts))
         for row, features in enumerate(self.features):
-            columns.upsert(row, 0, 0, features, self.vectors[row, 1], self.vectors[row, 2])
+            columns.upsert(row, 0, 0, features, self.vectors[row, 1:])
         return columns.snapshot()
 
 
@@ -98,16 +98,11 @@ def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Si
     if cache.exists():
         vectors = np.load(cache)
     else:
-        views = [(view, f.title, f.skills_text) for view, f in zip(_views(objects), features)]
-        vectors = embed_views(encoder, views)
+        vectors = embed_views(encoder, [view_texts(item, f.title, f.skills_text) for item, f in zip(objects, features)])
         CACHE.mkdir(exist_ok=True)
         np.save(cache, vectors)
     assert vectors.shape == (len(texts), len(VIEWS), encoder.dimension)
     return Side(texts, features, vectors)
-
-
-def _views(objects: list) -> list[str]:  # type: ignore[type-arg]
-    return [profile_view(item) if hasattr(item, "info") else job_view(item) for item in objects]
 
 
 def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:  # type: ignore[no-untyped-def]

@@ -200,7 +200,7 @@ def vector_index_latency(host: np.ndarray, device: str, repeats: int) -> float:
 
 def rerank_latency(dim: int, repeats: int) -> float:
     """The native fused re-ranker over 1,000 candidates of a random 100k-row feature table (p50 ms)."""
-    from cerebro_serve.index.columns import FeatureColumns, quantize_rows
+    from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
     from cerebro_serve.scoring.algorithms import base_algorithm
     from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 
@@ -208,17 +208,17 @@ def rerank_latency(dim: int, repeats: int) -> float:
     n = 100_000
     views = rng.normal(size=(n, dim)).astype(np.float32)
     views /= np.linalg.norm(views, axis=1, keepdims=True)
-    codes, scales = quantize_rows(views, np.ones(n, dtype=bool))
+    codes, scales = quantize_rows(views)
     skill_counts, term_counts = rng.integers(0, 20, n), rng.integers(50, 300, n)
-    rows = {"record_ids": np.arange(n), "alive": np.ones(n, dtype=bool), "title": codes, "title_scale": scales,
-            "skills": codes, "skills_scale": scales, "years": rng.uniform(0, 20, n).astype(np.float32),
+    rows = {"record_ids": np.arange(n), "alive": np.ones(n, dtype=bool), **{view: codes for view in SIDE_VIEWS},
+            **{f"{view}_scale": scales for view in SIDE_VIEWS}, "years": rng.uniform(0, 20, n).astype(np.float32),
             "education": rng.integers(0, 6, n).astype(np.int8), "languages": rng.integers(0, 8, n),
             "lat": rng.uniform(40, 50, n).astype(np.float32), "lng": rng.uniform(0, 10, n).astype(np.float32),
             "term_length": (term_counts * 2).astype(np.float32)}
     skills = (skill_counts, np.sort(rng.integers(0, 20_000, int(skill_counts.sum()))), np.ones(int(skill_counts.sum())))
     terms = (term_counts, rng.integers(0, 2**31, int(term_counts.sum())), np.ones(int(term_counts.sum())))
     columns = FeatureColumns.from_arrays(dim, rows, skills, terms).snapshot()
-    query = QueryFeatures(views[0], views[1], np.arange(15, dtype=np.uint32), np.ones(15, dtype=np.float32), 5.0, 3,
+    query = QueryFeatures(views[0], views[1], views[2], np.arange(15, dtype=np.uint32), np.ones(15, dtype=np.float32), 5.0, 3,
                           1, 45.0, 5.0, np.sort(rng.integers(0, 2**31, 200)).astype(np.uint32),
                           np.ones(200, dtype=np.uint8), 400.0, True)
     candidates = rng.choice(n, 1000, replace=False).astype(np.int64)

@@ -7,7 +7,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <utility>
 
 #include "rerank.hpp"
 #include "topk.hpp"
@@ -46,6 +45,9 @@ py::tuple topk(FloatArray scores, std::optional<MaskArray> mask, int64_t k) {
 }
 
 
+// The side views' column names, in cerebro::PoolColumns::views order.
+constexpr const char* kSideViewNames[cerebro::kSideViews] = {"title", "skills", "experience"};
+
 // A pool's column arrays, read from the Python FeatureColumns' attributes without copies: each must
 // already have the exact dtype and be C-contiguous (FeatureColumns guarantees it).
 template <typename T>
@@ -61,10 +63,11 @@ cerebro::PoolColumns pool_columns(const py::object& pool) {
   cerebro::PoolColumns p;
   p.rows = pool.attr("rows").cast<int64_t>();  // candidate rows must be below this
   p.dim = pool.attr("dimension").cast<int64_t>();
-  p.title = column<int8_t>(pool, "title", p.rows, p.dim);
-  p.title_scale = column<float>(pool, "title_scale", p.rows);
-  p.skills = column<int8_t>(pool, "skills", p.rows, p.dim);
-  p.skills_scale = column<float>(pool, "skills_scale", p.rows);
+  for (int view = 0; view < cerebro::kSideViews; ++view) {
+    const std::string name = kSideViewNames[view];
+    p.views[view] = column<int8_t>(pool, name.c_str(), p.rows, p.dim);
+    p.view_scales[view] = column<float>(pool, (name + "_scale").c_str(), p.rows);
+  }
   p.skill_start = column<int64_t>(pool, "skill_start", p.rows);
   p.skill_count = column<int32_t>(pool, "skill_count", p.rows);
   const int64_t used = pool.attr("skill_used").cast<int64_t>();
@@ -88,7 +91,7 @@ cerebro::PoolColumns pool_columns(const py::object& pool) {
 }
 
 struct QueryArrays {
-  std::optional<FloatArray> title, skills;
+  std::optional<FloatArray> views[cerebro::kSideViews];
   py::array_t<uint32_t, py::array::c_style | py::array::forcecast> skill_ids, term_ids;
   py::array_t<uint8_t, py::array::c_style | py::array::forcecast> term_freqs;
   FloatArray skill_weights;
@@ -97,19 +100,19 @@ struct QueryArrays {
 
 QueryArrays query_features(const py::object& query, int64_t dim) {
   QueryArrays q;
-  for (auto [name, slot] : {std::pair{"title", &q.title}, std::pair{"skills", &q.skills}}) {
-    py::object value = query.attr(name);
+  auto& f = q.features;
+  for (int view = 0; view < cerebro::kSideViews; ++view) {
+    py::object value = query.attr(kSideViewNames[view]);
     if (value.is_none()) continue;
-    *slot = value.cast<FloatArray>();
-    if ((*slot)->size() != dim) throw std::invalid_argument(std::string("query ") + name + " has the wrong size");
+    q.views[view] = value.cast<FloatArray>();
+    if (q.views[view]->size() != dim)
+      throw std::invalid_argument(std::string("query ") + kSideViewNames[view] + " has the wrong size");
+    f.views[view] = q.views[view]->data();
   }
   q.skill_ids = query.attr("skill_ids").cast<decltype(q.skill_ids)>();
   q.skill_weights = query.attr("skill_weights").cast<FloatArray>();
   if (q.skill_ids.size() != q.skill_weights.size())
     throw std::invalid_argument("query skill ids and weights differ in length");
-  auto& f = q.features;
-  f.title = q.title ? q.title->data() : nullptr;
-  f.skills = q.skills ? q.skills->data() : nullptr;
   f.skill_ids = q.skill_ids.data();
   f.skill_weights = q.skill_weights.data();
   f.skill_count = q.skill_ids.size();
@@ -220,6 +223,9 @@ PYBIND11_MODULE(_native, m) {
         "Top-k (indices, scores) among masked, non-NaN scores; score descending, ties by lower index.");
   m.attr("FEATURE_COUNT") = cerebro::kFeatureCount;
   m.attr("TERM_BUCKETS") = cerebro::kTermBuckets;
+  py::list side_views;
+  for (const char* name : kSideViewNames) side_views.append(name);
+  m.attr("SIDE_VIEWS") = py::tuple(side_views);
   m.def("rerank", &rerank, py::arg("pool"), py::arg("query"), py::arg("weights"), py::arg("bias"), py::arg("trees"),
         py::arg("rows"),
         py::arg("cosine"), py::arg("k"), py::arg("threshold"), py::arg("threads"),

@@ -32,6 +32,14 @@ float dot_int8(const float* query, const int8_t* row, int64_t dim) {
   return sum;
 }
 
+// Cosine of one side view (title, skills, experience); a view missing on either side falls back on the
+// full-text similarity rather than reading as 0.
+float view_similarity(const PoolColumns& p, const QueryFeatures& q, int view, int64_t row, float cosine) {
+  const float scale = p.view_scales[view][row];
+  if (q.views[view] == nullptr || scale <= 0.0f) return cosine;
+  return dot_int8(q.views[view], p.views[view] + row * p.dim, p.dim) * scale;
+}
+
 float haversine_km(float lat1, float lng1, float lat2, float lng2) {
   constexpr double kRad = 3.14159265358979323846 / 180.0;
   const double p1 = lat1 * kRad, p2 = lat2 * kRad;
@@ -106,15 +114,9 @@ float fit(float have, float required) {
 
 void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector<float>& query_idf, int64_t row,
                  float cosine, float* f) {
-  const int64_t d = p.dim;
   f[0] = cosine;
-  // A missing title or skills view falls back on the full-text similarity rather than reading as 0.
-  f[1] = (q.title != nullptr && p.title_scale[row] > 0.0f)
-             ? dot_int8(q.title, p.title + row * d, d) * p.title_scale[row]
-             : cosine;
-  f[2] = (q.skills != nullptr && p.skills_scale[row] > 0.0f)
-             ? dot_int8(q.skills, p.skills + row * d, d) * p.skills_scale[row]
-             : cosine;
+  f[1] = view_similarity(p, q, 0, row, cosine);
+  f[2] = view_similarity(p, q, 1, row, cosine);
   f[3] = skill_coverage(q, p, row);
   const float row_years = p.years[row];
   const int8_t row_education = p.education[row];
@@ -138,6 +140,7 @@ void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector
     f[7] = std::exp(-haversine_km(q.lat, q.lng, p.lat[row], p.lng[row]) / kProximityKm);
   }
   f[8] = keyword_match(q, query_idf, p, row);
+  f[9] = view_similarity(p, q, 2, row, cosine);
 }
 
 std::vector<float> query_term_idf(const PoolColumns& p, const QueryFeatures& q) {

@@ -6,18 +6,19 @@
 
 namespace cerebro {
 
-constexpr int kFeatureCount = 9;  // cosine, title, skills-vector, skill coverage, experience, education,
-                                  // languages, proximity, keyword coverage (scoring/algorithms.py FEATURES)
+constexpr int kFeatureCount = 10;  // cosine, title, skills-vector, skill coverage, experience, education,
+                                   // languages, proximity, keyword coverage, experience-vector
+                                   // (scoring/algorithms.py FEATURES)
+constexpr int kSideViews = 3;      // title, skills, experience (index/columns.py SIDE_VIEWS)
 constexpr uint32_t kTermBuckets = 1u << 20;  // document frequencies are kept per hash bucket
 
 // Columnar features of one pool, indexed by row. Views are int8 with one scale per row.
 struct PoolColumns {
   int64_t rows = 0;
   int64_t dim = 0;
-  const int8_t* title = nullptr;       // rows x dim
-  const float* title_scale = nullptr;  // rows; 0 when the row has no title
-  const int8_t* skills = nullptr;      // rows x dim
-  const float* skills_scale = nullptr; // rows; 0 when the row has no skills text
+  // Per side view: rows x dim codes and one scale per row (0 when the row has no text for that view).
+  const int8_t* views[kSideViews] = {};
+  const float* view_scales[kSideViews] = {};
   const int64_t* skill_start = nullptr;
   const int32_t* skill_count = nullptr;
   const uint32_t* skill_ids = nullptr;  // sorted within a row
@@ -38,8 +39,7 @@ struct PoolColumns {
 };
 
 struct QueryFeatures {
-  const float* title = nullptr;   // dim, unit length, or nullptr when the query has no title
-  const float* skills = nullptr;  // dim, or nullptr
+  const float* views[kSideViews] = {};  // dim each, unit length, or nullptr when the query lacks the view
   const uint32_t* skill_ids = nullptr;
   const float* skill_weights = nullptr;
   int64_t skill_count = 0;

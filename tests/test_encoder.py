@@ -61,3 +61,30 @@ def test_bfloat16_keeps_the_vectors(encoder) -> None:
     full, reduced = encoder.embed_documents(texts), half.embed_documents(texts)
     assert reduced.dtype == np.float32
     assert (np.sum(full * reduced, axis=1) > 0.99).all()
+
+
+def test_sections_are_packed_whole_while_they_fit() -> None:
+    from cerebro_serve.engine.encoder import pack_sections
+
+    assert pack_sections([], 600, 254) == [(0, 600)]  # no headings: one range, windowed by the caller
+    assert pack_sections([100, 200, 300, 500], 600, 254) == [(0, 200), (200, 300), (300, 500), (500, 600)]
+    assert pack_sections([50, 100], 200, 254) == [(0, 200)]
+    # A section longer than the window stays one range (the caller cuts it into overlapping windows).
+    assert pack_sections([10, 400], 600, 254) == [(0, 10), (10, 400), (400, 600)]
+
+
+def test_a_long_resume_is_cut_at_its_section_headings(encoder) -> None:
+    sections = {
+        "SUMMARY": "Backend engineer who likes reliable systems and clear documentation. " * 6,
+        "EXPERIENCE": "Built payment services in python and go, ran kubernetes clusters for a bank. " * 8,
+        "EDUCATION": "Master of computer science, university of Lyon, thesis on distributed consensus. " * 5,
+        "SKILLS": "python, go, kubernetes, postgresql, kafka, terraform, prometheus, grafana. " * 5,
+    }
+    text = "Jane Doe\n" + "\n".join(f"{heading}\n{body}" for heading, body in sections.items())
+    chunks = encoder.chunk(text)
+    assert 1 < len(chunks) <= len(sections) + 1
+    for piece, tokens in chunks:
+        assert piece.startswith(("Jane Doe", *sections)) and tokens <= encoder.window_tokens + 2
+    # Every section's text lies whole inside one piece: no piece ends in the middle of a section.
+    for heading, body in sections.items():
+        assert any(f"{heading}\n{body.strip()}" in piece for piece, _ in chunks)

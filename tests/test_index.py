@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index import IndexRegistry, VectorIndex
-from cerebro_serve.index.columns import FeatureColumns, quantize
+from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import PROFILE, Profile
@@ -129,21 +129,35 @@ def test_vector_index_save_and_load_round_trip(tmp_path: Path) -> None:
     assert loaded.search(query, 5).rows.tolist() == index.search(query, 5).rows.tolist()
 
 
+def _views(dim: int) -> np.ndarray:
+    """Side views of one record: a title and a skills vector, no experience text."""
+    views = np.zeros((len(SIDE_VIEWS), dim), dtype=np.float32)
+    views[:2] = _unit(np.ones((1, dim)))[0]
+    return views
+
+
+def test_columns_refuse_views_of_the_wrong_shape() -> None:
+    columns = FeatureColumns(8)
+    with pytest.raises(ValueError, match="views"):
+        columns.upsert(1, 0, 0, _features(), np.zeros((2, 8), dtype=np.float32))
+    assert len(columns) == 0 and columns.row_of(1) is None  # refused before anything was written
+
+
 def test_int8_views_keep_cosine() -> None:
     rng = np.random.default_rng(3)
     a, b = _unit(rng.normal(size=(2, 384)))
-    codes, scale = quantize(b)
-    assert codes.dtype == np.int8 and abs(float(a @ codes.astype(np.float32)) * scale - float(a @ b)) < 0.01
-    assert quantize(np.zeros(4, dtype=np.float32))[1] == 0.0
+    codes, scales = quantize_rows(np.stack([b, np.zeros_like(b)]))
+    assert codes.dtype == np.int8 and abs(float(a @ codes[0].astype(np.float32)) * scales[0] - float(a @ b)) < 0.01
+    assert scales[1] == 0.0 and not codes[1].any()  # an empty view stays empty
 
 
 def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
     columns = FeatureColumns(8, capacity=2)  # small, so writes must grow the arrays
-    vector = _unit(np.ones((1, 8)))[0]
+    views = _views(8)
     for record_id in range(5):
-        columns.upsert(record_id + 100, record_id, record_id, _features(years=float(record_id)), vector, vector,
+        columns.upsert(record_id + 100, record_id, record_id, _features(years=float(record_id)), views,
                        tags=(("city", "Paris" if record_id % 2 else "Rome"),))
-    columns.upsert(102, 2, 9, _features(skill_ids=[9], skill_weights=[1.0]), vector, vector, tags=(("city", "Oslo"),))
+    columns.upsert(102, 2, 9, _features(skill_ids=[9], skill_weights=[1.0]), views, tags=(("city", "Oslo"),))
     columns.set_alive(103, False)
     snapshot = columns.snapshot()
     assert snapshot.rows == 5 and columns.row_of(102) == 2
@@ -159,7 +173,7 @@ def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
     assert np.flatnonzero(row_mask(snapshot, RowFilter(record_ids=np.array([100, 104])))).tolist() == [0, 4]
     columns.save(tmp_path / "columns.npz")
     loaded = FeatureColumns.load(tmp_path / "columns.npz", 8).snapshot()
-    for name in ("record_ids", "alive", "years", "skill_count", "title_scale", "lat"):
+    for name in ("record_ids", "alive", "years", "skill_count", "title_scale", "experience", "lat"):
         np.testing.assert_array_equal(getattr(loaded, name)[:5], getattr(snapshot, name)[:5])
     start, count = loaded.skill_start[row], loaded.skill_count[row]
     assert loaded.skill_ids[start : start + count].tolist() == [9]  # compacted, still right
@@ -168,24 +182,23 @@ def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
 
 def test_bm25_mean_length_follows_every_write() -> None:
     columns = FeatureColumns(8)
-    vector = _unit(np.ones((1, 8)))[0]
+    views = _views(8)
     for record_id, length in ((1, 10), (2, 30)):
-        columns.upsert(record_id, 0, 0, _features(length=length), vector, vector)
+        columns.upsert(record_id, 0, 0, _features(length=length), views)
     assert columns.snapshot().mean_length == 20.0
-    columns.upsert(2, 0, 0, _features(length=50), vector, vector)  # an edit changes the average
+    columns.upsert(2, 0, 0, _features(length=50), views)  # an edit changes the average
     assert columns.snapshot().mean_length == 30.0
     ids = np.array([3, 4])
     columns.append(ids, np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64),
-                   [_features(length=60), _features(length=80)], np.stack([vector] * 2), np.stack([vector] * 2))
+                   [_features(length=60), _features(length=80)], np.stack([views] * 2))
     assert columns.snapshot().mean_length == 50.0
 
 
 def test_geo_filter_keeps_rows_within_the_radius() -> None:
     columns = FeatureColumns(4)
-    vector = np.ones(4, dtype=np.float32) / 2
     places = [(48.8566, 2.3522), (48.80, 2.13), (45.764, 4.8357), (None, None)]  # Paris, Versailles, Lyon, ?
     for record_id, (lat, lng) in enumerate(places):
-        columns.upsert(record_id, 0, 0, _features(lat=lat, lng=lng), vector, vector)
+        columns.upsert(record_id, 0, 0, _features(lat=lat, lng=lng), _views(4))
     near_paris = RowFilter(geo=GeoFilter(48.8566, 2.3522, 30.0))
     assert np.flatnonzero(row_mask(columns.snapshot(), near_paris)).tolist() == [0, 1]
     france = RowFilter(geo=GeoFilter(48.8566, 2.3522, 500.0))

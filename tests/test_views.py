@@ -1,0 +1,43 @@
+"""The texts each record is embedded as (engine/views.py): like is compared with like."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+
+from cerebro_serve.engine.views import VIEWS, embed_views, view_texts
+from cerebro_serve.objects import Job, Profile
+
+
+def _profile(**fields) -> Profile:  # type: ignore[no-untyped-def]
+    return msgspec.convert(fields, Profile)
+
+
+def _job(**fields) -> Job:  # type: ignore[no-untyped-def]
+    return msgspec.convert(fields, Job)
+
+
+def test_profile_experience_view_is_its_positions_or_its_experience_section() -> None:
+    parsed = _profile(experiences=[{"title": "ICU nurse", "company": "Hopital Nord",
+                                    "description": "Cared for ventilated patients."}],
+                      text="Summary\nA nurse.\nExperience\nsomething else")
+    assert view_texts(parsed, "", "")[3] == "ICU nurse - Hopital Nord - Cared for ventilated patients."
+    text_only = _profile(text="Jane Doe\nSummary\nA nurse.\nExperience\nICU nurse, 2019-2024\nEducation\nBSN")
+    assert view_texts(text_only, "", "")[3] == "ICU nurse, 2019-2024"
+    assert view_texts(_profile(text="Just a few words"), "", "")[3] == ""
+
+
+def test_job_experience_view_is_what_the_holder_does_and_needs() -> None:
+    job = _job(name="Data engineer", summary="Our data team.", responsibilities="Build pipelines.",
+                      requirements="3 years of Spark.")
+    assert view_texts(job, "Data engineer", "")[3] == "Build pipelines.\n3 years of Spark."
+    assert view_texts(_job(name="Chef", summary="Cook for 80 covers."), "Chef", "")[3] == "Cook for 80 covers."
+
+
+def test_every_view_is_embedded_and_empty_views_are_zero(encoder) -> None:
+    texts = [view_texts(_profile(text="ICU nurse"), "ICU nurse", ""), ("pastry chef", "", "", "baked bread")]
+    vectors = embed_views(encoder, texts)
+    assert vectors.shape == (2, len(VIEWS), encoder.dimension)
+    assert not vectors[0, 2].any() and not vectors[1, 1].any()  # no skills text, no title: zeros
+    np.testing.assert_allclose(np.linalg.norm(vectors[1, [0, 3]], axis=1), 1.0, rtol=1e-5)
+    assert not vectors[0, 3].any()  # a one-line resume has no experience to embed
