@@ -1,4 +1,4 @@
-"""`cerebro-serve`: run the server, or manage a workspace's API keys."""
+"""`cerebro-serve`: run the server, manage a workspace's API keys, import historical feedback."""
 
 from __future__ import annotations
 
@@ -67,6 +67,22 @@ def create_key(settings: Settings, permission: str) -> int:
     return 0
 
 
+def import_feedback(settings: Settings, kind: str, path: Path) -> int:
+    """Historical ratings or trackings from a JSONL file; run it again after an interruption and only the
+    lines that had not landed are stored."""
+    workspace = build_workspace(settings)
+    try:
+        with open(path, "rb") as lines:
+            report = workspace.feedback.import_lines(kind, lines)
+    finally:
+        workspace.close()
+        workspace.encoder.close()
+    for number, reason in report.rejected:
+        print(f"{path}:{number}: {reason}", file=sys.stderr)
+    print(f"{report.stored} stored, {report.duplicates} already stored, {len(report.rejected)} rejected")
+    return 1 if report.rejected else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cerebro-serve", description="HrFlow-compatible talent-matching server")
     parser.add_argument("--data-dir", type=Path, help="where the store, indexes and key live (CEREBRO_DATA_DIR)")
@@ -81,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     keys_parser = commands.add_parser("create-key", help="issue an extra API key")
     keys_parser.add_argument("--permission", choices=["all", "read", "write"], default="read")
 
+    import_parser = commands.add_parser("import-feedback", help="import ratings or trackings from a JSONL file")
+    import_parser.add_argument("kind", choices=["rating", "tracking"])
+    import_parser.add_argument("path", type=Path, help="one JSON object per line, the fields of POST /v1/<kind>")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = getattr(args, "serve_data_dir", None) or args.data_dir
@@ -88,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port)
             return serve(settings, args.demo)
+        if args.command == "import-feedback":
+            return import_feedback(Settings.from_env(data_dir=data_dir), args.kind, args.path)
         return create_key(Settings.from_env(data_dir=data_dir), args.permission)
     except ValueError as error:
         print(f"cerebro-serve: {error}", file=sys.stderr)

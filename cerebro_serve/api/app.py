@@ -9,7 +9,9 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from cerebro_serve import __version__
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.envelope import error_envelope
+from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.auth import check_auth
+from cerebro_serve.api.routes.feedback import feedback_handlers
 from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
 from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
@@ -36,6 +38,8 @@ def create_app(workspace: Workspace, max_body_bytes: int = DEFAULT_MAX_BODY_BYTE
             get_profile_parsing,
             parse_job,
             *text_handlers,
+            *algorithm_handlers,
+            *feedback_handlers,
         ],
     )
     app = Litestar(

@@ -87,12 +87,24 @@ class Algorithm:
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
-        data = json.loads(path.read_text())
+        return cls.from_json(path.read_text(), str(path))
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "algorithm") -> Algorithm:
+        """An algorithm file's content (as shipped in scoring/data/, or a stored version's model)."""
+        data = json.loads(text)
         if list(data["features"]) != list(FEATURES):
-            raise ValueError(f"{path} was fitted on other features: {data['features']}")
+            raise ValueError(f"{origin} was fitted on other features: {data['features']}")
         trees = Trees.from_dict(data["trees"]) if data.get("trees") else None
         return cls(data["name"], int(data.get("version", 1)), np.asarray(data["weights"], dtype=np.float32),
                    float(data["bias"]), trees)
+
+    def to_json(self, **extra: object) -> str:
+        data: dict[str, object] = {"name": self.name, "version": self.version, "features": list(FEATURES),
+                                   "weights": [round(float(w), 6) for w in self.weights], "bias": self.bias}
+        if self.trees is not None:
+            data["trees"] = self.trees.to_dict()
+        return json.dumps({**data, **extra})
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The same fusion as the native re-ranker, for a few rows in Python (explanations, tests)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -18,15 +18,17 @@ class Page(Generic[T]):
     limit: int
     total: int
     predictions: list[list[float]] | None = None
+    extra_meta: dict[str, Any] | None = None  # e.g. which algorithm version answered a scoring call
 
     @property
-    def meta(self) -> dict[str, int]:
+    def meta(self) -> dict[str, Any]:
         # An empty result still reports one (empty) page: SDK helpers divide by maxPage.
         return {
             "page": self.page,
             "maxPage": max(1, math.ceil(self.total / self.limit)),
             "count": len(self.items),
             "total": self.total,
+            **(self.extra_meta or {}),
         }
 
 

@@ -171,3 +171,87 @@ class RecordQuery(Struct, kw_only=True):
 
 class PoolQuery(Struct, kw_only=True):
     key: Key
+
+
+# -- algorithms and feedback --------------------------------------------------------------------------
+
+Role = Literal["candidate", "employee", "recruiter", "manager"]
+Action = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class Goal(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One tracking action of the customer's journey and what reaching it says about the match."""
+
+    action: Action
+    outcome: Literal["positive", "neutral", "negative"]
+
+
+class AlgorithmCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    base: str
+    name: Annotated[str, Meta(min_length=1, max_length=256)]
+    labeller_role: Role
+    description: str | None = None
+    # The journey's stages in order (a candidate reaching a later one matched better).
+    goals: list[Goal] | None = None
+
+
+class AlgorithmQuery(Struct, kw_only=True):
+    algorithm_key: Key
+
+
+class AlgorithmListQuery(Struct, kw_only=True):
+    page: Page = 1
+    limit: Limit = 30
+
+
+class AlgorithmRollback(Struct, kw_only=True, forbid_unknown_fields=True):
+    algorithm_key: Key
+    version: Annotated[int, Meta(ge=1)]
+
+
+class AlgorithmDefault(Struct, kw_only=True, forbid_unknown_fields=True):
+    algorithm_key: Key | None  # None: back to the built-in cerebro-base
+
+
+class Signal(Struct, kw_only=True, forbid_unknown_fields=True):
+    """What a rating and a tracking share: who gave it, about which profile and job, when."""
+
+    role: Role
+    source_key: Key
+    board_key: Key
+    profile_key: str | None = None
+    profile_reference: str | None = None
+    job_key: str | None = None
+    job_reference: str | None = None
+    author_email: Annotated[str, Meta(max_length=320)] | None = None
+    comment: Annotated[str, Meta(max_length=10_000)] | None = None
+    created_at: str | None = None
+
+
+class RatingCreate(Signal, kw_only=True, forbid_unknown_fields=True):
+    score: Annotated[float, Meta(ge=0, le=1)]
+
+
+class TrackingCreate(Signal, kw_only=True, forbid_unknown_fields=True):
+    action: Action
+
+
+class FeedbackListQuery(Struct, kw_only=True):
+    role: Role
+    source_key: Key | None = None
+    source_keys: list[Key] | None = None
+    profile_key: str | None = None
+    profile_reference: str | None = None
+    board_key: Key | None = None
+    board_keys: list[Key] | None = None
+    job_key: str | None = None
+    job_reference: str | None = None
+    actions: list[Action] | None = None  # trackings only
+    return_profile: bool = False
+    return_author: bool = False
+    page: Page = 1
+    limit: Limit = 30
+    order_by: Literal["asc", "desc"] = "desc"
+    sort_by: Literal["scoring", "created_at"] = "scoring"
+    created_at_min: str | None = None
+    created_at_max: str | None = None

@@ -27,6 +27,7 @@ from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
+from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
@@ -80,7 +81,7 @@ class RankingService:
         encoder: Encoder,
         registry: IndexRegistry,
         calibration: Calibration,
-        algorithm: Algorithm,
+        algorithms: AlgorithmService,
         matching: Algorithm,
     ) -> None:
         self.store = store
@@ -88,20 +89,22 @@ class RankingService:
         self.encoder = encoder
         self.registry = registry
         self.calibration = calibration
-        self.algorithm = algorithm
+        self.algorithms = algorithms
         self.matching = matching
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
+        algorithm = self._scoring_algorithm(query)
         return self._rank(
             PROFILE, query.source_keys, query,
-            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, query.uses_algorithm),
+            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
         )
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
+        algorithm = self._scoring_algorithm(query)
         return self._rank(
             JOB, query.board_keys, query,
             lambda: self._stored_anchor(
-                PROFILE, query.source_key, query.profile_key, query.profile_reference, query.uses_algorithm
+                PROFILE, query.source_key, query.profile_key, query.profile_reference, algorithm
             ),
         )
 
@@ -109,14 +112,16 @@ class RankingService:
         return self._rank(
             PROFILE, query.source_keys or [query.source_key], query,
             lambda: self._stored_anchor(
-                PROFILE, query.source_key, query.profile_key, query.profile_reference, True, self.matching
+                PROFILE, query.source_key, query.profile_key, query.profile_reference, self.matching, matching=True
             ),
         )
 
     def match_jobs(self, query: JobsMatchingQuery) -> Page:
         return self._rank(
             JOB, query.board_keys or [query.board_key], query,
-            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, True, self.matching),
+            lambda: self._stored_anchor(
+                JOB, query.board_key, query.job_key, query.job_reference, self.matching, matching=True
+            ),
         )
 
     def search_profiles(self, query: ProfilesSearchingQuery) -> Page:
@@ -127,26 +132,32 @@ class RankingService:
 
     # -- anchors -----------------------------------------------------------------------------------
 
+    def _scoring_algorithm(self, query: ProfilesScoringQuery | JobsScoringQuery) -> Algorithm | None:
+        """The fusion that answers (the named algorithm's active version, else the workspace default);
+        None when the caller asked for search-only (`use_algorithm=0`)."""
+        return self.algorithms.resolve(query.algorithm_key or query.agent_key) if query.uses_algorithm else None
+
     def _stored_anchor(
         self,
         kind: RecordKind,
         pool_key: str,
         key: str | None,
         reference: str | None,
-        fused: bool,
-        algorithm: Algorithm | None = None,
+        algorithm: Algorithm | None,
+        matching: bool = False,
     ) -> Anchor:
-        """The stored job (or profile) everything is ranked against, with its vectors and features.
-        Scoring reads the job's side as the requirements; matching (like against like, `algorithm` given)
-        reads the anchor's side as the reference the others are compared with, and leaves it out."""
+        """The stored job (or profile) everything is ranked against, with its vectors and features; with
+        no algorithm, ranked by similarity alone. Scoring reads the job's side as the requirements;
+        matching (like against like) reads the anchor's side as the reference the others are compared
+        with, and leaves it out."""
         if key is None and reference is None:
             raise InvalidParameters(f"give `{kind.name}_key` or `{kind.name}_reference`")
         stored = self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference))
         embedding, features = self._vectors_of(stored)
-        if not fused:
+        if algorithm is None:
             return Anchor(embedding[0], None)
-        query = QueryFeatures.of(features, embedding, is_job=kind is JOB or algorithm is not None)
-        return Anchor(embedding[0], query, algorithm or self.algorithm, stored.id if algorithm else None)
+        query = QueryFeatures.of(features, embedding, is_job=kind is JOB or matching)
+        return Anchor(embedding[0], query, algorithm, stored.id if matching else None)
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.record_vectors(stored.id)
@@ -208,7 +219,9 @@ class RankingService:
         predictions = None
         if page_scores is not None and anchor is not None and anchor.query is not None:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
-        return Page(items, query.page, query.limit, total, predictions)
+        answered = anchor.algorithm if anchor is not None and anchor.algorithm is not None else None
+        algorithm_meta = {"algorithm_key": answered.name, "algorithm_version": answered.version} if answered else None
+        return Page(items, query.page, query.limit, total, predictions, algorithm_meta)
 
     def _rank_pool(
         self,

@@ -10,8 +10,10 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
-from cerebro_serve.scoring.algorithms import base_algorithm, matching_algorithm
+from cerebro_serve.scoring.algorithms import matching_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor
+from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
@@ -19,6 +21,7 @@ from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.text import TextService
 from cerebro_serve.store import SqlStore
+from cerebro_serve.store.learning import LearningStore
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,11 @@ class Workspace:
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
+        learning = LearningStore(store.engine)
+        self.algorithms = AlgorithmService(learning)
+        self.feedback = FeedbackService(learning, self.records)
         self.ranking = RankingService(
-            store, self.records, encoder, self.registry, calibration_for(encoder.name), base_algorithm(),
+            store, self.records, encoder, self.registry, calibration_for(encoder.name), self.algorithms,
             matching_algorithm(),
         )
         self.sandbox = sandbox or DocumentSandbox()

@@ -48,7 +48,7 @@ records = sa.Table(
     sa.Column("archived_at_us", sa.BigInteger),
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("model", sa.Text, nullable=False),
-    # float32 rows, one per view (full text, title, skills); see engine/views.py
+    # float32 rows, one per view (full text, title, skills, experience); see engine/views.py
     sa.Column("embedding", sa.LargeBinary, nullable=False),
     # the re-ranker's features (scoring/features.py RecordFeatures, msgpack); NULL until computed
     sa.Column("features", sa.LargeBinary),
@@ -95,6 +95,57 @@ parsing_jobs = sa.Table(
 )
 
 
+algorithms = sa.Table(
+    "algorithms",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("base", sa.String(64), nullable=False),  # a marketplace algorithm (scoring/marketplace.py)
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("labeller_role", sa.String(16), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("goals", sa.Text),  # JSON: the conversion goals (tracking actions in journey order)
+    sa.Column("active_version", sa.Integer, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+algorithm_versions = sa.Table(
+    "algorithm_versions",
+    metadata,
+    sa.Column("algorithm_key", sa.String(40), sa.ForeignKey("algorithms.key"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),  # JSON: the fusion (scoring/algorithms.py Algorithm)
+    sa.Column("metrics", sa.Text),  # JSON: train and validation metrics (training/metrics.py)
+    sa.Column("training_key", sa.String(40)),  # the training that produced it; NULL for the fork's copy
+    sa.PrimaryKeyConstraint("algorithm_key", "version"),
+)
+
+# Ratings and trackings (HrFlow's Signal API): one table, `kind` says which.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(40), nullable=False, unique=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # rating, tracking
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float),  # ratings: 0..1
+    sa.Column("action", sa.Text),  # trackings: the stage reached
+    sa.Column("source_key", sa.String(40), nullable=False),
+    sa.Column("profile_id", Id, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("board_key", sa.String(40), nullable=False),
+    sa.Column("job_id", Id, sa.ForeignKey("records.id"), nullable=False),
+    sa.Column("author_email", sa.Text),
+    sa.Column("comment", sa.Text),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # The same event sent twice (a bulk import resumed after an interruption) is stored once.
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Index("ix_feedback_kind_created", "kind", "role", "created_at_us"),
+    sa.Index("ix_feedback_profile", "profile_id"),
+    sa.Index("ix_feedback_job", "job_id"),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -111,11 +162,17 @@ def _add_record_features(connection: Connection) -> None:
         connection.execute(sa.text(f"ALTER TABLE records ADD COLUMN features {blob}"))
 
 
+def _create_learning_tables(connection: Connection) -> None:
+    for table in (algorithms, algorithm_versions, feedback):
+        table.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
     _create_parsing_jobs,
     _add_record_features,
+    _create_learning_tables,
 )
 
 

@@ -1,0 +1,64 @@
+"""Algorithms: the marketplace, forks, versions, rollback and the workspace default."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+
+from cerebro_serve.api.envelope import envelope
+from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
+from cerebro_serve.services.queries import (
+    AlgorithmCreate,
+    AlgorithmDefault,
+    AlgorithmListQuery,
+    AlgorithmQuery,
+    AlgorithmRollback,
+)
+
+TAGS = ["algorithms"]
+
+
+@get("/algorithms/marketplace", opt=READ, tags=TAGS, summary="The base algorithms a workspace can fork")
+async def marketplace(request: Request) -> Response:
+    return envelope(200, "Algorithms marketplace", workspace_of(request).algorithms.marketplace())
+
+
+@post("/algorithm", opt=WRITE, tags=TAGS,
+      summary="Fork a base algorithm: `{base, name, labeller_role, description?, goals?}` → `algorithm_key`")
+async def fork_algorithm(request: Request) -> Response:
+    payload = convert(decode_json(await request.body()), AlgorithmCreate)
+    algorithm = await call(workspace_of(request).algorithms.fork, payload)
+    return envelope(201, "Algorithm created", algorithm)
+
+
+@get("/algorithm", opt=READ, tags=TAGS, summary="An algorithm with its versions and their metrics")
+async def get_algorithm(request: Request) -> Response:
+    query = decode_query(request, AlgorithmQuery)
+    algorithm = await call(workspace_of(request).algorithms.get, query.algorithm_key)
+    return envelope(200, "Algorithm details", algorithm)
+
+
+@get("/algorithms", opt=READ, tags=TAGS, summary="The workspace's algorithms")
+async def list_algorithms(request: Request) -> Response:
+    query = decode_query(request, AlgorithmListQuery)
+    page = await call(workspace_of(request).algorithms.list, query)
+    return envelope(200, "Algorithms list", page.items, page.meta)
+
+
+@post("/algorithm/rollback", opt=WRITE, tags=TAGS, summary="Serve an earlier (or later) version again")
+async def rollback_algorithm(request: Request) -> Response:
+    payload = convert(decode_json(await request.body()), AlgorithmRollback)
+    algorithm = await call(workspace_of(request).algorithms.rollback, payload.algorithm_key, payload.version)
+    return envelope(200, "Algorithm rolled back", algorithm)
+
+
+@post("/algorithm/default", opt=WRITE, tags=TAGS,
+      summary="The algorithm that answers scoring calls naming none (`algorithm_key: null`: cerebro-base)")
+async def default_algorithm(request: Request) -> Response:
+    payload = convert(decode_json(await request.body()), AlgorithmDefault)
+    algorithm = await call(workspace_of(request).algorithms.set_default, payload.algorithm_key)
+    return envelope(200, "Default algorithm set", algorithm)
+
+
+algorithm_handlers = [marketplace, fork_algorithm, get_algorithm, list_algorithms, rollback_algorithm,
+                      default_algorithm]

@@ -1,0 +1,171 @@
+"""Ratings and trackings (HrFlow's Signal API): validated, durable before the reply, listed with filters,
+and imported in bulk from JSONL in a way that a rerun after an interruption adds nothing twice."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services.errors import InvalidParameters, ServiceError
+from cerebro_serve.services.pages import Page
+from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, RecordLookup, Signal, TrackingCreate
+from cerebro_serve.services.records import RecordService
+from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
+from cerebro_serve.store import StoredRecord
+from cerebro_serve.store.learning import FeedbackFilter, FeedbackRow, LearningStore, StoredFeedback
+from cerebro_serve.store.sql import now_us
+
+RATING, TRACKING = "rating", "tracking"
+IMPORT_BATCH = 500
+
+
+@dataclass
+class ImportReport:
+    """What a bulk import did: lines stored, lines already stored (by an earlier, interrupted run),
+    and lines refused with the reason, by line number."""
+
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+class FeedbackService:
+    def __init__(self, store: LearningStore, records: RecordService) -> None:
+        self.store = store
+        self.records = records
+
+    def rate(self, request: RatingCreate) -> dict[str, Any]:
+        return self._post(RATING, request)
+
+    def track(self, request: TrackingCreate) -> dict[str, Any]:
+        return self._post(TRACKING, request)
+
+    def list(self, kind: str, query: FeedbackListQuery) -> Page:
+        where = FeedbackFilter(
+            kind=kind,
+            role=query.role,
+            source_keys=query.source_keys if query.source_keys is not None else _one(query.source_key),
+            board_keys=query.board_keys if query.board_keys is not None else _one(query.board_key),
+            profile_id=self._record_id(PROFILE, query.source_key, query.profile_key, query.profile_reference),
+            job_id=self._record_id(JOB, query.board_key, query.job_key, query.job_reference),
+            actions=query.actions if kind == TRACKING else None,
+            created_at_min_us=optional_timestamp(query.created_at_min, "created_at_min"),
+            created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
+        )
+        sort_by = "score" if query.sort_by == "scoring" and kind == RATING else "created_at"
+        stored, total = self.store.list_feedback(
+            where, (query.page - 1) * query.limit, query.limit, sort_by, query.order_by == "desc"
+        )
+        items = [self._view(item, query.return_profile, query.return_author) for item in stored]
+        return Page(items, query.page, query.limit, total)
+
+    def import_lines(self, kind: str, lines: Iterable[bytes | str]) -> ImportReport:
+        """Historical feedback, one JSON object per line (the POST body's fields). Each line's fingerprint
+        is its content, so importing the same file again (after a crash, a timeout) stores only the lines
+        that had not landed; `created_at` should be given, else the import time is used."""
+        request_type = RatingCreate if kind == RATING else TrackingCreate
+        report, batch = ImportReport(), []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                request = msgspec.json.decode(line, type=request_type)
+                batch.append(self._row(kind, request, *self._pair(request), repeatable=True))
+            except (msgspec.ValidationError, msgspec.DecodeError) as error:
+                report.rejected.append((number, InvalidParameters.from_validation(error).detail))
+            except ServiceError as error:
+                report.rejected.append((number, error.detail))
+            if len(batch) >= IMPORT_BATCH:
+                self._store_batch(batch, report)
+                batch = []
+        self._store_batch(batch, report)
+        return report
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _post(self, kind: str, request: RatingCreate | TrackingCreate) -> dict[str, Any]:
+        profile, job = self._pair(request)
+        row = self._row(kind, request, profile, job, repeatable=request.created_at is not None)
+        [key] = self.store.add_feedback([row])
+        # A repeated event answers with the key it was first stored under.
+        stored = StoredFeedback(dataclasses.replace(row, key=key), profile.key, profile.reference, job.key, job.reference)
+        return self._view(stored, False, False)
+
+    def _pair(self, request: Signal) -> tuple[StoredRecord, StoredRecord]:
+        """The profile and the job the feedback is about; both must exist."""
+        profile = self.records.find(PROFILE, request.source_key, _lookup(request.profile_key, request.profile_reference))
+        job = self.records.find(JOB, request.board_key, _lookup(request.job_key, request.job_reference))
+        return profile, job
+
+    def _row(
+        self, kind: str, request: RatingCreate | TrackingCreate, profile: StoredRecord, job: StoredRecord,
+        repeatable: bool,
+    ) -> FeedbackRow:
+        """The stored form. An event with its own `created_at` is repeatable: sent again, it is recognised
+        and stored once."""
+        given = optional_timestamp(request.created_at, "created_at")
+        score = request.score if isinstance(request, RatingCreate) else None
+        action = request.action if isinstance(request, TrackingCreate) else None
+        identity = [kind, request.role, score, action, profile.id, job.id, request.author_email, request.comment, given]
+        if not repeatable:
+            identity.append(secrets.token_hex(8))
+        return FeedbackRow(
+            key=secrets.token_hex(20), kind=kind, role=request.role, score=score, action=action,
+            source_key=request.source_key, profile_id=profile.id, board_key=request.board_key, job_id=job.id,
+            author_email=request.author_email, comment=request.comment,
+            created_at_us=given if given is not None else now_us(),
+            fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest(),
+        )
+
+    def _store_batch(self, batch: list[FeedbackRow], report: ImportReport) -> None:
+        if not batch:
+            return
+        keys = self.store.add_feedback(batch)
+        stored = sum(key == row.key for key, row in zip(keys, batch))
+        report.stored += stored
+        report.duplicates += len(batch) - stored
+
+    def _record_id(self, kind, pool_key: str | None, key: str | None, reference: str | None) -> int | None:  # type: ignore[no-untyped-def]
+        if key is None and reference is None:
+            return None
+        if pool_key is None:
+            raise InvalidParameters(f"a `{kind.name}_key` or `{kind.name}_reference` needs its `{kind.pool}_key`")
+        return self.records.find(kind, pool_key, _lookup(key, reference)).id
+
+    def _view(self, item: StoredFeedback, return_profile: bool, return_author: bool) -> dict[str, Any]:
+        row = item.row
+        view: dict[str, Any] = {
+            "key": row.key,
+            "role": row.role,
+            **({"score": row.score} if row.kind == RATING else {"action": row.action}),
+            "source_key": row.source_key,
+            "profile_key": item.profile_key,
+            "profile_reference": item.profile_reference,
+            "board_key": row.board_key,
+            "job_key": item.job_key,
+            "job_reference": item.job_reference,
+            "author_email": row.author_email,
+            "comment": row.comment,
+            "created_at": format_timestamp(row.created_at_us),
+        }
+        if return_profile:
+            view["profile"] = self.records.get(PROFILE, row.source_key, RecordLookup(key=item.profile_key))
+        if return_author:
+            view["author"] = {"email": row.author_email}
+        return view
+
+
+def _lookup(key: str | None, reference: str | None) -> RecordLookup:
+    return RecordLookup(key=key, reference=reference)
+
+
+def _one(key: str | None) -> list[str] | None:
+    return [key] if key is not None else None

@@ -1,0 +1,242 @@
+"""What the learning loop keeps: customers' algorithms with their versions, and their feedback.
+
+Like every store write, each method commits before it returns (SQLite in WAL with synchronous=FULL), so
+an acknowledged rating survives a crash, and a new version and its activation land in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+from cerebro_serve.store.schema import algorithm_versions, algorithms, feedback, records
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlgorithm:
+    key: str
+    base: str
+    name: str
+    labeller_role: str
+    description: str | None
+    goals: str | None  # JSON
+    active_version: int
+    is_default: bool
+    created_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    version: int
+    created_at_us: int
+    model: str  # JSON
+    metrics: str | None  # JSON
+    training_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRow:
+    """One rating or tracking as stored; profile and job by their record ids."""
+
+    key: str
+    kind: str
+    role: str
+    score: float | None
+    action: str | None
+    source_key: str
+    profile_id: int
+    board_key: str
+    job_id: int
+    author_email: str | None
+    comment: str | None
+    created_at_us: int
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFeedback:
+    row: FeedbackRow
+    profile_key: str
+    profile_reference: str | None
+    job_key: str
+    job_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackFilter:
+    kind: str
+    role: str | None = None
+    source_keys: Sequence[str] | None = None
+    board_keys: Sequence[str] | None = None
+    profile_id: int | None = None
+    job_id: int | None = None
+    actions: Sequence[str] | None = None
+    created_at_min_us: int | None = None
+    created_at_max_us: int | None = None
+
+
+class LearningStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- algorithms --------------------------------------------------------------------------------
+
+    def create_algorithm(self, algorithm: StoredAlgorithm, model: str) -> None:
+        """The algorithm and its version 1 (the base's fusion), in one transaction."""
+        with self.engine.begin() as connection:
+            connection.execute(algorithms.insert().values(**_fields(algorithm)))
+            connection.execute(
+                algorithm_versions.insert().values(
+                    algorithm_key=algorithm.key, version=1, created_at_us=algorithm.created_at_us, model=model
+                )
+            )
+
+    def get_algorithm(self, key: str) -> StoredAlgorithm | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(algorithms).where(algorithms.c.key == key)).first()
+        return StoredAlgorithm(**row._mapping) if row else None
+
+    def list_algorithms(self, offset: int, limit: int) -> tuple[list[StoredAlgorithm], int]:
+        with self.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(algorithms)).scalar_one()
+            rows = connection.execute(
+                sa.select(algorithms).order_by(algorithms.c.created_at_us.desc(), algorithms.c.key)
+                .offset(offset).limit(limit)
+            ).all()
+        return [StoredAlgorithm(**row._mapping) for row in rows], total
+
+    def versions(self, key: str) -> list[StoredVersion]:
+        query = (
+            sa.select(algorithm_versions).where(algorithm_versions.c.algorithm_key == key)
+            .order_by(algorithm_versions.c.version)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [_version(row) for row in rows]
+
+    def version(self, key: str, version: int) -> StoredVersion | None:
+        query = sa.select(algorithm_versions).where(
+            algorithm_versions.c.algorithm_key == key, algorithm_versions.c.version == version
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return _version(row) if row else None
+
+    def add_version(self, key: str, created_at_us: int, model: str, metrics: str, training_key: str) -> int:
+        """Publish a new version and make it the active one; returns its number."""
+        with self.engine.begin() as connection:
+            latest = connection.execute(
+                sa.select(sa.func.max(algorithm_versions.c.version)).where(algorithm_versions.c.algorithm_key == key)
+            ).scalar_one()
+            version = int(latest or 0) + 1
+            connection.execute(
+                algorithm_versions.insert().values(
+                    algorithm_key=key, version=version, created_at_us=created_at_us, model=model, metrics=metrics,
+                    training_key=training_key,
+                )
+            )
+            connection.execute(algorithms.update().where(algorithms.c.key == key).values(active_version=version))
+        return version
+
+    def activate(self, key: str, version: int) -> bool:
+        """Serve an existing version (a rollback, or forward again); False when there is no such version."""
+        with self.engine.begin() as connection:
+            exists = connection.execute(
+                sa.select(algorithm_versions.c.version).where(
+                    algorithm_versions.c.algorithm_key == key, algorithm_versions.c.version == version
+                )
+            ).first()
+            if exists is None:
+                return False
+            connection.execute(algorithms.update().where(algorithms.c.key == key).values(active_version=version))
+        return True
+
+    def set_default(self, key: str | None) -> None:
+        """The workspace's default algorithm (None: the built-in base)."""
+        with self.engine.begin() as connection:
+            connection.execute(algorithms.update().where(algorithms.c.is_default).values(is_default=False))
+            if key is not None:
+                connection.execute(algorithms.update().where(algorithms.c.key == key).values(is_default=True))
+
+    def default_algorithm(self) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(algorithms.c.key).where(algorithms.c.is_default)).scalar()
+
+    # -- feedback ----------------------------------------------------------------------------------
+
+    def add_feedback(self, rows: Sequence[FeedbackRow]) -> list[str]:
+        """Insert what is new; an event already stored (same fingerprint) is skipped. Returns the keys of
+        the stored events in input order: the new ones' own, or the earlier copy's."""
+        if not rows:
+            return []
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(feedback)
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert.on_conflict_do_nothing(index_elements=["fingerprint"]), [_fields(row) for row in rows]
+            )
+            stored = dict(
+                connection.execute(
+                    sa.select(feedback.c.fingerprint, feedback.c.key).where(
+                        feedback.c.fingerprint.in_([row.fingerprint for row in rows])
+                    )
+                ).all()
+            )
+        return [stored[row.fingerprint] for row in rows]
+
+    def list_feedback(
+        self, where: FeedbackFilter, offset: int, limit: int, sort_by: str, descending: bool
+    ) -> tuple[list[StoredFeedback], int]:
+        profile, job = records.alias("profile"), records.alias("job")
+        condition = _condition(where)
+        column = feedback.c.score if sort_by == "score" else feedback.c.created_at_us
+        order = (column.desc(), feedback.c.id.desc()) if descending else (column.asc(), feedback.c.id.asc())
+        query = (
+            sa.select(feedback, profile.c.key.label("profile_key"), profile.c.reference.label("profile_reference"),
+                      job.c.key.label("job_key"), job.c.reference.label("job_reference"))
+            .join(profile, profile.c.id == feedback.c.profile_id)
+            .join(job, job.c.id == feedback.c.job_id)
+            .where(condition).order_by(*order).offset(offset).limit(limit)
+        )
+        with self.engine.connect() as connection:
+            total = connection.execute(sa.select(sa.func.count()).select_from(feedback).where(condition)).scalar_one()
+            rows = connection.execute(query).all()
+        return [_stored_feedback(row) for row in rows], total
+
+
+def _fields(item: object) -> dict[str, object]:
+    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
+
+
+def _version(row: sa.Row) -> StoredVersion:
+    return StoredVersion(row.version, row.created_at_us, row.model, row.metrics, row.training_key)
+
+
+def _stored_feedback(row: sa.Row) -> StoredFeedback:
+    values = row._mapping
+    item = FeedbackRow(**{name: values[name] for name in FeedbackRow.__slots__ if name != "id"})
+    return StoredFeedback(item, row.profile_key, row.profile_reference, row.job_key, row.job_reference)
+
+
+def _condition(where: FeedbackFilter) -> sa.ColumnElement[bool]:
+    clauses = [feedback.c.kind == where.kind]
+    if where.role is not None:
+        clauses.append(feedback.c.role == where.role)
+    if where.source_keys is not None:
+        clauses.append(feedback.c.source_key.in_(list(where.source_keys)))
+    if where.board_keys is not None:
+        clauses.append(feedback.c.board_key.in_(list(where.board_keys)))
+    if where.profile_id is not None:
+        clauses.append(feedback.c.profile_id == where.profile_id)
+    if where.job_id is not None:
+        clauses.append(feedback.c.job_id == where.job_id)
+    if where.actions is not None:
+        clauses.append(feedback.c.action.in_(list(where.actions)))
+    if where.created_at_min_us is not None:
+        clauses.append(feedback.c.created_at_us >= where.created_at_min_us)
+    if where.created_at_max_us is not None:
+        clauses.append(feedback.c.created_at_us <= where.created_at_max_us)
+    return sa.and_(*clauses)
