@@ -9,6 +9,7 @@ import re
 import pytest
 
 from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.store.learning import StoredTraining
 from helpers import PYTHON_JOB
 
 
@@ -81,7 +82,9 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     assert first["data"]["predictions"] == default["data"]["predictions"]  # a fork starts as its base
     # A version 2 that inverts the ranking (published as a training would), then a rollback to 1.
     inverted = Algorithm("x", 2, -workspace.algorithms.fusion(key, 1).weights, 0.0)
-    workspace.algorithms.store.add_version(key, 0, inverted.to_json(), json.dumps({"auc": 0.5}), "t" * 40)
+    store = workspace.algorithms.store
+    store.add_training(StoredTraining("t" * 40, key, "running", "{}", 0.0, None, None, None, False, 0, 0))
+    assert store.publish_version("t" * 40, key, 0, inverted.to_json(), json.dumps({"auc": 0.5}), "[]") == 2
     second = score(algorithm_key=key)
     assert second["meta"]["algorithm_version"] == 2
     assert [p["reference"] for p in second["data"]["profiles"]] == ["php", "python"]

@@ -205,3 +205,22 @@ def test_post_json_scoring_matches_get(sdk: Hrflow, pools, live_server: str, adm
         timeout=30,
     ).json()
     assert posted["data"] == get["data"] and posted["meta"] == get["meta"]
+
+
+def test_ratings_and_trackings_through_the_sdk(sdk: Hrflow, pools) -> None:
+    source, board = pools
+    _ok(sdk.profile.storing.add_json(source_key=source, profile_json=profile(PYTHON_RESUME, reference="ada")), 201)
+    _ok(sdk.job.storing.add_json(board_key=board, job_json={**PYTHON_JOB, "reference": "job-1"}), 201)
+    rating = _ok(sdk.rating.post(score=0.8, role="recruiter", board_key=board, source_key=source,
+                                 job_reference="job-1", profile_reference="ada", author_email="rec@example.com",
+                                 comment="good fit", created_at="2024-05-01T10:00:00.000+00:00"), 201)
+    assert rating["data"]["score"] == 0.8
+    _ok(sdk.tracking.post(action="apply", role="candidate", board_key=board, source_key=source,
+                          job_reference="job-1", profile_reference="ada", author_email="cand@example.com"), 201)
+    ratings = _ok(sdk.rating.get(role="recruiter", source_key=source, profile_reference="ada"))
+    assert [item["comment"] for item in ratings["data"]] == ["good fit"]
+    trackings = _ok(sdk.tracking.get(role="candidate", actions=["view", "apply"], board_keys=[board]))
+    assert [item["action"] for item in trackings["data"]] == ["apply"]
+    refused = sdk.rating.post(score=2, role="recruiter", board_key=board, source_key=source,
+                              job_reference="job-1", profile_reference="ada")
+    assert refused["code"] == 400 and "score" in refused["message"]

@@ -47,14 +47,14 @@ class AlgorithmService:
         return self.get(stored.key)
 
     def get(self, key: str) -> dict[str, Any]:
-        return _view(self._require(key), self.store.versions(key))
+        return _view(self.stored(key), self.store.versions(key))
 
     def list(self, query: AlgorithmListQuery) -> Page:
         algorithms, total = self.store.list_algorithms((query.page - 1) * query.limit, query.limit)
         return Page([_view(algorithm) for algorithm in algorithms], query.page, query.limit, total)
 
     def rollback(self, key: str, version: int) -> dict[str, Any]:
-        self._require(key)
+        self.stored(key)
         if not self.store.activate(key, version):
             raise InvalidParameters(f"algorithm {key} has no version {version}")
         return self.get(key)
@@ -62,7 +62,7 @@ class AlgorithmService:
     def set_default(self, key: str | None) -> dict[str, Any] | None:
         """The algorithm that answers scoring calls naming none (None: the built-in cerebro-base)."""
         if key is not None:
-            self._require(key)
+            self.stored(key)
         self.store.set_default(key)
         return self.get(key) if key is not None else None
 
@@ -72,7 +72,7 @@ class AlgorithmService:
         key = key or self.store.default_algorithm()
         if key is None or base_of(key) is not None:
             return (base_of(key) or MARKETPLACE[0]).fusion()
-        algorithm = self._require(key)
+        algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)
 
     def fusion(self, key: str, version: int) -> Algorithm:
@@ -88,7 +88,7 @@ class AlgorithmService:
             self._fusions[(key, version)] = fusion
         return fusion
 
-    def _require(self, key: str) -> StoredAlgorithm:
+    def stored(self, key: str) -> StoredAlgorithm:
         algorithm = self.store.get_algorithm(key)
         if algorithm is None:
             raise NotFound("algorithm")

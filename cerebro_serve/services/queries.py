@@ -255,3 +255,16 @@ class FeedbackListQuery(Struct, kw_only=True):
     sort_by: Literal["scoring", "created_at"] = "scoring"
     created_at_min: str | None = None
     created_at_max: str | None = None
+
+
+class TrainingCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    algorithm_key: Key
+    mode: Literal["rating", "tracking"] = "rating"
+    source_keys: list[Key] | None = None  # None: feedback about profiles of every source
+    board_keys: list[Key] | None = None
+    created_at_min: str | None = None
+    created_at_max: str | None = None
+
+
+class TrainingQuery(Struct, kw_only=True):
+    training_key: Key

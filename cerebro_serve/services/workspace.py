@@ -20,6 +20,7 @@ from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.text import TextService
+from cerebro_serve.services.training import TrainingService
 from cerebro_serve.store import SqlStore
 from cerebro_serve.store.learning import LearningStore
 
@@ -34,7 +35,10 @@ class Workspace:
         index_dir: Path | None,
         admin_key: str,
         sandbox: DocumentSandbox | None = None,
+        training_worker: bool = True,
     ) -> None:
+        """`training_worker`: run queued trainings on a thread of this process (False: a separate
+        `cerebro-serve worker` runs them)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -49,6 +53,9 @@ class Workspace:
         learning = LearningStore(store.engine)
         self.algorithms = AlgorithmService(learning)
         self.feedback = FeedbackService(learning, self.records)
+        self.training = TrainingService(learning, self.algorithms, self.records)
+        if training_worker:
+            self.training.worker.start()
         self.ranking = RankingService(
             store, self.records, encoder, self.registry, calibration_for(encoder.name), self.algorithms,
             matching_algorithm(),
@@ -61,6 +68,7 @@ class Workspace:
     def close(self) -> None:
         """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
         (a batcher, in a server) belongs to whoever made it."""
+        self.training.worker.stop()
         self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()

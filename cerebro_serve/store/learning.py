@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from cerebro_serve.store.schema import algorithm_versions, algorithms, feedback, records
+from cerebro_serve.store.schema import algorithm_versions, algorithms, feedback, records, trainings
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,21 @@ class FeedbackFilter:
     created_at_max_us: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredTraining:
+    key: str
+    algorithm_key: str
+    status: str
+    request: str  # JSON
+    progress: float
+    log: str | None  # JSON
+    version: int | None
+    error: str | None
+    cancel_requested: bool
+    created_at_us: int
+    updated_at_us: int
+
+
 class LearningStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -125,22 +141,6 @@ class LearningStore:
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
         return _version(row) if row else None
-
-    def add_version(self, key: str, created_at_us: int, model: str, metrics: str, training_key: str) -> int:
-        """Publish a new version and make it the active one; returns its number."""
-        with self.engine.begin() as connection:
-            latest = connection.execute(
-                sa.select(sa.func.max(algorithm_versions.c.version)).where(algorithm_versions.c.algorithm_key == key)
-            ).scalar_one()
-            version = int(latest or 0) + 1
-            connection.execute(
-                algorithm_versions.insert().values(
-                    algorithm_key=key, version=version, created_at_us=created_at_us, model=model, metrics=metrics,
-                    training_key=training_key,
-                )
-            )
-            connection.execute(algorithms.update().where(algorithms.c.key == key).values(active_version=version))
-        return version
 
     def activate(self, key: str, version: int) -> bool:
         """Serve an existing version (a rollback, or forward again); False when there is no such version."""
@@ -207,6 +207,81 @@ class LearningStore:
         return [_stored_feedback(row) for row in rows], total
 
 
+    def feedback_rows(self, where: FeedbackFilter) -> list[FeedbackRow]:
+        """Every stored event the filter selects, oldest first (what a training reads)."""
+        query = sa.select(feedback).where(_condition(where)).order_by(feedback.c.created_at_us, feedback.c.id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [_feedback_row(row._mapping) for row in rows]
+
+    # -- trainings ---------------------------------------------------------------------------------
+
+    def add_training(self, training: StoredTraining) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(trainings.insert().values(**_fields(training)))
+
+    def get_training(self, key: str) -> StoredTraining | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(trainings).where(trainings.c.key == key)).first()
+        return StoredTraining(**row._mapping) if row else None
+
+    def next_queued_training(self) -> StoredTraining | None:
+        query = sa.select(trainings).where(trainings.c.status == "queued").order_by(trainings.c.created_at_us).limit(1)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        return StoredTraining(**row._mapping) if row else None
+
+    def update_training(self, key: str, expected_status: str | None = None, **values: object) -> bool:
+        """Change a training; with `expected_status`, only if it still has it (a claim, a cancellation
+        racing the worker). Returns whether it changed."""
+        condition = trainings.c.key == key
+        if expected_status is not None:
+            condition = sa.and_(condition, trainings.c.status == expected_status)
+        with self.engine.begin() as connection:
+            return connection.execute(trainings.update().where(condition).values(**values)).rowcount == 1
+
+    def requeue_running_trainings(self, updated_at_us: int) -> int:
+        """Trainings a stopped worker left running start again from the beginning (nothing they did was
+        published: a version lands in one transaction at the very end)."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                trainings.update().where(trainings.c.status == "running")
+                .values(status="queued", progress=0.0, updated_at_us=updated_at_us)
+            ).rowcount
+
+    def publish_version(
+        self, training_key: str, algorithm_key: str, created_at_us: int, model: str, metrics: str, log: str
+    ) -> int | None:
+        """The trained version and the training's success in one transaction; nothing when the training
+        was cancelled meanwhile (returns None)."""
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                trainings.update()
+                .where(trainings.c.key == training_key, trainings.c.status == "running",
+                       trainings.c.cancel_requested.is_(False))
+                .values(status="succeeded", progress=1.0, log=log, updated_at_us=created_at_us)
+            ).rowcount
+            if claimed != 1:
+                return None
+            latest = connection.execute(
+                sa.select(sa.func.max(algorithm_versions.c.version))
+                .where(algorithm_versions.c.algorithm_key == algorithm_key)
+            ).scalar_one()
+            version = int(latest or 0) + 1
+            connection.execute(
+                algorithm_versions.insert().values(
+                    algorithm_key=algorithm_key, version=version, created_at_us=created_at_us, model=model,
+                    metrics=metrics, training_key=training_key,
+                )
+            )
+            # The new version serves from the next scoring call on.
+            connection.execute(
+                algorithms.update().where(algorithms.c.key == algorithm_key).values(active_version=version)
+            )
+            connection.execute(trainings.update().where(trainings.c.key == training_key).values(version=version))
+        return version
+
+
 def _fields(item: object) -> dict[str, object]:
     return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
 
@@ -215,10 +290,13 @@ def _version(row: sa.Row) -> StoredVersion:
     return StoredVersion(row.version, row.created_at_us, row.model, row.metrics, row.training_key)
 
 
+def _feedback_row(values: Any) -> FeedbackRow:
+    return FeedbackRow(**{name: values[name] for name in FeedbackRow.__slots__})
+
+
 def _stored_feedback(row: sa.Row) -> StoredFeedback:
-    values = row._mapping
-    item = FeedbackRow(**{name: values[name] for name in FeedbackRow.__slots__ if name != "id"})
-    return StoredFeedback(item, row.profile_key, row.profile_reference, row.job_key, row.job_reference)
+    return StoredFeedback(_feedback_row(row._mapping), row.profile_key, row.profile_reference, row.job_key,
+                          row.job_reference)
 
 
 def _condition(where: FeedbackFilter) -> sa.ColumnElement[bool]:

@@ -146,6 +146,24 @@ feedback = sa.Table(
 )
 
 
+trainings = sa.Table(
+    "trainings",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("algorithm_key", sa.String(40), sa.ForeignKey("algorithms.key"), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),  # queued, running, succeeded, failed, cancelled
+    sa.Column("request", sa.Text, nullable=False),  # JSON: mode, pools, dates
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("log", sa.Text),  # JSON: the data workflow's steps with their counts
+    sa.Column("version", sa.Integer),  # the version it published
+    sa.Column("error", sa.Text),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_trainings_status", "status", "created_at_us"),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -163,7 +181,7 @@ def _add_record_features(connection: Connection) -> None:
 
 
 def _create_learning_tables(connection: Connection) -> None:
-    for table in (algorithms, algorithm_versions, feedback):
+    for table in (algorithms, algorithm_versions, feedback, trainings):
         table.create(connection, checkfirst=True)
 
 

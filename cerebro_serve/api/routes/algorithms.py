@@ -1,4 +1,4 @@
-"""Algorithms: the marketplace, forks, versions, rollback and the workspace default."""
+"""Algorithms: the marketplace, forks, versions, rollback, the workspace default, and training."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from cerebro_serve.services.queries import (
     AlgorithmListQuery,
     AlgorithmQuery,
     AlgorithmRollback,
+    TrainingCreate,
+    TrainingQuery,
 )
 
 TAGS = ["algorithms"]
@@ -60,5 +62,29 @@ async def default_algorithm(request: Request) -> Response:
     return envelope(200, "Default algorithm set", algorithm)
 
 
+@post("/algorithm/training", opt=WRITE, tags=TAGS,
+      summary="Queue a training: `{algorithm_key, mode: rating|tracking, source_keys?, board_keys?, "
+              "created_at_min?, created_at_max?}` → `training_key`")
+async def start_training(request: Request) -> Response:
+    payload = convert(decode_json(await request.body()), TrainingCreate)
+    training = await call(workspace_of(request).training.start, payload)
+    return envelope(201, "Training queued", training)
+
+
+@get("/algorithm/training", opt=READ, tags=TAGS,
+     summary="A training's status, progress, data workflow log, and the version and metrics it published")
+async def get_training(request: Request) -> Response:
+    query = decode_query(request, TrainingQuery)
+    training = await call(workspace_of(request).training.get, query.training_key)
+    return envelope(200, "Training details", training)
+
+
+@post("/algorithm/training/cancel", opt=WRITE, tags=TAGS, summary="Cancel a queued or running training")
+async def cancel_training(request: Request) -> Response:
+    payload = convert(decode_json(await request.body()), TrainingQuery)
+    training = await call(workspace_of(request).training.cancel, payload.training_key)
+    return envelope(200, "Training cancelled", training)
+
+
 algorithm_handlers = [marketplace, fork_algorithm, get_algorithm, list_algorithms, rollback_algorithm,
-                      default_algorithm]
+                      default_algorithm, start_training, get_training, cancel_training]

@@ -1,0 +1,111 @@
+"""Training use cases: queue a training of a trainable algorithm, read its status, progress, log and the
+version it published, cancel it. The worker (training/worker.py) runs them one at a time."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+import msgspec
+
+from cerebro_serve.objects import JOB, PROFILE, Job, Profile
+from cerebro_serve.scoring.marketplace import base_of
+from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
+from cerebro_serve.services.queries import TrainingCreate
+from cerebro_serve.services.records import RecordService
+from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
+from cerebro_serve.store.learning import FeedbackFilter, LearningStore, StoredTraining
+from cerebro_serve.store.sql import now_us
+from cerebro_serve.training.pipeline import Described, TrainingResult, run_training
+from cerebro_serve.training.worker import TrainingWorker
+
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class TrainingService:
+    def __init__(self, store: LearningStore, algorithms: AlgorithmService, records: RecordService) -> None:
+        self.store = store
+        self.algorithms = algorithms
+        self.records = records
+        self.worker = TrainingWorker(store, self._run)
+
+    def start(self, request: TrainingCreate) -> dict[str, Any]:
+        algorithm = self.algorithms.stored(request.algorithm_key)
+        base = base_of(algorithm.base)
+        if base is None or not base.trainable:
+            raise InvalidParameters(f"algorithm {algorithm.key} forks {algorithm.base}, which is not trainable: "
+                                    "fork cerebro-trainable to learn from feedback")
+        if request.mode == "tracking" and not algorithm.goals:
+            raise InvalidParameters("training on trackings needs the algorithm's conversion `goals`")
+        for name in ("created_at_min", "created_at_max"):
+            optional_timestamp(getattr(request, name), name)  # refused now rather than when it runs
+        created = now_us()
+        training = StoredTraining(
+            key=secrets.token_hex(20), algorithm_key=algorithm.key, status="queued",
+            request=msgspec.json.encode(request).decode(), progress=0.0, log=None, version=None, error=None,
+            cancel_requested=False, created_at_us=created, updated_at_us=created,
+        )
+        self.store.add_training(training)
+        self.worker.notify()
+        return self._view(training)
+
+    def get(self, key: str) -> dict[str, Any]:
+        return self._view(self._require(key))
+
+    def cancel(self, key: str) -> dict[str, Any]:
+        training = self._require(key)
+        if training.status in FINISHED:
+            raise Conflict(f"training {key} already {training.status}")
+        # Queued: cancelled at once. Running: the worker stops at its next step, publishing nothing.
+        if not self.store.update_training(key, "queued", status="cancelled", updated_at_us=now_us()):
+            self.store.update_training(key, "running", cancel_requested=True, updated_at_us=now_us())
+        return self.get(key)
+
+    # -- the worker's side -------------------------------------------------------------------------
+
+    def _run(self, training: StoredTraining, should_stop) -> TrainingResult:  # type: ignore[no-untyped-def]
+        request = msgspec.json.decode(training.request, type=TrainingCreate)
+        algorithm = self.algorithms.stored(training.algorithm_key)
+        rows = self.store.feedback_rows(FeedbackFilter(
+            kind=request.mode, role=algorithm.labeller_role, source_keys=request.source_keys,
+            board_keys=request.board_keys,
+            created_at_min_us=optional_timestamp(request.created_at_min, "created_at_min"),
+            created_at_max_us=optional_timestamp(request.created_at_max, "created_at_max"),
+        ))
+        base = self.algorithms.fusion(algorithm.key, algorithm.active_version)
+        goals = json.loads(algorithm.goals) if algorithm.goals else None
+        return run_training(base, rows, request.mode, goals, self._load, self._describe, should_stop)
+
+    def _load(self, ids: list[int]) -> dict[int, Profile | Job]:
+        out: dict[int, Profile | Job] = {}
+        for stored in self.records.store.load_records(ids):
+            kind = PROFILE if stored.kind == PROFILE.name else JOB
+            out[stored.id] = msgspec.json.decode(stored.body, type=kind.type)
+        return out
+
+    def _describe(self, records: list[Profile | Job]) -> list[Described]:
+        return [(embedding, features) for _, embedding, features in self.records.describe(records)]
+
+    def _require(self, key: str) -> StoredTraining:
+        training = self.store.get_training(key)
+        if training is None:
+            raise NotFound("training")
+        return training
+
+    def _view(self, training: StoredTraining) -> dict[str, Any]:
+        version = self.store.version(training.algorithm_key, training.version) if training.version else None
+        return {
+            "training_key": training.key,
+            "algorithm_key": training.algorithm_key,
+            "status": training.status,
+            "progress": training.progress,
+            "request": json.loads(training.request),
+            "version": training.version,
+            "metrics": json.loads(version.metrics) if version and version.metrics else None,
+            "log": json.loads(training.log) if training.log else None,
+            "error": training.error,
+            "created_at": format_timestamp(training.created_at_us),
+            "updated_at": format_timestamp(training.updated_at_us),
+        }

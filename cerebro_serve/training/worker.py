@@ -1,0 +1,102 @@
+"""The training worker: takes queued trainings from the store one at a time, runs them, publishes the
+version (or the failure). It runs on a thread of the server by default, or as `cerebro-serve worker`
+beside it; either way the store is the queue, so a restart loses nothing (a training left running is
+queued again, and nothing it did was published)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from cerebro_serve.store.learning import LearningStore, StoredTraining
+from cerebro_serve.store.sql import now_us
+from cerebro_serve.training.dataset import InsufficientData
+from cerebro_serve.training.pipeline import TrainingResult
+from cerebro_serve.training.trainer import Cancelled
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 2.0  # trainings queued by another process are seen within this
+
+# Runs one training: (the training, should_stop(progress) -> bool) -> its result.
+Runner = Callable[[StoredTraining, Callable[[float], bool]], TrainingResult]
+
+
+class TrainingWorker:
+    def __init__(self, store: LearningStore, runner: Runner) -> None:
+        self.store = store
+        self.runner = runner
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        requeued = self.store.requeue_running_trainings(now_us())
+        if requeued:
+            log.warning("%d training(s) interrupted by a stop were queued again", requeued)
+        self._thread = threading.Thread(target=self._loop, name="cerebro-training", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """A running training is interrupted and queued again for the next start."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def run_pending(self) -> None:
+        """Every queued training, one after another (what the thread does; callable directly)."""
+        while not self._stopping.is_set():
+            training = self.store.next_queued_training()
+            if training is None:
+                return
+            if self.store.update_training(training.key, "queued", status="running", updated_at_us=now_us()):
+                self._run(training)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.run_pending()
+            except Exception:  # noqa: BLE001 - a store hiccup must not kill the worker
+                log.exception("training worker: store error, retrying")
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+    def _run(self, training: StoredTraining) -> None:
+        def should_stop(progress: float) -> bool:
+            self.store.update_training(training.key, "running", progress=round(progress, 3), updated_at_us=now_us())
+            current = self.store.get_training(training.key)
+            return self._stopping.is_set() or current is None or current.cancel_requested
+
+        try:
+            result = self.runner(training, should_stop)
+        except Cancelled:
+            if self._stopping.is_set():
+                self.store.update_training(training.key, "running", status="queued", progress=0.0, updated_at_us=now_us())
+            else:
+                self.store.update_training(training.key, "running", status="cancelled", updated_at_us=now_us())
+            return
+        except InsufficientData as error:
+            self._fail(training, str(error), json.dumps(error.steps))
+            return
+        except Exception as error:  # noqa: BLE001 - recorded on the training; the previous version serves on
+            log.exception("training %s failed", training.key)
+            self._fail(training, f"{type(error).__name__}: {error}")
+            return
+        version = self.store.publish_version(
+            training.key, training.algorithm_key, now_us(), result.algorithm.to_json(), json.dumps(result.metrics),
+            json.dumps(result.log.steps),
+        )
+        if version is None:  # cancelled in the last moment: nothing was published
+            self.store.update_training(training.key, "running", status="cancelled", updated_at_us=now_us())
+        else:
+            log.info("training %s published version %d of %s", training.key, version, training.algorithm_key)
+
+    def _fail(self, training: StoredTraining, message: str, steps: str | None = None) -> None:
+        self.store.update_training(
+            training.key, "running", status="failed", error=message, log=steps, updated_at_us=now_us()
+        )

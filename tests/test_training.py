@@ -1,0 +1,168 @@
+"""Training end to end: fork, feedback, train on the worker, metrics, a new version that ranks
+differently, rollback; consent and anonymisation applied; refusals on too little data."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import msgspec
+import pytest
+
+from cerebro_serve.objects import Profile
+from cerebro_serve.training.anonymize import anonymized, scrub
+
+PARIS = {"lat": 48.8566, "lng": 2.3522}
+LYON = {"lat": 45.764, "lng": 4.8357}
+JOB = {"name": "Python backend developer", "summary": "Build Django APIs for our Paris office.",
+       "requirements": "3 years of Python and PostgreSQL.", "skills": [{"name": "Python", "type": "hard"}],
+       "location": {"text": "Paris", **PARIS}}
+
+
+def _profile(source: str, reference: str, place: dict, **extra) -> dict:
+    return {"source_key": source, "reference": reference,
+            "info": {"full_name": f"Person {reference}", "email": f"{reference}@mail.example",
+                     "location": {"text": "somewhere", **place}},
+            "text": "Python developer building Django REST APIs with PostgreSQL for six years.",
+            "skills": [{"name": "Python", "type": "hard"}, {"name": "Django", "type": "hard"}], **extra}
+
+
+def _wait(client, training_key: str) -> dict:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        training = client.get("/v1/algorithm/training", params={"training_key": training_key}).json()["data"]
+        if training["status"] in ("succeeded", "failed", "cancelled"):
+            return training
+        time.sleep(0.2)
+    raise AssertionError(f"training {training_key} did not finish")
+
+
+@pytest.fixture
+def workspace_pools(client) -> tuple[str, str]:
+    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
+    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
+    return source, board
+
+
+def _fork(client) -> str:
+    body = {"base": "cerebro-trainable", "name": "Local hiring", "labeller_role": "recruiter"}
+    return client.post("/v1/algorithm", json=body).json()["data"]["key"]
+
+
+def test_training_learns_what_recruiters_reward_and_rollback_restores(client, workspace, workspace_pools,
+                                                                      monkeypatch) -> None:
+    source, board = workspace_pools
+    key = _fork(client)
+    # Recruiters of this workspace hire locally: for each of 8 jobs in Paris, the Paris candidates are
+    # rated well and the Lyon ones (same resume) poorly. The base algorithm ignores distance.
+    ratings = []
+    for job_number in range(8):
+        job = client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": f"job-{job_number}"})
+        assert job.status_code == 201, job.text
+        for candidate in range(6):
+            local = candidate % 2 == 0
+            reference = f"p{job_number}-{candidate}"
+            body = _profile(source, reference, PARIS if local else LYON)
+            assert client.post("/v1/profile/indexing", json=body).status_code == 201
+            ratings.append({"source_key": source, "board_key": board, "profile_reference": reference,
+                            "job_reference": f"job-{job_number}", "role": "recruiter",
+                            "score": 0.9 if local else 0.1})
+    # Two more whose owners did not allow their data to improve the model.
+    for reference in ("private-1", "private-2"):
+        body = _profile(source, reference, LYON, consent_algorithmic={"owner": {"learning": False}})
+        assert client.post("/v1/profile/indexing", json=body).status_code == 201
+        ratings.append({"source_key": source, "board_key": board, "profile_reference": reference,
+                        "job_reference": "job-0", "role": "recruiter", "score": 0.95})
+    for rating in ratings:
+        assert client.post("/v1/rating", json=rating).status_code == 201
+
+    # A fresh job and two candidates: the Lyon one has the stronger resume.
+    client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "fresh"})
+    scoring_source = client.post("/v1/source", json={"name": "Scoring"}).json()["data"]["key"]
+    client.post("/v1/profile/indexing", json=_profile(scoring_source, "paris", PARIS, text="Python developer."))
+    client.post("/v1/profile/indexing", json=_profile(scoring_source, "lyon", LYON))
+
+    def ranking() -> tuple[list[str], dict]:
+        body = client.get("/v1/profiles/scoring", params={
+            "source_keys": json.dumps([scoring_source]), "board_key": board, "job_reference": "fresh",
+            "sort_by": "scoring", "algorithm_key": key}).json()
+        return [p["reference"] for p in body["data"]["profiles"]], body["meta"]
+
+    before, meta = ranking()
+    assert before == ["lyon", "paris"] and meta["algorithm_version"] == 1
+
+    seen = []
+    describe = workspace.records.describe
+    monkeypatch.setattr(workspace.records, "describe", lambda records: seen.extend(records) or describe(records))
+    started = client.post("/v1/algorithm/training", json={"algorithm_key": key, "mode": "rating"})
+    assert started.status_code == 201, started.text
+    training = _wait(client, started.json()["data"]["training_key"])
+    assert training["status"] == "succeeded", training
+    assert training["version"] == 2 and training["progress"] == 1.0
+    steps = {step["step"]: step for step in training["log"]}
+    assert steps["privacy consent"]["dropped"] == 2
+    assert steps["split by job and profile"]["validation_jobs"] == 2
+    # Anonymised before features and embeddings: no name or email reached them.
+    assert seen and all(not isinstance(r, Profile) or (r.info.full_name is None and r.info.email is None
+                        and "Person" not in (r.text or "")) for r in seen)
+    metrics = training["metrics"]
+    for part in ("train", "validation"):
+        for name in ("accuracy", "precision", "recall", "f1", "auc", "mae", "mse", "ndcg@10", "map"):
+            assert metrics[part][name] is not None, (part, name)
+        assert len(metrics[part]["confusion_matrix"]) == 2 and len(metrics[part]["roc_curve"]["tpr"]) == 101
+    assert metrics["validation"]["auc"] > 0.95 > metrics["base_validation"]["auc"]
+    curve = metrics["loss_curve"]
+    assert len(curve) > 2 and curve[-1]["train_loss"] < curve[0]["train_loss"]
+
+    after, meta = ranking()
+    assert after == ["paris", "lyon"] and meta["algorithm_version"] == 2
+    versions = client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]
+    assert versions[1]["metrics"]["validation"]["auc"] == metrics["validation"]["auc"]
+    assert client.post("/v1/algorithm/rollback", json={"algorithm_key": key, "version": 1}).status_code == 200
+    assert ranking()[0] == before
+
+
+def test_too_little_feedback_is_refused_with_how_many_more(client, workspace_pools) -> None:
+    source, board = workspace_pools
+    key = _fork(client)
+    client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "job"})
+    for number, score in enumerate((0.9, 0.8, 0.2)):
+        client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
+        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": f"p{number}",
+                                        "job_reference": "job", "role": "recruiter", "score": score})
+    started = client.post("/v1/algorithm/training", json={"algorithm_key": key}).json()["data"]
+    training = _wait(client, started["training_key"])
+    assert training["status"] == "failed" and training["version"] is None
+    assert "2 positive and 1 negative" in training["error"] and "11 more positive" in training["error"]
+    assert training["log"][0]["step"] == "select feedback"
+    assert client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["active_version"] == 1
+
+
+def test_training_requests_are_checked(client) -> None:
+    base_fork = client.post("/v1/algorithm", json={"base": "cerebro-base", "name": "x",
+                                                   "labeller_role": "recruiter"}).json()["data"]["key"]
+    response = client.post("/v1/algorithm/training", json={"algorithm_key": base_fork})
+    assert response.status_code == 400 and "not trainable" in response.json()["message"]
+    key = _fork(client)
+    response = client.post("/v1/algorithm/training", json={"algorithm_key": key, "mode": "tracking"})
+    assert response.status_code == 400 and "goals" in response.json()["message"]
+    response = client.post("/v1/algorithm/training", json={"algorithm_key": key, "created_at_min": "soon"})
+    assert response.status_code == 400 and "created_at_min" in response.json()["message"]
+    missing = client.get("/v1/algorithm/training", params={"training_key": "0" * 40})
+    assert missing.status_code == 400 and "Unable to find object: training" in missing.json()["message"]
+
+
+def test_anonymisation_strips_who_a_person_is() -> None:
+    profile = msgspec.convert({
+        "text": "Jane Doe\njane.doe@mail.com, +33 6 12 34 56 78, linkedin.com/in/janedoe\nDate of birth: 03/04/1990\n"
+                "She led the data team at Acme (2019 - 2024). Mrs Doe speaks French.",
+        "info": {"full_name": "Jane Doe", "email": "jane.doe@mail.com", "gender": "female",
+                 "date_birth": "1990-04-03", "picture": "http://x/jane.png", "location": {"text": "Paris"}},
+    }, Profile)
+    clean = anonymized(profile)
+    assert clean.info.full_name is None and clean.info.email is None and clean.info.gender is None
+    assert clean.info.date_birth is None and clean.info.picture is None and clean.info.location.text == "Paris"
+    for gone in ("Jane", "Doe", "@", "56 78", "linkedin", "1990", "She", "Mrs"):
+        assert gone not in clean.text, gone
+    assert "led the data team at Acme (2019 - 2024)" in clean.text and "speaks French" in clean.text
+    assert scrub("Call 2019 - 2024") == "Call 2019 - 2024"  # year ranges are not phone numbers
