@@ -9,6 +9,7 @@ ship in `data/`, fitted by `bench/fit_base.py` on the development data (see benc
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class Algorithm:
     weights: np.ndarray  # float32, one per feature
     bias: float
     trees: Trees | None = None
+    # A query-side linear map of the full-text embedding (d x d), learnt from a workspace's labels
+    # (training/adapter.py): jobs search with adapter @ j, profiles with adapter.T @ p.
+    adapter: np.ndarray | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
@@ -96,15 +100,28 @@ class Algorithm:
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{origin} was fitted on other features: {data['features']}")
         trees = Trees.from_dict(data["trees"]) if data.get("trees") else None
+        adapter = None
+        if data.get("adapter"):
+            raw = np.frombuffer(base64.b64decode(data["adapter"]), dtype=np.float16).astype(np.float32)
+            side = int(round(len(raw) ** 0.5))
+            adapter = raw.reshape(side, side)
         return cls(data["name"], int(data.get("version", 1)), np.asarray(data["weights"], dtype=np.float32),
-                   float(data["bias"]), trees)
+                   float(data["bias"]), trees, adapter)
 
     def to_json(self, **extra: object) -> str:
         data: dict[str, object] = {"name": self.name, "version": self.version, "features": list(FEATURES),
                                    "weights": [round(float(w), 6) for w in self.weights], "bias": self.bias}
         if self.trees is not None:
             data["trees"] = self.trees.to_dict()
+        if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size
+            data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()
         return json.dumps({**data, **extra})
+
+    def adapt(self, vector: np.ndarray, is_job: bool) -> np.ndarray:
+        """The anchor's full-text vector as this algorithm searches with it."""
+        if self.adapter is None:
+            return vector
+        return (self.adapter @ vector if is_job else self.adapter.T @ vector).astype(np.float32)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The same fusion as the native re-ranker, for a few rows in Python (explanations, tests)."""

@@ -157,7 +157,8 @@ class RankingService:
         if algorithm is None:
             return Anchor(embedding[0], None)
         query = QueryFeatures.of(features, embedding, is_job=kind is JOB or matching)
-        return Anchor(embedding[0], query, algorithm, stored.id if matching else None)
+        vector = embedding[0] if matching else algorithm.adapt(embedding[0], is_job=kind is JOB)
+        return Anchor(vector, query, algorithm, stored.id if matching else None)
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.record_vectors(stored.id)

@@ -7,6 +7,7 @@ server's process and in a `cerebro-serve worker` process.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
 from cerebro_serve.scoring.features import RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 from cerebro_serve.store.learning import FeedbackRow
+from cerebro_serve.training.adapter import fit_adapter
 from cerebro_serve.training.anonymize import anonymized
 from cerebro_serve.training.dataset import (
     MIN_TRAIN_PER_CLASS,
@@ -59,7 +61,9 @@ def run_training(
     describe: Callable[[list[Profile | Job]], list[Described]],
     should_stop: Callable[[float], bool],
 ) -> TrainingResult:
-    """`should_stop(progress)` reports progress in [0, 1] and says whether to cancel."""
+    """`should_stop(progress)` reports progress in [0, 1] and says whether to cancel. A version that ranks
+    the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never gets
+    worse by a training, scheduled or not."""
     workflow = WorkflowLog()
     try:
         return _run(workflow, base, rows, mode, goals, load, describe, should_stop)
@@ -104,27 +108,75 @@ def _run(
     workflow.record("features and embeddings", kept=len(described))
     if should_stop(0.3):
         raise Cancelled
-    train_features, validation_features = pair_features(train, described), pair_features(validation, described)
-    train_set = Labelled(train_features, _labels(train), balanced_weights(train))
-    validation_set = Labelled(validation_features, _labels(validation), balanced_weights(validation))
-    tuned = fine_tune(base, train_set, validation_set, lambda progress: should_stop(0.3 + 0.6 * progress))
+    adapter = train_adapter(train, described, lambda progress: should_stop(0.3 + 0.2 * progress))
 
     def report(pairs: list[Pair], features: np.ndarray, algorithm: Algorithm) -> dict[str, Any]:
         scores = 1.0 / (1.0 + np.exp(-base_logits(algorithm, features)))
         return evaluate(_labels(pairs), scores, np.array([p.relevance for p in pairs]), [p.job_id for p in pairs])
 
+    # The fusion is fitted twice, on the plain and on the adapted similarities; the adapter is kept only
+    # when it ranks the validation jobs better.
+    candidates = []
+    for index, candidate_adapter in enumerate((None, adapter)):
+        train_features = pair_features(train, described, candidate_adapter)
+        validation_features = pair_features(validation, described, candidate_adapter)
+        train_set = Labelled(train_features, _labels(train), balanced_weights(train))
+        validation_set = Labelled(validation_features, _labels(validation), balanced_weights(validation))
+        tuned = fine_tune(base, train_set, validation_set, lambda progress: should_stop(0.5 + 0.2 * (index + progress)))
+        algorithm = dataclasses.replace(tuned.algorithm, adapter=candidate_adapter)
+        validated = report(validation, validation_features, algorithm)
+        candidates.append((algorithm, tuned.curve, train_features, validation_features, validated))
+    plain, adapted = candidates
+    use_adapter = _ranking_quality(adapted[4]) > _ranking_quality(plain[4])
+    algorithm, curve, train_features, validation_features, validated = adapted if use_adapter else plain
+    workflow.record("query adapter", kept=int(use_adapter), dropped=int(not use_adapter),
+                    validation_ndcg_with=adapted[4]["ndcg@10"], validation_ndcg_without=plain[4]["ndcg@10"])
     metrics = {
-        "train": report(train, train_features, tuned.algorithm),
-        "validation": report(validation, validation_features, tuned.algorithm),
-        "base_validation": report(validation, validation_features, base),
-        "loss_curve": tuned.curve,
+        "train": report(train, train_features, algorithm),
+        "validation": validated,
+        # The version it was trained from (the one serving when it started), on the same pairs.
+        "previous_validation": report(validation, pair_features(validation, described, base.adapter), base),
+        "loss_curve": curve,
+        "adapter": {"used": use_adapter, "validation_ndcg@10_with": adapted[4]["ndcg@10"],
+                    "validation_ndcg@10_without": plain[4]["ndcg@10"]},
         "workflow": workflow.steps,
     }
-    return TrainingResult(tuned.algorithm, metrics, workflow)
+    if _ranking_quality(validated) < _ranking_quality(metrics["previous_validation"]):
+        raise NotBetter(
+            f"not published: on the validation pairs the new version ranks worse (nDCG@10 "
+            f"{validated['ndcg@10']}, AUC {validated['auc']}) than the serving one "
+            f"({metrics['previous_validation']['ndcg@10']}, {metrics['previous_validation']['auc']})",
+            workflow.steps,
+        )
+    return TrainingResult(algorithm, metrics, workflow)
 
 
-def pair_features(pairs: Sequence[Pair], described: dict[int, Described]) -> np.ndarray:
-    """The re-ranker's features of each (job, profile) pair, computed by the same native code that serves."""
+class NotBetter(InsufficientData):
+    """The trained version would rank the held-out jobs worse than the one serving: it is not published."""
+
+    def __init__(self, message: str, steps: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.steps = steps
+
+
+def train_adapter(train: Sequence[Pair], described: dict[int, Described], should_stop) -> np.ndarray:  # type: ignore[no-untyped-def]
+    jobs = sorted({p.job_id for p in train})
+    profiles = sorted({p.profile_id for p in train})
+    job_row = {job: row for row, job in enumerate(jobs)}
+    profile_row = {profile: row for row, profile in enumerate(profiles)}
+    labelled = [(job_row[p.job_id], profile_row[p.profile_id], p.label) for p in train]
+    return fit_adapter(
+        np.stack([described[job][0][0] for job in jobs]),
+        np.stack([described[profile][0][0] for profile in profiles]),
+        [(job, profile) for job, profile, label in labelled if label == 1],
+        [(job, profile) for job, profile, label in labelled if label == 0],
+        should_stop,
+    )
+
+
+def pair_features(pairs: Sequence[Pair], described: dict[int, Described], adapter: np.ndarray | None) -> np.ndarray:
+    """The re-ranker's features of each (job, profile) pair, computed by the same native code that serves
+    (with the adapter, the full-text similarity is the adapted one, as served)."""
     profiles = sorted({p.profile_id for p in pairs})
     row_of = {profile: row for row, profile in enumerate(profiles)}
     dimension = next(iter(described.values()))[0].shape[1]
@@ -141,9 +193,14 @@ def pair_features(pairs: Sequence[Pair], described: dict[int, Described]) -> np.
         embedding, features = described[job]
         rows = np.array([row_of[pairs[i].profile_id] for i in positions], dtype=np.int64)
         full = np.stack([described[pairs[i].profile_id][0][0] for i in positions])
-        cosine = (full @ embedding[0]).astype(np.float32)
+        query = embedding[0] if adapter is None else adapter @ embedding[0]
+        cosine = (full @ query).astype(np.float32)
         out[positions] = features_of(snapshot, QueryFeatures.of(features, embedding, is_job=True), rows, cosine)
     return out
+
+
+def _ranking_quality(metrics: dict[str, Any]) -> tuple[float, float]:
+    return metrics["ndcg@10"] or 0.0, metrics["auc"] or 0.0
 
 
 def _labels(pairs: Sequence[Pair]) -> np.ndarray:
