@@ -12,7 +12,7 @@ from cerebro_serve.settings import Settings, resolve_admin_key
 log = logging.getLogger("cerebro_serve")
 
 
-def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
+def build_workspace(settings: Settings, training_worker: bool | None = None):  # type: ignore[no-untyped-def]
     """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
     from cerebro_serve.engine import load_encoder
     from cerebro_serve.engine.batcher import DynamicBatcher
@@ -33,7 +33,11 @@ def build_workspace(settings: Settings):  # type: ignore[no-untyped-def]
         limits=DocumentLimits(max_bytes=settings.max_body_bytes),
     )
     batcher = DynamicBatcher(encoder, settings.batch_tokens, settings.batch_wait_ms, settings.max_pending)
-    return Workspace(store, batcher, settings.index_dir, admin_key, sandbox)
+    if settings.training_worker not in ("thread", "external"):
+        raise ValueError(f"CEREBRO_TRAINING_WORKER must be thread or external, not {settings.training_worker!r}")
+    if training_worker is None:
+        training_worker = settings.training_worker == "thread"
+    return Workspace(store, batcher, settings.index_dir, admin_key, sandbox, training_worker=training_worker)
 
 
 def serve(settings: Settings, demo: bool) -> int:
@@ -67,10 +71,27 @@ def create_key(settings: Settings, permission: str) -> int:
     return 0
 
 
+def worker(settings: Settings) -> int:
+    """Run trainings beside the server (which then runs with CEREBRO_TRAINING_WORKER=external): the
+    store is the queue, so this process needs no other link to the server."""
+    import signal
+    import threading
+
+    workspace = build_workspace(settings, training_worker=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    print("Cerebro Serve training worker: waiting for trainings (Ctrl-C to stop)", flush=True)
+    stop.wait()
+    workspace.close()
+    workspace.encoder.close()
+    return 0
+
+
 def import_feedback(settings: Settings, kind: str, path: Path) -> int:
     """Historical ratings or trackings from a JSONL file; run it again after an interruption and only the
     lines that had not landed are stored."""
-    workspace = build_workspace(settings)
+    workspace = build_workspace(settings, training_worker=False)
     try:
         with open(path, "rb") as lines:
             report = workspace.feedback.import_lines(kind, lines)
@@ -97,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     keys_parser = commands.add_parser("create-key", help="issue an extra API key")
     keys_parser.add_argument("--permission", choices=["all", "read", "write"], default="read")
 
+    commands.add_parser("worker", help="run queued trainings (beside a server with CEREBRO_TRAINING_WORKER=external)")
     import_parser = commands.add_parser("import-feedback", help="import ratings or trackings from a JSONL file")
     import_parser.add_argument("kind", choices=["rating", "tracking"])
     import_parser.add_argument("path", type=Path, help="one JSON object per line, the fields of POST /v1/<kind>")
@@ -108,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port)
             return serve(settings, args.demo)
+        if args.command == "worker":
+            return worker(Settings.from_env(data_dir=data_dir))
         if args.command == "import-feedback":
             return import_feedback(Settings.from_env(data_dir=data_dir), args.kind, args.path)
         return create_key(Settings.from_env(data_dir=data_dir), args.permission)

@@ -28,6 +28,7 @@ class Settings:
     batch_tokens: int = 16_384
     batch_wait_ms: float = 5.0
     max_pending: int = 1_024
+    training_worker: str = "thread"  # thread: trainings run inside the server; external: `cerebro-serve worker`
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             "batch_tokens": int(env.get("CEREBRO_BATCH_TOKENS", "16384")),
             "batch_wait_ms": float(env.get("CEREBRO_BATCH_WAIT_MS", "5")),
             "max_pending": int(env.get("CEREBRO_MAX_PENDING", "1024")),
+            "training_worker": env.get("CEREBRO_TRAINING_WORKER", "thread"),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]

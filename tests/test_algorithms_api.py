@@ -83,7 +83,7 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     # A version 2 that inverts the ranking (published as a training would), then a rollback to 1.
     inverted = Algorithm("x", 2, -workspace.algorithms.fusion(key, 1).weights, 0.0)
     store = workspace.algorithms.store
-    store.add_training(StoredTraining("t" * 40, key, "running", "{}", 0.0, None, None, None, False, 0, 0))
+    store.add_training(StoredTraining("t" * 40, key, "running", "{}", 0.0, None, None, None, False, 0, "api", 0, 0))
     assert store.publish_version("t" * 40, key, 0, inverted.to_json(), json.dumps({"auc": 0.5}), "[]") == 2
     second = score(algorithm_key=key)
     assert second["meta"]["algorithm_version"] == 2

@@ -50,13 +50,10 @@ def _fork(client) -> str:
     return client.post("/v1/algorithm", json=body).json()["data"]["key"]
 
 
-def test_training_learns_what_recruiters_reward_and_rollback_restores(client, workspace, workspace_pools,
-                                                                      monkeypatch) -> None:
-    source, board = workspace_pools
-    key = _fork(client)
-    # Recruiters of this workspace hire locally: for each of 8 jobs in Paris, the Paris candidates are
-    # rated well and the Lyon ones (same resume) poorly. The base algorithm ignores distance.
-    ratings = []
+def _local_hiring(client, source: str, board: str) -> list[tuple[str, str, bool]]:
+    """Recruiters of this workspace hire locally: 8 jobs in Paris, each with 3 Paris and 3 Lyon candidates
+    (the same resume). The base algorithm ignores distance. Returns (profile ref, job ref, local)."""
+    pairs = []
     for job_number in range(8):
         job = client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": f"job-{job_number}"})
         assert job.status_code == 201, job.text
@@ -65,9 +62,17 @@ def test_training_learns_what_recruiters_reward_and_rollback_restores(client, wo
             reference = f"p{job_number}-{candidate}"
             body = _profile(source, reference, PARIS if local else LYON)
             assert client.post("/v1/profile/indexing", json=body).status_code == 201
-            ratings.append({"source_key": source, "board_key": board, "profile_reference": reference,
-                            "job_reference": f"job-{job_number}", "role": "recruiter",
-                            "score": 0.9 if local else 0.1})
+            pairs.append((reference, f"job-{job_number}", local))
+    return pairs
+
+
+def test_training_learns_what_recruiters_reward_and_rollback_restores(client, workspace, workspace_pools,
+                                                                      monkeypatch) -> None:
+    source, board = workspace_pools
+    key = _fork(client)
+    ratings = [{"source_key": source, "board_key": board, "profile_reference": reference, "job_reference": job,
+                "role": "recruiter", "score": 0.9 if local else 0.1}
+               for reference, job, local in _local_hiring(client, source, board)]
     # Two more whose owners did not allow their data to improve the model.
     for reference in ("private-1", "private-2"):
         body = _profile(source, reference, LYON, consent_algorithmic={"owner": {"learning": False}})
@@ -210,3 +215,95 @@ def test_an_adapter_survives_storage_and_serves_both_directions() -> None:
     job, profile = rng.normal(size=384).astype(np.float32), rng.normal(size=384).astype(np.float32)
     # Profiles for a job search with A j, jobs for a profile with A^T p: the same similarity.
     assert np.isclose(loaded.adapt(job, is_job=True) @ profile, job @ loaded.adapt(profile, is_job=False), rtol=1e-4)
+
+
+def test_tracking_mode_learns_from_the_journey(client, workspace_pools) -> None:
+    source, board = workspace_pools
+    goals = [{"action": "view", "outcome": "neutral"}, {"action": "interview", "outcome": "positive"},
+             {"action": "hire", "outcome": "positive"}, {"action": "reject", "outcome": "negative"}]
+    key = client.post("/v1/algorithm", json={"base": "cerebro-trainable", "name": "Journey",
+                                             "labeller_role": "recruiter", "goals": goals}).json()["data"]["key"]
+    for reference, job, local in _local_hiring(client, source, board):
+        for action in (("view", "interview") if local else ("view", "reject")) + ("unknown-stage",):
+            client.post("/v1/tracking", json={"source_key": source, "board_key": board, "profile_reference": reference,
+                                              "job_reference": job, "role": "recruiter", "action": action})
+    started = client.post("/v1/algorithm/training", json={"algorithm_key": key, "mode": "tracking"})
+    training = _wait(client, started.json()["data"]["training_key"])
+    assert training["status"] == "succeeded", training
+    steps = {step["step"]: step for step in training["log"]}
+    assert steps["map tracking actions to goals"]["dropped"] == 48  # the unknown stage, once per pair
+    assert steps["label pairs"]["kept"] == 48 and steps["label pairs"]["positives"] == 24
+    assert training["metrics"]["validation"]["auc"] > 0.95
+
+
+def test_live_learning_queues_a_training_after_enough_feedback(client, workspace, workspace_pools) -> None:
+    source, board = workspace_pools
+    workspace.training.worker.stop()  # so the test sees the queued training before it runs
+    body = {"base": "cerebro-trainable", "name": "Live", "labeller_role": "candidate",
+            "live_learning": {"mode": "rating", "after_events": 3}}
+    algorithm = client.post("/v1/algorithm", json=body).json()["data"]
+    assert algorithm["live_learning"] == {"mode": "rating", "after_events": 3, "every_hours": None}
+    client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "job"})
+    for number in range(3):
+        workspace.training.check_live_learning()
+        assert workspace.training.store.last_training(algorithm["key"]) is None
+        client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
+        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": f"p{number}",
+                                        "job_reference": "job", "role": "candidate", "score": 0.7})
+    workspace.training.check_live_learning()
+    training = workspace.training.store.last_training(algorithm["key"])
+    assert training is not None and training.status == "queued" and training.trigger == "threshold"
+    workspace.training.check_live_learning()  # one at a time: nothing more while it waits
+    assert workspace.training.store.last_training(algorithm["key"]).key == training.key
+    refused = client.post("/v1/algorithm", json=body | {"base": "cerebro-base"})
+    assert refused.status_code == 400 and "trainable" in refused.json()["message"]
+
+
+def test_cancel_a_queued_and_a_running_training(workspace) -> None:
+    from cerebro_serve.services.queries import AlgorithmCreate, TrainingCreate
+    from cerebro_serve.training.worker import TrainingWorker
+
+    service = workspace.training
+    service.worker.stop()
+    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))["key"]
+    queued = service.start(TrainingCreate(algorithm_key=key))
+    assert service.cancel(queued["training_key"])["status"] == "cancelled"
+    with pytest.raises(Exception, match="already cancelled"):
+        service.cancel(queued["training_key"])
+
+    steps = []
+
+    def runner(training, should_stop):  # stands for a long training: it stops when asked
+        from cerebro_serve.training.trainer import Cancelled
+
+        while not should_stop(0.5):
+            steps.append(training.key)
+            if len(steps) == 3:
+                service.cancel(training.key)
+        raise Cancelled
+
+    running = service.start(TrainingCreate(algorithm_key=key))
+    TrainingWorker(service.store, runner).run_pending()
+    final = service.get(running["training_key"])
+    assert final["status"] == "cancelled" and final["version"] is None and len(steps) == 3
+    assert workspace.algorithms.get(key)["active_version"] == 1
+
+
+def test_a_training_interrupted_by_a_stop_runs_again(workspace) -> None:
+    from cerebro_serve.services.queries import AlgorithmCreate, TrainingCreate
+    from cerebro_serve.training.worker import TrainingWorker
+
+    service = workspace.training
+    service.worker.stop()
+    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))["key"]
+    training = service.start(TrainingCreate(algorithm_key=key))["training_key"]
+    # What a crash leaves behind: the training marked running, nothing published.
+    assert service.store.update_training(training, "queued", status="running")
+    worker = TrainingWorker(service.store, service._run)
+    worker.start()  # a restart
+    deadline = time.monotonic() + 60
+    while service.get(training)["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker.stop()
+    final = service.get(training)
+    assert final["status"] == "failed" and "not enough labels" in final["error"]  # it ran again, to the end

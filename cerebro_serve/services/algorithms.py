@@ -7,6 +7,8 @@ import dataclasses
 import json
 import secrets
 import threading
+
+import msgspec
 from typing import Any
 
 from cerebro_serve.scoring.algorithms import Algorithm
@@ -40,7 +42,7 @@ class AlgorithmService:
         stored = StoredAlgorithm(
             key=new_algorithm_key(), base=base.key, name=request.name, labeller_role=request.labeller_role,
             description=request.description, goals=_goals_json(request), active_version=1, is_default=False,
-            created_at_us=now_us(),
+            live_learning=_live_learning_json(request, base.trainable), created_at_us=now_us(),
         )
         fusion = dataclasses.replace(base.fusion(), name=stored.key, version=1)
         self.store.create_algorithm(stored, fusion.to_json())
@@ -104,6 +106,19 @@ def _goals_json(request: AlgorithmCreate) -> str | None:
     return json.dumps([{"action": goal.action, "outcome": goal.outcome} for goal in request.goals])
 
 
+def _live_learning_json(request: AlgorithmCreate, trainable: bool) -> str | None:
+    live = request.live_learning
+    if live is None:
+        return None
+    if not trainable:
+        raise InvalidParameters(f"`live_learning` needs a trainable base; {request.base} is not")
+    if live.after_events is None and live.every_hours is None:
+        raise InvalidParameters("`live_learning` needs `after_events`, `every_hours` or both")
+    if live.mode == "tracking" and not request.goals:
+        raise InvalidParameters("live learning on trackings needs the conversion `goals`")
+    return msgspec.json.encode(live).decode()
+
+
 def _view(algorithm: StoredAlgorithm, versions: list[StoredVersion] | None = None) -> dict[str, Any]:
     base = base_of(algorithm.base)
     view: dict[str, Any] = {
@@ -117,6 +132,7 @@ def _view(algorithm: StoredAlgorithm, versions: list[StoredVersion] | None = Non
         "goals": json.loads(algorithm.goals) if algorithm.goals else None,
         "active_version": algorithm.active_version,
         "is_default": algorithm.is_default,
+        "live_learning": json.loads(algorithm.live_learning) if algorithm.live_learning else None,
         "created_at": format_timestamp(algorithm.created_at_us),
     }
     if versions is not None:

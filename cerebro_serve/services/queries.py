@@ -186,6 +186,15 @@ class Goal(Struct, kw_only=True, forbid_unknown_fields=True):
     outcome: Literal["positive", "neutral", "negative"]
 
 
+class LiveLearning(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Retrain by itself: after this many new feedback events of the labeller role, or this often; each
+    such training passes the same checks (and the same no-worse gate) before its version serves."""
+
+    mode: Literal["rating", "tracking"] = "tracking"
+    after_events: Annotated[int, Meta(ge=1)] | None = None
+    every_hours: Annotated[float, Meta(gt=0)] | None = None
+
+
 class AlgorithmCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     base: str
     name: Annotated[str, Meta(min_length=1, max_length=256)]
@@ -193,6 +202,7 @@ class AlgorithmCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     description: str | None = None
     # The journey's stages in order (a candidate reaching a later one matched better).
     goals: list[Goal] | None = None
+    live_learning: LiveLearning | None = None
 
 
 class AlgorithmQuery(Struct, kw_only=True):

@@ -13,7 +13,7 @@ from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.scoring.marketplace import base_of
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
-from cerebro_serve.services.queries import TrainingCreate
+from cerebro_serve.services.queries import LiveLearning, TrainingCreate
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
 from cerebro_serve.store.learning import FeedbackFilter, LearningStore, StoredTraining
@@ -29,9 +29,9 @@ class TrainingService:
         self.store = store
         self.algorithms = algorithms
         self.records = records
-        self.worker = TrainingWorker(store, self._run)
+        self.worker = TrainingWorker(store, self._run, idle=self.check_live_learning)
 
-    def start(self, request: TrainingCreate) -> dict[str, Any]:
+    def start(self, request: TrainingCreate, trigger: str = "api") -> dict[str, Any]:
         algorithm = self.algorithms.stored(request.algorithm_key)
         base = base_of(algorithm.base)
         if base is None or not base.trainable:
@@ -45,7 +45,8 @@ class TrainingService:
         training = StoredTraining(
             key=secrets.token_hex(20), algorithm_key=algorithm.key, status="queued",
             request=msgspec.json.encode(request).decode(), progress=0.0, log=None, version=None, error=None,
-            cancel_requested=False, created_at_us=created, updated_at_us=created,
+            cancel_requested=False, feedback_watermark=self.store.newest_feedback_id(), trigger=trigger,
+            created_at_us=created, updated_at_us=created,
         )
         self.store.add_training(training)
         self.worker.notify()
@@ -62,6 +63,27 @@ class TrainingService:
         if not self.store.update_training(key, "queued", status="cancelled", updated_at_us=now_us()):
             self.store.update_training(key, "running", cancel_requested=True, updated_at_us=now_us())
         return self.get(key)
+
+    def check_live_learning(self) -> None:
+        """Queue a training for each algorithm whose live-learning rule is due (the worker asks between
+        trainings): enough new feedback since the last one started, or its schedule."""
+        for algorithm in self.store.live_algorithms():
+            rule = msgspec.json.decode(algorithm.live_learning or "{}", type=LiveLearning)
+            last = self.store.last_training(algorithm.key)
+            if last is not None and last.status in ("queued", "running"):
+                continue
+            trigger = None
+            if rule.after_events is not None:
+                fresh = self.store.count_feedback_after(rule.mode, algorithm.labeller_role,
+                                                        last.feedback_watermark if last else 0)
+                if fresh >= rule.after_events:
+                    trigger = "threshold"
+            if trigger is None and rule.every_hours is not None:
+                since = now_us() - (last.created_at_us if last else algorithm.created_at_us)
+                if since >= rule.every_hours * 3600e6:
+                    trigger = "schedule"
+            if trigger is not None:
+                self.start(TrainingCreate(algorithm_key=algorithm.key, mode=rule.mode), trigger)
 
     # -- the worker's side -------------------------------------------------------------------------
 
@@ -101,6 +123,7 @@ class TrainingService:
             "algorithm_key": training.algorithm_key,
             "status": training.status,
             "progress": training.progress,
+            "trigger": training.trigger,
             "request": json.loads(training.request),
             "version": training.version,
             "metrics": json.loads(version.metrics) if version and version.metrics else None,

@@ -27,6 +27,7 @@ class StoredAlgorithm:
     goals: str | None  # JSON
     active_version: int
     is_default: bool
+    live_learning: str | None  # JSON
     created_at_us: int
 
 
@@ -91,6 +92,8 @@ class StoredTraining:
     version: int | None
     error: str | None
     cancel_requested: bool
+    feedback_watermark: int
+    trigger: str
     created_at_us: int
     updated_at_us: int
 
@@ -207,6 +210,15 @@ class LearningStore:
         return [_stored_feedback(row) for row in rows], total
 
 
+    def newest_feedback_id(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.max(feedback.c.id))).scalar() or 0)
+
+    def count_feedback_after(self, kind: str, role: str, after_id: int) -> int:
+        condition = sa.and_(feedback.c.kind == kind, feedback.c.role == role, feedback.c.id > after_id)
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(feedback).where(condition)).scalar_one()
+
     def feedback_rows(self, where: FeedbackFilter) -> list[FeedbackRow]:
         """Every stored event the filter selects, oldest first (what a training reads)."""
         query = sa.select(feedback).where(_condition(where)).order_by(feedback.c.created_at_us, feedback.c.id)
@@ -223,6 +235,20 @@ class LearningStore:
     def get_training(self, key: str) -> StoredTraining | None:
         with self.engine.connect() as connection:
             row = connection.execute(sa.select(trainings).where(trainings.c.key == key)).first()
+        return StoredTraining(**row._mapping) if row else None
+
+    def live_algorithms(self) -> list[StoredAlgorithm]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(algorithms).where(algorithms.c.live_learning.is_not(None))).all()
+        return [StoredAlgorithm(**row._mapping) for row in rows]
+
+    def last_training(self, algorithm_key: str) -> StoredTraining | None:
+        query = (
+            sa.select(trainings).where(trainings.c.algorithm_key == algorithm_key)
+            .order_by(trainings.c.created_at_us.desc()).limit(1)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
         return StoredTraining(**row._mapping) if row else None
 
     def next_queued_training(self) -> StoredTraining | None:

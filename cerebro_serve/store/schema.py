@@ -106,6 +106,7 @@ algorithms = sa.Table(
     sa.Column("goals", sa.Text),  # JSON: the conversion goals (tracking actions in journey order)
     sa.Column("active_version", sa.Integer, nullable=False),
     sa.Column("is_default", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("live_learning", sa.Text),  # JSON: when to retrain by itself (services/queries.py LiveLearning)
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
 )
 
@@ -158,6 +159,9 @@ trainings = sa.Table(
     sa.Column("version", sa.Integer),  # the version it published
     sa.Column("error", sa.Text),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The newest feedback id when it was queued: live learning counts new feedback from there.
+    sa.Column("feedback_watermark", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("trigger", sa.String(12), nullable=False, server_default="api"),  # api, threshold, schedule
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
     sa.Index("ix_trainings_status", "status", "created_at_us"),

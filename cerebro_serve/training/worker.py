@@ -24,9 +24,11 @@ Runner = Callable[[StoredTraining, Callable[[float], bool]], TrainingResult]
 
 
 class TrainingWorker:
-    def __init__(self, store: LearningStore, runner: Runner) -> None:
+    def __init__(self, store: LearningStore, runner: Runner, idle: Callable[[], None] | None = None) -> None:
+        """`idle`: called between trainings (live learning queues trainings that are due from there)."""
         self.store = store
         self.runner = runner
+        self.idle = idle
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,6 +62,8 @@ class TrainingWorker:
     def _loop(self) -> None:
         while not self._stopping.is_set():
             try:
+                if self.idle is not None:
+                    self.idle()
                 self.run_pending()
             except Exception:  # noqa: BLE001 - a store hiccup must not kill the worker
                 log.exception("training worker: store error, retrying")
