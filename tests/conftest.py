@@ -84,8 +84,10 @@ def admin_key() -> str:
 
 
 @pytest.fixture
-def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Workspace:
-    return Workspace(store, batcher, tmp_path / "indexes", admin_key)
+def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
+    workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key)
+    yield workspace
+    workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
 
 
 @pytest.fixture

@@ -148,7 +148,8 @@ def test_scoring_filters_threshold_and_paging(sdk: Hrflow, pools) -> None:
     assert strong["meta"]["total"] == 1 and strong["data"]["profiles"][0]["reference"] == "python"
 
     page_two = _ok(sdk.profile.scoring.list(**common, page=2, limit=3))
-    assert page_two["meta"] == {"page": 2, "maxPage": 2, "count": 1, "total": 4}
+    assert page_two["meta"] == {"page": 2, "maxPage": 2, "count": 1, "total": 4, "algorithm_key": "cerebro-base",
+                                "algorithm_version": 1}
     assert page_two["data"]["predictions"][0] == everything[3]
     ascending = _ok(sdk.profile.scoring.list(**common, order_by="asc", limit=1))
     assert ascending["data"]["predictions"][0] == everything[3]

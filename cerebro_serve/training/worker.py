@@ -66,7 +66,9 @@ class TrainingWorker:
                     self.idle()
                 self.run_pending()
             except Exception:  # noqa: BLE001 - a store hiccup must not kill the worker
-                log.exception("training worker: store error, retrying")
+                log.exception("training worker: store error, retrying in %.0f s", POLL_SECONDS)
+                self._stopping.wait(POLL_SECONDS)
+                continue
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
 
