@@ -11,11 +11,12 @@ served (stored, non-anonymised) vectors and features.
 1. rjdb evaluation half (500 jobs that bench/fit_base.py never saw): ratings for 250 of them, each
    rated on its matched resume (1.0), its weaker copy (0.4) and the 3 other resumes the base ranks
    highest (0.2); evaluated on the other 250 jobs against their 500 resumes: pairwise accuracy,
-   recall@1 and MRR of the matched resume, nDCG@10 (matched 2, weaker 1).
+   recall@1 and MRR of the matched resume, nDCG@10 (matched 2, weaker 1), AUC of the matched resume.
 2. ESCO occupations as jobs against livecareer resumes: ratings for the 24 first occupations (those
    bench/fit_base.py fitted on) on their base top 40 and 10 random among the fitting-half resumes, 0.9
    when the resume's category is the occupation's, else 0.1; evaluated on the 24 second occupations
-   against the 618 evaluation-half resumes: nDCG@10 by category, as bench/bench_quality.py reports it.
+   against the 618 evaluation-half resumes: nDCG@10 by category, as bench/bench_quality.py reports it,
+   and the AUC of same-category resumes, both averaged over the occupations.
 
 Usage: .venv/bin/python -m bench.bench_training [--model all-MiniLM-L6-v2]
 """
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn import metrics
 
 from bench.bench_quality import ndcg_at
 from bench.devdata import Side, load_esco_jobs, load_livecareer, load_rjdb
@@ -101,12 +103,12 @@ def print_table(title: str, header: list[str], rows: dict[str, list[float]]) -> 
         print(f"| {name} | {' | '.join(f'{v:.3f}' for v in values)} |")
 
 
-def print_training(metrics: dict, seconds: float) -> None:  # type: ignore[type-arg]
-    inner, previous = metrics["validation"], metrics["previous_validation"]
-    steps = {step["step"]: step for step in metrics["workflow"]}
-    print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {metrics['adapter']}")
+def print_training(report: dict, seconds: float) -> None:  # type: ignore[type-arg]
+    inner, previous = report["validation"], report["previous_validation"]
+    steps = {step["step"]: step for step in report["workflow"]}
+    print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {report['adapter']}")
     print(f"inner validation AUC {inner['auc']:.3f} (base {previous['auc']:.3f}), nDCG@10 {inner['ndcg@10']:.3f} "
-          f"(base {previous['ndcg@10']:.3f}), {len(metrics['loss_curve'])} iterations")
+          f"(base {previous['ndcg@10']:.3f}), {len(report['loss_curve'])} iterations")
 
 
 def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -122,13 +124,13 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
         scores = served_scores(base, data.jobs, job, data.resumes, others)
         rows += [rating(int(p), job, 0.2) for p in others[np.argsort(-scores)[:3]]]
     records = Records(encoder, data.resumes.texts, data.jobs.texts)
-    tuned, metrics, seconds = train(records, rows)
+    tuned, report, seconds = train(records, rows)
     print(f"\nrjdb: {len(rows)} ratings on {len(feedback_jobs)} jobs")
-    print_training(metrics, seconds)
+    print_training(report, seconds)
     candidates = np.sort(np.concatenate([2 * held_back, 2 * held_back + 1]))
     results = {}
     for name, algorithm in (("cerebro-base", base), ("fine-tuned", tuned)):
-        pairwise, first, reciprocal, ndcg = [], [], [], []
+        pairwise, first, reciprocal, ndcg, auc = [], [], [], [], []
         for job in held_back:
             scores = served_scores(algorithm, data.jobs, job, data.resumes, candidates)
             good, bad = np.searchsorted(candidates, 2 * job), np.searchsorted(candidates, 2 * job + 1)
@@ -138,10 +140,11 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
             reciprocal.append(1 / rank)
             relevance = np.zeros(len(candidates))
             relevance[good], relevance[bad] = 2, 1
-            ndcg.append(ndcg_at(scores, relevance))
-        results[name] = [float(np.mean(v)) for v in (pairwise, first, reciprocal, ndcg)]
+            ndcg.append(metrics.ndcg_score([relevance], [scores], k=10))
+            auc.append(metrics.roc_auc_score(relevance == 2, scores))
+        results[name] = [float(np.mean(v)) for v in (pairwise, first, reciprocal, ndcg, auc)]
     print_table(f"rjdb held-back: {len(held_back)} jobs x {len(candidates)} resumes",
-                ["pairwise accuracy", "recall@1", "MRR", "nDCG@10"], results)
+                ["pairwise accuracy", "recall@1", "MRR", "nDCG@10 (matched 2, weaker 1)", "AUC (matched)"], results)
 
 
 def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -157,16 +160,21 @@ def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
         shown = set(fitting[np.argsort(-scores)[:40]].tolist()) | set(rng.choice(fitting, 10, replace=False).tolist())
         rows += [rating(p, job, 0.9 if categories[p] == esco.categories[job] else 0.1) for p in sorted(shown)]
     records = Records(encoder, livecareer.resumes.texts, esco.jobs.texts)
-    tuned, metrics, seconds = train(records, rows)
+    tuned, report, seconds = train(records, rows)
     print(f"\nESCO -> livecareer: {len(rows)} ratings on {len(feedback_jobs)} occupations")
-    print_training(metrics, seconds)
+    print_training(report, seconds)
     held_back = np.flatnonzero(esco.variants == 1)
     results = {}
     for name, algorithm in (("cerebro-base", base), ("fine-tuned", tuned)):
-        ndcg = [ndcg_at(served_scores(algorithm, esco.jobs, job, livecareer.resumes, evaluation),
-                        categories[evaluation] == esco.categories[job]) for job in held_back]
-        results[name] = [float(np.mean(ndcg))]
-    print_table(f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes", ["nDCG@10"], results)
+        ndcg, auc = [], []
+        for job in held_back:
+            scores = served_scores(algorithm, esco.jobs, job, livecareer.resumes, evaluation)
+            relevant = categories[evaluation] == esco.categories[job]
+            ndcg.append(ndcg_at(scores, relevant))
+            auc.append(metrics.roc_auc_score(relevant, scores))
+        results[name] = [float(np.mean(ndcg)), float(np.mean(auc))]
+    print_table(f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes",
+                ["nDCG@10", "AUC (same category)"], results)
 
 
 def main() -> None:

@@ -68,4 +68,5 @@ def ranking(scores: np.ndarray, relevance: np.ndarray, labels: np.ndarray, queri
         "map": float(np.mean(list(average_precision.values()))) if average_precision else None,
         "queries": len(ndcg),
         "ndcg@10_per_query": {str(query): round(value, 4) for query, value in ndcg.items()},
+        "average_precision_per_query": {str(query): round(value, 4) for query, value in average_precision.items()},
     }
