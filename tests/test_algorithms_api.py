@@ -101,6 +101,7 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     assert score()["meta"]["algorithm_key"] == key
     assert client.post("/v1/algorithm/default", json={"algorithm_key": None}).status_code == 200
     assert score()["meta"]["algorithm_key"] == "cerebro-base"
+    assert score(algorithm_key="cerebro-trainable")["meta"]["algorithm_key"] == "cerebro-trainable"
     unknown = client.get("/v1/profiles/scoring", params={
         "source_keys": json.dumps([scoring_setup["source"]]), "board_key": scoring_setup["board"],
         "job_key": scoring_setup["job"], "algorithm_key": "f" * 40})

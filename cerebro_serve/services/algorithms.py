@@ -73,7 +73,8 @@ class AlgorithmService:
         by its key, or the workspace default when no key is given. Its name and version say which answered."""
         key = key or self.store.default_algorithm()
         if key is None or base_of(key) is not None:
-            return (base_of(key) or MARKETPLACE[0]).fusion()
+            base = base_of(key) or MARKETPLACE[0]
+            return dataclasses.replace(base.fusion(), name=base.key)
         algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)
 

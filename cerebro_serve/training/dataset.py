@@ -31,7 +31,9 @@ class InsufficientData(Exception):
     """Too few labels, or one class only: the message says how many more are needed. `steps` holds the
     workflow's log up to the refusal."""
 
-    steps: list[dict[str, Any]] = []
+    def __init__(self, message: str, steps: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.steps = steps
 
 
 @dataclass
@@ -93,7 +95,7 @@ def allows_learning(profile: Profile) -> bool:
     return consent.owner.get(LEARNING_CONSENT) is not False and consent.controller.get(LEARNING_CONSENT) is not False
 
 
-def check_counts(pairs: Sequence[Pair], minimum: int, what: str) -> None:
+def check_counts(pairs: Sequence[Pair], minimum: int, what: str, workflow: WorkflowLog) -> None:
     positives = sum(pair.label for pair in pairs)
     negatives = len(pairs) - positives
     missing = [f"{minimum - count} more {name}" for count, name in ((positives, "positive"), (negatives, "negative"))
@@ -101,7 +103,8 @@ def check_counts(pairs: Sequence[Pair], minimum: int, what: str) -> None:
     if missing:
         raise InsufficientData(
             f"not enough labels to train: the {what} has {positives} positive and {negatives} negative "
-            f"pairs and needs at least {minimum} of each ({' and '.join(missing)})"
+            f"pairs and needs at least {minimum} of each ({' and '.join(missing)})",
+            workflow.steps,
         )
 
 

@@ -65,27 +65,10 @@ def run_training(
     the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never gets
     worse by a training, scheduled or not."""
     workflow = WorkflowLog()
-    try:
-        return _run(workflow, base, rows, mode, goals, load, describe, should_stop)
-    except InsufficientData as refusal:
-        refusal.steps = workflow.steps
-        raise
-
-
-def _run(
-    workflow: WorkflowLog,
-    base: Algorithm,
-    rows: Sequence[FeedbackRow],
-    mode: str,
-    goals: list[dict[str, str]] | None,
-    load: Callable[[list[int]], dict[int, Profile | Job]],
-    describe: Callable[[list[Profile | Job]], list[Described]],
-    should_stop: Callable[[float], bool],
-) -> TrainingResult:
     workflow.record("select feedback", kept=len(rows))
     pairs = rating_pairs(rows) if mode == "rating" else tracking_pairs(rows, goals or [], workflow)
     workflow.record("label pairs", kept=len(pairs), positives=sum(p.label for p in pairs))
-    check_counts(pairs, MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS, "feedback")
+    check_counts(pairs, MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS, "feedback", workflow)
 
     records = load(sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs}))
     consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
@@ -98,8 +81,8 @@ def _run(
                     rule="the model sees only job-related features computed from anonymised records")
 
     train, validation = split(consenting, workflow)
-    check_counts(train, MIN_TRAIN_PER_CLASS, "training split")
-    check_counts(validation, MIN_VALIDATION_PER_CLASS, "validation split")
+    check_counts(train, MIN_TRAIN_PER_CLASS, "training split", workflow)
+    check_counts(validation, MIN_VALIDATION_PER_CLASS, "validation split", workflow)
     workflow.record("balance classes and jobs", kept=len(train), positives=sum(p.label for p in train))
     if should_stop(0.05):
         raise Cancelled
@@ -153,10 +136,6 @@ def _run(
 
 class NotBetter(InsufficientData):
     """The trained version would rank the held-out jobs worse than the one serving: it is not published."""
-
-    def __init__(self, message: str, steps: list[dict[str, Any]]) -> None:
-        super().__init__(message)
-        self.steps = steps
 
 
 def train_adapter(train: Sequence[Pair], described: dict[int, Described], should_stop) -> np.ndarray:  # type: ignore[no-untyped-def]
