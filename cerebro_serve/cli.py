@@ -88,6 +88,28 @@ def worker(settings: Settings) -> int:
     return 0
 
 
+def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Path, epochs: int) -> int:
+    """Fine-tune the workspace's encoder on an algorithm's feedback (meant for GPU nodes), into `out`."""
+    import json
+
+    from cerebro_serve.engine.encoder import MULTILINGUAL_MODEL, resolve_device, resolve_model_dir
+
+    if settings.model == MULTILINGUAL_MODEL:
+        raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")
+    _, model_dir = resolve_model_dir(settings.model)
+    workspace = build_workspace(settings, training_worker=False)
+    try:
+        report = workspace.training.finetune_encoder(
+            algorithm_key, mode, model_dir, out, resolve_device(settings.device), epochs
+        )
+    finally:
+        workspace.close()
+        workspace.encoder.close()
+    print(json.dumps({name: value for name, value in report.items() if name != "workflow"}, indent=2))
+    print(f"To serve it: CEREBRO_MODEL={out} (every record is embedded again at the next start).")
+    return 0
+
+
 def import_feedback(settings: Settings, kind: str, path: Path) -> int:
     """Historical ratings or trackings from a JSONL file; run it again after an interruption and only the
     lines that had not landed are stored."""
@@ -119,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     keys_parser.add_argument("--permission", choices=["all", "read", "write"], default="read")
 
     commands.add_parser("worker", help="run queued trainings (beside a server with CEREBRO_TRAINING_WORKER=external)")
+    tune_parser = commands.add_parser("finetune-encoder", help="fine-tune the encoder on an algorithm's feedback (GPU)")
+    tune_parser.add_argument("algorithm_key")
+    tune_parser.add_argument("--out", type=Path, required=True, help="where to write the fine-tuned model")
+    tune_parser.add_argument("--mode", choices=["rating", "tracking"], default="rating")
+    tune_parser.add_argument("--epochs", type=int, default=1)
     import_parser = commands.add_parser("import-feedback", help="import ratings or trackings from a JSONL file")
     import_parser.add_argument("kind", choices=["rating", "tracking"])
     import_parser.add_argument("path", type=Path, help="one JSON object per line, the fields of POST /v1/<kind>")
@@ -132,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
             return serve(settings, args.demo)
         if args.command == "worker":
             return worker(Settings.from_env(data_dir=data_dir))
+        if args.command == "finetune-encoder":
+            settings = Settings.from_env(data_dir=data_dir)
+            return finetune_encoder(settings, args.algorithm_key, args.mode, args.out, args.epochs)
         if args.command == "import-feedback":
             return import_feedback(Settings.from_env(data_dir=data_dir), args.kind, args.path)
         return create_key(Settings.from_env(data_dir=data_dir), args.permission)

@@ -307,3 +307,43 @@ def test_a_training_interrupted_by_a_stop_runs_again(workspace) -> None:
     worker.stop()
     final = service.get(training)
     assert final["status"] == "failed" and "not enough labels" in final["error"]  # it ran again, to the end
+
+
+def test_encoder_fine_tuning_learns_an_association(tmp_path) -> None:
+    """The GPU-node option, run small on the CPU: after a few epochs the encoder ranks each job's
+    positive (an arbitrary association the base model cannot know) above the others."""
+    from cerebro_serve.engine import load_encoder
+    from cerebro_serve.engine.encoder import resolve_model_dir
+    from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
+
+    pairs = [("mango", "cobalt"), ("lemon", "crimson"), ("plum", "amber"), ("pear", "teal"), ("kiwi", "ivory"),
+             ("fig", "scarlet"), ("lime", "indigo"), ("peach", "olive")]
+    examples = [Example(f"Wanted: {fruit} grower", f"Ten years of {colour} dyeing") for fruit, colour in pairs]
+    _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
+    before = retrieval_mrr(load_encoder("all-MiniLM-L6-v2", "cpu").embed_documents, examples)
+    out = finetune_encoder(model_dir, examples, tmp_path / "tuned", device="cpu", epochs=8, batch_size=8,
+                           learning_rate=1e-4)
+    tuned = load_encoder(str(out), "cpu")
+    assert tuned.name == "tuned" and tuned.dimension == 384
+    assert retrieval_mrr(tuned.embed_documents, examples) > before + 0.2
+
+
+def test_encoder_fine_tuning_through_the_workspace(client, workspace, workspace_pools, tmp_path) -> None:
+    from cerebro_serve.engine.encoder import resolve_model_dir
+
+    source, board = workspace_pools
+    key = _fork(client)
+    for reference, job, local in _local_hiring(client, source, board):
+        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": reference,
+                                        "job_reference": job, "role": "recruiter", "score": 0.9 if local else 0.1})
+    _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
+    report = workspace.training.finetune_encoder(key, "rating", model_dir, tmp_path / "tuned", "cpu")
+    assert report["train_examples"] == 18 and report["validation_examples"] == 6
+    assert 0 < report["validation_mrr_before"] <= 1 and 0 < report["validation_mrr_after"] <= 1
+    assert (tmp_path / "tuned" / "modules.json").exists()
+    assert [step["step"] for step in report["workflow"]][:3] == ["select feedback", "label pairs", "privacy consent"]
+    from cerebro_serve import cli  # the operator's way in, on the same store
+
+    settings = cli.Settings.from_env(data_dir=tmp_path / "cli", database_url=workspace.store.url, device="cpu")
+    assert cli.finetune_encoder(settings, key, "rating", tmp_path / "from-cli", epochs=1) == 0
+    assert (tmp_path / "from-cli" / "modules.json").exists()

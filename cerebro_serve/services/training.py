@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
+from cerebro_serve.engine import load_encoder
+from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.scoring.marketplace import base_of
 from cerebro_serve.services.algorithms import AlgorithmService
@@ -18,7 +22,9 @@ from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
 from cerebro_serve.store.learning import FeedbackFilter, LearningStore, StoredTraining
 from cerebro_serve.store.sql import now_us
-from cerebro_serve.training.pipeline import Described, TrainingResult, run_training
+from cerebro_serve.training.dataset import Pair, WorkflowLog
+from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
+from cerebro_serve.training.pipeline import Described, TrainingResult, prepare, run_training
 from cerebro_serve.training.worker import TrainingWorker
 
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -85,6 +91,30 @@ class TrainingService:
             if trigger is not None:
                 self.start(TrainingCreate(algorithm_key=algorithm.key, mode=rule.mode), trigger)
 
+    def finetune_encoder(
+        self, algorithm_key: str, mode: str, model_dir: Path, out_dir: Path, device: str, epochs: int = 1
+    ) -> dict[str, Any]:
+        """The GPU-node option: a fine-tuned copy of the encoder in `out_dir`, trained on the algorithm's
+        feedback through the same data workflow (consent, anonymisation, split). Serving it means
+        switching the workspace's model and re-embedding every record (see training/encoder_finetune.py);
+        the report says whether it separates the validation pairs better than the current encoder."""
+        algorithm = self.algorithms.stored(algorithm_key)
+        rows = self.store.feedback_rows(FeedbackFilter(kind=mode, role=algorithm.labeller_role))
+        goals = json.loads(algorithm.goals) if algorithm.goals else None
+        workflow = WorkflowLog()
+        prepared = prepare(rows, mode, goals, self._load, workflow)
+        train, validation = (encoder_examples(pairs, prepared.records) for pairs in (prepared.train, prepared.validation))
+        finetune_encoder(model_dir, train, out_dir, device=device, epochs=epochs)
+        tuned = load_encoder(str(out_dir), device)
+        return {
+            "model_dir": str(out_dir),
+            "train_examples": len(train),
+            "validation_examples": len(validation),
+            "validation_mrr_before": retrieval_mrr(self.records.encoder.embed_documents, validation),
+            "validation_mrr_after": retrieval_mrr(tuned.embed_documents, validation),
+            "workflow": workflow.steps,
+        }
+
     # -- the worker's side -------------------------------------------------------------------------
 
     def _run(self, training: StoredTraining, should_stop) -> TrainingResult:  # type: ignore[no-untyped-def]
@@ -132,3 +162,21 @@ class TrainingService:
             "created_at": format_timestamp(training.created_at_us),
             "updated_at": format_timestamp(training.updated_at_us),
         }
+
+
+def encoder_examples(pairs: Sequence[Pair], records: dict[int, Profile | Job]) -> list[Example]:
+    """Each positive pair with its job's full text, the profile's, and one of the job's negatives."""
+    negatives: dict[int, int] = {}
+    for pair in pairs:
+        if pair.label == 0:
+            negatives.setdefault(pair.job_id, pair.profile_id)
+    out = []
+    for pair in pairs:
+        if pair.label == 1:
+            negative = negatives.get(pair.job_id)
+            out.append(Example(
+                job_view(records[pair.job_id]),  # type: ignore[arg-type]
+                profile_view(records[pair.profile_id]),  # type: ignore[arg-type]
+                profile_view(records[negative]) if negative is not None else None,  # type: ignore[arg-type]
+            ))
+    return out

@@ -46,6 +46,44 @@ Described = tuple[np.ndarray, RecordFeatures]  # a record's view vectors and fea
 
 
 @dataclass(frozen=True, slots=True)
+class Prepared:
+    train: list[Pair]
+    validation: list[Pair]
+    records: dict[int, Profile | Job]  # anonymised, by record id: every profile and job of the pairs
+
+
+def prepare(
+    rows: Sequence[FeedbackRow],
+    mode: str,
+    goals: list[dict[str, str]] | None,
+    load: Callable[[list[int]], dict[int, Profile | Job]],
+    workflow: WorkflowLog,
+) -> Prepared:
+    """Feedback to checked training and validation pairs over anonymised records (every training's
+    data workflow, whatever it then fits)."""
+    workflow.record("select feedback", kept=len(rows))
+    pairs = rating_pairs(rows) if mode == "rating" else tracking_pairs(rows, goals or [], workflow)
+    workflow.record("label pairs", kept=len(pairs), positives=sum(p.label for p in pairs))
+    check_counts(pairs, MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS, "feedback", workflow)
+
+    records = load(sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs}))
+    consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
+    workflow.record("privacy consent", kept=len(consenting), dropped=len(pairs) - len(consenting),
+                    rule="profiles whose consent_algorithmic sets learning=false are left out")
+    used = sorted({p.profile_id for p in consenting} | {p.job_id for p in consenting})
+    anonymous = {i: anonymized(records[i]) for i in used}
+    workflow.record("anonymise", kept=len(used), removed=list(PROTECTED_ATTRIBUTES))
+    workflow.record("debias", kept=len(FEATURES), features=list(FEATURES),
+                    rule="the model sees only job-related features computed from anonymised records")
+
+    train, validation = split(consenting, workflow)
+    check_counts(train, MIN_TRAIN_PER_CLASS, "training split", workflow)
+    check_counts(validation, MIN_VALIDATION_PER_CLASS, "validation split", workflow)
+    workflow.record("balance classes and jobs", kept=len(train), positives=sum(p.label for p in train))
+    return Prepared(train, validation, anonymous)
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingResult:
     algorithm: Algorithm
     metrics: dict[str, Any]
@@ -65,29 +103,13 @@ def run_training(
     the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never gets
     worse by a training, scheduled or not."""
     workflow = WorkflowLog()
-    workflow.record("select feedback", kept=len(rows))
-    pairs = rating_pairs(rows) if mode == "rating" else tracking_pairs(rows, goals or [], workflow)
-    workflow.record("label pairs", kept=len(pairs), positives=sum(p.label for p in pairs))
-    check_counts(pairs, MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS, "feedback", workflow)
-
-    records = load(sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs}))
-    consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
-    workflow.record("privacy consent", kept=len(consenting), dropped=len(pairs) - len(consenting),
-                    rule="profiles whose consent_algorithmic sets learning=false are left out")
-    used = sorted({p.profile_id for p in consenting} | {p.job_id for p in consenting})
-    anonymous = [anonymized(records[i]) for i in used]
-    workflow.record("anonymise", kept=len(used), removed=list(PROTECTED_ATTRIBUTES))
-    workflow.record("debias", kept=len(FEATURES), features=list(FEATURES),
-                    rule="the model sees only job-related features computed from anonymised records")
-
-    train, validation = split(consenting, workflow)
-    check_counts(train, MIN_TRAIN_PER_CLASS, "training split", workflow)
-    check_counts(validation, MIN_VALIDATION_PER_CLASS, "validation split", workflow)
-    workflow.record("balance classes and jobs", kept=len(train), positives=sum(p.label for p in train))
+    prepared = prepare(rows, mode, goals, load, workflow)
+    train, validation = prepared.train, prepared.validation
     if should_stop(0.05):
         raise Cancelled
 
-    described = dict(zip(used, describe(anonymous)))
+    used = sorted(prepared.records)
+    described = dict(zip(used, describe([prepared.records[i] for i in used])))
     workflow.record("features and embeddings", kept=len(described))
     if should_stop(0.3):
         raise Cancelled
