@@ -88,6 +88,7 @@ def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Itera
     workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key)
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
+    workspace.recorder.close()
 
 
 @pytest.fixture

@@ -91,6 +91,9 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     versions = client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]
     assert [(v["version"], v["status"]) for v in versions] == [(1, "available"), (2, "active")]
     assert versions[1]["metrics"] == {"auc": 0.5}
+    workspace.recorder.flush()  # calls are recorded off the request path, at most a second behind
+    calls = [v["scoring_calls"] for v in client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]]
+    assert calls == [1, 1]  # version 1 answered `first`, version 2 `second`
     rolled = client.post("/v1/algorithm/rollback", json={"algorithm_key": key, "version": 1})
     assert rolled.status_code == 200 and rolled.json()["data"]["active_version"] == 1
     restored = score(algorithm_key=key)

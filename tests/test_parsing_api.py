@@ -177,3 +177,5 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
     finally:
         restarted.parsing.queue.stop()
         restarted.sandbox.close()
+        restarted.training.worker.stop()
+        restarted.recorder.close()

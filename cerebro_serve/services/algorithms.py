@@ -49,7 +49,7 @@ class AlgorithmService:
         return self.get(stored.key)
 
     def get(self, key: str) -> dict[str, Any]:
-        return _view(self.stored(key), self.store.versions(key))
+        return _view(self.stored(key), self.store.versions(key), self.store.scoring_call_counts(key))
 
     def list(self, query: AlgorithmListQuery) -> Page:
         algorithms, total = self.store.list_algorithms((query.page - 1) * query.limit, query.limit)
@@ -120,7 +120,9 @@ def _live_learning_json(request: AlgorithmCreate, trainable: bool) -> str | None
     return msgspec.json.encode(live).decode()
 
 
-def _view(algorithm: StoredAlgorithm, versions: list[StoredVersion] | None = None) -> dict[str, Any]:
+def _view(
+    algorithm: StoredAlgorithm, versions: list[StoredVersion] | None = None, calls: dict[int, int] | None = None
+) -> dict[str, Any]:
     base = base_of(algorithm.base)
     view: dict[str, Any] = {
         "key": algorithm.key,
@@ -143,6 +145,7 @@ def _view(algorithm: StoredAlgorithm, versions: list[StoredVersion] | None = Non
                 "created_at": format_timestamp(version.created_at_us),
                 "status": "active" if version.version == algorithm.active_version else "available",
                 "training_key": version.training_key,
+                "scoring_calls": (calls or {}).get(version.version, 0),
                 "metrics": json.loads(version.metrics) if version.metrics else None,
             }
             for version in versions

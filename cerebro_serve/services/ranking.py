@@ -28,6 +28,7 @@ from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
@@ -45,6 +46,8 @@ from cerebro_serve.services.queries import (
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.store import RecordFilter, SqlStore, StoredRecord, TagClause
+from cerebro_serve.store.learning import ScoringCall
+from cerebro_serve.store.sql import now_us
 
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
 # similarity order to the top (bench/bench_scale.py measures the cost).
@@ -59,6 +62,7 @@ class Anchor:
     query: QueryFeatures | None  # None: rank by similarity only
     algorithm: Algorithm | None = None  # the fusion that scores; None when only searching
     excluded_id: int | None = None  # the anchor itself, when it is ranked among its peers
+    key: str | None = None  # the stored anchor's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ class RankingService:
         calibration: Calibration,
         algorithms: AlgorithmService,
         matching: Algorithm,
+        recorder: ScoringRecorder,
     ) -> None:
         self.store = store
         self.records = records
@@ -91,12 +96,14 @@ class RankingService:
         self.calibration = calibration
         self.algorithms = algorithms
         self.matching = matching
+        self.recorder = recorder
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
         return self._rank(
             PROFILE, query.source_keys, query,
             lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
+            endpoint="profiles/scoring",
         )
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
@@ -106,6 +113,7 @@ class RankingService:
             lambda: self._stored_anchor(
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, algorithm
             ),
+            endpoint="jobs/scoring",
         )
 
     def match_profiles(self, query: ProfilesMatchingQuery) -> Page:
@@ -158,7 +166,7 @@ class RankingService:
             return Anchor(embedding[0], None)
         query = QueryFeatures.of(features, embedding, is_job=kind is JOB or matching)
         vector = embedding[0] if matching else algorithm.adapt(embedding[0], is_job=kind is JOB)
-        return Anchor(vector, query, algorithm, stored.id if matching else None)
+        return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key)
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.record_vectors(stored.id)
@@ -186,9 +194,11 @@ class RankingService:
         query: Filtering,
         find_anchor: Callable[[], Anchor | None],
         refused: int = REFUSES_SCORING,
+        endpoint: str | None = None,
     ) -> Page:
         """Filters are read (and refused) before the anchor is looked up, pools before either. Records whose
-        consent withholds this use (`refused`: scoring, or searching) never enter the mask."""
+        consent withholds this use (`refused`: scoring, or searching) never enter the mask. A scoring
+        `endpoint` records which algorithm version answered."""
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
@@ -222,6 +232,8 @@ class RankingService:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
         answered = anchor.algorithm if anchor is not None and anchor.algorithm is not None else None
         algorithm_meta = {"algorithm_key": answered.name, "algorithm_version": answered.version} if answered else None
+        if answered is not None and endpoint is not None and anchor is not None and anchor.key is not None:
+            self.recorder.record(ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us()))
         return Page(items, query.page, query.limit, total, predictions, algorithm_meta)
 
     def _rank_pool(

@@ -21,6 +21,7 @@ from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.text import TextService
 from cerebro_serve.services.training import TrainingService
+from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.store import SqlStore
 from cerebro_serve.store.learning import LearningStore
 
@@ -56,9 +57,10 @@ class Workspace:
         self.training = TrainingService(learning, self.algorithms, self.records)
         if training_worker:
             self.training.worker.start()
+        self.recorder = ScoringRecorder(learning)
         self.ranking = RankingService(
             store, self.records, encoder, self.registry, calibration_for(encoder.name), self.algorithms,
-            matching_algorithm(),
+            matching_algorithm(), self.recorder,
         )
         self.sandbox = sandbox or DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
@@ -69,6 +71,7 @@ class Workspace:
         """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
         (a batcher, in a server) belongs to whoever made it."""
         self.training.worker.stop()
+        self.recorder.close()
         self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()

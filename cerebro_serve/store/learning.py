@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from cerebro_serve.store.schema import algorithm_versions, algorithms, feedback, records, trainings
+from cerebro_serve.store.schema import algorithm_versions, algorithms, feedback, records, scoring_calls, trainings
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,16 @@ class FeedbackFilter:
     actions: Sequence[str] | None = None
     created_at_min_us: int | None = None
     created_at_max_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringCall:
+    algorithm_key: str
+    version: int
+    endpoint: str
+    anchor_key: str
+    returned: int
+    created_at_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +235,21 @@ class LearningStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
         return [_feedback_row(row._mapping) for row in rows]
+
+    # -- scoring calls -----------------------------------------------------------------------------
+
+    def add_scoring_calls(self, calls: Sequence[ScoringCall]) -> None:
+        if calls:
+            with self.engine.begin() as connection:
+                connection.execute(scoring_calls.insert(), [_fields(call) for call in calls])
+
+    def scoring_call_counts(self, algorithm_key: str) -> dict[int, int]:
+        query = (
+            sa.select(scoring_calls.c.version, sa.func.count())
+            .where(scoring_calls.c.algorithm_key == algorithm_key).group_by(scoring_calls.c.version)
+        )
+        with self.engine.connect() as connection:
+            return {int(version): int(count) for version, count in connection.execute(query).all()}
 
     # -- trainings ---------------------------------------------------------------------------------
 

@@ -168,6 +168,21 @@ trainings = sa.Table(
 )
 
 
+# Which algorithm version answered each scoring call (written in batches, off the request path).
+scoring_calls = sa.Table(
+    "scoring_calls",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("algorithm_key", sa.String(64), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("endpoint", sa.String(32), nullable=False),  # profiles/scoring, jobs/scoring
+    sa.Column("anchor_key", sa.String(40), nullable=False),  # the job (or profile) scored against
+    sa.Column("returned", sa.Integer, nullable=False),  # results on the page
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_scoring_calls_algorithm", "algorithm_key", "version"),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -185,7 +200,7 @@ def _add_record_features(connection: Connection) -> None:
 
 
 def _create_learning_tables(connection: Connection) -> None:
-    for table in (algorithms, algorithm_versions, feedback, trainings):
+    for table in (algorithms, algorithm_versions, feedback, trainings, scoring_calls):
         table.create(connection, checkfirst=True)
 
 
