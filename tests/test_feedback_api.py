@@ -71,9 +71,36 @@ def test_bad_feedback_is_refused_and_nothing_stored(client, pair, change, messag
     assert client.get("/v1/ratings", params={"role": "recruiter"}).json()["meta"]["total"] == 0
 
 
-def test_unsupported_list_filters_are_refused(client) -> None:
-    response = client.get("/v1/ratings", params={"role": "recruiter", "location_distance": "30"})
-    assert response.status_code == 400 and "location_distance" in response.json()["message"]
+def test_ratings_filtered_by_the_profiles_place_and_years(client, pair) -> None:
+    people = {
+        "paris-senior": ({"lat": 48.8566, "lng": 2.3522}, "2014-01-01", "2009-09-01"),
+        "lyon-junior": ({"lat": 45.764, "lng": 4.8357}, "2022-01-01", "2017-09-01"),
+    }
+    for reference, (place, started, studied) in people.items():
+        body = {"source_key": pair["source_key"], "reference": reference,
+                "info": {"full_name": reference, "location": {"text": "x", **place}},
+                "experiences": [{"title": "Developer", "date_start": started, "date_end": "2024-01-01"}],
+                "educations": [{"title": "Degree", "date_start": studied, "date_end": f"{int(studied[:4]) + 3}-06-30"}]}
+        assert client.post("/v1/profile/indexing", json=body).status_code == 201
+        client.post("/v1/rating", json=pair | {"profile_reference": reference, "score": 0.5, "role": "recruiter"})
+
+    def listed(**params) -> list[str]:
+        response = client.get("/v1/ratings", params={"role": "recruiter"} | params)
+        assert response.status_code == 200, response.text
+        return sorted(item["profile_reference"] for item in response.json()["data"])
+
+    assert listed(location_lat=48.85, location_lon=2.35, location_distance=50) == ["paris-senior"]
+    assert listed(location_lat=48.85, location_lon=2.35, location_distance=500) == ["lyon-junior", "paris-senior"]
+    assert listed(experiences_duration_min=5) == ["paris-senior"]
+    assert listed(experiences_duration_max=5) == ["lyon-junior"]
+    assert listed(educations_duration_min=2.5, experiences_duration_min=1) == ["lyon-junior", "paris-senior"]
+    assert listed(experiences_duration_min=5, limit=1, page=2) == []
+    refused = client.get("/v1/ratings", params={"role": "recruiter", "location_distance": 10,
+                                                "location_lat": 48.8, "location_lon": 2.3,
+                                                "use_location_experience": "True"})
+    assert refused.status_code == 400 and "use_location_experience" in refused.json()["message"]
+    refused = client.get("/v1/ratings", params={"role": "recruiter", "location_distance": 10})
+    assert refused.status_code == 400 and "location_lat" in refused.json()["message"]
 
 
 def test_bulk_import_resumes_without_duplicates(client, pair, workspace: Workspace) -> None:

@@ -292,14 +292,21 @@ def _language_bits(names: Iterable[str]) -> int:
 
 
 def _profile_years(profile: Profile, today: date | None) -> float:
-    if profile.experiences_duration is not None and profile.experiences_duration > 0:
-        return float(profile.experiences_duration)
+    return profile_years(profile, "experiences", today)
+
+
+def profile_years(profile: Profile, part: str, today: date | None = None) -> float:
+    """Years of `part` ("experiences" or "educations"): the profile's own `<part>_duration` when given,
+    else the union of its periods (overlaps counted once); UNKNOWN without dated periods."""
+    given = getattr(profile, f"{part}_duration")
+    if given is not None and given > 0:
+        return float(given)
     today = today or date.today()
     spans = []
-    for experience in profile.experiences:
-        start = _iso_date(experience.date_start)
+    for period in getattr(profile, part):
+        start = _iso_date(period.date_start)
         if start is not None:
-            spans.append((start, _iso_date(experience.date_end) or today))
+            spans.append((start, _iso_date(period.date_end) or today))
     if not spans:
         return UNKNOWN
     spans.sort()

@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import numpy as np
 
-from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.index.filters import GeoFilter, within_radius
+from cerebro_serve.objects import JOB, PROFILE, Profile
+from cerebro_serve.scoring.features import UNKNOWN, profile_years
 from cerebro_serve.services.errors import InvalidParameters, ServiceError
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, RecordLookup, Signal, TrackingCreate
@@ -61,9 +64,15 @@ class FeedbackService:
             created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
         )
         sort_by = "score" if query.sort_by == "scoring" and kind == RATING else "created_at"
-        stored, total = self.store.list_feedback(
-            where, (query.page - 1) * query.limit, query.limit, sort_by, query.order_by == "desc"
-        )
+        offset, descending = (query.page - 1) * query.limit, query.order_by == "desc"
+        if query.filters_profiles:
+            # Conditions on the profiles' content: read every match of the SQL filter, keep those whose
+            # profile passes, then page.
+            everything, _ = self.store.list_feedback(where, 0, None, sort_by, descending)
+            passing = self._profiles_passing(everything, query)
+            stored, total = passing[offset : offset + query.limit], len(passing)
+        else:
+            stored, total = self.store.list_feedback(where, offset, query.limit, sort_by, descending)
         items = [self._view(item, query.return_profile, query.return_author) for item in stored]
         return Page(items, query.page, query.limit, total)
 
@@ -90,6 +99,19 @@ class FeedbackService:
         return report
 
     # -- internals ---------------------------------------------------------------------------------
+
+    def _profiles_passing(self, items: list[StoredFeedback], query: FeedbackListQuery) -> list[StoredFeedback]:
+        if query.location_distance is not None:
+            if query.location_lat is None or query.location_lon is None:
+                raise InvalidParameters("`location_distance` needs `location_lat` and `location_lon`")
+            if query.use_location_experience or query.use_location_education:
+                raise InvalidParameters("only the profile's address is located here: `use_location_experience` "
+                                        "and `use_location_education` are not supported")
+        ids = sorted({item.row.profile_id for item in items})
+        profiles = {stored.id: msgspec.json.decode(stored.body, type=Profile)
+                    for stored in self.records.store.load_records(ids)}
+        keep = {profile_id for profile_id, profile in profiles.items() if _profile_passes(profile, query)}
+        return [item for item in items if item.row.profile_id in keep]
 
     def _post(self, kind: str, request: RatingCreate | TrackingCreate) -> dict[str, Any]:
         profile, job = self._pair(request)
@@ -161,6 +183,24 @@ class FeedbackService:
         if return_author:
             view["author"] = {"email": row.author_email}
         return view
+
+
+def _profile_passes(profile: Profile, query: FeedbackListQuery) -> bool:
+    if query.location_distance is not None:
+        if not query.use_location_address:
+            return False
+        place = profile.info.location
+        geo = GeoFilter(query.location_lat, query.location_lon, query.location_distance)  # type: ignore[arg-type]
+        if place.lat is None or place.lng is None or not within_radius(np.array([place.lat]), np.array([place.lng]), geo)[0]:
+            return False
+    for part, low, high in (("experiences", query.experiences_duration_min, query.experiences_duration_max),
+                            ("educations", query.educations_duration_min, query.educations_duration_max)):
+        if low is None and high is None:
+            continue
+        years = profile_years(profile, part)
+        if years == UNKNOWN or (low is not None and years < low) or (high is not None and years > high):
+            return False
+    return True
 
 
 def _lookup(key: str | None, reference: str | None) -> RecordLookup:

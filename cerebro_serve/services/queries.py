@@ -265,6 +265,24 @@ class FeedbackListQuery(Struct, kw_only=True):
     sort_by: Literal["scoring", "created_at"] = "scoring"
     created_at_min: str | None = None
     created_at_max: str | None = None
+    # Conditions on the rated profile: its address within a radius, its years of experience and education.
+    location_lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    location_lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    location_distance: Distance | None = None
+    use_location_address: bool = True
+    use_location_experience: bool = False
+    use_location_education: bool = False
+    experiences_duration_min: Annotated[float, Meta(ge=0)] | None = None
+    experiences_duration_max: Annotated[float, Meta(ge=0)] | None = None
+    educations_duration_min: Annotated[float, Meta(ge=0)] | None = None
+    educations_duration_max: Annotated[float, Meta(ge=0)] | None = None
+
+    @property
+    def filters_profiles(self) -> bool:
+        return self.location_distance is not None or any(
+            value is not None for value in (self.experiences_duration_min, self.experiences_duration_max,
+                                            self.educations_duration_min, self.educations_duration_max)
+        )
 
 
 class TrainingCreate(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -201,8 +201,9 @@ class LearningStore:
         return [stored[row.fingerprint] for row in rows]
 
     def list_feedback(
-        self, where: FeedbackFilter, offset: int, limit: int, sort_by: str, descending: bool
+        self, where: FeedbackFilter, offset: int, limit: int | None, sort_by: str, descending: bool
     ) -> tuple[list[StoredFeedback], int]:
+        """A page of events (`limit` None: all from `offset`), with the profile's and job's keys."""
         profile, job = records.alias("profile"), records.alias("job")
         condition = _condition(where)
         column = feedback.c.score if sort_by == "score" else feedback.c.created_at_us

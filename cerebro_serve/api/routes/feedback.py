@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json
 from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
-from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.feedback import RATING, TRACKING
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, TrackingCreate
 
 TAGS = ["feedback"]
-# Filters of the Signal API this server does not apply yet: refused rather than silently ignored.
-UNSUPPORTED_FILTERS = frozenset(
-    {
-        "location_lat", "location_lon", "location_distance", "use_location_address", "use_location_experience",
-        "use_location_education", "experiences_duration_min", "experiences_duration_max",
-        "educations_duration_min", "educations_duration_max",
-    }
-)
-_OFF = (None, "", "False", "false", "0")
-
-
-def _list_parameters(request: Request) -> dict[str, Any]:
-    values = dict(request.query_params.items())
-    used = sorted(name for name in UNSUPPORTED_FILTERS.intersection(values) if values[name] not in _OFF)
-    if used:
-        raise InvalidParameters(f"filter {', '.join(f'`{name}`' for name in used)} is not supported yet")
-    return values
-
-
 def _handlers(kind: str, request_type: type, title: str) -> list[HTTPRouteHandler]:
     @post(f"/{kind}", opt=WRITE, name=f"post-{kind}", tags=TAGS,
           summary=f"Record a {kind}; stored durably before the reply")
@@ -45,7 +23,7 @@ def _handlers(kind: str, request_type: type, title: str) -> list[HTTPRouteHandle
 
     @get(f"/{kind}s", opt=READ, name=f"list-{kind}s", tags=TAGS, summary=f"{title}s by role, pools, records, dates")
     async def list_feedback(request: Request) -> Response:
-        query = convert(_list_parameters(request), FeedbackListQuery)
+        query = convert(dict(request.query_params.items()), FeedbackListQuery)
         page = await call(workspace_of(request).feedback.list, kind, query)
         return envelope(200, f"{title}s list", page.items, page.meta)
 
