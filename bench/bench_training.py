@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn import metrics
 
-from bench.bench_quality import ndcg_at
+from bench.bench_quality import ndcg_at, report
 from bench.devdata import Side, load_esco_jobs, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import embed_views, view_texts
@@ -97,18 +97,12 @@ def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, f
     return result.algorithm, result.metrics, time.perf_counter() - started
 
 
-def print_table(title: str, header: list[str], rows: dict[str, list[float]]) -> None:
-    print(f"\n{title}\n| version | {' | '.join(header)} |\n|---|" + "---|" * len(header))
-    for name, values in rows.items():
-        print(f"| {name} | {' | '.join(f'{v:.3f}' for v in values)} |")
-
-
-def print_training(report: dict, seconds: float) -> None:  # type: ignore[type-arg]
-    inner, previous = report["validation"], report["previous_validation"]
-    steps = {step["step"]: step for step in report["workflow"]}
-    print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {report['adapter']}")
+def print_training(trained: dict, seconds: float) -> None:  # type: ignore[type-arg]
+    inner, previous = trained["validation"], trained["previous_validation"]
+    steps = {step["step"]: step for step in trained["workflow"]}
+    print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {trained['adapter']}")
     print(f"inner validation AUC {inner['auc']:.3f} (base {previous['auc']:.3f}), nDCG@10 {inner['ndcg@10']:.3f} "
-          f"(base {previous['ndcg@10']:.3f}), {len(report['loss_curve'])} iterations")
+          f"(base {previous['ndcg@10']:.3f}), {len(trained['loss_curve'])} iterations")
 
 
 def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -124,9 +118,9 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
         scores = served_scores(base, data.jobs, job, data.resumes, others)
         rows += [rating(int(p), job, 0.2) for p in others[np.argsort(-scores)[:3]]]
     records = Records(encoder, data.resumes.texts, data.jobs.texts)
-    tuned, report, seconds = train(records, rows)
+    tuned, trained, seconds = train(records, rows)
     print(f"\nrjdb: {len(rows)} ratings on {len(feedback_jobs)} jobs")
-    print_training(report, seconds)
+    print_training(trained, seconds)
     candidates = np.sort(np.concatenate([2 * held_back, 2 * held_back + 1]))
     results = {}
     for name, algorithm in (("cerebro-base", base), ("fine-tuned", tuned)):
@@ -143,7 +137,7 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
             ndcg.append(metrics.ndcg_score([relevance], [scores], k=10))
             auc.append(metrics.roc_auc_score(relevance == 2, scores))
         results[name] = [float(np.mean(v)) for v in (pairwise, first, reciprocal, ndcg, auc)]
-    print_table(f"rjdb held-back: {len(held_back)} jobs x {len(candidates)} resumes",
+    report(f"rjdb held-back: {len(held_back)} jobs x {len(candidates)} resumes",
                 ["pairwise accuracy", "recall@1", "MRR", "nDCG@10 (matched 2, weaker 1)", "AUC (matched)"], results)
 
 
@@ -160,9 +154,9 @@ def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
         shown = set(fitting[np.argsort(-scores)[:40]].tolist()) | set(rng.choice(fitting, 10, replace=False).tolist())
         rows += [rating(p, job, 0.9 if categories[p] == esco.categories[job] else 0.1) for p in sorted(shown)]
     records = Records(encoder, livecareer.resumes.texts, esco.jobs.texts)
-    tuned, report, seconds = train(records, rows)
+    tuned, trained, seconds = train(records, rows)
     print(f"\nESCO -> livecareer: {len(rows)} ratings on {len(feedback_jobs)} occupations")
-    print_training(report, seconds)
+    print_training(trained, seconds)
     held_back = np.flatnonzero(esco.variants == 1)
     results = {}
     for name, algorithm in (("cerebro-base", base), ("fine-tuned", tuned)):
@@ -173,7 +167,7 @@ def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
             ndcg.append(ndcg_at(scores, relevant))
             auc.append(metrics.roc_auc_score(relevant, scores))
         results[name] = [float(np.mean(ndcg)), float(np.mean(auc))]
-    print_table(f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes",
+    report(f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes",
                 ["nDCG@10", "AUC (same category)"], results)
 
 
