@@ -119,10 +119,10 @@ def run_training(
         scores = 1.0 / (1.0 + np.exp(-base_logits(algorithm, features)))
         return evaluate(_labels(pairs), scores, np.array([p.relevance for p in pairs]), [p.job_id for p in pairs])
 
-    # The fusion is fitted twice, on the plain and on the adapted similarities; the adapter is kept only
-    # when it ranks the validation jobs better.
+    # The fusion is fitted twice: with the previous version's query space (its adapter, or none) and with
+    # the new adapter; the new adapter is kept only when it ranks the validation jobs better.
     candidates = []
-    for index, candidate_adapter in enumerate((None, adapter)):
+    for index, candidate_adapter in enumerate((base.adapter, adapter)):
         train_features = pair_features(train, described, candidate_adapter)
         validation_features = pair_features(validation, described, candidate_adapter)
         train_set = Labelled(train_features, _labels(train), balanced_weights(train))
@@ -131,11 +131,11 @@ def run_training(
         algorithm = dataclasses.replace(tuned.algorithm, adapter=candidate_adapter)
         validated = report(validation, validation_features, algorithm)
         candidates.append((algorithm, tuned.curve, train_features, validation_features, validated))
-    plain, adapted = candidates
-    use_adapter = _ranking_quality(adapted[4]) > _ranking_quality(plain[4])
-    algorithm, curve, train_features, validation_features, validated = adapted if use_adapter else plain
+    unchanged, adapted = candidates
+    use_adapter = _ranking_quality(adapted[4]) > _ranking_quality(unchanged[4])
+    algorithm, curve, train_features, validation_features, validated = adapted if use_adapter else unchanged
     workflow.record("query adapter", kept=int(use_adapter), dropped=int(not use_adapter),
-                    validation_ndcg_with=adapted[4]["ndcg@10"], validation_ndcg_without=plain[4]["ndcg@10"])
+                    validation_ndcg_with=adapted[4]["ndcg@10"], validation_ndcg_previous=unchanged[4]["ndcg@10"])
     metrics = {
         "train": report(train, train_features, algorithm),
         "validation": validated,
@@ -143,7 +143,7 @@ def run_training(
         "previous_validation": report(validation, pair_features(validation, described, base.adapter), base),
         "loss_curve": curve,
         "adapter": {"used": use_adapter, "validation_ndcg@10_with": adapted[4]["ndcg@10"],
-                    "validation_ndcg@10_without": plain[4]["ndcg@10"]},
+                    "validation_ndcg@10_previous_space": unchanged[4]["ndcg@10"]},
         "workflow": workflow.steps,
     }
     if _ranking_quality(validated) < _ranking_quality(metrics["previous_validation"]):
