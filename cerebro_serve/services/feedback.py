@@ -15,7 +15,7 @@ import msgspec
 import numpy as np
 
 from cerebro_serve.index.filters import GeoFilter, within_radius
-from cerebro_serve.objects import JOB, PROFILE, Profile
+from cerebro_serve.objects import JOB, PROFILE, Profile, RecordKind
 from cerebro_serve.scoring.features import UNKNOWN, profile_years
 from cerebro_serve.services.errors import InvalidParameters, ServiceError
 from cerebro_serve.services.pages import Page
@@ -73,7 +73,8 @@ class FeedbackService:
             stored, total = passing[offset : offset + query.limit], len(passing)
         else:
             stored, total = self.store.list_feedback(where, offset, query.limit, sort_by, descending)
-        items = [self._view(item, query.return_profile, query.return_author) for item in stored]
+        profiles = self._profiles_of(stored) if query.return_profile else {}
+        items = [self._view(item, profiles.get(item.row.profile_id), query.return_author) for item in stored]
         return Page(items, query.page, query.limit, total)
 
     def import_lines(self, kind: str, lines: Iterable[bytes | str]) -> ImportReport:
@@ -119,7 +120,7 @@ class FeedbackService:
         [key] = self.store.add_feedback([row])
         # A repeated event answers with the key it was first stored under.
         stored = StoredFeedback(dataclasses.replace(row, key=key), profile.key, profile.reference, job.key, job.reference)
-        return self._view(stored, False, False)
+        return self._view(stored, None, False)
 
     def _pair(self, request: Signal) -> tuple[StoredRecord, StoredRecord]:
         """The profile and the job the feedback is about; both must exist."""
@@ -155,14 +156,20 @@ class FeedbackService:
         report.stored += stored
         report.duplicates += len(batch) - stored
 
-    def _record_id(self, kind, pool_key: str | None, key: str | None, reference: str | None) -> int | None:  # type: ignore[no-untyped-def]
+    def _record_id(self, kind: RecordKind, pool_key: str | None, key: str | None, reference: str | None) -> int | None:
         if key is None and reference is None:
             return None
         if pool_key is None:
             raise InvalidParameters(f"a `{kind.name}_key` or `{kind.name}_reference` needs its `{kind.pool}_key`")
         return self.records.find(kind, pool_key, _lookup(key, reference)).id
 
-    def _view(self, item: StoredFeedback, return_profile: bool, return_author: bool) -> dict[str, Any]:
+    def _profiles_of(self, items: list[StoredFeedback]) -> dict[int, Any]:
+        """The page's profiles, read in one query (not one per rating)."""
+        stored = self.records.store.load_records(sorted({item.row.profile_id for item in items}))
+        return {record.id: profile for record, profile in zip(stored, self.records.materialize_many(PROFILE, stored))}
+
+    def _view(self, item: StoredFeedback, profile: Any | None, return_author: bool) -> dict[str, Any]:
+        """The API's form of one event; `profile`, when given, is returned with it."""
         row = item.row
         view: dict[str, Any] = {
             "key": row.key,
@@ -178,8 +185,8 @@ class FeedbackService:
             "comment": row.comment,
             "created_at": format_timestamp(row.created_at_us),
         }
-        if return_profile:
-            view["profile"] = self.records.get(PROFILE, row.source_key, RecordLookup(key=item.profile_key))
+        if profile is not None:
+            view["profile"] = profile
         if return_author:
             view["author"] = {"email": row.author_email}
         return view
