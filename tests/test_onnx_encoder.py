@@ -29,29 +29,51 @@ def int8(cache: Path) -> OnnxEncoder:
     return encoder
 
 
-def test_vectors_match_pytorch(int8: OnnxEncoder, cache: Path, encoder) -> None:
-    expected = encoder.embed_documents(TEXTS)
+def test_fp32_export_reproduces_pytorch(cache: Path, encoder) -> None:
     fp32 = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "onnx", cache)
-    assert fp32.precision == "float32" and int8.precision == "int8"
-    np.testing.assert_allclose(np.sum(fp32.embed_documents(TEXTS) * expected, axis=1), 1.0, atol=1e-4)
-    got = int8.embed_documents(TEXTS)
+    assert fp32.precision == "float32"
+    texts = [*TEXTS, *onnx_encoder.REFERENCE_TEXTS]
+    cosines = np.sum(fp32.embed_documents(texts) * encoder.embed_documents(texts), axis=1)
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-4)
+
+
+def test_served_model_keeps_the_fidelity_rule(int8: OnnxEncoder, encoder) -> None:
+    """Whatever this CPU's int8 kernels do, what serves keeps cosine >= MIN_FIDELITY to fp32 on every
+    reference text (the test's long, repetitive text among them): int8 if it does, else fp32."""
+    assert (int8.precision == "int8") == (int8.fidelity >= onnx_encoder.MIN_FIDELITY)
+    assert "pastry chef " * 300 in onnx_encoder.REFERENCE_TEXTS
+    expected = encoder.embed_documents(onnx_encoder.REFERENCE_TEXTS)
+    got = int8.embed_documents(onnx_encoder.REFERENCE_TEXTS)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
-    # Real texts keep their vectors; the empty text (two special tokens) is the least stable, 0.97.
-    assert np.min(np.sum(got[:3] * expected[:3], axis=1)) > 0.98 and got[3] @ expected[3] > 0.95
-    assert int8.fidelity >= onnx_encoder.MIN_FIDELITY
+    # fp32 ONNX equals PyTorch to 1e-4, so the served vectors keep the rule against PyTorch too.
+    assert np.min(np.sum(got * expected, axis=1)) >= onnx_encoder.MIN_FIDELITY - 1e-4
+    assert np.min(np.sum(got * expected, axis=1)) == pytest.approx(int8.fidelity, abs=1e-4)
+
+
+def test_int8_quantises_weight_matmuls_only(int8: OnnxEncoder, cache: Path) -> None:
+    import onnx
+
+    [folder] = [path for path in cache.iterdir() if not path.name.startswith(".")]
+    graph = onnx.load(str(folder / "model.int8.onnx")).graph
+    quantised = [node for node in graph.node if node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    assert len(quantised) == 36  # 6 layers x (query, key, value, attention output, intermediate, output)
+    assert not [node for node in graph.node if node.op_type == "DequantizeLinear"]  # embeddings stay fp32
 
 
 def test_export_is_made_once_and_reused(int8: OnnxEncoder, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     [folder] = [path for path in cache.iterdir() if not path.name.startswith(".")]
-    report = json.loads((folder / "fidelity.json").read_text())
+    report = json.loads((folder / "export.json").read_text())
     assert report["fp32_min_cosine"] > 0.9999 and report["texts"] == len(onnx_encoder.REFERENCE_TEXTS)
+    assert report["reduce_range"] is not onnx_encoder.saturation_free_int8()
     monkeypatch.setattr(onnx_encoder, "_export", lambda *args: pytest.fail("exported again"))
-    assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == "int8"
+    assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == int8.precision
 
 
-def test_int8_that_drifts_is_not_served(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_int8_is_judged_on_this_cpu_at_each_load(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(onnx_encoder, "MIN_FIDELITY", 1.01)  # no int8 model can pass this
     assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == "float32"
+    monkeypatch.setattr(onnx_encoder, "MIN_FIDELITY", 0.5)  # the same cached export, now faithful enough
+    assert load_encoder("all-MiniLM-L6-v2", "cpu", "auto", "onnx", cache).precision == "int8"
 
 
 def test_batched_equals_direct(int8: OnnxEncoder) -> None:
