@@ -23,8 +23,13 @@ import numpy as np
 
 from cerebro_serve.engine.encoder import DEFAULT_MODEL, MULTILINGUAL_MODEL, load_encoder
 
-ENCODERS = [f"{DEFAULT_MODEL}:torch:auto", f"{DEFAULT_MODEL}:torch:float32", f"{DEFAULT_MODEL}:onnx:auto",
-            f"{DEFAULT_MODEL}:onnx:float32", f"{MULTILINGUAL_MODEL}:torch:float32"]
+ENCODERS = [
+    f"{DEFAULT_MODEL}:torch:auto",
+    f"{DEFAULT_MODEL}:torch:float32",
+    f"{DEFAULT_MODEL}:onnx:auto",
+    f"{DEFAULT_MODEL}:onnx:float32",
+    f"{MULTILINGUAL_MODEL}:torch:float32",
+]
 
 ESCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "taxonomy" / "esco-v1.0-en-es-fr"
 
@@ -41,8 +46,11 @@ def retrieval(queries: np.ndarray, documents: np.ndarray, targets: np.ndarray) -
     scores = queries @ documents.T
     target_scores = scores[np.arange(len(targets)), targets]
     ranks = 1 + (scores > target_scores[:, None]).sum(axis=1)
-    return {"recall@1": float(np.mean(ranks == 1)), "recall@10": float(np.mean(ranks <= 10)),
-            "mrr": float(np.mean(1.0 / ranks))}
+    return {
+        "recall@1": float(np.mean(ranks == 1)),
+        "recall@10": float(np.mean(ranks <= 10)),
+        "mrr": float(np.mean(1.0 / ranks)),
+    }
 
 
 def main() -> None:
@@ -55,8 +63,7 @@ def main() -> None:
     uris = sorted(english)
     documents = [f"{english[uri]['preferredLabel']}. {english[uri]['description']}" for uri in uris]
     rng = np.random.default_rng(0)
-    shared = [i for i, uri in enumerate(uris) if uri in spanish and uri in french
-              and english[uri]["altLabels"].strip()]
+    shared = [i for i, uri in enumerate(uris) if uri in spanish and uri in french and english[uri]["altLabels"].strip()]
     sample = np.sort(rng.choice(shared, size=min(args.queries, len(shared)), replace=False))
     query_sets = {
         "en (alt label)": [english[uris[i]]["altLabels"].split("\n")[0] for i in sample],

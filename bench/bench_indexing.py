@@ -54,8 +54,9 @@ def main() -> None:
     batcher = DynamicBatcher(encoder)
     results = {}
     with tempfile.TemporaryDirectory() as directory:
-        workspace = Workspace(SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}"), batcher,
-                              Path(directory) / "indexes", new_key())
+        workspace = Workspace(
+            SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}"), batcher, Path(directory) / "indexes", new_key()
+        )
         for label, run in (
             ("8 callers, 1 profile each", lambda source: _concurrent(workspace, source, texts)),
             ("1 caller, batches of 50", lambda source: _batched(workspace, source, texts)),
@@ -66,14 +67,18 @@ def main() -> None:
             results[label] = len(texts) / (time.perf_counter() - start)
         workspace.close()
     batcher.close()
-    print(f"{len(texts)} livecareer resumes; all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores); ours in {encoder.precision}")
+    print(
+        f"{len(texts)} livecareer resumes; all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores); "
+        f"ours in {encoder.precision}"
+    )
     print("| path | profiles/s | vs baseline |")
     print("|---|---|---|")
     print(f"| sentence-transformers encode, defaults (truncated, nothing stored) | {baseline:.1f} | 1.00x |")
     for label, rate in results.items():
         print(f"| cerebro indexing, {label} | {rate:.1f} | {rate / baseline:.2f}x |")
-    print(f"batches formed: {batcher.stats.batches}, pieces: {batcher.stats.pieces}, "
-          f"requests: {batcher.stats.requests}")
+    print(
+        f"batches formed: {batcher.stats.batches}, pieces: {batcher.stats.pieces}, requests: {batcher.stats.requests}"
+    )
 
 
 def _concurrent(workspace: Workspace, source: str, texts: list[str]) -> None:

@@ -46,11 +46,14 @@ def run(name: str, files: list[Path], sandbox: DocumentSandbox) -> None:
         coverage["skills >= 3"] += len(profile.skills) >= 3
         coverage["language detected"] += profile.text_language is not None
         coverage["email"] += profile.info.email is not None
-        coverage["all four"] += bool(profile.experiences and profile.educations and len(profile.skills) >= 3
-                                     and profile.text_language)
+        coverage["all four"] += bool(
+            profile.experiences and profile.educations and len(profile.skills) >= 3 and profile.text_language
+        )
     seconds = time.perf_counter() - start
-    print(f"\n### {name}: {len(files)} files, {parsed} parsed, {sum(errors.values())} refused "
-          f"{dict(errors) or ''}, {len(files) / seconds:.1f} docs/s")
+    print(
+        f"\n### {name}: {len(files)} files, {parsed} parsed, {sum(errors.values())} refused "
+        f"{dict(errors) or ''}, {len(files) / seconds:.1f} docs/s"
+    )
     print("| field | share of parsed |")
     print("|---|---|")
     for field, count in coverage.items():

@@ -40,11 +40,15 @@ def ndcg_at(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
 def bm25_scores(documents: list[str], queries: list[str]) -> list[np.ndarray]:
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
-    return [retriever.get_scores(bm25s.tokenize(q, stopwords="en", show_progress=False, return_ids=False)[0])
-            for q in queries]
+    return [
+        retriever.get_scores(bm25s.tokenize(q, stopwords="en", show_progress=False, return_ids=False)[0])
+        for q in queries
+    ]
 
 
-def fused_scores(columns, anchors: list[QueryFeatures], rows: list[np.ndarray], cosines: list[np.ndarray], algorithm) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+def fused_scores(
+    columns, anchors: list[QueryFeatures], rows: list[np.ndarray], cosines: list[np.ndarray], algorithm
+) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
     out = []
     for query, candidate_rows, cosine in zip(anchors, rows, cosines):
         ranked = rerank(columns, query, algorithm, candidate_rows, cosine.astype(np.float32), k=len(candidate_rows))
@@ -68,10 +72,15 @@ def rjdb_quality(encoder) -> None:  # type: ignore[no-untyped-def]
     bm25 = bm25_scores([data.resumes.texts[r] for r in task.rows], [data.jobs.texts[j] for j in task.jobs])
     anchors = [QueryFeatures.of(data.jobs.features[j], data.jobs.vectors[j], is_job=True) for j in task.jobs]
     fused = fused_scores(data.resumes.columns(), anchors, [task.rows] * len(anchors), task.cosines, base_algorithm())
-    metrics = {name: list(task.metrics(scores).values()) for name, scores in
-               (("BM25", bm25), ("cosine", task.cosines), ("cerebro-base", fused))}
-    report(f"rjdb evaluation half: {len(task.jobs)} jobs x {len(task.rows)} resumes",
-           ["pairwise accuracy", "recall@1", "MRR"], metrics)
+    metrics = {
+        name: list(task.metrics(scores).values())
+        for name, scores in (("BM25", bm25), ("cosine", task.cosines), ("cerebro-base", fused))
+    }
+    report(
+        f"rjdb evaluation half: {len(task.jobs)} jobs x {len(task.rows)} resumes",
+        ["pairwise accuracy", "recall@1", "MRR"],
+        metrics,
+    )
 
 
 def livecareer_quality(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -85,9 +94,14 @@ def livecareer_quality(encoder) -> None:  # type: ignore[no-untyped-def]
     anchors = [QueryFeatures.of(data.resumes.features[a], data.resumes.vectors[a], is_job=True) for a in profiles]
     others = [profiles[profiles != a].astype(np.int64) for a in profiles]
     fused = fused_scores(columns, anchors, others, task.cosines, matching_algorithm())
-    report(f"livecareer-dev evaluation half: {len(profiles)} resumes, each against the others",
-           ["category precision@10"], {name: [task.precision(scores)] for name, scores in
-                                       (("BM25", bm25), ("cosine", task.cosines), ("cerebro-match", fused))})
+    report(
+        f"livecareer-dev evaluation half: {len(profiles)} resumes, each against the others",
+        ["category precision@10"],
+        {
+            name: [task.precision(scores)]
+            for name, scores in (("BM25", bm25), ("cosine", task.cosines), ("cerebro-match", fused))
+        },
+    )
 
     esco = load_esco_jobs(encoder)
     held_out = np.flatnonzero(esco.variants == 1)  # the fitting script saw only the first occupations
@@ -98,9 +112,14 @@ def livecareer_quality(encoder) -> None:  # type: ignore[no-untyped-def]
     bm25 = bm25_scores(texts, [esco.jobs.texts[j] for j in held_out])
     anchors = [QueryFeatures.of(esco.jobs.features[j], esco.jobs.vectors[j], is_job=True) for j in held_out]
     fused = fused_scores(columns, anchors, [rows] * len(held_out), cosines, base_algorithm())
-    report(f"ESCO occupations as jobs: {len(held_out)} held-out occupations x {len(profiles)} livecareer resumes",
-           ["nDCG@10"], {name: [float(np.mean([ndcg_at(s, r) for s, r in zip(scores, relevant)]))]
-                         for name, scores in (("BM25", bm25), ("cosine", cosines), ("cerebro-base", fused))})
+    report(
+        f"ESCO occupations as jobs: {len(held_out)} held-out occupations x {len(profiles)} livecareer resumes",
+        ["nDCG@10"],
+        {
+            name: [float(np.mean([ndcg_at(s, r) for s, r in zip(scores, relevant)]))]
+            for name, scores in (("BM25", bm25), ("cosine", cosines), ("cerebro-base", fused))
+        },
+    )
 
 
 def main() -> None:

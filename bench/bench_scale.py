@@ -77,12 +77,16 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 def _lists(features: list, ids: str, values: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
     counts = np.array([len(getattr(f, ids)) for f in features], dtype=np.int64)
-    return (counts, np.array([i for f in features for i in getattr(f, ids)], dtype=np.int64),
-            np.array([v for f in features for v in getattr(f, values)], dtype=np.float64))
+    return (
+        counts,
+        np.array([i for f in features for i in getattr(f, ids)], dtype=np.int64),
+        np.array([v for f in features for v in getattr(f, values)], dtype=np.float64),
+    )
 
 
-def _perturbed_lists(base: tuple[np.ndarray, np.ndarray, np.ndarray], sources: np.ndarray, drop: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _perturbed_lists(
+    base: tuple[np.ndarray, np.ndarray, np.ndarray], sources: np.ndarray, drop: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     counts, ids, values = base
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     owner = np.repeat(np.arange(len(sources)), counts[sources])
@@ -107,9 +111,20 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
     present = np.abs(base.vectors[:, 1:]).max(axis=2) > 0  # (records, SIDE_VIEWS): which views are not empty
     city_points = np.column_stack([rng.uniform(36, 60, CITIES), rng.uniform(-9, 25, CITIES)]).astype(np.float32)
     vectors = np.empty((n, dim), dtype=np.float32)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in (
-        *SIDE_VIEWS, *(f"{view}_scale" for view in SIDE_VIEWS), "years", "education", "languages", "lat", "lng",
-        "term_length", "city")}
+    parts: dict[str, list[np.ndarray]] = {
+        name: []
+        for name in (
+            *SIDE_VIEWS,
+            *(f"{view}_scale" for view in SIDE_VIEWS),
+            "years",
+            "education",
+            "languages",
+            "lat",
+            "lng",
+            "term_length",
+            "city",
+        )
+    }
     skill_parts, term_parts = [], []
     for start in range(0, n, CHUNK):
         size = min(CHUNK, n - start)
@@ -132,8 +147,12 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
         skill_parts.append(_perturbed_lists(skills, sources, 0.25, rng))
         term_parts.append(_perturbed_lists(terms, sources, 0.15, rng))
     rows = {name: np.concatenate(values) for name, values in parts.items() if name != "city"}
-    rows.update(record_ids=np.arange(1, n + 1, dtype=np.int64), alive=np.ones(n, dtype=bool),
-                created_at_us=np.arange(n, dtype=np.int64) * 1_000_000, updated_at_us=np.arange(n, dtype=np.int64))
+    rows.update(
+        record_ids=np.arange(1, n + 1, dtype=np.int64),
+        alive=np.ones(n, dtype=bool),
+        created_at_us=np.arange(n, dtype=np.int64) * 1_000_000,
+        updated_at_us=np.arange(n, dtype=np.int64),
+    )
     city = np.concatenate(parts["city"])
     tags = {("city", f"city-{c}"): np.flatnonzero(city == c) for c in range(CITIES)}
     columns = FeatureColumns.from_arrays(
@@ -152,8 +171,9 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
 # -- engine ----------------------------------------------------------------------------------------
 
 
-def engine_run(pool: PoolIndex, queries: list[QueryFeatures], anchors: np.ndarray, row_filter: RowFilter,
-               exact: bool = False) -> tuple[list[float], list[np.ndarray]]:
+def engine_run(
+    pool: PoolIndex, queries: list[QueryFeatures], anchors: np.ndarray, row_filter: RowFilter, exact: bool = False
+) -> tuple[list[float], list[np.ndarray]]:
     algorithm = base_algorithm()
     timings, tops = [], []
     for query, anchor in zip(queries, anchors):
@@ -196,7 +216,9 @@ def wait_ready(url: str, headers: dict[str, str], process: subprocess.Popen, tim
     raise RuntimeError(f"{url} not ready after {timeout} s")
 
 
-def write_workspace(directory: Path, pool: PoolIndex, n: int, data, jobs: np.ndarray, model: str) -> tuple[str, str, list[str]]:  # type: ignore[no-untyped-def]
+def write_workspace(
+    directory: Path, pool: PoolIndex, n: int, data, jobs: np.ndarray, model: str
+) -> tuple[str, str, list[str]]:  # type: ignore[no-untyped-def]
     """A data dir the real server opens as is: the store holds every profile (small bodies) and the jobs
     (real vectors and features); the pool's index files carry the store's revision, so they load as is."""
     store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
@@ -206,9 +228,19 @@ def write_workspace(directory: Path, pool: PoolIndex, n: int, data, jobs: np.nda
     with store.engine.begin() as connection:
         for start in range(0, n, 50_000):
             batch = [
-                {"kind": "profile", "key": f"{i:040x}", "pool_key": source, "search_text": "", "name": None,
-                 "created_at_us": i * 1_000_000, "updated_at_us": i, "body": msgspec.json.encode(
-                     Profile(info=Info(full_name=f"Profile {i}"))), "model": model, "embedding": b"", "features": None}
+                {
+                    "kind": "profile",
+                    "key": f"{i:040x}",
+                    "pool_key": source,
+                    "search_text": "",
+                    "name": None,
+                    "created_at_us": i * 1_000_000,
+                    "updated_at_us": i,
+                    "body": msgspec.json.encode(Profile(info=Info(full_name=f"Profile {i}"))),
+                    "model": model,
+                    "embedding": b"",
+                    "features": None,
+                }
                 for i in range(start + 1, min(n, start + 50_000) + 1)
             ]
             connection.execute(records.insert(), batch)
@@ -223,9 +255,22 @@ def write_workspace(directory: Path, pool: PoolIndex, n: int, data, jobs: np.nda
     for job in jobs:
         key = f"c{int(job):039x}"
         features = data.jobs.features[job]
-        store.insert_record(kind="job", key=key, pool_key=board, created_at_us=int(job), content=RecordContent(
-            reference=None, email=None, name="job", search_text="", body=b'{"name": "job"}', model=model,
-            embedding=data.jobs.vectors[job], features=features.encode()))
+        store.insert_record(
+            kind="job",
+            key=key,
+            pool_key=board,
+            created_at_us=int(job),
+            content=RecordContent(
+                reference=None,
+                email=None,
+                name="job",
+                search_text="",
+                body=b'{"name": "job"}',
+                model=model,
+                embedding=data.jobs.vectors[job],
+                features=features.encode(),
+            ),
+        )
         job_keys.append(key)
     store.close()
     return source, board, job_keys
@@ -253,21 +298,35 @@ def serve(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
     return subprocess.Popen(command, env={**os.environ, **env}, stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 
-def bench_http(directory: Path, pool: PoolIndex, vectors: np.ndarray, n: int, data, jobs: np.ndarray,  # type: ignore[no-untyped-def]
-               model: str, model_dir: Path) -> dict[str, object]:
+def bench_http(
+    directory: Path,
+    pool: PoolIndex,
+    vectors: np.ndarray,
+    n: int,
+    data,
+    jobs: np.ndarray,  # type: ignore[no-untyped-def]
+    model: str,
+    model_dir: Path,
+) -> dict[str, object]:
     source, board, job_keys = write_workspace(directory, pool, n, data, jobs, model)
     results: dict[str, object] = {}
     key = "ask_" + "0" * 32
     port = free_port()
-    ours = serve([sys.executable, "-m", "cerebro_serve", "serve", "--data-dir", str(directory), "--port", str(port)],
-                 {"CEREBRO_API_KEY": key, "CEREBRO_DEVICE": "cpu"}, directory / "ours.log")
+    ours = serve(
+        [sys.executable, "-m", "cerebro_serve", "serve", "--data-dir", str(directory), "--port", str(port)],
+        {"CEREBRO_API_KEY": key, "CEREBRO_DEVICE": "cpu"},
+        directory / "ours.log",
+    )
     headers = {"X-API-KEY": key}
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/v1/sources", headers, ours)
         idle = rss_mb(ours.pid)
-        urls = [f"{base}/v1/profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}&job_key={k}"
-                f"&sort_by=scoring&limit={PAGE}" for k in job_keys]
+        urls = [
+            f"{base}/v1/profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}&job_key={k}"
+            f"&sort_by=scoring&limit={PAGE}"
+            for k in job_keys
+        ]
         t0 = time.perf_counter()
         http_run(urls[:1], headers, 1)  # loads the pool's index from disk
         results["ours_load_s"] = time.perf_counter() - t0
@@ -283,9 +342,16 @@ def bench_http(directory: Path, pool: PoolIndex, vectors: np.ndarray, n: int, da
     np.save(directory / "naive.npy", vectors)
     (directory / "naive.json").write_text(json.dumps([data.jobs.texts[j] for j in jobs]))
     port = free_port()
-    naive = serve([sys.executable, "-m", "uvicorn", "bench.naive_server:app", "--port", str(port), "--log-level", "warning"],
-                  {"NAIVE_MATRIX": str(directory / "naive.npy"), "NAIVE_JOBS": str(directory / "naive.json"),
-                   "NAIVE_MODEL": str(model_dir), "HF_HUB_OFFLINE": "1"}, directory / "naive.log")
+    naive = serve(
+        [sys.executable, "-m", "uvicorn", "bench.naive_server:app", "--port", str(port), "--log-level", "warning"],
+        {
+            "NAIVE_MATRIX": str(directory / "naive.npy"),
+            "NAIVE_JOBS": str(directory / "naive.json"),
+            "NAIVE_MODEL": str(model_dir),
+            "HF_HUB_OFFLINE": "1",
+        },
+        directory / "naive.log",
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/?job=0", {}, naive)
@@ -309,17 +375,21 @@ def main() -> None:
     args = parser.parse_args()
     encoder = load_encoder("all-MiniLM-L6-v2", "cpu")
     rjdb, livecareer = load_rjdb(encoder), load_livecareer(encoder)
-    base = Side(rjdb.resumes.texts + livecareer.resumes.texts, rjdb.resumes.features + livecareer.resumes.features,
-                np.concatenate([rjdb.resumes.vectors, livecareer.resumes.vectors]))
+    base = Side(
+        rjdb.resumes.texts + livecareer.resumes.texts,
+        rjdb.resumes.features + livecareer.resumes.features,
+        np.concatenate([rjdb.resumes.vectors, livecareer.resumes.vectors]),
+    )
     jobs = rjdb.split(1)[: args.queries]
     queries = [QueryFeatures.of(rjdb.jobs.features[j], rjdb.jobs.vectors[j], is_job=True) for j in jobs]
     anchors = rjdb.jobs.vectors[jobs, 0]
     two_cities = tuple(TagClause("city", f"city-{c}") for c in range(2))
-    filtered = RowFilter(tags_included=(two_cities,),
-                         created_at_min_us=0, created_at_max_us=10**18)
+    filtered = RowFilter(tags_included=(two_cities,), created_at_min_us=0, created_at_max_us=10**18)
     model_dir = resolve_model_dir(encoder.name)[1]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(base.texts)} base records; "
-          f"{len(jobs)} queries; page {PAGE}; re-rank depth {RERANK_DEPTH}; IVF from {ANN_MIN_ROWS:,} rows")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; {len(base.texts)} base records; "
+        f"{len(jobs)} queries; page {PAGE}; re-rank depth {RERANK_DEPTH}; IVF from {ANN_MIN_ROWS:,} rows"
+    )
     for n in args.sizes:
         before = rss_mb(os.getpid())
         t0 = time.perf_counter()
@@ -328,20 +398,29 @@ def main() -> None:
         built = rss_mb(os.getpid())
         timings, tops = engine_run(pool, queries, anchors, RowFilter())
         filtered_timings, _ = engine_run(pool, queries, anchors, filtered)
-        line = {"n": n, "build_s": round(build, 1), "approximate": pool.vectors.approximate,
-                "engine_p50_p99_ms": [round(v, 2) for v in percentiles(timings)],
-                "engine_filtered_p50_p99_ms": [round(v, 2) for v in percentiles(filtered_timings)],
-                "build_rss_bytes_per_profile": round((built - before) * 2**20 / n)}
+        line = {
+            "n": n,
+            "build_s": round(build, 1),
+            "approximate": pool.vectors.approximate,
+            "engine_p50_p99_ms": [round(v, 2) for v in percentiles(timings)],
+            "engine_filtered_p50_p99_ms": [round(v, 2) for v in percentiles(filtered_timings)],
+            "build_rss_bytes_per_profile": round((built - before) * 2**20 / n),
+        }
         if pool.vectors.approximate:
             exact_timings, exact_tops = engine_run(pool, queries, anchors, RowFilter(), exact=True)
-            line["top10_recall_vs_exact"] = round(float(np.mean(
-                [len(set(a.tolist()) & set(b.tolist())) / PAGE for a, b in zip(tops, exact_tops)])), 3)
+            line["top10_recall_vs_exact"] = round(
+                float(np.mean([len(set(a.tolist()) & set(b.tolist())) / PAGE for a, b in zip(tops, exact_tops)])), 3
+            )
             line["exact_engine_p50_p99_ms"] = [round(v, 2) for v in percentiles(exact_timings)]
         if not args.no_http:
             with tempfile.TemporaryDirectory(dir="/var/tmp") as directory:
                 http = bench_http(Path(directory), pool, vectors, n, rjdb, jobs, encoder.name, model_dir)
-            line.update({k: [round(x, 2) for x in v] if isinstance(v, tuple) else round(v, 2)  # type: ignore[union-attr]
-                         for k, v in http.items()})
+            line.update(
+                {
+                    k: [round(x, 2) for x in v] if isinstance(v, tuple) else round(v, 2)  # type: ignore[union-attr]
+                    for k, v in http.items()
+                }
+            )
         print(json.dumps(line), flush=True)
         del pool, vectors
 

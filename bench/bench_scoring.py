@@ -55,8 +55,9 @@ def main() -> None:
         ours, naive = [], []
         for _ in range(ROUNDS):
             for job in jobs:
-                query = ProfilesScoringQuery(source_keys=[source.key], board_key=board.key, job_key=job.key,
-                                             sort_by="scoring", limit=PAGE)
+                query = ProfilesScoringQuery(
+                    source_keys=[source.key], board_key=board.key, job_key=job.key, sort_by="scoring", limit=PAGE
+                )
                 t0 = time.perf_counter()
                 workspace.ranking.score_profiles(query)
                 ours.append(time.perf_counter() - t0)

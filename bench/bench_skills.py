@@ -99,7 +99,10 @@ def main() -> None:
     print("| gold | system | exact P | exact R | exact F1 | loose P | loose R | loose F1 |")
     print("|---|---|---|---|---|---|---|---|")
     for gold_name, gold in (("skill + knowledge", gold_all), ("knowledge only", gold_knowledge)):
-        for name, predicted in (("cerebro lexicon matcher", predicted_ours), ("plain exact-match baseline", predicted_baseline)):
+        for name, predicted in (
+            ("cerebro lexicon matcher", predicted_ours),
+            ("plain exact-match baseline", predicted_baseline),
+        ):
             values = " | ".join(f"{value:.3f}" for value in scores(predicted, gold))
             print(f"| {gold_name} | {name} | {values} |")
 

@@ -76,8 +76,12 @@ class Records:
         self.extractor = FeatureExtractor()
 
     def load(self, ids: list[int]) -> dict:  # type: ignore[type-arg]
-        return {i: parse_job(self.jobs[i - JOB_IDS], self.lexicon) if i >= JOB_IDS
-                else parse_resume(self.resumes[i], self.lexicon) for i in ids}
+        return {
+            i: parse_job(self.jobs[i - JOB_IDS], self.lexicon)
+            if i >= JOB_IDS
+            else parse_resume(self.resumes[i], self.lexicon)
+            for i in ids
+        }
 
     def describe(self, records: list) -> list:  # type: ignore[type-arg]
         features = [self.extractor.of(record) for record in records]
@@ -86,9 +90,21 @@ class Records:
 
 
 def rating(profile: int, job: int, score: float) -> FeedbackRow:
-    return FeedbackRow(key=f"{profile}-{job}", kind="rating", role="recruiter", score=score, action=None,
-                       source_key="s", profile_id=profile, board_key="b", job_id=JOB_IDS + job, author_email=None,
-                       comment=None, created_at_us=0, fingerprint=f"{profile}-{job}")
+    return FeedbackRow(
+        key=f"{profile}-{job}",
+        kind="rating",
+        role="recruiter",
+        score=score,
+        action=None,
+        source_key="s",
+        profile_id=profile,
+        board_key="b",
+        job_id=JOB_IDS + job,
+        author_email=None,
+        comment=None,
+        created_at_us=0,
+        fingerprint=f"{profile}-{job}",
+    )
 
 
 def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, float]:  # type: ignore[type-arg]
@@ -101,8 +117,10 @@ def print_training(trained: dict, seconds: float) -> None:  # type: ignore[type-
     inner, previous = trained["validation"], trained["previous_validation"]
     steps = {step["step"]: step for step in trained["workflow"]}
     print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {trained['adapter']}")
-    print(f"inner validation AUC {inner['auc']:.3f} (base {previous['auc']:.3f}), nDCG@10 {inner['ndcg@10']:.3f} "
-          f"(base {previous['ndcg@10']:.3f}), {len(trained['loss_curve'])} iterations")
+    print(
+        f"inner validation AUC {inner['auc']:.3f} (base {previous['auc']:.3f}), nDCG@10 {inner['ndcg@10']:.3f} "
+        f"(base {previous['ndcg@10']:.3f}), {len(trained['loss_curve'])} iterations"
+    )
 
 
 def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -137,8 +155,11 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
             ndcg.append(metrics.ndcg_score([relevance], [scores], k=10))
             auc.append(metrics.roc_auc_score(relevance == 2, scores))
         results[name] = [float(np.mean(v)) for v in (pairwise, first, reciprocal, ndcg, auc)]
-    report(f"rjdb held-back: {len(held_back)} jobs x {len(candidates)} resumes",
-                ["pairwise accuracy", "recall@1", "MRR", "nDCG@10 (matched 2, weaker 1)", "AUC (matched)"], results)
+    report(
+        f"rjdb held-back: {len(held_back)} jobs x {len(candidates)} resumes",
+        ["pairwise accuracy", "recall@1", "MRR", "nDCG@10 (matched 2, weaker 1)", "AUC (matched)"],
+        results,
+    )
 
 
 def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
@@ -167,8 +188,11 @@ def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
             ndcg.append(ndcg_at(scores, relevant))
             auc.append(metrics.roc_auc_score(relevant, scores))
         results[name] = [float(np.mean(ndcg)), float(np.mean(auc))]
-    report(f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes",
-                ["nDCG@10", "AUC (same category)"], results)
+    report(
+        f"ESCO held-back: {len(held_back)} occupations x {len(evaluation)} resumes",
+        ["nDCG@10", "AUC (same category)"],
+        results,
+    )
 
 
 def main() -> None:

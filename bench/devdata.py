@@ -2,7 +2,8 @@
 
 rjdb (`../shared/data/pairs/rjdb/test.jsonl`): 1,000 synthetic job descriptions, each with the resume
 written for it ("matched") and a copy with skills removed or experience shortened ("weaker"). Texts go
-through our own parsers (parse_job, parse_resume), then features and the view vectors (engine/views.py VIEWS), exactly as
+through our own parsers (parse_job, parse_resume), then features and the view vectors (engine/views.py VIEWS),
+exactly as
 indexing does. Embedding ~9,000 views takes minutes on 2 cores, so results are cached in bench/.cache.
 Split: even triplets fit, odd triplets evaluate (no job or resume in both).
 """
@@ -66,7 +67,12 @@ class Rjdb:
             features.append(features_of(columns, query, rows, cosine))
             cosines.append(cosine)
         return RankingTask(
-            jobs, rows, features, cosines, [position[2 * int(j)] for j in jobs], [position[2 * int(j) + 1] for j in jobs]
+            jobs,
+            rows,
+            features,
+            cosines,
+            [position[2 * int(j)] for j in jobs],
+            [position[2 * int(j) + 1] for j in jobs],
         )
 
 
@@ -87,8 +93,11 @@ class RankingTask:
             rank = 1 + int(np.sum(row_scores > row_scores[good]))
             first.append(rank == 1)
             reciprocal.append(1.0 / rank)
-        return {"pairwise_accuracy": float(np.mean(pairwise)), "recall@1": float(np.mean(first)),
-                "mrr": float(np.mean(reciprocal))}
+        return {
+            "pairwise_accuracy": float(np.mean(pairwise)),
+            "recall@1": float(np.mean(first)),
+            "mrr": float(np.mean(reciprocal)),
+        }
 
 
 def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Side:  # type: ignore[no-untyped-def]
@@ -153,7 +162,9 @@ class NeighbourTask:
 
     def precision(self, scores: list[np.ndarray], k: int = 10) -> float:
         """Mean share of the k best-scored other profiles that share the anchor's category."""
-        return float(np.mean([relevant[np.argsort(-s, kind="stable")[:k]].mean() for s, relevant in zip(scores, self.relevant)]))
+        return float(
+            np.mean([relevant[np.argsort(-s, kind="stable")[:k]].mean() for s, relevant in zip(scores, self.relevant)])
+        )
 
 
 def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:  # type: ignore[no-untyped-def]
@@ -207,8 +218,13 @@ def esco_job_texts() -> list[tuple[str, int, str]]:
         with bundle.open("occupations_en.csv") as raw:
             occupations = {row["preferredLabel"]: row for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))}
         with bundle.open("skills_en.csv") as raw:
-            skills = {row["conceptUri"]: row["preferredLabel"] for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))}
-    with zipfile.ZipFile(ESCO / "ESCO_v1.1.1_relations_csv.zip") as bundle, bundle.open("occupationSkillRelations.csv") as raw:
+            skills = {
+                row["conceptUri"]: row["preferredLabel"] for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))
+            }
+    with (
+        zipfile.ZipFile(ESCO / "ESCO_v1.1.1_relations_csv.zip") as bundle,
+        bundle.open("occupationSkillRelations.csv") as raw,
+    ):
         essential: dict[str, list[str]] = {}
         for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8")):
             if row["relationType"] == "essential" and row["skillUri"] in skills:
@@ -220,9 +236,10 @@ def esco_job_texts() -> list[tuple[str, int, str]]:
             if row is None:
                 continue
             required = ", ".join(essential.get(row["conceptUri"], [])[:20])
-            jobs.append((category, variant, f"{label.capitalize()}\n\n{row['description']}\n\nRequired skills: {required}"))
+            jobs.append(
+                (category, variant, f"{label.capitalize()}\n\n{row['description']}\n\nRequired skills: {required}")
+            )
     return jobs
-
 
 
 @dataclass
@@ -237,5 +254,8 @@ def load_esco_jobs(encoder) -> EscoJobs:  # type: ignore[no-untyped-def]
     lexicon = default_lexicon()
     texts = [text for _, _, text in rows]
     jobs = [parse_job(text, lexicon) for text in texts]
-    return EscoJobs(_side(encoder, texts, jobs, "esco-jobs", encoder.name), [c for c, _, _ in rows],
-                    np.array([v for _, v, _ in rows]))
+    return EscoJobs(
+        _side(encoder, texts, jobs, "esco-jobs", encoder.name),
+        [c for c, _, _ in rows],
+        np.array([v for _, v, _ in rows]),
+    )

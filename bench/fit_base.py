@@ -155,8 +155,14 @@ def calibrated(
     platt = LogisticRegression(C=1e6).fit(raw[:, None], y)
     scale = float(platt.coef_[0, 0])
     if trees is not None:
-        trees = Trees(trees.feature, trees.threshold, trees.left, trees.right,
-                      (trees.value * scale).astype(np.float32), trees.roots)
+        trees = Trees(
+            trees.feature,
+            trees.threshold,
+            trees.left,
+            trees.right,
+            (trees.value * scale).astype(np.float32),
+            trees.roots,
+        )
     return direction * scale, float(platt.intercept_[0]), float(roc_auc_score(y, raw)), trees
 
 
@@ -165,9 +171,17 @@ def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: in
     import lightgbm
 
     x, y = stacked(groups)
-    ranker = lightgbm.LGBMRanker(objective="lambdarank", num_leaves=leaves, n_estimators=n_trees, learning_rate=rate,
-                                 min_child_samples=10, monotone_constraints=[1] * x.shape[1], verbose=-1,
-                                 random_state=0, deterministic=True)
+    ranker = lightgbm.LGBMRanker(
+        objective="lambdarank",
+        num_leaves=leaves,
+        n_estimators=n_trees,
+        learning_rate=rate,
+        min_child_samples=10,
+        monotone_constraints=[1] * x.shape[1],
+        verbose=-1,
+        random_state=0,
+        deterministic=True,
+    )
     ranker.fit(x, y, group=[len(r) for _, r in groups], init_score=x @ weights)
     arrays: dict[str, list[float]] = {"feature": [], "threshold": [], "left": [], "right": [], "value": [], "roots": []}
 
@@ -189,8 +203,16 @@ def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: in
     return Trees.from_dict(arrays)
 
 
-def write(name: str, weights: np.ndarray, bias: float, l2: float, auc: float, fitted_on: str, model: str,
-          trees: Trees | None = None) -> None:
+def write(
+    name: str,
+    weights: np.ndarray,
+    bias: float,
+    l2: float,
+    auc: float,
+    fitted_on: str,
+    model: str,
+    trees: Trees | None = None,
+) -> None:
     out = {
         "name": name,
         "version": 1,
@@ -219,15 +241,18 @@ def fit_base(encoder) -> None:  # type: ignore[no-untyped-def]
     jobs = data.split(0)
     inner_fit, inner_check = training_groups(data, jobs[::2]), data.ranking_task(jobs[1::2])
     l2 = choose_l2(
-        inner_fit, lambda w: inner_check.metrics([f @ w for f in inner_check.features])["mrr"], "MRR",
+        inner_fit,
+        lambda w: inner_check.metrics([f @ w for f in inner_check.features])["mrr"],
+        "MRR",
         occupations,
     )
     inner_weights = fit_pairwise(inner_fit, l2, occupations)
     tree_quality = {}
     for setting in TREE_GRID:
         trees = fit_trees(inner_fit + occupations, inner_weights, *setting)
-        tree_quality[setting] = inner_check.metrics([f @ inner_weights + trees.evaluate(f)
-                                                     for f in inner_check.features])["mrr"]
+        tree_quality[setting] = inner_check.metrics(
+            [f @ inner_weights + trees.evaluate(f) for f in inner_check.features]
+        )["mrr"]
     print("inner validation trees by (leaves, trees, rate):", {str(k): round(v, 4) for k, v in tree_quality.items()})
     # The cheapest trees the inner split cannot tell from the best: every candidate walks them at query time.
     best = max(tree_quality.values())

@@ -60,8 +60,11 @@ def main() -> None:
     if device == "cuda" and not torch.cuda.is_available():
         sys.exit("no CUDA device: run with --smoke to check the script on a CPU")
     synchronize = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    results: dict[str, object] = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu (interpreter)",
-                                  "rows": args.rows, "dim": args.dim}
+    results: dict[str, object] = {
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu (interpreter)",
+        "rows": args.rows,
+        "dim": args.dim,
+    }
     generator = torch.Generator(device=device).manual_seed(0)
     matrix = torch.randn(args.rows, args.dim, device=device, generator=generator, dtype=torch.float16)
     matrix /= matrix.float().norm(dim=1, keepdim=True).half()
@@ -81,13 +84,18 @@ def main() -> None:
     record("kernel_sweep", lambda: sweep(matrix, bound_ms, max(5, args.repeats // 4), synchronize, args.smoke))
     record("similarity_topk", lambda: kernel_latency(matrix, bound_ms, args.repeats, synchronize))
     host = matrix.float().cpu().numpy()
-    del matrix
+    matrix = None  # frees the card for the next sections
     if not args.skip_faiss:
         record("faiss_cpu_flat", lambda: faiss_flat_latency(host, max(3, args.repeats // 5)))
     # A 10M-pool scoring call: GPU candidates, CPU fused re-ranking (its cost does not grow with the pool).
-    record("scoring_10m", lambda: {"vector_index_1000_ms_p50": vector_index_latency(host, device, args.repeats),
-                                   "rerank_1000_ms_p50": rerank_latency(args.dim, args.repeats)})
-    del host
+    record(
+        "scoring_10m",
+        lambda: {
+            "vector_index_1000_ms_p50": vector_index_latency(host, device, args.repeats),
+            "rerank_1000_ms_p50": rerank_latency(args.dim, args.repeats),
+        },
+    )
+    host = None
     record("encoder", lambda: encoder_throughput(args.model, device, args.smoke))
     print(json.dumps(results, indent=2))
 
@@ -98,8 +106,10 @@ def copy_bound(matrix, repeats: int, synchronize) -> dict[str, float]:  # type: 
     scratch = matrix.clone()
     copy_ms = float(np.median(timed(lambda: scratch.copy_(matrix), repeats, synchronize)))
     bandwidth = 2 * pool_bytes / (copy_ms / 1000)
-    return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 1),
-            "bound_ms_one_pass": round(pool_bytes / bandwidth * 1000, 3)}
+    return {
+        "copy_bandwidth_gb_s": round(bandwidth / 1e9, 1),
+        "bound_ms_one_pass": round(pool_bytes / bandwidth * 1000, 3),
+    }
 
 
 def sweep(  # type: ignore[no-untyped-def]
@@ -119,12 +129,18 @@ def sweep(  # type: ignore[no-untyped-def]
     grid = [(False, 256, 64, 4)] if smoke else itertools.product((True,), (128, 256, 512), (64,), (4, 8))
     tried = []
     for row_tiles, block_n, block_d, num_warps in grid:
-        launch = {"row_tiles": row_tiles, "block_n": block_n, "block_d": block_d, "num_warps": num_warps,
-                  "num_stages": 3}
+        launch = {
+            "row_tiles": row_tiles,
+            "block_n": block_n,
+            "block_d": block_d,
+            "num_warps": num_warps,
+            "num_stages": 3,
+        }
         try:
             one_ms = np.median(timed(lambda: kernel.similarity_topk(one, matrix, 10, **launch), repeats, synchronize))
-            many_ms = np.median(timed(lambda: kernel.similarity_topk(sixteen, matrix, 1000, **launch), repeats,
-                                      synchronize))
+            many_ms = np.median(
+                timed(lambda: kernel.similarity_topk(sixteen, matrix, 1000, **launch), repeats, synchronize)
+            )
             tried.append({**launch, "q1_k10_ms": round(float(one_ms), 3), "q16_k1000_ms": round(float(many_ms), 3)})
         except Exception as error:  # noqa: BLE001 - a setting the compiler refuses (resources) is reported
             tried.append({**launch, "error": repr(error)[:200]})
@@ -145,8 +161,9 @@ def kernel_latency(  # type: ignore[no-untyped-def]
     generator = torch.Generator(device=matrix.device).manual_seed(1)
     rows = []
     for n_queries in (1, 16):
-        queries = torch.randn(n_queries, matrix.shape[1], device=matrix.device, generator=generator,
-                              dtype=torch.float16)
+        queries = torch.randn(
+            n_queries, matrix.shape[1], device=matrix.device, generator=generator, dtype=torch.float16
+        )
         for k in (10, 1000):
             k = min(k, matrix.shape[0])
             ours = timed(lambda: similarity_topk(queries, matrix, k), repeats, synchronize)
@@ -155,15 +172,24 @@ def kernel_latency(  # type: ignore[no-untyped-def]
             except torch.OutOfMemoryError:
                 torch_ms = [float("nan")]
             got, expected = similarity_topk(queries, matrix, k)[1], torch.topk((queries @ matrix.T).float(), k).indices
-            rows.append({
-                "queries": n_queries, "k": k,
-                "kernel_ms_p50": round(float(np.median(ours)), 3),
-                "torch_matmul_topk_ms_p50": round(float(np.median(torch_ms)), 3),
-                "kernel_vs_bound": round(float(np.median(ours)) / bound_ms, 2),
-                "top10_agreement_with_torch": round(float((got[:, :10] == expected[:, :10]).float().mean()), 3),
-                "topk_overlap_with_torch": round(float(np.mean([
-                    len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(got.cpu(), expected.cpu())])), 4),
-            })
+            rows.append(
+                {
+                    "queries": n_queries,
+                    "k": k,
+                    "kernel_ms_p50": round(float(np.median(ours)), 3),
+                    "torch_matmul_topk_ms_p50": round(float(np.median(torch_ms)), 3),
+                    "kernel_vs_bound": round(float(np.median(ours)) / bound_ms, 2),
+                    "top10_agreement_with_torch": round(float((got[:, :10] == expected[:, :10]).float().mean()), 3),
+                    "topk_overlap_with_torch": round(
+                        float(
+                            np.mean(
+                                [len(set(a.tolist()) & set(b.tolist())) / k for a, b in zip(got.cpu(), expected.cpu())]
+                            )
+                        ),
+                        4,
+                    ),
+                }
+            )
     return rows
 
 
@@ -180,8 +206,14 @@ def faiss_flat_latency(host: np.ndarray, repeats: int) -> list[dict[str, object]
         queries = rng.normal(size=(n_queries, dim)).astype(np.float32)
         for k in (10, 1000):
             samples = timed(lambda: index.search(queries, k), repeats, lambda: None)
-            out.append({"queries": n_queries, "k": k, "ms_p50": round(float(np.median(samples)), 3),
-                        "threads": faiss.omp_get_max_threads()})
+            out.append(
+                {
+                    "queries": n_queries,
+                    "k": k,
+                    "ms_p50": round(float(np.median(samples)), 3),
+                    "threads": faiss.omp_get_max_threads(),
+                }
+            )
     return out
 
 
@@ -210,17 +242,37 @@ def rerank_latency(dim: int, repeats: int) -> float:
     views /= np.linalg.norm(views, axis=1, keepdims=True)
     codes, scales = quantize_rows(views)
     skill_counts, term_counts = rng.integers(0, 20, n), rng.integers(50, 300, n)
-    rows = {"record_ids": np.arange(n), "alive": np.ones(n, dtype=bool), **{view: codes for view in SIDE_VIEWS},
-            **{f"{view}_scale": scales for view in SIDE_VIEWS}, "years": rng.uniform(0, 20, n).astype(np.float32),
-            "education": rng.integers(0, 6, n).astype(np.int8), "languages": rng.integers(0, 8, n),
-            "lat": rng.uniform(40, 50, n).astype(np.float32), "lng": rng.uniform(0, 10, n).astype(np.float32),
-            "term_length": (term_counts * 2).astype(np.float32)}
+    rows = {
+        "record_ids": np.arange(n),
+        "alive": np.ones(n, dtype=bool),
+        **{view: codes for view in SIDE_VIEWS},
+        **{f"{view}_scale": scales for view in SIDE_VIEWS},
+        "years": rng.uniform(0, 20, n).astype(np.float32),
+        "education": rng.integers(0, 6, n).astype(np.int8),
+        "languages": rng.integers(0, 8, n),
+        "lat": rng.uniform(40, 50, n).astype(np.float32),
+        "lng": rng.uniform(0, 10, n).astype(np.float32),
+        "term_length": (term_counts * 2).astype(np.float32),
+    }
     skills = (skill_counts, np.sort(rng.integers(0, 20_000, int(skill_counts.sum()))), np.ones(int(skill_counts.sum())))
     terms = (term_counts, rng.integers(0, 2**31, int(term_counts.sum())), np.ones(int(term_counts.sum())))
     columns = FeatureColumns.from_arrays(dim, rows, skills, terms).snapshot()
-    query = QueryFeatures(views[0], views[1], views[2], np.arange(15, dtype=np.uint32), np.ones(15, dtype=np.float32), 5.0, 3,
-                          1, 45.0, 5.0, np.sort(rng.integers(0, 2**31, 200)).astype(np.uint32),
-                          np.ones(200, dtype=np.uint8), 400.0, True)
+    query = QueryFeatures(
+        views[0],
+        views[1],
+        views[2],
+        np.arange(15, dtype=np.uint32),
+        np.ones(15, dtype=np.float32),
+        5.0,
+        3,
+        1,
+        45.0,
+        5.0,
+        np.sort(rng.integers(0, 2**31, 200)).astype(np.uint32),
+        np.ones(200, dtype=np.uint8),
+        400.0,
+        True,
+    )
     candidates = rng.choice(n, 1000, replace=False).astype(np.int64)
     cosine = rng.uniform(0, 1, 1000).astype(np.float32)
     samples = timed(lambda: rerank(columns, query, base_algorithm(), candidates, cosine, 10), repeats, lambda: None)
@@ -237,8 +289,14 @@ def encoder_throughput(model: str, device: str, smoke: bool) -> dict[str, object
     texts = [f"{i} " + sentence * 7 for i in range(16 if smoke else 4096)]
     out: dict[str, object] = {}
     for label, fused in (("sentence_transformers", False), ("fused_pooling_kernel", True)):
-        encoder = SentenceTransformerEncoder(name, model_dir, device=device, batch_size=256, fused_pooling=fused,
-                                             precision="float16" if device == "cuda" else "float32")
+        encoder = SentenceTransformerEncoder(
+            name,
+            model_dir,
+            device=device,
+            batch_size=256,
+            fused_pooling=fused,
+            precision="float16" if device == "cuda" else "float32",
+        )
         pieces, _, tokens = encoder.prepare(texts)
         encoder.encode_pieces(pieces[:256])
         if device == "cuda":

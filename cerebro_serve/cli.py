@@ -24,10 +24,13 @@ def build_workspace(settings: Settings, training_worker: bool | None = None):  #
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     admin_key, generated = resolve_admin_key(settings)
     if generated:
-        print(f"Generated the workspace admin key (kept in {settings.data_dir / 'api_key'}):\n  {admin_key}", flush=True)
+        print(
+            f"Generated the workspace admin key (kept in {settings.data_dir / 'api_key'}):\n  {admin_key}", flush=True
+        )
     store = open_store(settings.store_url)
-    encoder = load_encoder(settings.model, settings.device, settings.precision, settings.backend,
-                           settings.model_cache_dir)
+    encoder = load_encoder(
+        settings.model, settings.device, settings.precision, settings.backend, settings.model_cache_dir
+    )
     sandbox = DocumentSandbox(
         timeout_seconds=settings.parse_timeout_seconds,
         limits=DocumentLimits(max_bytes=settings.max_body_bytes),

@@ -7,10 +7,10 @@ import json
 import re
 
 import pytest
+from helpers import PYTHON_JOB
 
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.store.learning import StoredTraining
-from helpers import PYTHON_JOB
 
 
 @pytest.fixture
@@ -18,8 +18,12 @@ def scoring_setup(client) -> dict[str, str]:
     source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
     board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
     for reference, skills in (("python", ["Python", "Django"]), ("php", ["PHP"])):
-        body = {"source_key": source, "reference": reference, "info": {"full_name": reference},
-                "skills": [{"name": name, "type": "hard"} for name in skills]}
+        body = {
+            "source_key": source,
+            "reference": reference,
+            "info": {"full_name": reference},
+            "skills": [{"name": name, "type": "hard"} for name in skills],
+        }
         assert client.post("/v1/profile/indexing", json=body).status_code == 201
     job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
     return {"source": source, "board": board, "job": job["key"]}
@@ -40,8 +44,11 @@ def test_marketplace_lists_both_bases(client) -> None:
 
 
 def test_fork_get_list_and_refusals(client) -> None:
-    goals = [{"action": "view", "outcome": "neutral"}, {"action": "interview", "outcome": "positive"},
-             {"action": "reject", "outcome": "negative"}]
+    goals = [
+        {"action": "view", "outcome": "neutral"},
+        {"action": "interview", "outcome": "positive"},
+        {"action": "reject", "outcome": "negative"},
+    ]
     algorithm = _fork(client, goals=goals)
     assert re.fullmatch(r"[0-9a-f]{40}", algorithm["algorithm_key"])
     assert algorithm["active_version"] == 1 and algorithm["trainable"] and algorithm["goals"] == goals
@@ -55,8 +62,15 @@ def test_fork_get_list_and_refusals(client) -> None:
         ({"base": "gpt-9", "name": "x", "labeller_role": "recruiter"}, "marketplace"),
         ({"base": "cerebro-base", "name": "x", "labeller_role": "boss"}, "labeller_role"),
         ({"base": "cerebro-base", "labeller_role": "recruiter"}, "name"),
-        ({"base": "cerebro-base", "name": "x", "labeller_role": "recruiter",
-          "goals": [{"action": "a", "outcome": "positive"}, {"action": "a", "outcome": "negative"}]}, "twice"),
+        (
+            {
+                "base": "cerebro-base",
+                "name": "x",
+                "labeller_role": "recruiter",
+                "goals": [{"action": "a", "outcome": "positive"}, {"action": "a", "outcome": "negative"}],
+            },
+            "twice",
+        ),
     ):
         response = client.post("/v1/algorithm", json=body)
         assert response.status_code == 400 and message in response.json()["message"], response.text
@@ -69,8 +83,12 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     key = algorithm["key"]
 
     def score(**params) -> dict:
-        query = {"source_keys": json.dumps([scoring_setup["source"]]), "board_key": scoring_setup["board"],
-                 "job_key": scoring_setup["job"], "sort_by": "scoring"}
+        query = {
+            "source_keys": json.dumps([scoring_setup["source"]]),
+            "board_key": scoring_setup["board"],
+            "job_key": scoring_setup["job"],
+            "sort_by": "scoring",
+        }
         response = client.get("/v1/profiles/scoring", params=query | params)
         assert response.status_code == 200, response.text
         return response.json()
@@ -92,7 +110,10 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     assert [(v["version"], v["status"]) for v in versions] == [(1, "available"), (2, "active")]
     assert versions[1]["metrics"] == {"auc": 0.5}
     workspace.recorder.flush()  # calls are recorded off the request path, at most a second behind
-    calls = [v["scoring_calls"] for v in client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]]
+    calls = [
+        v["scoring_calls"]
+        for v in client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]
+    ]
     assert calls == [1, 1]  # version 1 answered `first`, version 2 `second`
     rolled = client.post("/v1/algorithm/rollback", json={"algorithm_key": key, "version": 1})
     assert rolled.status_code == 200 and rolled.json()["data"]["active_version"] == 1
@@ -105,7 +126,13 @@ def test_scoring_names_the_version_that_answered_and_rollback_restores_it(client
     assert client.post("/v1/algorithm/default", json={"algorithm_key": None}).status_code == 200
     assert score()["meta"]["algorithm_key"] == "cerebro-base"
     assert score(algorithm_key="cerebro-trainable")["meta"]["algorithm_key"] == "cerebro-trainable"
-    unknown = client.get("/v1/profiles/scoring", params={
-        "source_keys": json.dumps([scoring_setup["source"]]), "board_key": scoring_setup["board"],
-        "job_key": scoring_setup["job"], "algorithm_key": "f" * 40})
+    unknown = client.get(
+        "/v1/profiles/scoring",
+        params={
+            "source_keys": json.dumps([scoring_setup["source"]]),
+            "board_key": scoring_setup["board"],
+            "job_key": scoring_setup["job"],
+            "algorithm_key": "f" * 40,
+        },
+    )
     assert unknown.status_code == 400 and "algorithm" in unknown.json()["message"]

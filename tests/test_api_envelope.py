@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import PYTHON_JOB, PYTHON_RESUME, profile
 
 from cerebro_serve.services import Workspace
-from helpers import PYTHON_JOB, PYTHON_RESUME, profile
 
 
 @pytest.fixture
@@ -76,7 +76,8 @@ def test_unknown_route_and_wrong_method_are_enveloped(client) -> None:
 def test_malformed_json_is_400_and_stores_nothing(client, workspace: Workspace, pools) -> None:
     source, _ = pools
     response = client.post(
-        "/v1/profile/indexing", content=b'{"source_key": "' + source.encode() + b'", "text": ',
+        "/v1/profile/indexing",
+        content=b'{"source_key": "' + source.encode() + b'", "text": ',
         headers={"Content-Type": "application/json"},
     )
     assert_envelope(response, 400, "malformed json")
@@ -91,7 +92,9 @@ def test_wrong_types_name_the_field_and_store_nothing(client, workspace: Workspa
     assert_envelope(response, 400, "`text`")
     response = client.post("/v1/profile/indexing", json={"source_key": source, "info": {"location": {"lat": 500}}})
     assert_envelope(response, 400, "info.location.lat")
-    response = client.post("/v1/profile/indexing", json={"source_key": source, "skills": [{"name": "x", "type": "meh"}]})
+    response = client.post(
+        "/v1/profile/indexing", json={"source_key": source, "skills": [{"name": "x", "type": "meh"}]}
+    )
     assert_envelope(response, 400, "skills[0].type")
     assert stored_profiles(workspace, source) == 0
 
@@ -120,7 +123,9 @@ def test_malformed_parameters_are_400(client, pools) -> None:
     assert_envelope(client.get("/v1/profiles/scoring", params={**base, "page": "0"}), 400, "page")
     assert_envelope(client.get("/v1/profiles/scoring", params={**base, "sort_by": "location"}), 400, "sort_by")
     assert_envelope(client.get("/v1/profiles/scoring", params={**base, "score_threshold": "2"}), 400, "score_threshold")
-    assert_envelope(client.get("/v1/profiles/scoring", params={**base, "created_at_min": "yesterday"}), 400, "created_at_min")
+    assert_envelope(
+        client.get("/v1/profiles/scoring", params={**base, "created_at_min": "yesterday"}), 400, "created_at_min"
+    )
     assert_envelope(client.get("/v1/profiles/scoring", params={**base, "use_agent": "maybe"}), 400, "use_agent")
 
 
@@ -129,16 +134,26 @@ def test_unknown_objects_say_unable_to_find(client, pools) -> None:
     missing = "0" * 40
     assert_envelope(client.get("/v1/source", params={"key": missing}), 400, "Unable to find object: source")
     assert_envelope(client.get("/v1/board", params={"key": missing}), 400, "Unable to find object: board")
-    assert_envelope(client.get("/v1/profile/indexing", params={"source_key": source, "key": missing}), 400,
-                    "Unable to find object: profile")
-    assert_envelope(client.get("/v1/job/indexing", params={"board_key": board, "reference": "nope"}), 400,
-                    "Unable to find object: job")
-    assert_envelope(client.post("/v1/profile/indexing", json=profile("x", source_key=missing)), 400,
-                    "Unable to find object: source")
+    assert_envelope(
+        client.get("/v1/profile/indexing", params={"source_key": source, "key": missing}),
+        400,
+        "Unable to find object: profile",
+    )
+    assert_envelope(
+        client.get("/v1/job/indexing", params={"board_key": board, "reference": "nope"}),
+        400,
+        "Unable to find object: job",
+    )
+    assert_envelope(
+        client.post("/v1/profile/indexing", json=profile("x", source_key=missing)), 400, "Unable to find object: source"
+    )
     params = {"source_keys": json.dumps([missing]), "board_key": board, "job_key": missing}
     assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "Unable to find object")
-    assert_envelope(client.patch("/v1/profile/indexing/archive", json={"source_key": source, "key": missing}), 400,
-                    "Unable to find object: profile")
+    assert_envelope(
+        client.patch("/v1/profile/indexing/archive", json={"source_key": source, "key": missing}),
+        400,
+        "Unable to find object: profile",
+    )
 
 
 def test_oversized_body_is_413_and_stores_nothing(client, workspace: Workspace, pools) -> None:
@@ -150,9 +165,14 @@ def test_oversized_body_is_413_and_stores_nothing(client, workspace: Workspace, 
 
 def test_duplicate_reference_is_409_and_keeps_the_first(client, workspace: Workspace, pools) -> None:
     source, _ = pools
-    assert_envelope(client.post("/v1/profile/indexing", json=profile(PYTHON_RESUME, source_key=source, reference="r1")), 201)
-    assert_envelope(client.post("/v1/profile/indexing", json=profile("other", source_key=source, reference="r1")), 409,
-                    "already exists")
+    assert_envelope(
+        client.post("/v1/profile/indexing", json=profile(PYTHON_RESUME, source_key=source, reference="r1")), 201
+    )
+    assert_envelope(
+        client.post("/v1/profile/indexing", json=profile("other", source_key=source, reference="r1")),
+        409,
+        "already exists",
+    )
     kept = client.get("/v1/profile/indexing", params={"source_key": source, "reference": "r1"}).json()["data"]
     assert kept["text"] == PYTHON_RESUME
     assert stored_profiles(workspace, source) == 1
@@ -166,16 +186,26 @@ def test_bad_supplied_key_is_400(client, pools) -> None:
 def test_unknown_parameters_are_ignored(client, pools) -> None:
     source, board = pools
     job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
-    params = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"],
-              "use_agent": "1", "some_future_flag": "True"}
+    params = {
+        "source_keys": json.dumps([source]),
+        "board_key": board,
+        "job_key": job["key"],
+        "use_agent": "1",
+        "some_future_flag": "True",
+    }
     assert_envelope(client.get("/v1/profiles/scoring", params=params | {"stage": ""}), 200)
 
 
 def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
     source, board = pools
     job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
-    params = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"],
-              "skills": json.dumps([{"name": "python"}]), "languages": json.dumps([{"name": "french"}])}
+    params = {
+        "source_keys": json.dumps([source]),
+        "board_key": board,
+        "job_key": job["key"],
+        "skills": json.dumps([{"name": "python"}]),
+        "languages": json.dumps([{"name": "french"}]),
+    }
     assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`languages`, `skills`")
     body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "stage": "yes"}
     assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`stage` is not supported")
@@ -184,7 +214,9 @@ def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
 def test_wrapped_and_flat_bodies_both_index(client, pools) -> None:
     source, board = pools
     flat = client.post("/v1/profile/indexing", json=profile(PYTHON_RESUME, source_key=source, reference="flat"))
-    wrapped = client.post("/v1/profile/indexing", json={"source_key": source, "profile": profile("nurse", reference="wrapped")})
+    wrapped = client.post(
+        "/v1/profile/indexing", json={"source_key": source, "profile": profile("nurse", reference="wrapped")}
+    )
     job = client.post("/v1/job/indexing", json={"board_key": board, "job": {**PYTHON_JOB, "reference": "j"}})
     for response in (flat, wrapped, job):
         assert_envelope(response, 201)

@@ -20,8 +20,9 @@ def test_demo_loads_once_and_ranks_within_the_field(workspace: Workspace) -> Non
     for job in jobs[:10]:
         field = next(tag.value for tag in job.tags if tag.name == "field")
         page = workspace.ranking.score_profiles(
-            ProfilesScoringQuery(source_keys=[source.key], board_key=board.key, job_key=job.key,
-                                 sort_by="scoring", limit=10)
+            ProfilesScoringQuery(
+                source_keys=[source.key], board_key=board.key, job_key=job.key, sort_by="scoring", limit=10
+            )
         )
         hits += sum(next(t.value for t in p.tags if t.name == "field") == field for p in page.items)
     # Ten fields, so chance is 10%; the encoder must do far better.

@@ -7,17 +7,18 @@ import zipfile
 
 import pytest
 from fpdf import FPDF
+from helpers import make_docx, make_pdf
 
 from cerebro_serve.parsing import DocumentError, DocumentLimits, clean_text, extract_document
 from cerebro_serve.parsing.documents import office_converter
 from cerebro_serve.parsing.ocr import tesseract
-from helpers import make_docx, make_pdf
 
 LOREM = "Experienced engineer building data platforms with Python and SQL for logistics companies."
 
 
-def refusal(data: bytes, filename: str | None = None, content_type: str | None = None,
-            limits: DocumentLimits = DocumentLimits()) -> DocumentError:
+def refusal(
+    data: bytes, filename: str | None = None, content_type: str | None = None, limits: DocumentLimits = DocumentLimits()
+) -> DocumentError:
     with pytest.raises(DocumentError) as caught:
         extract_document(data, filename, content_type, limits)
     assert caught.value.message
@@ -51,11 +52,13 @@ def test_docx_text_boxes_are_read_once() -> None:
     data = make_docx(["Main body paragraph with enough text to count."])
     archive = zipfile.ZipFile(io.BytesIO(data))
     xml = archive.read("word/document.xml").decode()
-    box = ('<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
-           '<mc:Choice Requires="wps"><w:drawing><w:txbxContent><w:p><w:r><w:t>Boxed contact line</w:t></w:r>'
-           '</w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r>'
-           '<w:t>Boxed contact line</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback>'
-           '</mc:AlternateContent></w:r></w:p>')
+    box = (
+        '<w:p><w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006">'
+        '<mc:Choice Requires="wps"><w:drawing><w:txbxContent><w:p><w:r><w:t>Boxed contact line</w:t></w:r>'
+        "</w:p></w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent><w:p><w:r>"
+        "<w:t>Boxed contact line</w:t></w:r></w:p></w:txbxContent></w:pict></mc:Fallback>"
+        "</mc:AlternateContent></w:r></w:p>"
+    )
     xml = xml.replace("<w:body>", "<w:body>" + box, 1)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as rebuilt:
@@ -67,8 +70,10 @@ def test_docx_text_boxes_are_read_once() -> None:
 
 
 def test_html_and_text_documents() -> None:
-    html = b"<html><head><style>p{}</style><script>var x=1</script></head><body><h1>Jane Roe</h1>" \
-           b"<p>Nurse &amp; midwife with ten years in maternity wards.</p></body></html>"
+    html = (
+        b"<html><head><style>p{}</style><script>var x=1</script></head><body><h1>Jane Roe</h1>"
+        b"<p>Nurse &amp; midwife with ten years in maternity wards.</p></body></html>"
+    )
     document = extract_document(html, "cv.html", "text/html")
     assert document.kind == "html" and document.text == "Jane Roe\n\nNurse & midwife with ten years in maternity wards."
     latin = "Ingénieure logiciel à Lyon, spécialisée en systèmes embarqués.".encode("cp1252")
@@ -194,7 +199,10 @@ needs_libreoffice = pytest.mark.skipif(office_converter() is None, reason="Libre
 
 @needs_libreoffice
 def test_rtf_is_converted_and_read() -> None:
-    rtf = rb"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0\pard Jane Roe\par Registered nurse in Lyon, ten years in ICU.\par}"
+    rtf = (
+        rb"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0\pard Jane Roe\par "
+        rb"Registered nurse in Lyon, ten years in ICU.\par}"
+    )
     document = extract_document(rtf, "cv.rtf")
     assert "Registered nurse in Lyon" in document.text and document.kind == "office"
 
@@ -206,9 +214,21 @@ def test_doc_and_odt_are_converted_and_read(tmp_path) -> None:
     source = tmp_path / "cv.docx"
     source.write_bytes(make_docx(["Jane Roe", "Backend engineer writing Python services since 2015."]))
     for target in ("doc", "odt"):
-        subprocess.run([office_converter(), "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                        "--convert-to", target, "--outdir", str(tmp_path), str(source)],
-                       capture_output=True, timeout=120, check=True)
+        subprocess.run(
+            [
+                office_converter(),
+                "--headless",
+                f"-env:UserInstallation=file://{tmp_path}/profile",
+                "--convert-to",
+                target,
+                "--outdir",
+                str(tmp_path),
+                str(source),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
         data = (tmp_path / f"cv.{target}").read_bytes()
         assert "Python services since 2015" in extract_document(data, f"cv.{target}").text
 

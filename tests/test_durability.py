@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from helpers import NURSE_RESUME, PYTHON_JOB, PYTHON_RESUME, profile
 
 STARTUP_SECONDS = 120
@@ -27,8 +26,9 @@ def _free_port() -> int:
 
 def _request(base: str, key: str, method: str, path: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"X-API-KEY": key, "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers={"X-API-KEY": key, "Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
@@ -44,7 +44,10 @@ class Server:
         env = {**os.environ, "CEREBRO_DATA_DIR": str(data_dir), "CEREBRO_DEVICE": "cpu", **(env_extra or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cerebro_serve", "serve", "--port", str(self.port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.base = f"http://127.0.0.1:{self.port}/v1/"
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -84,12 +87,17 @@ def test_acknowledged_writes_survive_sigkill(data_dir: Path) -> None:
 
     restarted = Server(data_dir)
     try:
-        fetched = _request(restarted.base, key, "GET",
-                           f"profile/indexing?source_key={source}&key={created['data']['key']}")
+        fetched = _request(
+            restarted.base, key, "GET", f"profile/indexing?source_key={source}&key={created['data']['key']}"
+        )
         assert fetched["code"] == 200 and fetched["data"]["text"] == PYTHON_RESUME
-        scored = _request(restarted.base, key, "GET",
-                          f"profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}"
-                          f"&job_key={job['data']['key']}&sort_by=scoring")
+        scored = _request(
+            restarted.base,
+            key,
+            "GET",
+            f"profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}"
+            f"&job_key={job['data']['key']}&sort_by=scoring",
+        )
         assert scored["meta"]["total"] == 2
         assert scored["data"]["profiles"][0]["key"] == created["data"]["key"]
     finally:
@@ -115,7 +123,9 @@ def test_a_malformed_configured_key_is_refused(data_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "cerebro_serve", "serve"],
         env={**os.environ, "CEREBRO_DATA_DIR": str(data_dir), "CEREBRO_API_KEY": "secret"},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "CEREBRO_API_KEY must look like" in result.stderr

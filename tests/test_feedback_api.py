@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import PYTHON_JOB
 
 from cerebro_serve.services import Workspace
-from helpers import PYTHON_JOB
 
 
 @pytest.fixture
@@ -23,8 +23,14 @@ def pair(client) -> dict[str, str]:
 
 
 def test_rating_is_stored_and_listed(client, pair) -> None:
-    body = pair | {"profile_reference": "ada", "score": 0.8, "role": "recruiter", "author_email": "r@x.io",
-                   "comment": "good fit", "created_at": "2024-05-01T10:00:00.000+00:00"}
+    body = pair | {
+        "profile_reference": "ada",
+        "score": 0.8,
+        "role": "recruiter",
+        "author_email": "r@x.io",
+        "comment": "good fit",
+        "created_at": "2024-05-01T10:00:00.000+00:00",
+    }
     response = client.post("/v1/rating", json=body)
     assert response.status_code == 201, response.text
     rating = response.json()["data"]
@@ -33,23 +39,35 @@ def test_rating_is_stored_and_listed(client, pair) -> None:
     again = client.post("/v1/rating", json=body).json()["data"]  # the same event sent twice is stored once
     assert again["key"] == rating["key"]
     client.post("/v1/rating", json=pair | {"profile_reference": "bob", "score": 0.2, "role": "recruiter"})
-    listed = client.get("/v1/ratings", params={"role": "recruiter", "board_key": pair["board_key"],
-                                                "job_key": pair["job_key"], "return_profile": "True"}).json()
+    listed = client.get(
+        "/v1/ratings",
+        params={
+            "role": "recruiter",
+            "board_key": pair["board_key"],
+            "job_key": pair["job_key"],
+            "return_profile": "True",
+        },
+    ).json()
     assert [item["score"] for item in listed["data"]] == [0.8, 0.2] and listed["meta"]["total"] == 2
     assert listed["data"][0]["profile"]["reference"] == "ada"
-    one = client.get("/v1/ratings", params={"role": "recruiter", "source_key": pair["source_key"],
-                                             "profile_reference": "bob", "limit": 1}).json()
+    one = client.get(
+        "/v1/ratings",
+        params={"role": "recruiter", "source_key": pair["source_key"], "profile_reference": "bob", "limit": 1},
+    ).json()
     assert [item["score"] for item in one["data"]] == [0.2]
     assert client.get("/v1/ratings", params={"role": "manager"}).json()["meta"]["total"] == 0
 
 
 def test_tracking_is_stored_and_filtered_by_action(client, pair) -> None:
     for reference, action in (("ada", "view"), ("ada", "interview"), ("bob", "view")):
-        response = client.post("/v1/tracking", json=pair | {"profile_reference": reference, "action": action,
-                                                            "role": "candidate"})
+        response = client.post(
+            "/v1/tracking", json=pair | {"profile_reference": reference, "action": action, "role": "candidate"}
+        )
         assert response.status_code == 201, response.text
-    listed = client.get("/v1/trackings", params={"role": "candidate", "actions": json.dumps(["view"]),
-                                                  "board_keys": json.dumps([pair["board_key"]])}).json()
+    listed = client.get(
+        "/v1/trackings",
+        params={"role": "candidate", "actions": json.dumps(["view"]), "board_keys": json.dumps([pair["board_key"]])},
+    ).json()
     assert sorted(item["profile_reference"] for item in listed["data"]) == ["ada", "bob"]
 
 
@@ -77,10 +95,13 @@ def test_ratings_filtered_by_the_profiles_place_and_years(client, pair) -> None:
         "lyon-junior": ({"lat": 45.764, "lng": 4.8357}, "2022-01-01", "2017-09-01"),
     }
     for reference, (place, started, studied) in people.items():
-        body = {"source_key": pair["source_key"], "reference": reference,
-                "info": {"full_name": reference, "location": {"text": "x", **place}},
-                "experiences": [{"title": "Developer", "date_start": started, "date_end": "2024-01-01"}],
-                "educations": [{"title": "Degree", "date_start": studied, "date_end": f"{int(studied[:4]) + 3}-06-30"}]}
+        body = {
+            "source_key": pair["source_key"],
+            "reference": reference,
+            "info": {"full_name": reference, "location": {"text": "x", **place}},
+            "experiences": [{"title": "Developer", "date_start": started, "date_end": "2024-01-01"}],
+            "educations": [{"title": "Degree", "date_start": studied, "date_end": f"{int(studied[:4]) + 3}-06-30"}],
+        }
         assert client.post("/v1/profile/indexing", json=body).status_code == 201
         client.post("/v1/rating", json=pair | {"profile_reference": reference, "score": 0.5, "role": "recruiter"})
 
@@ -95,18 +116,34 @@ def test_ratings_filtered_by_the_profiles_place_and_years(client, pair) -> None:
     assert listed(experiences_duration_max=5) == ["lyon-junior"]
     assert listed(educations_duration_min=2.5, experiences_duration_min=1) == ["lyon-junior", "paris-senior"]
     assert listed(experiences_duration_min=5, limit=1, page=2) == []
-    refused = client.get("/v1/ratings", params={"role": "recruiter", "location_distance": 10,
-                                                "location_lat": 48.8, "location_lon": 2.3,
-                                                "use_location_experience": "True"})
+    refused = client.get(
+        "/v1/ratings",
+        params={
+            "role": "recruiter",
+            "location_distance": 10,
+            "location_lat": 48.8,
+            "location_lon": 2.3,
+            "use_location_experience": "True",
+        },
+    )
     assert refused.status_code == 400 and "use_location_experience" in refused.json()["message"]
     refused = client.get("/v1/ratings", params={"role": "recruiter", "location_distance": 10})
     assert refused.status_code == 400 and "location_lat" in refused.json()["message"]
 
 
 def test_bulk_import_resumes_without_duplicates(client, pair, workspace: Workspace) -> None:
-    lines = [json.dumps(pair | {"profile_reference": reference, "score": score, "role": "recruiter",
-                                "created_at": f"2024-01-0{day}T09:00:00+00:00"})
-             for day, (reference, score) in enumerate((("ada", 0.9), ("bob", 0.1), ("ada", 0.6)), start=1)]
+    lines = [
+        json.dumps(
+            pair
+            | {
+                "profile_reference": reference,
+                "score": score,
+                "role": "recruiter",
+                "created_at": f"2024-01-0{day}T09:00:00+00:00",
+            }
+        )
+        for day, (reference, score) in enumerate((("ada", 0.9), ("bob", 0.1), ("ada", 0.6)), start=1)
+    ]
     lines.insert(1, json.dumps(pair | {"profile_reference": "carol", "score": 0.5, "role": "recruiter"}))
     lines.insert(2, "{not json")
     # An interrupted first run: only the first two lines made it.
@@ -120,8 +157,9 @@ def test_bulk_import_resumes_without_duplicates(client, pair, workspace: Workspa
 
 
 def test_jsonl_upload_and_cli_import(client, pair, workspace: Workspace, tmp_path) -> None:
-    line = json.dumps(pair | {"profile_reference": "ada", "action": "hire", "role": "recruiter",
-                              "created_at": "2023-03-01"})
+    line = json.dumps(
+        pair | {"profile_reference": "ada", "action": "hire", "role": "recruiter", "created_at": "2023-03-01"}
+    )
     body = (line + "\n" + "{}\n").encode()
     report = client.post("/v1/trackings/import", content=body).json()["data"]
     assert report["stored"] == 1 and report["duplicates"] == 0 and report["rejected"][0]["line"] == 2
@@ -130,8 +168,10 @@ def test_jsonl_upload_and_cli_import(client, pair, workspace: Workspace, tmp_pat
     from cerebro_serve import cli
 
     path = tmp_path / "ratings.jsonl"
-    path.write_text(json.dumps(pair | {"profile_reference": "bob", "score": 0.4, "role": "recruiter",
-                                       "created_at": "2023-03-02"}) + "\n")
+    path.write_text(
+        json.dumps(pair | {"profile_reference": "bob", "score": 0.4, "role": "recruiter", "created_at": "2023-03-02"})
+        + "\n"
+    )
     # The CLI opens the same store, as an operator would.
     settings = cli.Settings.from_env(data_dir=tmp_path / "cli", database_url=workspace.store.url)
     assert cli.import_feedback(settings, "rating", path) == 0

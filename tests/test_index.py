@@ -25,8 +25,20 @@ def _unit(rows: np.ndarray) -> np.ndarray:
 
 
 def _features(**overrides) -> RecordFeatures:
-    values = dict(skill_ids=[1, 5], skill_weights=[2.0, 3.0], terms=[3, 8], term_freqs=[1, 2], length=6, years=4.0, education=3, languages=1, lat=48.85,
-                  lng=2.35, title="nurse", skills_text="care, triage")
+    values = dict(
+        skill_ids=[1, 5],
+        skill_weights=[2.0, 3.0],
+        terms=[3, 8],
+        term_freqs=[1, 2],
+        length=6,
+        years=4.0,
+        education=3,
+        languages=1,
+        lat=48.85,
+        lng=2.35,
+        title="nurse",
+        skills_text="care, triage",
+    )
     values.update(overrides)
     return RecordFeatures(**values)
 
@@ -155,8 +167,14 @@ def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
     columns = FeatureColumns(8, capacity=2)  # small, so writes must grow the arrays
     views = _views(8)
     for record_id in range(5):
-        columns.upsert(record_id + 100, record_id, record_id, _features(years=float(record_id)), views,
-                       tags=(("city", "Paris" if record_id % 2 else "Rome"),))
+        columns.upsert(
+            record_id + 100,
+            record_id,
+            record_id,
+            _features(years=float(record_id)),
+            views,
+            tags=(("city", "Paris" if record_id % 2 else "Rome"),),
+        )
     columns.upsert(102, 2, 9, _features(skill_ids=[9], skill_weights=[1.0]), views, tags=(("city", "Oslo"),))
     columns.set_alive(103, False)
     snapshot = columns.snapshot()
@@ -189,8 +207,13 @@ def test_bm25_mean_length_follows_every_write() -> None:
     columns.upsert(2, 0, 0, _features(length=50), views)  # an edit changes the average
     assert columns.snapshot().mean_length == 30.0
     ids = np.array([3, 4])
-    columns.append(ids, np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64),
-                   [_features(length=60), _features(length=80)], np.stack([views] * 2))
+    columns.append(
+        ids,
+        np.zeros(2, dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+        [_features(length=60), _features(length=80)],
+        np.stack([views] * 2),
+    )
     assert columns.snapshot().mean_length == 50.0
 
 
@@ -212,8 +235,13 @@ def _workspace_with_profiles(workspace: Workspace, texts: list[str]) -> str:
 
 
 def _registry(workspace: Workspace, directory: Path | None, refresh=None) -> IndexRegistry:
-    return IndexRegistry(workspace.store, directory, workspace.encoder.name, workspace.encoder.dimension,
-                         refresh=refresh or workspace.records.refresh)
+    return IndexRegistry(
+        workspace.store,
+        directory,
+        workspace.encoder.name,
+        workspace.encoder.dimension,
+        refresh=refresh or workspace.records.refresh,
+    )
 
 
 def test_stale_index_file_is_rebuilt_from_the_store(workspace: Workspace, tmp_path: Path) -> None:

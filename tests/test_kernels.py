@@ -21,8 +21,10 @@ def _unit(rows: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.normalize(rows, dim=1)
 
 
-@pytest.mark.parametrize(("n_rows", "k", "n_queries", "row_tiles"),
-                         [(1000, 10, 5, False), (777, 64, 5, True), (40, 100, 5, False), (900, 30, 1, False)])
+@pytest.mark.parametrize(
+    ("n_rows", "k", "n_queries", "row_tiles"),
+    [(1000, 10, 5, False), (777, 64, 5, True), (40, 100, 5, False), (900, 30, 1, False)],
+)
 def test_similarity_topk_matches_the_reference(n_rows: int, k: int, n_queries: int, row_tiles: bool) -> None:
     generator = torch.Generator().manual_seed(n_rows)
     matrix = _unit(torch.randn(n_rows, 48, generator=generator)).to(DEVICE, torch.float16)

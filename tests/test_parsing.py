@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from helpers import ENGLISH_RESUME, FRENCH_RESUME
 
 from cerebro_serve.parsing.contacts import find_contacts
 from cerebro_serve.parsing.dates import find_ranges
@@ -13,7 +14,6 @@ from cerebro_serve.parsing.languages import detect_language, find_spoken_languag
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sections import heading_of, split_sections
 from cerebro_serve.parsing.taxonomy import default_lexicon
-from helpers import ENGLISH_RESUME, FRENCH_RESUME
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +52,25 @@ def test_reversed_ranges_are_not_dates() -> None:
 @pytest.mark.parametrize(
     ("line", "section"),
     [
-        ("EXPERIENCE", "experience"), ("Work History:", "experience"), ("Expérience professionnelle", "experience"),
-        ("Experiencia laboral", "experience"), ("Berufserfahrung", "experience"), ("Esperienza lavorativa", "experience"),
-        ("Experiência profissional", "experience"), ("Werkervaring", "experience"), ("Experiență profesională", "experience"),
-        ("Formation", "education"), ("Ausbildung", "education"), ("Opleiding", "education"), ("Studii", "education"),
-        ("Compétences", "skills"), ("Kenntnisse", "skills"), ("Langues", "languages"), ("Sprachkenntnisse", "languages"),
-        ("EXPERIENCE SKILLS", "experience"), ("PROFESSIONAL HISTORY", "experience"),
+        ("EXPERIENCE", "experience"),
+        ("Work History:", "experience"),
+        ("Expérience professionnelle", "experience"),
+        ("Experiencia laboral", "experience"),
+        ("Berufserfahrung", "experience"),
+        ("Esperienza lavorativa", "experience"),
+        ("Experiência profissional", "experience"),
+        ("Werkervaring", "experience"),
+        ("Experiență profesională", "experience"),
+        ("Formation", "education"),
+        ("Ausbildung", "education"),
+        ("Opleiding", "education"),
+        ("Studii", "education"),
+        ("Compétences", "skills"),
+        ("Kenntnisse", "skills"),
+        ("Langues", "languages"),
+        ("Sprachkenntnisse", "languages"),
+        ("EXPERIENCE SKILLS", "experience"),
+        ("PROFESSIONAL HISTORY", "experience"),
     ],
 )
 def test_section_headings_in_eight_languages(line: str, section: str) -> None:
@@ -99,7 +112,10 @@ def test_language_detection_and_spoken_languages() -> None:
     assert detect_language(ENGLISH_RESUME) == "en"
     assert detect_language(FRENCH_RESUME) == "fr"
     assert find_spoken_languages("English (native), French (B2)\nDeutsch: verhandlungssicher\nItalian") == [
-        ("en", "native"), ("fr", "B2"), ("de", "verhandlungssicher"), ("it", None)
+        ("en", "native"),
+        ("fr", "B2"),
+        ("de", "verhandlungssicher"),
+        ("it", None),
     ]
 
 
@@ -121,7 +137,11 @@ def test_english_resume_is_structured(lexicon) -> None:
     assert profile.info.summary.startswith("Backend engineer")
     assert profile.info.location.text == "London, United Kingdom"
     first, second = profile.experiences
-    assert (first.title, first.company, first.location.text) == ("Senior Software Engineer", "Northwind Software", "London")
+    assert (first.title, first.company, first.location.text) == (
+        "Senior Software Engineer",
+        "Northwind Software",
+        "London",
+    )
     assert (first.date_start, first.date_end) == ("2019-03-01T00:00:00", None)
     assert second.date_start == "2015-01-01T00:00:00" and second.date_end == "2019-12-31T00:00:00"
     assert "Django" in {s.name for s in first.skills}
@@ -130,7 +150,7 @@ def test_english_resume_is_structured(lexicon) -> None:
     names = {skill.name for skill in profile.skills}
     assert {"Python", "Django", "PostgreSQL", "Docker", "Kubernetes"} <= names
     assert all(skill.taxonomy_id for skill in profile.skills)
-    assert [(l.name, l.value) for l in profile.languages] == [("en", "native"), ("fr", "B2")]
+    assert [(language.name, language.value) for language in profile.languages] == [("en", "native"), ("fr", "B2")]
     # 2015-01 .. 2026-01 without double-counting 2019.
     assert profile.experiences_duration == pytest.approx(11.0, abs=0.05)
 
@@ -146,13 +166,15 @@ def test_french_resume_is_structured(lexicon) -> None:
     assert profile.educations[0].school == "Université de Lyon"
     names = {skill.name.lower() for skill in profile.skills}
     assert {"python", "java", "sql", "gestion de projets"} <= names
-    assert [l.name for l in profile.languages] == ["fr", "en"]
+    assert [language.name for language in profile.languages] == ["fr", "en"]
 
 
 def test_job_ad_is_structured(lexicon) -> None:
-    text = ("Senior Python Engineer\nAcme is hiring in Berlin. Salary: €60,000 - €75,000 per year.\n"
-            "Responsibilities\n- Build REST APIs with Django\nRequirements\n- 5+ years of Python\n- Docker\n"
-            "- Fluent English\nNice to have\n- Kubernetes\nBenefits\n- 30 days of holidays")
+    text = (
+        "Senior Python Engineer\nAcme is hiring in Berlin. Salary: €60,000 - €75,000 per year.\n"
+        "Responsibilities\n- Build REST APIs with Django\nRequirements\n- 5+ years of Python\n- Docker\n"
+        "- Fluent English\nNice to have\n- Kubernetes\nBenefits\n- 30 days of holidays"
+    )
     job = parse_job(text, lexicon)
     assert job.name == "Senior Python Engineer" and job.location.text == "Berlin"
     assert job.ranges_float[0].value_min == 60000 and job.ranges_float[0].unit == "EUR"
@@ -160,13 +182,16 @@ def test_job_ad_is_structured(lexicon) -> None:
     assert {"Python", "Django", "Docker"} <= required
     assert {s.name for s in job.skills if s.value == "nice_to_have"} == {"Kubernetes"}
     assert job.requirements.startswith("- 5+ years") and job.benefits == "- 30 days of holidays"
-    assert [l.name for l in job.languages] == ["en"]
+    assert [language.name for language in job.languages] == ["en"]
 
 
 @pytest.mark.parametrize(
     ("text", "low", "high", "unit"),
-    [("60k-75k EUR", 60000, 75000, "EUR"), ("$90,000 to $120,000", 90000, 120000, "USD"),
-     ("45.000 € - 55.000 €", 45000, 55000, "EUR")],
+    [
+        ("60k-75k EUR", 60000, 75000, "EUR"),
+        ("$90,000 to $120,000", 90000, 120000, "USD"),
+        ("45.000 € - 55.000 €", 45000, 55000, "EUR"),
+    ],
 )
 def test_salaries(text: str, low: float, high: float, unit: str) -> None:
     salary = find_salary(text)

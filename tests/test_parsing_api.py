@@ -8,6 +8,7 @@ import zipfile
 
 import msgspec
 import pytest
+from helpers import ENGLISH_RESUME, FRENCH_RESUME, make_docx, make_pdf
 from hrflow import Hrflow
 
 from cerebro_serve.objects import JOB, PROFILE
@@ -15,7 +16,6 @@ from cerebro_serve.parsing.ocr import tesseract
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.parsing import ProfileFileRequest
 from cerebro_serve.services.queries import PoolCreate, RecordLookup
-from helpers import ENGLISH_RESUME, FRENCH_RESUME, make_docx, make_pdf
 
 
 @pytest.fixture
@@ -27,13 +27,18 @@ def stored(workspace: Workspace, source: str) -> int:
     return workspace.store.get_pool("source", source, with_size=True).size
 
 
-def test_sdk_add_file_parses_a_pdf_into_a_stored_profile(live_server: str, admin_key: str, source: str,
-                                                         workspace: Workspace) -> None:
+def test_sdk_add_file_parses_a_pdf_into_a_stored_profile(
+    live_server: str, admin_key: str, source: str, workspace: Workspace
+) -> None:
     sdk = Hrflow(api_url=live_server, api_secret=admin_key)
     pdf = make_pdf([ENGLISH_RESUME.split("\n")])
     response = sdk.profile.parsing.add_file(
-        source_key=source, profile_file=pdf, profile_file_name="jane.pdf", reference="jane",
-        tags=[{"name": "channel", "value": "careers-page"}], sync_parsing=1,
+        source_key=source,
+        profile_file=pdf,
+        profile_file_name="jane.pdf",
+        reference="jane",
+        tags=[{"name": "channel", "value": "careers-page"}],
+        sync_parsing=1,
     )
     assert response["code"] == 201, response
     profile = response["data"]["profile"]
@@ -54,8 +59,9 @@ def test_sdk_add_file_parses_a_pdf_into_a_stored_profile(live_server: str, admin
 
 def test_docx_in_french_is_parsed(client, source: str) -> None:
     data = make_docx(FRENCH_RESUME.split("\n"))
-    response = client.post("/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"},
-                           files={"file": ("cv.docx", data)})
+    response = client.post(
+        "/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"}, files={"file": ("cv.docx", data)}
+    )
     assert response.status_code == 201, response.text
     profile = response.json()["data"]["profile"]
     assert profile["text_language"] == "fr"
@@ -83,10 +89,12 @@ def _zip_bomb() -> bytes:
         ("scan.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, *((400, "corrupt") if tesseract() else (415, "needs_ocr"))),
     ],
 )
-def test_bad_files_are_refused_and_nothing_is_stored(client, workspace: Workspace, source: str, filename: str,
-                                                     data: bytes, status: int, reason: str) -> None:
-    response = client.post("/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"},
-                           files={"file": (filename, data)})
+def test_bad_files_are_refused_and_nothing_is_stored(
+    client, workspace: Workspace, source: str, filename: str, data: bytes, status: int, reason: str
+) -> None:
+    response = client.post(
+        "/v1/profile/parsing/file", data={"source_key": source, "sync_parsing": "1"}, files={"file": (filename, data)}
+    )
     assert response.status_code == status and response.headers["content-type"] == "application/json"
     body = response.json()
     assert body["code"] == status and f"reason: {reason}" in body["message"]
@@ -96,11 +104,15 @@ def test_bad_files_are_refused_and_nothing_is_stored(client, workspace: Workspac
 def test_missing_file_and_unknown_source_are_refused(client, source: str) -> None:
     response = client.post("/v1/profile/parsing/file", data={"source_key": source}, files={"other": ("x", b"x")})
     assert response.status_code == 400 and "`file`" in response.json()["message"]
-    response = client.post("/v1/profile/parsing/file", data={"source_key": "0" * 40},
-                           files={"file": ("cv.txt", ENGLISH_RESUME.encode())})
+    response = client.post(
+        "/v1/profile/parsing/file", data={"source_key": "0" * 40}, files={"file": ("cv.txt", ENGLISH_RESUME.encode())}
+    )
     assert response.status_code == 400 and "Unable to find object: source" in response.json()["message"]
-    response = client.post("/v1/profile/parsing/file", data={"source_key": "0" * 40, "sync_parsing": "1"},
-                           files={"file": ("cv.txt", ENGLISH_RESUME.encode())})
+    response = client.post(
+        "/v1/profile/parsing/file",
+        data={"source_key": "0" * 40, "sync_parsing": "1"},
+        files={"file": ("cv.txt", ENGLISH_RESUME.encode())},
+    )
     assert response.status_code == 400 and "Unable to find object: source" in response.json()["message"]
     response = client.post("/v1/profile/parsing/file", json={"source_key": source})
     assert response.status_code == 400 and "multipart" in response.json()["message"]
@@ -130,8 +142,9 @@ def _poll(client, source: str, key: str, seconds: float = 60.0):
 
 def test_async_parsing_answers_202_then_the_profile(client, source: str) -> None:
     pdf = make_pdf([ENGLISH_RESUME.split("\n")])
-    accepted = client.post("/v1/profile/parsing/file", data={"source_key": source, "reference": "later"},
-                           files={"file": ("cv.pdf", pdf)})
+    accepted = client.post(
+        "/v1/profile/parsing/file", data={"source_key": source, "reference": "later"}, files={"file": ("cv.pdf", pdf)}
+    )
     assert accepted.status_code == 202, accepted.text
     key = accepted.json()["data"]["key"]
     assert len(key) == 40
@@ -143,15 +156,21 @@ def test_async_parsing_answers_202_then_the_profile(client, source: str) -> None
 
 
 def test_async_parsing_refuses_what_needs_no_parsing_at_once(client, workspace: Workspace, source: str) -> None:
-    response = client.post("/v1/profile/parsing/file", data={"source_key": source},
-                           files={"file": ("cv.docx", make_pdf([ENGLISH_RESUME.split("\n")]))})
+    response = client.post(
+        "/v1/profile/parsing/file",
+        data={"source_key": source},
+        files={"file": ("cv.docx", make_pdf([ENGLISH_RESUME.split("\n")]))},
+    )
     assert response.status_code == 415 and "reason: wrong_content_type" in response.json()["message"]
     assert workspace.store.queued_parsing(10) == []
 
 
 def test_async_parsing_failure_is_reported_when_polled(client, workspace: Workspace, source: str) -> None:
-    accepted = client.post("/v1/profile/parsing/file", data={"source_key": source, "reference": "bad"},
-                           files={"file": ("cv.pdf", make_pdf([["x"]], encrypt=True))})
+    accepted = client.post(
+        "/v1/profile/parsing/file",
+        data={"source_key": source, "reference": "bad"},
+        files={"file": ("cv.pdf", make_pdf([["x"]], encrypt=True))},
+    )
     assert accepted.status_code == 202
     failed = _poll(client, source, accepted.json()["data"]["key"])
     assert failed.status_code == 400 and "reason: encrypted" in failed.json()["message"]
@@ -161,15 +180,22 @@ def test_async_parsing_failure_is_reported_when_polled(client, workspace: Worksp
 
 
 def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path, admin_key: str, source: str) -> None:
-    request = ProfileFileRequest(source_key=source, data=make_pdf([ENGLISH_RESUME.split("\n")]), filename="cv.pdf",
-                                 key="c" * 40, reference="queued-before-crash")
+    request = ProfileFileRequest(
+        source_key=source,
+        data=make_pdf([ENGLISH_RESUME.split("\n")]),
+        filename="cv.pdf",
+        key="c" * 40,
+        reference="queued-before-crash",
+    )
     # Accepted by a server that died before parsing it: only the store knows.
     workspace.store.enqueue_parsing("c" * 40, source, "queued-before-crash", msgspec.msgpack.encode(request))
     restarted = Workspace(workspace.store, encoder, tmp_path / "restarted", admin_key)
     try:
         deadline = time.monotonic() + 60
-        while workspace.store.find_parsing(source, key="c" * 40).status in ("queued", "running") \
-                and time.monotonic() < deadline:
+        while (
+            workspace.store.find_parsing(source, key="c" * 40).status in ("queued", "running")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.1)
         profile = restarted.records.get(PROFILE, source, RecordLookup(key="c" * 40))
         assert profile.reference == "queued-before-crash"

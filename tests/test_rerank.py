@@ -37,8 +37,15 @@ def _view_similarity(query_view: np.ndarray | None, row_view: np.ndarray, cosine
     return float(query_view @ row_view) if query_view is not None and np.any(row_view) else cosine
 
 
-def reference_features(query: QueryFeatures, row: RecordFeatures, views: np.ndarray,
-                       cosine: float, df: np.ndarray, docs: int, mean_length: float) -> list[float]:
+def reference_features(
+    query: QueryFeatures,
+    row: RecordFeatures,
+    views: np.ndarray,
+    cosine: float,
+    df: np.ndarray,
+    docs: int,
+    mean_length: float,
+) -> list[float]:
     """What the re-ranker must compute, written for clarity rather than speed; `views` are the row's
     title, skills and experience vectors."""
     title_sim = _view_similarity(query.title, views[0], cosine)
@@ -47,7 +54,9 @@ def reference_features(query: QueryFeatures, row: RecordFeatures, views: np.ndar
     query_skills = dict(zip(query.skill_ids.tolist(), query.skill_weights.tolist()))
     row_skills = dict(zip(row.skill_ids, row.skill_weights))
     required = query_skills if query.is_job else row_skills
-    common = sum(weight for skill, weight in required.items() if skill in (row_skills if query.is_job else query_skills))
+    common = sum(
+        weight for skill, weight in required.items() if skill in (row_skills if query.is_job else query_skills)
+    )
     coverage = common / sum(required.values()) if sum(required.values()) > 0 else NEUTRAL
     if query.is_job:
         experience = _fit(row.years, query.years)
@@ -69,11 +78,24 @@ def reference_features(query: QueryFeatures, row: RecordFeatures, views: np.ndar
     average = mean_length if query.is_job else max(query.length, 1.0)
     weight = {t: (math.log((docs + 1) / (df[t % TERM_BUCKETS] + 1)) + 1) * tf for t, tf in job_terms.items()}
     best = 2.2 * sum(weight.values())
-    matched = sum(w * profile_terms[t] * 2.2 / (profile_terms[t] + 1.2 * (0.25 + 0.75 * profile_length / average))
-                  for t, w in weight.items() if t in profile_terms)
+    matched = sum(
+        w * profile_terms[t] * 2.2 / (profile_terms[t] + 1.2 * (0.25 + 0.75 * profile_length / average))
+        for t, w in weight.items()
+        if t in profile_terms
+    )
     keywords = matched / best if best > 0 else NEUTRAL
-    return [cosine, title_sim, skills_sim, coverage, experience, education, language, proximity, keywords,
-            experience_sim]
+    return [
+        cosine,
+        title_sim,
+        skills_sim,
+        coverage,
+        experience,
+        education,
+        language,
+        proximity,
+        keywords,
+        experience_sim,
+    ]
 
 
 def _random_features(rng: np.random.Generator, vocabulary: int = 30) -> RecordFeatures:
@@ -98,8 +120,9 @@ def _random_features(rng: np.random.Generator, vocabulary: int = 30) -> RecordFe
 
 def _random_views(rng: np.random.Generator, count: int) -> np.ndarray:
     """`count` unit vectors, each empty (all zeros) one time in five."""
-    return np.stack([_unit(rng.normal(size=DIM)) if rng.random() < 0.8 else np.zeros(DIM, np.float32)
-                     for _ in range(count)])
+    return np.stack(
+        [_unit(rng.normal(size=DIM)) if rng.random() < 0.8 else np.zeros(DIM, np.float32) for _ in range(count)]
+    )
 
 
 def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
@@ -110,8 +133,9 @@ def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
         columns.upsert(record_id, 0, 0, features, _random_views(rng, len(SIDE_VIEWS)))
         # Compare against what the columns hold (int8), so the test checks the kernel, not quantisation.
         snapshot = columns.snapshot()
-        dequantized = np.stack([getattr(snapshot, view)[record_id] * getattr(snapshot, f"{view}_scale")[record_id]
-                                for view in SIDE_VIEWS]).astype(np.float32)
+        dequantized = np.stack(
+            [getattr(snapshot, view)[record_id] * getattr(snapshot, f"{view}_scale")[record_id] for view in SIDE_VIEWS]
+        ).astype(np.float32)
         rows.append((features, dequantized))
     return columns.snapshot(), rows
 
@@ -131,9 +155,12 @@ def test_native_features_match_the_reference(is_job: bool) -> None:
         candidates = rng.permutation(len(rows))[:1200].astype(np.int64)
         cosine = rng.uniform(-0.2, 0.9, size=len(candidates)).astype(np.float32)
         native = features_of(columns, query, candidates, cosine)
-        expected = np.array([reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs,
-                                                 columns.mean_length)
-                             for r, c in zip(candidates, cosine)])
+        expected = np.array(
+            [
+                reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs, columns.mean_length)
+                for r, c in zip(candidates, cosine)
+            ]
+        )
         np.testing.assert_allclose(native, expected, rtol=1e-4, atol=1e-4)
 
 
@@ -145,9 +172,12 @@ def test_rerank_fuses_thresholds_and_orders_like_the_reference() -> None:
     candidates = np.arange(700, dtype=np.int64)[::-1].copy()
     cosine = rng.uniform(0, 1, size=700).astype(np.float32)
     ranked = rerank(columns, query, algorithm, candidates, cosine, k=25, threshold=0.4)
-    expected_features = np.array([reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs,
-                                                 columns.mean_length)
-                                  for r, c in zip(candidates, cosine)])
+    expected_features = np.array(
+        [
+            reference_features(query, *rows[r], float(c), columns.term_df, columns.term_docs, columns.mean_length)
+            for r, c in zip(candidates, cosine)
+        ]
+    )
     expected_scores = algorithm.score(expected_features)
     passing = np.flatnonzero(expected_scores >= 0.4)
     order = passing[np.lexsort((passing, -expected_scores[passing]))][:25]
@@ -177,8 +207,7 @@ def _random_trees(rng: np.random.Generator, n_trees: int, depth: int) -> Trees:
 
     for _ in range(n_trees):
         roots.append(grow(0))
-    return Trees.from_dict(dict(feature=feature, threshold=threshold, left=left, right=right, value=value,
-                                roots=roots))
+    return Trees.from_dict(dict(feature=feature, threshold=threshold, left=left, right=right, value=value, roots=roots))
 
 
 def test_rerank_with_trees_scores_like_the_python_walk() -> None:
@@ -200,10 +229,19 @@ def test_rerank_refuses_malformed_trees() -> None:
     rng = np.random.default_rng(12)
     columns, _ = _pool(rng, 5)
     query = _query(rng, True)
-    loop = Trees.from_dict(dict(feature=[0, -1], threshold=[0.5, 0], left=[0, 0], right=[1, 0], value=[0, 1],
-                                roots=[0]))
-    unknown = Trees.from_dict(dict(feature=[len(FEATURES), -1, -1], threshold=[0.5, 0, 0], left=[1, 0, 0],
-                                   right=[2, 0, 0], value=[0, 1, 2], roots=[0]))
+    loop = Trees.from_dict(
+        dict(feature=[0, -1], threshold=[0.5, 0], left=[0, 0], right=[1, 0], value=[0, 1], roots=[0])
+    )
+    unknown = Trees.from_dict(
+        dict(
+            feature=[len(FEATURES), -1, -1],
+            threshold=[0.5, 0, 0],
+            left=[1, 0, 0],
+            right=[2, 0, 0],
+            value=[0, 1, 2],
+            roots=[0],
+        )
+    )
     for trees in (loop, unknown):
         algorithm = Algorithm("bad", 1, np.ones(len(FEATURES), np.float32), 0.0, trees)
         with pytest.raises(ValueError, match="tree"):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import ENGLISH_RESUME, make_pdf
 
 from cerebro_serve.parsing import DocumentError
 from cerebro_serve.parsing.sandbox import DocumentSandbox
-from helpers import ENGLISH_RESUME, make_pdf
 
 PDF = make_pdf([ENGLISH_RESUME.split("\n")])
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import PYTHON_JOB
 
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING
-from helpers import PYTHON_JOB
 
 PARIS = {"lat": 48.8566, "lng": 2.3522}
 LYON = {"lat": 45.764, "lng": 4.8357}
@@ -22,14 +22,28 @@ def pools(client) -> tuple[str, str]:
     return source, board
 
 
-def _index_profile(client, source: str, reference: str, summary: str, skills: list[str], years: float,
-                   place: dict | None = None, **extra) -> str:
+def _index_profile(
+    client,
+    source: str,
+    reference: str,
+    summary: str,
+    skills: list[str],
+    years: float,
+    place: dict | None = None,
+    **extra,
+) -> str:
     body = extra | {
         "source_key": source,
         "reference": reference,
         "info": {"full_name": reference, "summary": summary, "location": {"text": "somewhere", **(place or {})}},
-        "experiences": [{"title": "Backend developer", "company": "Acme", "date_start": f"{2024 - int(years)}-01-01",
-                         "date_end": "2024-01-01"}],
+        "experiences": [
+            {
+                "title": "Backend developer",
+                "company": "Acme",
+                "date_start": f"{2024 - int(years)}-01-01",
+                "date_end": "2024-01-01",
+            }
+        ],
         "skills": [{"name": name, "type": "hard"} for name in skills],
     }
     response = client.post("/v1/profile/indexing", json=body)
@@ -67,8 +81,9 @@ def test_location_radius_filters_through_the_index(client, pools) -> None:
     job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
     near = _scoring(client, source, board, job["key"], location_geopoint=json.dumps(PARIS), location_distance=50)
     assert [p["reference"] for p in near["data"]["profiles"]] == ["paris"] and near["meta"]["total"] == 1
-    wide = _scoring(client, source, board, job["key"], location_lat=PARIS["lat"], location_lon=PARIS["lng"],
-                    location_dist=500)
+    wide = _scoring(
+        client, source, board, job["key"], location_lat=PARIS["lat"], location_lon=PARIS["lng"], location_dist=500
+    )
     assert sorted(p["reference"] for p in wide["data"]["profiles"]) == ["lyon", "paris"]
     half = {"source_keys": json.dumps([source]), "board_key": board, "job_key": job["key"], "location_distance": 5}
     response = client.get("/v1/profiles/scoring", params=half)
@@ -87,15 +102,24 @@ def test_threshold_and_date_order_keep_scores(client, pools) -> None:
     assert [p["reference"] for p in kept["data"]["profiles"]] == ["first"] and kept["meta"]["total"] == 1
     dated = _scoring(client, source, board, job["key"], sort_by="created_at", order_by="asc")
     assert [p["reference"] for p in dated["data"]["profiles"]] == ["first", "second"]
-    assert [s[1] for s in dated["data"]["predictions"]] == pytest.approx([by_reference["first"], by_reference["second"]])
+    assert [s[1] for s in dated["data"]["predictions"]] == pytest.approx(
+        [by_reference["first"], by_reference["second"]]
+    )
 
 
 def test_jobs_for_a_profile_rank_the_matching_job_first(client, pools) -> None:
     source, board = pools
     key = _index_profile(client, source, "dev", "Senior Python engineer, Django REST APIs", ["Python", "Django"], 8)
     client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board})
-    client.post("/v1/job/indexing", json={"board_key": board, "name": "Pastry chef",
-                                          "summary": "Bake viennoiseries and cakes.", "skills": [{"name": "Baking"}]})
+    client.post(
+        "/v1/job/indexing",
+        json={
+            "board_key": board,
+            "name": "Pastry chef",
+            "summary": "Bake viennoiseries and cakes.",
+            "skills": [{"name": "Baking"}],
+        },
+    )
     params = {"board_keys": json.dumps([board]), "source_key": source, "profile_key": key, "sort_by": "scoring"}
     body = client.get("/v1/jobs/scoring", params=params).json()
     assert [job["name"] for job in body["data"]["jobs"]] == [PYTHON_JOB["name"], "Pastry chef"]
@@ -128,11 +152,14 @@ def test_profiles_matching_ranks_peers_and_leaves_the_anchor_out(client, pools) 
 def test_jobs_matching_uses_the_jobs_own_board_by_default(client, pools) -> None:
     _, board = pools
     first = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
-    client.post("/v1/job/indexing", json={"board_key": board, "name": "Django developer",
-                                          "summary": "Python and Django web applications."})
+    client.post(
+        "/v1/job/indexing",
+        json={"board_key": board, "name": "Django developer", "summary": "Python and Django web applications."},
+    )
     client.post("/v1/job/indexing", json={"board_key": board, "name": "Pastry chef", "summary": "Cakes."})
-    body = client.get("/v1/jobs/matching", params={"board_key": board, "job_key": first["key"],
-                                                   "sort_by": "scoring"}).json()
+    body = client.get(
+        "/v1/jobs/matching", params={"board_key": board, "job_key": first["key"], "sort_by": "scoring"}
+    ).json()
     assert [job["name"] for job in body["data"]["jobs"]] == ["Django developer", "Pastry chef"]
 
 
@@ -162,10 +189,24 @@ def test_consent_refusals_leave_profiles_out_of_that_use(client, pools, workspac
     source, board = pools
     summary = "Python developer"
     _index_profile(client, source, "agrees", summary, ["Python"], 3)
-    _index_profile(client, source, "no-scoring", summary, ["Python"], 3,
-                   consent_algorithmic={"owner": {"scoring": False, "searching": True}, "controller": {}})
-    _index_profile(client, source, "no-searching", summary, ["Python"], 3,
-                   consent_algorithmic={"owner": {}, "controller": {"searching": False}})
+    _index_profile(
+        client,
+        source,
+        "no-scoring",
+        summary,
+        ["Python"],
+        3,
+        consent_algorithmic={"owner": {"scoring": False, "searching": True}, "controller": {}},
+    )
+    _index_profile(
+        client,
+        source,
+        "no-searching",
+        summary,
+        ["Python"],
+        3,
+        consent_algorithmic={"owner": {}, "controller": {"searching": False}},
+    )
     job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
 
     def scored() -> list[str]:
@@ -179,7 +220,16 @@ def test_consent_refusals_leave_profiles_out_of_that_use(client, pools, workspac
     assert scored() == ["agrees", "no-searching"]
     assert searched() == ["agrees", "no-scoring"]
     # A registry rebuilt from the store (as after a restart without index files) keeps the refusals.
-    rebuilt = IndexRegistry(workspace.store, None, workspace.encoder.name, workspace.encoder.dimension,
-                            refresh=workspace.records.refresh).get(source).columns.snapshot()
+    rebuilt = (
+        IndexRegistry(
+            workspace.store,
+            None,
+            workspace.encoder.name,
+            workspace.encoder.dimension,
+            refresh=workspace.records.refresh,
+        )
+        .get(source)
+        .columns.snapshot()
+    )
     refusals = dict(zip(rebuilt.record_ids[: rebuilt.rows].tolist(), rebuilt.refusals[: rebuilt.rows].tolist()))
     assert sorted(refusals.values()) == [0, REFUSES_SCORING, REFUSES_SEARCHING]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hrflow import Hrflow
-
 from helpers import ACCOUNTANT_RESUME, CHEF_RESUME, NURSE_RESUME, PYTHON_JOB, PYTHON_RESUME, profile
+from hrflow import Hrflow
 
 NURSE_JOB = {
     "name": "ICU Registered Nurse",
@@ -90,14 +89,21 @@ def test_jobs_index_get_edit_archive(sdk: Hrflow, pools) -> None:
 
 def test_a_profile_written_for_the_job_ranks_first_both_ways(sdk: Hrflow, pools) -> None:
     source, board = pools
-    for reference, text in [("chef", CHEF_RESUME), ("python", PYTHON_RESUME),
-                            ("nurse", NURSE_RESUME), ("accountant", ACCOUNTANT_RESUME)]:
+    for reference, text in [
+        ("chef", CHEF_RESUME),
+        ("python", PYTHON_RESUME),
+        ("nurse", NURSE_RESUME),
+        ("accountant", ACCOUNTANT_RESUME),
+    ]:
         _ok(sdk.profile.storing.add_json(source, profile(text, reference=reference)), 201)
     python_job = _ok(sdk.job.storing.add_json(board, {**PYTHON_JOB, "reference": "py"}), 201)["data"]
     _ok(sdk.job.storing.add_json(board, {**NURSE_JOB, "reference": "icu"}), 201)
 
-    scored = _ok(sdk.profile.scoring.list(
-        source_keys=[source], board_key=board, job_key=python_job["key"], sort_by="scoring", order_by="desc"))
+    scored = _ok(
+        sdk.profile.scoring.list(
+            source_keys=[source], board_key=board, job_key=python_job["key"], sort_by="scoring", order_by="desc"
+        )
+    )
     profiles, predictions = scored["data"]["profiles"], scored["data"]["predictions"]
     assert [p["reference"] for p in profiles][0] == "python"
     assert scored["meta"]["count"] == len(profiles) == len(predictions) == 4
@@ -107,8 +113,7 @@ def test_a_profile_written_for_the_job_ranks_first_both_ways(sdk: Hrflow, pools)
     assert scores[0] > 0.5 > scores[-1]
 
     nurse = _ok(sdk.profile.storing.get(source, reference="nurse"))["data"]
-    jobs = _ok(sdk.job.scoring.list(board_keys=[board], source_key=source, profile_key=nurse["key"],
-                                    sort_by="scoring"))
+    jobs = _ok(sdk.job.scoring.list(board_keys=[board], source_key=source, profile_key=nurse["key"], sort_by="scoring"))
     assert [j["reference"] for j in jobs["data"]["jobs"]] == ["icu", "py"]
     assert jobs["data"]["predictions"][0][1] > jobs["data"]["predictions"][1][1]
 
@@ -127,8 +132,12 @@ def test_scoring_by_reference_with_sdk_defaults_sorts_by_date(sdk: Hrflow, pools
 
 def test_scoring_filters_threshold_and_paging(sdk: Hrflow, pools) -> None:
     source, board = pools
-    texts = [("python", PYTHON_RESUME, "Paris"), ("nurse", NURSE_RESUME, "Paris"),
-             ("chef", CHEF_RESUME, "Berlin"), ("accountant", ACCOUNTANT_RESUME, "Berlin")]
+    texts = [
+        ("python", PYTHON_RESUME, "Paris"),
+        ("nurse", NURSE_RESUME, "Paris"),
+        ("chef", CHEF_RESUME, "Berlin"),
+        ("accountant", ACCOUNTANT_RESUME, "Berlin"),
+    ]
     for reference, text, city in texts:
         tags = [{"name": "city", "value": city}]
         _ok(sdk.profile.storing.add_json(source, profile(text, reference=reference, tags=tags)), 201)
@@ -148,8 +157,14 @@ def test_scoring_filters_threshold_and_paging(sdk: Hrflow, pools) -> None:
     assert strong["meta"]["total"] == 1 and strong["data"]["profiles"][0]["reference"] == "python"
 
     page_two = _ok(sdk.profile.scoring.list(**common, page=2, limit=3))
-    assert page_two["meta"] == {"page": 2, "maxPage": 2, "count": 1, "total": 4, "algorithm_key": "cerebro-base",
-                                "algorithm_version": 1}
+    assert page_two["meta"] == {
+        "page": 2,
+        "maxPage": 2,
+        "count": 1,
+        "total": 4,
+        "algorithm_key": "cerebro-base",
+        "algorithm_version": 1,
+    }
     assert page_two["data"]["predictions"][0] == everything[3]
     ascending = _ok(sdk.profile.scoring.list(**common, order_by="asc", limit=1))
     assert ascending["data"]["predictions"][0] == everything[3]
@@ -171,7 +186,9 @@ def test_archived_profiles_are_never_scored_or_searched(sdk: Hrflow, pools) -> N
     # Restoring puts it back.
     # SDK 4.3 always sends is_archive=1; restoring goes through its generic PATCH.
     _ok(sdk.patch("profile/indexing/archive", json={"source_key": source, "key": gone["key"], "is_archive": 0}).json())
-    rescored = _ok(sdk.profile.scoring.list(source_keys=[source], board_key=board, job_key=job["key"], sort_by="scoring"))
+    rescored = _ok(
+        sdk.profile.scoring.list(source_keys=[source], board_key=board, job_key=job["key"], sort_by="scoring")
+    )
     assert rescored["data"]["profiles"][0]["key"] == gone["key"]
 
 
@@ -212,16 +229,38 @@ def test_ratings_and_trackings_through_the_sdk(sdk: Hrflow, pools) -> None:
     source, board = pools
     _ok(sdk.profile.storing.add_json(source_key=source, profile_json=profile(PYTHON_RESUME, reference="ada")), 201)
     _ok(sdk.job.storing.add_json(board_key=board, job_json={**PYTHON_JOB, "reference": "job-1"}), 201)
-    rating = _ok(sdk.rating.post(score=0.8, role="recruiter", board_key=board, source_key=source,
-                                 job_reference="job-1", profile_reference="ada", author_email="rec@example.com",
-                                 comment="good fit", created_at="2024-05-01T10:00:00.000+00:00"), 201)
+    rating = _ok(
+        sdk.rating.post(
+            score=0.8,
+            role="recruiter",
+            board_key=board,
+            source_key=source,
+            job_reference="job-1",
+            profile_reference="ada",
+            author_email="rec@example.com",
+            comment="good fit",
+            created_at="2024-05-01T10:00:00.000+00:00",
+        ),
+        201,
+    )
     assert rating["data"]["score"] == 0.8
-    _ok(sdk.tracking.post(action="apply", role="candidate", board_key=board, source_key=source,
-                          job_reference="job-1", profile_reference="ada", author_email="cand@example.com"), 201)
+    _ok(
+        sdk.tracking.post(
+            action="apply",
+            role="candidate",
+            board_key=board,
+            source_key=source,
+            job_reference="job-1",
+            profile_reference="ada",
+            author_email="cand@example.com",
+        ),
+        201,
+    )
     ratings = _ok(sdk.rating.get(role="recruiter", source_key=source, profile_reference="ada"))
     assert [item["comment"] for item in ratings["data"]] == ["good fit"]
     trackings = _ok(sdk.tracking.get(role="candidate", actions=["view", "apply"], board_keys=[board]))
     assert [item["action"] for item in trackings["data"]] == ["apply"]
-    refused = sdk.rating.post(score=2, role="recruiter", board_key=board, source_key=source,
-                              job_reference="job-1", profile_reference="ada")
+    refused = sdk.rating.post(
+        score=2, role="recruiter", board_key=board, source_key=source, job_reference="job-1", profile_reference="ada"
+    )
     assert refused["code"] == 400 and "score" in refused["message"]

@@ -13,8 +13,17 @@ SOURCE = "a" * 40
 OTHER_SOURCE = "b" * 40
 
 
-def _insert(store: SqlStore, key: str, *, pool: str = SOURCE, reference: str | None = None, created: int = 1,
-            text: str = "python developer", tags=(), email: str | None = None) -> int:
+def _insert(
+    store: SqlStore,
+    key: str,
+    *,
+    pool: str = SOURCE,
+    reference: str | None = None,
+    created: int = 1,
+    text: str = "python developer",
+    tags=(),
+    email: str | None = None,
+) -> int:
     content = RecordContent(
         reference=reference,
         email=email,
@@ -123,9 +132,17 @@ def test_vectors_round_trip_and_index_rows_include_archived(pooled: SqlStore) ->
 
 def test_update_replaces_object_vector_and_tags(pooled: SqlStore) -> None:
     record_id = _insert(pooled, "1" * 40, tags=[("city", "Paris")])
-    content = RecordContent(reference="new-ref", email=None, name=None, search_text="nurse", body=b"{}",
-                            model="m2", embedding=np.ones(4, dtype=np.float32), features=b"f2",
-                            tags=(("city", "Rome"),))
+    content = RecordContent(
+        reference="new-ref",
+        email=None,
+        name=None,
+        search_text="nurse",
+        body=b"{}",
+        model="m2",
+        embedding=np.ones(4, dtype=np.float32),
+        features=b"f2",
+        tags=(("city", "Rome"),),
+    )
     pooled.update_record(record_id, SOURCE, 99, content)
     stored = pooled.find_record("profile", SOURCE, reference="new-ref")
     assert stored.updated_at_us == 99 and stored.body == b"{}"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import ENGLISH_RESUME
 
 from cerebro_serve.parsing.taxonomy import Lexicon
 from cerebro_serve.services.text import TextService
-from helpers import ENGLISH_RESUME
 
 
 def test_text_parsing_gives_entities_with_offsets_and_groups(client) -> None:
@@ -17,7 +17,7 @@ def test_text_parsing_gives_entities_with_offsets_and_groups(client) -> None:
     assert data["text"] == ENGLISH_RESUME
     for entity in data["entities"]:
         assert 0 <= entity["start"] < entity["end"] <= len(ENGLISH_RESUME)
-    labels = {ENGLISH_RESUME[e["start"]:e["end"]]: e["label"] for e in data["entities"]}
+    labels = {ENGLISH_RESUME[e["start"] : e["end"]]: e["label"] for e in data["entities"]}
     assert labels["Django"] == "skill_hard" and labels["jane.roe@example.com"] == "email"
     assert labels["Northwind Software"] == "company"
     groups = data["parsing"]
@@ -35,23 +35,38 @@ def test_text_parsing_needs_exactly_one_input(client) -> None:
 
 def test_tagging_ranks_skills_by_mentions(client) -> None:
     text = "Python and Django. More Python. Some Docker."
-    response = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills", "text": text,
-                                                      "top_n": 2, "output_lang": "en", "context": None,
-                                                      "labels": None})
+    response = client.post(
+        "/v1/text/tagging",
+        json={
+            "algorithm_key": "tagger-hrflow-skills",
+            "text": text,
+            "top_n": 2,
+            "output_lang": "en",
+            "context": None,
+            "labels": None,
+        },
+    )
     data = response.json()["data"]
     assert response.status_code == 200 and data["tags"][0].startswith("Python") and len(data["tags"]) == 2
     assert data["predictions"][0] == pytest.approx(0.5) and data["ids"][0]
-    occupations = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-rome-jobtitle",
-                                                         "text": "Registered nurse, ICU"}).json()["data"]
+    occupations = client.post(
+        "/v1/text/tagging", json={"algorithm_key": "tagger-rome-jobtitle", "text": "Registered nurse, ICU"}
+    ).json()["data"]
     assert occupations["tags"]
     bad = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-unknown", "text": "x"})
     assert bad.status_code == 400 and "unknown tagger" in bad.json()["message"]
-    french = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills",
-                                                   "text": "Project management and project management.",
-                                                   "output_lang": "fr"})
+    french = client.post(
+        "/v1/text/tagging",
+        json={
+            "algorithm_key": "tagger-hrflow-skills",
+            "text": "Project management and project management.",
+            "output_lang": "fr",
+        },
+    )
     assert french.json()["data"]["tags"] == ["gestion de projets"]
-    german = client.post("/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills", "text": "x",
-                                                   "output_lang": "de"})
+    german = client.post(
+        "/v1/text/tagging", json={"algorithm_key": "tagger-hrflow-skills", "text": "x", "output_lang": "de"}
+    )
     assert german.status_code == 400 and "output_lang" in german.json()["message"]
 
 
@@ -71,8 +86,10 @@ def test_linking_validates_top_n(client) -> None:
 
 
 def test_linking_finds_the_nearest_skills(encoder, tmp_path) -> None:
-    rows = [(name.lower(), "skill", f"test:{i}", name, "hard", "en", "")
-            for i, name in enumerate(["Python", "Django", "nursing care", "bookkeeping", "welding"])]
+    rows = [
+        (name.lower(), "skill", f"test:{i}", name, "hard", "en", "")
+        for i, name in enumerate(["Python", "Django", "nursing care", "bookkeeping", "welding"])
+    ]
     lexicon = Lexicon(rows)
     service = TextService(encoder, lambda: lexicon, tmp_path)
     links = service.link("python web framework", 2)

@@ -15,17 +15,28 @@ from cerebro_serve.training.anonymize import anonymized, scrub
 
 PARIS = {"lat": 48.8566, "lng": 2.3522}
 LYON = {"lat": 45.764, "lng": 4.8357}
-JOB = {"name": "Python backend developer", "summary": "Build Django APIs for our Paris office.",
-       "requirements": "3 years of Python and PostgreSQL.", "skills": [{"name": "Python", "type": "hard"}],
-       "location": {"text": "Paris", **PARIS}}
+JOB = {
+    "name": "Python backend developer",
+    "summary": "Build Django APIs for our Paris office.",
+    "requirements": "3 years of Python and PostgreSQL.",
+    "skills": [{"name": "Python", "type": "hard"}],
+    "location": {"text": "Paris", **PARIS},
+}
 
 
 def _profile(source: str, reference: str, place: dict, **extra) -> dict:
-    return {"source_key": source, "reference": reference,
-            "info": {"full_name": f"Person {reference}", "email": f"{reference}@mail.example",
-                     "location": {"text": "somewhere", **place}},
-            "text": "Python developer building Django REST APIs with PostgreSQL for six years.",
-            "skills": [{"name": "Python", "type": "hard"}, {"name": "Django", "type": "hard"}], **extra}
+    return {
+        "source_key": source,
+        "reference": reference,
+        "info": {
+            "full_name": f"Person {reference}",
+            "email": f"{reference}@mail.example",
+            "location": {"text": "somewhere", **place},
+        },
+        "text": "Python developer building Django REST APIs with PostgreSQL for six years.",
+        "skills": [{"name": "Python", "type": "hard"}, {"name": "Django", "type": "hard"}],
+        **extra,
+    }
 
 
 def _wait(client, training_key: str) -> dict:
@@ -66,19 +77,36 @@ def _local_hiring(client, source: str, board: str) -> list[tuple[str, str, bool]
     return pairs
 
 
-def test_training_learns_what_recruiters_reward_and_rollback_restores(client, workspace, workspace_pools,
-                                                                      monkeypatch) -> None:
+def test_training_learns_what_recruiters_reward_and_rollback_restores(
+    client, workspace, workspace_pools, monkeypatch
+) -> None:
     source, board = workspace_pools
     key = _fork(client)
-    ratings = [{"source_key": source, "board_key": board, "profile_reference": reference, "job_reference": job,
-                "role": "recruiter", "score": 0.9 if local else 0.1}
-               for reference, job, local in _local_hiring(client, source, board)]
+    ratings = [
+        {
+            "source_key": source,
+            "board_key": board,
+            "profile_reference": reference,
+            "job_reference": job,
+            "role": "recruiter",
+            "score": 0.9 if local else 0.1,
+        }
+        for reference, job, local in _local_hiring(client, source, board)
+    ]
     # Two more whose owners did not allow their data to improve the model.
     for reference in ("private-1", "private-2"):
         body = _profile(source, reference, LYON, consent_algorithmic={"owner": {"learning": False}})
         assert client.post("/v1/profile/indexing", json=body).status_code == 201
-        ratings.append({"source_key": source, "board_key": board, "profile_reference": reference,
-                        "job_reference": "job-0", "role": "recruiter", "score": 0.95})
+        ratings.append(
+            {
+                "source_key": source,
+                "board_key": board,
+                "profile_reference": reference,
+                "job_reference": "job-0",
+                "role": "recruiter",
+                "score": 0.95,
+            }
+        )
     for rating in ratings:
         assert client.post("/v1/rating", json=rating).status_code == 201
 
@@ -89,9 +117,16 @@ def test_training_learns_what_recruiters_reward_and_rollback_restores(client, wo
     client.post("/v1/profile/indexing", json=_profile(scoring_source, "lyon", LYON))
 
     def ranking() -> tuple[list[str], dict]:
-        body = client.get("/v1/profiles/scoring", params={
-            "source_keys": json.dumps([scoring_source]), "board_key": board, "job_reference": "fresh",
-            "sort_by": "scoring", "algorithm_key": key}).json()
+        body = client.get(
+            "/v1/profiles/scoring",
+            params={
+                "source_keys": json.dumps([scoring_source]),
+                "board_key": board,
+                "job_reference": "fresh",
+                "sort_by": "scoring",
+                "algorithm_key": key,
+            },
+        ).json()
         return [p["reference"] for p in body["data"]["profiles"]], body["meta"]
 
     before, meta = ranking()
@@ -109,8 +144,11 @@ def test_training_learns_what_recruiters_reward_and_rollback_restores(client, wo
     assert steps["privacy consent"]["dropped"] == 2
     assert steps["split by job and profile"]["validation_jobs"] == 2
     # Anonymised before features and embeddings: no name or email reached them.
-    assert seen and all(not isinstance(r, Profile) or (r.info.full_name is None and r.info.email is None
-                        and "Person" not in (r.text or "")) for r in seen)
+    assert seen and all(
+        not isinstance(r, Profile)
+        or (r.info.full_name is None and r.info.email is None and "Person" not in (r.text or ""))
+        for r in seen
+    )
     metrics = training["metrics"]
     for part in ("train", "validation"):
         for name in ("accuracy", "precision", "recall", "f1", "auc", "mae", "mse", "ndcg@10", "map"):
@@ -135,8 +173,17 @@ def test_too_little_feedback_is_refused_with_how_many_more(client, workspace_poo
     client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "job"})
     for number, score in enumerate((0.9, 0.8, 0.2)):
         client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
-        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": f"p{number}",
-                                        "job_reference": "job", "role": "recruiter", "score": score})
+        client.post(
+            "/v1/rating",
+            json={
+                "source_key": source,
+                "board_key": board,
+                "profile_reference": f"p{number}",
+                "job_reference": "job",
+                "role": "recruiter",
+                "score": score,
+            },
+        )
     started = client.post("/v1/algorithm/training", json={"algorithm_key": key}).json()["data"]
     training = _wait(client, started["training_key"])
     assert training["status"] == "failed" and training["version"] is None
@@ -146,8 +193,9 @@ def test_too_little_feedback_is_refused_with_how_many_more(client, workspace_poo
 
 
 def test_training_requests_are_checked(client) -> None:
-    base_fork = client.post("/v1/algorithm", json={"base": "cerebro-base", "name": "x",
-                                                   "labeller_role": "recruiter"}).json()["data"]["key"]
+    base_fork = client.post(
+        "/v1/algorithm", json={"base": "cerebro-base", "name": "x", "labeller_role": "recruiter"}
+    ).json()["data"]["key"]
     response = client.post("/v1/algorithm/training", json={"algorithm_key": base_fork})
     assert response.status_code == 400 and "not trainable" in response.json()["message"]
     key = _fork(client)
@@ -160,12 +208,22 @@ def test_training_requests_are_checked(client) -> None:
 
 
 def test_anonymisation_strips_who_a_person_is() -> None:
-    profile = msgspec.convert({
-        "text": "Jane Doe\njane.doe@mail.com, +33 6 12 34 56 78, linkedin.com/in/janedoe\nDate of birth: 03/04/1990\n"
-                "She led the data team at Acme (2019 - 2024). Mrs Doe speaks French.",
-        "info": {"full_name": "Jane Doe", "email": "jane.doe@mail.com", "gender": "female",
-                 "date_birth": "1990-04-03", "picture": "http://x/jane.png", "location": {"text": "Paris"}},
-    }, Profile)
+    profile = msgspec.convert(
+        {
+            "text": "Jane Doe\njane.doe@mail.com, +33 6 12 34 56 78, linkedin.com/in/janedoe\n"
+            "Date of birth: 03/04/1990\n"
+            "She led the data team at Acme (2019 - 2024). Mrs Doe speaks French.",
+            "info": {
+                "full_name": "Jane Doe",
+                "email": "jane.doe@mail.com",
+                "gender": "female",
+                "date_birth": "1990-04-03",
+                "picture": "http://x/jane.png",
+                "location": {"text": "Paris"},
+            },
+        },
+        Profile,
+    )
     clean = anonymized(profile)
     assert clean.info.full_name is None and clean.info.email is None and clean.info.gender is None
     assert clean.info.date_birth is None and clean.info.picture is None and clean.info.location.text == "Paris"
@@ -191,8 +249,13 @@ def test_query_adapter_learns_a_relation_the_embeddings_miss() -> None:
     positives = unit(jobs @ relation.T)
     decoys = unit(jobs + 0.9 * unit(rng.normal(size=(count, dimension))))
     train = range(40)
-    adapter = fit_adapter(jobs, np.concatenate([positives, decoys]), [(i, i) for i in train],
-                          [(i, count + i) for i in train], lambda progress: False)
+    adapter = fit_adapter(
+        jobs,
+        np.concatenate([positives, decoys]),
+        [(i, i) for i in train],
+        [(i, count + i) for i in train],
+        lambda progress: False,
+    )
 
     def wins(matrix: np.ndarray, rows: range) -> float:
         queries = jobs[list(rows)] @ matrix.T
@@ -219,14 +282,29 @@ def test_an_adapter_survives_storage_and_serves_both_directions() -> None:
 
 def test_tracking_mode_learns_from_the_journey(client, workspace_pools) -> None:
     source, board = workspace_pools
-    goals = [{"action": "view", "outcome": "neutral"}, {"action": "interview", "outcome": "positive"},
-             {"action": "hire", "outcome": "positive"}, {"action": "reject", "outcome": "negative"}]
-    key = client.post("/v1/algorithm", json={"base": "cerebro-trainable", "name": "Journey",
-                                             "labeller_role": "recruiter", "goals": goals}).json()["data"]["key"]
+    goals = [
+        {"action": "view", "outcome": "neutral"},
+        {"action": "interview", "outcome": "positive"},
+        {"action": "hire", "outcome": "positive"},
+        {"action": "reject", "outcome": "negative"},
+    ]
+    key = client.post(
+        "/v1/algorithm",
+        json={"base": "cerebro-trainable", "name": "Journey", "labeller_role": "recruiter", "goals": goals},
+    ).json()["data"]["key"]
     for reference, job, local in _local_hiring(client, source, board):
         for action in (("view", "interview") if local else ("view", "reject")) + ("unknown-stage",):
-            client.post("/v1/tracking", json={"source_key": source, "board_key": board, "profile_reference": reference,
-                                              "job_reference": job, "role": "recruiter", "action": action})
+            client.post(
+                "/v1/tracking",
+                json={
+                    "source_key": source,
+                    "board_key": board,
+                    "profile_reference": reference,
+                    "job_reference": job,
+                    "role": "recruiter",
+                    "action": action,
+                },
+            )
     started = client.post("/v1/algorithm/training", json={"algorithm_key": key, "mode": "tracking"})
     training = _wait(client, started.json()["data"]["training_key"])
     assert training["status"] == "succeeded", training
@@ -239,8 +317,12 @@ def test_tracking_mode_learns_from_the_journey(client, workspace_pools) -> None:
 def test_live_learning_queues_a_training_after_enough_feedback(client, workspace, workspace_pools) -> None:
     source, board = workspace_pools
     workspace.training.worker.stop()  # so the test sees the queued training before it runs
-    body = {"base": "cerebro-trainable", "name": "Live", "labeller_role": "candidate",
-            "live_learning": {"mode": "rating", "after_events": 3}}
+    body = {
+        "base": "cerebro-trainable",
+        "name": "Live",
+        "labeller_role": "candidate",
+        "live_learning": {"mode": "rating", "after_events": 3},
+    }
     algorithm = client.post("/v1/algorithm", json=body).json()["data"]
     assert algorithm["live_learning"] == {"mode": "rating", "after_events": 3, "every_hours": None}
     client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "job"})
@@ -248,8 +330,17 @@ def test_live_learning_queues_a_training_after_enough_feedback(client, workspace
         workspace.training.check_live_learning()
         assert workspace.training.store.last_training(algorithm["key"]) is None
         client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
-        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": f"p{number}",
-                                        "job_reference": "job", "role": "candidate", "score": 0.7})
+        client.post(
+            "/v1/rating",
+            json={
+                "source_key": source,
+                "board_key": board,
+                "profile_reference": f"p{number}",
+                "job_reference": "job",
+                "role": "candidate",
+                "score": 0.7,
+            },
+        )
     workspace.training.check_live_learning()
     training = workspace.training.store.last_training(algorithm["key"])
     assert training is not None and training.status == "queued" and training.trigger == "threshold"
@@ -265,7 +356,9 @@ def test_cancel_a_queued_and_a_running_training(workspace) -> None:
 
     service = workspace.training
     service.worker.stop()
-    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))["key"]
+    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))[
+        "key"
+    ]
     queued = service.start(TrainingCreate(algorithm_key=key))
     assert service.cancel(queued["training_key"])["status"] == "cancelled"
     with pytest.raises(Exception, match="already cancelled"):
@@ -295,7 +388,9 @@ def test_a_training_interrupted_by_a_stop_runs_again(workspace) -> None:
 
     service = workspace.training
     service.worker.stop()
-    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))["key"]
+    key = workspace.algorithms.fork(AlgorithmCreate(base="cerebro-trainable", name="x", labeller_role="recruiter"))[
+        "key"
+    ]
     training = service.start(TrainingCreate(algorithm_key=key))["training_key"]
     # What a crash leaves behind: the training marked running, nothing published.
     assert service.store.update_training(training, "queued", status="running")
@@ -316,13 +411,22 @@ def test_encoder_fine_tuning_learns_an_association(tmp_path) -> None:
     from cerebro_serve.engine.encoder import resolve_model_dir
     from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
 
-    pairs = [("mango", "cobalt"), ("lemon", "crimson"), ("plum", "amber"), ("pear", "teal"), ("kiwi", "ivory"),
-             ("fig", "scarlet"), ("lime", "indigo"), ("peach", "olive")]
+    pairs = [
+        ("mango", "cobalt"),
+        ("lemon", "crimson"),
+        ("plum", "amber"),
+        ("pear", "teal"),
+        ("kiwi", "ivory"),
+        ("fig", "scarlet"),
+        ("lime", "indigo"),
+        ("peach", "olive"),
+    ]
     examples = [Example(f"Wanted: {fruit} grower", f"Ten years of {colour} dyeing") for fruit, colour in pairs]
     _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
     before = retrieval_mrr(load_encoder("all-MiniLM-L6-v2", "cpu").embed_documents, examples)
-    out = finetune_encoder(model_dir, examples, tmp_path / "tuned", device="cpu", epochs=8, batch_size=8,
-                           learning_rate=1e-4)
+    out = finetune_encoder(
+        model_dir, examples, tmp_path / "tuned", device="cpu", epochs=8, batch_size=8, learning_rate=1e-4
+    )
     tuned = load_encoder(str(out), "cpu")
     assert tuned.name == "tuned" and tuned.dimension == 384
     assert retrieval_mrr(tuned.embed_documents, examples) > before + 0.2
@@ -334,8 +438,17 @@ def test_encoder_fine_tuning_through_the_workspace(client, workspace, workspace_
     source, board = workspace_pools
     key = _fork(client)
     for reference, job, local in _local_hiring(client, source, board):
-        client.post("/v1/rating", json={"source_key": source, "board_key": board, "profile_reference": reference,
-                                        "job_reference": job, "role": "recruiter", "score": 0.9 if local else 0.1})
+        client.post(
+            "/v1/rating",
+            json={
+                "source_key": source,
+                "board_key": board,
+                "profile_reference": reference,
+                "job_reference": job,
+                "role": "recruiter",
+                "score": 0.9 if local else 0.1,
+            },
+        )
     _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
     report = workspace.training.finetune_encoder(key, "rating", model_dir, tmp_path / "tuned", "cpu")
     assert report["train_examples"] == 18 and report["validation_examples"] == 6

@@ -18,9 +18,12 @@ def _job(**fields) -> Job:  # type: ignore[no-untyped-def]
 
 
 def test_profile_experience_view_is_its_positions_or_its_experience_section() -> None:
-    parsed = _profile(experiences=[{"title": "ICU nurse", "company": "Hopital Nord",
-                                    "description": "Cared for ventilated patients."}],
-                      text="Summary\nA nurse.\nExperience\nsomething else")
+    parsed = _profile(
+        experiences=[
+            {"title": "ICU nurse", "company": "Hopital Nord", "description": "Cared for ventilated patients."}
+        ],
+        text="Summary\nA nurse.\nExperience\nsomething else",
+    )
     assert view_texts(parsed, "", "")[3] == "ICU nurse - Hopital Nord - Cared for ventilated patients."
     text_only = _profile(text="Jane Doe\nSummary\nA nurse.\nExperience\nICU nurse, 2019-2024\nEducation\nBSN")
     assert view_texts(text_only, "", "")[3] == "ICU nurse, 2019-2024"
@@ -28,8 +31,12 @@ def test_profile_experience_view_is_its_positions_or_its_experience_section() ->
 
 
 def test_job_experience_view_is_what_the_holder_does_and_needs() -> None:
-    job = _job(name="Data engineer", summary="Our data team.", responsibilities="Build pipelines.",
-                      requirements="3 years of Spark.")
+    job = _job(
+        name="Data engineer",
+        summary="Our data team.",
+        responsibilities="Build pipelines.",
+        requirements="3 years of Spark.",
+    )
     assert view_texts(job, "Data engineer", "")[3] == "Build pipelines.\n3 years of Spark."
     assert view_texts(_job(name="Chef", summary="Cook for 80 covers."), "Chef", "")[3] == "Cook for 80 covers."
 

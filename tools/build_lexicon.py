@@ -32,7 +32,8 @@ OUTPUT = ROOT / "cerebro_serve/parsing/data/lexicon.tsv.gz"
 NAMES_OUTPUT = ROOT / "cerebro_serve/parsing/data/names.tsv.gz"
 MAX_WORDS = 5
 # Single-word labels that are ordinary words in resumes, not evidence of a skill.
-GENERIC = set("""
+GENERIC = set(
+    """
 act adapt advertise advise analyse analyze assist audit bake build buy calculate care catering clean coach
 communicate consult cook coordinate create dance decide deliver design develop direct draw drive edit educate
 english estimate evaluate finance fishing form french german help hire identify inform inspect install
@@ -41,7 +42,8 @@ organise organize paint perform persuade plan prepare present print promote read
 research review run schedule sell serve sing speak spanish sport supervise support swim teach test think
 train translate travel treat use work write writing reading english management sales service
 services office law media art arts music security health safety quality
-""".split())
+""".split()
+)
 
 
 def _words(label: str) -> int:
@@ -106,7 +108,9 @@ def esco_translations(taxonomy: Path, english_names: dict[str, str]) -> Iterator
                     concept = "esco:" + row["conceptUri"].rsplit("/", 1)[1]
                     if concept not in english_names:
                         continue  # retired since v1.0
-                    skill_type = "soft" if row.get("reuseLevel") == "transversal" else ("hard" if kind == "skill" else "")
+                    skill_type = (
+                        "soft" if row.get("reuseLevel") == "transversal" else ("hard" if kind == "skill" else "")
+                    )
                     for label in _labels(row):
                         yield label, kind, concept, english_names[concept], skill_type, lang
 
@@ -138,7 +142,14 @@ def onet(taxonomy: Path) -> Iterator[tuple[str, str, str, str, str, str]]:
     with open(folder / "Alternate Titles.txt", encoding="utf-8") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             code = row["O*NET-SOC Code"]
-            yield row["Alternate Title"], "occupation", "onet:" + code, titles.get(code, row["Alternate Title"]), "", "en"
+            yield (
+                row["Alternate Title"],
+                "occupation",
+                "onet:" + code,
+                titles.get(code, row["Alternate Title"]),
+                "",
+                "en",
+            )
 
 
 def aliases(names_to_concepts: dict[str, str]) -> Iterator[tuple[str, str, str, str, str, str]]:

@@ -64,8 +64,10 @@ def main() -> None:
         for concept, weight in sorted(weights.items()):
             handle.write(f"{concept}\t{weight:.3f}\n")
     values = sorted(weights.values())
-    print(f"wrote {len(weights):,} weights to {OUTPUT} ({OUTPUT.stat().st_size:,} bytes); "
-          f"min {values[0]:.2f} median {values[len(values) // 2]:.2f} max {values[-1]:.2f}")
+    print(
+        f"wrote {len(weights):,} weights to {OUTPUT} ({OUTPUT.stat().st_size:,} bytes); "
+        f"min {values[0]:.2f} median {values[len(values) // 2]:.2f} max {values[-1]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -70,8 +70,10 @@ def demo_profile(field: Field, number: int, rng: random.Random) -> Profile:
             "SUMMARY",
             summary,
             "EXPERIENCE",
-            *(f"{e.title}, {e.company} ({e.date_start[:4]} - {(e.date_end or 'present')[:7]})\n{e.description}"
-              for e in experiences),
+            *(
+                f"{e.title}, {e.company} ({e.date_start[:4]} - {(e.date_end or 'present')[:7]})\n{e.description}"
+                for e in experiences
+            ),
             "EDUCATION",
             f"{education.title}, {education.school}",
             "SKILLS",
@@ -135,6 +137,11 @@ def load_demo(workspace: Workspace) -> bool:
     # The source goes last: its existence marks a completed demo load.
     source = workspace.pools.create(PROFILE, PoolCreate(name=DEMO_SOURCE, description="Demo profiles, ten fields"))
     workspace.records.index(PROFILE, source.key, profiles)
-    log.info("demo workspace loaded: source %s (%d profiles), board %s (%d jobs)",
-             source.key, len(profiles), board.key, len(jobs))
+    log.info(
+        "demo workspace loaded: source %s (%d profiles), board %s (%d jobs)",
+        source.key,
+        len(profiles),
+        board.key,
+        len(jobs),
+    )
     return True

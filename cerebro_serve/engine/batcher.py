@@ -129,8 +129,9 @@ class DynamicBatcher:
             raise QueueFull(f"{len(self._pending)} requests are waiting for the encoder")
         start = time.perf_counter()
         pieces, owners, tokens = self.encoder.prepare(texts)
-        request = _Request(pieces, owners, sum(tokens), len(texts), (time.perf_counter() - start) * 1000,
-                           self._loop.create_future())
+        request = _Request(
+            pieces, owners, sum(tokens), len(texts), (time.perf_counter() - start) * 1000, self._loop.create_future()
+        )
         self._pending.append(request)
         self.stats.requests += 1
         assert self._wakeup is not None

@@ -168,13 +168,18 @@ class SentenceTransformerEncoder(WindowedEncoder):
         if self.fused_pooling:
             return self._encode_fused(list(pieces))
         with self._model_lock:
-            return self._model.encode(
-                list(pieces),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-                convert_to_tensor=True,  # numpy has no bfloat16: leave as a tensor, then float32
-            ).float().cpu().numpy()
+            return (
+                self._model.encode(
+                    list(pieces),
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                    convert_to_tensor=True,  # numpy has no bfloat16: leave as a tensor, then float32
+                )
+                .float()
+                .cpu()
+                .numpy()
+            )
 
     def _encode_fused(self, pieces: list[str]) -> np.ndarray:
         """The transformer's token embeddings, pooled and normalised by the Triton kernel."""
@@ -193,7 +198,6 @@ class SentenceTransformerEncoder(WindowedEncoder):
                 tokens = self._model[0](features)["token_embeddings"]
                 parts.append(mean_pool_normalize(tokens, features["attention_mask"]).cpu().numpy())
         return np.concatenate(parts).astype(np.float32, copy=False)
-
 
 
 class UniversalSentenceEncoder(PooledEncoder):

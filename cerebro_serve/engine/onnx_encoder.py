@@ -35,8 +35,7 @@ REFERENCE_TEXTS = [
     "intensive care registered nurse",
     "Python, Django, PostgreSQL, Kubernetes, Terraform, AWS",
     "Infirmière en soins intensifs, 8 ans d'expérience",
-    "We are hiring a warehouse supervisor to plan shifts, manage a team of 20 pickers and keep stock accurate. "
-    * 4,
+    "We are hiring a warehouse supervisor to plan shifts, manage a team of 20 pickers and keep stock accurate. " * 4,
     "Accountant with ten years in audit and payroll: month-end closing, IFRS reporting, tax returns, SAP. " * 5,
     "Led the migration of a monolith to event-driven services; mentored four engineers; cut costs by 30%. " * 6,
     "pastry chef " * 300,
@@ -50,8 +49,10 @@ class OnnxEncoder(WindowedEncoder):
     ) -> None:
         """`quantize`: serve int8 weights where they keep fidelity (else fp32); False: always fp32."""
         if not mean_pooled(model_dir):
-            raise ValueError(f"the ONNX backend serves mean-pooled, normalised models; {model_dir.name} is "
-                             "pooled otherwise: use the PyTorch backend")
+            raise ValueError(
+                f"the ONNX backend serves mean-pooled, normalised models; {model_dir.name} is "
+                "pooled otherwise: use the PyTorch backend"
+            )
         self.name = name
         self.device = "cpu"
         self.batch_size = batch_size
@@ -69,8 +70,12 @@ class OnnxEncoder(WindowedEncoder):
             if self.fidelity >= MIN_FIDELITY:
                 self._session, self.precision = int8, "int8"
             else:
-                log.warning("int8 %s drifts from fp32 on this CPU (min cosine %.4f < %.2f): serving fp32",
-                            name, self.fidelity, MIN_FIDELITY)
+                log.warning(
+                    "int8 %s drifts from fp32 on this CPU (min cosine %.4f < %.2f): serving fp32",
+                    name,
+                    self.fidelity,
+                    MIN_FIDELITY,
+                )
 
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
         return self._encode_with(self._session, pieces)
@@ -78,8 +83,10 @@ class OnnxEncoder(WindowedEncoder):
     def _min_cosine(self, candidate: Any, reference: Any, texts: Sequence[str]) -> float:
         """The lowest cosine between two sessions' vectors of the same texts, chunked and pooled as served."""
         pieces, owners, _ = self.prepare(texts)
-        got, expected = (self.pool(pieces, owners, self._encode_with(session, pieces), len(texts))
-                         for session in (candidate, reference))
+        got, expected = (
+            self.pool(pieces, owners, self._encode_with(session, pieces), len(texts))
+            for session in (candidate, reference)
+        )
         return float(np.min(np.sum(got * expected, axis=1)))
 
     def _encode_with(self, session: Any, pieces: Sequence[str]) -> np.ndarray:
@@ -92,8 +99,13 @@ class OnnxEncoder(WindowedEncoder):
         with self._lock:
             for start in range(0, len(pieces), self.batch_size):
                 rows = order[start : start + self.batch_size]
-                batch = self._tokenizer([pieces[row] for row in rows], padding=True, truncation=True,
-                                        max_length=self.window_tokens + 2, return_tensors="np")
+                batch = self._tokenizer(
+                    [pieces[row] for row in rows],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.window_tokens + 2,
+                    return_tensors="np",
+                )
                 vectors[rows] = run_pooled(session, batch, inputs)
         return vectors
 
@@ -110,8 +122,11 @@ def run_pooled(session: Any, batch: Any, inputs: set[str]) -> np.ndarray:
     """Token embeddings from the session, mean-pooled over the attention mask and L2-normalised."""
     ids = np.asarray(batch["input_ids"], dtype=np.int64)
     # Tokenizers of models without segments (RoBERTa-like) return no token_type_ids: all zeros.
-    feed = {name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
-            for name in INPUTS if name in inputs}
+    feed = {
+        name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
+        for name in INPUTS
+        if name in inputs
+    }
     return mean_pool_normalize(session.run(None, feed)[0], batch["attention_mask"])
 
 
@@ -165,8 +180,9 @@ def _export(model_dir: Path, out: Path, reduce_range: bool) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     tokenizer = _tokenizer(model_dir)
     sample = tokenizer(["a sample", "a longer sample text"], padding=True, return_tensors="pt")
@@ -175,22 +191,34 @@ def _export(model_dir: Path, out: Path, reduce_range: bool) -> None:
     raw = out / "raw.onnx"
     with torch.inference_mode():
         torch.onnx.export(
-            TokenEmbeddings(), tuple(sample[name] for name in INPUTS), str(raw), input_names=list(INPUTS),
-            output_names=["token_embeddings"], opset_version=17, dynamo=False,
+            TokenEmbeddings(),
+            tuple(sample[name] for name in INPUTS),
+            str(raw),
+            input_names=list(INPUTS),
+            output_names=["token_embeddings"],
+            opset_version=17,
+            dynamo=False,
             dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*INPUTS, "token_embeddings"]},
         )
     optimize_model(str(raw), model_type="bert", num_heads=0, hidden_size=0).save_model_to_file(str(out / "model.onnx"))
     raw.unlink()
     # Only the weight MatMuls: the embedding tables (Gather) would be quantised per tensor, one scale for
     # 30k rows, and buy no speed.
-    quantize_dynamic(str(out / "model.onnx"), str(out / "model.int8.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True, reduce_range=reduce_range, op_types_to_quantize=["MatMul"],
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    quantize_dynamic(
+        str(out / "model.onnx"),
+        str(out / "model.int8.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        reduce_range=reduce_range,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
 
     # The fp32 export must reproduce PyTorch as the torch backend loads the model (a fresh copy: the
     # traced one is not reused) on the reference texts; int8 is judged against it at each load.
-    batch = tokenizer(REFERENCE_TEXTS, padding=True, truncation=True, max_length=_max_seq_length(model_dir),
-                      return_tensors="np")
+    batch = tokenizer(
+        REFERENCE_TEXTS, padding=True, truncation=True, max_length=_max_seq_length(model_dir), return_tensors="np"
+    )
     reference_model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
     with torch.inference_mode():
         tokens = reference_model(**{name: torch.as_tensor(batch[name]) for name in batch}).last_hidden_state.numpy()
@@ -199,10 +227,12 @@ def _export(model_dir: Path, out: Path, reduce_range: bool) -> None:
     vectors = run_pooled(session, batch, {item.name for item in session.get_inputs()})
     fp32_min_cosine = float(np.min(np.sum(vectors * reference, axis=1)))
     if fp32_min_cosine < 0.9999:
-        raise RuntimeError(f"the ONNX export of {model_dir.name} does not reproduce PyTorch "
-                           f"(min cosine {fp32_min_cosine:.5f})")
-    (out / "export.json").write_text(json.dumps({"fp32_min_cosine": fp32_min_cosine,
-                                                 "texts": len(REFERENCE_TEXTS), "reduce_range": reduce_range}))
+        raise RuntimeError(
+            f"the ONNX export of {model_dir.name} does not reproduce PyTorch (min cosine {fp32_min_cosine:.5f})"
+        )
+    (out / "export.json").write_text(
+        json.dumps({"fp32_min_cosine": fp32_min_cosine, "texts": len(REFERENCE_TEXTS), "reduce_range": reduce_range})
+    )
 
 
 def _max_seq_length(model_dir: Path) -> int:

@@ -29,8 +29,7 @@ def profile_view(profile: Profile) -> str:
         for experience in profile.experiences
     ]
     educations = [
-        _join([education.title, education.school, education.description], " - ")
-        for education in profile.educations
+        _join([education.title, education.school, education.description], " - ") for education in profile.educations
     ]
     skills = ", ".join(skill.name for skill in profile.skills)
     return _join(

@@ -272,7 +272,15 @@ class FeatureColumns:
                 tag_rows=tag_rows,
                 **{
                     name: getattr(self, name)
-                    for name in (*_ROW_COLUMNS, *SIDE_VIEWS, "skill_ids", "skill_weights", "term_ids", "term_freqs", "term_df")
+                    for name in (
+                        *_ROW_COLUMNS,
+                        *SIDE_VIEWS,
+                        "skill_ids",
+                        "skill_weights",
+                        "term_ids",
+                        "term_freqs",
+                        "term_df",
+                    )
                 },
             )
 
@@ -410,4 +418,3 @@ class FeatureColumns:
             self._tags.setdefault(tag, set()).add(row)
             self._tag_arrays.pop(tag, None)
         self._tags_of_row[row] = tuple(tags)
-

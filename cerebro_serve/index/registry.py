@@ -49,9 +49,7 @@ class PoolIndex:
         revision: int,
         alive: bool = True,
     ) -> None:
-        row = self.columns.upsert(
-            record_id, created_at_us, updated_at_us, features, embedding[1:], tags, alive
-        )
+        row = self.columns.upsert(record_id, created_at_us, updated_at_us, features, embedding[1:], tags, alive)
         self.vectors.set(np.array([row]), embedding[0][None, :], revision)
         self.vectors.maintain(background=True)
 
@@ -143,7 +141,8 @@ class IndexRegistry:
     def _rebuild(self, pool_key: str) -> PoolIndex:
         # No ANN while loading: it is built once, over every row, at the end.
         index = PoolIndex(
-            VectorIndex(self.dimension, ann_min_rows=2**62, accelerator=self.accelerator), FeatureColumns(self.dimension)
+            VectorIndex(self.dimension, ann_min_rows=2**62, accelerator=self.accelerator),
+            FeatureColumns(self.dimension),
         )
         current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
         stale: list[IndexRow] = []

@@ -59,8 +59,9 @@ class TritonExactSearch:
 
         top = int(rows.max()) + 1 if len(rows) else 0
         if top > len(self.rows):
-            grown = torch.zeros((max(top, 2 * len(self.rows)), self.rows.shape[1]), dtype=self.rows.dtype,
-                                device=self.device)
+            grown = torch.zeros(
+                (max(top, 2 * len(self.rows)), self.rows.shape[1]), dtype=self.rows.dtype, device=self.device
+            )
             grown[: len(self.rows)] = self.rows
             self.rows = grown
         self.rows[torch.as_tensor(rows, device=self.device)] = torch.as_tensor(vectors, device=self.device).half()

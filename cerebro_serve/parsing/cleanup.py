@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
-                           "\ufb05": "st", "\ufb06": "st"})
+LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+)
 INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
 # "devel-\nopment" -> "development": a hyphen at a line end followed by a lowercase continuation.
 LINE_END_HYPHEN = re.compile(r"(\w)[-\u2010]\n[ \t]*([a-zà-ÿ])")

@@ -14,8 +14,13 @@ URL = re.compile(
     r"(?:https?://|www\.)[^\s,;]+|(?:linkedin\.com|github\.com|gitlab\.com|twitter\.com|x\.com)/[^\s,;]+",
     re.IGNORECASE,
 )
-URL_TYPES = {"linkedin": "linkedin", "github": "github", "twitter": "twitter", "x.com": "twitter",
-             "facebook": "facebook"}
+URL_TYPES = {
+    "linkedin": "linkedin",
+    "github": "github",
+    "twitter": "twitter",
+    "x.com": "twitter",
+    "facebook": "facebook",
+}
 NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿA-ZÀ-ÖØ-Þ'’-]*\.?$")
 
 
@@ -71,9 +76,11 @@ def find_contacts(text: str) -> Contacts:
     return contacts
 
 
-LOCATION_LABEL = re.compile(r"\b(?:location|address|adresse|dirección|direccion|adresse|wohnort|indirizzo|"
-                            r"morada|adres|adresa|localisation|ubicación|ubicacion)\s*:\s*(?P<place>[^|•·\n]+)",
-                            re.IGNORECASE)
+LOCATION_LABEL = re.compile(
+    r"\b(?:location|address|adresse|dirección|direccion|adresse|wohnort|indirizzo|"
+    r"morada|adres|adresa|localisation|ubicación|ubicacion)\s*:\s*(?P<place>[^|•·\n]+)",
+    re.IGNORECASE,
+)
 PLACE = re.compile(r"^[A-ZÀ-Þ][\w'’. -]{1,40},\s*[A-ZÀ-Þ][\w'’. -]{1,40}$")
 
 

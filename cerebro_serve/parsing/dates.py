@@ -12,10 +12,37 @@ from dataclasses import dataclass
 from datetime import date
 
 MONTHS: dict[int, tuple[str, ...]] = {
-    1: ("january", "jan", "janvier", "janv", "enero", "ene", "januar", "jänner", "jaen", "gennaio", "gen", "janeiro",
-        "januari", "ianuarie", "ian"),
-    2: ("february", "feb", "fevrier", "fev", "fevr", "febrero", "februar", "febbraio", "fevereiro", "fev",
-        "februari", "februarie"),
+    1: (
+        "january",
+        "jan",
+        "janvier",
+        "janv",
+        "enero",
+        "ene",
+        "januar",
+        "jänner",
+        "jaen",
+        "gennaio",
+        "gen",
+        "janeiro",
+        "januari",
+        "ianuarie",
+        "ian",
+    ),
+    2: (
+        "february",
+        "feb",
+        "fevrier",
+        "fev",
+        "fevr",
+        "febrero",
+        "februar",
+        "febbraio",
+        "fevereiro",
+        "fev",
+        "februari",
+        "februarie",
+    ),
     3: ("march", "mar", "mars", "marzo", "marz", "maerz", "marco", "maart", "mrt", "martie"),
     4: ("april", "apr", "avril", "avr", "abril", "abr", "aprile", "aprilie"),
     5: ("may", "mai", "mayo", "maggio", "mag", "maio", "mei"),
@@ -25,18 +52,49 @@ MONTHS: dict[int, tuple[str, ...]] = {
     9: ("september", "sep", "sept", "septembre", "septiembre", "set", "settembre", "setembro", "septembrie"),
     10: ("october", "oct", "octobre", "octubre", "oktober", "okt", "ottobre", "ott", "outubro", "out", "octombrie"),
     11: ("november", "nov", "novembre", "noviembre", "novembro", "noiembrie", "noi"),
-    12: ("december", "dec", "decembre", "diciembre", "dic", "dezember", "dez", "dicembre", "dezembro",
-         "decembrie"),
+    12: ("december", "dec", "decembre", "diciembre", "dic", "dezember", "dez", "dicembre", "dezembro", "decembrie"),
 }
 PRESENT = (
-    "present", "current", "currently", "now", "today", "ongoing", "to date", "date",
-    "aujourd hui", "actuel", "actuellement", "en cours", "ce jour",
-    "actualidad", "presente", "actual", "hoy", "la fecha",
-    "heute", "derzeit", "aktuell", "jetzt", "laufend", "bis heute", "dato",
-    "oggi", "attuale", "in corso",
-    "atual", "momento", "o momento", "hoje",
-    "heden", "nu", "huidig", "lopend",
-    "prezent", "in prezent", "pana in prezent", "acum",
+    "present",
+    "current",
+    "currently",
+    "now",
+    "today",
+    "ongoing",
+    "to date",
+    "date",
+    "aujourd hui",
+    "actuel",
+    "actuellement",
+    "en cours",
+    "ce jour",
+    "actualidad",
+    "presente",
+    "actual",
+    "hoy",
+    "la fecha",
+    "heute",
+    "derzeit",
+    "aktuell",
+    "jetzt",
+    "laufend",
+    "bis heute",
+    "dato",
+    "oggi",
+    "attuale",
+    "in corso",
+    "atual",
+    "momento",
+    "o momento",
+    "hoje",
+    "heden",
+    "nu",
+    "huidig",
+    "lopend",
+    "prezent",
+    "in prezent",
+    "pana in prezent",
+    "acum",
 )
 
 _MONTH_LOOKUP = {name: number for number, names in MONTHS.items() for name in names}
@@ -49,11 +107,11 @@ _DATE = (
     rf"|{_YEAR}[/.\-](?:0?[1-9]|1[0-2])(?![\d])"  # 2017-03
     rf"|{_YEAR})"
 )
-_SEPARATOR = r"\s*(?:-|–|—|‒|to|until|till|à|au|a|al|hasta|bis|fino\s+a|al|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)|/)\s*"
-# Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
-_MONTH_DATE = (
-    rf"(?:(?:{_MONTH_WORD})\.?,?\s*(?:de\s+)?{_YEAR}|(?:0?[1-9]|1[0-2])[/.\-]{_YEAR})"
+_SEPARATOR = (
+    r"\s*(?:-|–|—|‒|to|until|till|à|au|a|al|hasta|bis|fino\s+a|al|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)|/)\s*"
 )
+# Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
+_MONTH_DATE = rf"(?:(?:{_MONTH_WORD})\.?,?\s*(?:de\s+)?{_YEAR}|(?:0?[1-9]|1[0-2])[/.\-]{_YEAR})"
 RANGE = re.compile(
     rf"(?<![\w])(?:(?P<start2>{_MONTH_DATE})\s+(?P<end2>{_MONTH_DATE})"
     rf"|(?P<start>{_DATE})(?:{_SEPARATOR}(?P<end>{_DATE}|{_PRESENT_WORD}))?)(?![\w])",

@@ -32,8 +32,18 @@ CONTENT_TYPES = {
     "image/jpeg": IMAGE,
     "image/tiff": IMAGE,
 }
-EXTENSIONS = {".pdf": PDF, ".docx": DOCX, ".html": HTML, ".htm": HTML, ".txt": TEXT,
-              ".png": IMAGE, ".jpg": IMAGE, ".jpeg": IMAGE, ".tif": IMAGE, ".tiff": IMAGE}
+EXTENSIONS = {
+    ".pdf": PDF,
+    ".docx": DOCX,
+    ".html": HTML,
+    ".htm": HTML,
+    ".txt": TEXT,
+    ".png": IMAGE,
+    ".jpg": IMAGE,
+    ".jpeg": IMAGE,
+    ".tif": IMAGE,
+    ".tiff": IMAGE,
+}
 OFFICE_EXTENSIONS = {".doc", ".rtf", ".odt"}
 MIN_TEXT_CHARACTERS = 20
 
@@ -105,11 +115,14 @@ def precheck(
             "wrong_content_type", f"The file was declared as {declared.upper()} but its content is {kind.upper()}."
         )
     if kind == "office" and office_converter() is None:
-        raise DocumentError("unsupported_type", "DOC, RTF and ODT files need LibreOffice, which this server does "
-                                                "not have; send PDF or DOCX.")
+        raise DocumentError(
+            "unsupported_type",
+            "DOC, RTF and ODT files need LibreOffice, which this server does not have; send PDF or DOCX.",
+        )
     if kind == IMAGE and ocr.tesseract() is None:
-        raise DocumentError("needs_ocr", "The file is an image and no OCR engine is installed on this server; "
-                                         "send a text PDF or DOCX.")
+        raise DocumentError(
+            "needs_ocr", "The file is an image and no OCR engine is installed on this server; send a text PDF or DOCX."
+        )
     return kind
 
 
@@ -120,8 +133,14 @@ def extract_document(
     limits: DocumentLimits = DocumentLimits(),
 ) -> Document:
     kind = precheck(data, filename, content_type, limits)
-    readers = {PDF: _pdf_pages, DOCX: _docx_pages, HTML: _html_pages, TEXT: _text_pages, "office": _office_pages,
-               IMAGE: lambda image, _limits: [ocr.ocr_image(image)]}
+    readers = {
+        PDF: _pdf_pages,
+        DOCX: _docx_pages,
+        HTML: _html_pages,
+        TEXT: _text_pages,
+        "office": _office_pages,
+        IMAGE: lambda image, _limits: [ocr.ocr_image(image)],
+    }
     pages = readers[kind](data, limits)
     text, cleaned = _joined(pages)
     if len(text) < MIN_TEXT_CHARACTERS and kind == PDF:
@@ -151,6 +170,7 @@ def _scanned_pdf_pages(data: bytes) -> list[str]:
 
 # -- PDF -------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class _Glyph:
     left: float
@@ -177,7 +197,9 @@ def _pdf_pages(data: bytes, limits: DocumentLimits) -> list[str]:
         raise DocumentError("corrupt", "The PDF is damaged or truncated and cannot be read.") from None
     try:
         if len(document) > limits.max_pages:
-            raise DocumentError("too_many_pages", f"The PDF has {len(document)} pages; the limit is {limits.max_pages}.")
+            raise DocumentError(
+                "too_many_pages", f"The PDF has {len(document)} pages; the limit is {limits.max_pages}."
+            )
         pages = [_pdf_page_text(document[index]) for index in range(len(document))]
     finally:
         document.close()
@@ -197,7 +219,7 @@ def _pypdf_pages(data: bytes, fallback: list[str]) -> list[str]:
             if _space_starved(original):
                 text = reader.pages[index].extract_text() or ""
                 pages[index] = text if text.strip() else original
-    except Exception:  # pypdf choking on a file PDFium read: keep PDFium's text
+    except Exception:  # noqa: BLE001 - pypdf choking on a file PDFium read: keep PDFium's text
         return list(fallback)
     return pages
 
@@ -241,7 +263,9 @@ def _find_gutter(glyphs: list[_Glyph], width: float) -> float | None:
     buckets = 100
     covered = [0] * buckets
     for glyph in glyphs:
-        for bucket in range(max(0, int(glyph.left / width * buckets)), min(buckets, int(glyph.right / width * buckets) + 1)):
+        for bucket in range(
+            max(0, int(glyph.left / width * buckets)), min(buckets, int(glyph.right / width * buckets) + 1)
+        ):
             covered[bucket] += 1
     best_start, best_length, start = None, 0, None
     for bucket in range(25, 76):
@@ -297,7 +321,7 @@ def _docx_pages(data: bytes, limits: DocumentLimits) -> list[str]:
         body = docx.Document(io.BytesIO(data)).element.body
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise DocumentError("corrupt", f"The DOCX cannot be opened ({type(error).__name__}).") from None
-    except Exception as error:  # lxml syntax errors and the like: the file is broken, not the server
+    except Exception as error:  # noqa: BLE001 - lxml syntax errors and the like: the file is broken, not us
         raise DocumentError("corrupt", f"The DOCX XML is malformed ({type(error).__name__}).") from None
     # Every paragraph in document order (body, tables, text boxes), each with only its own runs, and
     # nothing from mc:Fallback, which repeats a text box's content for old readers.
@@ -330,9 +354,18 @@ def _office_pages(data: bytes, limits: DocumentLimits) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="cerebro-office-") as directory:
         source = Path(directory) / "document"
         source.write_bytes(data)
-        command = [converter, "--headless", "--norestore", "--nolockcheck",
-                   f"-env:UserInstallation=file://{directory}/profile",
-                   "--convert-to", "docx", "--outdir", directory, str(source)]
+        command = [
+            converter,
+            "--headless",
+            "--norestore",
+            "--nolockcheck",
+            f"-env:UserInstallation=file://{directory}/profile",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            directory,
+            str(source),
+        ]
         try:
             subprocess.run(command, capture_output=True, timeout=OFFICE_TIMEOUT_SECONDS, check=False)
         except subprocess.TimeoutExpired:
@@ -345,10 +378,31 @@ def _office_pages(data: bytes, limits: DocumentLimits) -> list[str]:
 
 # -- HTML and text ---------------------------------------------------------------------------------
 
+
 class _TextOfHtml(HTMLParser):
     SKIP = {"script", "style", "head", "noscript", "template"}
-    BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-             "header", "footer", "table", "td", "th"}
+    BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "table",
+        "td",
+        "th",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

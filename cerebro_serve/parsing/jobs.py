@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import re
 
-from cerebro_serve.objects import GeneralEntity, Job, Location, RangeFloat, Section as JobSection, Skill
+from cerebro_serve.objects import GeneralEntity, Job, Location, RangeFloat, Skill
+from cerebro_serve.objects import Section as JobSection
 from cerebro_serve.parsing.contacts import find_location
 from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
 from cerebro_serve.parsing.sections import split_sections
 from cerebro_serve.parsing.taxonomy import Lexicon
 
-CURRENCIES = {"$": "USD", "usd": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP",
-              "gbp": "GBP", "chf": "CHF", "ron": "RON", "lei": "RON", "cad": "CAD", "aud": "AUD"}
+CURRENCIES = {
+    "$": "USD",
+    "usd": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "chf": "CHF",
+    "ron": "RON",
+    "lei": "RON",
+    "cad": "CAD",
+    "aud": "AUD",
+}
 _AMOUNT = r"\d{1,3}(?:[ ,.\u00a0']\d{3})+|\d+(?:[.,]\d+)?\s*[kK]|\d{4,7}"
 _CURRENCY = r"[$€£]|\b(?:usd|eur|euros?|gbp|chf|ron|lei|cad|aud)\b"
 SALARY = re.compile(
@@ -43,7 +57,7 @@ IN_PLACE = re.compile(r"\b(?:in|à|en|in|a|em)\s+(?P<place>[A-ZÀ-Þ][\w'’-]+(
 
 
 def _place_in_summary(summary: str | None) -> str | None:
-    """"... is hiring in Berlin": the capitalised words after "in"."""
+    """ "... is hiring in Berlin": the capitalised words after "in"."""
     match = IN_PLACE.search(summary or "")
     return match.group("place") if match else None
 

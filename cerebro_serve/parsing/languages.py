@@ -13,8 +13,17 @@ LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
     "de": ("german", "deutsch", "allemand", "aleman", "tedesco", "alemao", "duits", "germana"),
     "it": ("italian", "italiano", "italien", "italienisch", "italiaans", "italiana"),
     "pt": ("portuguese", "portugues", "portugais", "portugiesisch", "portoghese", "portugees", "portugheza"),
-    "nl": ("dutch", "nederlands", "neerlandais", "hollandais", "neerlandes", "niederlandisch", "olandese",
-           "holandes", "olandeza"),
+    "nl": (
+        "dutch",
+        "nederlands",
+        "neerlandais",
+        "hollandais",
+        "neerlandes",
+        "niederlandisch",
+        "olandese",
+        "holandes",
+        "olandeza",
+    ),
     "ro": ("romanian", "romana", "roumain", "rumano", "rumanisch", "rumeno", "romeno", "roemeens"),
     "ru": ("russian", "russe", "ruso", "russisch", "russo", "russisch", "rusa"),
     "ar": ("arabic", "arabe", "arabisch", "arabo", "arabisch", "araba"),
@@ -53,8 +62,11 @@ def find_spoken_languages(text: str) -> list[tuple[str, str | None]]:
     found: dict[str, str | None] = {}
     for line in text.split("\n"):
         folded = fold(line)
-        names = [(match.start(), match.end(), _NAME_TO_CODE[match.group(0)])
-                 for match in re.finditer(r"[a-z]+", folded) if match.group(0) in _NAME_TO_CODE]
+        names = [
+            (match.start(), match.end(), _NAME_TO_CODE[match.group(0)])
+            for match in re.finditer(r"[a-z]+", folded)
+            if match.group(0) in _NAME_TO_CODE
+        ]
         for position, (_, end, code) in enumerate(names):
             # A level belongs to the language named just before it on the line.
             stop = names[position + 1][0] if position + 1 < len(names) else len(line)

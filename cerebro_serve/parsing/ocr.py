@@ -25,7 +25,9 @@ def tesseract() -> str | None:
 @functools.cache
 def _languages() -> str:
     binary = tesseract()
-    listed = subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=10).stdout if binary else ""
+    listed = (
+        subprocess.run([binary, "--list-langs"], capture_output=True, text=True, timeout=10).stdout if binary else ""
+    )
     installed = {line.strip() for line in listed.splitlines()[1:]}
     return "+".join(language for language in WANTED_LANGUAGES if language in installed) or "eng"
 
@@ -33,10 +35,17 @@ def _languages() -> str:
 def ocr_image(data: bytes) -> str:
     binary = tesseract()
     if binary is None:
-        raise DocumentError("needs_ocr", "The file is an image or a scan and no OCR engine is installed on this server.")
+        raise DocumentError(
+            "needs_ocr", "The file is an image or a scan and no OCR engine is installed on this server."
+        )
     try:
-        result = subprocess.run([binary, "stdin", "stdout", "-l", _languages()], input=data, capture_output=True,
-                                timeout=OCR_TIMEOUT_SECONDS, check=False)
+        result = subprocess.run(
+            [binary, "stdin", "stdout", "-l", _languages()],
+            input=data,
+            capture_output=True,
+            timeout=OCR_TIMEOUT_SECONDS,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise DocumentError("timeout", "Reading the image with OCR took too long.") from None
     if result.returncode != 0:

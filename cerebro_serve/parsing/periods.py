@@ -69,8 +69,11 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
 def split_entries(lines: list[str]) -> list[Entry]:
     """Entries of an experience or education section, in order."""
     lines = _join_broken_ranges([line for line in lines if line.strip()])
-    dated = [(index, ranges[0]) for index, line in enumerate(lines)
-             if (ranges := find_ranges(line)) and len(line.split()) <= MAX_HEADER_WORDS + 6]
+    dated = [
+        (index, ranges[0])
+        for index, line in enumerate(lines)
+        if (ranges := find_ranges(line)) and len(line.split()) <= MAX_HEADER_WORDS + 6
+    ]
     if not dated:
         return [Entry(None, _parts(lines[0]), "\n".join(lines[1:]))] if lines else []
 
@@ -85,7 +88,7 @@ def split_entries(lines: list[str]) -> list[Entry]:
     entries = []
     for position, (index, dates) in enumerate(dated):
         end = starts[position + 1] if position + 1 < len(dated) else len(lines)
-        header_lines = lines[starts[position]:index]
+        header_lines = lines[starts[position] : index]
         remainder = _without_dates(lines[index], dates)
         if remainder:
             header_lines.append(remainder)

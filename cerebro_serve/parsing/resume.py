@@ -40,7 +40,9 @@ def _to_skills(matches: list[Match]) -> list[Skill]:
     return list(seen.values())
 
 
-def _title_company_location(parts: list[str], lexicon: Lexicon, langs: set[str]) -> tuple[str | None, str | None, str | None]:
+def _title_company_location(
+    parts: list[str], lexicon: Lexicon, langs: set[str]
+) -> tuple[str | None, str | None, str | None]:
     """The part naming an occupation is the title; the next other part the company; the rest the place."""
     if not parts:
         return None, None, None
@@ -130,7 +132,9 @@ def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Prof
     summary = "\n".join(section.text for section in _section(sections, "summary")) or None
     language_text = "\n".join(section.text for section in _section(sections, "languages"))
     spoken = find_spoken_languages(language_text) if language_text else []
-    certifications = [line.strip(" •-*") for s in _section(sections, "certifications") for line in s.lines if line.strip()]
+    certifications = [
+        line.strip(" •-*") for s in _section(sections, "certifications") for line in s.lines if line.strip()
+    ]
     interests = [line.strip(" •-*") for s in _section(sections, "interests") for line in s.lines if line.strip()]
     return Profile(
         text=text,

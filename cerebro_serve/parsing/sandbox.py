@@ -74,7 +74,7 @@ class DocumentSandbox:
             # Out of address space: the worker died or could not load what it needed.
             self._reset(pool)
             raise DocumentError("too_complex", "Reading the file exceeded the parser's memory limit.") from None
-        except Exception as error:  # a library choking on a malformed file is the file's problem
+        except Exception as error:  # noqa: BLE001 - a library choking on a malformed file is the file's problem
             log.warning("document extraction failed: %r", error)
             raise DocumentError("unreadable", f"The file could not be read ({type(error).__name__}).") from None
 

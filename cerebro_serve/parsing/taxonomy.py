@@ -96,9 +96,13 @@ class Lexicon:
 
 def _on_word_boundaries(text: str, start: int, end: int) -> bool:
     """Not inside a word, nor inside a URL, email or file name ("linkedin.com", "cv.docx")."""
-    if start > 0 and (text[start - 1].isalnum() or (text[start - 1] in "./@" and start > 1 and text[start - 2].isalnum())):
+    if start > 0 and (
+        text[start - 1].isalnum() or (text[start - 1] in "./@" and start > 1 and text[start - 2].isalnum())
+    ):
         return False
-    if end < len(text) and (text[end].isalnum() or (text[end] in "./@" and end + 1 < len(text) and text[end + 1].isalnum())):
+    if end < len(text) and (
+        text[end].isalnum() or (text[end] in "./@" and end + 1 < len(text) and text[end + 1].isalnum())
+    ):
         return False
     return True
 

@@ -53,8 +53,10 @@ class Trees:
     @classmethod
     def from_dict(cls, data: dict[str, list[float]]) -> Trees:
         ints, floats = ("feature", "left", "right", "roots"), ("threshold", "value")
-        return cls(**{name: np.asarray(data[name], dtype=np.int32) for name in ints},
-                   **{name: np.asarray(data[name], dtype=np.float32) for name in floats})
+        return cls(
+            **{name: np.asarray(data[name], dtype=np.int32) for name in ints},
+            **{name: np.asarray(data[name], dtype=np.float32) for name in floats},
+        )
 
     def to_dict(self) -> dict[str, list[float]]:
         names = ("feature", "threshold", "left", "right", "value", "roots")
@@ -105,12 +107,23 @@ class Algorithm:
             raw = np.frombuffer(base64.b64decode(data["adapter"]), dtype=np.float16).astype(np.float32)
             side = int(round(len(raw) ** 0.5))
             adapter = raw.reshape(side, side)
-        return cls(data["name"], int(data.get("version", 1)), np.asarray(data["weights"], dtype=np.float32),
-                   float(data["bias"]), trees, adapter)
+        return cls(
+            data["name"],
+            int(data.get("version", 1)),
+            np.asarray(data["weights"], dtype=np.float32),
+            float(data["bias"]),
+            trees,
+            adapter,
+        )
 
     def to_json(self, **extra: object) -> str:
-        data: dict[str, object] = {"name": self.name, "version": self.version, "features": list(FEATURES),
-                                   "weights": [round(float(w), 6) for w in self.weights], "bias": self.bias}
+        data: dict[str, object] = {
+            "name": self.name,
+            "version": self.version,
+            "features": list(FEATURES),
+            "weights": [round(float(w), 6) for w in self.weights],
+            "bias": self.bias,
+        }
         if self.trees is not None:
             data["trees"] = self.trees.to_dict()
         if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size

@@ -34,10 +34,16 @@ _LANGUAGE_BY_NAME = {name: code for code, names in LANGUAGE_NAMES.items() for na
 _EDUCATION_PATTERNS = (
     (5, r"ph\.?\s?d|doctora(te|t|do|l)|doktor|dottorato|doutorado"),
     (4, r"master|m\.?sc\b|\bmba\b|m\.?eng\b|\bm\.a\.|\bms\b|maestr[ií]a|m[aá]ster|magist|mestrado|laurea magistrale"),
-    (3, r"bachelor|b\.?sc\b|\bb\.?s\.|\bb\.a\.|b\.?eng\b|\bbs\b|\bba\b|licenci|licence|\bgrado\b|bachiller|"
-        r"undergraduate degree|college degree|university degree|4-year degree|laurea|licenciatura"),
-    (2, r"associate'?s? degree|\bdiploma\b|\bbts\b|\bdut\b|\bhnd\b|technician degree|vocational|"
-        r"t[eé]cnico superior|dipl[oô]me"),
+    (
+        3,
+        r"bachelor|b\.?sc\b|\bb\.?s\.|\bb\.a\.|b\.?eng\b|\bbs\b|\bba\b|licenci|licence|\bgrado\b|bachiller|"
+        r"undergraduate degree|college degree|university degree|4-year degree|laurea|licenciatura",
+    ),
+    (
+        2,
+        r"associate'?s? degree|\bdiploma\b|\bbts\b|\bdut\b|\bhnd\b|technician degree|vocational|"
+        r"t[eé]cnico superior|dipl[oô]me",
+    ),
     (1, r"high school|secondary school|\bged\b|baccalaur[eé]at|bachillerato|abitur|lyc[eé]e|maturit"),
 )
 EDUCATION_LEVELS = tuple((level, re.compile(pattern, re.IGNORECASE)) for level, pattern in _EDUCATION_PATTERNS)
@@ -180,8 +186,15 @@ class FeatureExtractor:
             languages |= 1 << LANGUAGE_BITS[profile.text_language]
         location = profile.info.location
         return _features(
-            concepts, term_counts(profile_view(profile)), _profile_years(profile, today), education, languages,
-            location.lat, location.lng, title, consent_refusals(profile.consent_algorithmic),
+            concepts,
+            term_counts(profile_view(profile)),
+            _profile_years(profile, today),
+            education,
+            languages,
+            location.lat,
+            location.lng,
+            title,
+            consent_refusals(profile.consent_algorithmic),
         )
 
     def of_job(self, job: Job) -> RecordFeatures:
@@ -331,4 +344,3 @@ def _iso_date(value: str | None) -> date | None:
             return date.fromisoformat(value[:7] + "-01")
         except ValueError:
             return None
-

@@ -44,7 +44,7 @@ MARKETPLACE: tuple[BaseAlgorithm, ...] = (
             "validation metrics; any earlier version can be served again."
         ),
         suits="Workspaces with hiring feedback (hundreds of rated or tracked pairs and more) whose "
-              "recruiters weigh criteria differently from the default.",
+        "recruiters weigh criteria differently from the default.",
         trainable=True,
     ),
 )

@@ -7,9 +7,9 @@ import dataclasses
 import json
 import secrets
 import threading
+from typing import Any
 
 import msgspec
-from typing import Any
 
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.marketplace import MARKETPLACE, base_of
@@ -40,9 +40,16 @@ class AlgorithmService:
             known = ", ".join(b.key for b in MARKETPLACE)
             raise InvalidParameters(f"`base` must be a marketplace algorithm ({known}), got {request.base!r}")
         stored = StoredAlgorithm(
-            key=new_algorithm_key(), base=base.key, name=request.name, labeller_role=request.labeller_role,
-            description=request.description, goals=_goals_json(request), active_version=1, is_default=False,
-            live_learning=_live_learning_json(request, base.trainable), created_at_us=now_us(),
+            key=new_algorithm_key(),
+            base=base.key,
+            name=request.name,
+            labeller_role=request.labeller_role,
+            description=request.description,
+            goals=_goals_json(request),
+            active_version=1,
+            is_default=False,
+            live_learning=_live_learning_json(request, base.trainable),
+            created_at_us=now_us(),
         )
         fusion = dataclasses.replace(base.fusion(), name=stored.key, version=1)
         self.store.create_algorithm(stored, fusion.to_json())

@@ -106,11 +106,14 @@ class FeedbackService:
             if query.location_lat is None or query.location_lon is None:
                 raise InvalidParameters("`location_distance` needs `location_lat` and `location_lon`")
             if query.use_location_experience or query.use_location_education:
-                raise InvalidParameters("only the profile's address is located here: `use_location_experience` "
-                                        "and `use_location_education` are not supported")
+                raise InvalidParameters(
+                    "only the profile's address is located here: `use_location_experience` "
+                    "and `use_location_education` are not supported"
+                )
         ids = sorted({item.row.profile_id for item in items})
-        profiles = {stored.id: msgspec.json.decode(stored.body, type=Profile)
-                    for stored in self.records.store.load_records(ids)}
+        profiles = {
+            stored.id: msgspec.json.decode(stored.body, type=Profile) for stored in self.records.store.load_records(ids)
+        }
         keep = {profile_id for profile_id, profile in profiles.items() if _profile_passes(profile, query)}
         return [item for item in items if item.row.profile_id in keep]
 
@@ -119,17 +122,25 @@ class FeedbackService:
         row = self._row(kind, request, profile, job, repeatable=request.created_at is not None)
         [key] = self.store.add_feedback([row])
         # A repeated event answers with the key it was first stored under.
-        stored = StoredFeedback(dataclasses.replace(row, key=key), profile.key, profile.reference, job.key, job.reference)
+        stored = StoredFeedback(
+            dataclasses.replace(row, key=key), profile.key, profile.reference, job.key, job.reference
+        )
         return self._view(stored, None, False)
 
     def _pair(self, request: Signal) -> tuple[StoredRecord, StoredRecord]:
         """The profile and the job the feedback is about; both must exist."""
-        profile = self.records.find(PROFILE, request.source_key, _lookup(request.profile_key, request.profile_reference))
+        profile = self.records.find(
+            PROFILE, request.source_key, _lookup(request.profile_key, request.profile_reference)
+        )
         job = self.records.find(JOB, request.board_key, _lookup(request.job_key, request.job_reference))
         return profile, job
 
     def _row(
-        self, kind: str, request: RatingCreate | TrackingCreate, profile: StoredRecord, job: StoredRecord,
+        self,
+        kind: str,
+        request: RatingCreate | TrackingCreate,
+        profile: StoredRecord,
+        job: StoredRecord,
         repeatable: bool,
     ) -> FeedbackRow:
         """The stored form. An event with its own `created_at` is repeatable: sent again, it is recognised
@@ -141,9 +152,17 @@ class FeedbackService:
         if not repeatable:
             identity.append(secrets.token_hex(8))
         return FeedbackRow(
-            key=secrets.token_hex(20), kind=kind, role=request.role, score=score, action=action,
-            source_key=request.source_key, profile_id=profile.id, board_key=request.board_key, job_id=job.id,
-            author_email=request.author_email, comment=request.comment,
+            key=secrets.token_hex(20),
+            kind=kind,
+            role=request.role,
+            score=score,
+            action=action,
+            source_key=request.source_key,
+            profile_id=profile.id,
+            board_key=request.board_key,
+            job_id=job.id,
+            author_email=request.author_email,
+            comment=request.comment,
             created_at_us=given if given is not None else now_us(),
             fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest(),
         )
@@ -198,10 +217,16 @@ def _profile_passes(profile: Profile, query: FeedbackListQuery) -> bool:
             return False
         place = profile.info.location
         geo = GeoFilter(query.location_lat, query.location_lon, query.location_distance)  # type: ignore[arg-type]
-        if place.lat is None or place.lng is None or not within_radius(np.array([place.lat]), np.array([place.lng]), geo)[0]:
+        if (
+            place.lat is None
+            or place.lng is None
+            or not within_radius(np.array([place.lat]), np.array([place.lng]), geo)[0]
+        ):
             return False
-    for part, low, high in (("experiences", query.experiences_duration_min, query.experiences_duration_max),
-                            ("educations", query.educations_duration_min, query.educations_duration_max)):
+    for part, low, high in (
+        ("experiences", query.experiences_duration_min, query.experiences_duration_max),
+        ("educations", query.educations_duration_min, query.educations_duration_max),
+    ):
         if low is None and high is None:
             continue
         years = profile_years(profile, part)

@@ -22,8 +22,16 @@ from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.records import RecordService
 
 # How each refusal reads over HTTP: too big is 413, not a format we read is 415, the rest is the file's fault.
-REASON_STATUS = {"too_large": 413, "too_many_pages": 413, "unsupported_type": 415, "wrong_content_type": 415,
-                 "needs_ocr": 415, "timeout": 422, "too_complex": 422, "unreadable": 422}
+REASON_STATUS = {
+    "too_large": 413,
+    "too_many_pages": 413,
+    "unsupported_type": 415,
+    "wrong_content_type": 415,
+    "needs_ocr": 415,
+    "timeout": 422,
+    "too_complex": 422,
+    "unreadable": 422,
+}
 
 
 class DocumentRejected(ServiceError):
@@ -109,7 +117,9 @@ class ParsingService:
         self.records.pools.require(PROFILE, request.source_key)
         text = self.read(request.data, request.filename, request.content_type)
         parsed = parse_resume(text, self._lexicon())
-        extension = request.filename.rsplit(".", 1)[-1].lower() if request.filename and "." in request.filename else None
+        extension = (
+            request.filename.rsplit(".", 1)[-1].lower() if request.filename and "." in request.filename else None
+        )
         attachment = Attachment(
             type="resume",
             alt=hashlib.sha1(request.data).hexdigest(),

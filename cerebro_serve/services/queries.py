@@ -280,8 +280,13 @@ class FeedbackListQuery(Struct, kw_only=True):
     @property
     def filters_profiles(self) -> bool:
         return self.location_distance is not None or any(
-            value is not None for value in (self.experiences_duration_min, self.experiences_duration_max,
-                                            self.educations_duration_min, self.educations_duration_max)
+            value is not None
+            for value in (
+                self.experiences_duration_min,
+                self.experiences_duration_max,
+                self.educations_duration_min,
+                self.educations_duration_max,
+            )
         )
 
 

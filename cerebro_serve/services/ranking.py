@@ -28,7 +28,6 @@ from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.algorithms import AlgorithmService
-from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
@@ -45,6 +44,7 @@ from cerebro_serve.services.queries import (
 )
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
+from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.store import RecordFilter, SqlStore, StoredRecord, TagClause
 from cerebro_serve.store.learning import ScoringCall
 from cerebro_serve.store.sql import now_us
@@ -101,7 +101,9 @@ class RankingService:
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
         return self._rank(
-            PROFILE, query.source_keys, query,
+            PROFILE,
+            query.source_keys,
+            query,
             lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
             endpoint="profiles/scoring",
         )
@@ -109,7 +111,9 @@ class RankingService:
     def score_jobs(self, query: JobsScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
         return self._rank(
-            JOB, query.board_keys, query,
+            JOB,
+            query.board_keys,
+            query,
             lambda: self._stored_anchor(
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, algorithm
             ),
@@ -118,7 +122,9 @@ class RankingService:
 
     def match_profiles(self, query: ProfilesMatchingQuery) -> Page:
         return self._rank(
-            PROFILE, query.source_keys or [query.source_key], query,
+            PROFILE,
+            query.source_keys or [query.source_key],
+            query,
             lambda: self._stored_anchor(
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, self.matching, matching=True
             ),
@@ -126,7 +132,9 @@ class RankingService:
 
     def match_jobs(self, query: JobsMatchingQuery) -> Page:
         return self._rank(
-            JOB, query.board_keys or [query.board_key], query,
+            JOB,
+            query.board_keys or [query.board_key],
+            query,
             lambda: self._stored_anchor(
                 JOB, query.board_key, query.job_key, query.job_reference, self.matching, matching=True
             ),
@@ -233,7 +241,9 @@ class RankingService:
         answered = anchor.algorithm if anchor is not None and anchor.algorithm is not None else None
         algorithm_meta = {"algorithm_key": answered.name, "algorithm_version": answered.version} if answered else None
         if answered is not None and endpoint is not None and anchor is not None and anchor.key is not None:
-            self.recorder.record(ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us()))
+            self.recorder.record(
+                ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us())
+            )
         return Page(items, query.page, query.limit, total, predictions, algorithm_meta)
 
     def _rank_pool(

@@ -20,12 +20,12 @@ from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import embed_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
+from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
-from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
 from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.sql import DuplicateReference, now_us
 
@@ -192,7 +192,13 @@ class RecordService:
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
             index.upsert(
-                stored.id, stored.created_at_us, updated, embedding, features, content.tags, revision,
+                stored.id,
+                stored.created_at_us,
+                updated,
+                embedding,
+                features,
+                content.tags,
+                revision,
                 alive=stored.archived_at_us is None,
             )
         return self.get(kind, pool_key, RecordLookup(key=stored.key))
@@ -245,16 +251,12 @@ class RecordService:
                 raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
             if self.store.find_record(kind.name, pool_key, key=record.key) is not None:
                 raise Conflict(f"a {kind.name} with key {record.key} already exists")
-        if record.reference is not None and self.store.find_record(
-            kind.name, pool_key, reference=record.reference
-        ):
+        if record.reference is not None and self.store.find_record(kind.name, pool_key, reference=record.reference):
             raise Conflict(f"a {kind.name} with reference {record.reference!r} already exists in this {kind.pool}")
 
 
 def _strip_server_fields(record: Record) -> Record:
-    return msgspec.structs.replace(
-        record, id=None, archive=None, archived_at=None, created_at=None, updated_at=None
-    )
+    return msgspec.structs.replace(record, id=None, archive=None, archived_at=None, created_at=None, updated_at=None)
 
 
 def _summary(kind: RecordKind, record: Record) -> dict[str, Any]:

@@ -23,12 +23,35 @@ from cerebro_serve.services.errors import InvalidParameters
 log = logging.getLogger(__name__)
 
 SKILL_TAGGERS = {"tagger-hrflow-skills"}
-OCCUPATION_TAGGERS = {"tagger-rome-jobtitle", "tagger-rome-family", "tagger-rome-subfamily", "tagger-rome-category",
-                      "tagger-hrflow-jobtitles", "tagger-esco-occupations"}
+OCCUPATION_TAGGERS = {
+    "tagger-rome-jobtitle",
+    "tagger-rome-family",
+    "tagger-rome-subfamily",
+    "tagger-rome-category",
+    "tagger-hrflow-jobtitles",
+    "tagger-esco-occupations",
+}
 OUTPUT_LANGS = ("en", "es", "fr")
-PARSING_GROUPS = ("certifications", "companies", "courses", "dates", "durations", "education_titles", "emails",
-                  "first_names", "interests", "job_titles", "languages", "last_names", "locations", "phones",
-                  "schools", "skills_hard", "skills_soft", "tasks")
+PARSING_GROUPS = (
+    "certifications",
+    "companies",
+    "courses",
+    "dates",
+    "durations",
+    "education_titles",
+    "emails",
+    "first_names",
+    "interests",
+    "job_titles",
+    "languages",
+    "last_names",
+    "locations",
+    "phones",
+    "schools",
+    "skills_hard",
+    "skills_soft",
+    "tasks",
+)
 
 
 def _entity(text: str, value: str | None, label: str, after: int = 0) -> dict[str, Any] | None:
@@ -61,7 +84,9 @@ class TextService:
 
         for match in lexicon.find(text, kind="skill"):
             soft = match.concept.type == "soft"
-            add("skills_soft" if soft else "skills_hard", "skill_soft" if soft else "skill_hard", match.start, match.end)
+            add(
+                "skills_soft" if soft else "skills_hard", "skill_soft" if soft else "skill_hard", match.start, match.end
+            )
         for match in lexicon.find(text, kind="occupation"):
             add("job_titles", "job_title", match.start, match.end)
         for found in find_ranges(text):

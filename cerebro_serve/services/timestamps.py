@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cerebro_serve.services.errors import InvalidParameters
 
@@ -14,14 +14,14 @@ def parse_timestamp(value: str, field: str) -> int:
     except ValueError:
         raise InvalidParameters(f"`{field}` must be an ISO-8601 date or date-time, got {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1_000_000)
 
 
 def format_timestamp(microseconds: int | None) -> str | None:
     if microseconds is None:
         return None
-    moment = datetime.fromtimestamp(microseconds / 1_000_000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(microseconds / 1_000_000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 

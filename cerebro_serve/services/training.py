@@ -41,18 +41,29 @@ class TrainingService:
         algorithm = self.algorithms.stored(request.algorithm_key)
         base = base_of(algorithm.base)
         if base is None or not base.trainable:
-            raise InvalidParameters(f"algorithm {algorithm.key} forks {algorithm.base}, which is not trainable: "
-                                    "fork cerebro-trainable to learn from feedback")
+            raise InvalidParameters(
+                f"algorithm {algorithm.key} forks {algorithm.base}, which is not trainable: "
+                "fork cerebro-trainable to learn from feedback"
+            )
         if request.mode == "tracking" and not algorithm.goals:
             raise InvalidParameters("training on trackings needs the algorithm's conversion `goals`")
         for name in ("created_at_min", "created_at_max"):
             optional_timestamp(getattr(request, name), name)  # refused now rather than when it runs
         created = now_us()
         training = StoredTraining(
-            key=secrets.token_hex(20), algorithm_key=algorithm.key, status="queued",
-            request=msgspec.json.encode(request).decode(), progress=0.0, log=None, version=None, error=None,
-            cancel_requested=False, feedback_watermark=self.store.newest_feedback_id(), trigger=trigger,
-            created_at_us=created, updated_at_us=created,
+            key=secrets.token_hex(20),
+            algorithm_key=algorithm.key,
+            status="queued",
+            request=msgspec.json.encode(request).decode(),
+            progress=0.0,
+            log=None,
+            version=None,
+            error=None,
+            cancel_requested=False,
+            feedback_watermark=self.store.newest_feedback_id(),
+            trigger=trigger,
+            created_at_us=created,
+            updated_at_us=created,
         )
         self.store.add_training(training)
         self.worker.notify()
@@ -80,8 +91,9 @@ class TrainingService:
                 continue
             trigger = None
             if rule.after_events is not None:
-                fresh = self.store.count_feedback_after(rule.mode, algorithm.labeller_role,
-                                                        last.feedback_watermark if last else 0)
+                fresh = self.store.count_feedback_after(
+                    rule.mode, algorithm.labeller_role, last.feedback_watermark if last else 0
+                )
                 if fresh >= rule.after_events:
                     trigger = "threshold"
             if trigger is None and rule.every_hours is not None:
@@ -103,7 +115,9 @@ class TrainingService:
         goals = json.loads(algorithm.goals) if algorithm.goals else None
         workflow = WorkflowLog()
         prepared = prepare(rows, mode, goals, self._load, workflow)
-        train, validation = (encoder_examples(pairs, prepared.records) for pairs in (prepared.train, prepared.validation))
+        train, validation = (
+            encoder_examples(pairs, prepared.records) for pairs in (prepared.train, prepared.validation)
+        )
         finetune_encoder(model_dir, train, out_dir, device=device, epochs=epochs)
         tuned = load_encoder(str(out_dir), device)
         return {
@@ -120,12 +134,16 @@ class TrainingService:
     def _run(self, training: StoredTraining, should_stop) -> TrainingResult:  # type: ignore[no-untyped-def]
         request = msgspec.json.decode(training.request, type=TrainingCreate)
         algorithm = self.algorithms.stored(training.algorithm_key)
-        rows = self.store.feedback_rows(FeedbackFilter(
-            kind=request.mode, role=algorithm.labeller_role, source_keys=request.source_keys,
-            board_keys=request.board_keys,
-            created_at_min_us=optional_timestamp(request.created_at_min, "created_at_min"),
-            created_at_max_us=optional_timestamp(request.created_at_max, "created_at_max"),
-        ))
+        rows = self.store.feedback_rows(
+            FeedbackFilter(
+                kind=request.mode,
+                role=algorithm.labeller_role,
+                source_keys=request.source_keys,
+                board_keys=request.board_keys,
+                created_at_min_us=optional_timestamp(request.created_at_min, "created_at_min"),
+                created_at_max_us=optional_timestamp(request.created_at_max, "created_at_max"),
+            )
+        )
         base = self.algorithms.fusion(algorithm.key, algorithm.active_version)
         goals = json.loads(algorithm.goals) if algorithm.goals else None
         return run_training(base, rows, request.mode, goals, self._load, self._describe, should_stop)
@@ -174,9 +192,11 @@ def encoder_examples(pairs: Sequence[Pair], records: dict[int, Profile | Job]) -
     for pair in pairs:
         if pair.label == 1:
             negative = negatives.get(pair.job_id)
-            out.append(Example(
-                job_view(records[pair.job_id]),  # type: ignore[arg-type]
-                profile_view(records[pair.profile_id]),  # type: ignore[arg-type]
-                profile_view(records[negative]) if negative is not None else None,  # type: ignore[arg-type]
-            ))
+            out.append(
+                Example(
+                    job_view(records[pair.job_id]),  # type: ignore[arg-type]
+                    profile_view(records[pair.profile_id]),  # type: ignore[arg-type]
+                    profile_view(records[negative]) if negative is not None else None,  # type: ignore[arg-type]
+                )
+            )
     return out

@@ -31,7 +31,7 @@ class ScoringRecorder:
             calls, self._pending = self._pending, []
         try:
             self.store.add_scoring_calls(calls)
-        except Exception:  # noqa: BLE001 - a store hiccup: keep the calls for the next flush
+        except Exception:
             log.exception("could not record %d scoring calls; retrying", len(calls))
             with self._lock:
                 self._pending[:0] = calls

@@ -47,7 +47,11 @@ class Workspace:
         # The registry recomputes stale rows through the record service, which writes through the registry.
         device = getattr(encoder, "device", "cpu")
         self.registry = IndexRegistry(
-            store, index_dir, encoder.name, encoder.dimension, refresh=lambda rows: self.records.refresh(rows),
+            store,
+            index_dir,
+            encoder.name,
+            encoder.dimension,
+            refresh=lambda rows: self.records.refresh(rows),
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
@@ -59,8 +63,14 @@ class Workspace:
             self.training.worker.start()
         self.recorder = ScoringRecorder(learning)
         self.ranking = RankingService(
-            store, self.records, encoder, self.registry, calibration_for(encoder.name), self.algorithms,
-            matching_algorithm(), self.recorder,
+            store,
+            self.records,
+            encoder,
+            self.registry,
+            calibration_for(encoder.name),
+            self.algorithms,
+            matching_algorithm(),
+            self.recorder,
         )
         self.sandbox = sandbox or DocumentSandbox()
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)

@@ -133,14 +133,17 @@ class LearningStore:
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(algorithms)).scalar_one()
             rows = connection.execute(
-                sa.select(algorithms).order_by(algorithms.c.created_at_us.desc(), algorithms.c.key)
-                .offset(offset).limit(limit)
+                sa.select(algorithms)
+                .order_by(algorithms.c.created_at_us.desc(), algorithms.c.key)
+                .offset(offset)
+                .limit(limit)
             ).all()
         return [StoredAlgorithm(**row._mapping) for row in rows], total
 
     def versions(self, key: str) -> list[StoredVersion]:
         query = (
-            sa.select(algorithm_versions).where(algorithm_versions.c.algorithm_key == key)
+            sa.select(algorithm_versions)
+            .where(algorithm_versions.c.algorithm_key == key)
             .order_by(algorithm_versions.c.version)
         )
         with self.engine.connect() as connection:
@@ -209,17 +212,24 @@ class LearningStore:
         column = feedback.c.score if sort_by == "score" else feedback.c.created_at_us
         order = (column.desc(), feedback.c.id.desc()) if descending else (column.asc(), feedback.c.id.asc())
         query = (
-            sa.select(feedback, profile.c.key.label("profile_key"), profile.c.reference.label("profile_reference"),
-                      job.c.key.label("job_key"), job.c.reference.label("job_reference"))
+            sa.select(
+                feedback,
+                profile.c.key.label("profile_key"),
+                profile.c.reference.label("profile_reference"),
+                job.c.key.label("job_key"),
+                job.c.reference.label("job_reference"),
+            )
             .join(profile, profile.c.id == feedback.c.profile_id)
             .join(job, job.c.id == feedback.c.job_id)
-            .where(condition).order_by(*order).offset(offset).limit(limit)
+            .where(condition)
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
         )
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(feedback).where(condition)).scalar_one()
             rows = connection.execute(query).all()
         return [_stored_feedback(row) for row in rows], total
-
 
     def newest_feedback_id(self) -> int:
         with self.engine.connect() as connection:
@@ -247,7 +257,8 @@ class LearningStore:
     def scoring_call_counts(self, algorithm_key: str) -> dict[int, int]:
         query = (
             sa.select(scoring_calls.c.version, sa.func.count())
-            .where(scoring_calls.c.algorithm_key == algorithm_key).group_by(scoring_calls.c.version)
+            .where(scoring_calls.c.algorithm_key == algorithm_key)
+            .group_by(scoring_calls.c.version)
         )
         with self.engine.connect() as connection:
             return {int(version): int(count) for version, count in connection.execute(query).all()}
@@ -270,8 +281,10 @@ class LearningStore:
 
     def last_training(self, algorithm_key: str) -> StoredTraining | None:
         query = (
-            sa.select(trainings).where(trainings.c.algorithm_key == algorithm_key)
-            .order_by(trainings.c.created_at_us.desc()).limit(1)
+            sa.select(trainings)
+            .where(trainings.c.algorithm_key == algorithm_key)
+            .order_by(trainings.c.created_at_us.desc())
+            .limit(1)
         )
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
@@ -297,7 +310,8 @@ class LearningStore:
         published: a version lands in one transaction at the very end)."""
         with self.engine.begin() as connection:
             return connection.execute(
-                trainings.update().where(trainings.c.status == "running")
+                trainings.update()
+                .where(trainings.c.status == "running")
                 .values(status="queued", progress=0.0, updated_at_us=updated_at_us)
             ).rowcount
 
@@ -309,21 +323,29 @@ class LearningStore:
         with self.engine.begin() as connection:
             claimed = connection.execute(
                 trainings.update()
-                .where(trainings.c.key == training_key, trainings.c.status == "running",
-                       trainings.c.cancel_requested.is_(False))
+                .where(
+                    trainings.c.key == training_key,
+                    trainings.c.status == "running",
+                    trainings.c.cancel_requested.is_(False),
+                )
                 .values(status="succeeded", progress=1.0, log=log, updated_at_us=created_at_us)
             ).rowcount
             if claimed != 1:
                 return None
             latest = connection.execute(
-                sa.select(sa.func.max(algorithm_versions.c.version))
-                .where(algorithm_versions.c.algorithm_key == algorithm_key)
+                sa.select(sa.func.max(algorithm_versions.c.version)).where(
+                    algorithm_versions.c.algorithm_key == algorithm_key
+                )
             ).scalar_one()
             version = int(latest or 0) + 1
             connection.execute(
                 algorithm_versions.insert().values(
-                    algorithm_key=algorithm_key, version=version, created_at_us=created_at_us, model=model,
-                    metrics=metrics, training_key=training_key,
+                    algorithm_key=algorithm_key,
+                    version=version,
+                    created_at_us=created_at_us,
+                    model=model,
+                    metrics=metrics,
+                    training_key=training_key,
                 )
             )
             # The new version serves from the next scoring call on.
@@ -347,8 +369,9 @@ def _feedback_row(values: Any) -> FeedbackRow:
 
 
 def _stored_feedback(row: sa.Row) -> StoredFeedback:
-    return StoredFeedback(_feedback_row(row._mapping), row.profile_key, row.profile_reference, row.job_key,
-                          row.job_reference)
+    return StoredFeedback(
+        _feedback_row(row._mapping), row.profile_key, row.profile_reference, row.job_key, row.job_reference
+    )
 
 
 def _condition(where: FeedbackFilter) -> sa.ColumnElement[bool]:

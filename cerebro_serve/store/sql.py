@@ -81,9 +81,7 @@ class SqlStore:
         created = now_us()
         with self.engine.begin() as connection:
             connection.execute(
-                pools.insert().values(
-                    key=key, kind=kind, name=name, description=description, created_at_us=created
-                )
+                pools.insert().values(key=key, kind=kind, name=name, description=description, created_at_us=created)
             )
         return StoredPool(key, kind, name, description, created, revision=0)
 
@@ -107,7 +105,11 @@ class SqlStore:
         with self.engine.connect() as connection:
             total = connection.execute(sa.select(sa.func.count()).select_from(pools).where(condition)).scalar_one()
             rows = connection.execute(
-                self._pool_select(with_size=True).where(condition).order_by(order, pools.c.id).offset(offset).limit(limit)
+                self._pool_select(with_size=True)
+                .where(condition)
+                .order_by(order, pools.c.id)
+                .offset(offset)
+                .limit(limit)
             ).all()
         return [self._pool_from_row(row) for row in rows], total
 
@@ -125,9 +127,7 @@ class SqlStore:
 
     @staticmethod
     def _pool_from_row(row: sa.Row) -> StoredPool:
-        return StoredPool(
-            row.key, row.kind, row.name, row.description, row.created_at_us, row.revision, row.size
-        )
+        return StoredPool(row.key, row.kind, row.name, row.description, row.created_at_us, row.revision, row.size)
 
     # -- records -----------------------------------------------------------------------------------
 
@@ -358,8 +358,13 @@ class SqlStore:
         with self.engine.begin() as connection:
             connection.execute(
                 parsing_jobs.insert().values(
-                    key=key, source_key=source_key, reference=reference, status="queued", request=request,
-                    created_at_us=now, updated_at_us=now,
+                    key=key,
+                    source_key=source_key,
+                    reference=reference,
+                    status="queued",
+                    request=request,
+                    created_at_us=now,
+                    updated_at_us=now,
                 )
             )
 
@@ -399,7 +404,9 @@ class SqlStore:
                 .values(status="failed" if error else "succeeded", error=error, request=None, updated_at_us=now_us())
             )
 
-    def find_parsing(self, source_key: str, *, key: str | None = None, reference: str | None = None) -> ParsingJob | None:
+    def find_parsing(
+        self, source_key: str, *, key: str | None = None, reference: str | None = None
+    ) -> ParsingJob | None:
         condition = parsing_jobs.c.source_key == source_key
         if key is not None:
             condition = sa.and_(condition, parsing_jobs.c.key == key)
@@ -425,9 +432,7 @@ class SqlStore:
 
     def api_key_permission(self, key_hash: str) -> str | None:
         with self.engine.connect() as connection:
-            return connection.execute(
-                sa.select(api_keys.c.permission).where(api_keys.c.key_hash == key_hash)
-            ).scalar()
+            return connection.execute(sa.select(api_keys.c.permission).where(api_keys.c.key_hash == key_hash)).scalar()
 
 
 def open_store(url: str) -> SqlStore:

@@ -52,7 +52,11 @@ def anonymized(record: Record) -> Record:
 def _profile(profile: Profile) -> Profile:
     info = profile.info
     names = tuple(
-        part for name in (info.full_name, info.first_name, info.last_name) if name for part in name.split() if len(part) > 1
+        part
+        for name in (info.full_name, info.first_name, info.last_name)
+        if name
+        for part in name.split()
+        if len(part) > 1
     )
 
     def clean(text: str | None) -> str | None:

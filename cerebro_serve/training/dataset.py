@@ -98,8 +98,11 @@ def allows_learning(profile: Profile) -> bool:
 def check_counts(pairs: Sequence[Pair], minimum: int, what: str, workflow: WorkflowLog) -> None:
     positives = sum(pair.label for pair in pairs)
     negatives = len(pairs) - positives
-    missing = [f"{minimum - count} more {name}" for count, name in ((positives, "positive"), (negatives, "negative"))
-               if count < minimum]
+    missing = [
+        f"{minimum - count} more {name}"
+        for count, name in ((positives, "positive"), (negatives, "negative"))
+        if count < minimum
+    ]
     if missing:
         raise InsufficientData(
             f"not enough labels to train: the {what} has {positives} positive and {negatives} negative "
@@ -119,8 +122,14 @@ def split(pairs: Sequence[Pair], workflow: WorkflowLog, seed: int = 0) -> tuple[
     held_profiles = {pair.profile_id for pair in validation}
     train = [pair for pair in pairs if pair.job_id not in held and pair.profile_id not in held_profiles]
     overlap = len(pairs) - len(validation) - len(train)
-    workflow.record("split by job and profile", kept=len(train) + len(validation), dropped=overlap,
-                    train=len(train), validation=len(validation), validation_jobs=len(held))
+    workflow.record(
+        "split by job and profile",
+        kept=len(train) + len(validation),
+        dropped=overlap,
+        train=len(train),
+        validation=len(validation),
+        validation_jobs=len(held),
+    )
     return train, validation
 
 
@@ -130,6 +139,6 @@ def balanced_weights(pairs: Sequence[Pair]) -> np.ndarray:
     per_job: dict[tuple[int, int], int] = defaultdict(int)
     for pair in pairs:
         per_job[(pair.job_id, pair.label)] += 1
-    jobs_per_class = {label: sum(1 for (_, l) in per_job if l == label) for label in (0, 1)}
+    jobs_per_class = {label: sum(1 for (_, job_label) in per_job if job_label == label) for label in (0, 1)}
     weights = np.array([1.0 / (per_job[(pair.job_id, pair.label)] * jobs_per_class[pair.label]) for pair in pairs])
     return weights * len(pairs) / weights.sum()

@@ -69,8 +69,10 @@ def finetune_encoder(
 
 
 def _embed(model, texts: list[str]) -> torch.Tensor:  # type: ignore[no-untyped-def]
-    features = {name: value.to(model.device) if isinstance(value, torch.Tensor) else value
-                for name, value in model.tokenize(texts).items()}
+    features = {
+        name: value.to(model.device) if isinstance(value, torch.Tensor) else value
+        for name, value in model.tokenize(texts).items()
+    }
     return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
 
 

@@ -68,13 +68,21 @@ def prepare(
 
     records = load(sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs}))
     consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
-    workflow.record("privacy consent", kept=len(consenting), dropped=len(pairs) - len(consenting),
-                    rule="profiles whose consent_algorithmic sets learning=false are left out")
+    workflow.record(
+        "privacy consent",
+        kept=len(consenting),
+        dropped=len(pairs) - len(consenting),
+        rule="profiles whose consent_algorithmic sets learning=false are left out",
+    )
     used = sorted({p.profile_id for p in consenting} | {p.job_id for p in consenting})
     anonymous = {i: anonymized(records[i]) for i in used}
     workflow.record("anonymise", kept=len(used), removed=list(PROTECTED_ATTRIBUTES))
-    workflow.record("debias", kept=len(FEATURES), features=list(FEATURES),
-                    rule="the model sees only job-related features computed from anonymised records")
+    workflow.record(
+        "debias",
+        kept=len(FEATURES),
+        features=list(FEATURES),
+        rule="the model sees only job-related features computed from anonymised records",
+    )
 
     train, validation = split(consenting, workflow)
     check_counts(train, MIN_TRAIN_PER_CLASS, "training split", workflow)
@@ -127,23 +135,35 @@ def run_training(
         validation_features = pair_features(validation, described, candidate_adapter)
         train_set = Labelled(train_features, _labels(train), balanced_weights(train))
         validation_set = Labelled(validation_features, _labels(validation), balanced_weights(validation))
-        tuned = fine_tune(base, train_set, validation_set, lambda progress: should_stop(0.5 + 0.2 * (index + progress)))
+
+        def progress_at(progress: float, index: int = index) -> bool:
+            return should_stop(0.5 + 0.2 * (index + progress))
+
+        tuned = fine_tune(base, train_set, validation_set, progress_at)
         algorithm = dataclasses.replace(tuned.algorithm, adapter=candidate_adapter)
         validated = report(validation, validation_features, algorithm)
         candidates.append((algorithm, tuned.curve, train_features, validation_features, validated))
     unchanged, adapted = candidates
     use_adapter = _ranking_quality(adapted[4]) > _ranking_quality(unchanged[4])
     algorithm, curve, train_features, validation_features, validated = adapted if use_adapter else unchanged
-    workflow.record("query adapter", kept=int(use_adapter), dropped=int(not use_adapter),
-                    validation_ndcg_with=adapted[4]["ndcg@10"], validation_ndcg_previous=unchanged[4]["ndcg@10"])
+    workflow.record(
+        "query adapter",
+        kept=int(use_adapter),
+        dropped=int(not use_adapter),
+        validation_ndcg_with=adapted[4]["ndcg@10"],
+        validation_ndcg_previous=unchanged[4]["ndcg@10"],
+    )
     metrics = {
         "train": report(train, train_features, algorithm),
         "validation": validated,
         # The version it was trained from (the one serving when it started), on the same pairs.
         "previous_validation": report(validation, pair_features(validation, described, base.adapter), base),
         "loss_curve": curve,
-        "adapter": {"used": use_adapter, "validation_ndcg@10_with": adapted[4]["ndcg@10"],
-                    "validation_ndcg@10_previous_space": unchanged[4]["ndcg@10"]},
+        "adapter": {
+            "used": use_adapter,
+            "validation_ndcg@10_with": adapted[4]["ndcg@10"],
+            "validation_ndcg@10_previous_space": unchanged[4]["ndcg@10"],
+        },
         "workflow": workflow.steps,
     }
     if _ranking_quality(validated) < _ranking_quality(metrics["previous_validation"]):

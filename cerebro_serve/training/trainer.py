@@ -78,25 +78,32 @@ def fine_tune(
     curve: list[dict[str, Any]] = []
 
     def record(theta: np.ndarray) -> None:
-        curve.append({
-            "iteration": len(curve),
-            "train_loss": round(_log_loss(logits(theta, z_train, x_train), train.labels, train.weights), 6),
-            "validation_loss": round(_log_loss(logits(theta, z_validation, validation.features), validation.labels,
-                                               validation.weights), 6),
-        })
+        curve.append(
+            {
+                "iteration": len(curve),
+                "train_loss": round(_log_loss(logits(theta, z_train, x_train), train.labels, train.weights), 6),
+                "validation_loss": round(
+                    _log_loss(logits(theta, z_validation, validation.features), validation.labels, validation.weights),
+                    6,
+                ),
+            }
+        )
         if should_stop(min(1.0, len(curve) / MAX_ITERATIONS)):
             raise Cancelled
 
     theta = np.zeros(2 + train.features.shape[1])
     record(theta)  # iteration 0: the base itself
-    result = minimize(objective, theta, jac=True, method="L-BFGS-B", callback=record,
-                      options={"maxiter": MAX_ITERATIONS})
+    result = minimize(
+        objective, theta, jac=True, method="L-BFGS-B", callback=record, options={"maxiter": MAX_ITERATIONS}
+    )
     scale, shift, correction = 1.0 + result.x[0], result.x[1], result.x[2:]
     trees = base.trees
     if trees is not None:
         trees = dataclasses.replace(trees, value=(trees.value * scale).astype(np.float32))
     algorithm = dataclasses.replace(
-        base, weights=(base.weights * scale + correction).astype(np.float32), bias=float(base.bias * scale + shift),
+        base,
+        weights=(base.weights * scale + correction).astype(np.float32),
+        bias=float(base.bias * scale + shift),
         trees=trees,
     )
     return FineTuned(algorithm, curve)

@@ -65,7 +65,7 @@ class TrainingWorker:
                 if self.idle is not None:
                     self.idle()
                 self.run_pending()
-            except Exception:  # noqa: BLE001 - a store hiccup must not kill the worker
+            except Exception:
                 log.exception("training worker: store error, retrying in %.0f s", POLL_SECONDS)
                 self._stopping.wait(POLL_SECONDS)
                 continue
@@ -82,19 +82,25 @@ class TrainingWorker:
             result = self.runner(training, should_stop)
         except Cancelled:
             if self._stopping.is_set():
-                self.store.update_training(training.key, "running", status="queued", progress=0.0, updated_at_us=now_us())
+                self.store.update_training(
+                    training.key, "running", status="queued", progress=0.0, updated_at_us=now_us()
+                )
             else:
                 self.store.update_training(training.key, "running", status="cancelled", updated_at_us=now_us())
             return
         except InsufficientData as error:
             self._fail(training, str(error), json.dumps(error.steps))
             return
-        except Exception as error:  # noqa: BLE001 - recorded on the training; the previous version serves on
+        except Exception as error:
             log.exception("training %s failed", training.key)
             self._fail(training, f"{type(error).__name__}: {error}")
             return
         version = self.store.publish_version(
-            training.key, training.algorithm_key, now_us(), result.algorithm.to_json(), json.dumps(result.metrics),
+            training.key,
+            training.algorithm_key,
+            now_us(),
+            result.algorithm.to_json(),
+            json.dumps(result.metrics),
             json.dumps(result.log.steps),
         )
         if version is None:  # cancelled in the last moment: nothing was published

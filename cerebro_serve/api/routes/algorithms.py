@@ -25,8 +25,12 @@ async def marketplace(request: Request) -> Response:
     return envelope(200, "Algorithms marketplace", workspace_of(request).algorithms.marketplace())
 
 
-@post("/algorithm", opt=WRITE, tags=TAGS,
-      summary="Fork a base algorithm: `{base, name, labeller_role, description?, goals?}` → `algorithm_key`")
+@post(
+    "/algorithm",
+    opt=WRITE,
+    tags=TAGS,
+    summary="Fork a base algorithm: `{base, name, labeller_role, description?, goals?}` → `algorithm_key`",
+)
 async def fork_algorithm(request: Request) -> Response:
     payload = convert(decode_json(await request.body()), AlgorithmCreate)
     algorithm = await call(workspace_of(request).algorithms.fork, payload)
@@ -54,25 +58,37 @@ async def rollback_algorithm(request: Request) -> Response:
     return envelope(200, "Algorithm rolled back", algorithm)
 
 
-@post("/algorithm/default", opt=WRITE, tags=TAGS,
-      summary="The algorithm that answers scoring calls naming none (`algorithm_key: null`: cerebro-base)")
+@post(
+    "/algorithm/default",
+    opt=WRITE,
+    tags=TAGS,
+    summary="The algorithm that answers scoring calls naming none (`algorithm_key: null`: cerebro-base)",
+)
 async def default_algorithm(request: Request) -> Response:
     payload = convert(decode_json(await request.body()), AlgorithmDefault)
     algorithm = await call(workspace_of(request).algorithms.set_default, payload.algorithm_key)
     return envelope(200, "Default algorithm set", algorithm)
 
 
-@post("/algorithm/training", opt=WRITE, tags=TAGS,
-      summary="Queue a training: `{algorithm_key, mode: rating|tracking, source_keys?, board_keys?, "
-              "created_at_min?, created_at_max?}` → `training_key`")
+@post(
+    "/algorithm/training",
+    opt=WRITE,
+    tags=TAGS,
+    summary="Queue a training: `{algorithm_key, mode: rating|tracking, source_keys?, board_keys?, "
+    "created_at_min?, created_at_max?}` → `training_key`",
+)
 async def start_training(request: Request) -> Response:
     payload = convert(decode_json(await request.body()), TrainingCreate)
     training = await call(workspace_of(request).training.start, payload)
     return envelope(201, "Training queued", training)
 
 
-@get("/algorithm/training", opt=READ, tags=TAGS,
-     summary="A training's status, progress, data workflow log, and the version and metrics it published")
+@get(
+    "/algorithm/training",
+    opt=READ,
+    tags=TAGS,
+    summary="A training's status, progress, data workflow log, and the version and metrics it published",
+)
 async def get_training(request: Request) -> Response:
     query = decode_query(request, TrainingQuery)
     training = await call(workspace_of(request).training.get, query.training_key)
@@ -86,5 +102,14 @@ async def cancel_training(request: Request) -> Response:
     return envelope(200, "Training cancelled", training)
 
 
-algorithm_handlers = [marketplace, fork_algorithm, get_algorithm, list_algorithms, rollback_algorithm,
-                      default_algorithm, start_training, get_training, cancel_training]
+algorithm_handlers = [
+    marketplace,
+    fork_algorithm,
+    get_algorithm,
+    list_algorithms,
+    rollback_algorithm,
+    default_algorithm,
+    start_training,
+    get_training,
+    cancel_training,
+]

@@ -12,9 +12,16 @@ from cerebro_serve.services.feedback import RATING, TRACKING
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, TrackingCreate
 
 TAGS = ["feedback"]
+
+
 def _handlers(kind: str, request_type: type, title: str) -> list[HTTPRouteHandler]:
-    @post(f"/{kind}", opt=WRITE, name=f"post-{kind}", tags=TAGS,
-          summary=f"Record a {kind}; stored durably before the reply")
+    @post(
+        f"/{kind}",
+        opt=WRITE,
+        name=f"post-{kind}",
+        tags=TAGS,
+        summary=f"Record a {kind}; stored durably before the reply",
+    )
     async def post_feedback(request: Request) -> Response:
         payload = convert(decode_json(await request.body()), request_type)
         feedback = workspace_of(request).feedback
@@ -27,13 +34,21 @@ def _handlers(kind: str, request_type: type, title: str) -> list[HTTPRouteHandle
         page = await call(workspace_of(request).feedback.list, kind, query)
         return envelope(200, f"{title}s list", page.items, page.meta)
 
-    @post(f"/{kind}s/import", opt=WRITE, name=f"import-{kind}s", tags=TAGS,
-          summary=f"Historical {kind}s as JSONL (one POST /{kind} body per line); a rerun stores only what is new")
+    @post(
+        f"/{kind}s/import",
+        opt=WRITE,
+        name=f"import-{kind}s",
+        tags=TAGS,
+        summary=f"Historical {kind}s as JSONL (one POST /{kind} body per line); a rerun stores only what is new",
+    )
     async def import_feedback(request: Request) -> Response:
         lines = (await request.body()).splitlines()
         report = await call(workspace_of(request).feedback.import_lines, kind, lines)
-        data = {"stored": report.stored, "duplicates": report.duplicates,
-                "rejected": [{"line": number, "message": reason} for number, reason in report.rejected]}
+        data = {
+            "stored": report.stored,
+            "duplicates": report.duplicates,
+            "rejected": [{"line": number, "message": reason} for number, reason in report.rejected],
+        }
         return envelope(200, f"{title}s imported", data)
 
     return [post_feedback, list_feedback, import_feedback]

@@ -51,11 +51,16 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
     return fields, upload
 
 
-@post("/profile/parsing/file", opt=WRITE, name="parse-profile-file", tags=["parsing"],
-      summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
-      description="`sync_parsing=1`: 201 with `data.profile`. `sync_parsing=0` (the SDK default): 202 with the "
-                  "key the profile will have; the file is kept until parsed, and `GET profile/parsing` tells. "
-                  "A parsed profile is always stored and indexed: `sync_parsing_indexing=0` changes nothing here.")
+@post(
+    "/profile/parsing/file",
+    opt=WRITE,
+    name="parse-profile-file",
+    tags=["parsing"],
+    summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
+    description="`sync_parsing=1`: 201 with `data.profile`. `sync_parsing=0` (the SDK default): 202 with the "
+    "key the profile will have; the file is kept until parsed, and `GET profile/parsing` tells. "
+    "A parsed profile is always stored and indexed: `sync_parsing_indexing=0` changes nothing here.",
+)
 async def parse_profile_file(request: Request) -> Response:
     raw_fields, upload = await _upload(request)
     fields = convert(raw_fields, ProfileFileFields)
@@ -80,8 +85,13 @@ async def parse_profile_file(request: Request) -> Response:
     return envelope(201, "Profile parsed", {"profile": profile})
 
 
-@get("/profile/parsing", opt=READ, name="get-profile-parsing", tags=["parsing"],
-     summary="The parsed profile, by `source_key` and `key`, `reference` or `profile_email`")
+@get(
+    "/profile/parsing",
+    opt=READ,
+    name="get-profile-parsing",
+    tags=["parsing"],
+    summary="The parsed profile, by `source_key` and `key`, `reference` or `profile_email`",
+)
 async def get_profile_parsing(request: Request) -> Response:
     source_key = required_string(dict(request.query_params.items()), "source_key")
     query = decode_query(request, RecordQuery)
@@ -92,8 +102,13 @@ async def get_profile_parsing(request: Request) -> Response:
     return envelope(200, "Profile parsing", {"profile": profile})
 
 
-@post("/job/parsing", opt=WRITE, name="parse-job", tags=["parsing"],
-      summary="Parse a job ad (JSON `{text, board_key?}` or a multipart `file`); with a board, index it too")
+@post(
+    "/job/parsing",
+    opt=WRITE,
+    name="parse-job",
+    tags=["parsing"],
+    summary="Parse a job ad (JSON `{text, board_key?}` or a multipart `file`); with a board, index it too",
+)
 async def parse_job(request: Request) -> Response:
     workspace = workspace_of(request)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):

@@ -15,21 +15,37 @@ from cerebro_serve.services.queries import PoolCreate, PoolListQuery, PoolQuery
 def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     title = kind.pool.title()
 
-    @post(f"/{kind.pool}", opt=WRITE, name=f"create-{kind.pool}", tags=[f"{kind.pool}s"],
-          summary=f"Create a {kind.pool}: `{{name, description?}}` (admin route; not in the HrFlow SDK)")
+    @post(
+        f"/{kind.pool}",
+        opt=WRITE,
+        name=f"create-{kind.pool}",
+        tags=[f"{kind.pool}s"],
+        summary=f"Create a {kind.pool}: `{{name, description?}}` (admin route; not in the HrFlow SDK)",
+    )
     async def create_pool(request: Request) -> Response:
         payload = convert(decode_json(await request.body()), PoolCreate)
         pool = await call(workspace_of(request).pools.create, kind, payload)
         return envelope(201, f"{title} created", pool)
 
-    @get(f"/{kind.pool}", opt=READ, name=f"get-{kind.pool}", tags=[f"{kind.pool}s"], summary=f"Get a {kind.pool} by `key`")
+    @get(
+        f"/{kind.pool}",
+        opt=READ,
+        name=f"get-{kind.pool}",
+        tags=[f"{kind.pool}s"],
+        summary=f"Get a {kind.pool} by `key`",
+    )
     async def get_pool(request: Request) -> Response:
         query = decode_query(request, PoolQuery)
         pool = await call(workspace_of(request).pools.get, kind, query.key)
         return envelope(200, f"{title} details", pool)
 
-    @get(f"/{kind.pool}s", opt=READ, name=f"list-{kind.pool}s", tags=[f"{kind.pool}s"],
-         summary=f"List {kind.pool}s, optionally by `name`")
+    @get(
+        f"/{kind.pool}s",
+        opt=READ,
+        name=f"list-{kind.pool}s",
+        tags=[f"{kind.pool}s"],
+        summary=f"List {kind.pool}s, optionally by `name`",
+    )
     async def list_pools(request: Request) -> Response:
         query = decode_query(request, PoolListQuery)
         page = await call(workspace_of(request).pools.list, kind, query)

@@ -23,17 +23,32 @@ from cerebro_serve.services.queries import (
     ProfilesSearchingQuery,
 )
 
-
 # HrFlow filters this server does not apply yet. Ignoring them would return results that look filtered
 # and are not, so a request that uses one is refused.
 UNSUPPORTED_FILTERS = frozenset(
     {
-        "stage", "experience_keywords", "experience_location_geopoint",
-        "experience_location_distance", "experience_duration_min", "experience_duration_max",
-        "experiences_duration_min", "experiences_duration_max", "education_keywords",
-        "education_location_geopoint", "education_location_distance", "education_duration_min",
-        "education_duration_max", "educations_duration_min", "educations_duration_max", "skills", "languages",
-        "interests", "ranges_float", "ranges_date", "raw_filters", "summary_keywords",
+        "stage",
+        "experience_keywords",
+        "experience_location_geopoint",
+        "experience_location_distance",
+        "experience_duration_min",
+        "experience_duration_max",
+        "experiences_duration_min",
+        "experiences_duration_max",
+        "education_keywords",
+        "education_location_geopoint",
+        "education_location_distance",
+        "education_duration_min",
+        "education_duration_max",
+        "educations_duration_min",
+        "educations_duration_max",
+        "skills",
+        "languages",
+        "interests",
+        "ranges_float",
+        "ranges_date",
+        "raw_filters",
+        "summary_keywords",
     }
 )
 
@@ -49,9 +64,15 @@ async def _parameters(request: Request) -> dict[str, Any]:
 def _ranking_handler(
     path: str, items: str, message: str, query_type: type, use_case: Callable[[Workspace], Callable[[Any], Page]]
 ) -> HTTPRouteHandler:
-    @route(path, http_method=["GET", "POST"], opt=READ, name=path.strip("/").replace("/", "-"), tags=["ranking"],
-           summary=message.replace(" results", ""),
-           description="Parameters as a query string (GET, lists as JSON strings) or a JSON body (POST).")
+    @route(
+        path,
+        http_method=["GET", "POST"],
+        opt=READ,
+        name=path.strip("/").replace("/", "-"),
+        tags=["ranking"],
+        summary=message.replace(" results", ""),
+        description="Parameters as a query string (GET, lists as JSON strings) or a JSON body (POST).",
+    )
     async def rank(request: Request) -> Response:
         query = convert(await _parameters(request), query_type)
         page = await call(use_case(workspace_of(request)), query)
@@ -66,27 +87,45 @@ def _ranking_handler(
 def ranking_handlers() -> list[HTTPRouteHandler]:
     return [
         _ranking_handler(
-            "/profiles/scoring", "profiles", "Profile scoring results", ProfilesScoringQuery,
+            "/profiles/scoring",
+            "profiles",
+            "Profile scoring results",
+            ProfilesScoringQuery,
             lambda workspace: workspace.ranking.score_profiles,
         ),
         _ranking_handler(
-            "/jobs/scoring", "jobs", "Job scoring results", JobsScoringQuery,
+            "/jobs/scoring",
+            "jobs",
+            "Job scoring results",
+            JobsScoringQuery,
             lambda workspace: workspace.ranking.score_jobs,
         ),
         _ranking_handler(
-            "/profiles/matching", "profiles", "Profile Matching results", ProfilesMatchingQuery,
+            "/profiles/matching",
+            "profiles",
+            "Profile Matching results",
+            ProfilesMatchingQuery,
             lambda workspace: workspace.ranking.match_profiles,
         ),
         _ranking_handler(
-            "/jobs/matching", "jobs", "Job Matching results", JobsMatchingQuery,
+            "/jobs/matching",
+            "jobs",
+            "Job Matching results",
+            JobsMatchingQuery,
             lambda workspace: workspace.ranking.match_jobs,
         ),
         _ranking_handler(
-            "/profiles/searching", "profiles", "Profile searching results", ProfilesSearchingQuery,
+            "/profiles/searching",
+            "profiles",
+            "Profile searching results",
+            ProfilesSearchingQuery,
             lambda workspace: workspace.ranking.search_profiles,
         ),
         _ranking_handler(
-            "/jobs/searching", "jobs", "Job searching results", JobsSearchingQuery,
+            "/jobs/searching",
+            "jobs",
+            "Job searching results",
+            JobsSearchingQuery,
             lambda workspace: workspace.ranking.search_jobs,
         ),
     ]

@@ -31,32 +31,54 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     title = kind.name.title()
     storing_query = ProfilesStoringQuery if kind is PROFILE else JobsStoringQuery
 
-    @post(f"/{kind.name}/indexing", opt=WRITE, name=f"index-{kind.name}", tags=[kind.plural],
-          summary=f"Index a {kind.name}",
-          description=f"Body: a flat {title} plus `{kind.pool_key_field}`, or `{{{kind.pool_key_field}, {kind.name}}}`. 201.")
+    @post(
+        f"/{kind.name}/indexing",
+        opt=WRITE,
+        name=f"index-{kind.name}",
+        tags=[kind.plural],
+        summary=f"Index a {kind.name}",
+        description=(
+            f"Body: a flat {title} plus `{kind.pool_key_field}`, or `{{{kind.pool_key_field}, {kind.name}}}`. 201."
+        ),
+    )
     async def index_record(request: Request) -> Response:
         pool_key, fields = split_record_body(kind, decode_json(await request.body()))
         record = convert(fields, kind.type)
         [created] = await call(workspace_of(request).records.index, kind, pool_key, [record])
         return envelope(201, f"{title} created", created)
 
-    @put(f"/{kind.name}/indexing", opt=WRITE, name=f"edit-{kind.name}", tags=[kind.plural],
-         summary=f"Edit a {kind.name} by the fields given (`key` or `reference` says which)")
+    @put(
+        f"/{kind.name}/indexing",
+        opt=WRITE,
+        name=f"edit-{kind.name}",
+        tags=[kind.plural],
+        summary=f"Edit a {kind.name} by the fields given (`key` or `reference` says which)",
+    )
     async def edit_record(request: Request) -> Response:
         pool_key, fields = split_record_body(kind, decode_json(await request.body()))
         edited = await call(workspace_of(request).records.edit, kind, pool_key, fields)
         return envelope(200, f"{title} edited", edited)
 
-    @get(f"/{kind.name}/indexing", opt=READ, name=f"get-{kind.name}", tags=[kind.plural],
-         summary=f"Get a {kind.name} by `{kind.pool_key_field}` and `key` or `reference`")
+    @get(
+        f"/{kind.name}/indexing",
+        opt=READ,
+        name=f"get-{kind.name}",
+        tags=[kind.plural],
+        summary=f"Get a {kind.name} by `{kind.pool_key_field}` and `key` or `reference`",
+    )
     async def get_record(request: Request) -> Response:
         pool_key = required_string(dict(request.query_params.items()), kind.pool_key_field)
         query = decode_query(request, RecordQuery)
         record = await call(workspace_of(request).records.get, kind, pool_key, query.lookup)
         return envelope(200, f"{title} details", record)
 
-    @patch(f"/{kind.name}/indexing/archive", opt=WRITE, name=f"archive-{kind.name}", tags=[kind.plural],
-           summary=f"Archive (`is_archive`: 1) or restore (0) a {kind.name}")
+    @patch(
+        f"/{kind.name}/indexing/archive",
+        opt=WRITE,
+        name=f"archive-{kind.name}",
+        tags=[kind.plural],
+        summary=f"Archive (`is_archive`: 1) or restore (0) a {kind.name}",
+    )
     async def archive_record(request: Request) -> Response:
         body = decode_json(await request.body())
         pool_key = required_string(body, kind.pool_key_field)
@@ -65,8 +87,13 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         action = "archived" if payload.is_archive else "unarchived"
         return envelope(200, f"{title} {action}", {"key": key})
 
-    @get(f"/storing/{kind.plural}", opt=READ, name=f"list-{kind.plural}", tags=[kind.plural],
-         summary=f"List the {kind.plural} of `{kind.pool}_keys` (JSON list), paged")
+    @get(
+        f"/storing/{kind.plural}",
+        opt=READ,
+        name=f"list-{kind.plural}",
+        tags=[kind.plural],
+        summary=f"List the {kind.plural} of `{kind.pool}_keys` (JSON list), paged",
+    )
     async def list_records(request: Request) -> Response:
         query = decode_query(request, storing_query)
         page = await call(workspace_of(request).records.list, kind, query)

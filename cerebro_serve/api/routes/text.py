@@ -55,8 +55,13 @@ async def text_parsing(request: Request) -> Response:
     return envelope(200, "Text parsed", _one_or_many(results, many))
 
 
-@post("/text/tagging", opt=READ, name="text-tagging", tags=["text"],
-      summary="Taxonomy tags of a text: `tagger-hrflow-skills` (ESCO/O*NET skills) or an occupation tagger")
+@post(
+    "/text/tagging",
+    opt=READ,
+    name="text-tagging",
+    tags=["text"],
+    summary="Taxonomy tags of a text: `tagger-hrflow-skills` (ESCO/O*NET skills) or an occupation tagger",
+)
 async def text_tagging(request: Request) -> Response:
     body = convert(decode_json(await request.body()), TaggingBody)
     texts, many = body.inputs()
@@ -65,8 +70,13 @@ async def text_tagging(request: Request) -> Response:
     return envelope(200, "Text tagged", _one_or_many(results, many))
 
 
-@post("/text/embedding", opt=READ, name="text-embedding", tags=["text"],
-      summary="The workspace encoder's vector of a text (its dimension is the model's, 384 for MiniLM)")
+@post(
+    "/text/embedding",
+    opt=READ,
+    name="text-embedding",
+    tags=["text"],
+    summary="The workspace encoder's vector of a text (its dimension is the model's, 384 for MiniLM)",
+)
 async def text_embedding(request: Request) -> Response:
     body = convert(decode_json(await request.body()), EmbeddingBody)
     if body.text is None:
@@ -75,8 +85,13 @@ async def text_embedding(request: Request) -> Response:
     return envelope(200, "Text embedded", [{"embedding": vector}])
 
 
-@post("/text/linking", opt=READ, name="text-linking", tags=["text"],
-      summary="The taxonomy skills nearest to a word, with similarities (first call embeds the taxonomy once)")
+@post(
+    "/text/linking",
+    opt=READ,
+    name="text-linking",
+    tags=["text"],
+    summary="The taxonomy skills nearest to a word, with similarities (first call embeds the taxonomy once)",
+)
 async def text_linking(request: Request) -> Response:
     body = convert(decode_json(await request.body()), LinkingBody)
     links = await call(workspace_of(request).text.link, body.word, body.top_n)

@@ -10,8 +10,16 @@ import triton.language as tl
 
 @triton.jit
 def _mean_pool_normalize(
-    tokens_ptr, mask_ptr, out_ptr, seq_len, hidden, stride_b, stride_t, stride_mb,
-    BLOCK_T: tl.constexpr, BLOCK_H: tl.constexpr,
+    tokens_ptr,
+    mask_ptr,
+    out_ptr,
+    seq_len,
+    hidden,
+    stride_b,
+    stride_t,
+    stride_mb,
+    BLOCK_T: tl.constexpr,
+    BLOCK_H: tl.constexpr,
 ):
     row = tl.program_id(0)
     h_offsets = tl.arange(0, BLOCK_H)
@@ -22,7 +30,8 @@ def _mean_pool_normalize(
         weights = tl.load(mask_ptr + row * stride_mb + t_offsets, mask=t_offsets < seq_len, other=0).to(tl.float32)
         tile = tl.load(
             tokens_ptr + row * stride_b + t_offsets[:, None] * stride_t + h_offsets[None, :],
-            mask=(t_offsets[:, None] < seq_len) & (h_offsets[None, :] < hidden), other=0.0,
+            mask=(t_offsets[:, None] < seq_len) & (h_offsets[None, :] < hidden),
+            other=0.0,
         ).to(tl.float32)
         total += tl.sum(tile * weights[:, None], axis=0)
         count += weights
@@ -40,8 +49,16 @@ def mean_pool_normalize(tokens: torch.Tensor, attention_mask: torch.Tensor) -> t
     if batch == 0:
         return out
     _mean_pool_normalize[(batch,)](
-        tokens, attention_mask, out, seq_len, hidden, tokens.stride(0), tokens.stride(1), attention_mask.stride(0),
-        BLOCK_T=16, BLOCK_H=triton.next_power_of_2(hidden),
+        tokens,
+        attention_mask,
+        out,
+        seq_len,
+        hidden,
+        tokens.stride(0),
+        tokens.stride(1),
+        attention_mask.stride(0),
+        BLOCK_T=16,
+        BLOCK_H=triton.next_power_of_2(hidden),
     )
     return out
 

@@ -24,11 +24,21 @@ TUNED: dict[str, object] = {"block_n": 256, "block_d": 64, "num_warps": 4, "num_
 
 @triton.jit
 def _block_topk(
-    queries_ptr, matrix_ptr, mask_ptr, keys_ptr,
-    n_queries, n_rows, dim,
-    stride_q, stride_m,
-    HAS_MASK: tl.constexpr, BLOCK_Q: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
-    K: tl.constexpr, ROW_TILES: tl.constexpr,
+    queries_ptr,
+    matrix_ptr,
+    mask_ptr,
+    keys_ptr,
+    n_queries,
+    n_rows,
+    dim,
+    stride_q,
+    stride_m,
+    HAS_MASK: tl.constexpr,
+    BLOCK_Q: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    K: tl.constexpr,
+    ROW_TILES: tl.constexpr,
 ):
     # Row blocks on the grid's first axis, which allows 2^31 - 1 blocks (the second allows 65,535).
     block_n = tl.program_id(0)
@@ -45,7 +55,8 @@ def _block_topk(
             query = tl.load(queries_ptr + block_q * stride_q + d_offsets, mask=d_offsets < dim, other=0.0)
             m_tile = tl.load(
                 matrix_ptr + n_offsets[:, None] * stride_m + d_offsets[None, :],
-                mask=(n_offsets[:, None] < n_rows) & (d_offsets[None, :] < dim), other=0.0,
+                mask=(n_offsets[:, None] < n_rows) & (d_offsets[None, :] < dim),
+                other=0.0,
             )
             total += tl.sum(m_tile.to(tl.float32) * query.to(tl.float32)[None, :], axis=1)
         scores = total[None, :]
@@ -56,11 +67,13 @@ def _block_topk(
             d_offsets = d_start + tl.arange(0, BLOCK_D)
             q_tile_t = tl.load(
                 queries_ptr + q_offsets[None, :] * stride_q + d_offsets[:, None],
-                mask=(q_offsets[None, :] < n_queries) & (d_offsets[:, None] < dim), other=0.0,
+                mask=(q_offsets[None, :] < n_queries) & (d_offsets[:, None] < dim),
+                other=0.0,
             )
             m_tile = tl.load(
                 matrix_ptr + n_offsets[:, None] * stride_m + d_offsets[None, :],
-                mask=(n_offsets[:, None] < n_rows) & (d_offsets[None, :] < dim), other=0.0,
+                mask=(n_offsets[:, None] < n_rows) & (d_offsets[None, :] < dim),
+                other=0.0,
             )
             scores_t += tl.dot(m_tile, q_tile_t)
         scores = tl.trans(scores_t)
@@ -70,11 +83,13 @@ def _block_topk(
             d_offsets = d_start + tl.arange(0, BLOCK_D)
             q_tile = tl.load(
                 queries_ptr + q_offsets[:, None] * stride_q + d_offsets[None, :],
-                mask=(q_offsets[:, None] < n_queries) & (d_offsets[None, :] < dim), other=0.0,
+                mask=(q_offsets[:, None] < n_queries) & (d_offsets[None, :] < dim),
+                other=0.0,
             )
             m_tile = tl.load(
                 matrix_ptr + n_offsets[None, :] * stride_m + d_offsets[:, None],
-                mask=(n_offsets[None, :] < n_rows) & (d_offsets[:, None] < dim), other=0.0,
+                mask=(n_offsets[None, :] < n_rows) & (d_offsets[:, None] < dim),
+                other=0.0,
             )
             scores += tl.dot(q_tile, m_tile)
     valid = n_offsets < n_rows
@@ -117,8 +132,14 @@ def keys_per_block(k: int, n_rows: int, block_n: int) -> int:
 
 
 def similarity_topk(
-    queries: torch.Tensor, matrix: torch.Tensor, k: int, mask: torch.Tensor | None = None,
-    block_n: int | None = None, block_q: int | None = None, per_block: int | None = None, **launch: object,
+    queries: torch.Tensor,
+    matrix: torch.Tensor,
+    k: int,
+    mask: torch.Tensor | None = None,
+    block_n: int | None = None,
+    block_q: int | None = None,
+    per_block: int | None = None,
+    **launch: object,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(scores, rows), each (queries, min(k, allowed rows)), best first; -inf rows (masked) never win
     over allowed ones and are dropped when fewer than k rows are allowed. `per_block`: keys kept per
@@ -147,12 +168,23 @@ def similarity_topk(
     matrix = matrix.contiguous()
     grid = (n_blocks, triton.cdiv(n_queries, block_q))
     _block_topk[grid](
-        queries, matrix, mask if mask is not None else matrix, keys,
-        n_queries, n_rows, dim, queries.stride(0), matrix.stride(0),
-        HAS_MASK=mask is not None, BLOCK_Q=block_q, BLOCK_N=block_n,
+        queries,
+        matrix,
+        mask if mask is not None else matrix,
+        keys,
+        n_queries,
+        n_rows,
+        dim,
+        queries.stride(0),
+        matrix.stride(0),
+        HAS_MASK=mask is not None,
+        BLOCK_Q=block_q,
+        BLOCK_N=block_n,
         BLOCK_D=min(int(settings["block_d"]), triton.next_power_of_2(dim)),  # type: ignore[call-overload]
-        K=per_block, ROW_TILES=bool(settings["row_tiles"]),
-        num_warps=settings["num_warps"], num_stages=settings["num_stages"],
+        K=per_block,
+        ROW_TILES=bool(settings["row_tiles"]),
+        num_warps=settings["num_warps"],
+        num_stages=settings["num_stages"],
     )
     best = torch.topk(keys, k, dim=1).values
     if per_block < block_n:
@@ -165,8 +197,12 @@ def similarity_topk(
 
 
 def _rescore_saturated(
-    queries: torch.Tensor, matrix: torch.Tensor, mask: torch.Tensor | None, block_keys: torch.Tensor,
-    best: torch.Tensor, block_n: int,
+    queries: torch.Tensor,
+    matrix: torch.Tensor,
+    mask: torch.Tensor | None,
+    block_keys: torch.Tensor,
+    best: torch.Tensor,
+    block_n: int,
 ) -> torch.Tensor:
     """The exact top k once the saturated blocks are scored whole (for every query, so their kept keys
     can be dropped everywhere without duplicates)."""
