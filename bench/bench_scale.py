@@ -46,8 +46,8 @@ from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.objects import Info, Profile
+from cerebro_serve.record_features import UNKNOWN
 from cerebro_serve.scoring.algorithms import base_algorithm
-from cerebro_serve.scoring.features import UNKNOWN
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.ranking import RERANK_DEPTH
 from cerebro_serve.store import RecordContent, SqlStore, TagClause

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from cerebro_serve.scoring import topk
+from cerebro_serve.index.topk import topk
 
 K = 30
 REPEATS = 20

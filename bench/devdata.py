@@ -24,7 +24,8 @@ from cerebro_serve.index.columns import ColumnArrays, FeatureColumns
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.taxonomy import default_lexicon
-from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -14,7 +14,7 @@ from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_row
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import PROFILE, Profile
-from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import PoolCreate
 from cerebro_serve.store import TagClause

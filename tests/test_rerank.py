@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index.columns import SIDE_VIEWS, TERM_BUCKETS, FeatureColumns
+from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
-from cerebro_serve.scoring.features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
 
 DIM = 24

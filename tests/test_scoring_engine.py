@@ -9,7 +9,7 @@ import pytest
 from helpers import PYTHON_JOB
 
 from cerebro_serve.index import IndexRegistry
-from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING
+from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING
 
 PARIS = {"lat": 48.8566, "lng": 2.3522}
 LYON = {"lat": 45.764, "lng": 4.8357}

@@ -18,7 +18,7 @@ import numpy as np
 
 from cerebro_serve import _native
 from cerebro_serve.engine.views import VIEWS
-from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
 
 TERM_BUCKETS = int(_native.TERM_BUCKETS)
 SIDE_VIEWS = VIEWS[1:]  # the full-text vector lives in the vector index, these here
@@ -40,7 +40,7 @@ _ROW_COLUMNS = {
     "languages": np.int64,
     "lat": np.float32,
     "lng": np.float32,
-    "refusals": np.int8,  # consent refusals (scoring/features.py REFUSES_*)
+    "refusals": np.int8,  # consent refusals (record_features.py REFUSES_*)
 }
 
 

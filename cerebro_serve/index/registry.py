@@ -16,7 +16,7 @@ import numpy as np
 from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
-from cerebro_serve.scoring.features import RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.store import IndexRow, SqlStore
 
 log = logging.getLogger(__name__)

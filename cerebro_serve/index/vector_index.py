@@ -18,7 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from cerebro_serve.scoring.topk import topk
+from cerebro_serve.index.topk import topk
 
 ANN_MIN_ROWS = 50_000
 # A filter that leaves at most this many rows is searched exactly (gathering them costs less than the

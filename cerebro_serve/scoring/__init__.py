@@ -1,6 +1,5 @@
 """From similarities to calibrated scores and ranked pages."""
 
 from cerebro_serve.scoring.calibration import Calibration, calibration_for
-from cerebro_serve.scoring.topk import topk
 
-__all__ = ["Calibration", "calibration_for", "topk"]
+__all__ = ["Calibration", "calibration_for"]

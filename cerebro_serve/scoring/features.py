@@ -18,15 +18,13 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-import msgspec
-
 from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import ConsentAlgorithmic, Job, Profile
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
+from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, UNKNOWN, RecordFeatures
 
 SKILL_WEIGHTS_FILE = Path(__file__).with_name("data") / "skill_weights.tsv.gz"
-UNKNOWN = -1.0
 LANGUAGE_BITS = {code: bit for bit, code in enumerate(LANGUAGE_NAMES)}
 _LANGUAGE_BY_NAME = {name: code for code, names in LANGUAGE_NAMES.items() for name in names}
 
@@ -71,35 +69,6 @@ STOPWORDS = frozenset(
 )
 TOKEN = re.compile(r"[^\W\d_][\w+#.]*[\w+#]|[^\W\d_]", re.UNICODE)
 MAX_TERMS = 400
-
-
-class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
-    """What the re-ranker reads of one record. For a job, `years` and `education` are requirements."""
-
-    skill_ids: list[int]  # sorted, unique 32-bit concept hashes
-    skill_weights: list[float]
-    terms: list[int]  # sorted, unique 32-bit hashes of the text's content words (at most MAX_TERMS)
-    term_freqs: list[int]  # occurrences of each term (capped at 255)
-    length: int  # content words in the text
-    years: float  # UNKNOWN when not found
-    education: int  # 0 when not found
-    languages: int  # bit set over LANGUAGE_BITS, 0 when not found
-    lat: float | None
-    lng: float | None
-    title: str  # the text of the title view
-    skills_text: str  # the text of the skills view
-    refusals: int = 0  # REFUSES_* bits: uses the profile's owner or controller withheld consent for
-
-    def encode(self) -> bytes:
-        return msgspec.msgpack.encode(self)
-
-    @classmethod
-    def decode(cls, data: bytes) -> RecordFeatures:
-        return msgspec.msgpack.decode(data, type=cls)
-
-
-REFUSES_SCORING = 1
-REFUSES_SEARCHING = 2
 
 
 def consent_refusals(consent: ConsentAlgorithmic | None) -> int:

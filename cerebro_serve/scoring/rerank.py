@@ -9,8 +9,8 @@ import numpy as np
 
 from cerebro_serve import _native
 from cerebro_serve.index.columns import ColumnArrays
+from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
-from cerebro_serve.scoring.features import RecordFeatures
 
 THREADS = max(1, min(8, os.cpu_count() or 1))
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from cerebro_serve.index.filters import GeoFilter, within_radius
 from cerebro_serve.objects import JOB, PROFILE, Profile, RecordKind
-from cerebro_serve.scoring.features import UNKNOWN, profile_years
+from cerebro_serve.record_features import UNKNOWN
+from cerebro_serve.scoring.features import profile_years
 from cerebro_serve.services.errors import InvalidParameters, ServiceError
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, RecordLookup, Signal, TrackingCreate

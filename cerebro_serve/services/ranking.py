@@ -23,9 +23,9 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
+from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
-from cerebro_serve.scoring.features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import InvalidParameters

@@ -20,7 +20,8 @@ from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import embed_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
-from cerebro_serve.scoring.features import FeatureExtractor, RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from cerebro_serve.engine import Encoder
+from cerebro_serve.index.topk import topk
 from cerebro_serve.parsing.contacts import EMAIL, PHONE
 from cerebro_serve.parsing.dates import find_ranges
 from cerebro_serve.parsing.languages import find_spoken_languages
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.taxonomy import Concept, Lexicon, localized_names
-from cerebro_serve.scoring import topk
 from cerebro_serve.services.errors import InvalidParameters
 
 log = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ records = sa.Table(
     sa.Column("model", sa.Text, nullable=False),
     # float32 rows, one per view (full text, title, skills, experience); see engine/views.py
     sa.Column("embedding", sa.LargeBinary, nullable=False),
-    # the re-ranker's features (scoring/features.py RecordFeatures, msgpack); NULL until computed
+    # the re-ranker's features (record_features.py RecordFeatures, msgpack); NULL until computed
     sa.Column("features", sa.LargeBinary),
     sa.UniqueConstraint("pool_key", "reference", name="uq_records_pool_reference"),
     sa.Index("ix_records_pool_live", "pool_key", "archived_at_us", "created_at_us"),

@@ -16,8 +16,8 @@ import numpy as np
 
 from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.objects import Job, Profile
+from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
-from cerebro_serve.scoring.features import RecordFeatures
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.adapter import fit_adapter

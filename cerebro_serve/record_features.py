@@ -1,0 +1,40 @@
+"""What the re-ranker reads of one record, computed once at indexing (scoring/features.py extracts it).
+
+A ground-floor vocabulary like `objects`: the index stores these columns, scoring reads them, training
+and services pass them along, so none of those layers has to import another to name them.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+UNKNOWN = -1.0  # a number not found in the record: the re-ranker treats it as neutral
+
+
+class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
+    """What the re-ranker reads of one record. For a job, `years` and `education` are requirements."""
+
+    skill_ids: list[int]  # sorted, unique 32-bit concept hashes
+    skill_weights: list[float]
+    terms: list[int]  # sorted, unique 32-bit hashes of the text's content words (at most MAX_TERMS)
+    term_freqs: list[int]  # occurrences of each term (capped at 255)
+    length: int  # content words in the text
+    years: float  # UNKNOWN when not found
+    education: int  # 0 when not found
+    languages: int  # bit set over LANGUAGE_BITS, 0 when not found
+    lat: float | None
+    lng: float | None
+    title: str  # the text of the title view
+    skills_text: str  # the text of the skills view
+    refusals: int = 0  # REFUSES_* bits: uses the profile's owner or controller withheld consent for
+
+    def encode(self) -> bytes:
+        return msgspec.msgpack.encode(self)
+
+    @classmethod
+    def decode(cls, data: bytes) -> RecordFeatures:
+        return msgspec.msgpack.decode(data, type=cls)
+
+
+REFUSES_SCORING = 1
+REFUSES_SEARCHING = 2
