@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import DEFAULT_MODEL, MULTILINGUAL_MODEL, load_encoder
+from cerebro_serve.engine.loading import load_encoder
+from cerebro_serve.engine.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
 
 ENCODERS = [
     f"{DEFAULT_MODEL}:torch:auto",

@@ -43,13 +43,13 @@ def main() -> None:
     with open(LIVECAREER, newline="", encoding="utf-8") as handle:
         texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
     texts = texts[: args.count]
-    baseline_encoder = load_encoder("all-MiniLM-L6-v2", "cpu")
+    baseline_encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
     default_lexicon()  # loaded once per server, not per record
 
     start = time.perf_counter()
     baseline_encoder._model.encode(texts)  # sentence-transformers, its defaults (fp32)
     baseline = len(texts) / (time.perf_counter() - start)
-    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", args.precision)
+    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", args.precision, "torch")
 
     batcher = DynamicBatcher(encoder)
     results = {}

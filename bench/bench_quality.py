@@ -126,7 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     args = parser.parse_args()
-    encoder = load_encoder(args.model, "cpu")
+    encoder = load_encoder(args.model, "cpu", "float32", "torch")
     print(f"encoder {encoder.name}; {platform.machine()}")
     rjdb_quality(encoder)
     livecareer_quality(encoder)

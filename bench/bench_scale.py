@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from bench.devdata import Side, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.engine.encoder import resolve_model_dir
+from cerebro_serve.engine.models import resolve_model_dir
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
@@ -373,7 +373,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-http", action="store_true")
     args = parser.parse_args()
-    encoder = load_encoder("all-MiniLM-L6-v2", "cpu")
+    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
     rjdb, livecareer = load_rjdb(encoder), load_livecareer(encoder)
     base = Side(
         rjdb.resumes.texts + livecareer.resumes.texts,

@@ -38,7 +38,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}")
-        encoder = load_encoder("all-MiniLM-L6-v2", device="cpu")
+        encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
         workspace = Workspace(store, encoder, Path(directory) / "indexes", new_key())
         start = time.perf_counter()
         load_demo(workspace)

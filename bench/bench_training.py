@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--only", choices=["rjdb", "esco"])
     args = parser.parse_args()
-    encoder = load_encoder(args.model, "cpu")
+    encoder = load_encoder(args.model, "cpu", "float32", "torch")
     print(f"encoder {encoder.name}; {platform.machine()}, {platform.processor() or 'cpu'}")
     scenarios: dict[str, Callable] = {"rjdb": rjdb_scenario, "esco": esco_scenario}  # type: ignore[type-arg]
     for name, scenario in scenarios.items():

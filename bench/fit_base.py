@@ -285,7 +285,7 @@ def main() -> None:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--only", choices=["base", "match"])
     args = parser.parse_args()
-    encoder = load_encoder(args.model, "cpu")
+    encoder = load_encoder(args.model, "cpu", "float32", "torch")
     if args.only != "match":
         fit_base(encoder)
     if args.only != "base":

@@ -33,7 +33,7 @@ def main() -> None:
         raise SystemExit(f"{args.data} not found: this script needs the development data in ../shared")
 
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
-    encoder = load_encoder(args.model, device="auto")
+    encoder = load_encoder(args.model, "auto", "float32", "torch")
     jobs = encoder.embed_documents([row["Job-Description"] for row in rows])
     resumes = encoder.embed_documents([row["Resume-matched"] for row in rows])
 

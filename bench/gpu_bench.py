@@ -282,7 +282,8 @@ def rerank_latency(dim: int, repeats: int) -> float:
 def encoder_throughput(model: str, device: str, smoke: bool) -> dict[str, object]:
     import torch
 
-    from cerebro_serve.engine.encoder import SentenceTransformerEncoder, resolve_model_dir
+    from cerebro_serve.engine.backends.pytorch import SentenceTransformerEncoder
+    from cerebro_serve.engine.models import resolve_model_dir
 
     name, model_dir = resolve_model_dir(model)
     sentence = "Senior backend engineer building Python services, PostgreSQL, Kubernetes and CI pipelines. "

@@ -95,7 +95,8 @@ def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Pat
     """Fine-tune the workspace's encoder on an algorithm's feedback (meant for GPU nodes), into `out`."""
     import json
 
-    from cerebro_serve.engine.encoder import MULTILINGUAL_MODEL, resolve_device, resolve_model_dir
+    from cerebro_serve.engine.hardware import resolve_device
+    from cerebro_serve.engine.models import MULTILINGUAL_MODEL, resolve_model_dir
 
     if settings.model == MULTILINGUAL_MODEL:
         raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cerebro_serve.engine.encoder import DEFAULT_MODEL
+from cerebro_serve.engine.models import DEFAULT_MODEL
 from cerebro_serve.services.keys import KEY_PATTERN, new_key
 
 DEFAULT_DATA_DIR = Path(".cerebro")

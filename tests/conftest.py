@@ -22,7 +22,7 @@ POSTGRES_URL = os.environ.get("CEREBRO_TEST_POSTGRES_URL", "postgresql://postgre
 
 @pytest.fixture(scope="session")
 def encoder():
-    return load_encoder("all-MiniLM-L6-v2", device="cpu")
+    return load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
 
 
 @pytest.fixture(scope="session")

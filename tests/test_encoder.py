@@ -40,7 +40,7 @@ def test_empty_input(encoder) -> None:
 def test_precision_follows_the_hardware(monkeypatch) -> None:
     import pytest
 
-    from cerebro_serve.engine import encoder as module
+    from cerebro_serve.engine import hardware as module
 
     monkeypatch.setattr(module, "cpu_flags", lambda: {"avx2", "fma"})
     assert module.resolve_precision("auto", "cpu") == "float32"  # bf16 would be emulated, slower
@@ -53,7 +53,8 @@ def test_precision_follows_the_hardware(monkeypatch) -> None:
 
 
 def test_bfloat16_keeps_the_vectors(encoder) -> None:
-    from cerebro_serve.engine.encoder import SentenceTransformerEncoder, resolve_model_dir
+    from cerebro_serve.engine.backends.pytorch import SentenceTransformerEncoder
+    from cerebro_serve.engine.models import resolve_model_dir
 
     name, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
     half = SentenceTransformerEncoder(name, model_dir, precision="bfloat16")
@@ -64,7 +65,7 @@ def test_bfloat16_keeps_the_vectors(encoder) -> None:
 
 
 def test_sections_are_packed_whole_while_they_fit() -> None:
-    from cerebro_serve.engine.encoder import pack_sections
+    from cerebro_serve.engine.chunking import pack_sections
 
     assert pack_sections([], 600, 254) == [(0, 600)]  # no headings: one range, windowed by the caller
     assert pack_sections([100, 200, 300, 500], 600, 254) == [(0, 200), (200, 300), (300, 500), (500, 600)]

@@ -107,7 +107,8 @@ def test_vector_index_searches_with_the_kernel_like_the_exact_path() -> None:
 def test_encoder_with_fused_pooling_matches_sentence_transformers() -> None:
     import numpy as np
 
-    from cerebro_serve.engine.encoder import SentenceTransformerEncoder, resolve_model_dir
+    from cerebro_serve.engine.backends.pytorch import SentenceTransformerEncoder
+    from cerebro_serve.engine.models import resolve_model_dir
 
     name, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
     fused = SentenceTransformerEncoder(name, model_dir, fused_pooling=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cerebro_serve.engine.backends.use import UniversalSentenceEncoder
 from cerebro_serve.engine.batcher import DynamicBatcher
-from cerebro_serve.engine.encoder import MULTILINGUAL_MODEL, UniversalSentenceEncoder, load_encoder
+from cerebro_serve.engine.loading import load_encoder
+from cerebro_serve.engine.models import MULTILINGUAL_MODEL
 
 
 @pytest.fixture(scope="module")
 def use() -> UniversalSentenceEncoder:
-    encoder = load_encoder(MULTILINGUAL_MODEL)
+    encoder = load_encoder(MULTILINGUAL_MODEL, "cpu", "float32", "torch")
     assert isinstance(encoder, UniversalSentenceEncoder)
     return encoder
 

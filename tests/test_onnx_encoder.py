@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cerebro_serve.engine import onnx_encoder
+from cerebro_serve.engine.backends import onnx as onnx_encoder
+from cerebro_serve.engine.backends.onnx import OnnxEncoder
 from cerebro_serve.engine.batcher import DynamicBatcher
-from cerebro_serve.engine.encoder import load_encoder, resolve_model_dir
-from cerebro_serve.engine.onnx_encoder import OnnxEncoder
+from cerebro_serve.engine.loading import load_encoder
+from cerebro_serve.engine.models import resolve_model_dir
 
 TEXTS = ["python backend developer with django", "infirmière en soins intensifs", "pastry chef " * 300, ""]
 

@@ -408,7 +408,7 @@ def test_encoder_fine_tuning_learns_an_association(tmp_path) -> None:
     """The GPU-node option, run small on the CPU: after a few epochs the encoder ranks each job's
     positive (an arbitrary association the base model cannot know) above the others."""
     from cerebro_serve.engine import load_encoder
-    from cerebro_serve.engine.encoder import resolve_model_dir
+    from cerebro_serve.engine.models import resolve_model_dir
     from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
 
     pairs = [
@@ -423,17 +423,17 @@ def test_encoder_fine_tuning_learns_an_association(tmp_path) -> None:
     ]
     examples = [Example(f"Wanted: {fruit} grower", f"Ten years of {colour} dyeing") for fruit, colour in pairs]
     _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
-    before = retrieval_mrr(load_encoder("all-MiniLM-L6-v2", "cpu").embed_documents, examples)
+    before = retrieval_mrr(load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch").embed_documents, examples)
     out = finetune_encoder(
         model_dir, examples, tmp_path / "tuned", device="cpu", epochs=8, batch_size=8, learning_rate=1e-4
     )
-    tuned = load_encoder(str(out), "cpu")
+    tuned = load_encoder(str(out), "cpu", "float32", "torch")
     assert tuned.name == "tuned" and tuned.dimension == 384
     assert retrieval_mrr(tuned.embed_documents, examples) > before + 0.2
 
 
 def test_encoder_fine_tuning_through_the_workspace(client, workspace, workspace_pools, tmp_path) -> None:
-    from cerebro_serve.engine.encoder import resolve_model_dir
+    from cerebro_serve.engine.models import resolve_model_dir
 
     source, board = workspace_pools
     key = _fork(client)

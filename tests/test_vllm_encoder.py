@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from cerebro_serve.engine.encoder import load_encoder
+from cerebro_serve.engine.loading import load_encoder
 
 TEXTS = ["python backend developer with django", "intensive care nurse", "pastry chef " * 400]
 
@@ -34,7 +34,7 @@ def test_agrees_with_pytorch_on_a_gpu() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU")
     served = load_encoder("all-MiniLM-L6-v2", "cuda", "float32", "vllm")
-    reference = load_encoder("all-MiniLM-L6-v2", "cuda", "float32")
+    reference = load_encoder("all-MiniLM-L6-v2", "cuda", "float32", "torch")
     assert served.dimension == reference.dimension
     agreement = np.sum(served.embed_documents(TEXTS) * reference.embed_documents(TEXTS), axis=1)
     assert agreement.min() > 0.999

@@ -119,7 +119,7 @@ class TrainingService:
             encoder_examples(pairs, prepared.records) for pairs in (prepared.train, prepared.validation)
         )
         finetune_encoder(model_dir, train, out_dir, device=device, epochs=epochs)
-        tuned = load_encoder(str(out_dir), device)
+        tuned = load_encoder(str(out_dir), device, "float32", "torch")
         return {
             "model_dir": str(out_dir),
             "train_examples": len(train),

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import WindowedEncoder, cpu_flags, mean_pooled
+from cerebro_serve.engine.chunking import WindowedEncoder
+from cerebro_serve.engine.hardware import cpu_flags
+from cerebro_serve.engine.models import mean_pooled
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import WindowedEncoder
+from cerebro_serve.engine.chunking import WindowedEncoder
 
 # Pieces longer than this are cut even when the model's window is larger: a resume section rarely needs
 # more, and attention cost grows with the square of the length.

@@ -1,0 +1,102 @@
+"""Long texts into pieces that fit a model's window: cut at section headings, then into overlapping windows
+by the model's own tokenizer, never silently truncated."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from cerebro_serve.engine.encoder import PooledEncoder
+from cerebro_serve.parsing.sections import heading_of
+
+
+class WindowedEncoder(PooledEncoder):
+    """A transformer with a token window: texts longer than the window are cut into overlapping pieces by
+    the model's own tokenizer, never silently truncated."""
+
+    def _init_window(self, model_dir: Path, max_seq_length: int) -> None:
+        from transformers import AutoTokenizer
+
+        # Chunking has a tokenizer of its own: a fast tokenizer is not safe to share between threads, and
+        # the next batch is being chunked while the current one runs through the model.
+        self._chunker = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        # Two special tokens ([CLS], [SEP]) share the model's window with the text.
+        self.window_tokens = max_seq_length - 2
+        self.overlap_tokens = self.window_tokens // 8
+        self._chunk_lock = threading.Lock()
+
+    def chunk(self, text: str) -> list[tuple[str, int]]:
+        """Pieces of a text that each fit the model's window, with their token counts. A long text is cut
+        at its section headings (whole sections packed together while they fit), so a piece reads as one
+        part of a resume rather than the end of one section and the start of the next; a section longer
+        than the window is cut into overlapping windows."""
+        with self._chunk_lock:
+            encoding = self._chunker(
+                text, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+            )
+        offsets = encoding["offset_mapping"]
+        if len(offsets) <= self.window_tokens:
+            return [(text, len(offsets) + 2)]
+        chunks = []
+        for begin, end in pack_sections(section_starts(text, offsets), len(offsets), self.window_tokens):
+            step = self.window_tokens - self.overlap_tokens
+            for start in range(begin, end, step):
+                stop = min(start + self.window_tokens, end)
+                chunks.append((text[offsets[start][0] : offsets[stop - 1][1]], stop - start + 2))
+                if stop == end:
+                    break
+        return chunks
+
+    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
+        """(pieces, the text each piece belongs to, tokens per piece)."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        tokens: list[int] = []
+        for owner, text in enumerate(texts):
+            chunks = self.chunk(text) if text.strip() else [("", 2)]
+            for piece, count in chunks:
+                pieces.append(piece)
+                owners.append(owner)
+                tokens.append(count)
+        return pieces, owners, tokens
+
+
+def section_starts(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:
+    """Token positions where a section heading's line begins (parsing/sections.py headings)."""
+    token_starts = [start for start, _ in offsets]
+    starts, position = [], 0
+    for line in text.split("\n"):
+        if heading_of(line) is not None:
+            token = bisect.bisect_left(token_starts, position)
+            if 0 < token < len(offsets):
+                starts.append(token)
+        position += len(line) + 1
+    return starts
+
+
+def pack_sections(starts: Sequence[int], count: int, window: int) -> list[tuple[int, int]]:
+    """Token ranges covering [0, count): consecutive sections joined while they fit the window together;
+    a range longer than the window is one section too long to fit, which the caller cuts further."""
+    ranges: list[tuple[int, int]] = []
+    bounds = sorted(set(starts)) + [count]
+    begin = end = 0
+    for bound in bounds:
+        if bound - begin > window and end > begin:
+            ranges.append((begin, end))
+            begin = end
+        end = bound
+    ranges.append((begin, count))
+    return ranges
+
+
+def split_long(text: str, size: int) -> list[str]:
+    """A paragraph longer than `size` (a resume pasted without line breaks), cut at spaces."""
+    pieces = []
+    while len(text) > size:
+        cut = text.rfind(" ", 0, size)
+        cut = cut if cut > size // 2 else size
+        pieces.append(text[:cut])
+        text = text[cut:].lstrip()
+    return [*pieces, text] if text else pieces
