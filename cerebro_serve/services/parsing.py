@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -43,28 +44,22 @@ class DocumentRejected(ServiceError):
         self.reason = error.reason
 
 
-class ParsingPending(ServiceError):
-    """Not an error: the file is queued. The API answers 202 with the key the profile will have."""
+@dataclass(frozen=True, slots=True)
+class QueuedParsing:
+    """A file accepted but not parsed yet: the key its profile will have."""
 
-    status = 202
-    prefix = "Parsing in progress. "
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"profile key {key}")
-        self.key = key
+    key: str
 
 
 class ParsingFailed(ServiceError):
     prefix = "Parsing failed. "
 
 
-class ProfileFileRequest(msgspec.Struct, kw_only=True):
-    """A resume file and its fields; msgpack-encoded into the parsing queue when parsed later."""
+class ProfileFileFields(msgspec.Struct, kw_only=True):
+    """What a resume upload says of its profile besides the file (HrFlow's form fields), declared once:
+    the HTTP form adds its own switches to these, the queued request adds the file."""
 
     source_key: str
-    data: bytes
-    filename: str | None = None
-    content_type: str | None = None
     key: str | None = None
     reference: str | None = None
     created_at: str | None = None
@@ -72,13 +67,32 @@ class ProfileFileRequest(msgspec.Struct, kw_only=True):
     metadatas: list[GeneralEntity] = []
     labels: list[Label] = []
 
+    def profile_fields(self) -> dict[str, Any]:
+        """The fields the stored profile takes as given (all but the source)."""
+        return {name: getattr(self, name) for name in ProfileFileFields.__struct_fields__ if name != "source_key"}
+
+
+class ProfileFileRequest(ProfileFileFields, kw_only=True):
+    """A resume file and its fields; msgpack-encoded into the parsing queue when parsed later."""
+
+    data: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+    @classmethod
+    def of(
+        cls, fields: ProfileFileFields, data: bytes, filename: str | None, content_type: str | None
+    ) -> ProfileFileRequest:
+        given = {name: getattr(fields, name) for name in ProfileFileFields.__struct_fields__}
+        return cls(**given, data=data, filename=filename, content_type=content_type)
+
 
 class ParsingService:
     def __init__(self, records: RecordService, sandbox: DocumentSandbox, lexicon: Callable[[], Lexicon]) -> None:
         self.records = records
         self.sandbox = sandbox
         self._lexicon = lexicon
-        self.queue = ParsingQueue(records.store, self)
+        self.queue = ParsingQueue(records.store, self._parse_queued)
 
     def enqueue_profile_file(self, request: ProfileFileRequest) -> str:
         """Accept a resume for parsing later; returns the key its profile will have. Durable on return."""
@@ -94,8 +108,8 @@ class ParsingService:
         self.queue.wake()
         return key
 
-    def parsed_profile(self, source_key: str, lookup: RecordLookup) -> Profile:
-        """The profile a file became; while it is queued, a 202; if it failed, why."""
+    def parsed_profile(self, source_key: str, lookup: RecordLookup) -> Profile | QueuedParsing:
+        """The profile a file became, or, while it waits, the key it will have; if it failed, why."""
         try:
             return self.records.get(PROFILE, source_key, lookup)
         except NotFound:
@@ -103,7 +117,7 @@ class ParsingService:
             if job is None or job.status == "succeeded":
                 raise
             if job.status in ("queued", "running"):
-                raise ParsingPending(job.key) from None
+                return QueuedParsing(job.key)
             raise ParsingFailed(job.error or "parsing failed") from None
 
     def read(self, data: bytes, filename: str | None, content_type: str | None) -> str:
@@ -128,18 +142,12 @@ class ParsingService:
             original_file_name=request.filename,
             extension=extension,
         )
-        profile = msgspec.structs.replace(
-            parsed,
-            key=request.key,
-            reference=request.reference,
-            created_at=request.created_at,
-            tags=request.tags,
-            metadatas=request.metadatas,
-            labels=request.labels,
-            attachments=[attachment],
-        )
+        profile = msgspec.structs.replace(parsed, **request.profile_fields(), attachments=[attachment])
         [stored] = self.records.index(PROFILE, request.source_key, [profile])
         return stored
+
+    def _parse_queued(self, payload: bytes) -> None:
+        self.parse_profile_file(msgspec.msgpack.decode(payload, type=ProfileFileRequest))
 
     def parse_job_text(self, text: str, board_key: str | None, fields: dict[str, Any]) -> Job:
         """Structure a job ad; with a board, also store and index it."""

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
-
-import msgspec
+from collections.abc import Callable
 
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.store import SqlStore
-
-if TYPE_CHECKING:
-    from cerebro_serve.services.parsing import ParsingService
 
 log = logging.getLogger(__name__)
 
 
 class ParsingQueue:
-    def __init__(self, store: SqlStore, parsing: ParsingService) -> None:
+    def __init__(self, store: SqlStore, handle: Callable[[bytes], object]) -> None:
+        """`handle`: parses one queued request (the bytes stored with it); a ServiceError it raises is
+        the reason the job failed."""
         self.store = store
-        self.parsing = parsing
+        self.handle = handle
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -48,8 +45,6 @@ class ParsingQueue:
 
     def drain(self) -> int:
         """Parse every queued file now, in this thread; returns how many were handled."""
-        from cerebro_serve.services.parsing import ProfileFileRequest
-
         handled = 0
         while not self._stop.is_set():
             jobs = self.store.queued_parsing(8)
@@ -60,11 +55,10 @@ class ParsingQueue:
                     continue  # another worker took it
                 error = None
                 try:
-                    request = msgspec.msgpack.decode(job.request or b"", type=ProfileFileRequest)
-                    self.parsing.parse_profile_file(request)
+                    self.handle(job.request or b"")
                 except ServiceError as failure:
                     error = failure.message
-                except Exception:  # a bug must not wedge the queue on one file
+                except Exception:
                     log.exception("parsing job %s failed", job.key)
                     error = "Internal error while parsing; the server log has the details."
                 self.store.finish_parsing(job.key, error)
@@ -76,7 +70,7 @@ class ParsingQueue:
             self._wake.clear()
             try:
                 self.drain()
-            except Exception:  # the store is away: wait for the next file rather than spin
+            except Exception:
                 log.exception("parsing queue stopped on a store error")
             self._wake.wait(timeout=30)
 

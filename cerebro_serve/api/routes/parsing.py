@@ -11,24 +11,17 @@ from litestar.datastructures import UploadFile
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json, decode_query
 from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of
-from cerebro_serve.objects import GeneralEntity, Label
 from cerebro_serve.services.errors import InvalidParameters
-from cerebro_serve.services.parsing import ParsingPending, ProfileFileRequest
+from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
 from cerebro_serve.services.queries import RecordQuery
 
 
-class ProfileFileFields(msgspec.Struct, kw_only=True):
-    """The form fields of `profile/parsing/file`; lists arrive as JSON strings."""
+class ProfileFileForm(ProfileFileFields, kw_only=True):
+    """The form fields of `profile/parsing/file` (lists arrive as JSON strings): the profile's fields and
+    the HTTP call's own switches."""
 
-    source_key: str
-    key: str | None = None
-    reference: str | None = None
-    created_at: str | None = None
     profile_content_type: str | None = None
     content_type: str | None = None
-    tags: list[GeneralEntity] = []
-    metadatas: list[GeneralEntity] = []
-    labels: list[Label] = []
     sync_parsing: bool = False
     sync_parsing_indexing: bool = True
 
@@ -63,20 +56,9 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 )
 async def parse_profile_file(request: Request) -> Response:
     raw_fields, upload = await _upload(request)
-    fields = convert(raw_fields, ProfileFileFields)
-    data = await upload.read()
-    parsing_request = ProfileFileRequest(
-        source_key=fields.source_key,
-        data=data,
-        filename=upload.filename,
-        content_type=fields.profile_content_type or fields.content_type,
-        key=fields.key,
-        reference=fields.reference,
-        created_at=fields.created_at,
-        tags=fields.tags,
-        metadatas=fields.metadatas,
-        labels=fields.labels,
-    )
+    fields = convert(raw_fields, ProfileFileForm)
+    content_type = fields.profile_content_type or fields.content_type
+    parsing_request = ProfileFileRequest.of(fields, await upload.read(), upload.filename, content_type)
     parsing = workspace_of(request).parsing
     if not fields.sync_parsing:
         key = await call(parsing.enqueue_profile_file, parsing_request)
@@ -95,11 +77,10 @@ async def parse_profile_file(request: Request) -> Response:
 async def get_profile_parsing(request: Request) -> Response:
     source_key = required_string(dict(request.query_params.items()), "source_key")
     query = decode_query(request, RecordQuery)
-    try:
-        profile = await call(workspace_of(request).parsing.parsed_profile, source_key, query.lookup)
-    except ParsingPending as pending:
-        return envelope(202, pending.message, {"key": pending.key})
-    return envelope(200, "Profile parsing", {"profile": profile})
+    parsed = await call(workspace_of(request).parsing.parsed_profile, source_key, query.lookup)
+    if isinstance(parsed, QueuedParsing):
+        return envelope(202, f"Parsing in progress. profile key {parsed.key}", {"key": parsed.key})
+    return envelope(200, "Profile parsing", {"profile": parsed})
 
 
 @post(
