@@ -223,8 +223,8 @@ def write_workspace(
     (real vectors and features); the pool's index files carry the store's revision, so they load as is."""
     store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
     source, board = "a" * 40, "b" * 40
-    store.create_pool("source", source, "bench profiles", None)
-    store.create_pool("board", board, "bench jobs", None)
+    store.pools.create_pool("source", source, "bench profiles", None)
+    store.pools.create_pool("board", board, "bench jobs", None)
     with store.engine.begin() as connection:
         for start in range(0, n, 50_000):
             batch = [
@@ -255,7 +255,7 @@ def write_workspace(
     for job in jobs:
         key = f"c{int(job):039x}"
         features = data.jobs.features[job]
-        store.insert_record(
+        store.records.insert_record(
             kind="job",
             key=key,
             pool_key=board,

@@ -65,7 +65,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 vector = encoder._model.encode([job_view(job)], normalize_embeddings=True)[0]
                 order = np.argsort(-(matrix @ vector))[:PAGE]
-                [msgspec.json.decode(r.body, type=Profile) for r in store.load_records(ids[order].tolist())]
+                [msgspec.json.decode(r.body, type=Profile) for r in store.records.load_records(ids[order].tolist())]
                 naive.append(time.perf_counter() - t0)
 
         ours_p50, ours_p99 = percentiles(ours)

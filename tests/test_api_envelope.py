@@ -28,7 +28,7 @@ def assert_envelope(response, status: int, contains: str = "") -> dict:
 
 
 def stored_profiles(workspace: Workspace, source: str) -> int:
-    return workspace.store.get_pool("source", source, with_size=True).size
+    return workspace.store.pools.get_pool("source", source, with_size=True).size
 
 
 def test_success_is_an_envelope_with_exact_content_type(client, pools) -> None:

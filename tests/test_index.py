@@ -260,15 +260,15 @@ def test_current_index_file_is_loaded_not_rebuilt(workspace: Workspace, tmp_path
     calls: list = []
     index = _registry(workspace, tmp_path / "indexes", refresh=lambda rows: calls.append(rows) or {}).get(source)
     assert isinstance(index, PoolIndex) and len(index.vectors) == 2 and len(index.columns) == 2
-    assert index.revision == workspace.store.pool_revision(source) and calls == []
+    assert index.revision == workspace.store.pools.pool_revision(source) and calls == []
 
 
 def test_vectors_from_another_model_are_recomputed(workspace: Workspace) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
-    ids = [row.id for row in workspace.store.index_rows(source)]
-    workspace.store.replace_embeddings(source, "retired-model", {i: (np.zeros(384), b"") for i in ids})
+    ids = [row.id for row in workspace.store.records.index_rows(source)]
+    workspace.store.records.replace_embeddings(source, "retired-model", {i: (np.zeros(384), b"") for i in ids})
     index = _registry(workspace, None).get(source)
-    assert {row.model for row in workspace.store.index_rows(source)} == {workspace.encoder.name}
+    assert {row.model for row in workspace.store.records.index_rows(source)} == {workspace.encoder.name}
     query = workspace.encoder.embed_documents(["python developer"])[0]
     assert index.vectors.search(query, 1).similarities[0] > 0.99  # real vectors again, not the zeros
     assert index.columns.snapshot().title_scale[:2].tolist() == [0.0, 0.0]  # text-only profiles: no title
@@ -276,8 +276,8 @@ def test_vectors_from_another_model_are_recomputed(workspace: Workspace) -> None
 
 def test_archived_records_are_masked_and_restored_without_recomputing(workspace: Workspace) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
-    [chef] = [row for row in workspace.store.index_rows(source) if b"pastry" in row.body]
-    key = workspace.store.load_records([chef.id])[0].key
+    [chef] = [row for row in workspace.store.records.index_rows(source) if b"pastry" in row.body]
+    key = workspace.store.records.load_records([chef.id])[0].key
     from cerebro_serve.services.queries import RecordLookup
 
     workspace.records.archive(PROFILE, source, RecordLookup(key=key), True)
@@ -297,7 +297,7 @@ def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda text: workspace.records.index(PROFILE, source, [Profile(text=text)]), texts))
     index = workspace.registry.get(source)
-    stored_ids = sorted(row.id for row in workspace.store.index_rows(source))
+    stored_ids = sorted(row.id for row in workspace.store.records.index_rows(source))
     snapshot = index.columns.snapshot()
     assert sorted(snapshot.record_ids[: snapshot.rows].tolist()) == stored_ids and len(stored_ids) == 24
-    assert len(index.vectors) == 24 and index.revision == workspace.store.pool_revision(source)
+    assert len(index.vectors) == 24 and index.revision == workspace.store.pools.pool_revision(source)

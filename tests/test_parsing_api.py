@@ -24,7 +24,7 @@ def source(workspace: Workspace) -> str:
 
 
 def stored(workspace: Workspace, source: str) -> int:
-    return workspace.store.get_pool("source", source, with_size=True).size
+    return workspace.store.pools.get_pool("source", source, with_size=True).size
 
 
 def test_sdk_add_file_parses_a_pdf_into_a_stored_profile(
@@ -162,7 +162,7 @@ def test_async_parsing_refuses_what_needs_no_parsing_at_once(client, workspace: 
         files={"file": ("cv.docx", make_pdf([ENGLISH_RESUME.split("\n")]))},
     )
     assert response.status_code == 415 and "reason: wrong_content_type" in response.json()["message"]
-    assert workspace.store.queued_parsing(10) == []
+    assert workspace.store.parsing_jobs.queued_parsing(10) == []
 
 
 def test_async_parsing_failure_is_reported_when_polled(client, workspace: Workspace, source: str) -> None:
@@ -188,18 +188,22 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
         reference="queued-before-crash",
     )
     # Accepted by a server that died before parsing it: only the store knows.
-    workspace.store.enqueue_parsing("c" * 40, source, "queued-before-crash", msgspec.msgpack.encode(request))
+    workspace.store.parsing_jobs.enqueue_parsing(
+        "c" * 40, source, "queued-before-crash", msgspec.msgpack.encode(request)
+    )
     restarted = Workspace(workspace.store, encoder, tmp_path / "restarted", admin_key)
     try:
         deadline = time.monotonic() + 60
         while (
-            workspace.store.find_parsing(source, key="c" * 40).status in ("queued", "running")
+            workspace.store.parsing_jobs.find_parsing(source, key="c" * 40).status in ("queued", "running")
             and time.monotonic() < deadline
         ):
             time.sleep(0.1)
         profile = restarted.records.get(PROFILE, source, RecordLookup(key="c" * 40))
         assert profile.reference == "queued-before-crash"
-        assert workspace.store.find_parsing(source, key="c" * 40).request is None  # the file is dropped once parsed
+        assert (
+            workspace.store.parsing_jobs.find_parsing(source, key="c" * 40).request is None
+        )  # the file is dropped once parsed
     finally:
         restarted.parsing.queue.stop()
         restarted.sandbox.close()

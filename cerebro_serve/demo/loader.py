@@ -126,7 +126,7 @@ def demo_job(field: Field, number: int, rng: random.Random) -> Job:
 
 def load_demo(workspace: Workspace) -> bool:
     """Create and index the demo source and board unless they exist; True when it loaded them."""
-    existing, _ = workspace.store.list_pools(PROFILE.pool, DEMO_SOURCE, 0, 1, True)
+    existing, _ = workspace.store.pools.list_pools(PROFILE.pool, DEMO_SOURCE, 0, 1, True)
     if existing:
         return False
     rng = random.Random(2026)

@@ -126,7 +126,7 @@ class IndexRegistry:
         return self._directory / f"{pool_key}.vectors"
 
     def _load_or_rebuild(self, pool_key: str) -> PoolIndex:
-        revision = self.store.pool_revision(pool_key)
+        revision = self.store.pools.pool_revision(pool_key)
         if self._directory is not None and self._path(pool_key).with_suffix(".revision").exists():
             try:
                 index = PoolIndex.load(self._path(pool_key), self.dimension, self.ann_min_rows, self.accelerator)
@@ -146,7 +146,7 @@ class IndexRegistry:
         )
         current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
         stale: list[IndexRow] = []
-        for row in self.store.index_rows(pool_key):
+        for row in self.store.records.index_rows(pool_key):
             if not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue
@@ -160,11 +160,11 @@ class IndexRegistry:
             batch = stale[start : start + REFRESH_BATCH]
             log.info("computing vectors and features of %d records of %s with %s", len(batch), pool_key, self.model)
             computed = self._refresh(batch)
-            self.store.replace_embeddings(
+            self.store.records.replace_embeddings(
                 pool_key, self.model, {i: (vectors, features.encode()) for i, (vectors, features) in computed.items()}
             )
             _append(index, [(row, *computed[row.id]) for row in batch])
-        index.vectors.revision = self.store.pool_revision(pool_key)
+        index.vectors.revision = self.store.pools.pool_revision(pool_key)
         index.vectors.ann_min_rows = self.ann_min_rows
         index.vectors.maintain()
         if self._directory is not None:

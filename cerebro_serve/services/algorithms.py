@@ -17,8 +17,8 @@ from cerebro_serve.services.errors import InvalidParameters, NotFound
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import AlgorithmCreate, AlgorithmListQuery
 from cerebro_serve.services.timestamps import format_timestamp
+from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredAlgorithm, StoredVersion
-from cerebro_serve.store.sql import now_us
 
 
 def new_algorithm_key() -> str:

@@ -24,8 +24,8 @@ from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, Reco
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
 from cerebro_serve.store import StoredRecord
+from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import FeedbackFilter, FeedbackRow, LearningStore, StoredFeedback
-from cerebro_serve.store.sql import now_us
 
 RATING, TRACKING = "rating", "tracking"
 IMPORT_BATCH = 500
@@ -113,7 +113,8 @@ class FeedbackService:
                 )
         ids = sorted({item.row.profile_id for item in items})
         profiles = {
-            stored.id: msgspec.json.decode(stored.body, type=Profile) for stored in self.records.store.load_records(ids)
+            stored.id: msgspec.json.decode(stored.body, type=Profile)
+            for stored in self.records.store.records.load_records(ids)
         }
         keep = {profile_id for profile_id, profile in profiles.items() if _profile_passes(profile, query)}
         return [item for item in items if item.row.profile_id in keep]
@@ -185,7 +186,7 @@ class FeedbackService:
 
     def _profiles_of(self, items: list[StoredFeedback]) -> dict[int, Any]:
         """The page's profiles, read in one query (not one per rating)."""
-        stored = self.records.store.load_records(sorted({item.row.profile_id for item in items}))
+        stored = self.records.store.records.load_records(sorted({item.row.profile_id for item in items}))
         return {record.id: profile for record, profile in zip(stored, self.records.materialize_many(PROFILE, stored))}
 
     def _view(self, item: StoredFeedback, profile: Any | None, return_author: bool) -> dict[str, Any]:

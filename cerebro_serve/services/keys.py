@@ -33,7 +33,7 @@ class KeyRing:
 
     def create(self, permission: Permission) -> str:
         key = new_key(permission)
-        self.store.add_api_key(_hash(key), permission)
+        self.store.keys.add_api_key(_hash(key), permission)
         return key
 
     def permission(self, key: str | None) -> Permission | None:
@@ -42,5 +42,5 @@ class KeyRing:
             return None
         if hmac.compare_digest(key, self.admin_key):
             return "all"
-        permission = self.store.api_key_permission(_hash(key))
+        permission = self.store.keys.api_key_permission(_hash(key))
         return permission  # type: ignore[return-value]

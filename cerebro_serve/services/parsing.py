@@ -104,7 +104,9 @@ class ParsingService:
         key = request.key or secrets.token_hex(20)
         self.records.check_new(PROFILE, request.source_key, Profile(key=key, reference=request.reference))
         request = msgspec.structs.replace(request, key=key)
-        self.records.store.enqueue_parsing(key, request.source_key, request.reference, msgspec.msgpack.encode(request))
+        self.records.store.parsing_jobs.enqueue_parsing(
+            key, request.source_key, request.reference, msgspec.msgpack.encode(request)
+        )
         self.queue.wake()
         return key
 
@@ -113,7 +115,7 @@ class ParsingService:
         try:
             return self.records.get(PROFILE, source_key, lookup)
         except NotFound:
-            job = self.records.store.find_parsing(source_key, key=lookup.key, reference=lookup.reference)
+            job = self.records.store.parsing_jobs.find_parsing(source_key, key=lookup.key, reference=lookup.reference)
             if job is None or job.status == "succeeded":
                 raise
             if job.status in ("queued", "running"):

@@ -40,18 +40,18 @@ class ParsingQueue:
 
     def resume(self) -> None:
         """Start the worker if files were left queued by an earlier run."""
-        if self.store.queued_parsing(1):
+        if self.store.parsing_jobs.queued_parsing(1):
             self.wake()
 
     def drain(self) -> int:
         """Parse every queued file now, in this thread; returns how many were handled."""
         handled = 0
         while not self._stop.is_set():
-            jobs = self.store.queued_parsing(8)
+            jobs = self.store.parsing_jobs.queued_parsing(8)
             if not jobs:
                 return handled
             for job in jobs:
-                if not self.store.claim_parsing(job.key):
+                if not self.store.parsing_jobs.claim_parsing(job.key):
                     continue  # another worker took it
                 error = None
                 try:
@@ -61,7 +61,7 @@ class ParsingQueue:
                 except Exception:
                     log.exception("parsing job %s failed", job.key)
                     error = "Internal error while parsing; the server log has the details."
-                self.store.finish_parsing(job.key, error)
+                self.store.parsing_jobs.finish_parsing(job.key, error)
                 handled += 1
         return handled
 

@@ -29,26 +29,26 @@ class PoolService:
         self._known: dict[tuple[str, str], StoredPool] = {}
 
     def create(self, kind: RecordKind, request: PoolCreate) -> Pool:
-        pool = self.store.create_pool(kind.pool, secrets.token_hex(20), request.name, request.description)
+        pool = self.store.pools.create_pool(kind.pool, secrets.token_hex(20), request.name, request.description)
         return pool_object(pool)
 
     def require(self, kind: RecordKind, key: str) -> StoredPool:
         pool = self._known.get((kind.pool, key))
         if pool is None:
-            pool = self.store.get_pool(kind.pool, key)
+            pool = self.store.pools.get_pool(kind.pool, key)
             if pool is None:
                 raise NotFound(kind.pool)
             self._known[(kind.pool, key)] = pool
         return pool
 
     def get(self, kind: RecordKind, key: str) -> Pool:
-        pool = self.store.get_pool(kind.pool, key, with_size=True)
+        pool = self.store.pools.get_pool(kind.pool, key, with_size=True)
         if pool is None:
             raise NotFound(kind.pool)
         return pool_object(pool)
 
     def list(self, kind: RecordKind, query: PoolListQuery) -> Page[Pool]:
-        pools, total = self.store.list_pools(
+        pools, total = self.store.pools.list_pools(
             kind.pool,
             query.name,
             offset=(query.page - 1) * query.limit,

@@ -46,8 +46,8 @@ from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.store import RecordFilter, SqlStore, StoredRecord, TagClause
+from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import ScoringCall
-from cerebro_serve.store.sql import now_us
 
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
 # similarity order to the top (bench/bench_scale.py measures the cost).
@@ -177,7 +177,7 @@ class RankingService:
         return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key)
 
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
-        model, raw, features = self.store.record_vectors(stored.id)
+        model, raw, features = self.store.records.record_vectors(stored.id)
         if not self.registry.is_current(model, raw, features):
             kind = JOB if stored.kind == JOB.name else PROFILE
             record = self.records.materialize(kind, stored)
@@ -234,7 +234,7 @@ class RankingService:
             order = order_by_date(ids, dates, query.order_by != "asc")[start:wanted]
             page_ids = ids[order]
             page_scores = self._scores_at(parts, order, anchor) if anchor and anchor.algorithm else None
-        items = self.records.materialize_many(kind, self.store.load_records(page_ids.tolist()))
+        items = self.records.materialize_many(kind, self.store.records.load_records(page_ids.tolist()))
         predictions = None
         if page_scores is not None and anchor is not None and anchor.query is not None:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
@@ -308,7 +308,7 @@ class RankingService:
         keywords = tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip())
         if keywords or query.name:
             # Text filters stay in SQL (LIKE over the stored view); they narrow the mask by id.
-            candidates = self.store.filter_records(
+            candidates = self.store.records.filter_records(
                 kind.name, pool_keys, RecordFilter(text_keywords=keywords, name=query.name)
             )
             record_ids = candidates.ids

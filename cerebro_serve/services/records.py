@@ -28,7 +28,8 @@ from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
 from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
-from cerebro_serve.store.sql import DuplicateReference, now_us
+from cerebro_serve.store.connection import now_us
+from cerebro_serve.store.record_store import DuplicateReference
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 # Fields the server owns: an edit never takes them from the caller.
@@ -106,7 +107,7 @@ class RecordService:
         self.pools.require(kind, pool_key)
         if lookup.key is None and lookup.reference is None and lookup.email is None:
             raise InvalidParameters(f"give the {kind.name}'s `key` or `reference`")
-        stored = self.store.find_record(
+        stored = self.store.records.find_record(
             kind.name, pool_key, key=lookup.key, reference=lookup.reference, email=lookup.email
         )
         if stored is None:
@@ -129,12 +130,12 @@ class RecordService:
             key=query.key,
             reference=query.reference,
         )
-        candidates = self.store.filter_records(kind.name, pool_keys, record_filter)
+        candidates = self.store.records.filter_records(kind.name, pool_keys, record_filter)
         dates = candidates.created_at_us if query.sort_by == "created_at" else candidates.updated_at_us
         order = order_by_date(candidates.ids, dates, descending=query.order_by != "asc")
         start = (query.page - 1) * query.limit
         page_ids = candidates.ids[order[start : start + query.limit]]
-        records = self.materialize_many(kind, self.store.load_records(page_ids.tolist()))
+        records = self.materialize_many(kind, self.store.records.load_records(page_ids.tolist()))
         full = query.return_profile if isinstance(query, ProfilesStoringQuery) else query.return_job
         items: list[Any] = records if full else [_summary(kind, record) for record in records]
         return Page(items, query.page, query.limit, len(candidates))
@@ -155,14 +156,14 @@ class RecordService:
             content = self._content(_strip_server_fields(record), view, embedding, features)
             with self.registry.write_lock(pool_key):
                 try:
-                    record_id, revision = self.store.insert_record(
+                    record_id, revision = self.store.records.insert_record(
                         kind=kind.name, key=key, pool_key=pool_key, created_at_us=created, content=content
                     )
                 except DuplicateReference:
                     raise Conflict(f"a {kind.name} with this key or reference already exists") from None
                 index.upsert(record_id, created, created, embedding, features, content.tags, revision)
             stored_ids.append(record_id)
-        return [self.materialize(kind, stored, pool) for stored in self.store.load_records(stored_ids)]
+        return [self.materialize(kind, stored, pool) for stored in self.store.records.load_records(stored_ids)]
 
     def edit(self, kind: RecordKind, pool_key: str, fields: dict[str, Any]) -> Record:
         """Update a record by the fields given; `key` (else `reference`) says which record."""
@@ -189,7 +190,7 @@ class RecordService:
             index = self.registry.get(pool_key)
             updated = now_us()
             try:
-                revision = self.store.update_record(stored.id, pool_key, updated, content)
+                revision = self.store.records.update_record(stored.id, pool_key, updated, content)
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
             index.upsert(
@@ -210,7 +211,7 @@ class RecordService:
         with self.registry.write_lock(pool_key):
             index = self.registry.get(pool_key)
             archived_at = now_us() if archive else None
-            revision = self.store.set_archived(stored.id, pool_key, archived_at, stored.body)
+            revision = self.store.records.set_archived(stored.id, pool_key, archived_at, stored.body)
             index.set_alive(stored.id, not archive, now_us(), revision)
         return stored.key
 
@@ -250,9 +251,11 @@ class RecordService:
         if record.key is not None:
             if not KEY_PATTERN.match(record.key):
                 raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
-            if self.store.find_record(kind.name, pool_key, key=record.key) is not None:
+            if self.store.records.find_record(kind.name, pool_key, key=record.key) is not None:
                 raise Conflict(f"a {kind.name} with key {record.key} already exists")
-        if record.reference is not None and self.store.find_record(kind.name, pool_key, reference=record.reference):
+        if record.reference is not None and self.store.records.find_record(
+            kind.name, pool_key, reference=record.reference
+        ):
             raise Conflict(f"a {kind.name} with reference {record.reference!r} already exists in this {kind.pool}")
 
 

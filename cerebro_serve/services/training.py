@@ -20,8 +20,8 @@ from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.queries import LiveLearning, TrainingCreate
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
+from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import FeedbackFilter, LearningStore, StoredTraining
-from cerebro_serve.store.sql import now_us
 from cerebro_serve.training.dataset import Pair, WorkflowLog
 from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
 from cerebro_serve.training.pipeline import Described, TrainingResult, prepare, run_training
@@ -150,7 +150,7 @@ class TrainingService:
 
     def _load(self, ids: list[int]) -> dict[int, Profile | Job]:
         out: dict[int, Profile | Job] = {}
-        for stored in self.records.store.load_records(ids):
+        for stored in self.records.store.records.load_records(ids):
             kind = PROFILE if stored.kind == PROFILE.name else JOB
             out[stored.id] = msgspec.json.decode(stored.body, type=kind.type)
         return out

@@ -23,7 +23,6 @@ from cerebro_serve.services.text import TextService
 from cerebro_serve.services.training import TrainingService
 from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.store import SqlStore
-from cerebro_serve.store.learning import LearningStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class Workspace:
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
-        learning = LearningStore(store.engine)
+        learning = store.learning
         self.algorithms = AlgorithmService(learning)
         self.feedback = FeedbackService(learning, self.records)
         self.training = TrainingService(learning, self.algorithms, self.records)

@@ -10,8 +10,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredTraining
-from cerebro_serve.store.sql import now_us
 from cerebro_serve.training.dataset import InsufficientData
 from cerebro_serve.training.pipeline import TrainingResult
 from cerebro_serve.training.trainer import Cancelled

@@ -1,0 +1,244 @@
+"""Records: each object with its vectors, features, tags and filter columns, written in one transaction
+that bumps its pool's revision; the filters that select candidates; the rows indexes are built from."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from cerebro_serve.store.connection import like_escape, now_us
+from cerebro_serve.store.records import Candidates, IndexRow, RecordContent, RecordFilter, StoredRecord
+from cerebro_serve.store.schema import pools, record_tags, records
+
+
+class DuplicateReference(Exception):
+    """A record with this reference already exists in the pool."""
+
+
+class RecordStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def insert_record(
+        self, *, kind: str, key: str, pool_key: str, created_at_us: int, content: RecordContent
+    ) -> tuple[int, int]:
+        """Insert a record and its tags; returns (record id, new pool revision)."""
+        values = dict(
+            kind=kind,
+            key=key,
+            pool_key=pool_key,
+            created_at_us=created_at_us,
+            updated_at_us=created_at_us,
+            **content.columns(),
+        )
+        try:
+            with self.engine.begin() as connection:
+                record_id = connection.execute(records.insert().values(**values)).inserted_primary_key[0]
+                self._write_tags(connection, record_id, content.tags)
+                revision = self._bump_revision(connection, pool_key)
+        except sa.exc.IntegrityError as error:
+            raise DuplicateReference(content.reference) from error
+        return int(record_id), revision
+
+    def update_record(self, record_id: int, pool_key: str, updated_at_us: int, content: RecordContent) -> int:
+        """Replace a record's object, vector and tags; returns the new pool revision."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    records.update()
+                    .where(records.c.id == record_id)
+                    .values(updated_at_us=updated_at_us, **content.columns())
+                )
+                connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id))
+                self._write_tags(connection, record_id, content.tags)
+                return self._bump_revision(connection, pool_key)
+        except sa.exc.IntegrityError as error:
+            raise DuplicateReference(content.reference) from error
+
+    def set_archived(self, record_id: int, pool_key: str, archived_at_us: int | None, body: bytes) -> int:
+        """Archive (or restore, with None) a record; returns the new pool revision."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                records.update()
+                .where(records.c.id == record_id)
+                .values(archived_at_us=archived_at_us, body=body, updated_at_us=now_us())
+            )
+            return self._bump_revision(connection, pool_key)
+
+    def find_record(
+        self,
+        kind: str,
+        pool_key: str,
+        *,
+        key: str | None = None,
+        reference: str | None = None,
+        email: str | None = None,
+    ) -> StoredRecord | None:
+        condition = sa.and_(records.c.kind == kind, records.c.pool_key == pool_key)
+        if key is not None:
+            condition = sa.and_(condition, records.c.key == key)
+        if reference is not None:
+            condition = sa.and_(condition, records.c.reference == reference)
+        if email is not None:
+            condition = sa.and_(condition, records.c.email == email.lower())
+        with self.engine.connect() as connection:
+            row = connection.execute(self._record_select().where(condition).order_by(records.c.id)).first()
+        return self._record_from_row(row) if row else None
+
+    def load_records(self, ids: Sequence[int]) -> list[StoredRecord]:
+        """Records by id, in the order asked."""
+        if not len(ids):
+            return []
+        wanted = [int(i) for i in ids]
+        with self.engine.connect() as connection:
+            rows = connection.execute(self._record_select().where(records.c.id.in_(wanted))).all()
+        by_id = {row.id: self._record_from_row(row) for row in rows}
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def filter_records(self, kind: str, pool_keys: Sequence[str], record_filter: RecordFilter) -> Candidates:
+        """Ids and dates of the live records of these pools that pass the filter, sorted by id."""
+        condition = sa.and_(
+            records.c.kind == kind,
+            records.c.pool_key.in_(list(pool_keys)),
+            records.c.archived_at_us.is_(None),
+        )
+        f = record_filter
+        if f.created_at_min_us is not None:
+            condition = sa.and_(condition, records.c.created_at_us >= f.created_at_min_us)
+        if f.created_at_max_us is not None:
+            condition = sa.and_(condition, records.c.created_at_us <= f.created_at_max_us)
+        for keyword in f.text_keywords:
+            pattern = f"%{like_escape(keyword.casefold())}%"
+            condition = sa.and_(condition, records.c.search_text.like(pattern, escape="\\"))
+        if f.name:
+            pattern = f"%{like_escape(f.name.casefold())}%"
+            condition = sa.and_(condition, records.c.name.like(pattern, escape="\\"))
+        if f.key is not None:
+            condition = sa.and_(condition, records.c.key == f.key)
+        if f.reference is not None:
+            condition = sa.and_(condition, records.c.reference == f.reference)
+        query = (
+            sa.select(records.c.id, records.c.created_at_us, records.c.updated_at_us)
+            .where(condition)
+            .order_by(records.c.id)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        if not rows:
+            return Candidates()
+        # fromiter over the flat values: numpy.array() on Row objects probes each one as a mapping.
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
+        columns = flat.reshape(-1, 3)
+        return Candidates(
+            np.ascontiguousarray(columns[:, 0]),
+            np.ascontiguousarray(columns[:, 1]),
+            np.ascontiguousarray(columns[:, 2]),
+        )
+
+    def record_vectors(self, record_id: int) -> tuple[str, bytes, bytes | None]:
+        """(model name, raw view vectors, raw features) stored with a record."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(records.c.model, records.c.embedding, records.c.features).where(records.c.id == record_id)
+            ).one()
+        return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
+
+    def index_rows(self, pool_key: str, batch: int = 5_000) -> Iterator[IndexRow]:
+        """Every record of a pool (archived ones too, so restoring one needs no recomputation), by id."""
+        query = (
+            sa.select(
+                records.c.id,
+                records.c.kind,
+                records.c.created_at_us,
+                records.c.updated_at_us,
+                records.c.archived_at_us,
+                records.c.model,
+                records.c.embedding,
+                records.c.features,
+                records.c.body,
+            )
+            .where(records.c.pool_key == pool_key)
+            .order_by(records.c.id)
+        )
+        tags_query = (
+            sa.select(record_tags.c.record_id, record_tags.c.name, record_tags.c.value)
+            .join(records, records.c.id == record_tags.c.record_id)
+            .where(records.c.pool_key == pool_key)
+        )
+        with self.engine.connect() as connection:
+            tags: dict[int, list[tuple[str, str | None]]] = {}
+            for record_id, name, value in connection.execute(tags_query):
+                tags.setdefault(record_id, []).append((name, value))
+            result = connection.execution_options(yield_per=batch).execute(query)
+            for row in result:
+                yield IndexRow(
+                    row.id,
+                    row.kind,
+                    row.created_at_us,
+                    row.updated_at_us,
+                    row.archived_at_us is not None,
+                    row.model,
+                    bytes(row.embedding),
+                    bytes(row.features) if row.features is not None else None,
+                    bytes(row.body),
+                    tuple(tags.get(row.id, ())),
+                )
+
+    def replace_embeddings(self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray, bytes]]) -> int:
+        """Store view vectors and features computed anew (another model, an older schema); returns the
+        new pool revision."""
+        with self.engine.begin() as connection:
+            for record_id, (embedding, features) in computed.items():
+                connection.execute(
+                    records.update()
+                    .where(records.c.id == record_id)
+                    .values(
+                        model=model,
+                        embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
+                        features=features,
+                    )
+                )
+            return self._bump_revision(connection, pool_key)
+
+    @staticmethod
+    def _record_select() -> sa.Select:
+        return sa.select(
+            records.c.id,
+            records.c.kind,
+            records.c.key,
+            records.c.pool_key,
+            records.c.reference,
+            records.c.body,
+            records.c.created_at_us,
+            records.c.updated_at_us,
+            records.c.archived_at_us,
+        )
+
+    @staticmethod
+    def _record_from_row(row: sa.Row) -> StoredRecord:
+        return StoredRecord(
+            row.id,
+            row.kind,
+            row.key,
+            row.pool_key,
+            row.reference,
+            bytes(row.body),
+            row.created_at_us,
+            row.updated_at_us,
+            row.archived_at_us,
+        )
+
+    @staticmethod
+    def _write_tags(connection: Connection, record_id: int, tags: Iterable[tuple[str, str | None]]) -> None:
+        rows = [{"record_id": record_id, "name": name, "value": value} for name, value in tags]
+        if rows:
+            connection.execute(record_tags.insert(), rows)
+
+    @staticmethod
+    def _bump_revision(connection: Connection, pool_key: str) -> int:
+        connection.execute(pools.update().where(pools.c.key == pool_key).values(revision=pools.c.revision + 1))
+        return connection.execute(sa.select(pools.c.revision).where(pools.c.key == pool_key)).scalar_one()
