@@ -47,7 +47,7 @@ def main() -> None:
         [board] = workspace.pools.list(JOB, PoolListQuery()).items
         jobs = workspace.records.list(JOB, JobsStoringQuery(board_keys=[board.key], limit=50, return_job=True)).items
 
-        pool = workspace.registry.get(source.key)
+        pool = workspace.records.pool_index(source.key)
         snapshot = pool.columns.snapshot()
         ids = snapshot.record_ids[: snapshot.rows]
         matrix = pool.vectors.matrix[: snapshot.rows].copy()

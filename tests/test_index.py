@@ -17,6 +17,7 @@ from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import PoolCreate
+from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import TagClause
 
 
@@ -234,14 +235,17 @@ def _workspace_with_profiles(workspace: Workspace, texts: list[str]) -> str:
     return source
 
 
-def _registry(workspace: Workspace, directory: Path | None, refresh=None) -> IndexRegistry:
-    return IndexRegistry(
-        workspace.store,
-        directory,
-        workspace.encoder.name,
-        workspace.encoder.dimension,
-        refresh=refresh or workspace.records.refresh,
+def _registry(workspace: Workspace, directory: Path | None) -> IndexRegistry:
+    return IndexRegistry(workspace.store, directory, workspace.encoder.name, workspace.encoder.dimension)
+
+
+def _reopened(workspace: Workspace, directory: Path | None, source: str) -> PoolIndex:
+    """The pool's index as a restarted server gets it: a new registry, through the record service."""
+    records = workspace.records
+    fresh = RecordService(
+        records.store, records.pools, records.encoder, _registry(workspace, directory), records.extractor
     )
+    return fresh.pool_index(source)
 
 
 def test_stale_index_file_is_rebuilt_from_the_store(workspace: Workspace, tmp_path: Path) -> None:
@@ -249,25 +253,26 @@ def test_stale_index_file_is_rebuilt_from_the_store(workspace: Workspace, tmp_pa
     workspace.registry.save_all()
     # A write the file never saw (as after a crash): the revision check must catch it.
     workspace.records.index(PROFILE, source, [Profile(text="icu nurse")])
-    assert len(_registry(workspace, tmp_path / "indexes").get(source).vectors) == 3
+    assert len(_reopened(workspace, tmp_path / "indexes", source).vectors) == 3
 
 
 def test_current_index_file_is_loaded_not_rebuilt(workspace: Workspace, tmp_path: Path) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
-    registry = _registry(workspace, tmp_path / "indexes")
-    registry.get(source)
-    registry.save_all()
-    calls: list = []
-    index = _registry(workspace, tmp_path / "indexes", refresh=lambda rows: calls.append(rows) or {}).get(source)
+    _reopened(workspace, tmp_path / "indexes", source)
+    index, stale = _registry(workspace, tmp_path / "indexes").open(source)
     assert isinstance(index, PoolIndex) and len(index.vectors) == 2 and len(index.columns) == 2
-    assert index.revision == workspace.store.pools.pool_revision(source) and calls == []
+    assert index.revision == workspace.store.pools.pool_revision(source) and stale == []
 
 
 def test_vectors_from_another_model_are_recomputed(workspace: Workspace) -> None:
     source = _workspace_with_profiles(workspace, ["python developer", "pastry chef"])
     ids = [row.id for row in workspace.store.records.index_rows(source)]
     workspace.store.records.replace_embeddings(source, "retired-model", {i: (np.zeros(384), b"") for i in ids})
-    index = _registry(workspace, None).get(source)
+    registry = _registry(workspace, None)
+    _, stale = registry.open(source)
+    assert sorted(row.id for row in stale) == sorted(ids)  # reported, not recomputed by the index layer
+    assert {row.model for row in workspace.store.records.index_rows(source)} == {"retired-model"}
+    index = _reopened(workspace, None, source)
     assert {row.model for row in workspace.store.records.index_rows(source)} == {workspace.encoder.name}
     query = workspace.encoder.embed_documents(["python developer"])[0]
     assert index.vectors.search(query, 1).similarities[0] > 0.99  # real vectors again, not the zeros
@@ -281,12 +286,12 @@ def test_archived_records_are_masked_and_restored_without_recomputing(workspace:
     from cerebro_serve.services.queries import RecordLookup
 
     workspace.records.archive(PROFILE, source, RecordLookup(key=key), True)
-    snapshot = workspace.registry.get(source).columns.snapshot()
+    snapshot = workspace.records.pool_index(source).columns.snapshot()
     assert row_mask(snapshot, RowFilter()).tolist() == [True, False]
-    rebuilt = _registry(workspace, None).get(source).columns.snapshot()
+    rebuilt = _reopened(workspace, None, source).columns.snapshot()
     assert rebuilt.rows == 2 and rebuilt.alive[:2].tolist() == [True, False]
     workspace.records.archive(PROFILE, source, RecordLookup(key=key), False)
-    assert workspace.registry.get(source).columns.snapshot().alive[:2].tolist() == [True, True]
+    assert workspace.records.pool_index(source).columns.snapshot().alive[:2].tolist() == [True, True]
 
 
 def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> None:
@@ -296,7 +301,7 @@ def test_concurrent_writes_all_land_in_store_and_index(workspace: Workspace) -> 
     texts = [f"candidate number {i} with python and sql" for i in range(24)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda text: workspace.records.index(PROFILE, source, [Profile(text=text)]), texts))
-    index = workspace.registry.get(source)
+    index = workspace.records.pool_index(source)
     stored_ids = sorted(row.id for row in workspace.store.records.index_rows(source))
     snapshot = index.columns.snapshot()
     assert sorted(snapshot.record_ids[: snapshot.rows].tolist()) == stored_ids and len(stored_ids) == 24

@@ -220,16 +220,10 @@ def test_consent_refusals_leave_profiles_out_of_that_use(client, pools, workspac
     assert scored() == ["agrees", "no-searching"]
     assert searched() == ["agrees", "no-scoring"]
     # A registry rebuilt from the store (as after a restart without index files) keeps the refusals.
-    rebuilt = (
-        IndexRegistry(
-            workspace.store,
-            None,
-            workspace.encoder.name,
-            workspace.encoder.dimension,
-            refresh=workspace.records.refresh,
-        )
-        .get(source)
-        .columns.snapshot()
-    )
+    rebuilt_index, stale = IndexRegistry(
+        workspace.store, None, workspace.encoder.name, workspace.encoder.dimension
+    ).open(source)
+    assert stale == []
+    rebuilt = rebuilt_index.columns.snapshot()
     refusals = dict(zip(rebuilt.record_ids[: rebuilt.rows].tolist(), rebuilt.refusals[: rebuilt.rows].tolist()))
     assert sorted(refusals.values()) == [0, REFUSES_SCORING, REFUSES_SEARCHING]

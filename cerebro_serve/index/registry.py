@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +20,9 @@ from cerebro_serve.store import IndexRow, SqlStore
 
 log = logging.getLogger(__name__)
 
-# Called with stale rows; returns each one's view vectors (len(VIEWS) x dim) and features.
-Refresh = Callable[[list[IndexRow]], dict[int, tuple[np.ndarray, RecordFeatures]]]
-REFRESH_BATCH = 256
 APPEND_BATCH = 4096
+# A row of an index being built: the stored row, its view vectors (len(VIEWS) x dim) and its features.
+Described = tuple[IndexRow, np.ndarray, RecordFeatures]
 
 
 @dataclass
@@ -78,7 +76,6 @@ class IndexRegistry:
         directory: Path | None,
         model: str,
         dimension: int,
-        refresh: Refresh,
         ann_min_rows: int = ANN_MIN_ROWS,
         accelerator: str | None = None,
     ) -> None:
@@ -88,7 +85,6 @@ class IndexRegistry:
         self.model = model
         self.dimension = dimension
         self.ann_min_rows = ann_min_rows
-        self._refresh = refresh
         self._directory = None
         if directory is not None:
             self._directory = directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
@@ -106,12 +102,26 @@ class IndexRegistry:
         """Whether stored vectors and features can be used as they are: this model's, all views, featurised."""
         return model == self.model and len(embedding) == len(VIEWS) * self.dimension * 4 and features is not None
 
-    def get(self, pool_key: str) -> PoolIndex:
+    def open(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
+        """The pool's index, and the stored rows it lacks because their vectors or features are out of
+        date (another model, an older schema). With none, the index is ready and kept for the next call;
+        otherwise the caller computes those rows, stores them, and hands them to `complete`. Callers hold
+        `write_lock(pool_key)` from here to `complete`, so no one else sees the index half-built."""
         with self.write_lock(pool_key):
             index = self._indexes.get(pool_key)
-            if index is None:
-                index = self._load_or_rebuild(pool_key)
+            if index is not None:
+                return index, []
+            index, stale = self._load_or_rebuild(pool_key)
+            if not stale:
                 self._indexes[pool_key] = index
+            return index, stale
+
+    def complete(self, pool_key: str, index: PoolIndex, refreshed: list[Described]) -> PoolIndex:
+        """Add the rows `open` reported stale, now recomputed and stored; then the index is ready."""
+        with self.write_lock(pool_key):
+            _append(index, refreshed)
+            self._finish(pool_key, index)
+            self._indexes[pool_key] = index
             return index
 
     def save_all(self) -> None:
@@ -125,7 +135,7 @@ class IndexRegistry:
         assert self._directory is not None
         return self._directory / f"{pool_key}.vectors"
 
-    def _load_or_rebuild(self, pool_key: str) -> PoolIndex:
+    def _load_or_rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         revision = self.store.pools.pool_revision(pool_key)
         if self._directory is not None and self._path(pool_key).with_suffix(".revision").exists():
             try:
@@ -134,17 +144,17 @@ class IndexRegistry:
                 log.warning("index of %s unreadable (%s): rebuilding from the store", pool_key, error)
             else:
                 if index.revision == revision:
-                    return index
+                    return index, []
                 log.info("index of %s is stale (revision %s, store %s): rebuilding", pool_key, index.revision, revision)
         return self._rebuild(pool_key)
 
-    def _rebuild(self, pool_key: str) -> PoolIndex:
-        # No ANN while loading: it is built once, over every row, at the end.
+    def _rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
+        # No ANN while loading: it is built once, over every row, at the end (`_finish`).
         index = PoolIndex(
             VectorIndex(self.dimension, ann_min_rows=2**62, accelerator=self.accelerator),
             FeatureColumns(self.dimension),
         )
-        current: list[tuple[IndexRow, np.ndarray, RecordFeatures]] = []
+        current: list[Described] = []
         stale: list[IndexRow] = []
         for row in self.store.records.index_rows(pool_key):
             if not self.is_current(row.model, row.embedding, row.features):
@@ -156,23 +166,21 @@ class IndexRegistry:
                 _append(index, current)
                 current = []
         _append(index, current)
-        for start in range(0, len(stale), REFRESH_BATCH):
-            batch = stale[start : start + REFRESH_BATCH]
-            log.info("computing vectors and features of %d records of %s with %s", len(batch), pool_key, self.model)
-            computed = self._refresh(batch)
-            self.store.records.replace_embeddings(
-                pool_key, self.model, {i: (vectors, features.encode()) for i, (vectors, features) in computed.items()}
-            )
-            _append(index, [(row, *computed[row.id]) for row in batch])
+        if not stale:
+            self._finish(pool_key, index)
+        return index, stale
+
+    def _finish(self, pool_key: str, index: PoolIndex) -> None:
+        """Every stored row is in: name the store's revision, build the ANN where the pool needs one, and
+        write the files."""
         index.vectors.revision = self.store.pools.pool_revision(pool_key)
         index.vectors.ann_min_rows = self.ann_min_rows
         index.vectors.maintain()
         if self._directory is not None:
             index.save(self._path(pool_key))
-        return index
 
 
-def _append(index: PoolIndex, batch: list[tuple[IndexRow, np.ndarray, RecordFeatures]]) -> None:
+def _append(index: PoolIndex, batch: list[Described]) -> None:
     if not batch:
         return
     embeddings = np.stack([embedding for _, embedding, _ in batch])

@@ -256,7 +256,7 @@ class RankingService:
         by_relevance: bool,
         query: Filtering,
     ) -> Hits:
-        index = self.registry.get(pool_key)
+        index = self.records.pool_index(pool_key)
         columns = index.columns.snapshot()
         mask = row_mask(columns, row_filter)
         allowed = int(np.count_nonzero(mask))
@@ -293,7 +293,7 @@ class RankingService:
             mine = np.flatnonzero((positions >= bounds[number]) & (positions < bounds[number + 1]))
             if not len(mine):
                 continue
-            index = self.registry.get(part.pool_key)
+            index = self.records.pool_index(part.pool_key)
             rows = part.rows[positions[mine] - bounds[number]]
             sims = index.vectors.similarities(anchor.vector, rows)
             if anchor.query is None:

@@ -8,6 +8,7 @@ feature columns, under the pool's write lock.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import numpy as np
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import embed_views, view_texts
 from cerebro_serve.index import IndexRegistry
+from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.features import FeatureExtractor
@@ -31,6 +33,9 @@ from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore,
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.record_store import DuplicateReference
 
+log = logging.getLogger(__name__)
+# Stale records (another model, an older schema) are described again this many at a time.
+REFRESH_BATCH = 256
 KEY_PATTERN = re.compile(r"^[0-9a-f]{40}$")
 # Fields the server owns: an edit never takes them from the caller.
 SERVER_FIELDS = frozenset(
@@ -148,7 +153,7 @@ class RecordService:
         for record in records:
             self.check_new(kind, pool_key, record)
         described = self.describe(records)
-        index = self.registry.get(pool_key)
+        index = self.pool_index(pool_key)
         stored_ids = []
         for record, (view, embedding, features) in zip(records, described):
             key = record.key or secrets.token_hex(20)
@@ -187,7 +192,7 @@ class RecordService:
         [(view, embedding, features)] = self.describe([record])
         content = self._content(record, view, embedding, features)
         with self.registry.write_lock(pool_key):
-            index = self.registry.get(pool_key)
+            index = self.pool_index(pool_key)
             updated = now_us()
             try:
                 revision = self.store.records.update_record(stored.id, pool_key, updated, content)
@@ -209,7 +214,7 @@ class RecordService:
         """Archive (or, with archive=False, restore) a record; archived records are never ranked."""
         stored = self.find(kind, pool_key, lookup)
         with self.registry.write_lock(pool_key):
-            index = self.registry.get(pool_key)
+            index = self.pool_index(pool_key)
             archived_at = now_us() if archive else None
             revision = self.store.records.set_archived(stored.id, pool_key, archived_at, stored.body)
             index.set_alive(stored.id, not archive, now_us(), revision)
@@ -221,6 +226,24 @@ class RecordService:
         texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
         embeddings = embed_views(self.encoder, texts)
         return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
+
+    def pool_index(self, pool_key: str) -> PoolIndex:
+        """The pool's index. Records the registry reports stale (stored by another model or an older
+        schema) are described again, written back to the store, then added: no record is left out."""
+        with self.registry.write_lock(pool_key):
+            index, stale = self.registry.open(pool_key)
+            if not stale:
+                return index
+            refreshed = []
+            for start in range(0, len(stale), REFRESH_BATCH):
+                batch = stale[start : start + REFRESH_BATCH]
+                log.info("computing vectors and features of %d records of %s", len(batch), pool_key)
+                computed = self.refresh(batch)
+                self.store.records.replace_embeddings(
+                    pool_key, self.encoder.name, {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
+                )
+                refreshed.extend((row, *computed[row.id]) for row in batch)
+            return self.registry.complete(pool_key, index, refreshed)
 
     def refresh(self, rows: list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""

@@ -50,7 +50,6 @@ class Workspace:
             index_dir,
             encoder.name,
             encoder.dimension,
-            refresh=lambda rows: self.records.refresh(rows),
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
