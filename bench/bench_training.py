@@ -43,7 +43,8 @@ from cerebro_serve.scoring.algorithms import Algorithm, base_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.store.learning import FeedbackRow
-from cerebro_serve.training.pipeline import run_training
+from cerebro_serve.training.dataset import WorkflowLog
+from cerebro_serve.training.pipeline import fit_version, labelled_pairs, prepare, record_ids
 
 JOB_IDS = 1_000_000  # job record ids start here; profile ids are resume indexes
 
@@ -83,10 +84,11 @@ class Records:
             for i in ids
         }
 
-    def describe(self, records: list) -> list:  # type: ignore[type-arg]
-        features = [self.extractor.of(record) for record in records]
-        texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
-        return list(zip(embed_views(self.encoder, texts), features))
+    def describe(self, records: dict) -> dict:  # type: ignore[type-arg]
+        ids = sorted(records)
+        features = [self.extractor.of(records[i]) for i in ids]
+        texts = [view_texts(records[i], f.title, f.skills_text) for i, f in zip(ids, features)]
+        return dict(zip(ids, zip(embed_views(self.encoder, texts), features)))
 
 
 def rating(profile: int, job: int, score: float) -> FeedbackRow:
@@ -109,7 +111,10 @@ def rating(profile: int, job: int, score: float) -> FeedbackRow:
 
 def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, float]:  # type: ignore[type-arg]
     started = time.perf_counter()
-    result = run_training(base_algorithm(), rows, "rating", None, records.load, records.describe, lambda p: False)
+    workflow = WorkflowLog()
+    pairs = labelled_pairs(rows, "rating", None, workflow)
+    prepared = prepare(pairs, records.load(record_ids(pairs)), workflow)
+    result = fit_version(base_algorithm(), prepared, records.describe(prepared.records), workflow, lambda p: False)
     return result.algorithm, result.metrics, time.perf_counter() - started
 
 

@@ -352,7 +352,7 @@ def test_live_learning_queues_a_training_after_enough_feedback(client, workspace
 
 def test_cancel_a_queued_and_a_running_training(workspace) -> None:
     from cerebro_serve.services.queries import AlgorithmCreate, TrainingCreate
-    from cerebro_serve.training.worker import TrainingWorker
+    from cerebro_serve.services.training_worker import TrainingWorker
 
     service = workspace.training
     service.worker.stop()
@@ -384,7 +384,7 @@ def test_cancel_a_queued_and_a_running_training(workspace) -> None:
 
 def test_a_training_interrupted_by_a_stop_runs_again(workspace) -> None:
     from cerebro_serve.services.queries import AlgorithmCreate, TrainingCreate
-    from cerebro_serve.training.worker import TrainingWorker
+    from cerebro_serve.services.training_worker import TrainingWorker
 
     service = workspace.training
     service.worker.stop()

@@ -1,11 +1,12 @@
 """Training use cases: queue a training of a trainable algorithm, read its status, progress, log and the
-version it published, cancel it. The worker (training/worker.py) runs them one at a time."""
+version it published, cancel it. The worker (services/training_worker.py) runs them one at a time, each
+through the training layer's steps with the data this service reads between them."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,21 @@ from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.queries import LiveLearning, TrainingCreate
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
+from cerebro_serve.services.training_worker import TrainingWorker
 from cerebro_serve.store.connection import now_us
-from cerebro_serve.store.learning import FeedbackFilter, LearningStore, StoredTraining
+from cerebro_serve.store.learning import FeedbackFilter, FeedbackRow, LearningStore, StoredTraining
 from cerebro_serve.training.dataset import Pair, WorkflowLog
 from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
-from cerebro_serve.training.pipeline import Described, TrainingResult, prepare, run_training
-from cerebro_serve.training.worker import TrainingWorker
+from cerebro_serve.training.pipeline import (
+    Described,
+    Prepared,
+    TrainingResult,
+    fit_version,
+    labelled_pairs,
+    prepare,
+    record_ids,
+)
+from cerebro_serve.training.trainer import Cancelled
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -114,7 +124,7 @@ class TrainingService:
         rows = self.store.feedback_rows(FeedbackFilter(kind=mode, role=algorithm.labeller_role))
         goals = json.loads(algorithm.goals) if algorithm.goals else None
         workflow = WorkflowLog()
-        prepared = prepare(rows, mode, goals, self._load, workflow)
+        prepared = self._prepare(rows, mode, goals, workflow)
         train, validation = (
             encoder_examples(pairs, prepared.records) for pairs in (prepared.train, prepared.validation)
         )
@@ -131,7 +141,7 @@ class TrainingService:
 
     # -- the worker's side -------------------------------------------------------------------------
 
-    def _run(self, training: StoredTraining, should_stop) -> TrainingResult:  # type: ignore[no-untyped-def]
+    def _run(self, training: StoredTraining, should_stop: Callable[[float], bool]) -> TrainingResult:
         request = msgspec.json.decode(training.request, type=TrainingCreate)
         algorithm = self.algorithms.stored(training.algorithm_key)
         rows = self.store.feedback_rows(
@@ -146,7 +156,17 @@ class TrainingService:
         )
         base = self.algorithms.fusion(algorithm.key, algorithm.active_version)
         goals = json.loads(algorithm.goals) if algorithm.goals else None
-        return run_training(base, rows, request.mode, goals, self._load, self._describe, should_stop)
+        workflow = WorkflowLog()
+        prepared = self._prepare(rows, request.mode, goals, workflow)
+        if should_stop(0.05):
+            raise Cancelled
+        return fit_version(base, prepared, self._describe(prepared.records), workflow, should_stop)
+
+    def _prepare(
+        self, rows: Sequence[FeedbackRow], mode: str, goals: list[dict[str, str]] | None, workflow: WorkflowLog
+    ) -> Prepared:
+        pairs = labelled_pairs(rows, mode, goals, workflow)
+        return prepare(pairs, self._load(record_ids(pairs)), workflow)
 
     def _load(self, ids: list[int]) -> dict[int, Profile | Job]:
         out: dict[int, Profile | Job] = {}
@@ -155,8 +175,11 @@ class TrainingService:
             out[stored.id] = msgspec.json.decode(stored.body, type=kind.type)
         return out
 
-    def _describe(self, records: list[Profile | Job]) -> list[Described]:
-        return [(embedding, features) for _, embedding, features in self.records.describe(records)]
+    def _describe(self, records: dict[int, Profile | Job]) -> dict[int, Described]:
+        """View vectors and features of the (anonymised) records, by record id."""
+        ids = sorted(records)
+        described = self.records.describe([records[i] for i in ids])
+        return {i: (embedding, features) for i, (_, embedding, features) in zip(ids, described)}
 
     def _require(self, key: str) -> StoredTraining:
         training = self.store.get_training(key)

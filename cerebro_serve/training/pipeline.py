@@ -1,8 +1,9 @@
 """One training, start to end: feedback → labelled pairs → consent filter → anonymised records →
 debiased features → split → sufficiency check → balanced weights → fine-tuned fusion → metrics.
 
-The pipeline reads records and embeds them through the callables it is given, so it runs the same in the
-server's process and in a `cerebro-serve worker` process.
+Functions over data: the caller (services/training.py) reads the feedback and the records and embeds
+them between the steps (`labelled_pairs`, `prepare`, `fit_version`), so the same steps run in the
+server's process, in a `cerebro-serve worker` process and in the benchmarks.
 """
 
 from __future__ import annotations
@@ -52,21 +53,25 @@ class Prepared:
     records: dict[int, Profile | Job]  # anonymised, by record id: every profile and job of the pairs
 
 
-def prepare(
-    rows: Sequence[FeedbackRow],
-    mode: str,
-    goals: list[dict[str, str]] | None,
-    load: Callable[[list[int]], dict[int, Profile | Job]],
-    workflow: WorkflowLog,
-) -> Prepared:
-    """Feedback to checked training and validation pairs over anonymised records (every training's
-    data workflow, whatever it then fits)."""
+def labelled_pairs(
+    rows: Sequence[FeedbackRow], mode: str, goals: list[dict[str, str]] | None, workflow: WorkflowLog
+) -> list[Pair]:
+    """Feedback to labelled (profile, job) pairs, refused when too few to train on. The caller then reads
+    the records of `record_ids(pairs)` for `prepare`."""
     workflow.record("select feedback", kept=len(rows))
     pairs = rating_pairs(rows) if mode == "rating" else tracking_pairs(rows, goals or [], workflow)
     workflow.record("label pairs", kept=len(pairs), positives=sum(p.label for p in pairs))
     check_counts(pairs, MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS, "feedback", workflow)
+    return pairs
 
-    records = load(sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs}))
+
+def record_ids(pairs: Sequence[Pair]) -> list[int]:
+    return sorted({p.profile_id for p in pairs} | {p.job_id for p in pairs})
+
+
+def prepare(pairs: Sequence[Pair], records: dict[int, Profile | Job], workflow: WorkflowLog) -> Prepared:
+    """Labelled pairs to checked training and validation pairs over anonymised records (every training's
+    data workflow, whatever it then fits). The caller describes `Prepared.records` for `fit_version`."""
     consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
     workflow.record(
         "privacy consent",
@@ -98,26 +103,18 @@ class TrainingResult:
     log: WorkflowLog
 
 
-def run_training(
+def fit_version(
     base: Algorithm,
-    rows: Sequence[FeedbackRow],
-    mode: str,
-    goals: list[dict[str, str]] | None,
-    load: Callable[[list[int]], dict[int, Profile | Job]],
-    describe: Callable[[list[Profile | Job]], list[Described]],
+    prepared: Prepared,
+    described: dict[int, Described],
+    workflow: WorkflowLog,
     should_stop: Callable[[float], bool],
 ) -> TrainingResult:
-    """`should_stop(progress)` reports progress in [0, 1] and says whether to cancel. A version that ranks
-    the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never gets
-    worse by a training, scheduled or not."""
-    workflow = WorkflowLog()
-    prepared = prepare(rows, mode, goals, load, workflow)
+    """The new version from the prepared pairs and their records' view vectors and features (by record
+    id). `should_stop(progress)` reports progress in [0.3, 1] and says whether to cancel. A version that
+    ranks the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never
+    gets worse by a training, scheduled or not."""
     train, validation = prepared.train, prepared.validation
-    if should_stop(0.05):
-        raise Cancelled
-
-    used = sorted(prepared.records)
-    described = dict(zip(used, describe([prepared.records[i] for i in used])))
     workflow.record("features and embeddings", kept=len(described))
     if should_stop(0.3):
         raise Cancelled

@@ -1,7 +1,7 @@
-"""The training worker: takes queued trainings from the store one at a time, runs them, publishes the
-version (or the failure). It runs on a thread of the server by default, or as `cerebro-serve worker`
-beside it; either way the store is the queue, so a restart loses nothing (a training left running is
-queued again, and nothing it did was published)."""
+"""The training worker (orchestration, so it lives with the services): takes queued trainings from the
+store one at a time, runs them, publishes the version (or the failure). It runs on a thread of the
+server by default, or as `cerebro-serve worker` beside it; either way the store is the queue, so a
+restart loses nothing (a training left running is queued again, and nothing it did was published)."""
 
 from __future__ import annotations
 
