@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from cerebro_serve.engine.loading import load_encoder
-from cerebro_serve.engine.models import DEFAULT_MODEL, MULTILINGUAL_MODEL
+from cerebro_serve.engine.models import MULTILINGUAL_MODEL
+from cerebro_serve.settings import Settings
 
+DEFAULT_MODEL = Settings().model
 ENCODERS = [
     f"{DEFAULT_MODEL}:torch:auto",
     f"{DEFAULT_MODEL}:torch:float32",

@@ -25,10 +25,12 @@ from bench.devdata import LIVECAREER
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.objects import PROFILE, Profile
+from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import PoolCreate
+from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
 
@@ -51,11 +53,21 @@ def main() -> None:
     baseline = len(texts) / (time.perf_counter() - start)
     encoder = load_encoder("all-MiniLM-L6-v2", "cpu", args.precision, "torch")
 
-    batcher = DynamicBatcher(encoder)
+    settings = Settings()
+    batcher = DynamicBatcher(
+        encoder,
+        max_batch_tokens=settings.batch_tokens,
+        max_wait_ms=settings.batch_wait_ms,
+        max_pending=settings.max_pending,
+    )
     results = {}
     with tempfile.TemporaryDirectory() as directory:
         workspace = Workspace(
-            SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}"), batcher, Path(directory) / "indexes", new_key()
+            SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}"),
+            batcher,
+            Path(directory) / "indexes",
+            new_key(),
+            DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds),
         )
         for label, run in (
             ("8 callers, 1 profile each", lambda source: _concurrent(workspace, source, texts)),

@@ -18,6 +18,7 @@ from cerebro_serve.parsing import DocumentError
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
+from cerebro_serve.settings import Settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data"
 SETS = {
@@ -67,7 +68,7 @@ def main() -> None:
     if not (DATA / "resumes").exists():
         raise SystemExit(f"{DATA} not found: this benchmark needs the development data in ../shared")
     print(f"machine: {platform.machine()}, 2 extraction workers (spawned, memory-capped)")
-    sandbox = DocumentSandbox(workers=2)
+    sandbox = DocumentSandbox(workers=2, timeout_seconds=Settings().parse_timeout_seconds)
     default_lexicon()  # load once, outside the timings
     try:
         for name, files in SETS.items():

@@ -21,9 +21,11 @@ from cerebro_serve.demo import load_demo
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import job_view
 from cerebro_serve.objects import JOB, PROFILE, Profile
+from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import JobsStoringQuery, PoolListQuery, ProfilesScoringQuery
+from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
 ROUNDS = 5
@@ -39,7 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}")
         encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
-        workspace = Workspace(store, encoder, Path(directory) / "indexes", new_key())
+        sandbox = DocumentSandbox(timeout_seconds=Settings().parse_timeout_seconds)
+        workspace = Workspace(store, encoder, Path(directory) / "indexes", new_key(), sandbox)
         start = time.perf_counter()
         load_demo(workspace)
         load_seconds = time.perf_counter() - start

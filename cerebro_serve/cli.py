@@ -6,23 +6,28 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cerebro_serve.settings import Settings, resolve_admin_key
+from cerebro_serve.settings import Settings
+
+if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
+    from cerebro_serve.services import Workspace
 
 log = logging.getLogger("cerebro_serve")
 
 
-def build_workspace(settings: Settings, training_worker: bool | None = None):  # type: ignore[no-untyped-def]
+def build_workspace(settings: Settings, training_worker: bool | None = None) -> Workspace:
     """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
     from cerebro_serve.engine import load_encoder
     from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.parsing.documents import DocumentLimits
     from cerebro_serve.parsing.sandbox import DocumentSandbox
     from cerebro_serve.services import Workspace
+    from cerebro_serve.services.keys import resolve_admin_key
     from cerebro_serve.store import open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    admin_key, generated = resolve_admin_key(settings)
+    admin_key, generated = resolve_admin_key(settings.api_key, settings.data_dir)
     if generated:
         print(
             f"Generated the workspace admin key (kept in {settings.data_dir / 'api_key'}):\n  {admin_key}", flush=True
@@ -35,9 +40,12 @@ def build_workspace(settings: Settings, training_worker: bool | None = None):  #
         timeout_seconds=settings.parse_timeout_seconds,
         limits=DocumentLimits(max_bytes=settings.max_body_bytes),
     )
-    batcher = DynamicBatcher(encoder, settings.batch_tokens, settings.batch_wait_ms, settings.max_pending)
-    if settings.training_worker not in ("thread", "external"):
-        raise ValueError(f"CEREBRO_TRAINING_WORKER must be thread or external, not {settings.training_worker!r}")
+    batcher = DynamicBatcher(
+        encoder,
+        max_batch_tokens=settings.batch_tokens,
+        max_wait_ms=settings.batch_wait_ms,
+        max_pending=settings.max_pending,
+    )
     if training_worker is None:
         training_worker = settings.training_worker == "thread"
     return Workspace(store, batcher, settings.index_dir, admin_key, sandbox, training_worker=training_worker)
@@ -62,10 +70,10 @@ def serve(settings: Settings, demo: bool) -> int:
 
 
 def create_key(settings: Settings, permission: str) -> int:
-    from cerebro_serve.services.keys import KeyRing
+    from cerebro_serve.services.keys import KeyRing, resolve_admin_key
     from cerebro_serve.store import open_store
 
-    admin_key, _ = resolve_admin_key(settings)
+    admin_key, _ = resolve_admin_key(settings.api_key, settings.data_dir)
     store = open_store(settings.store_url)
     try:
         print(KeyRing(store, admin_key).create(permission))  # type: ignore[arg-type]

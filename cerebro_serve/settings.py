@@ -1,57 +1,86 @@
-"""Settings from command-line flags over `CEREBRO_*` environment variables over defaults."""
+"""Every setting, declared once: its type, default, environment variable and meaning.
+
+Command-line flags win over `CEREBRO_*` environment variables, which win over the defaults below. The
+parsing of the environment is derived from these declarations, and the components below take their
+values from a Settings (the CLI wires them); none of them keeps a default of its own for these.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from cerebro_serve.engine.models import DEFAULT_MODEL
-from cerebro_serve.services.keys import KEY_PATTERN, new_key
 
-DEFAULT_DATA_DIR = Path(".cerebro")
+def setting(default: Any, env: str, doc: str, choices: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc, "choices": choices})
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path = DEFAULT_DATA_DIR
-    database_url: str | None = None
-    api_key: str | None = None
-    model: str = DEFAULT_MODEL
-    device: str = "auto"
-    precision: str = "auto"
-    backend: str = "torch"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    max_body_bytes: int = 10 * 1024 * 1024
-    parse_timeout_seconds: float = 30.0
-    batch_tokens: int = 16_384
-    batch_wait_ms: float = 5.0
-    max_pending: int = 1_024
-    training_worker: str = "thread"  # thread: trainings run inside the server; external: `cerebro-serve worker`
+    data_dir: Path = setting(
+        Path(".cerebro"), "CEREBRO_DATA_DIR", "store (SQLite), indexes and the generated admin key"
+    )
+    database_url: str | None = setting(
+        None, "CEREBRO_DATABASE_URL", "`postgresql://user@host:5432/db` for PostgreSQL; unset: SQLite in the data dir"
+    )
+    api_key: str | None = setting(
+        None, "CEREBRO_API_KEY", "admin key, `ask_` + 32 hex; unset: generated on first start, kept in the data dir"
+    )
+    model: str = setting(
+        "all-MiniLM-L6-v2",
+        "CEREBRO_MODEL",
+        "`all-MiniLM-L6-v2` (bundled, English), `use-multilingual-v3` (16 languages) or a local model directory",
+    )
+    device: str = setting("auto", "CEREBRO_DEVICE", "where the encoder runs", ("auto", "cpu", "cuda"))
+    precision: str = setting(
+        "auto",
+        "CEREBRO_PRECISION",
+        "model weights; auto: bf16 where the hardware has it, fp16 on other GPUs, else fp32",
+        ("auto", "float32", "bfloat16", "float16"),
+    )
+    backend: str = setting("torch", "CEREBRO_BACKEND", "the encoder's runtime", ("torch", "onnx", "vllm"))
+    host: str = setting("127.0.0.1", "CEREBRO_HOST", "address to listen on")
+    port: int = setting(8000, "CEREBRO_PORT", "port to listen on")
+    max_body_bytes: int = setting(
+        10 * 1024 * 1024, "CEREBRO_MAX_BODY_BYTES", "larger request bodies (and uploaded files) get a 413"
+    )
+    parse_timeout_seconds: float = setting(
+        30.0, "CEREBRO_PARSE_TIMEOUT_SECONDS", "time one file may take to read (OCR included)"
+    )
+    batch_tokens: int = setting(16_384, "CEREBRO_BATCH_TOKENS", "token budget of one encoder batch")
+    batch_wait_ms: float = setting(5.0, "CEREBRO_BATCH_WAIT_MS", "longest a request waits for its batch to fill")
+    max_pending: int = setting(
+        1_024, "CEREBRO_MAX_PENDING", "requests waiting for the encoder before new ones get a 429"
+    )
+    training_worker: str = setting(
+        "thread",
+        "CEREBRO_TRAINING_WORKER",
+        "thread: trainings run inside the server; external: `cerebro-serve worker` runs them",
+        ("thread", "external"),
+    )
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            value, choices = getattr(self, spec.name), spec.metadata["choices"]
+            if choices and value not in choices:
+                raise ValueError(f"{spec.metadata['env']} must be one of {', '.join(choices)}, not {value!r}")
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        env = os.environ
-        values: dict[str, object] = {
-            "data_dir": Path(env.get("CEREBRO_DATA_DIR", str(DEFAULT_DATA_DIR))),
-            "database_url": env.get("CEREBRO_DATABASE_URL") or None,
-            "api_key": env.get("CEREBRO_API_KEY") or None,
-            "model": env.get("CEREBRO_MODEL", DEFAULT_MODEL),
-            "device": env.get("CEREBRO_DEVICE", "auto"),
-            "precision": env.get("CEREBRO_PRECISION", "auto"),
-            "backend": env.get("CEREBRO_BACKEND", "torch"),
-            "host": env.get("CEREBRO_HOST", "127.0.0.1"),
-            "port": int(env.get("CEREBRO_PORT", "8000")),
-            "max_body_bytes": int(env.get("CEREBRO_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
-            "parse_timeout_seconds": float(env.get("CEREBRO_PARSE_TIMEOUT_SECONDS", "30")),
-            "batch_tokens": int(env.get("CEREBRO_BATCH_TOKENS", "16384")),
-            "batch_wait_ms": float(env.get("CEREBRO_BATCH_WAIT_MS", "5")),
-            "max_pending": int(env.get("CEREBRO_MAX_PENDING", "1024")),
-            "training_worker": env.get("CEREBRO_TRAINING_WORKER", "thread"),
-        }
+    def from_env(cls, environ: typing.Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, overridden by the environment, overridden by `overrides` (flags) that are not None."""
+        environ = os.environ if environ is None else environ
+        types = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(spec.metadata["env"])
+            if raw is not None and (raw or types[spec.name] != str | None):
+                values[spec.name] = _parse(raw, types[spec.name], spec.metadata["env"])
         values.update({name: value for name, value in overrides.items() if value is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)
 
     @property
     def store_url(self) -> str:
@@ -67,18 +96,14 @@ class Settings:
         return self.data_dir / "models"
 
 
-def resolve_admin_key(settings: Settings) -> tuple[str, bool]:
-    """(admin key, whether it was just generated). A generated key is kept in the data dir, readable by its owner only."""
-    if settings.api_key:
-        if not KEY_PATTERN.match(settings.api_key) or not settings.api_key.startswith("ask_"):
-            raise ValueError("CEREBRO_API_KEY must look like ask_ followed by 32 lowercase hex characters")
-        return settings.api_key, False
-    key_file = settings.data_dir / "api_key"
-    if key_file.exists():
-        return key_file.read_text().strip(), False
-    key = new_key("all")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    return key, True
+def _parse(raw: str, kind: Any, env: str) -> Any:
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        if kind is Path:
+            return Path(raw)
+        return raw
+    except ValueError:
+        raise ValueError(f"{env} must be a {kind.__name__}, not {raw!r}") from None

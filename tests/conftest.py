@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers import SETTINGS, make_batcher, make_sandbox
 
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.services import Workspace
@@ -28,9 +29,8 @@ def encoder():
 @pytest.fixture(scope="session")
 def batcher(encoder):
     """What a server's workspace embeds through: the dynamic batcher over the encoder."""
-    from cerebro_serve.engine.batcher import DynamicBatcher
 
-    batcher = DynamicBatcher(encoder)
+    batcher = make_batcher(encoder)
     yield batcher
     batcher.close()
 
@@ -85,7 +85,7 @@ def admin_key() -> str:
 
 @pytest.fixture
 def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
-    workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key)
+    workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key, make_sandbox())
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
     workspace.recorder.close()
@@ -110,7 +110,9 @@ def live_server(workspace: Workspace) -> Iterator[str]:
 
     from cerebro_serve.api import create_app
 
-    config = uvicorn.Config(create_app(workspace), host="127.0.0.1", port=0, log_level="warning")
+    config = uvicorn.Config(
+        create_app(workspace, SETTINGS.max_body_bytes), host="127.0.0.1", port=0, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

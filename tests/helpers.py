@@ -8,6 +8,27 @@ from typing import Any
 import docx
 from fpdf import FPDF
 
+from cerebro_serve.engine.batcher import DynamicBatcher
+from cerebro_serve.parsing.sandbox import DocumentSandbox
+from cerebro_serve.settings import Settings
+
+SETTINGS = Settings()  # the server's defaults, which tests use unless they need otherwise
+
+
+def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
+    """A dynamic batcher with the server's default settings, overridden where a test needs it."""
+    options = {
+        "max_batch_tokens": SETTINGS.batch_tokens,
+        "max_wait_ms": SETTINGS.batch_wait_ms,
+        "max_pending": SETTINGS.max_pending,
+    }
+    return DynamicBatcher(encoder, **{**options, **overrides})
+
+
+def make_sandbox(**overrides: Any) -> DocumentSandbox:
+    return DocumentSandbox(**{"timeout_seconds": SETTINGS.parse_timeout_seconds, **overrides})
+
+
 PYTHON_RESUME = (
     "Senior Python backend engineer. Eight years building REST APIs with Django and FastAPI, "
     "PostgreSQL query tuning, Docker and Kubernetes deployments on AWS, CI/CD pipelines."

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from helpers import make_batcher
 
-from cerebro_serve.engine.batcher import DynamicBatcher, QueueFull
+from cerebro_serve.engine.batcher import QueueFull
 
 
 class SlowEncoder:
@@ -37,7 +38,7 @@ class SlowEncoder:
 
 
 def test_concurrent_callers_share_batches_and_get_their_own_vectors(encoder) -> None:
-    batcher = DynamicBatcher(encoder, max_wait_ms=50)
+    batcher = make_batcher(encoder, max_wait_ms=50)
     texts = [f"candidate {i} knows python, sql and kubernetes" for i in range(24)] + ["pastry chef " * 300]
     try:
         with ThreadPoolExecutor(8) as pool:
@@ -51,7 +52,7 @@ def test_concurrent_callers_share_batches_and_get_their_own_vectors(encoder) -> 
 
 
 def test_async_callers_get_timings(encoder) -> None:
-    batcher = DynamicBatcher(encoder, max_wait_ms=20)
+    batcher = make_batcher(encoder, max_wait_ms=20)
 
     async def run():
         return await asyncio.gather(*(batcher.embed([f"text {i}", "python developer"]) for i in range(6)))
@@ -69,7 +70,7 @@ def test_async_callers_get_timings(encoder) -> None:
 
 def test_overload_is_refused_at_once_and_cancelled_callers_are_dropped(encoder) -> None:
     slow = SlowEncoder(encoder)
-    batcher = DynamicBatcher(slow, max_wait_ms=1, max_pending=2)
+    batcher = make_batcher(slow, max_wait_ms=1, max_pending=2)
 
     async def scenario():
         first = asyncio.ensure_future(batcher.embed(["in flight"]))
@@ -102,7 +103,7 @@ def test_encoder_errors_reach_every_caller(encoder) -> None:
         def encode_pieces(self, pieces):
             raise RuntimeError("model crashed")
 
-    batcher = DynamicBatcher(Broken(encoder))
+    batcher = make_batcher(Broken(encoder))
     try:
         with pytest.raises(RuntimeError, match="model crashed"):
             batcher.embed_documents(["anything"])

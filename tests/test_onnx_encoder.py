@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import make_batcher
 
 from cerebro_serve.engine.backends import onnx as onnx_encoder
 from cerebro_serve.engine.backends.onnx import OnnxEncoder
-from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.engine.loading import load_encoder
 from cerebro_serve.engine.models import resolve_model_dir
 
@@ -78,7 +78,7 @@ def test_int8_is_judged_on_this_cpu_at_each_load(cache: Path, monkeypatch: pytes
 
 
 def test_batched_equals_direct(int8: OnnxEncoder) -> None:
-    batcher = DynamicBatcher(int8, max_wait_ms=5)
+    batcher = make_batcher(int8, max_wait_ms=5)
     try:
         np.testing.assert_allclose(batcher.embed_documents(TEXTS), int8.embed_documents(TEXTS), atol=1e-5)
     finally:

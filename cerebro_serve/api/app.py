@@ -20,10 +20,8 @@ from cerebro_serve.api.routes.text import text_handlers
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 
-DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
-
-def create_app(workspace: Workspace, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Litestar:
+def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
     v1 = Router(
         path="/v1",
         guards=[require_key],

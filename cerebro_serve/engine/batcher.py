@@ -68,9 +68,10 @@ class DynamicBatcher:
     def __init__(
         self,
         encoder: PooledEncoder,
-        max_batch_tokens: int = 16_384,
-        max_wait_ms: float = 5.0,
-        max_pending: int = 1_024,
+        *,
+        max_batch_tokens: int,
+        max_wait_ms: float,
+        max_pending: int,
     ) -> None:
         self.encoder = encoder
         self.name = encoder.name

