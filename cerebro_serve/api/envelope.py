@@ -13,8 +13,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from cerebro_serve.engine.batcher import QueueFull
-from cerebro_serve.services.errors import ServiceError
+from cerebro_serve.services.errors import QueueFull, ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,12 @@
-"""Errors a use case can end in. Each carries the HTTP-agnostic status the API layer answers with."""
+"""Errors a use case can end in. Each carries the HTTP-agnostic status the API layer answers with; the
+encoder's overload (QueueFull, raised below the services) is named here too, so the API layer needs
+nothing beneath this one."""
 
 from __future__ import annotations
+
+from cerebro_serve.engine.batcher import QueueFull
+
+__all__ = ["Conflict", "Forbidden", "InvalidParameters", "NotFound", "QueueFull", "ServiceError", "Unauthorized"]
 
 
 class ServiceError(Exception):
