@@ -48,7 +48,7 @@ def bm25_scores(documents: list[str], queries: list[str]) -> list[np.ndarray]:
 
 def fused_scores(
     columns, anchors: list[QueryFeatures], rows: list[np.ndarray], cosines: list[np.ndarray], algorithm
-) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+) -> list[np.ndarray]:
     out = []
     for query, candidate_rows, cosine in zip(anchors, rows, cosines):
         ranked = rerank(columns, query, algorithm, candidate_rows, cosine.astype(np.float32), k=len(candidate_rows))
@@ -66,7 +66,7 @@ def report(title: str, header: list[str], rows: dict[str, list[float]]) -> None:
         print(f"| {name} | {' | '.join(f'{v:.3f}' for v in values)} |")
 
 
-def rjdb_quality(encoder) -> None:  # type: ignore[no-untyped-def]
+def rjdb_quality(encoder) -> None:
     data = load_rjdb(encoder)
     task = data.ranking_task(data.split(1))
     bm25 = bm25_scores([data.resumes.texts[r] for r in task.rows], [data.jobs.texts[j] for j in task.jobs])
@@ -83,7 +83,7 @@ def rjdb_quality(encoder) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def livecareer_quality(encoder) -> None:  # type: ignore[no-untyped-def]
+def livecareer_quality(encoder) -> None:
     data = load_livecareer(encoder)
     profiles = data.split(1)
     task = data.neighbour_task(profiles)

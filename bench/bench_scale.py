@@ -75,7 +75,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 # -- pools -----------------------------------------------------------------------------------------
 
 
-def _lists(features: list, ids: str, values: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+def _lists(features: list, ids: str, values: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     counts = np.array([len(getattr(f, ids)) for f in features], dtype=np.int64)
     return (
         counts,
@@ -158,8 +158,8 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
     columns = FeatureColumns.from_arrays(
         dim,
         rows,
-        tuple(np.concatenate([p[i] for p in skill_parts]) for i in range(3)),  # type: ignore[arg-type]
-        tuple(np.concatenate([p[i] for p in term_parts]) for i in range(3)),  # type: ignore[arg-type]
+        tuple(np.concatenate([p[i] for p in skill_parts]) for i in range(3)),
+        tuple(np.concatenate([p[i] for p in term_parts]) for i in range(3)),
         tags,
     )
     index = VectorIndex(dim)
@@ -218,7 +218,7 @@ def wait_ready(url: str, headers: dict[str, str], process: subprocess.Popen, tim
 
 def write_workspace(
     directory: Path, pool: PoolIndex, n: int, data, jobs: np.ndarray, model: str
-) -> tuple[str, str, list[str]]:  # type: ignore[no-untyped-def]
+) -> tuple[str, str, list[str]]:
     """A data dir the real server opens as is: the store holds every profile (small bodies) and the jobs
     (real vectors and features); the pool's index files carry the store's revision, so they load as is."""
     store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
@@ -304,7 +304,7 @@ def bench_http(
     vectors: np.ndarray,
     n: int,
     data,
-    jobs: np.ndarray,  # type: ignore[no-untyped-def]
+    jobs: np.ndarray,
     model: str,
     model_dir: Path,
 ) -> dict[str, object]:
@@ -332,7 +332,7 @@ def bench_http(
         results["ours_load_s"] = time.perf_counter() - t0
         http_run(urls[:20], headers, 1)
         results["ours_rss_mb"] = rss_mb(ours.pid)
-        results["ours_bytes_per_profile"] = (results["ours_rss_mb"] - idle) * 2**20 / n  # type: ignore[operator]
+        results["ours_bytes_per_profile"] = (results["ours_rss_mb"] - idle) * 2**20 / n
         samples, _ = http_run(urls, headers, 1)
         results["ours_latency"] = percentiles(samples)
         _, results["ours_throughput"] = http_run(urls * 2, headers, CLIENTS)
@@ -415,12 +415,7 @@ def main() -> None:
         if not args.no_http:
             with tempfile.TemporaryDirectory(dir="/var/tmp") as directory:
                 http = bench_http(Path(directory), pool, vectors, n, rjdb, jobs, encoder.name, model_dir)
-            line.update(
-                {
-                    k: [round(x, 2) for x in v] if isinstance(v, tuple) else round(v, 2)  # type: ignore[union-attr]
-                    for k, v in http.items()
-                }
-            )
+            line.update({k: [round(x, 2) for x in v] if isinstance(v, tuple) else round(v, 2) for k, v in http.items()})
         print(json.dumps(line), flush=True)
         del pool, vectors
 

@@ -31,7 +31,7 @@ def bio_spans(sentence: int, tags: list[str]) -> set[Span]:
     return spans
 
 
-def ours(sentence: int, tokens: list[str], lexicon) -> set[Span]:  # type: ignore[no-untyped-def]
+def ours(sentence: int, tokens: list[str], lexicon) -> set[Span]:
     text, offsets, position = "", [], 0
     for token in tokens:
         offsets.append((position, position + len(token)))

@@ -71,12 +71,12 @@ def served_scores(algorithm: Algorithm, jobs: Side, job: int, pool: Side, rows: 
 class Records:
     """What the pipeline reads: parsed records by id, and their features and views embedded afresh."""
 
-    def __init__(self, encoder, resumes: Sequence[str], jobs: Sequence[str]) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, encoder, resumes: Sequence[str], jobs: Sequence[str]) -> None:
         self.encoder, self.resumes, self.jobs = encoder, resumes, jobs
         self.lexicon = default_lexicon()
         self.extractor = FeatureExtractor()
 
-    def load(self, ids: list[int]) -> dict:  # type: ignore[type-arg]
+    def load(self, ids: list[int]) -> dict:
         return {
             i: parse_job(self.jobs[i - JOB_IDS], self.lexicon)
             if i >= JOB_IDS
@@ -84,7 +84,7 @@ class Records:
             for i in ids
         }
 
-    def describe(self, records: dict) -> dict:  # type: ignore[type-arg]
+    def describe(self, records: dict) -> dict:
         ids = sorted(records)
         features = [self.extractor.of(records[i]) for i in ids]
         texts = [view_texts(records[i], f.title, f.skills_text) for i, f in zip(ids, features)]
@@ -109,7 +109,7 @@ def rating(profile: int, job: int, score: float) -> FeedbackRow:
     )
 
 
-def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, float]:  # type: ignore[type-arg]
+def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, float]:
     started = time.perf_counter()
     workflow = WorkflowLog()
     pairs = labelled_pairs(rows, "rating", None, workflow)
@@ -118,7 +118,7 @@ def train(records: Records, rows: list[FeedbackRow]) -> tuple[Algorithm, dict, f
     return result.algorithm, result.metrics, time.perf_counter() - started
 
 
-def print_training(trained: dict, seconds: float) -> None:  # type: ignore[type-arg]
+def print_training(trained: dict, seconds: float) -> None:
     inner, previous = trained["validation"], trained["previous_validation"]
     steps = {step["step"]: step for step in trained["workflow"]}
     print(f"training: {seconds:.0f} s; pairs {steps['split by job and profile']}; adapter {trained['adapter']}")
@@ -128,7 +128,7 @@ def print_training(trained: dict, seconds: float) -> None:  # type: ignore[type-
     )
 
 
-def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
+def rjdb_scenario(encoder) -> None:
     data = load_rjdb(encoder)
     evaluation = data.split(1)
     feedback_jobs, held_back = evaluation[0::2], evaluation[1::2]
@@ -167,7 +167,7 @@ def rjdb_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def esco_scenario(encoder) -> None:  # type: ignore[no-untyped-def]
+def esco_scenario(encoder) -> None:
     livecareer, esco = load_livecareer(encoder), load_esco_jobs(encoder)
     categories = np.array(livecareer.categories)
     fitting, evaluation = livecareer.split(0), livecareer.split(1)
@@ -207,7 +207,7 @@ def main() -> None:
     args = parser.parse_args()
     encoder = load_encoder(args.model, "cpu", "float32", "torch")
     print(f"encoder {encoder.name}; {platform.machine()}, {platform.processor() or 'cpu'}")
-    scenarios: dict[str, Callable] = {"rjdb": rjdb_scenario, "esco": esco_scenario}  # type: ignore[type-arg]
+    scenarios: dict[str, Callable] = {"rjdb": rjdb_scenario, "esco": esco_scenario}
     for name, scenario in scenarios.items():
         if args.only in (None, name):
             scenario(encoder)

@@ -101,7 +101,7 @@ class RankingTask:
         }
 
 
-def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Side:  # type: ignore[no-untyped-def]
+def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Side:
     extractor = FeatureExtractor()
     features = [extractor.of(item) for item in objects]
     cache = CACHE / f"{name}-{model}.npy"
@@ -115,7 +115,7 @@ def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Si
     return Side(texts, features, vectors)
 
 
-def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:  # type: ignore[no-untyped-def]
+def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:
     if not path.exists():
         raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -168,7 +168,7 @@ class NeighbourTask:
         )
 
 
-def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:  # type: ignore[no-untyped-def]
+def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:
     """The 1,237 development resumes (pypdf text from the dataset, parsed by parse_resume) and their
     categories; resumes without text are left out."""
     if not path.exists():
@@ -250,7 +250,7 @@ class EscoJobs:
     variants: np.ndarray  # 0: the category's first occupation (fitting), 1: its second (evaluation)
 
 
-def load_esco_jobs(encoder) -> EscoJobs:  # type: ignore[no-untyped-def]
+def load_esco_jobs(encoder) -> EscoJobs:
     rows = esco_job_texts()
     lexicon = default_lexicon()
     texts = [text for _, _, text in rows]

@@ -50,7 +50,7 @@ TREE_TOLERANCE = 0.005  # inner MRR differences below this are noise (~250 valid
 Group = tuple[np.ndarray, np.ndarray]  # (candidates x features, relevant or not)
 
 
-def training_groups(data, jobs: np.ndarray, seed: int = 0) -> list[Group]:  # type: ignore[no-untyped-def]
+def training_groups(data, jobs: np.ndarray, seed: int = 0) -> list[Group]:
     """Per job: its matched resume (relevant) and its negatives."""
     rng = np.random.default_rng(seed)
     columns = data.resumes.columns()
@@ -69,7 +69,7 @@ def training_groups(data, jobs: np.ndarray, seed: int = 0) -> list[Group]:  # ty
     return groups
 
 
-def match_groups(data, anchors: np.ndarray, pool: np.ndarray, seed: int = 0) -> list[Group]:  # type: ignore[no-untyped-def]
+def match_groups(data, anchors: np.ndarray, pool: np.ndarray, seed: int = 0) -> list[Group]:
     """Per livecareer profile: its 30 nearest profiles by cosine and 10 random ones, relevant when they
     share its category."""
     rng = np.random.default_rng(seed)
@@ -89,7 +89,7 @@ def match_groups(data, anchors: np.ndarray, pool: np.ndarray, seed: int = 0) -> 
     return groups
 
 
-def occupation_groups(esco, livecareer, profiles: np.ndarray, seed: int = 0) -> list[Group]:  # type: ignore[no-untyped-def]
+def occupation_groups(esco, livecareer, profiles: np.ndarray, seed: int = 0) -> list[Group]:
     """Per ESCO occupation of the fitting set (the first of each category): its 50 nearest livecareer
     profiles by cosine and 20 random ones, relevant when their category is the occupation's."""
     rng = np.random.default_rng(seed)
@@ -108,7 +108,7 @@ def occupation_groups(esco, livecareer, profiles: np.ndarray, seed: int = 0) -> 
     return groups
 
 
-def fit_pairwise(groups: list[Group], l2: float, extra: list[Group] = ()) -> np.ndarray:  # type: ignore[assignment]
+def fit_pairwise(groups: list[Group], l2: float, extra: list[Group] = ()) -> np.ndarray:
     """Non-negative weights minimising mean log(1 + exp(-(w . (x_pos - x_neg)))) + l2 |w|^2 over every
     (relevant, irrelevant) pair of a group; `extra` groups (another source) weigh as much in total."""
 
@@ -133,11 +133,11 @@ def fit_pairwise(groups: list[Group], l2: float, extra: list[Group] = ()) -> np.
     return result.x
 
 
-def choose_l2(fit: list[Group], quality: Callable[[np.ndarray], float], name: str, extra: list[Group] = ()) -> float:  # type: ignore[assignment]
+def choose_l2(fit: list[Group], quality: Callable[[np.ndarray], float], name: str, extra: list[Group] = ()) -> float:
     """The penalty whose weights, fitted on `fit` (and `extra`), give the best `quality` on held-apart data."""
     scores = {l2: quality(fit_pairwise(fit, l2, extra)) for l2 in L2_GRID}
     print(f"inner validation {name} by L2:", {f"{l2:g}": round(value, 4) for l2, value in scores.items()})
-    return max(scores, key=scores.get)  # type: ignore[arg-type]
+    return max(scores, key=scores.get)
 
 
 def stacked(groups: list[Group]) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +185,7 @@ def fit_trees(groups: list[Group], weights: np.ndarray, leaves: int, n_trees: in
     ranker.fit(x, y, group=[len(r) for _, r in groups], init_score=x @ weights)
     arrays: dict[str, list[float]] = {"feature": [], "threshold": [], "left": [], "right": [], "value": [], "roots": []}
 
-    def flatten(node: dict) -> int:  # type: ignore[type-arg]
+    def flatten(node: dict) -> int:
         index = len(arrays["feature"])
         for column in ("feature", "threshold", "left", "right", "value"):
             arrays[column].append(0)
@@ -234,7 +234,7 @@ def write(
     print(f"wrote {path}")
 
 
-def fit_base(encoder) -> None:  # type: ignore[no-untyped-def]
+def fit_base(encoder) -> None:
     data = load_rjdb(encoder)
     livecareer, esco = load_livecareer(encoder), load_esco_jobs(encoder)
     occupations = occupation_groups(esco, livecareer, livecareer.split(0))
@@ -269,7 +269,7 @@ def fit_base(encoder) -> None:  # type: ignore[no-untyped-def]
     write(BASE_ALGORITHM, weights, bias, l2, auc, fitted_on, encoder.name, trees)
 
 
-def fit_match(encoder) -> None:  # type: ignore[no-untyped-def]
+def fit_match(encoder) -> None:
     data = load_livecareer(encoder)
     profiles = data.split(0)
     inner_fit, inner_check = match_groups(data, profiles[::2], profiles[::2]), data.neighbour_task(profiles[1::2])

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 
-def timed(fn, repeats: int, synchronize) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(fn, repeats: int, synchronize) -> list[float]:
     fn()
     synchronize()
     samples = []
@@ -69,7 +69,7 @@ def main() -> None:
     matrix = torch.randn(args.rows, args.dim, device=device, generator=generator, dtype=torch.float16)
     matrix /= matrix.float().norm(dim=1, keepdim=True).half()
 
-    def record(name: str, measure) -> None:  # type: ignore[no-untyped-def]
+    def record(name: str, measure) -> None:
         """One section's figures, or its error: a failing section must not lose the others' figures."""
         try:
             results[name] = measure()
@@ -80,7 +80,7 @@ def main() -> None:
         args.out.write_text(json.dumps(results, indent=2))
 
     record("bound", lambda: copy_bound(matrix, args.repeats, synchronize))
-    bound_ms = results["bound"].get("bound_ms_one_pass", float("nan"))  # type: ignore[union-attr]
+    bound_ms = results["bound"].get("bound_ms_one_pass", float("nan"))
     record("kernel_sweep", lambda: sweep(matrix, bound_ms, max(5, args.repeats // 4), synchronize, args.smoke))
     record("similarity_topk", lambda: kernel_latency(matrix, bound_ms, args.repeats, synchronize))
     host = matrix.float().cpu().numpy()
@@ -100,7 +100,7 @@ def main() -> None:
     print(json.dumps(results, indent=2))
 
 
-def copy_bound(matrix, repeats: int, synchronize) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def copy_bound(matrix, repeats: int, synchronize) -> dict[str, float]:
     """The practical bound: this card's copy bandwidth (a copy reads and writes each byte once)."""
     pool_bytes = matrix.numel() * matrix.element_size()
     scratch = matrix.clone()
@@ -112,9 +112,7 @@ def copy_bound(matrix, repeats: int, synchronize) -> dict[str, float]:  # type: 
     }
 
 
-def sweep(  # type: ignore[no-untyped-def]
-    matrix, bound_ms: float, repeats: int, synchronize, smoke: bool
-) -> dict[str, object]:
+def sweep(matrix, bound_ms: float, repeats: int, synchronize, smoke: bool) -> dict[str, object]:
     """Launch settings for the kernel, timed for 1 query (k = 10) and 16 queries (k = 1,000); the best
     (smallest sum) becomes `TUNED` for the rest of the run."""
     import itertools
@@ -150,9 +148,7 @@ def sweep(  # type: ignore[no-untyped-def]
     return {"best": best, "best_vs_bound_q1": round(best["q1_k10_ms"] / bound_ms, 2), "tried": tried}
 
 
-def kernel_latency(  # type: ignore[no-untyped-def]
-    matrix, bound_ms: float, repeats: int, synchronize
-) -> list[dict[str, object]]:
+def kernel_latency(matrix, bound_ms: float, repeats: int, synchronize) -> list[dict[str, object]]:
     """The kernel against PyTorch's matmul + topk (which writes the whole score matrix), same queries."""
     import torch
 

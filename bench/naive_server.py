@@ -18,7 +18,7 @@ JOBS = json.loads(open(os.environ["NAIVE_JOBS"], encoding="utf-8").read())
 MODEL = SentenceTransformer(os.environ["NAIVE_MODEL"], device="cpu", local_files_only=True)
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 from cerebro_serve.settings import Settings
 
 if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
+    from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.services import Workspace
 
 log = logging.getLogger("cerebro_serve")
 
 
-def build_workspace(settings: Settings, training_worker: bool | None = None) -> Workspace:
-    """Open the store, load the encoder and wire the workspace (slow: loads the model)."""
+def build_workspace(settings: Settings, training_worker: bool | None = None) -> tuple[Workspace, DynamicBatcher]:
+    """Open the store, load the encoder and wire the workspace (slow: loads the model). The caller closes
+    the workspace, then the batcher."""
     from cerebro_serve.engine import load_encoder
     from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.parsing.documents import DocumentLimits
@@ -48,7 +50,8 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     )
     if training_worker is None:
         training_worker = settings.training_worker == "thread"
-    return Workspace(store, batcher, settings.index_dir, admin_key, sandbox, training_worker=training_worker)
+    workspace = Workspace(store, batcher, settings.index_dir, admin_key, sandbox, training_worker=training_worker)
+    return workspace, batcher
 
 
 def serve(settings: Settings, demo: bool) -> int:
@@ -56,7 +59,7 @@ def serve(settings: Settings, demo: bool) -> int:
 
     from cerebro_serve.api import create_app
 
-    workspace = build_workspace(settings)
+    workspace, batcher = build_workspace(settings)
     if demo:
         from cerebro_serve.demo import load_demo
 
@@ -65,7 +68,7 @@ def serve(settings: Settings, demo: bool) -> int:
     app = create_app(workspace, max_body_bytes=settings.max_body_bytes)
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
-    workspace.encoder.close()  # the batcher, once the app (and its workspace) has shut down
+    batcher.close()  # once the app (and its workspace) has shut down
     return 0
 
 
@@ -76,7 +79,7 @@ def create_key(settings: Settings, permission: str) -> int:
     admin_key, _ = resolve_admin_key(settings.api_key, settings.data_dir)
     store = open_store(settings.store_url)
     try:
-        print(KeyRing(store, admin_key).create(permission))  # type: ignore[arg-type]
+        print(KeyRing(store, admin_key).create(permission))  # type: ignore[arg-type]  # argparse's choices keep it to all, read or write
     finally:
         store.close()
     return 0
@@ -88,14 +91,14 @@ def worker(settings: Settings) -> int:
     import signal
     import threading
 
-    workspace = build_workspace(settings, training_worker=True)
+    workspace, batcher = build_workspace(settings, training_worker=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     print("Cerebro Serve training worker: waiting for trainings (Ctrl-C to stop)", flush=True)
     stop.wait()
     workspace.close()
-    workspace.encoder.close()
+    batcher.close()
     return 0
 
 
@@ -109,14 +112,14 @@ def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Pat
     if settings.model == MULTILINGUAL_MODEL:
         raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")
     _, model_dir = resolve_model_dir(settings.model)
-    workspace = build_workspace(settings, training_worker=False)
+    workspace, batcher = build_workspace(settings, training_worker=False)
     try:
         report = workspace.training.finetune_encoder(
             algorithm_key, mode, model_dir, out, resolve_device(settings.device), epochs
         )
     finally:
         workspace.close()
-        workspace.encoder.close()
+        batcher.close()
     print(json.dumps({name: value for name, value in report.items() if name != "workflow"}, indent=2))
     print(f"To serve it: CEREBRO_MODEL={out} (every record is embedded again at the next start).")
     return 0
@@ -125,13 +128,13 @@ def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Pat
 def import_feedback(settings: Settings, kind: str, path: Path) -> int:
     """Historical ratings or trackings from a JSONL file; run it again after an interruption and only the
     lines that had not landed are stored."""
-    workspace = build_workspace(settings, training_worker=False)
+    workspace, batcher = build_workspace(settings, training_worker=False)
     try:
         with open(path, "rb") as lines:
             report = workspace.feedback.import_lines(kind, lines)
     finally:
         workspace.close()
-        workspace.encoder.close()
+        batcher.close()
     for number, reason in report.rejected:
         print(f"{path}:{number}: {reason}", file=sys.stderr)
     print(f"{report.stored} stored, {report.duplicates} already stored, {len(report.rejected)} rejected")

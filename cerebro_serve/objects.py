@@ -6,7 +6,7 @@ public SDK forwards whatever the caller gives it) but typed strictly: a wrong ty
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -207,14 +207,15 @@ class Pool(Struct, kw_only=True):
 
 
 Record = Profile | Job
+R = TypeVar("R", Profile, Job)
 
 
-class RecordKind(Struct, frozen=True):
+class RecordKind(Struct, Generic[R], frozen=True):
     """Profiles live in sources, jobs in boards; everything else about them is symmetric."""
 
     name: Literal["profile", "job"]
     pool: Literal["source", "board"]
-    type: type
+    type: type[R]
 
     @property
     def plural(self) -> str:
@@ -225,5 +226,5 @@ class RecordKind(Struct, frozen=True):
         return self.pool + "_key"
 
 
-PROFILE = RecordKind(name="profile", pool="source", type=Profile)
-JOB = RecordKind(name="job", pool="board", type=Job)
+PROFILE: RecordKind[Profile] = RecordKind(name="profile", pool="source", type=Profile)
+JOB: RecordKind[Job] = RecordKind(name="job", pool="board", type=Job)

@@ -13,8 +13,8 @@ if DEVICE == "cpu":
     os.environ["TRITON_INTERPRET"] = "1"  # before the kernels are defined: these tests run without a GPU
 pytest.importorskip("triton")
 
-from cerebro_serve.engine.kernels.pooling import mean_pool_normalize, mean_pool_normalize_reference  # noqa: E402
-from cerebro_serve.engine.kernels.similarity_topk import similarity_topk, similarity_topk_reference  # noqa: E402
+from cerebro_serve.engine.kernels.pooling import mean_pool_normalize, mean_pool_normalize_reference  # noqa: E402 - after the interpreter switch
+from cerebro_serve.engine.kernels.similarity_topk import similarity_topk, similarity_topk_reference  # noqa: E402 - after the interpreter switch
 
 
 def _unit(rows: torch.Tensor) -> torch.Tensor:

@@ -125,7 +125,7 @@ def _random_views(rng: np.random.Generator, count: int) -> np.ndarray:
     )
 
 
-def _pool(rng: np.random.Generator, n: int):  # type: ignore[no-untyped-def]
+def _pool(rng: np.random.Generator, n: int):
     columns = FeatureColumns(DIM, capacity=4)
     rows = []
     for record_id in range(n):

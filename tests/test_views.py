@@ -9,11 +9,11 @@ from cerebro_serve.engine.views import VIEWS, embed_views, view_texts
 from cerebro_serve.objects import Job, Profile
 
 
-def _profile(**fields) -> Profile:  # type: ignore[no-untyped-def]
+def _profile(**fields) -> Profile:
     return msgspec.convert(fields, Profile)
 
 
-def _job(**fields) -> Job:  # type: ignore[no-untyped-def]
+def _job(**fields) -> Job:
     return msgspec.convert(fields, Job)
 
 

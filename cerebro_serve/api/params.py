@@ -8,8 +8,8 @@ plain string parameter is never mistaken for JSON.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Hashable, Mapping
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request
@@ -36,14 +36,16 @@ def _is_container(kind: msgspec.inspect.Type) -> bool:
 
 
 @functools.cache
-def _json_fields(struct_type: type) -> frozenset[str]:
+def _json_fields(struct_type: Hashable) -> frozenset[str]:
     info = msgspec.inspect.type_info(struct_type)
+    if not isinstance(info, msgspec.inspect.StructType):
+        raise TypeError(f"{struct_type!r} is not a msgspec Struct")
     return frozenset(field.encode_name for field in info.fields if _is_container(field.type))
 
 
 def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
     """Typed parameters from loosely typed ones; a mistake is a 400 that names the parameter."""
-    json_fields = _json_fields(struct_type)
+    json_fields = _json_fields(cast(Hashable, struct_type))  # classes hash; the stubs don't say so of type[T]
     prepared: dict[str, Any] = {}
     for name, value in values.items():
         if name in json_fields and isinstance(value, str):

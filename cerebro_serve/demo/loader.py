@@ -71,7 +71,8 @@ def demo_profile(field: Field, number: int, rng: random.Random) -> Profile:
             summary,
             "EXPERIENCE",
             *(
-                f"{e.title}, {e.company} ({e.date_start[:4]} - {(e.date_end or 'present')[:7]})\n{e.description}"
+                f"{e.title}, {e.company} ({(e.date_start or '')[:4]} - {(e.date_end or 'present')[:7]})\n"
+                f"{e.description}"
                 for e in experiences
             ),
             "EDUCATION",

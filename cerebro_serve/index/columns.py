@@ -108,6 +108,29 @@ def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class FeatureColumns:
+    # One entry per row, allocated from _ROW_COLUMNS; one int8 matrix per side view.
+    record_ids: np.ndarray
+    alive: np.ndarray
+    created_at_us: np.ndarray
+    updated_at_us: np.ndarray
+    title_scale: np.ndarray
+    skills_scale: np.ndarray
+    experience_scale: np.ndarray
+    skill_start: np.ndarray
+    skill_count: np.ndarray
+    term_start: np.ndarray
+    term_count: np.ndarray
+    term_length: np.ndarray
+    years: np.ndarray
+    education: np.ndarray
+    languages: np.ndarray
+    lat: np.ndarray
+    lng: np.ndarray
+    refusals: np.ndarray
+    title: np.ndarray
+    skills: np.ndarray
+    experience: np.ndarray
+
     def __init__(self, dimension: int, capacity: int = 1024) -> None:
         self.dimension = dimension
         self.rows = 0

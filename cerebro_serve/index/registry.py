@@ -157,7 +157,7 @@ class IndexRegistry:
         current: list[Described] = []
         stale: list[IndexRow] = []
         for row in self.store.records.index_rows(pool_key):
-            if not self.is_current(row.model, row.embedding, row.features):
+            if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue
             embedding = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)

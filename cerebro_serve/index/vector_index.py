@@ -96,7 +96,7 @@ class VectorIndex:
         self.nprobe = nprobe
         self.rows = 0
         self.matrix = np.zeros((1024, dimension), dtype=np.float32)
-        self._ann: faiss.IndexIVFScalarQuantizer | None = None
+        self._ann: faiss.Index | None = None
         self._ann_trained_rows = 0
         self._accelerated = TritonExactSearch(dimension, accelerator) if accelerator else None
         # Writers take turns with each other; readers and the IVF build take snapshots under the lock.
@@ -183,7 +183,7 @@ class VectorIndex:
     def _approximate(
         self, ann: faiss.Index, matrix: np.ndarray, n: int, query: np.ndarray, k: int, mask: np.ndarray | None
     ) -> SearchResult:
-        params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+        params = faiss.SearchParametersIVF(nprobe=self.nprobe)  # type: ignore[call-arg]  # SWIG takes fields as keywords
         if mask is not None:
             bits = np.packbits(mask, bitorder="little")
             selector = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
@@ -228,7 +228,7 @@ class VectorIndex:
             )
             sample = data[np.random.default_rng(0).choice(n, size=min(n, 64 * nlist), replace=False)]
             ann.train(sample)
-            ann.set_direct_map_type(faiss.DirectMap.Hashtable)
+            ann.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # SWIG enum, unstubbed
             ann.add_with_ids(data, np.arange(n, dtype=np.int64))
             with self._lock:
                 late = np.array(sorted(self._written_during_build or ()), dtype=np.int64)

@@ -224,7 +224,7 @@ def _pypdf_pages(data: bytes, fallback: list[str]) -> list[str]:
     return pages
 
 
-def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
+def _pdf_page_text(page) -> str:
     """Page text in reading order: a page with a clear vertical gutter is read left column, then right."""
     textpage = page.get_textpage()
     try:
@@ -239,7 +239,7 @@ def _pdf_page_text(page) -> str:  # type: ignore[no-untyped-def]
         textpage.close()
 
 
-def _glyphs(textpage) -> list[_Glyph]:  # type: ignore[no-untyped-def]
+def _glyphs(textpage) -> list[_Glyph]:
     import pypdfium2.raw as pdfium_raw
 
     glyphs = []
@@ -305,7 +305,7 @@ def _check_zip(data: bytes, limits: DocumentLimits) -> None:
         raise DocumentError("corrupt", "The zip archive is not a Word document (no word/document.xml).")
 
 
-def _owning_paragraph(node):  # type: ignore[no-untyped-def]
+def _owning_paragraph(node):
     node = node.getparent()
     while node is not None and node.tag != f"{W}p":
         node = node.getparent()
@@ -409,7 +409,7 @@ class _TextOfHtml(HTMLParser):
         self.parts: list[str] = []
         self.skipping = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag: str, attrs) -> None:
         if tag in self.SKIP:
             self.skipping += 1
         elif tag in self.BLOCK:

@@ -81,7 +81,7 @@ def parse_job(text: str, lexicon: Lexicon) -> Job:
         if match.concept.id not in skills:
             skills[match.concept.id] = Skill(
                 name=match.text.strip(),
-                type=match.concept.type or "hard",
+                type="soft" if match.concept.type == "soft" else "hard",
                 value="nice_to_have" if match.concept.id in nice else "required",
                 taxonomy_id=match.concept.id,
             )

@@ -53,7 +53,7 @@ def ocr_image(data: bytes) -> str:
     return result.stdout.decode("utf-8", errors="replace")
 
 
-def page_as_pgm(page) -> bytes:  # type: ignore[no-untyped-def]
+def page_as_pgm(page) -> bytes:
     """A PDF page rendered to an 8-bit greyscale PGM image."""
     bitmap = page.render(scale=RENDER_DPI / 72, grayscale=True)
     try:

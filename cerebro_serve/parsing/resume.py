@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Literal, TypedDict
 
 from cerebro_serve.objects import Education, Experience, GeneralEntity, Info, Location, Profile, Skill, Url
 from cerebro_serve.parsing.contacts import find_contacts, find_location
@@ -36,7 +37,8 @@ def _to_skills(matches: list[Match]) -> list[Skill]:
     for match in matches:
         concept = match.concept
         if concept.id not in seen:
-            seen[concept.id] = Skill(name=match.text.strip(), type=concept.type or "hard", taxonomy_id=concept.id)
+            skill_type: Literal["hard", "soft"] = "soft" if concept.type == "soft" else "hard"
+            seen[concept.id] = Skill(name=match.text.strip(), type=skill_type, taxonomy_id=concept.id)
     return list(seen.values())
 
 
@@ -72,17 +74,13 @@ def _school_degree(parts: list[str]) -> tuple[str | None, str | None, str | None
 def _union_years(ranges: list[DateRange], today: date) -> float:
     """Years covered by the ranges, overlaps counted once."""
     spans = sorted((r.start, r.end or today) for r in ranges)
-    total, current_start, current_end = 0.0, None, None
+    merged: list[list[date]] = []  # overlapping ranges joined, so shared months count once
     for start, end in spans:
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += (current_end - current_start).days
-            current_start, current_end = start, end
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += (current_end - current_start).days
-    return round(total / 365.25, 2)
+            merged.append([start, end])
+    return round(sum((end - start).days for start, end in merged) / 365.25, 2)
 
 
 def _section(sections: list[Section], name: str) -> list[Section]:
@@ -97,13 +95,20 @@ def _entries(sections: list[Section], name: str) -> list[Entry]:
     return [entry for section in _section(sections, name) for entry in split_entries(section.lines)]
 
 
-def _period(entry: Entry) -> dict[str, str | None]:
+class PeriodFields(TypedDict):
     """The fields an experience and an education both take from an entry."""
-    return {
-        "date_start": iso(entry.dates.start) if entry.dates else None,
-        "date_end": iso(entry.dates.end) if entry.dates else None,
-        "description": entry.description or None,
-    }
+
+    date_start: str | None
+    date_end: str | None
+    description: str | None
+
+
+def _period(entry: Entry) -> PeriodFields:
+    return PeriodFields(
+        date_start=iso(entry.dates.start) if entry.dates else None,
+        date_end=iso(entry.dates.end) if entry.dates else None,
+        description=entry.description or None,
+    )
 
 
 def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Profile:

@@ -63,7 +63,7 @@ class Lexicon:
     @classmethod
     def from_file(cls, path: Path = LEXICON_FILE) -> Lexicon:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return cls(tuple(line.rstrip("\n").split("\t")) for line in handle)  # type: ignore[misc]
+            return cls(tuple(line.rstrip("\n").split("\t")) for line in handle)
 
     def find(self, text: str, kind: str | None = None, langs: Iterable[str] | None = None) -> list[Match]:
         """Non-overlapping matches in reading order."""

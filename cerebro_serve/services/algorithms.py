@@ -78,9 +78,9 @@ class AlgorithmService:
     def resolve(self, key: str | None) -> Algorithm:
         """The fusion that answers a scoring call: the named algorithm's active version, a marketplace base
         by its key, or the workspace default when no key is given. Its name and version say which answered."""
-        key = key or self.store.default_algorithm()
-        if key is None or base_of(key) is not None:
-            base = base_of(key) or MARKETPLACE[0]
+        key = key or self.store.default_algorithm() or MARKETPLACE[0].key
+        base = base_of(key)
+        if base is not None:
             return dataclasses.replace(base.fusion(), name=base.key)
         algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)

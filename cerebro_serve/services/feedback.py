@@ -3,6 +3,7 @@ and imported in bulk from JSONL in a way that a rerun after an interruption adds
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import hashlib
 import json
@@ -38,7 +39,7 @@ class ImportReport:
 
     stored: int = 0
     duplicates: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
+    rejected: builtins.list[tuple[int, str]] = field(default_factory=list)
 
 
 class FeedbackService:
@@ -82,7 +83,7 @@ class FeedbackService:
         """Historical feedback, one JSON object per line (the POST body's fields). Each line's fingerprint
         is its content, so importing the same file again (after a crash, a timeout) stores only the lines
         that had not landed; `created_at` should be given, else the import time is used."""
-        request_type = RatingCreate if kind == RATING else TrackingCreate
+        request_type: type[RatingCreate | TrackingCreate] = RatingCreate if kind == RATING else TrackingCreate
         report, batch = ImportReport(), []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -102,7 +103,9 @@ class FeedbackService:
 
     # -- internals ---------------------------------------------------------------------------------
 
-    def _profiles_passing(self, items: list[StoredFeedback], query: FeedbackListQuery) -> list[StoredFeedback]:
+    def _profiles_passing(
+        self, items: builtins.list[StoredFeedback], query: FeedbackListQuery
+    ) -> builtins.list[StoredFeedback]:
         if query.location_distance is not None:
             if query.location_lat is None or query.location_lon is None:
                 raise InvalidParameters("`location_distance` needs `location_lat` and `location_lon`")
@@ -169,7 +172,7 @@ class FeedbackService:
             fingerprint=hashlib.sha256(json.dumps(identity).encode()).hexdigest(),
         )
 
-    def _store_batch(self, batch: list[FeedbackRow], report: ImportReport) -> None:
+    def _store_batch(self, batch: builtins.list[FeedbackRow], report: ImportReport) -> None:
         if not batch:
             return
         keys = self.store.add_feedback(batch)
@@ -184,7 +187,7 @@ class FeedbackService:
             raise InvalidParameters(f"a `{kind.name}_key` or `{kind.name}_reference` needs its `{kind.pool}_key`")
         return self.records.find(kind, pool_key, _lookup(key, reference)).id
 
-    def _profiles_of(self, items: list[StoredFeedback]) -> dict[int, Any]:
+    def _profiles_of(self, items: builtins.list[StoredFeedback]) -> dict[int, Any]:
         """The page's profiles, read in one query (not one per rating)."""
         stored = self.records.store.records.load_records(sorted({item.row.profile_id for item in items}))
         return {record.id: profile for record, profile in zip(stored, self.records.materialize_many(PROFILE, stored))}
@@ -218,7 +221,7 @@ def _profile_passes(profile: Profile, query: FeedbackListQuery) -> bool:
         if not query.use_location_address:
             return False
         place = profile.info.location
-        geo = GeoFilter(query.location_lat, query.location_lon, query.location_distance)  # type: ignore[arg-type]
+        geo = GeoFilter(query.location_lat, query.location_lon, query.location_distance)  # type: ignore[arg-type]  # all three checked above
         if (
             place.lat is None
             or place.lng is None
@@ -241,5 +244,5 @@ def _lookup(key: str | None, reference: str | None) -> RecordLookup:
     return RecordLookup(key=key, reference=reference)
 
 
-def _one(key: str | None) -> list[str] | None:
+def _one(key: str | None) -> builtins.list[str] | None:
     return [key] if key is not None else None

@@ -45,7 +45,7 @@ class KeyRing:
         if hmac.compare_digest(key, self.admin_key):
             return "all"
         permission = self.store.keys.api_key_permission(_hash(key))
-        return permission  # type: ignore[return-value]
+        return permission  # type: ignore[return-value]  # one of PREFIXES, checked above
 
 
 def resolve_admin_key(configured: str | None, data_dir: Path) -> tuple[str, bool]:

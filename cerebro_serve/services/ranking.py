@@ -22,7 +22,7 @@ from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.vector_index import SearchResult
-from cerebro_serve.objects import JOB, PROFILE, RecordKind
+from cerebro_serve.objects import JOB, PROFILE, Record, RecordKind
 from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
@@ -179,11 +179,14 @@ class RankingService:
     def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
         model, raw, features = self.store.records.record_vectors(stored.id)
         if not self.registry.is_current(model, raw, features):
-            kind = JOB if stored.kind == JOB.name else PROFILE
-            record = self.records.materialize(kind, stored)
+            record: Record = (
+                self.records.materialize(JOB, stored)
+                if stored.kind == JOB.name
+                else self.records.materialize(PROFILE, stored)
+            )
             [(_, embedding, fresh)] = self.records.describe([record])
             return embedding, fresh
-        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]
+        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]  # is_current: not None
 
     def _keyword_anchor(self, query: Filtering) -> Anchor | None:
         """Searching sorted by relevance ranks by similarity to the keywords; otherwise it lists."""
@@ -224,13 +227,14 @@ class RankingService:
         ]
         ids = np.concatenate([part.record_ids for part in parts]) if parts else np.empty(0, np.int64)
         total = sum(part.total for part in parts)
+        page_scores: np.ndarray | None
         if by_relevance:
-            scores = np.concatenate([part.scores for part in parts])  # type: ignore[misc]
+            scores = np.concatenate([part.scores for part in parts])
             ranking = -scores if query.order_by != "asc" else scores
             order = np.lexsort((ids, ranking))[start:wanted]
             page_ids, page_scores = ids[order], scores[order]
         else:
-            dates = np.concatenate([part.dates for part in parts])  # type: ignore[misc]
+            dates = np.concatenate([part.dates for part in parts])
             order = order_by_date(ids, dates, query.order_by != "asc")[start:wanted]
             page_ids = ids[order]
             page_scores = self._scores_at(parts, order, anchor) if anchor and anchor.algorithm else None
@@ -273,7 +277,7 @@ class RankingService:
             found = index.vectors.search(anchor.vector, wanted, mask)
         else:
             found = index.vectors.search(anchor.vector, max(RERANK_DEPTH, wanted), mask)
-        if anchor.query is None:
+        if anchor.query is None or anchor.algorithm is None:
             scores = self.calibration(found.similarities)
             kept = scores >= threshold if threshold is not None else np.ones(len(scores), dtype=bool)
             total = int(np.count_nonzero(kept)) if threshold is not None else allowed
@@ -296,7 +300,7 @@ class RankingService:
             index = self.records.pool_index(part.pool_key)
             rows = part.rows[positions[mine] - bounds[number]]
             sims = index.vectors.similarities(anchor.vector, rows)
-            if anchor.query is None:
+            if anchor.query is None or anchor.algorithm is None:
                 scores[mine] = self.calibration(sims)
                 continue
             ranked = rerank(index.columns.snapshot(), anchor.query, anchor.algorithm, rows, sims, len(rows))

@@ -7,6 +7,7 @@ feature columns, under the pool's write lock.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import re
@@ -20,8 +21,8 @@ import numpy as np
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import embed_views, view_texts
 from cerebro_serve.index import IndexRegistry
-from cerebro_serve.index.registry import PoolIndex
-from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, Record, RecordKind
+from cerebro_serve.index.registry import Described, PoolIndex
+from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
@@ -81,7 +82,7 @@ class RecordService:
 
     # -- reads -------------------------------------------------------------------------------------
 
-    def materialize(self, kind: RecordKind, stored: StoredRecord, pool: StoredPool | None = None) -> Record:
+    def materialize(self, kind: RecordKind[R], stored: StoredRecord, pool: StoredPool | None = None) -> R:
         """The stored object with the server-owned fields filled from their columns."""
         record = msgspec.json.decode(stored.body, type=kind.type)
         pool = pool or self.pools.require(kind, stored.pool_key)
@@ -99,7 +100,7 @@ class RecordService:
         }
         return msgspec.structs.replace(record, **fields)
 
-    def materialize_many(self, kind: RecordKind, stored: Sequence[StoredRecord]) -> list[Record]:
+    def materialize_many(self, kind: RecordKind, stored: Sequence[StoredRecord]) -> builtins.list[Record]:
         pools: dict[str, StoredPool] = {}
         out = []
         for record in stored:
@@ -119,7 +120,7 @@ class RecordService:
             raise NotFound(kind.name)
         return stored
 
-    def get(self, kind: RecordKind, pool_key: str, lookup: RecordLookup) -> Record:
+    def get(self, kind: RecordKind[R], pool_key: str, lookup: RecordLookup) -> R:
         return self.materialize(kind, self.find(kind, pool_key, lookup))
 
     def list(self, kind: RecordKind, query: ProfilesStoringQuery | JobsStoringQuery) -> Page[Any]:
@@ -142,12 +143,12 @@ class RecordService:
         page_ids = candidates.ids[order[start : start + query.limit]]
         records = self.materialize_many(kind, self.store.records.load_records(page_ids.tolist()))
         full = query.return_profile if isinstance(query, ProfilesStoringQuery) else query.return_job
-        items: list[Any] = records if full else [_summary(kind, record) for record in records]
+        items: builtins.list[Any] = records if full else [_summary(kind, record) for record in records]
         return Page(items, query.page, query.limit, len(candidates))
 
     # -- writes ------------------------------------------------------------------------------------
 
-    def index(self, kind: RecordKind, pool_key: str, records: Sequence[Record]) -> list[Record]:
+    def index(self, kind: RecordKind[R], pool_key: str, records: Sequence[R]) -> builtins.list[R]:
         """Store and index new records (one or a batch embedded together)."""
         pool = self.pools.require(kind, pool_key)
         for record in records:
@@ -184,10 +185,10 @@ class RecordService:
         if "reference" in fields:
             current["reference"] = reference
         try:
-            record = msgspec.convert(current, kind.type)
+            record: Record = msgspec.convert(current, kind.type)
         except msgspec.ValidationError as error:
             raise InvalidParameters.from_validation(error) from None
-        if kind is JOB and not record.name:
+        if isinstance(record, Job) and not record.name:
             raise InvalidParameters("a job needs a `name`")
         [(view, embedding, features)] = self.describe([record])
         content = self._content(record, view, embedding, features)
@@ -220,7 +221,7 @@ class RecordService:
             index.set_alive(stored.id, not archive, now_us(), revision)
         return stored.key
 
-    def describe(self, records: Sequence[Record]) -> list[tuple[str, np.ndarray, RecordFeatures]]:
+    def describe(self, records: Sequence[Record]) -> builtins.list[tuple[str, np.ndarray, RecordFeatures]]:
         """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features."""
         features = [self.extractor.of(record) for record in records]
         texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
@@ -234,7 +235,7 @@ class RecordService:
             index, stale = self.registry.open(pool_key)
             if not stale:
                 return index
-            refreshed = []
+            refreshed: builtins.list[Described] = []
             for start in range(0, len(stale), REFRESH_BATCH):
                 batch = stale[start : start + REFRESH_BATCH]
                 log.info("computing vectors and features of %d records of %s", len(batch), pool_key)
@@ -245,10 +246,10 @@ class RecordService:
                 refreshed.extend((row, *computed[row.id]) for row in batch)
             return self.registry.complete(pool_key, index, refreshed)
 
-    def refresh(self, rows: list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
+    def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""
-        kinds = {PROFILE.name: PROFILE, JOB.name: JOB}
-        records = [msgspec.json.decode(row.body, type=kinds[row.kind].type) for row in rows]
+        kinds: dict[str, RecordKind] = {PROFILE.name: PROFILE, JOB.name: JOB}
+        records: builtins.list[Record] = [msgspec.json.decode(row.body, type=kinds[row.kind].type) for row in rows]
         return {row.id: (embedding, features) for row, (_, embedding, features) in zip(rows, self.describe(records))}
 
     def _content(self, record: Record, view: str, embedding: np.ndarray, features: RecordFeatures) -> RecordContent:

@@ -92,10 +92,10 @@ class TextService:
         for found in find_ranges(text):
             add("dates", "date", *found.span)
         for pattern, group, label in ((EMAIL, "emails", "email"), (PHONE, "phones", "phone")):
-            for match in pattern.finditer(text):
-                if group == "phones" and not 8 <= sum(c.isdigit() for c in match.group(0)) <= 15:
+            for found_contact in pattern.finditer(text):
+                if group == "phones" and not 8 <= sum(c.isdigit() for c in found_contact.group(0)) <= 15:
                     continue
-                add(group, label, match.start(), match.end())
+                add(group, label, found_contact.start(), found_contact.end())
         profile = parse_resume(text, lexicon)
         for value, group, label in [
             *((e.company, "companies", "company") for e in profile.experiences),

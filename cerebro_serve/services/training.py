@@ -217,9 +217,9 @@ def encoder_examples(pairs: Sequence[Pair], records: dict[int, Profile | Job]) -
             negative = negatives.get(pair.job_id)
             out.append(
                 Example(
-                    job_view(records[pair.job_id]),  # type: ignore[arg-type]
-                    profile_view(records[pair.profile_id]),  # type: ignore[arg-type]
-                    profile_view(records[negative]) if negative is not None else None,  # type: ignore[arg-type]
+                    job_view(records[pair.job_id]),  # type: ignore[arg-type]  # job_id names a Job
+                    profile_view(records[pair.profile_id]),  # type: ignore[arg-type]  # a Profile
+                    profile_view(records[negative]) if negative is not None else None,  # type: ignore[arg-type]  # a Profile
                 )
             )
     return out

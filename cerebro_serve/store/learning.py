@@ -357,7 +357,7 @@ class LearningStore:
 
 
 def _fields(item: object) -> dict[str, object]:
-    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]
+    return {name: getattr(item, name) for name in item.__slots__}  # type: ignore[attr-defined]  # slotted dataclasses
 
 
 def _version(row: sa.Row) -> StoredVersion:

@@ -37,7 +37,10 @@ class RecordStore:
         )
         try:
             with self.engine.begin() as connection:
-                record_id = connection.execute(records.insert().values(**values)).inserted_primary_key[0]
+                inserted = connection.execute(records.insert().values(**values)).inserted_primary_key
+                if inserted is None:
+                    raise RuntimeError("the database gave no key for the inserted record")
+                record_id = inserted[0]
                 self._write_tags(connection, record_id, content.tags)
                 revision = self._bump_revision(connection, pool_key)
         except sa.exc.IntegrityError as error:

@@ -5,7 +5,7 @@ and knows stays."""
 from __future__ import annotations
 
 import re
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import msgspec
 
@@ -43,7 +43,13 @@ def scrub(text: str | None, names: tuple[str, ...] = ()) -> str | None:
     return re.sub(r"[ \t]{2,}", " ", text)
 
 
-def anonymized(record: Record) -> Record:
+@overload
+def anonymized(record: Profile) -> Profile: ...
+@overload
+def anonymized(record: Job) -> Job: ...
+@overload
+def anonymized(record: Profile | Job) -> Profile | Job: ...
+def anonymized(record: Profile | Job) -> Profile | Job:
     if isinstance(record, Profile):
         return _profile(record)
     return _job(record)

@@ -55,10 +55,11 @@ class Pair:
 
 def rating_pairs(rows: Sequence[FeedbackRow]) -> list[Pair]:
     """The latest rating of each (profile, job): 0.5 and above is positive."""
-    latest: dict[tuple[int, int], FeedbackRow] = {}
+    latest: dict[tuple[int, int], float] = {}
     for row in sorted(rows, key=lambda r: r.created_at_us):
-        latest[(row.profile_id, row.job_id)] = row
-    return [Pair(p, j, int(row.score >= 0.5), float(row.score)) for (p, j), row in latest.items()]  # type: ignore[operator]
+        if row.score is not None:  # every rating has one; trackings have none
+            latest[(row.profile_id, row.job_id)] = row.score
+    return [Pair(p, j, int(score >= 0.5), float(score)) for (p, j), score in latest.items()]
 
 
 def tracking_pairs(rows: Sequence[FeedbackRow], goals: list[dict[str, str]], workflow: WorkflowLog) -> list[Pair]:

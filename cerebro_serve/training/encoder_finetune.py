@@ -68,7 +68,7 @@ def finetune_encoder(
     return out_dir
 
 
-def _embed(model, texts: list[str]) -> torch.Tensor:  # type: ignore[no-untyped-def]
+def _embed(model, texts: list[str]) -> torch.Tensor:
     features = {
         name: value.to(model.device) if isinstance(value, torch.Tensor) else value
         for name, value in model.tokenize(texts).items()

@@ -72,7 +72,7 @@ def record_ids(pairs: Sequence[Pair]) -> list[int]:
 def prepare(pairs: Sequence[Pair], records: dict[int, Profile | Job], workflow: WorkflowLog) -> Prepared:
     """Labelled pairs to checked training and validation pairs over anonymised records (every training's
     data workflow, whatever it then fits). The caller describes `Prepared.records` for `fit_version`."""
-    consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]
+    consenting = [p for p in pairs if allows_learning(records[p.profile_id])]  # type: ignore[arg-type]  # a pair's profile_id names a Profile
     workflow.record(
         "privacy consent",
         kept=len(consenting),
@@ -150,7 +150,7 @@ def fit_version(
         validation_ndcg_with=adapted[4]["ndcg@10"],
         validation_ndcg_previous=unchanged[4]["ndcg@10"],
     )
-    metrics = {
+    metrics: dict[str, Any] = {
         "train": report(train, train_features, algorithm),
         "validation": validated,
         # The version it was trained from (the one serving when it started), on the same pairs.
@@ -177,7 +177,7 @@ class NotBetter(InsufficientData):
     """The trained version would rank the held-out jobs worse than the one serving: it is not published."""
 
 
-def train_adapter(train: Sequence[Pair], described: dict[int, Described], should_stop) -> np.ndarray:  # type: ignore[no-untyped-def]
+def train_adapter(train: Sequence[Pair], described: dict[int, Described], should_stop) -> np.ndarray:
     jobs = sorted({p.job_id for p in train})
     profiles = sorted({p.profile_id for p in train})
     job_row = {job: row for row, job in enumerate(jobs)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
@@ -14,7 +16,7 @@ from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, Trac
 TAGS = ["feedback"]
 
 
-def _handlers(kind: str, request_type: type, title: str) -> list[HTTPRouteHandler]:
+def _handlers(kind: str, request_type: type[Any], title: str) -> list[HTTPRouteHandler]:
     @post(
         f"/{kind}",
         opt=WRITE,

@@ -62,7 +62,7 @@ async def _parameters(request: Request) -> dict[str, Any]:
 
 
 def _ranking_handler(
-    path: str, items: str, message: str, query_type: type, use_case: Callable[[Workspace], Callable[[Any], Page]]
+    path: str, items: str, message: str, query_type: type[Any], use_case: Callable[[Workspace], Callable[[Any], Page]]
 ) -> HTTPRouteHandler:
     @route(
         path,

@@ -46,8 +46,11 @@ class SentenceTransformerEncoder(WindowedEncoder):
             import torch
 
             self._model.to(getattr(torch, precision))
-        self.dimension = int(self._model.get_embedding_dimension())
-        self._init_window(model_dir, int(self._model.max_seq_length))
+        dimension, window = self._model.get_embedding_dimension(), self._model.max_seq_length
+        if dimension is None or window is None:
+            raise ValueError(f"{model_dir.name} has no fixed embedding dimension or token window")
+        self.dimension = dimension
+        self._init_window(model_dir, window)
         # One forward pass at a time: PyTorch already uses every core for one batch.
         self._model_lock = threading.Lock()
         if fused_pooling is None:

@@ -154,7 +154,7 @@ def similarity_topk(
     n_rows = matrix.shape[0]
     k = min(k, n_rows)
     settings = {**TUNED, **launch}
-    block_n = block_n or int(settings["block_n"])  # type: ignore[call-overload]
+    block_n = block_n or int(settings["block_n"])  # type: ignore[call-overload]  # a sweep's int
     block_q = block_q or (1 if n_queries == 1 else 16)
     if n_queries == 0 or k <= 0:
         empty = torch.empty((n_queries, 0), device=queries.device)
@@ -180,7 +180,7 @@ def similarity_topk(
         HAS_MASK=mask is not None,
         BLOCK_Q=block_q,
         BLOCK_N=block_n,
-        BLOCK_D=min(int(settings["block_d"]), triton.next_power_of_2(dim)),  # type: ignore[call-overload]
+        BLOCK_D=min(int(settings["block_d"]), triton.next_power_of_2(dim)),  # type: ignore[call-overload]  # a sweep's int
         K=per_block,
         ROW_TILES=bool(settings["row_tiles"]),
         num_warps=settings["num_warps"],
