@@ -21,7 +21,7 @@ $(BIN)/python:
 # Re-install when a lock file or the native code changes. The package itself goes in without its
 # dependencies (they came from the lock) and without build isolation (its build tools are locked too).
 $(VENV)/.%-installed: requirements/%.txt $(BIN)/python CMakeLists.txt $(wildcard csrc/*)
-	$(BIN)/pip install --require-hashes -r $<
+	$(BIN)/pip install $(PIP_ARGS) --require-hashes -r $<
 	$(BIN)/pip install --no-deps --no-build-isolation -e .
 	touch $@
 
