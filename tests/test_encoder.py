@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -89,3 +91,21 @@ def test_a_long_resume_is_cut_at_its_section_headings(encoder) -> None:
     # Every section's text lies whole inside one piece: no piece ends in the middle of a section.
     for heading, body in sections.items():
         assert any(f"{heading}\n{body.strip()}" in piece for piece, _ in chunks)
+
+
+def test_importing_the_engine_changes_nothing_until_a_model_loads() -> None:
+    """The hub is forbidden when a model is resolved, not as a side effect of an import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; before = dict(os.environ)\n"
+        "import cerebro_serve.engine, cerebro_serve.engine.loading, cerebro_serve.engine.backends.pytorch\n"
+        "import cerebro_serve.engine.backends.onnx, cerebro_serve.engine.backends.use\n"
+        "assert dict(os.environ) == before, set(os.environ) ^ set(before)\n"
+        "from cerebro_serve.engine.models import resolve_model_dir\n"
+        "resolve_model_dir('all-MiniLM-L6-v2')\n"
+        "assert os.environ['HF_HUB_OFFLINE'] == '1' and os.environ['TRANSFORMERS_OFFLINE'] == '1'\n"
+    )
+    environment = {name: value for name, value in os.environ.items() if not name.endswith("_OFFLINE")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=environment)
