@@ -12,6 +12,7 @@ from cerebro_serve.api.envelope import error_envelope
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.auth import check_auth
 from cerebro_serve.api.routes.feedback import feedback_handlers
+from cerebro_serve.api.routes.health import healthz, readyz
 from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
 from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
@@ -41,7 +42,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         ],
     )
     app = Litestar(
-        route_handlers=[v1],
+        route_handlers=[v1, healthz, readyz],
         exception_handlers={Exception: error_envelope},
         request_max_body_size=max_body_bytes,
         on_shutdown=[lambda: workspace.close()],

@@ -29,6 +29,7 @@ HTTP_MESSAGES = {
     413: "Request Entity Too Large",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

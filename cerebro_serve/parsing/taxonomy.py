@@ -7,13 +7,14 @@ to the leftmost, then longest, and a hit must start and end on word boundaries.
 
 from __future__ import annotations
 
-import functools
 import gzip
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
+
+from cerebro_serve.once import load_once
 
 LEXICON_FILE = Path(__file__).with_name("data") / "lexicon.tsv.gz"
 NAMES_FILE = Path(__file__).with_name("data") / "names.tsv.gz"
@@ -107,7 +108,7 @@ def _on_word_boundaries(text: str, start: int, end: int) -> bool:
     return True
 
 
-@functools.cache
+@load_once
 def localized_names() -> dict[tuple[str, str], str]:
     """(concept id, lang) -> the concept's preferred label in that language (ESCO es and fr)."""
     with gzip.open(NAMES_FILE, "rt", encoding="utf-8") as handle:
@@ -115,6 +116,6 @@ def localized_names() -> dict[tuple[str, str], str]:
         return {(concept, lang): name for concept, lang, name in rows}
 
 
-@functools.cache
+@load_once
 def default_lexicon() -> Lexicon:
     return Lexicon.from_file()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import ConsentAlgorithmic, Job, Profile
+from cerebro_serve.once import load_once
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
 from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, UNKNOWN, RecordFeatures
@@ -107,7 +108,7 @@ def term_counts(text: str) -> tuple[list[int], list[int], int]:
     return ordered, [hashed[key] for key in ordered], sum(counts.values())
 
 
-@functools.cache
+@load_once
 def skill_weights() -> dict[str, float]:
     with gzip.open(SKILL_WEIGHTS_FILE, "rt", encoding="utf-8") as handle:
         return {concept: float(weight) for concept, weight in (line.rstrip("\n").split("\t") for line in handle)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from cerebro_serve.engine import Encoder, kernels
@@ -11,7 +12,7 @@ from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
 from cerebro_serve.scoring.algorithms import matching_algorithm
-from cerebro_serve.scoring.features import FeatureExtractor
+from cerebro_serve.scoring.features import FeatureExtractor, skill_weights
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
@@ -74,6 +75,21 @@ class Workspace:
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()
         self.text = TextService(encoder, default_lexicon, index_dir)
+        self.ready = threading.Event()
+        self.warm_up_error: str | None = None
+        threading.Thread(target=self._warm_up, name="cerebro-warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        """Load what the first writes would otherwise each wait for (the skills lexicon: seconds), once,
+        before the server says it is ready."""
+        try:
+            default_lexicon()
+            skill_weights()
+        except Exception as error:
+            log.exception("warm-up failed")
+            self.warm_up_error = f"{type(error).__name__}: {error}"
+        else:
+            self.ready.set()
 
     def close(self) -> None:
         """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
