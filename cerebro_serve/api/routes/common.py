@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
-from litestar import Request
+from litestar import Request, Response
 
+from cerebro_serve.api.auth import KEY_PERMISSION
+from cerebro_serve.api.envelope import envelope
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
 
@@ -16,6 +18,14 @@ T = TypeVar("T")
 
 READ = {"permission": "read"}
 WRITE = {"permission": "write"}
+
+
+def written(request: Request, status: int, message: str, data: Any, key: str | None) -> Response:
+    """The answer to a write. A write-only key (`askw_`) hears that it landed and the key it has, nothing
+    of what is stored: such keys feed data in, they do not read people's records."""
+    if request.state.get(KEY_PERMISSION) == "write":
+        return envelope(status, message, {"key": key})
+    return envelope(status, message, data)
 
 
 def workspace_of(request: Request) -> Workspace:

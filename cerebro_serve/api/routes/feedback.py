@@ -9,7 +9,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json
-from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
+from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of, written
 from cerebro_serve.services.feedback import RATING, TRACKING
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, TrackingCreate
 
@@ -28,7 +28,7 @@ def _handlers(kind: str, request_type: type[Any], title: str) -> list[HTTPRouteH
         payload = convert(decode_json(await request.body()), request_type)
         feedback = workspace_of(request).feedback
         item = await call(feedback.rate if kind == RATING else feedback.track, payload)
-        return envelope(201, f"{title} saved", item)
+        return written(request, 201, f"{title} saved", item, item["key"])
 
     @get(f"/{kind}s", opt=READ, name=f"list-{kind}s", tags=TAGS, summary=f"{title}s by role, pools, records, dates")
     async def list_feedback(request: Request) -> Response:

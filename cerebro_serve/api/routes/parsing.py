@@ -10,7 +10,7 @@ from litestar.datastructures import UploadFile
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json, decode_query
-from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of
+from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
 from cerebro_serve.services.queries import RecordQuery
@@ -64,7 +64,7 @@ async def parse_profile_file(request: Request) -> Response:
         key = await call(parsing.enqueue_profile_file, parsing_request)
         return envelope(202, "Profile parsing accepted", {"key": key, "reference": fields.reference})
     profile = await call(parsing.parse_profile_file, parsing_request)
-    return envelope(201, "Profile parsed", {"profile": profile})
+    return written(request, 201, "Profile parsed", {"profile": profile}, profile.key)
 
 
 @get(
@@ -100,5 +100,6 @@ async def parse_job(request: Request) -> Response:
         body = convert(decode_json(await request.body()), JobParsingBody)
     extra = {"reference": body.reference} if body.reference else {}
     job = await call(workspace.parsing.parse_job_text, body.text, body.board_key, extra)
-    status = 201 if body.board_key else 200
-    return envelope(status, "Job parsed", {"job": job})
+    if body.board_key is None:  # parsed, not stored: the caller's own text, structured
+        return envelope(200, "Job parsed", {"job": job})
+    return written(request, 201, "Job parsed", {"job": job}, job.key)

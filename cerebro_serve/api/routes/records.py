@@ -9,7 +9,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_json, decode_query
-from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of
+from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
 from cerebro_serve.objects import PROFILE, RecordKind
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import ArchiveRequest, JobsStoringQuery, ProfilesStoringQuery, RecordQuery
@@ -45,7 +45,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         pool_key, fields = split_record_body(kind, decode_json(await request.body()))
         record = convert(fields, kind.type)
         [created] = await call(workspace_of(request).records.index, kind, pool_key, [record])
-        return envelope(201, f"{title} created", created)
+        return written(request, 201, f"{title} created", created, created.key)
 
     @put(
         f"/{kind.name}/indexing",
@@ -57,7 +57,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     async def edit_record(request: Request) -> Response:
         pool_key, fields = split_record_body(kind, decode_json(await request.body()))
         edited = await call(workspace_of(request).records.edit, kind, pool_key, fields)
-        return envelope(200, f"{title} edited", edited)
+        return written(request, 200, f"{title} edited", edited, edited.key)
 
     @get(
         f"/{kind.name}/indexing",
