@@ -27,6 +27,7 @@ HTTP_MESSAGES = {
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
     429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",

@@ -13,10 +13,12 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request
+from litestar.exceptions import HTTPException
 
 from cerebro_serve.services.errors import InvalidParameters
 
 T = TypeVar("T")
+MAX_JSON_DEPTH = 1000  # msgspec stops decoding deeper nesting with a RecursionError
 
 _CONTAINERS = (
     msgspec.inspect.ListType,
@@ -52,7 +54,9 @@ def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
             try:
                 value = msgspec.json.decode(value)
             except msgspec.DecodeError:
-                raise InvalidParameters(f"`{name}` must be JSON, got {value!r}") from None
+                raise InvalidParameters(f"`{name}` must be JSON, got {value[:200]!r}") from None
+            except RecursionError:
+                raise InvalidParameters(f"`{name}` is JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
         prepared[name] = value
     try:
         return msgspec.convert(prepared, struct_type, strict=False)
@@ -64,6 +68,15 @@ def decode_query(request: Request, struct_type: type[T]) -> T:
     return convert(dict(request.query_params.items()), struct_type)
 
 
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object. A body declared as something else is refused with 415; one declared as
+    nothing is read as JSON (HTTP clients often leave the type out)."""
+    declared = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if declared and not (declared == "application/json" or declared.endswith("+json")):
+        raise HTTPException(status_code=415, detail=f"send the body as application/json, not {declared}")
+    return decode_json(await request.body())
+
+
 def decode_json(body: bytes) -> dict[str, Any]:
     if not body.strip():
         raise InvalidParameters("the request body is empty: send a JSON object")
@@ -71,6 +84,8 @@ def decode_json(body: bytes) -> dict[str, Any]:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise InvalidParameters(f"malformed JSON body ({error})") from None
+    except RecursionError:
+        raise InvalidParameters(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(value, dict):
         raise InvalidParameters("the request body must be a JSON object")
     return value

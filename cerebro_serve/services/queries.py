@@ -10,7 +10,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
-Page = Annotated[int, Meta(ge=1)]
+# Pages past 10^9 (of at most 1,000) could only overflow 64-bit offsets; keywords past 50 or 256
+# characters, SQLite's expression limits.
+Page = Annotated[int, Meta(ge=1, le=1_000_000_000)]
 Limit = Annotated[int, Meta(ge=1, le=1000)]
 Key = Annotated[str, Meta(min_length=1, max_length=256)]
 
@@ -42,7 +44,7 @@ Distance = Annotated[float, Meta(gt=0)]
 
 class Filtering(Listing, kw_only=True):
     sort_by: Literal["created_at", "updated_at", "scoring", "searching"] = "created_at"
-    text_keywords: list[str] = []
+    text_keywords: Annotated[list[Annotated[str, Meta(max_length=256)]], Meta(max_length=50)] = []
     tags_included: TagCnf = []
     tags_excluded: TagCnf = []
     name: str | None = None
@@ -191,8 +193,8 @@ class LiveLearning(Struct, kw_only=True, forbid_unknown_fields=True):
     such training passes the same checks (and the same no-worse gate) before its version serves."""
 
     mode: Literal["rating", "tracking"] = "tracking"
-    after_events: Annotated[int, Meta(ge=1)] | None = None
-    every_hours: Annotated[float, Meta(gt=0)] | None = None
+    after_events: Annotated[int, Meta(ge=1, le=1_000_000_000)] | None = None
+    every_hours: Annotated[float, Meta(gt=0, le=24 * 366 * 10)] | None = None  # at least once in ten years
 
 
 class AlgorithmCreate(Struct, kw_only=True, forbid_unknown_fields=True):

@@ -264,6 +264,7 @@ class RankingService:
         columns = index.columns.snapshot()
         mask = row_mask(columns, row_filter)
         allowed = int(np.count_nonzero(mask))
+        wanted = min(wanted, allowed)  # a deep page of a small pool asks no index for more rows than exist
         if not by_relevance or anchor is None:
             rows = np.flatnonzero(mask)
             dates = (columns.updated_at_us if query.sort_by == "updated_at" else columns.created_at_us)[rows]

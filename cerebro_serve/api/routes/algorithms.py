@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
 from cerebro_serve.services.queries import (
     AlgorithmCreate,
@@ -32,7 +32,7 @@ async def marketplace(request: Request) -> Response:
     summary="Fork a base algorithm: `{base, name, labeller_role, description?, goals?}` → `algorithm_key`",
 )
 async def fork_algorithm(request: Request) -> Response:
-    payload = convert(decode_json(await request.body()), AlgorithmCreate)
+    payload = convert(await json_body(request), AlgorithmCreate)
     algorithm = await call(workspace_of(request).algorithms.fork, payload)
     return envelope(201, "Algorithm created", algorithm)
 
@@ -53,7 +53,7 @@ async def list_algorithms(request: Request) -> Response:
 
 @post("/algorithm/rollback", opt=WRITE, tags=TAGS, summary="Serve an earlier (or later) version again")
 async def rollback_algorithm(request: Request) -> Response:
-    payload = convert(decode_json(await request.body()), AlgorithmRollback)
+    payload = convert(await json_body(request), AlgorithmRollback)
     algorithm = await call(workspace_of(request).algorithms.rollback, payload.algorithm_key, payload.version)
     return envelope(200, "Algorithm rolled back", algorithm)
 
@@ -65,7 +65,7 @@ async def rollback_algorithm(request: Request) -> Response:
     summary="The algorithm that answers scoring calls naming none (`algorithm_key: null`: cerebro-base)",
 )
 async def default_algorithm(request: Request) -> Response:
-    payload = convert(decode_json(await request.body()), AlgorithmDefault)
+    payload = convert(await json_body(request), AlgorithmDefault)
     algorithm = await call(workspace_of(request).algorithms.set_default, payload.algorithm_key)
     return envelope(200, "Default algorithm set", algorithm)
 
@@ -78,7 +78,7 @@ async def default_algorithm(request: Request) -> Response:
     "created_at_min?, created_at_max?}` → `training_key`",
 )
 async def start_training(request: Request) -> Response:
-    payload = convert(decode_json(await request.body()), TrainingCreate)
+    payload = convert(await json_body(request), TrainingCreate)
     training = await call(workspace_of(request).training.start, payload)
     return envelope(201, "Training queued", training)
 
@@ -97,7 +97,7 @@ async def get_training(request: Request) -> Response:
 
 @post("/algorithm/training/cancel", opt=WRITE, tags=TAGS, summary="Cancel a queued or running training")
 async def cancel_training(request: Request) -> Response:
-    payload = convert(decode_json(await request.body()), TrainingQuery)
+    payload = convert(await json_body(request), TrainingQuery)
     training = await call(workspace_of(request).training.cancel, payload.training_key)
     return envelope(200, "Training cancelled", training)
 

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json
+from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of, written
 from cerebro_serve.services.feedback import RATING, TRACKING
 from cerebro_serve.services.queries import FeedbackListQuery, RatingCreate, TrackingCreate
@@ -25,7 +25,7 @@ def _handlers(kind: str, request_type: type[Any], title: str) -> list[HTTPRouteH
         summary=f"Record a {kind}; stored durably before the reply",
     )
     async def post_feedback(request: Request) -> Response:
-        payload = convert(decode_json(await request.body()), request_type)
+        payload = convert(await json_body(request), request_type)
         feedback = workspace_of(request).feedback
         item = await call(feedback.rate if kind == RATING else feedback.track, payload)
         return written(request, 201, f"{title} saved", item, item["key"])

@@ -7,13 +7,16 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException, HTTPException
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
 from cerebro_serve.services.queries import RecordQuery
+
+MAX_FILE_NAME = 255  # what file systems store; the name is kept with the profile's attachment
 
 
 class ProfileFileForm(ProfileFileFields, kw_only=True):
@@ -36,10 +39,17 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise InvalidParameters("send the file as multipart/form-data with a `file` part")
-    form = await request.form()
+    try:
+        form = await request.form()
+    except ClientException as error:
+        if error.detail == "Request Entity Too Large":  # Litestar's word for a part over the parser's limits
+            raise HTTPException(status_code=413, detail="a form part (a file name or a field) is too long") from None
+        raise
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise InvalidParameters("the `file` part is missing")
+    if upload.filename and len(upload.filename) > MAX_FILE_NAME:
+        raise InvalidParameters(f"the file name is longer than {MAX_FILE_NAME} characters")
     fields = {name: value for name, value in form.items() if name != "file" and isinstance(value, str)}
     return fields, upload
 
@@ -97,7 +107,7 @@ async def parse_job(request: Request) -> Response:
         text = await call(workspace.parsing.read, await upload.read(), upload.filename, fields.get("content_type"))
         body = JobParsingBody(text=text, board_key=fields.get("board_key"), reference=fields.get("reference"))
     else:
-        body = convert(decode_json(await request.body()), JobParsingBody)
+        body = convert(await json_body(request), JobParsingBody)
     extra = {"reference": body.reference} if body.reference else {}
     job = await call(workspace.parsing.parse_job_text, body.text, body.board_key, extra)
     if body.board_key is None:  # parsed, not stored: the caller's own text, structured

@@ -6,7 +6,7 @@ from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
 from cerebro_serve.objects import RecordKind
 from cerebro_serve.services.queries import PoolCreate, PoolListQuery, PoolQuery
@@ -23,7 +23,7 @@ def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         summary=f"Create a {kind.pool}: `{{name, description?}}` (admin route; not in the HrFlow SDK)",
     )
     async def create_pool(request: Request) -> Response:
-        payload = convert(decode_json(await request.body()), PoolCreate)
+        payload = convert(await json_body(request), PoolCreate)
         pool = await call(workspace_of(request).pools.create, kind, payload)
         return envelope(201, f"{title} created", pool)
 

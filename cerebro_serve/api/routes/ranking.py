@@ -9,7 +9,7 @@ from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json
+from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import READ, call, workspace_of
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
@@ -54,7 +54,7 @@ UNSUPPORTED_FILTERS = frozenset(
 
 
 async def _parameters(request: Request) -> dict[str, Any]:
-    values = decode_json(await request.body()) if request.method == "POST" else dict(request.query_params.items())
+    values = await json_body(request) if request.method == "POST" else dict(request.query_params.items())
     used = sorted(name for name in UNSUPPORTED_FILTERS.intersection(values) if values[name] not in (None, ""))
     if used:
         raise InvalidParameters(f"filter {', '.join(f'`{name}`' for name in used)} is not supported yet")

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, patch, post, put
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json, decode_query
+from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
 from cerebro_serve.objects import PROFILE, RecordKind
 from cerebro_serve.services.errors import InvalidParameters
@@ -42,7 +42,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         ),
     )
     async def index_record(request: Request) -> Response:
-        pool_key, fields = split_record_body(kind, decode_json(await request.body()))
+        pool_key, fields = split_record_body(kind, await json_body(request))
         record = convert(fields, kind.type)
         [created] = await call(workspace_of(request).records.index, kind, pool_key, [record])
         return written(request, 201, f"{title} created", created, created.key)
@@ -55,7 +55,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         summary=f"Edit a {kind.name} by the fields given (`key` or `reference` says which)",
     )
     async def edit_record(request: Request) -> Response:
-        pool_key, fields = split_record_body(kind, decode_json(await request.body()))
+        pool_key, fields = split_record_body(kind, await json_body(request))
         edited = await call(workspace_of(request).records.edit, kind, pool_key, fields)
         return written(request, 200, f"{title} edited", edited, edited.key)
 
@@ -80,7 +80,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         summary=f"Archive (`is_archive`: 1) or restore (0) a {kind.name}",
     )
     async def archive_record(request: Request) -> Response:
-        body = decode_json(await request.body())
+        body = await json_body(request)
         pool_key = required_string(body, kind.pool_key_field)
         payload = convert(body, ArchiveRequest)
         key = await call(workspace_of(request).records.archive, kind, pool_key, payload.lookup, payload.is_archive)

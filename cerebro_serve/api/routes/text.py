@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, post
 
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.params import convert, decode_json
+from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import READ, call, workspace_of
 from cerebro_serve.services.errors import InvalidParameters
 
@@ -49,7 +49,7 @@ def _one_or_many(results: list[Any], many: bool) -> Any:
 
 @post("/text/parsing", opt=READ, name="text-parsing", tags=["text"], summary="Entities with offsets in free text")
 async def text_parsing(request: Request) -> Response:
-    texts, many = convert(decode_json(await request.body()), TextsBody).inputs()
+    texts, many = convert(await json_body(request), TextsBody).inputs()
     service = workspace_of(request).text
     results = [await call(service.parse, text) for text in texts]
     return envelope(200, "Text parsed", _one_or_many(results, many))
@@ -63,7 +63,7 @@ async def text_parsing(request: Request) -> Response:
     summary="Taxonomy tags of a text: `tagger-hrflow-skills` (ESCO/O*NET skills) or an occupation tagger",
 )
 async def text_tagging(request: Request) -> Response:
-    body = convert(decode_json(await request.body()), TaggingBody)
+    body = convert(await json_body(request), TaggingBody)
     texts, many = body.inputs()
     service = workspace_of(request).text
     results = [await call(service.tag, text, body.algorithm_key, body.top_n, body.output_lang) for text in texts]
@@ -78,7 +78,7 @@ async def text_tagging(request: Request) -> Response:
     summary="The workspace encoder's vector of a text (its dimension is the model's, 384 for MiniLM)",
 )
 async def text_embedding(request: Request) -> Response:
-    body = convert(decode_json(await request.body()), EmbeddingBody)
+    body = convert(await json_body(request), EmbeddingBody)
     if body.text is None:
         raise InvalidParameters("`text` is null: send a string")
     vector = await call(workspace_of(request).text.embed, body.text)
@@ -93,7 +93,7 @@ async def text_embedding(request: Request) -> Response:
     summary="The taxonomy skills nearest to a word, with similarities (first call embeds the taxonomy once)",
 )
 async def text_linking(request: Request) -> Response:
-    body = convert(decode_json(await request.body()), LinkingBody)
+    body = convert(await json_body(request), LinkingBody)
     links = await call(workspace_of(request).text.link, body.word, body.top_n)
     return envelope(200, "Word linked", links)
 
