@@ -68,6 +68,7 @@ def main() -> None:
             Path(directory) / "indexes",
             new_key(),
             DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds),
+            embed_max_chars=settings.embed_max_chars,
         )
         for label, run in (
             ("8 callers, 1 profile each", lambda source: _concurrent(workspace, source, texts)),

@@ -41,8 +41,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         store = SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}")
         encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
-        sandbox = DocumentSandbox(timeout_seconds=Settings().parse_timeout_seconds)
-        workspace = Workspace(store, encoder, Path(directory) / "indexes", new_key(), sandbox)
+        settings = Settings()
+        sandbox = DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds)
+        workspace = Workspace(
+            store, encoder, Path(directory) / "indexes", new_key(), sandbox, embed_max_chars=settings.embed_max_chars
+        )
         start = time.perf_counter()
         load_demo(workspace)
         load_seconds = time.perf_counter() - start

@@ -50,7 +50,15 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     )
     if training_worker is None:
         training_worker = settings.training_worker == "thread"
-    workspace = Workspace(store, batcher, settings.index_dir, admin_key, sandbox, training_worker=training_worker)
+    workspace = Workspace(
+        store,
+        batcher,
+        settings.index_dir,
+        admin_key,
+        sandbox,
+        embed_max_chars=settings.embed_max_chars,
+        training_worker=training_worker,
+    )
     return workspace, batcher
 
 

@@ -85,7 +85,9 @@ def admin_key() -> str:
 
 @pytest.fixture
 def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
-    workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key, make_sandbox())
+    workspace = Workspace(
+        store, batcher, tmp_path / "indexes", admin_key, make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+    )
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
     workspace.recorder.close()

@@ -243,7 +243,12 @@ def _reopened(workspace: Workspace, directory: Path | None, source: str) -> Pool
     """The pool's index as a restarted server gets it: a new registry, through the record service."""
     records = workspace.records
     fresh = RecordService(
-        records.store, records.pools, records.encoder, _registry(workspace, directory), records.extractor
+        records.store,
+        records.pools,
+        records.encoder,
+        _registry(workspace, directory),
+        records.extractor,
+        records.embed_max_chars,
     )
     return fresh.pool_index(source)
 

@@ -191,7 +191,14 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
     workspace.store.parsing_jobs.enqueue_parsing(
         "c" * 40, source, "queued-before-crash", msgspec.msgpack.encode(request)
     )
-    restarted = Workspace(workspace.store, encoder, tmp_path / "restarted", admin_key, workspace.sandbox)
+    restarted = Workspace(
+        workspace.store,
+        encoder,
+        tmp_path / "restarted",
+        admin_key,
+        workspace.sandbox,
+        embed_max_chars=workspace.records.embed_max_chars,
+    )
     try:
         deadline = time.monotonic() + 60
         while (

@@ -34,7 +34,7 @@ HTTP_MESSAGES = {
 }
 
 
-def envelope(code: int, message: str, data: Any = None, meta: dict[str, int] | None = None) -> Response:
+def envelope(code: int, message: str, data: Any = None, meta: dict[str, Any] | None = None) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         body["data"] = data

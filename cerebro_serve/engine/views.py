@@ -78,6 +78,13 @@ def job_experience_view(job: Job) -> str:
 VIEWS = ("full", "title", "skills", "experience")
 
 
+def long_views(record: Profile | Job) -> tuple[str, str]:
+    """The views that can run long: the full text and the experience."""
+    if isinstance(record, Profile):
+        return profile_view(record), profile_experience_view(record)
+    return job_view(record), job_experience_view(record)
+
+
 def view_texts(record: Profile | Job, title: str, skills_text: str) -> tuple[str, ...]:
     """A record's texts in VIEWS order (title and skills texts come from its features)."""
     if isinstance(record, Profile):

@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.views import embed_views, view_texts
+from cerebro_serve.engine.views import embed_views, long_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
@@ -73,12 +73,16 @@ class RecordService:
         encoder: Encoder,
         registry: IndexRegistry,
         extractor: FeatureExtractor,
+        embed_max_chars: int,
     ) -> None:
+        """`embed_max_chars`: how much of each view the encoder reads, so one huge record costs the encoder
+        no more than a long resume (features and keyword search still read all of it)."""
         self.store = store
         self.pools = pools
         self.encoder = encoder
         self.registry = registry
         self.extractor = extractor
+        self.embed_max_chars = embed_max_chars
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -222,10 +226,11 @@ class RecordService:
         return stored.key
 
     def describe(self, records: Sequence[Record]) -> builtins.list[tuple[str, np.ndarray, RecordFeatures]]:
-        """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features."""
+        """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features. The encoder
+        reads at most `embed_max_chars` of each view."""
         features = [self.extractor.of(record) for record in records]
         texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
-        embeddings = embed_views(self.encoder, texts)
+        embeddings = embed_views(self.encoder, [[self._capped(text) for text in views] for views in texts])
         return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
 
     def pool_index(self, pool_key: str) -> PoolIndex:
@@ -245,6 +250,18 @@ class RecordService:
                 )
                 refreshed.extend((row, *computed[row.id]) for row in batch)
             return self.registry.complete(pool_key, index, refreshed)
+
+    def embedding_cuts(self, record: Record) -> dict[str, int]:
+        """The views of a record longer than the encoder reads, with their lengths in characters (the
+        title and skills views are always short)."""
+        views = dict(zip(("full", "experience"), long_views(record)))
+        return {view: len(text) for view, text in views.items() if len(text) > self.embed_max_chars}
+
+    def _capped(self, text: str) -> str:
+        if len(text) <= self.embed_max_chars:
+            return text
+        cut = text.rfind(" ", 0, self.embed_max_chars)  # at a word boundary where there is one nearby
+        return text[: cut if cut > self.embed_max_chars // 2 else self.embed_max_chars]
 
     def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""

@@ -36,15 +36,16 @@ class Workspace:
         index_dir: Path | None,
         admin_key: str,
         sandbox: DocumentSandbox,
+        *,
+        embed_max_chars: int,
         training_worker: bool = True,
     ) -> None:
-        """`training_worker`: run queued trainings on a thread of this process (False: a separate
-        `cerebro-serve worker` runs them)."""
+        """`embed_max_chars`: how much of each view of a record the encoder reads. `training_worker`: run
+        queued trainings on a thread of this process (False: a separate `cerebro-serve worker` runs them)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
         self.pools = PoolService(store)
-        # The registry recomputes stale rows through the record service, which writes through the registry.
         device = getattr(encoder, "device", "cpu")
         self.registry = IndexRegistry(
             store,
@@ -53,7 +54,7 @@ class Workspace:
             encoder.dimension,
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
-        self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor())
+        self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor(), embed_max_chars)
         learning = store.learning
         self.algorithms = AlgorithmService(learning)
         self.feedback = FeedbackService(learning, self.records)

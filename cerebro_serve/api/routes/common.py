@@ -11,6 +11,7 @@ from litestar import Request, Response
 
 from cerebro_serve.api.auth import KEY_PERMISSION
 from cerebro_serve.api.envelope import envelope
+from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
 
@@ -20,12 +21,22 @@ READ = {"permission": "read"}
 WRITE = {"permission": "write"}
 
 
-def written(request: Request, status: int, message: str, data: Any, key: str | None) -> Response:
+def written(
+    request: Request, status: int, message: str, data: Any, key: str | None, meta: dict[str, Any] | None = None
+) -> Response:
     """The answer to a write. A write-only key (`askw_`) hears that it landed and the key it has, nothing
     of what is stored: such keys feed data in, they do not read people's records."""
     if request.state.get(KEY_PERMISSION) == "write":
-        return envelope(status, message, {"key": key})
-    return envelope(status, message, data)
+        return envelope(status, message, {"key": key}, meta)
+    return envelope(status, message, data, meta)
+
+
+def embedding_meta(workspace: Workspace, record: Profile | Job) -> dict[str, Any] | None:
+    """`meta.embedding` of a write whose record had views longer than the encoder reads."""
+    cuts = workspace.records.embedding_cuts(record)
+    if not cuts:
+        return None
+    return {"embedding": {"max_chars": workspace.records.embed_max_chars, "views_cut": cuts}}
 
 
 def workspace_of(request: Request) -> Workspace:

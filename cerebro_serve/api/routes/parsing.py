@@ -11,7 +11,15 @@ from litestar.exceptions import ClientException, HTTPException
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
-from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
+from cerebro_serve.api.routes.common import (
+    READ,
+    WRITE,
+    call,
+    embedding_meta,
+    required_string,
+    workspace_of,
+    written,
+)
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
 from cerebro_serve.services.queries import RecordQuery
@@ -74,7 +82,8 @@ async def parse_profile_file(request: Request) -> Response:
         key = await call(parsing.enqueue_profile_file, parsing_request)
         return envelope(202, "Profile parsing accepted", {"key": key, "reference": fields.reference})
     profile = await call(parsing.parse_profile_file, parsing_request)
-    return written(request, 201, "Profile parsed", {"profile": profile}, profile.key)
+    meta = embedding_meta(workspace_of(request), profile)
+    return written(request, 201, "Profile parsed", {"profile": profile}, profile.key, meta)
 
 
 @get(

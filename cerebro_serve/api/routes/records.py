@@ -9,7 +9,15 @@ from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
-from cerebro_serve.api.routes.common import READ, WRITE, call, required_string, workspace_of, written
+from cerebro_serve.api.routes.common import (
+    READ,
+    WRITE,
+    call,
+    embedding_meta,
+    required_string,
+    workspace_of,
+    written,
+)
 from cerebro_serve.objects import PROFILE, RecordKind
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import ArchiveRequest, JobsStoringQuery, ProfilesStoringQuery, RecordQuery
@@ -44,8 +52,9 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     async def index_record(request: Request) -> Response:
         pool_key, fields = split_record_body(kind, await json_body(request))
         record = convert(fields, kind.type)
-        [created] = await call(workspace_of(request).records.index, kind, pool_key, [record])
-        return written(request, 201, f"{title} created", created, created.key)
+        workspace = workspace_of(request)
+        [created] = await call(workspace.records.index, kind, pool_key, [record])
+        return written(request, 201, f"{title} created", created, created.key, embedding_meta(workspace, created))
 
     @put(
         f"/{kind.name}/indexing",
@@ -56,8 +65,9 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     )
     async def edit_record(request: Request) -> Response:
         pool_key, fields = split_record_body(kind, await json_body(request))
-        edited = await call(workspace_of(request).records.edit, kind, pool_key, fields)
-        return written(request, 200, f"{title} edited", edited, edited.key)
+        workspace = workspace_of(request)
+        edited = await call(workspace.records.edit, kind, pool_key, fields)
+        return written(request, 200, f"{title} edited", edited, edited.key, embedding_meta(workspace, edited))
 
     @get(
         f"/{kind.name}/indexing",
