@@ -59,6 +59,7 @@ def main() -> None:
         max_batch_tokens=settings.batch_tokens,
         max_wait_ms=settings.batch_wait_ms,
         max_pending=settings.max_pending,
+        max_queue_seconds=settings.max_queue_seconds,
     )
     results = {}
     with tempfile.TemporaryDirectory() as directory:

@@ -47,6 +47,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         max_batch_tokens=settings.batch_tokens,
         max_wait_ms=settings.batch_wait_ms,
         max_pending=settings.max_pending,
+        max_queue_seconds=settings.max_queue_seconds,
     )
     if training_worker is None:
         training_worker = settings.training_worker == "thread"

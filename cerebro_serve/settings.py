@@ -61,6 +61,11 @@ class Settings:
     max_pending: int = setting(
         1_024, "CEREBRO_MAX_PENDING", "requests waiting for the encoder before new ones get a 429"
     )
+    max_queue_seconds: float = setting(
+        10.0,
+        "CEREBRO_MAX_QUEUE_SECONDS",
+        "work queued for the encoder, in seconds at its measured speed, past which new requests get a 429",
+    )
     training_worker: str = setting(
         "thread",
         "CEREBRO_TRAINING_WORKER",

@@ -21,6 +21,7 @@ def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
         "max_batch_tokens": SETTINGS.batch_tokens,
         "max_wait_ms": SETTINGS.batch_wait_ms,
         "max_pending": SETTINGS.max_pending,
+        "max_queue_seconds": SETTINGS.max_queue_seconds,
     }
     return DynamicBatcher(encoder, **{**options, **overrides})
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -107,5 +108,88 @@ def test_encoder_errors_reach_every_caller(encoder) -> None:
     try:
         with pytest.raises(RuntimeError, match="model crashed"):
             batcher.embed_documents(["anything"])
+    finally:
+        batcher.close()
+
+
+class CountedEncoder:
+    """A stand-in encoder with a known cost: `text*n` is n pieces of 100 tokens, each taking 2 ms."""
+
+    name, dimension = "counted", 4
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def prepare(self, texts):
+        pieces, owners = [], []
+        for owner, text in enumerate(texts):
+            word, _, count = text.partition("*")
+            for number in range(int(count or 1)):
+                pieces.append(f"{word}#{number}")
+                owners.append(owner)
+        return pieces, owners, [100] * len(pieces)
+
+    def encode_pieces(self, pieces):
+        time.sleep(0.002 * len(pieces))
+        self.encoded.extend(pieces)
+        return np.ones((len(pieces), self.dimension), dtype=np.float32) / 2
+
+    def pool(self, pieces, owners, vectors, count):
+        return np.ones((count, self.dimension), dtype=np.float32) / 2
+
+
+def test_a_long_request_does_not_hold_the_encoder_from_short_ones() -> None:
+    counted = CountedEncoder()
+    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=1e9)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            big = pool.submit(batcher.embed_documents, ["big*400"])  # 40 batches of 10 pieces alone
+            time.sleep(0.05)
+            pool.submit(batcher.embed_documents, ["small*2"]).result(timeout=30)
+            assert not big.done()  # the small request finished while the big one was still being encoded
+            big.result(timeout=60)
+        # Interleaved: both small pieces went into the first batches formed after it arrived.
+        first_small = counted.encoded.index("small#0")
+        assert counted.encoded.index("small#1") - first_small < 10
+    finally:
+        batcher.close()
+
+
+def test_a_caller_that_goes_away_stops_costing_encoder_time() -> None:
+    counted = CountedEncoder()
+    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=1e9)
+
+    async def scenario() -> None:
+        big = asyncio.ensure_future(batcher.embed(["big*1000"]))
+        await asyncio.sleep(0.1)
+        big.cancel()
+        await asyncio.sleep(0.2)
+
+    try:
+        asyncio.run(scenario())
+        encoded_then = len(counted.encoded)
+        time.sleep(0.2)
+        assert 0 < encoded_then < 1000 and len(counted.encoded) == encoded_then  # nothing more of it ran
+        assert batcher.stats.dropped == 1
+    finally:
+        batcher.close()
+
+
+def test_admission_by_cost_refuses_in_milliseconds_with_a_retry_time() -> None:
+    counted = CountedEncoder()
+    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=0.5)
+    try:
+        batcher.embed_documents(["warm*20"])  # the batcher measures the encoder: ~50,000 tokens/s
+        speed = batcher.stats.tokens_per_second
+        assert speed is not None and 10_000 < speed < 100_000
+        with ThreadPoolExecutor(1) as pool:
+            big = pool.submit(batcher.embed_documents, ["big*600"])  # ~1.2 s of work, admitted: nothing queued
+            time.sleep(0.05)
+            with pytest.raises(QueueFull) as refused:
+                batcher.embed_documents(["small*1"])
+            assert not big.done()  # refused at once, not after the queued work drained
+            assert 0 < refused.value.retry_after < 2.0
+            big.result(timeout=30)
+        assert batcher.embed_documents(["small*1"]).shape == (1, 4)  # the queue drained: admitted again
     finally:
         batcher.close()

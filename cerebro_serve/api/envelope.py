@@ -7,6 +7,7 @@ charset or anything else.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import msgspec
@@ -48,8 +49,9 @@ def error_envelope(request: Request, error: Exception) -> Response:
     if isinstance(error, ServiceError):
         return envelope(error.status, error.message)
     if isinstance(error, QueueFull):
-        response = envelope(429, f"Too Many Requests. The encoder is saturated ({error}); retry shortly.")
-        response.headers["Retry-After"] = "1"
+        retry_after = max(1, math.ceil(error.retry_after))
+        response = envelope(429, f"Too Many Requests. The encoder is saturated ({error}); retry in {retry_after} s.")
+        response.headers["Retry-After"] = str(retry_after)
         return response
     if isinstance(error, HTTPException):
         status = error.status_code

@@ -1,12 +1,16 @@
-"""The dynamic batcher: texts from many concurrent callers share forward passes.
+"""The dynamic batcher: texts from many concurrent callers share forward passes, fairly.
 
-An asyncio loop on its own thread forms batches: a batch closes when its pieces (chunks of the callers'
-texts) reach the token budget, or when the oldest waiting request has waited `max_wait_ms`. One batch is
-in flight on the encoder while the next one forms. Admission is bounded: past `max_pending` waiting
-requests, `embed` raises `QueueFull` at once (the API answers 429) instead of queueing without end.
-A caller that goes away (a cancelled task, a closed connection) is dropped before its texts are encoded.
-Async callers `await embed(...)`; threads call `embed_documents` (the Encoder protocol), so indexing and
-scoring share the same batches.
+An asyncio loop on its own thread forms batches of pieces (chunks of the callers' texts, tokenised by the
+callers' own threads): a batch closes when it reaches the token budget, or when the oldest waiting
+request has waited `max_wait_ms`. Batches are filled round-robin, one piece per waiting request in turn,
+so a long request's pieces interleave with short requests' pieces instead of holding the encoder; one
+batch is in flight while the next one forms. A caller that goes away (a cancelled task) is dropped before
+its next pieces are encoded.
+
+Admission is bounded twice, and refused at once with `QueueFull` (the API answers 429 with
+`Retry-After`): past `max_pending` waiting requests, and when the tokens already queued would take the
+encoder longer than `max_queue_seconds` at its measured speed. Async callers `await embed(...)`; threads
+call `embed_documents` (the Encoder protocol), so indexing and scoring share the same batches.
 """
 
 from __future__ import annotations
@@ -23,19 +27,25 @@ import numpy as np
 
 from cerebro_serve.engine.encoder import PooledEncoder
 
+SPEED_SMOOTHING = 0.3  # weight of the newest batch in the encoder's measured tokens per second
+
 
 class QueueFull(Exception):
-    """The batcher is at capacity: retry later."""
+    """The batcher is at capacity: retry after `retry_after` seconds."""
+
+    def __init__(self, reason: str, retry_after: float = 1.0) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
 class Timings:
     """Where one request's time went, in milliseconds."""
 
-    queue_ms: float  # waiting for a batch to take it
+    queue_ms: float  # from arrival until a batch took its first piece
     tokenize_ms: float  # chunking and counting its texts
-    inference_ms: float  # the forward pass its batch took
-    batch_pieces: int  # pieces in that batch, all callers together
+    inference_ms: float  # the forward passes that carried its pieces
+    batch_pieces: int  # pieces in the largest of those batches, all callers together
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,15 +54,31 @@ class Embedded:
     timings: Timings
 
 
-@dataclass(eq=False)
-class _Request:
+@dataclass(frozen=True, slots=True)
+class _Prepared:
     pieces: list[str]
     owners: list[int]
-    tokens: int
+    piece_tokens: list[int]
     texts: int
     tokenize_ms: float
+
+
+@dataclass(eq=False)
+class _Request:
+    prepared: _Prepared
     future: asyncio.Future
+    vectors: np.ndarray
+    remaining_tokens: int
     enqueued: float = field(default_factory=time.perf_counter)
+    next_piece: int = 0  # pieces before this one are in a batch already
+    encoded: int = 0  # pieces whose vectors came back
+    taken_at: float | None = None
+    inference_ms: float = 0.0
+    batch_pieces: int = 0
+
+    @property
+    def untaken(self) -> bool:
+        return self.next_piece < len(self.prepared.pieces)
 
 
 @dataclass
@@ -62,6 +88,7 @@ class BatcherStats:
     requests: int = 0
     rejected: int = 0
     dropped: int = 0
+    tokens_per_second: float | None = None  # measured, smoothed over batches
 
 
 class DynamicBatcher:
@@ -72,6 +99,7 @@ class DynamicBatcher:
         max_batch_tokens: int,
         max_wait_ms: float,
         max_pending: int,
+        max_queue_seconds: float,
     ) -> None:
         self.encoder = encoder
         self.name = encoder.name
@@ -80,6 +108,7 @@ class DynamicBatcher:
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_pending = max_pending
+        self.max_queue_seconds = max_queue_seconds
         self.stats = BatcherStats()
         self._pending: deque[_Request] = deque()
         self._loop = asyncio.new_event_loop()
@@ -93,15 +122,19 @@ class DynamicBatcher:
     # -- callers -----------------------------------------------------------------------------------
 
     async def embed(self, texts: Sequence[str]) -> Embedded:
-        """Vectors for the texts, from whatever batch takes them; raises QueueFull when saturated."""
-        future = asyncio.run_coroutine_threadsafe(self._submit(list(texts)), self._loop)
+        """Vectors for the texts, from whatever batches take them; raises QueueFull when saturated."""
+        self._check_count()
+        prepared = await asyncio.get_running_loop().run_in_executor(None, self._prepare, list(texts))
+        future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
         return await asyncio.wrap_future(future)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """The Encoder protocol, for threads: blocks until the batch holding these texts is done."""
+        """The Encoder protocol, for threads: blocks until the batches holding these texts are done."""
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
-        return asyncio.run_coroutine_threadsafe(self._submit(list(texts)), self._loop).result().vectors
+        self._check_count()
+        prepared = self._prepare(list(texts))
+        return asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop).result().vectors
 
     def close(self) -> None:
         async def stop() -> None:
@@ -112,6 +145,22 @@ class DynamicBatcher:
             asyncio.run_coroutine_threadsafe(stop(), self._loop)
             self._thread.join(timeout=5)
         self._inference.shutdown(wait=True)
+
+    def _prepare(self, texts: list[str]) -> _Prepared:
+        """Chunk and count on the caller's thread, so a long text never stalls the loop forming batches."""
+        start = time.perf_counter()
+        pieces, owners, tokens = self.encoder.prepare(texts)
+        return _Prepared(pieces, owners, tokens, len(texts), (time.perf_counter() - start) * 1000)
+
+    def _check_count(self) -> None:
+        if len(self._pending) >= self.max_pending:
+            self.stats.rejected += 1
+            raise QueueFull(f"{len(self._pending)} requests are waiting for the encoder", self._drain_seconds())
+
+    def _drain_seconds(self) -> float:
+        """How long the encoder needs for what is queued, at its measured speed (0 until measured)."""
+        speed = self.stats.tokens_per_second
+        return self._queued_tokens() / speed if speed else 0.0
 
     # -- the loop ----------------------------------------------------------------------------------
 
@@ -124,15 +173,17 @@ class DynamicBatcher:
         self._loop.run_until_complete(asyncio.gather(self._forming, return_exceptions=True))
         self._loop.close()
 
-    async def _submit(self, texts: list[str]) -> Embedded:
-        if len(self._pending) >= self.max_pending:
+    async def _submit(self, prepared: _Prepared) -> Embedded:
+        self._check_count()
+        wait = self._drain_seconds()  # before this request's first piece could run, were it served in turn
+        if wait > self.max_queue_seconds:
             self.stats.rejected += 1
-            raise QueueFull(f"{len(self._pending)} requests are waiting for the encoder")
-        start = time.perf_counter()
-        pieces, owners, tokens = self.encoder.prepare(texts)
-        request = _Request(
-            pieces, owners, sum(tokens), len(texts), (time.perf_counter() - start) * 1000, self._loop.create_future()
-        )
+            raise QueueFull(
+                f"the encoder has {wait:.0f} s of work queued (limit {self.max_queue_seconds:g} s)",
+                wait - self.max_queue_seconds,
+            )
+        vectors = np.empty((len(prepared.pieces), self.dimension), dtype=np.float32)
+        request = _Request(prepared, self._loop.create_future(), vectors, sum(prepared.piece_tokens))
         self._pending.append(request)
         self.stats.requests += 1
         assert self._wakeup is not None
@@ -158,42 +209,74 @@ class DynamicBatcher:
                 await self._run_batch(batch)
 
     def _queued_tokens(self) -> int:
-        return sum(request.tokens for request in self._pending if not request.future.done())
+        return sum(request.remaining_tokens for request in self._pending if not request.future.done())
 
-    def _take_batch(self) -> list[_Request]:
-        batch: list[_Request] = []
+    def _take_batch(self) -> list[tuple[_Request, int]]:
+        """(request, piece) pairs up to the token budget, one piece per waiting request in turn."""
+        for request in [request for request in self._pending if request.future.done()]:
+            self._pending.remove(request)  # the caller went away: its pieces cost nothing more
+            self.stats.dropped += 1
+        batch: list[tuple[_Request, int]] = []
         tokens = 0
-        while self._pending:
-            request = self._pending[0]
-            if request.future.done():  # the caller went away
-                self._pending.popleft()
-                self.stats.dropped += 1
-                continue
-            if batch and tokens + request.tokens > self.max_batch_tokens:
-                break
-            batch.append(self._pending.popleft())
-            tokens += request.tokens
+        full = False
+        while not full and any(request.untaken for request in self._pending):
+            for request in self._pending:
+                if not request.untaken:
+                    continue
+                cost = request.prepared.piece_tokens[request.next_piece]
+                if batch and tokens + cost > self.max_batch_tokens:
+                    full = True
+                    break
+                batch.append((request, request.next_piece))
+                request.next_piece += 1
+                request.remaining_tokens -= cost
+                tokens += cost
+        now = time.perf_counter()
+        for request, _ in batch:
+            request.taken_at = request.taken_at or now
+        for request in [request for request in self._pending if not request.untaken]:
+            self._pending.remove(request)  # every piece is in a batch; it completes when they return
         return batch
 
-    async def _run_batch(self, batch: list[_Request]) -> None:
+    async def _run_batch(self, batch: list[tuple[_Request, int]]) -> None:
         taken = time.perf_counter()
-        pieces = [piece for request in batch for piece in request.pieces]
+        pieces = [request.prepared.pieces[piece] for request, piece in batch]
         try:
             vectors = await self._loop.run_in_executor(self._inference, self.encoder.encode_pieces, pieces)
-        except Exception as error:  # noqa: BLE001 - every waiting caller gets the encoder's error
-            for request in batch:
+        except Exception as error:  # noqa: BLE001 - every caller in the batch gets the encoder's error
+            for request, _ in batch:
                 if not request.future.done():
                     request.future.set_exception(error)
+                if request in self._pending:
+                    self._pending.remove(request)
             return
-        inference_ms = (time.perf_counter() - taken) * 1000
+        seconds = time.perf_counter() - taken
+        self._measure(sum(request.prepared.piece_tokens[piece] for request, piece in batch), len(pieces), seconds)
+        for (request, piece), vector in zip(batch, vectors):
+            request.vectors[piece] = vector
+            request.encoded += 1
+        for request in dict.fromkeys(request for request, _ in batch):
+            request.inference_ms += seconds * 1000
+            request.batch_pieces = max(request.batch_pieces, len(pieces))
+            if request.encoded == len(request.prepared.pieces) and not request.future.done():
+                request.future.set_result(self._finish(request))
+
+    def _measure(self, tokens: int, pieces: int, seconds: float) -> None:
         self.stats.batches += 1
-        self.stats.pieces += len(pieces)
-        offset = 0
-        for request in batch:
-            own = vectors[offset : offset + len(request.pieces)]
-            offset += len(request.pieces)
-            if request.future.done():
-                continue
-            timings = Timings((taken - request.enqueued) * 1000, request.tokenize_ms, inference_ms, len(pieces))
-            pooled = self.encoder.pool(request.pieces, request.owners, own, request.texts)
-            request.future.set_result(Embedded(pooled, timings))
+        self.stats.pieces += pieces
+        if seconds > 0 and tokens > 0:
+            speed, previous = tokens / seconds, self.stats.tokens_per_second
+            self.stats.tokens_per_second = (
+                speed if previous is None else SPEED_SMOOTHING * speed + (1 - SPEED_SMOOTHING) * previous
+            )
+
+    def _finish(self, request: _Request) -> Embedded:
+        prepared = request.prepared
+        timings = Timings(
+            ((request.taken_at or request.enqueued) - request.enqueued) * 1000,
+            prepared.tokenize_ms,
+            request.inference_ms,
+            request.batch_pieces,
+        )
+        pooled = self.encoder.pool(prepared.pieces, prepared.owners, request.vectors, prepared.texts)
+        return Embedded(pooled, timings)
