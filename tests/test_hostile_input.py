@@ -113,3 +113,10 @@ def test_file_names_over_the_limit_are_refused(client, anchors) -> None:
         "/v1/profile/parsing/file", data=fields, files={"file": ("a" * 5000 + ".txt", b"x", "text/plain")}
     )
     _refused(huge, 413, "too long")
+
+
+def test_unknown_documentation_pages_and_wrong_methods_are_enveloped(client) -> None:
+    _refused(client.get("/docs/no-such-page"), 404, "no page /docs/no-such-page")
+    wrong = client.delete("/v1/profile/indexing")
+    _refused(wrong, 405, "DELETE is not allowed")
+    assert set(wrong.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST", "PUT"}

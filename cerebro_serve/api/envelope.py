@@ -61,6 +61,8 @@ def error_envelope(request: Request, error: Exception) -> Response:
             detail = f"no route {request.method} {request.url.path}"
         if status == 405 and not detail:
             detail = f"{request.method} is not allowed on {request.url.path}"
-        return envelope(status, f"{title}. {detail}".rstrip(". ").rstrip() if detail else title)
+        response = envelope(status, f"{title}. {detail}".rstrip(". ").rstrip() if detail else title)
+        response.headers.update(error.headers or {})  # a 405's Allow, for one
+        return response
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return envelope(500, "Internal Server Error. The error was logged on the server.")
