@@ -5,7 +5,7 @@ leaves as one, so every error a client can get reads the same way."""
 from __future__ import annotations
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from cerebro_serve.api.envelope import HTTP_MESSAGES, JSON
 
@@ -39,6 +39,10 @@ async def _send_envelope(send: Send, status: int, path: str) -> None:
     title = HTTP_MESSAGES.get(status, "Error")
     message = f"{title}. no page {path}" if status == 404 else title
     body = msgspec.json.encode({"code": status, "message": message})
-    headers = [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
     await send({"type": "http.response.body", "body": body})
