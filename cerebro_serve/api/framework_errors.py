@@ -5,7 +5,7 @@ leaves as one, so every error a client can get reads the same way."""
 from __future__ import annotations
 
 import msgspec
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
 from cerebro_serve.api.envelope import HTTP_MESSAGES, JSON
 
@@ -45,4 +45,5 @@ async def _send_envelope(send: Send, status: int, path: str) -> None:
         "headers": [(b"content-type", JSON.encode()), (b"content-length", str(len(body)).encode())],
     }
     await send(start)
-    await send({"type": "http.response.body", "body": body})
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
