@@ -193,3 +193,12 @@ def test_admission_by_cost_refuses_in_milliseconds_with_a_retry_time() -> None:
         assert batcher.embed_documents(["small*1"]).shape == (1, 4)  # the queue drained: admitted again
     finally:
         batcher.close()
+
+
+def test_an_empty_request_answers_at_once(encoder) -> None:
+    batcher = make_batcher(encoder)
+    try:
+        assert asyncio.run(batcher.embed([])).vectors.shape == (0, encoder.dimension)
+        assert batcher.embed_documents([]).shape == (0, encoder.dimension)
+    finally:
+        batcher.close()

@@ -174,6 +174,8 @@ class DynamicBatcher:
         self._loop.close()
 
     async def _submit(self, prepared: _Prepared) -> Embedded:
+        if not prepared.pieces:  # no texts: nothing to batch
+            return Embedded(np.empty((0, self.dimension), dtype=np.float32), Timings(0.0, 0.0, 0.0, 0))
         self._check_count()
         wait = self._drain_seconds()  # before this request's first piece could run, were it served in turn
         if wait > self.max_queue_seconds:
