@@ -8,6 +8,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from cerebro_serve import __version__
 from cerebro_serve.api.auth import require_key
+from cerebro_serve.api.disconnects import watch_disconnects
 from cerebro_serve.api.envelope import error_envelope
 from cerebro_serve.api.framework_errors import envelope_framework_errors
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
@@ -46,7 +47,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         route_handlers=[v1, healthz, readyz],
         exception_handlers={Exception: error_envelope},
         request_max_body_size=max_body_bytes,
-        middleware=[envelope_framework_errors],
+        middleware=[envelope_framework_errors, watch_disconnects],
         on_shutdown=[lambda: workspace.close()],
         openapi_config=OpenAPIConfig(
             title="Cerebro Serve",

@@ -14,6 +14,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from cerebro_serve.cancellation import Abandoned
 from cerebro_serve.services.errors import QueueFull, ServiceError
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def error_envelope(request: Request, error: Exception) -> Response:
     """The one exception handler: service errors, framework errors and bugs all leave as envelopes."""
     if isinstance(error, ServiceError):
         return envelope(error.status, error.message)
+    if isinstance(error, Abandoned):  # nobody reads this answer; the status says why the work stopped
+        return envelope(499, "Client Closed Request. The work stopped and nothing was stored.")
     if isinstance(error, QueueFull):
         retry_after = max(1, math.ceil(error.retry_after))
         response = envelope(429, f"Too Many Requests. The encoder is saturated ({error}); retry in {retry_after} s.")

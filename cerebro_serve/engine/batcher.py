@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cerebro_serve.cancellation import abandoned, stop_if_abandoned
 from cerebro_serve.engine.encoder import PooledEncoder
 
+ABANDON_CHECK_SECONDS = 0.05  # how often a waiting thread looks whether its HTTP caller went away
 SPEED_SMOOTHING = 0.3  # weight of the newest batch in the encoder's measured tokens per second
 
 
@@ -134,7 +136,14 @@ class DynamicBatcher:
             return np.empty((0, self.dimension), dtype=np.float32)
         self._check_count()
         prepared = self._prepare(list(texts))
-        return asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop).result().vectors
+        future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
+        while True:
+            try:
+                return future.result(timeout=ABANDON_CHECK_SECONDS).vectors
+            except concurrent.futures.TimeoutError:
+                if abandoned():
+                    future.cancel()  # its pieces not yet in a batch are never encoded
+                    stop_if_abandoned()
 
     def close(self) -> None:
         async def stop() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import embed_views, long_views, view_texts
 from cerebro_serve.index import IndexRegistry
@@ -158,6 +159,7 @@ class RecordService:
         for record in records:
             self.check_new(kind, pool_key, record)
         described = self.describe(records)
+        stop_if_abandoned()  # the caller went away while the records were embedded: store nothing
         index = self.pool_index(pool_key)
         stored_ids = []
         for record, (view, embedding, features) in zip(records, described):
@@ -195,6 +197,7 @@ class RecordService:
         if isinstance(record, Job) and not record.name:
             raise InvalidParameters("a job needs a `name`")
         [(view, embedding, features)] = self.describe([record])
+        stop_if_abandoned()
         content = self._content(record, view, embedding, features)
         with self.registry.write_lock(pool_key):
             index = self.pool_index(pool_key)
