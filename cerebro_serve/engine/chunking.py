@@ -91,12 +91,18 @@ def pack_sections(starts: Sequence[int], count: int, window: int) -> list[tuple[
     return ranges
 
 
+def word_cut(text: str, size: int) -> int:
+    """Where to cut `text` to at most `size` characters: at its last space if that keeps more than half,
+    else at `size` (a text without spaces nearby is cut mid-word)."""
+    cut = text.rfind(" ", 0, size)
+    return cut if cut > size // 2 else size
+
+
 def split_long(text: str, size: int) -> list[str]:
     """A paragraph longer than `size` (a resume pasted without line breaks), cut at spaces."""
     pieces = []
     while len(text) > size:
-        cut = text.rfind(" ", 0, size)
-        cut = cut if cut > size // 2 else size
+        cut = word_cut(text, size)
         pieces.append(text[:cut])
         text = text[cut:].lstrip()
     return [*pieces, text] if text else pieces

@@ -20,6 +20,7 @@ import numpy as np
 
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
+from cerebro_serve.engine.chunking import word_cut
 from cerebro_serve.engine.views import embed_views, long_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
@@ -263,8 +264,7 @@ class RecordService:
     def _capped(self, text: str) -> str:
         if len(text) <= self.embed_max_chars:
             return text
-        cut = text.rfind(" ", 0, self.embed_max_chars)  # at a word boundary where there is one nearby
-        return text[: cut if cut > self.embed_max_chars // 2 else self.embed_max_chars]
+        return text[: word_cut(text, self.embed_max_chars)]
 
     def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""
