@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.devdata import LIVECAREER
+from cerebro_serve.cli import open_batcher
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -54,13 +54,7 @@ def main() -> None:
     encoder = load_encoder("all-MiniLM-L6-v2", "cpu", args.precision, "torch")
 
     settings = Settings()
-    batcher = DynamicBatcher(
-        encoder,
-        max_batch_tokens=settings.batch_tokens,
-        max_wait_ms=settings.batch_wait_ms,
-        max_pending=settings.max_pending,
-        max_queue_seconds=settings.max_queue_seconds,
-    )
+    batcher = open_batcher(encoder, settings)
     results = {}
     with tempfile.TemporaryDirectory() as directory:
         workspace = Workspace(

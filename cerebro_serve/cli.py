@@ -12,16 +12,29 @@ from cerebro_serve.settings import Settings
 
 if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
     from cerebro_serve.engine.batcher import DynamicBatcher
+    from cerebro_serve.engine.encoder import PooledEncoder
     from cerebro_serve.services import Workspace
 
 log = logging.getLogger("cerebro_serve")
+
+
+def open_batcher(encoder: PooledEncoder, settings: Settings) -> DynamicBatcher:
+    """The dynamic batcher over `encoder`, tuned by the settings (the server's, a benchmark's, a test's)."""
+    from cerebro_serve.engine.batcher import DynamicBatcher
+
+    return DynamicBatcher(
+        encoder,
+        max_batch_tokens=settings.batch_tokens,
+        max_wait_ms=settings.batch_wait_ms,
+        max_pending=settings.max_pending,
+        max_queue_seconds=settings.max_queue_seconds,
+    )
 
 
 def build_workspace(settings: Settings, training_worker: bool | None = None) -> tuple[Workspace, DynamicBatcher]:
     """Open the store, load the encoder and wire the workspace (slow: loads the model). The caller closes
     the workspace, then the batcher."""
     from cerebro_serve.engine import load_encoder
-    from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.parsing.documents import DocumentLimits
     from cerebro_serve.parsing.sandbox import DocumentSandbox
     from cerebro_serve.services import Workspace
@@ -42,13 +55,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         timeout_seconds=settings.parse_timeout_seconds,
         limits=DocumentLimits(max_bytes=settings.max_body_bytes),
     )
-    batcher = DynamicBatcher(
-        encoder,
-        max_batch_tokens=settings.batch_tokens,
-        max_wait_ms=settings.batch_wait_ms,
-        max_pending=settings.max_pending,
-        max_queue_seconds=settings.max_queue_seconds,
-    )
+    batcher = open_batcher(encoder, settings)
     if training_worker is None:
         training_worker = settings.training_worker == "thread"
     workspace = Workspace(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from typing import Any
 
 import docx
 from fpdf import FPDF
 
+from cerebro_serve.cli import open_batcher
 from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.settings import Settings
@@ -16,14 +18,9 @@ SETTINGS = Settings()  # the server's defaults, which tests use unless they need
 
 
 def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
-    """A dynamic batcher with the server's default settings, overridden where a test needs it."""
-    options = {
-        "max_batch_tokens": SETTINGS.batch_tokens,
-        "max_wait_ms": SETTINGS.batch_wait_ms,
-        "max_pending": SETTINGS.max_pending,
-        "max_queue_seconds": SETTINGS.max_queue_seconds,
-    }
-    return DynamicBatcher(encoder, **{**options, **overrides})
+    """A dynamic batcher with the server's default settings, overridden (by setting name) where a test
+    needs it, wired as the server wires its own."""
+    return open_batcher(encoder, dataclasses.replace(SETTINGS, **overrides))
 
 
 def make_sandbox(**overrides: Any) -> DocumentSandbox:

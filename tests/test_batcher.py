@@ -39,7 +39,7 @@ class SlowEncoder:
 
 
 def test_concurrent_callers_share_batches_and_get_their_own_vectors(encoder) -> None:
-    batcher = make_batcher(encoder, max_wait_ms=50)
+    batcher = make_batcher(encoder, batch_wait_ms=50)
     texts = [f"candidate {i} knows python, sql and kubernetes" for i in range(24)] + ["pastry chef " * 300]
     try:
         with ThreadPoolExecutor(8) as pool:
@@ -53,7 +53,7 @@ def test_concurrent_callers_share_batches_and_get_their_own_vectors(encoder) -> 
 
 
 def test_async_callers_get_timings(encoder) -> None:
-    batcher = make_batcher(encoder, max_wait_ms=20)
+    batcher = make_batcher(encoder, batch_wait_ms=20)
 
     async def run():
         return await asyncio.gather(*(batcher.embed([f"text {i}", "python developer"]) for i in range(6)))
@@ -71,7 +71,7 @@ def test_async_callers_get_timings(encoder) -> None:
 
 def test_overload_is_refused_at_once_and_cancelled_callers_are_dropped(encoder) -> None:
     slow = SlowEncoder(encoder)
-    batcher = make_batcher(slow, max_wait_ms=1, max_pending=2)
+    batcher = make_batcher(slow, batch_wait_ms=1, max_pending=2)
 
     async def scenario():
         first = asyncio.ensure_future(batcher.embed(["in flight"]))
@@ -140,7 +140,7 @@ class CountedEncoder:
 
 def test_a_long_request_does_not_hold_the_encoder_from_short_ones() -> None:
     counted = CountedEncoder()
-    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=1e9)
+    batcher = make_batcher(counted, batch_tokens=1000, batch_wait_ms=1, max_queue_seconds=1e9)
     try:
         with ThreadPoolExecutor(2) as pool:
             big = pool.submit(batcher.embed_documents, ["big*400"])  # 40 batches of 10 pieces alone
@@ -157,7 +157,7 @@ def test_a_long_request_does_not_hold_the_encoder_from_short_ones() -> None:
 
 def test_a_caller_that_goes_away_stops_costing_encoder_time() -> None:
     counted = CountedEncoder()
-    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=1e9)
+    batcher = make_batcher(counted, batch_tokens=1000, batch_wait_ms=1, max_queue_seconds=1e9)
 
     async def scenario() -> None:
         big = asyncio.ensure_future(batcher.embed(["big*1000"]))
@@ -177,7 +177,7 @@ def test_a_caller_that_goes_away_stops_costing_encoder_time() -> None:
 
 def test_admission_by_cost_refuses_in_milliseconds_with_a_retry_time() -> None:
     counted = CountedEncoder()
-    batcher = make_batcher(counted, max_batch_tokens=1000, max_wait_ms=1, max_queue_seconds=0.5)
+    batcher = make_batcher(counted, batch_tokens=1000, batch_wait_ms=1, max_queue_seconds=0.5)
     try:
         batcher.embed_documents(["warm*20"])  # the batcher measures the encoder: ~50,000 tokens/s
         speed = batcher.stats.tokens_per_second

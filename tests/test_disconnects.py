@@ -73,7 +73,7 @@ async def _post_then_disconnect(app, key: str, body: dict, disconnect_after: flo
 
 def test_a_write_whose_client_left_is_not_encoded_or_stored(store, encoder, tmp_path) -> None:
     held = HeldEncoder(encoder)
-    batcher = make_batcher(held, max_wait_ms=1)
+    batcher = make_batcher(held, batch_wait_ms=1)
     admin = new_key()
     workspace = Workspace(
         store, batcher, tmp_path / "indexes", admin, make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars

@@ -48,7 +48,7 @@ def test_empty_input_and_batched_equals_direct(use: UniversalSentenceEncoder) ->
     assert use.embed_documents([]).shape == (0, 512)
     assert use.embed_documents([""]).shape == (1, 512)
     texts = ["data engineer, Spark and Airflow", "profesora de matemáticas", "\n".join(["chef"] * 900)]
-    batcher = make_batcher(use, max_wait_ms=5)
+    batcher = make_batcher(use, batch_wait_ms=5)
     try:
         np.testing.assert_allclose(batcher.embed_documents(texts), use.embed_documents(texts), atol=1e-5)
     finally:

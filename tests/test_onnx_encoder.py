@@ -78,7 +78,7 @@ def test_int8_is_judged_on_this_cpu_at_each_load(cache: Path, monkeypatch: pytes
 
 
 def test_batched_equals_direct(int8: OnnxEncoder) -> None:
-    batcher = make_batcher(int8, max_wait_ms=5)
+    batcher = make_batcher(int8, batch_wait_ms=5)
     try:
         np.testing.assert_allclose(batcher.embed_documents(TEXTS), int8.embed_documents(TEXTS), atol=1e-5)
     finally:
