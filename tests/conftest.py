@@ -106,6 +106,14 @@ def client(workspace: Workspace, admin_key: str):
 
 
 @pytest.fixture
+def pools(client) -> tuple[str, str]:
+    """A source and a board, made through the API (test_sdk makes its own through the SDK)."""
+    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
+    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
+    return source, board
+
+
+@pytest.fixture
 def live_server(workspace: Workspace) -> Iterator[str]:
     """The app on a real socket, for the hrflow SDK (which speaks plain `requests`)."""
     import uvicorn

@@ -10,13 +10,6 @@ from helpers import PYTHON_JOB, PYTHON_RESUME, profile
 from cerebro_serve.services import Workspace
 
 
-@pytest.fixture
-def pools(client) -> tuple[str, str]:
-    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
-    return source, board
-
-
 def assert_envelope(response, status: int, contains: str = "") -> dict:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"

@@ -11,9 +11,9 @@ from helpers import PYTHON_RESUME, profile
 from cerebro_serve.services import Workspace
 
 
-def test_a_huge_profile_is_embedded_within_the_cap(client, workspace: Workspace) -> None:
+def test_a_huge_profile_is_embedded_within_the_cap(client, workspace: Workspace, pools) -> None:
     cap = workspace.records.embed_max_chars
-    source = client.post("/v1/source", json={"name": "candidates"}).json()["data"]["key"]
+    source, _ = pools
     filler = "Warehouse operative: picking, packing, forklift, inventory counts. " * 3000
     text = PYTHON_RESUME + "\n" + filler + "\nHobbies: xylophonist in a brass band."
     assert len(text) > 10 * cap
@@ -39,7 +39,7 @@ def test_a_huge_profile_is_embedded_within_the_cap(client, workspace: Workspace)
     assert [found["key"] for found in searched.json()["data"]["profiles"]] == [key]
 
 
-def test_a_record_within_the_cap_has_no_embedding_meta(client) -> None:
-    source = client.post("/v1/source", json={"name": "candidates"}).json()["data"]["key"]
+def test_a_record_within_the_cap_has_no_embedding_meta(client, pools) -> None:
+    source, _ = pools
     response = client.post("/v1/profile/indexing", json=profile(PYTHON_RESUME, source_key=source))
     assert response.status_code == 201 and "meta" not in response.json()

@@ -11,9 +11,8 @@ DEEP = "[" * 5000 + "]" * 5000
 
 
 @pytest.fixture
-def anchors(client) -> dict[str, str]:
-    source = client.post("/v1/source", json={"name": "candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "jobs"}).json()["data"]["key"]
+def anchors(client, pools) -> dict[str, str]:
+    source, board = pools
     profile_key = client.post("/v1/profile/indexing", json=profile(PYTHON_RESUME, source_key=source)).json()
     job_key = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()
     return {

@@ -60,13 +60,6 @@ def test_a_route_without_a_declared_permission_is_for_admin_keys_only(client, wo
     assert client.get("/v1/undeclared").status_code == 200  # the admin key
 
 
-@pytest.fixture
-def pools(client) -> tuple[str, str]:
-    source = client.post("/v1/source", json={"name": "candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "jobs"}).json()["data"]["key"]
-    return source, board
-
-
 def test_write_only_answers_carry_the_key_and_nothing_stored(client, workspace: Workspace, pools) -> None:
     source, board = pools
     writer = {"X-API-KEY": workspace.keys.create("write")}
