@@ -74,6 +74,7 @@ def serve(settings: Settings, demo: bool) -> int:
     import uvicorn
 
     from cerebro_serve.api import create_app
+    from cerebro_serve.api.protocol import EnvelopedH11Protocol
 
     workspace, batcher = build_workspace(settings)
     if demo:
@@ -83,7 +84,7 @@ def serve(settings: Settings, demo: bool) -> int:
             log.info("demo data loaded")
     app = create_app(workspace, max_body_bytes=settings.max_body_bytes)
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", http=EnvelopedH11Protocol)
     batcher.close()  # once the app (and its workspace) has shut down
     return 0
 

@@ -140,15 +140,23 @@ class PoolRef(Struct, kw_only=True):
     environment: str = "production"
 
 
+# ISO-8601 (services/timestamps.py parses it); an empty string means "not given", as HrFlow clients send it.
+Timestamp = Annotated[
+    str, Meta(extra_json_schema={"anyOf": [{"format": "date"}, {"format": "date-time"}, {"const": ""}]})
+]
+# The server makes keys (a new record may bring its own, in the same form).
+RecordKey = Annotated[str, Meta(pattern="^[0-9a-f]{40}$")]
+
+
 class Indexed(Struct, kw_only=True):
     """What profiles and jobs share: identity, server-kept dates, and the entity lists."""
 
     id: int | None = None
-    key: str | None = None
+    key: RecordKey | None = None
     reference: str | None = None
     archive: str | None = None
     archived_at: str | None = None
-    created_at: str | None = None
+    created_at: Timestamp | None = None
     updated_at: str | None = None
     skills: list[Skill] = []
     languages: list[GeneralEntity] = []

@@ -119,9 +119,14 @@ def live_server(workspace: Workspace) -> Iterator[str]:
     import uvicorn
 
     from cerebro_serve.api import create_app
+    from cerebro_serve.api.protocol import EnvelopedH11Protocol
 
     config = uvicorn.Config(
-        create_app(workspace, SETTINGS.max_body_bytes), host="127.0.0.1", port=0, log_level="warning"
+        create_app(workspace, SETTINGS.max_body_bytes),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        http=EnvelopedH11Protocol,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 
+import msgspec
 import pytest
 from helpers import PYTHON_JOB, PYTHON_RESUME, profile
 
@@ -115,7 +118,28 @@ def test_file_names_over_the_limit_are_refused(client, anchors) -> None:
 
 
 def test_unknown_documentation_pages_and_wrong_methods_are_enveloped(client) -> None:
-    _refused(client.get("/docs/no-such-page"), 404, "no page /docs/no-such-page")
+    _refused(client.get("/docs/no-such-page"), 404, "no route GET /docs/no-such-page")
     wrong = client.delete("/v1/profile/indexing")
     _refused(wrong, 405, "DELETE is not allowed")
     assert set(wrong.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST", "PUT"}
+
+
+def test_headers_over_the_limit_get_an_envelope(live_server: str) -> None:
+    """uvicorn refuses them before the app runs; the server's protocol words that refusal as an envelope."""
+    host, port = live_server.removeprefix("http://").split("/")[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        # Headers that never end, past h11's 16 KiB: the server answers without waiting for the rest.
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(4):
+            connection.sendall(b"X-Big: " + b"a" * 8_000 + b"\r\n")
+            time.sleep(0.05)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/json" in head.lower()
+    assert msgspec.json.decode(body) == {
+        "code": 400,
+        "message": "Bad Request. The request line or headers could not be read: malformed, or over 16 KiB.",
+    }

@@ -102,3 +102,28 @@ def test_write_only_answers_carry_the_key_and_nothing_stored(client, workspace: 
     # The admin key still gets the full answer.
     full = client.put("/v1/profile/indexing", json={"source_key": source, "reference": "cand-1"})
     assert full.json()["data"]["info"]["email"] == "jane@example.com"
+
+
+def test_a_write_only_key_cannot_ask_whether_an_email_is_in_a_pool(client, workspace: Workspace, pools) -> None:
+    source, _ = pools
+    body = profile(PYTHON_RESUME, source_key=source, reference="cand-1")
+    body["info"]["email"] = "jane@example.com"
+    assert client.post("/v1/profile/indexing", json=body).status_code == 201
+    writer = {"X-API-KEY": workspace.keys.create("write")}
+
+    for email in ("jane@example.com", "nobody@example.com"):  # the same answer whether she is there or not
+        archived = client.patch(
+            "/v1/profile/indexing/archive", json={"source_key": source, "profile_email": email}, headers=writer
+        )
+        assert archived.status_code == 403
+        assert "by `key` or `reference`" in archived.json()["message"]
+
+    by_reference = client.patch(
+        "/v1/profile/indexing/archive", json={"source_key": source, "reference": "cand-1"}, headers=writer
+    )
+    assert by_reference.status_code == 200 and set(by_reference.json()["data"]) == {"key"}
+    by_email = client.patch(  # an admin key may
+        "/v1/profile/indexing/archive",
+        json={"source_key": source, "profile_email": "jane@example.com", "is_archive": 0},
+    )
+    assert by_email.status_code == 200

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from cerebro_serve import __version__
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.disconnects import watch_disconnects
 from cerebro_serve.api.envelope import error_envelope
-from cerebro_serve.api.framework_errors import envelope_framework_errors
+from cerebro_serve.api.options import answer_options
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.auth import check_auth
+from cerebro_serve.api.routes.docs import docs_handlers
 from cerebro_serve.api.routes.feedback import feedback_handlers
 from cerebro_serve.api.routes.health import healthz, readyz
 from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
@@ -44,18 +42,12 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         ],
     )
     app = Litestar(
-        route_handlers=[v1, healthz, readyz],
+        route_handlers=[v1, healthz, readyz, *docs_handlers()],
         exception_handlers={Exception: error_envelope},
         request_max_body_size=max_body_bytes,
-        middleware=[envelope_framework_errors, watch_disconnects],
+        middleware=[answer_options, watch_disconnects],
         on_shutdown=[lambda: workspace.close()],
-        openapi_config=OpenAPIConfig(
-            title="Cerebro Serve",
-            version=__version__,
-            description="HrFlow v1-compatible talent matching. Authenticate with the X-API-KEY header.",
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )
     app.state.workspace = workspace
     return app

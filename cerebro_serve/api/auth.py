@@ -20,8 +20,7 @@ def require_key(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if granted is None:
         shown = (key or "")[:12]
         raise Unauthorized(f"Invalid secret key: {shown}" if key else "Missing X-API-KEY header")
-    # Litestar answers OPTIONS itself (allowed methods): nothing is read or written.
-    needed = "read" if connection.scope.get("method") == "OPTIONS" else handler.opt.get("permission", "all")
+    needed = handler.opt.get("permission", "all")
     if granted != "all" and granted != needed:
         if needed == "all":
             raise Forbidden("this route is for admin keys (ask_) only")

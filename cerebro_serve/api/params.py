@@ -38,19 +38,21 @@ def _is_container(kind: msgspec.inspect.Type) -> bool:
 
 
 @functools.cache
-def _json_fields(struct_type: Hashable) -> frozenset[str]:
+def json_fields(struct_type: Hashable) -> frozenset[str]:
+    """The fields of a query Struct that arrive as JSON strings: lists, objects, Structs."""
     info = msgspec.inspect.type_info(struct_type)
     if not isinstance(info, msgspec.inspect.StructType):
         raise TypeError(f"{struct_type!r} is not a msgspec Struct")
     return frozenset(field.encode_name for field in info.fields if _is_container(field.type))
 
 
-def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
-    """Typed parameters from loosely typed ones; a mistake is a 400 that names the parameter."""
-    json_fields = _json_fields(cast(Hashable, struct_type))  # classes hash; the stubs don't say so of type[T]
+def convert(values: Mapping[str, Any], struct_type: type[T], strict: bool = False) -> T:
+    """Typed parameters from loosely typed ones (query strings and forms carry only text; `strict` for a
+    JSON object whose types are its own); a mistake is a 400 that names the parameter."""
+    as_json = json_fields(cast(Hashable, struct_type))  # classes hash; the stubs don't say so of type[T]
     prepared: dict[str, Any] = {}
     for name, value in values.items():
-        if name in json_fields and isinstance(value, str):
+        if name in as_json and isinstance(value, str):
             try:
                 value = msgspec.json.decode(value)
             except msgspec.DecodeError:
@@ -59,7 +61,7 @@ def convert(values: Mapping[str, Any], struct_type: type[T]) -> T:
                 raise InvalidParameters(f"`{name}` is JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
         prepared[name] = value
     try:
-        return msgspec.convert(prepared, struct_type, strict=False)
+        return msgspec.convert(prepared, struct_type, strict=strict)
     except msgspec.ValidationError as error:
         raise InvalidParameters.from_validation(error) from None
 

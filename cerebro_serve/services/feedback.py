@@ -85,6 +85,9 @@ class FeedbackService:
         that had not landed; `created_at` should be given, else the import time is used."""
         request_type: type[RatingCreate | TrackingCreate] = RatingCreate if kind == RATING else TrackingCreate
         report, batch = ImportReport(), []
+        lines = list(lines)
+        if not any(line.strip() for line in lines):
+            raise InvalidParameters("the body has no lines: send JSON Lines, one rating or tracking per line")
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

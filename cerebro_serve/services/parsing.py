@@ -73,7 +73,7 @@ class ProfileFileFields(msgspec.Struct, kw_only=True):
 
 
 class ProfileFileRequest(ProfileFileFields, kw_only=True):
-    """A resume file and its fields; msgpack-encoded into the parsing queue when parsed later."""
+    """A resume file and its fields; JSON-encoded into the parsing queue when parsed later."""
 
     data: bytes
     filename: str | None = None
@@ -85,6 +85,17 @@ class ProfileFileRequest(ProfileFileFields, kw_only=True):
     ) -> ProfileFileRequest:
         given = {name: getattr(fields, name) for name in ProfileFileFields.__struct_fields__}
         return cls(**given, data=data, filename=filename, content_type=content_type)
+
+
+def _queued(request: ProfileFileRequest) -> bytes:
+    """JSON, not msgpack: a form field may hold any JSON number, and msgpack stops at 64 bits."""
+    return msgspec.json.encode(request)
+
+
+def _dequeued(payload: bytes) -> ProfileFileRequest:
+    if payload[:1] == b"{":
+        return msgspec.json.decode(payload, type=ProfileFileRequest)
+    return msgspec.msgpack.decode(payload, type=ProfileFileRequest)  # queued by 0.1.0, before JSON
 
 
 class ParsingService:
@@ -104,9 +115,7 @@ class ParsingService:
         key = request.key or secrets.token_hex(20)
         self.records.check_new(PROFILE, request.source_key, Profile(key=key, reference=request.reference))
         request = msgspec.structs.replace(request, key=key)
-        self.records.store.parsing_jobs.enqueue_parsing(
-            key, request.source_key, request.reference, msgspec.msgpack.encode(request)
-        )
+        self.records.store.parsing_jobs.enqueue_parsing(key, request.source_key, request.reference, _queued(request))
         self.queue.wake()
         return key
 
@@ -149,7 +158,7 @@ class ParsingService:
         return stored
 
     def _parse_queued(self, payload: bytes) -> None:
-        self.parse_profile_file(msgspec.msgpack.decode(payload, type=ProfileFileRequest))
+        self.parse_profile_file(_dequeued(payload))
 
     def parse_job_text(self, text: str, board_key: str | None, fields: dict[str, Any]) -> Job:
         """Structure a job ad; with a board, also store and index it."""

@@ -10,6 +10,9 @@ from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
+from cerebro_serve.objects import Timestamp
+from cerebro_serve.scoring.marketplace import MARKETPLACE
+
 # Pages past 10^9 (of at most 1,000) could only overflow 64-bit offsets; keywords past 50 or 256
 # characters, SQLite's expression limits.
 Page = Annotated[int, Meta(ge=1, le=1_000_000_000)]
@@ -30,8 +33,8 @@ class Listing(Struct, kw_only=True):
     page: Page = 1
     limit: Limit = 30
     order_by: Literal["asc", "desc"] | None = None
-    created_at_min: str | None = None
-    created_at_max: str | None = None
+    created_at_min: Timestamp | None = None
+    created_at_max: Timestamp | None = None
 
 
 class Geopoint(Struct, kw_only=True):
@@ -73,6 +76,13 @@ class JobsStoringQuery(Listing, kw_only=True):
     key: str | None = None
     reference: str | None = None
     return_job: bool = False
+
+
+# A search sorted by relevance ranks by similarity to its keywords, so it needs some (RankingService).
+RELEVANCE_NEEDS_KEYWORDS: dict[str, Any] = {
+    "if": {"required": ["sort_by"], "properties": {"sort_by": {"enum": ["scoring", "searching"]}}},
+    "then": {"required": ["text_keywords"], "properties": {"text_keywords": {"type": "array", "minItems": 1}}},
+}
 
 
 class ProfilesSearchingQuery(Filtering, kw_only=True):
@@ -150,9 +160,9 @@ class RecordLookup(Struct, kw_only=True):
 
 
 class ArchiveRequest(Struct, kw_only=True):
-    key: str | None = None
-    reference: str | None = None
-    profile_email: str | None = None
+    key: Key | None = None
+    reference: Key | None = None
+    profile_email: Key | None = None
     is_archive: bool = True
 
     @property
@@ -160,15 +170,49 @@ class ArchiveRequest(Struct, kw_only=True):
         return RecordLookup(key=self.key, reference=self.reference, email=self.profile_email)
 
 
+class ProfileArchive(ArchiveRequest, kw_only=True):
+    source_key: Key
+
+    @property
+    def pool_key(self) -> str:
+        return self.source_key
+
+
+class JobArchive(ArchiveRequest, kw_only=True):
+    board_key: Key
+
+    @property
+    def pool_key(self) -> str:
+        return self.board_key
+
+
 class RecordQuery(Struct, kw_only=True):
-    key: str | None = None
-    reference: str | None = None
-    profile_email: str | None = None
-    email: str | None = None
+    key: Key | None = None
+    reference: Key | None = None
+    profile_email: Key | None = None
+    email: Key | None = None
 
     @property
     def lookup(self) -> RecordLookup:
         return RecordLookup(key=self.key, reference=self.reference, email=self.profile_email or self.email)
+
+
+class ProfileQuery(RecordQuery, kw_only=True):
+    """A profile by `source_key` and its key, reference or email (`GET profile/indexing|parsing`)."""
+
+    source_key: Key
+
+    @property
+    def pool_key(self) -> str:
+        return self.source_key
+
+
+class JobQuery(RecordQuery, kw_only=True):
+    board_key: Key
+
+    @property
+    def pool_key(self) -> str:
+        return self.board_key
 
 
 class PoolQuery(Struct, kw_only=True):
@@ -198,13 +242,42 @@ class LiveLearning(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class AlgorithmCreate(Struct, kw_only=True, forbid_unknown_fields=True):
-    base: str
+    base: Annotated[str, Meta(extra_json_schema={"enum": [base.key for base in MARKETPLACE]})]
     name: Annotated[str, Meta(min_length=1, max_length=256)]
     labeller_role: Role
     description: str | None = None
     # The journey's stages in order (a candidate reaching a later one matched better).
     goals: list[Goal] | None = None
     live_learning: LiveLearning | None = None
+
+
+_LIVE = {"required": ["live_learning"], "properties": {"live_learning": {"type": "object"}}}
+_LIVE_ON_TRACKINGS = {
+    "required": ["live_learning"],
+    "properties": {"live_learning": {"type": "object", "properties": {"mode": {"const": "tracking"}}}},
+}
+# What `AlgorithmService.fork` checks between fields, as JSON Schema for the API's document: live learning
+# retrains, so it needs a trainable base and something to start it; on trackings it learns from the goals.
+ALGORITHM_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "if": _LIVE,
+        "then": {
+            "properties": {
+                "base": {"enum": [base.key for base in MARKETPLACE if base.trainable]},
+                "live_learning": {
+                    "anyOf": [
+                        {"required": ["after_events"], "properties": {"after_events": {"type": "integer"}}},
+                        {"required": ["every_hours"], "properties": {"every_hours": {"type": "number"}}},
+                    ]
+                },
+            }
+        },
+    },
+    {
+        "if": _LIVE_ON_TRACKINGS,
+        "then": {"required": ["goals"], "properties": {"goals": {"type": "array", "minItems": 1}}},
+    },
+)
 
 
 class AlgorithmQuery(Struct, kw_only=True):
@@ -237,7 +310,7 @@ class Signal(Struct, kw_only=True, forbid_unknown_fields=True):
     job_reference: str | None = None
     author_email: Annotated[str, Meta(max_length=320)] | None = None
     comment: Annotated[str, Meta(max_length=10_000)] | None = None
-    created_at: str | None = None
+    created_at: Timestamp | None = None
 
 
 class RatingCreate(Signal, kw_only=True, forbid_unknown_fields=True):
@@ -265,8 +338,8 @@ class FeedbackListQuery(Struct, kw_only=True):
     limit: Limit = 30
     order_by: Literal["asc", "desc"] = "desc"
     sort_by: Literal["scoring", "created_at"] = "scoring"
-    created_at_min: str | None = None
-    created_at_max: str | None = None
+    created_at_min: Timestamp | None = None
+    created_at_max: Timestamp | None = None
     # Conditions on the rated profile: its address within a radius, its years of experience and education.
     location_lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     location_lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
@@ -297,8 +370,8 @@ class TrainingCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     mode: Literal["rating", "tracking"] = "rating"
     source_keys: list[Key] | None = None  # None: feedback about profiles of every source
     board_keys: list[Key] | None = None
-    created_at_min: str | None = None
-    created_at_max: str | None = None
+    created_at_min: Timestamp | None = None
+    created_at_max: Timestamp | None = None
 
 
 class TrainingQuery(Struct, kw_only=True):

@@ -22,7 +22,7 @@ def format_timestamp(microseconds: int | None) -> str | None:
     if microseconds is None:
         return None
     moment = datetime.fromtimestamp(microseconds / 1_000_000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return moment.isoformat(timespec="seconds")  # "+00:00", and four-digit years before 1000 too
 
 
 def optional_timestamp(value: str | None, field: str) -> int | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get, post
 
+from cerebro_serve.api.contract import reads, writes
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
-from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
+from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.services.queries import (
+    ALGORITHM_RULES,
     AlgorithmCreate,
     AlgorithmDefault,
     AlgorithmListQuery,
@@ -20,14 +24,24 @@ from cerebro_serve.services.queries import (
 TAGS = ["algorithms"]
 
 
-@get("/algorithms/marketplace", opt=READ, tags=TAGS, summary="The base algorithms a workspace can fork")
+@get(
+    "/algorithms/marketplace",
+    opt=reads(answers={200: list[dict[str, Any]]}),
+    tags=TAGS,
+    summary="The base algorithms a workspace can fork",
+)
 async def marketplace(request: Request) -> Response:
     return envelope(200, "Algorithms marketplace", workspace_of(request).algorithms.marketplace())
 
 
 @post(
     "/algorithm",
-    opt=WRITE,
+    opt=writes(
+        body=AlgorithmCreate,
+        body_rules=ALGORITHM_RULES,
+        answers={201: dict[str, Any]},
+        example={"base": "cerebro-base", "name": "Data team", "labeller_role": "recruiter"},
+    ),
     tags=TAGS,
     summary="Fork a base algorithm: `{base, name, labeller_role, description?, goals?}` → `algorithm_key`",
 )
@@ -37,21 +51,36 @@ async def fork_algorithm(request: Request) -> Response:
     return envelope(201, "Algorithm created", algorithm)
 
 
-@get("/algorithm", opt=READ, tags=TAGS, summary="An algorithm with its versions and their metrics")
+@get(
+    "/algorithm",
+    opt=reads(query=AlgorithmQuery, answers={200: dict[str, Any]}),
+    tags=TAGS,
+    summary="An algorithm with its versions and their metrics",
+)
 async def get_algorithm(request: Request) -> Response:
     query = decode_query(request, AlgorithmQuery)
     algorithm = await call(workspace_of(request).algorithms.get, query.algorithm_key)
     return envelope(200, "Algorithm details", algorithm)
 
 
-@get("/algorithms", opt=READ, tags=TAGS, summary="The workspace's algorithms")
+@get(
+    "/algorithms",
+    opt=reads(query=AlgorithmListQuery, answers={200: list[dict[str, Any]]}, paged=True),
+    tags=TAGS,
+    summary="The workspace's algorithms",
+)
 async def list_algorithms(request: Request) -> Response:
     query = decode_query(request, AlgorithmListQuery)
     page = await call(workspace_of(request).algorithms.list, query)
     return envelope(200, "Algorithms list", page.items, page.meta)
 
 
-@post("/algorithm/rollback", opt=WRITE, tags=TAGS, summary="Serve an earlier (or later) version again")
+@post(
+    "/algorithm/rollback",
+    opt=writes(body=AlgorithmRollback, answers={200: dict[str, Any]}),
+    tags=TAGS,
+    summary="Serve an earlier (or later) version again",
+)
 async def rollback_algorithm(request: Request) -> Response:
     payload = convert(await json_body(request), AlgorithmRollback)
     algorithm = await call(workspace_of(request).algorithms.rollback, payload.algorithm_key, payload.version)
@@ -60,7 +89,7 @@ async def rollback_algorithm(request: Request) -> Response:
 
 @post(
     "/algorithm/default",
-    opt=WRITE,
+    opt=writes(body=AlgorithmDefault, answers={200: dict[str, Any] | None}),
     tags=TAGS,
     summary="The algorithm that answers scoring calls naming none (`algorithm_key: null`: cerebro-base)",
 )
@@ -72,7 +101,7 @@ async def default_algorithm(request: Request) -> Response:
 
 @post(
     "/algorithm/training",
-    opt=WRITE,
+    opt=writes(body=TrainingCreate, answers={201: dict[str, Any]}),
     tags=TAGS,
     summary="Queue a training: `{algorithm_key, mode: rating|tracking, source_keys?, board_keys?, "
     "created_at_min?, created_at_max?}` → `training_key`",
@@ -85,7 +114,7 @@ async def start_training(request: Request) -> Response:
 
 @get(
     "/algorithm/training",
-    opt=READ,
+    opt=reads(query=TrainingQuery, answers={200: dict[str, Any]}),
     tags=TAGS,
     summary="A training's status, progress, data workflow log, and the version and metrics it published",
 )
@@ -95,7 +124,12 @@ async def get_training(request: Request) -> Response:
     return envelope(200, "Training details", training)
 
 
-@post("/algorithm/training/cancel", opt=WRITE, tags=TAGS, summary="Cancel a queued or running training")
+@post(
+    "/algorithm/training/cancel",
+    opt=writes(body=TrainingQuery, answers={200: dict[str, Any]}, errors=(409,)),
+    tags=TAGS,
+    summary="Cancel a queued or running training",
+)
 async def cancel_training(request: Request) -> Response:
     payload = convert(await json_body(request), TrainingQuery)
     training = await call(workspace_of(request).training.cancel, payload.training_key)

@@ -17,9 +17,6 @@ from cerebro_serve.services.errors import InvalidParameters
 
 T = TypeVar("T")
 
-READ = {"permission": "read"}
-WRITE = {"permission": "write"}
-
 
 def written(
     request: Request, status: int, message: str, data: Any, key: str | None, meta: dict[str, Any] | None = None

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException, HTTPException
 
+from cerebro_serve.api.contract import reads, writes
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
-from cerebro_serve.api.routes.common import (
-    READ,
-    WRITE,
-    call,
-    embedding_meta,
-    required_string,
-    workspace_of,
-    written,
-)
+from cerebro_serve.api.routes.common import call, embedding_meta, workspace_of, written
+from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
-from cerebro_serve.services.queries import RecordQuery
+from cerebro_serve.services.queries import Key, ProfileQuery
 
 MAX_FILE_NAME = 255  # what file systems store; the name is kept with the profile's attachment
 
@@ -38,8 +32,29 @@ class ProfileFileForm(ProfileFileFields, kw_only=True):
 
 
 class JobParsingBody(msgspec.Struct, kw_only=True):
-    text: str
-    board_key: str | None = None
+    text: Annotated[str, msgspec.Meta(pattern=r"\S", max_length=200_000)]  # something besides spaces
+    board_key: Key | None = None
+    reference: Key | None = None
+
+
+class JobFileForm(msgspec.Struct, kw_only=True):
+    """The form fields beside a job ad's `file` part."""
+
+    board_key: Key | None = None
+    reference: Key | None = None
+    content_type: str | None = None
+
+
+class ParsedProfile(msgspec.Struct):
+    profile: Profile
+
+
+class ParsedJob(msgspec.Struct):
+    job: Job
+
+
+class PendingParsing(msgspec.Struct, kw_only=True):
+    key: str
     reference: str | None = None
 
 
@@ -64,7 +79,7 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 
 @post(
     "/profile/parsing/file",
-    opt=WRITE,
+    opt=writes(form=ProfileFileForm, answers={201: ParsedProfile, 202: PendingParsing}, errors=(409,), encodes=True),
     name="parse-profile-file",
     tags=["parsing"],
     summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
@@ -88,15 +103,18 @@ async def parse_profile_file(request: Request) -> Response:
 
 @get(
     "/profile/parsing",
-    opt=READ,
+    opt=reads(
+        query=ProfileQuery,
+        one_of=("key", "reference", "profile_email", "email"),
+        answers={200: ParsedProfile, 202: PendingParsing},
+    ),
     name="get-profile-parsing",
     tags=["parsing"],
     summary="The parsed profile, by `source_key` and `key`, `reference` or `profile_email`",
 )
 async def get_profile_parsing(request: Request) -> Response:
-    source_key = required_string(dict(request.query_params.items()), "source_key")
-    query = decode_query(request, RecordQuery)
-    parsed = await call(workspace_of(request).parsing.parsed_profile, source_key, query.lookup)
+    query = decode_query(request, ProfileQuery)
+    parsed = await call(workspace_of(request).parsing.parsed_profile, query.source_key, query.lookup)
     if isinstance(parsed, QueuedParsing):
         return envelope(202, f"Parsing in progress. profile key {parsed.key}", {"key": parsed.key})
     return envelope(200, "Profile parsing", {"profile": parsed})
@@ -104,7 +122,14 @@ async def get_profile_parsing(request: Request) -> Response:
 
 @post(
     "/job/parsing",
-    opt=WRITE,
+    opt=writes(
+        body=JobParsingBody,
+        form=JobFileForm,
+        answers={200: ParsedJob, 201: ParsedJob},
+        errors=(409,),
+        encodes=True,
+        example={"text": "Data Engineer, London. Python, Spark and SQL; five years of pipelines."},
+    ),
     name="parse-job",
     tags=["parsing"],
     summary="Parse a job ad (JSON `{text, board_key?}` or a multipart `file`); with a board, index it too",
@@ -112,9 +137,10 @@ async def get_profile_parsing(request: Request) -> Response:
 async def parse_job(request: Request) -> Response:
     workspace = workspace_of(request)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        fields, upload = await _upload(request)
-        text = await call(workspace.parsing.read, await upload.read(), upload.filename, fields.get("content_type"))
-        body = JobParsingBody(text=text, board_key=fields.get("board_key"), reference=fields.get("reference"))
+        raw_fields, upload = await _upload(request)
+        form = convert(raw_fields, JobFileForm)
+        text = await call(workspace.parsing.read, await upload.read(), upload.filename, form.content_type)
+        body = JobParsingBody(text=text, board_key=form.board_key, reference=form.reference)
     else:
         body = convert(await json_body(request), JobParsingBody)
     extra = {"reference": body.reference} if body.reference else {}

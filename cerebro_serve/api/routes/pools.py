@@ -5,10 +5,11 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
+from cerebro_serve.api.contract import reads, writes
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
-from cerebro_serve.api.routes.common import READ, WRITE, call, workspace_of
-from cerebro_serve.objects import RecordKind
+from cerebro_serve.api.routes.common import call, workspace_of
+from cerebro_serve.objects import Pool, RecordKind
 from cerebro_serve.services.queries import PoolCreate, PoolListQuery, PoolQuery
 
 
@@ -17,7 +18,7 @@ def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
 
     @post(
         f"/{kind.pool}",
-        opt=WRITE,
+        opt=writes(body=PoolCreate, answers={201: Pool}, example={"name": "Candidates 2026"}),
         name=f"create-{kind.pool}",
         tags=[f"{kind.pool}s"],
         summary=f"Create a {kind.pool}: `{{name, description?}}` (admin route; not in the HrFlow SDK)",
@@ -29,7 +30,7 @@ def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
 
     @get(
         f"/{kind.pool}",
-        opt=READ,
+        opt=reads(query=PoolQuery, answers={200: Pool}),
         name=f"get-{kind.pool}",
         tags=[f"{kind.pool}s"],
         summary=f"Get a {kind.pool} by `key`",
@@ -41,7 +42,7 @@ def pool_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
 
     @get(
         f"/{kind.pool}s",
-        opt=READ,
+        opt=reads(query=PoolListQuery, answers={200: list[Pool]}, paged=True),
         name=f"list-{kind.pool}s",
         tags=[f"{kind.pool}s"],
         summary=f"List {kind.pool}s, optionally by `name`",

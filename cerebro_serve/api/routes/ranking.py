@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
+from cerebro_serve.api.contract import reads
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, json_body
-from cerebro_serve.api.routes.common import READ, call, workspace_of
+from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
+    RELEVANCE_NEEDS_KEYWORDS,
     JobsMatchingQuery,
     JobsScoringQuery,
     JobsSearchingQuery,
@@ -62,12 +65,35 @@ async def _parameters(request: Request) -> dict[str, Any]:
 
 
 def _ranking_handler(
-    path: str, items: str, message: str, query_type: type[Any], use_case: Callable[[Workspace], Callable[[Any], Page]]
+    path: str,
+    items: str,
+    message: str,
+    query_type: type[Any],
+    use_case: Callable[[Workspace], Callable[[Any], Page]],
+    anchor: tuple[str, ...] = (),
 ) -> HTTPRouteHandler:
+    """`anchor`: the fields naming the record scored or matched against (at least one is needed); a
+    search has none, and sorts by relevance only with keywords."""
+    rules = () if anchor else (RELEVANCE_NEEDS_KEYWORDS,)
+    # `predictions`: per item, the algorithm's [P(no match), P(match)], when an algorithm scored them.
+    answer = msgspec.defstruct(
+        f"{items.title()}{path.rsplit('/', 1)[1].title()}",
+        [(items, list[Any]), ("predictions", list[list[float]] | None, None)],
+        kw_only=True,
+    )
+
     @route(
         path,
         http_method=["GET", "POST"],
-        opt=READ,
+        opt=reads(
+            query=query_type,
+            body=query_type,
+            one_of=anchor,
+            body_rules=rules,
+            answers={200: answer},
+            paged=True,
+            encodes=True,
+        ),
         name=path.strip("/").replace("/", "-"),
         tags=["ranking"],
         summary=message.replace(" results", ""),
@@ -92,6 +118,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             "Profile scoring results",
             ProfilesScoringQuery,
             lambda workspace: workspace.ranking.score_profiles,
+            ("job_key", "job_reference"),
         ),
         _ranking_handler(
             "/jobs/scoring",
@@ -99,6 +126,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             "Job scoring results",
             JobsScoringQuery,
             lambda workspace: workspace.ranking.score_jobs,
+            ("profile_key", "profile_reference"),
         ),
         _ranking_handler(
             "/profiles/matching",
@@ -106,6 +134,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             "Profile Matching results",
             ProfilesMatchingQuery,
             lambda workspace: workspace.ranking.match_profiles,
+            ("profile_key", "profile_reference"),
         ),
         _ranking_handler(
             "/jobs/matching",
@@ -113,6 +142,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             "Job Matching results",
             JobsMatchingQuery,
             lambda workspace: workspace.ranking.match_jobs,
+            ("job_key", "job_reference"),
         ),
         _ranking_handler(
             "/profiles/searching",
