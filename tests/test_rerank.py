@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index.columns import SIDE_VIEWS, TERM_BUCKETS, FeatureColumns
+from cerebro_serve.objects import Profile
 from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
+from cerebro_serve.scoring.features import MAX_CAREER_YEARS, FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
 
 DIM = 24
@@ -271,3 +273,9 @@ def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
     better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5]]))
     worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5]]))
     assert better[0] > worse[0]
+
+
+def test_absurd_experience_is_capped_at_a_working_life() -> None:
+    """A duration of 10^30 years (accepted JSON) would overflow the index's float32 column."""
+    features = FeatureExtractor().of(Profile(text="Python developer", experiences_duration=1e30))
+    assert features.years == MAX_CAREER_YEARS

@@ -215,6 +215,11 @@ class FeatureExtractor:
         return concepts
 
 
+# Longer than any working life: more comes only from absurd dates or durations, and would overflow the
+# index's float32 column.
+MAX_CAREER_YEARS = 80.0
+
+
 def _features(
     concepts: dict[str, str],
     terms: tuple[list[int], list[int], int],
@@ -238,7 +243,7 @@ def _features(
         terms=terms[0],
         term_freqs=terms[1],
         length=terms[2],
-        years=years,
+        years=min(years, MAX_CAREER_YEARS),
         education=education,
         languages=languages,
         lat=lat,
