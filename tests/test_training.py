@@ -61,6 +61,18 @@ def _fork(client) -> str:
     return client.post("/v1/algorithm", json=body).json()["data"]["key"]
 
 
+def _rating(source: str, board: str, profile: str, job: str, score: float, role: str = "recruiter") -> dict:
+    """A rating body naming its profile and job by reference."""
+    return {
+        "source_key": source,
+        "board_key": board,
+        "profile_reference": profile,
+        "job_reference": job,
+        "role": role,
+        "score": score,
+    }
+
+
 def _local_hiring(client, source: str, board: str) -> list[tuple[str, str, bool]]:
     """Recruiters of this workspace hire locally: 8 jobs in Paris, each with 3 Paris and 3 Lyon candidates
     (the same resume). The base algorithm ignores distance. Returns (profile ref, job ref, local)."""
@@ -83,30 +95,14 @@ def test_training_learns_what_recruiters_reward_and_rollback_restores(
     source, board = workspace_pools
     key = _fork(client)
     ratings = [
-        {
-            "source_key": source,
-            "board_key": board,
-            "profile_reference": reference,
-            "job_reference": job,
-            "role": "recruiter",
-            "score": 0.9 if local else 0.1,
-        }
+        _rating(source, board, reference, job, 0.9 if local else 0.1)
         for reference, job, local in _local_hiring(client, source, board)
     ]
     # Two more whose owners did not allow their data to improve the model.
     for reference in ("private-1", "private-2"):
         body = _profile(source, reference, LYON, consent_algorithmic={"owner": {"learning": False}})
         assert client.post("/v1/profile/indexing", json=body).status_code == 201
-        ratings.append(
-            {
-                "source_key": source,
-                "board_key": board,
-                "profile_reference": reference,
-                "job_reference": "job-0",
-                "role": "recruiter",
-                "score": 0.95,
-            }
-        )
+        ratings.append(_rating(source, board, reference, "job-0", 0.95))
     for rating in ratings:
         assert client.post("/v1/rating", json=rating).status_code == 201
 
@@ -173,17 +169,7 @@ def test_too_little_feedback_is_refused_with_how_many_more(client, workspace_poo
     client.post("/v1/job/indexing", json={**JOB, "board_key": board, "reference": "job"})
     for number, score in enumerate((0.9, 0.8, 0.2)):
         client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
-        client.post(
-            "/v1/rating",
-            json={
-                "source_key": source,
-                "board_key": board,
-                "profile_reference": f"p{number}",
-                "job_reference": "job",
-                "role": "recruiter",
-                "score": score,
-            },
-        )
+        client.post("/v1/rating", json=_rating(source, board, f"p{number}", "job", score))
     started = client.post("/v1/algorithm/training", json={"algorithm_key": key}).json()["data"]
     training = _wait(client, started["training_key"])
     assert training["status"] == "failed" and training["version"] is None
@@ -330,17 +316,7 @@ def test_live_learning_queues_a_training_after_enough_feedback(client, workspace
         workspace.training.check_live_learning()
         assert workspace.training.store.last_training(algorithm["key"]) is None
         client.post("/v1/profile/indexing", json=_profile(source, f"p{number}", PARIS))
-        client.post(
-            "/v1/rating",
-            json={
-                "source_key": source,
-                "board_key": board,
-                "profile_reference": f"p{number}",
-                "job_reference": "job",
-                "role": "candidate",
-                "score": 0.7,
-            },
-        )
+        client.post("/v1/rating", json=_rating(source, board, f"p{number}", "job", 0.7, role="candidate"))
     workspace.training.check_live_learning()
     training = workspace.training.store.last_training(algorithm["key"])
     assert training is not None and training.status == "queued" and training.trigger == "threshold"
@@ -438,17 +414,7 @@ def test_encoder_fine_tuning_through_the_workspace(client, workspace, workspace_
     source, board = workspace_pools
     key = _fork(client)
     for reference, job, local in _local_hiring(client, source, board):
-        client.post(
-            "/v1/rating",
-            json={
-                "source_key": source,
-                "board_key": board,
-                "profile_reference": reference,
-                "job_reference": job,
-                "role": "recruiter",
-                "score": 0.9 if local else 0.1,
-            },
-        )
+        client.post("/v1/rating", json=_rating(source, board, reference, job, 0.9 if local else 0.1))
     _, model_dir = resolve_model_dir("all-MiniLM-L6-v2")
     report = workspace.training.finetune_encoder(key, "rating", model_dir, tmp_path / "tuned", "cpu")
     assert report["train_examples"] == 18 and report["validation_examples"] == 6
