@@ -30,6 +30,8 @@ def test_every_route_has_a_contract_and_is_documented(client) -> None:
     documented = {(method, path) for path, methods in paths.items() for method in methods}
     assert served == documented
     assert len(documented) > 50
+    ids = [operation["operationId"] for methods in paths.values() for operation in methods.values()]
+    assert all(isinstance(id_, str) and id_ for id_ in ids) and len(set(ids)) == len(ids)
 
 
 def test_a_keyed_route_declares_its_key_parameters_and_errors(client) -> None:

@@ -86,8 +86,13 @@ def _operations(app: Litestar) -> Iterator[tuple[str, str, HTTPRouteHandler, Con
             contract = handler.opt.get(CONTRACT)
             if contract is None:
                 continue  # the documentation's own pages
-            for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
+            for method in sorted(_methods(handler)):
                 yield route.path, method, handler, contract
+
+
+def _methods(handler: HTTPRouteHandler) -> set[str]:
+    """The methods a handler documents (Litestar adds HEAD to GET, and answers OPTIONS itself)."""
+    return {str(method) for method in handler.http_methods} - {"HEAD", "OPTIONS"}
 
 
 def _types(contracts: list[Contract]) -> list[Any]:
@@ -107,7 +112,8 @@ def _alternatives(body: Any) -> tuple[Any, ...]:
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """An optional query parameter is left out, never sent as null: its schema drops the null branch."""
+    """A field of an "at least one of" group counts only with a value (the server reads null as absent),
+    so inside the group's object its schema drops the null branch."""
     branches = schema.get("anyOf")
     if not branches:
         return schema
@@ -135,23 +141,25 @@ class _Operation:
 
     def build(self, method: str) -> dict[str, Any]:
         handler, contract = self.handler, self.contract
+        name = handler.name or handler.handler_name.replace("_", "-")  # the function's, where none was given
         operation: dict[str, Any] = {
-            "operationId": f"{method.lower()}-{handler.name}" if len(handler.http_methods) > 2 else handler.name,
+            "operationId": f"{method.lower()}-{name}" if len(_methods(handler)) > 1 else name,
             "summary": handler.summary or "",
             "tags": list(handler.tags or []),
         }
         if handler.description:
             operation["description"] = handler.description
-        has_body = method in ("POST", "PUT", "PATCH")
-        if contract.query is not None and not (has_body and contract.body is not None):
+        # A route that reads a query by GET and a body by POST (the ranking calls) documents each as such.
+        takes_body = method in ("POST", "PUT", "PATCH") and (contract.body is not None or contract.form is not None)
+        if contract.query is not None and not takes_body:
             operation["parameters"] = self._parameters(contract.query)
-        if has_body and (contract.body is not None or contract.form is not None):
+        if takes_body:
             operation["requestBody"] = self._request_body()
         if self.keyed:
             operation["security"] = [{API_KEY: []}]
             permission = handler.opt.get("permission", "all")
             operation["description"] = (operation.get("description", "") + f"\n\nKey: {_KEYS[permission]}.").strip()
-        operation["responses"] = self._responses(has_body)
+        operation["responses"] = self._responses(takes_body)
         return operation
 
     # -- inputs ---------------------------------------------------------------------------------------
@@ -164,7 +172,7 @@ class _Operation:
         schema = self._struct_schema(struct)
         required = set(schema.get("required", []))
         as_json = json_fields(struct)
-        grouped = {name: _without_null(schema["properties"][name]) for name in self.contract.one_of}
+        grouped = {name: _without_null(schema["properties"][name]) for name in self.contract.any_of}
         parameters = []
         for name, field_schema in schema["properties"].items():
             if name in grouped:
@@ -213,7 +221,7 @@ class _Operation:
     def _body_schema(self) -> dict[str, Any]:
         alternatives = [self.schema_of[declared] for declared in _alternatives(self.contract.body)]
         schema = alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
-        groups = [*self.contract.body_required, *([self.contract.one_of] if self.contract.one_of else [])]
+        groups = [*self.contract.body_any_of, *([self.contract.any_of] if self.contract.any_of else [])]
         conditions = [{"anyOf": [{"required": [name]} for name in group]} for group in groups]
         conditions.extend(self.contract.body_rules)
         if self.contract.body_one_of:
@@ -222,7 +230,7 @@ class _Operation:
 
     # -- answers --------------------------------------------------------------------------------------
 
-    def _responses(self, has_body: bool) -> dict[str, Any]:
+    def _responses(self, takes_body: bool) -> dict[str, Any]:
         contract = self.contract
         responses: dict[str, Any] = {}
         for status, data in contract.answers.items():
@@ -230,7 +238,7 @@ class _Operation:
         errors = set(contract.errors)
         if self.keyed:
             errors.update(EVERY_KEYED_ROUTE)
-        if has_body and (contract.body is not None or contract.form is not None):
+        if takes_body:
             errors.update(WITH_BODY)
         if contract.encodes:
             errors.add(ENCODES)

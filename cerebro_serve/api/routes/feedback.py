@@ -39,7 +39,7 @@ ImportLines = Annotated[
 def _handlers(kind: str, request_type: type[Any], title: str) -> list[HTTPRouteHandler]:
     @post(
         f"/{kind}",
-        opt=writes(body=request_type, body_required=LINKED, answers={201: dict[str, Any]}),
+        opt=writes(body=request_type, body_any_of=LINKED, answers={201: dict[str, Any]}),
         name=f"post-{kind}",
         tags=TAGS,
         summary=f"Record a {kind}; stored durably before the reply",

@@ -16,7 +16,7 @@ from cerebro_serve.api.routes.common import call, embedding_meta, workspace_of, 
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.parsing import ProfileFileFields, ProfileFileRequest, QueuedParsing
-from cerebro_serve.services.queries import Key, ProfileQuery
+from cerebro_serve.services.queries import Key, ProfileQuery, RecordQuery
 
 MAX_FILE_NAME = 255  # what file systems store; the name is kept with the profile's attachment
 
@@ -105,7 +105,7 @@ async def parse_profile_file(request: Request) -> Response:
     "/profile/parsing",
     opt=reads(
         query=ProfileQuery,
-        one_of=("key", "reference", "profile_email", "email"),
+        any_of=RecordQuery.__struct_fields__,
         answers={200: ParsedProfile, 202: PendingParsing},
     ),
     name="get-profile-parsing",

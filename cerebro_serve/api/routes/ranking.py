@@ -88,7 +88,7 @@ def _ranking_handler(
         opt=reads(
             query=query_type,
             body=query_type,
-            one_of=anchor,
+            any_of=anchor,
             body_rules=rules,
             answers={200: answer},
             paged=True,

@@ -23,6 +23,7 @@ from cerebro_serve.services.queries import (
     ProfileArchive,
     ProfileQuery,
     ProfilesStoringQuery,
+    RecordQuery,
 )
 
 Name = Annotated[str, msgspec.Meta(min_length=1)]
@@ -84,7 +85,6 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
     record_query: type[ProfileQuery | JobQuery] = ProfileQuery if kind is PROFILE else JobQuery
     archive_request: type[ProfileArchive | JobArchive] = ProfileArchive if kind is PROFILE else JobArchive
     create, wrapped, changes = _bodies(kind)
-    lookup = ("key", "reference", "profile_email", "email")
 
     @post(
         f"/{kind.name}/indexing",
@@ -113,7 +113,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         f"/{kind.name}/indexing",
         opt=writes(
             body=changes,
-            body_required=(("key", "reference"),),
+            body_any_of=(("key", "reference"),),
             answers={200: kind.type},
             errors=(409,),
             encodes=True,
@@ -131,7 +131,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
 
     @get(
         f"/{kind.name}/indexing",
-        opt=reads(query=record_query, one_of=lookup, answers={200: kind.type}),
+        opt=reads(query=record_query, any_of=RecordQuery.__struct_fields__, answers={200: kind.type}),
         name=f"get-{kind.name}",
         tags=[kind.plural],
         summary=f"Get a {kind.name} by `{kind.pool_key_field}` and `key` or `reference`",
@@ -145,7 +145,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         f"/{kind.name}/indexing/archive",
         opt=writes(
             body=archive_request,
-            body_required=(lookup[:3],),
+            body_any_of=(("key", "reference", "profile_email"),),
             answers={200: ArchivedKey},
             example={kind.pool_key_field: "<pool key>", "reference": "<reference>", "is_archive": True},
         ),
@@ -162,7 +162,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
             workspace_of(request).records.archive, kind, payload.pool_key, payload.lookup, payload.is_archive
         )
         action = "archived" if payload.is_archive else "unarchived"
-        return envelope(200, f"{title} {action}", {"key": key})
+        return envelope(200, f"{title} {action}", ArchivedKey(key=key))
 
     @get(
         f"/storing/{kind.plural}",

@@ -102,7 +102,7 @@ async def text_tagging(request: Request) -> Response:
 async def text_embedding(request: Request) -> Response:
     body = convert(await json_body(request), EmbeddingBody)
     vector = await call(workspace_of(request).text.embed, body.text)
-    return envelope(200, "Text embedded", [{"embedding": vector}])
+    return envelope(200, "Text embedded", [Embedding(embedding=vector)])
 
 
 @post(
