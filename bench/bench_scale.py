@@ -101,8 +101,9 @@ def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
 
 
-def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.ndarray]:
-    """A pool of n profiles grown from the base records (see the module docstring); record ids 1..n."""
+def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.ndarray, np.ndarray]:
+    """A pool of n profiles grown from the base records (see the module docstring); record ids 1..n. Also
+    returns each row's vectors and the base record it was grown from."""
     rng = np.random.default_rng(seed)
     dim = base.vectors.shape[2]
     features = base.features
@@ -125,10 +126,11 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
             "city",
         )
     }
-    skill_parts, term_parts = [], []
+    skill_parts, term_parts, origins = [], [], []
     for start in range(0, n, CHUNK):
         size = min(CHUNK, n - start)
         sources = rng.integers(0, len(features), size)
+        origins.append(sources)
         vectors[start : start + size] = _noisy(base.vectors[sources, 0], rng)
         for position, view in enumerate(SIDE_VIEWS, start=1):
             noisy = _noisy(base.vectors[sources, position], rng) * present[sources, position - 1, None]
@@ -165,7 +167,7 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
     index = VectorIndex(dim)
     index.set(np.arange(n), vectors)
     index.maintain()
-    return PoolIndex(index, columns), vectors
+    return PoolIndex(index, columns), vectors, np.concatenate(origins)
 
 
 # -- engine ----------------------------------------------------------------------------------------
@@ -393,7 +395,7 @@ def main() -> None:
     for n in args.sizes:
         before = rss_mb(os.getpid())
         t0 = time.perf_counter()
-        pool, vectors = synthetic_pool(base, n)
+        pool, vectors, _ = synthetic_pool(base, n)
         build = time.perf_counter() - t0
         built = rss_mb(os.getpid())
         timings, tops = engine_run(pool, queries, anchors, RowFilter())

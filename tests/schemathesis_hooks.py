@@ -73,7 +73,7 @@ def _complete_location(values: dict[str, Any]) -> None:
 
 def _swap(method: str, path: str, values: dict[str, Any]) -> None:
     for name, value in list(values.items()):
-        if name == "lookup" and isinstance(value, dict):
+        if name in ("lookup", "profile", "job") and isinstance(value, dict):  # an "at least one of" group
             _swap(method, path, value)
         elif name in ("profile_email", "email"):
             del values[name]  # no known email: the record is looked up by its key instead
@@ -87,6 +87,8 @@ def _swap(method: str, path: str, values: dict[str, Any]) -> None:
     for record, pool in (("profile", "source_key"), ("job", "board_key")):
         if values.get(f"{record}_key") or values.get(f"{record}_reference"):
             values[pool] = KNOWN[pool]  # a record is named within its pool
+    if any(values.get(name) in (False, "false", "False", "0", 0) for name in ("use_algorithm", "use_agent")):
+        values.pop("explain", None)  # an explanation explains a score: none without the algorithm
     goals = values.get("goals")
     if isinstance(goals, list):  # each stage of the journey once
         unique = {goal.get("action"): goal for goal in goals if isinstance(goal, dict)}

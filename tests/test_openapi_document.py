@@ -109,3 +109,19 @@ def test_options_lists_every_method_of_a_path(client) -> None:
     assert response.status_code == 204
     assert response.headers["allow"] == "GET, OPTIONS, POST"
     assert client.options("/v1/profile/indexing").headers["allow"] == "GET, OPTIONS, POST, PUT"
+
+
+def test_a_pair_route_names_each_record_by_key_or_reference(client) -> None:
+    document = _document(client)
+    grading = document["paths"]["/v1/profile/grading"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in grading["parameters"]}
+    for record in ("profile", "job"):
+        group = parameters[record]
+        assert group["required"] and group["explode"] and group["schema"]["minProperties"] == 1
+        assert set(group["schema"]["properties"]) == {f"{record}_key", f"{record}_reference"}
+    assert sorted(parameters["output_lang"]["schema"]["enum"]) == ["de", "en", "es", "fr"]
+    assert "403" in grading["responses"]  # a profile whose consent refuses scoring
+    answer = grading["responses"]["200"]["content"]["application/json"]["schema"]["properties"]["data"]
+    assert answer == {"$ref": "#/components/schemas/Grading"}
+    scoring = document["paths"]["/v1/profiles/scoring"]["post"]["requestBody"]["content"]["application/json"]
+    assert any("explain" in str(rule) for rule in scoring["schema"]["allOf"][1:])

@@ -11,6 +11,7 @@ from cerebro_serve.api.options import answer_options
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.auth import check_auth
 from cerebro_serve.api.routes.docs import docs_handlers
+from cerebro_serve.api.routes.explanations import explanation_handlers
 from cerebro_serve.api.routes.feedback import feedback_handlers
 from cerebro_serve.api.routes.health import healthz, readyz
 from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
@@ -33,6 +34,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
             *record_handlers(PROFILE),
             *record_handlers(JOB),
             *ranking_handlers(),
+            *explanation_handlers,
             parse_profile_file,
             get_profile_parsing,
             parse_job,

@@ -19,8 +19,8 @@ class Contract:
     """A route's inputs and answers.
 
     `query`/`body`/`form` are msgspec Structs (or, for a body, any type msgspec can describe);
-    `any_of` names fields of which at least one must be given (HrFlow's "key or reference"), in the query
-    or the body;
+    `any_of` holds groups of fields, at least one of each to be given (HrFlow's "key or reference"), in the
+    query or the body;
     `answers` maps each success status to the type of the envelope's `data` (None: no `data`);
     `errors` lists the error statuses this route gives beyond the ones every `/v1` route can.
     """
@@ -32,7 +32,7 @@ class Contract:
     body_one_of: tuple[tuple[str, ...], ...] = ()  # body fields: exactly one of these groups
     body_rules: tuple[dict[str, Any], ...] = ()  # further JSON Schema the body meets (rules between fields)
     form: Any = None
-    any_of: tuple[str, ...] = ()
+    any_of: tuple[tuple[str, ...], ...] = ()
     answers: dict[int, Any] = field(default_factory=lambda: {200: None})
     paged: bool = False
     errors: tuple[int, ...] = ()

@@ -172,7 +172,14 @@ class _Operation:
         schema = self._struct_schema(struct)
         required = set(schema.get("required", []))
         as_json = json_fields(struct)
-        grouped = {name: _without_null(schema["properties"][name]) for name in self.contract.any_of}
+        groups = [
+            (
+                _group_name(group, len(self.contract.any_of)),
+                {name: _without_null(schema["properties"][name]) for name in group},
+            )
+            for group in self.contract.any_of
+        ]
+        grouped = {name for _, group in groups for name in group}
         parameters = []
         for name, field_schema in schema["properties"].items():
             if name in grouped:
@@ -184,18 +191,18 @@ class _Operation:
             else:
                 parameter["schema"] = field_schema
             parameters.append(parameter)
-        if grouped:
+        for group_name, properties in groups:
             parameters.append(
                 {
-                    "name": "lookup",
+                    "name": group_name,
                     "in": "query",
                     "required": True,
                     "style": "form",
                     "explode": True,
-                    "description": f"At least one of {', '.join(f'`{name}`' for name in grouped)}.",
+                    "description": f"At least one of {', '.join(f'`{name}`' for name in properties)}.",
                     "schema": {
                         "type": "object",
-                        "properties": grouped,
+                        "properties": properties,
                         "minProperties": 1,
                         "additionalProperties": False,
                     },
@@ -221,7 +228,7 @@ class _Operation:
     def _body_schema(self) -> dict[str, Any]:
         alternatives = [self.schema_of[declared] for declared in _alternatives(self.contract.body)]
         schema = alternatives[0] if len(alternatives) == 1 else {"anyOf": alternatives}
-        groups = [*self.contract.body_any_of, *([self.contract.any_of] if self.contract.any_of else [])]
+        groups = [*self.contract.body_any_of, *self.contract.any_of]
         conditions = [{"anyOf": [{"required": [name]} for name in group]} for group in groups]
         conditions.extend(self.contract.body_rules)
         if self.contract.body_one_of:
@@ -272,3 +279,12 @@ _KEYS = {
     "write": "any key with write access (`ask_` admin or `askw_` write-only, which hears back only the key)",
     "all": "admin keys (`ask_`) only",
 }
+
+
+def _group_name(fields: tuple[str, ...], groups: int) -> str:
+    """The exploded query object of a group: `lookup` when it is the only one, else the record its fields
+    name (`profile` for `profile_key` / `profile_reference`)."""
+    prefix = fields[0].split("_", 1)[0]
+    if groups == 1 or not all(name.startswith(prefix + "_") for name in fields):
+        return "lookup"
+    return prefix

@@ -9,6 +9,7 @@ The views other than the full text (title, skills, experience) are stored as int
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -441,3 +442,23 @@ class FeatureColumns:
             self._tags.setdefault(tag, set()).add(row)
             self._tag_arrays.pop(tag, None)
         self._tags_of_row[row] = tuple(tags)
+
+
+def with_record_replaced(
+    pool: ColumnArrays, row: int, original: RecordFeatures, features: RecordFeatures, views: np.ndarray
+) -> ColumnArrays:
+    """Columns holding one edited version of the record at `row` (as their row 0), with the pool's
+    statistics as that edit would leave them (documents per term, mean length): what re-scoring the edit
+    against this pool reads, the pool itself untouched. `views`: the edit's SIDE_VIEWS vectors."""
+    scratch = FeatureColumns(pool.dimension, capacity=1)
+    scratch.upsert(0, 0, 0, features, views)
+    edited = scratch.snapshot()
+    term_df, mean_length = pool.term_df, pool.mean_length
+    if features.terms != original.terms or features.length != original.length:
+        term_df = pool.term_df.copy()
+        np.subtract.at(term_df, np.asarray(original.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
+        np.add.at(term_df, np.asarray(features.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
+        lengths = pool.term_length[: pool.rows].copy()
+        lengths[row] = features.length
+        mean_length = max(1.0, float(lengths.mean()))  # as FeatureColumns computes it
+    return dataclasses.replace(edited, term_df=term_df, term_docs=pool.term_docs, mean_length=mean_length)

@@ -63,12 +63,16 @@ class Trees:
         return {name: getattr(self, name).tolist() for name in names}
 
     def evaluate(self, features: np.ndarray) -> np.ndarray:
-        """The trees' sum for each row, every row walked at once in numpy (the reference the native walk
-        must match)."""
+        """The trees' sum for each row (the reference the native walk must match)."""
+        return self.leaves(features).sum(axis=1).astype(np.float32)
+
+    def leaves(self, features: np.ndarray) -> np.ndarray:
+        """The value of the leaf each row reaches in each tree (rows x trees, float64), every row walked at
+        once in numpy."""
         features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURES))
         rows = np.arange(len(features))
-        totals = np.zeros(len(features), dtype=np.float32)
-        for root in self.roots:
+        values = np.zeros((len(features), len(self.roots)), dtype=np.float64)
+        for number, root in enumerate(self.roots):
             nodes = np.full(len(features), root, dtype=np.int64)
             inner = self.feature[nodes] >= 0
             while inner.any():
@@ -76,8 +80,12 @@ class Trees:
                 go_left = features[rows[inner], self.feature[at]] <= self.threshold[at]
                 nodes[inner] = np.where(go_left, self.left[at], self.right[at])
                 inner = self.feature[nodes] >= 0
-            totals += self.value[nodes]
-        return totals
+            values[:, number] = self.value[nodes]
+        return values
+
+    def split_features(self) -> np.ndarray:
+        """The features some tree splits on, ascending."""
+        return np.unique(self.feature[self.feature >= 0])
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,11 +139,17 @@ class FeatureExtractor:
             return self.of_profile(record, today)
         return self.of_job(record)
 
+    def concepts_of(self, record: Profile | Job) -> dict[str, str]:
+        """The record's skills as taxonomy concepts (id -> display name): what its skill features hash."""
+        if isinstance(record, Profile):
+            names = [skill.name for skill in record.skills] + [
+                skill.name for experience in record.experiences for skill in experience.skills
+            ]
+            return self._concepts(record.skills, names, record.text)
+        return self._concepts(record.skills, [skill.name for skill in record.skills], _job_text(record))
+
     def of_profile(self, profile: Profile, today: date | None = None) -> RecordFeatures:
-        names = [skill.name for skill in profile.skills] + [
-            skill.name for experience in profile.experiences for skill in experience.skills
-        ]
-        concepts = self._concepts(profile.skills, names, profile.text)
+        concepts = self.concepts_of(profile)
         titles = [experience.title for experience in profile.experiences if experience.title][:2]
         title = " / ".join(titles) or (profile.info.summary or "").strip().split("\n")[0][:200]
         degrees = " ".join(
@@ -168,17 +174,8 @@ class FeatureExtractor:
         )
 
     def of_job(self, job: Job) -> RecordFeatures:
-        text = "\n".join(
-            part
-            for part in (
-                job.summary,
-                job.requirements,
-                job.responsibilities,
-                *(section.description for section in job.sections),
-            )
-            if part
-        )
-        concepts = self._concepts(job.skills, [skill.name for skill in job.skills], text)
+        text = _job_text(job)
+        concepts = self.concepts_of(job)
         years = [int(match.group(1)) for match in YEARS_REQUIRED.finditer(text) if int(match.group(1)) <= 30]
         education_text = " ".join(part for part in (job.requirements, text) if part)
         languages = _language_bits(entity.name for entity in job.languages)
@@ -193,6 +190,17 @@ class FeatureExtractor:
             (job.name or "").strip(),
         )
 
+    def concept_of_name(self, name: str) -> tuple[str, str] | None:
+        """(concept id, display name) of a named skill: the taxonomy concept when the name is one skill's
+        surface form, else the name itself; None for a blank name."""
+        folded = _fold(name)
+        if not folded:
+            return None
+        matches = self.lexicon.find(name, kind="skill")
+        if len(matches) == 1 and len(matches[0].text) >= 0.8 * len(name.strip()):
+            return matches[0].concept.id, matches[0].concept.name
+        return "name:" + folded, name.strip()
+
     def _concepts(self, skills: Iterable, names: list[str], fallback_text: str | None) -> dict[str, str]:
         """Concept id -> display name. Named skills map onto the taxonomy when a name is one skill's
         surface form; a record without named skills gets those found in its text."""
@@ -201,18 +209,19 @@ class FeatureExtractor:
             if getattr(skill, "taxonomy_id", None):
                 concepts.setdefault(skill.taxonomy_id, skill.name)
         for name in names:
-            folded = _fold(name)
-            if not folded:
-                continue
-            matches = self.lexicon.find(name, kind="skill")
-            if len(matches) == 1 and len(matches[0].text) >= 0.8 * len(name.strip()):
-                concepts.setdefault(matches[0].concept.id, matches[0].concept.name)
-            else:
-                concepts.setdefault("name:" + folded, name.strip())
+            named = self.concept_of_name(name)
+            if named is not None:
+                concepts.setdefault(*named)
         if not concepts and fallback_text:
             for match in self.lexicon.find(fallback_text, kind="skill"):
                 concepts.setdefault(match.concept.id, match.concept.name)
         return concepts
+
+
+def _job_text(job: Job) -> str:
+    """The job's prose, where its years, education and (without named skills) skills are read."""
+    parts = (job.summary, job.requirements, job.responsibilities, *(section.description for section in job.sections))
+    return "\n".join(part for part in parts if part)
 
 
 # Longer than any working life: more comes only from absurd dates or durations, and would overflow the

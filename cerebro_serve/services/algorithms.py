@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm, matching_algorithm
 from cerebro_serve.scoring.marketplace import MARKETPLACE, base_of
 from cerebro_serve.services.errors import InvalidParameters, NotFound
 from cerebro_serve.services.pages import Page
@@ -79,6 +79,8 @@ class AlgorithmService:
         """The fusion that answers a scoring call: the named algorithm's active version, a marketplace base
         by its key, or the workspace default when no key is given. Its name and version say which answered."""
         key = key or self.store.default_algorithm() or MARKETPLACE[0].key
+        if key == MATCHING_ALGORITHM:  # like against like, but any pair of records can be scored with it
+            return matching_algorithm()
         base = base_of(key)
         if base is not None:
             return dataclasses.replace(base.fusion(), name=base.key)

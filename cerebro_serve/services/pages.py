@@ -19,6 +19,7 @@ class Page(Generic[T]):
     total: int
     predictions: list[list[float]] | None = None
     extra_meta: dict[str, Any] | None = None  # e.g. which algorithm version answered a scoring call
+    explanations: list[Any] | None = None  # one per item, when a scoring call asked for them
 
     @property
     def meta(self) -> dict[str, Any]:

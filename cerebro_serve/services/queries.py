@@ -93,6 +93,10 @@ class JobsSearchingQuery(Filtering, kw_only=True):
     board_keys: list[Key]
 
 
+# The languages an explanation's sentences are written in (scoring/wording.py).
+OutputLang = Literal["en", "fr", "es", "de"]
+
+
 class Scoring(Filtering, kw_only=True):
     algorithm_key: str | None = None
     agent_key: str | None = None
@@ -100,10 +104,26 @@ class Scoring(Filtering, kw_only=True):
     use_agent: bool | None = None
     use_algorithm: bool | None = None
     score_threshold: Annotated[float, Meta(ge=0, le=1)] | None = None
+    # Each result's short explanation beside it (no evidence spans, no suggestions), in `output_lang`.
+    explain: bool = False
+    output_lang: OutputLang = "en"
 
     @property
     def uses_algorithm(self) -> bool:
         return self.use_agent is not False and self.use_algorithm is not False
+
+
+# JSON Schema of a scoring body: explanations explain a score, so `explain` needs the algorithm on.
+EXPLAIN_NEEDS_A_SCORE: dict[str, Any] = {
+    "if": {"required": ["explain"], "properties": {"explain": {"const": True}}},
+    "then": {
+        "not": {
+            "anyOf": [
+                {"required": [name], "properties": {name: {"const": False}}} for name in ("use_algorithm", "use_agent")
+            ]
+        }
+    },
+}
 
 
 class ProfilesScoringQuery(Scoring, kw_only=True):
@@ -118,6 +138,26 @@ class JobsScoringQuery(Scoring, kw_only=True):
     source_key: Key
     profile_key: str | None = None
     profile_reference: str | None = None
+
+
+class PairQuery(Struct, kw_only=True):
+    """One profile and one job, each by key or reference (`profile/grading`, `job/grading`)."""
+
+    source_key: Key
+    board_key: Key
+    profile_key: Key | None = None
+    profile_reference: Key | None = None
+    job_key: Key | None = None
+    job_reference: Key | None = None
+    algorithm_key: Key | None = None  # default: as in scoring (the workspace default, else cerebro-base)
+    output_lang: OutputLang = "en"
+
+
+class UpskillingQuery(PairQuery, kw_only=True):
+    """`profile/upskilling`, `job/upskilling`. `score`: the score the caller was shown (HrFlow's SDK sends
+    it); the explanation is of the score computed now, and `meta.score_given` echoes it."""
+
+    score: Annotated[float, Meta(gt=0, lt=1)] | None = None
 
 
 class ProfilesMatchingQuery(Filtering, kw_only=True):

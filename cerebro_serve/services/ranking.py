@@ -18,17 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.vector_index import SearchResult
-from cerebro_serve.objects import JOB, PROFILE, Record, RecordKind
-from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, RecordFeatures
+from cerebro_serve.objects import JOB, PROFILE, RecordKind
+from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
-from cerebro_serve.scoring.rerank import QueryFeatures, rerank
+from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.anchors import Anchor, Anchors
 from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
     Filtering,
@@ -38,31 +39,20 @@ from cerebro_serve.services.queries import (
     ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
-    RecordLookup,
+    Scoring,
     Tag,
     TagCnf,
 )
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
-from cerebro_serve.store import RecordFilter, SqlStore, StoredRecord, TagClause
+from cerebro_serve.store import RecordFilter, SqlStore, TagClause
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import ScoringCall
 
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
 # similarity order to the top (bench/bench_scale.py measures the cost).
 RERANK_DEPTH = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    """What a ranking is relative to: a stored job or profile (scoring), or keywords (searching)."""
-
-    vector: np.ndarray
-    query: QueryFeatures | None  # None: rank by similarity only
-    algorithm: Algorithm | None = None  # the fusion that scores; None when only searching
-    excluded_id: int | None = None  # the anchor itself, when it is ranked among its peers
-    key: str | None = None  # the stored anchor's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +78,8 @@ class RankingService:
         algorithms: AlgorithmService,
         matching: Algorithm,
         recorder: ScoringRecorder,
+        anchors: Anchors,
+        explanations: ExplanationService,
     ) -> None:
         self.store = store
         self.records = records
@@ -97,6 +89,8 @@ class RankingService:
         self.algorithms = algorithms
         self.matching = matching
         self.recorder = recorder
+        self.anchors = anchors
+        self.explanations = explanations
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
@@ -104,7 +98,7 @@ class RankingService:
             PROFILE,
             query.source_keys,
             query,
-            lambda: self._stored_anchor(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
+            lambda: self.anchors.stored(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
             endpoint="profiles/scoring",
         )
 
@@ -114,7 +108,7 @@ class RankingService:
             JOB,
             query.board_keys,
             query,
-            lambda: self._stored_anchor(
+            lambda: self.anchors.stored(
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, algorithm
             ),
             endpoint="jobs/scoring",
@@ -125,7 +119,7 @@ class RankingService:
             PROFILE,
             query.source_keys or [query.source_key],
             query,
-            lambda: self._stored_anchor(
+            lambda: self.anchors.stored(
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, self.matching, matching=True
             ),
         )
@@ -135,7 +129,7 @@ class RankingService:
             JOB,
             query.board_keys or [query.board_key],
             query,
-            lambda: self._stored_anchor(
+            lambda: self.anchors.stored(
                 JOB, query.board_key, query.job_key, query.job_reference, self.matching, matching=True
             ),
         )
@@ -152,41 +146,6 @@ class RankingService:
         """The fusion that answers (the named algorithm's active version, else the workspace default);
         None when the caller asked for search-only (`use_algorithm=0`)."""
         return self.algorithms.resolve(query.algorithm_key or query.agent_key) if query.uses_algorithm else None
-
-    def _stored_anchor(
-        self,
-        kind: RecordKind,
-        pool_key: str,
-        key: str | None,
-        reference: str | None,
-        algorithm: Algorithm | None,
-        matching: bool = False,
-    ) -> Anchor:
-        """The stored job (or profile) everything is ranked against, with its vectors and features; with
-        no algorithm, ranked by similarity alone. Scoring reads the job's side as the requirements;
-        matching (like against like) reads the anchor's side as the reference the others are compared
-        with, and leaves it out."""
-        if key is None and reference is None:
-            raise InvalidParameters(f"give `{kind.name}_key` or `{kind.name}_reference`")
-        stored = self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference))
-        embedding, features = self._vectors_of(stored)
-        if algorithm is None:
-            return Anchor(embedding[0], None)
-        query = QueryFeatures.of(features, embedding, is_job=kind is JOB or matching)
-        vector = embedding[0] if matching else algorithm.adapt(embedding[0], is_job=kind is JOB)
-        return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key)
-
-    def _vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
-        model, raw, features = self.store.records.record_vectors(stored.id)
-        if not self.registry.is_current(model, raw, features):
-            record: Record = (
-                self.records.materialize(JOB, stored)
-                if stored.kind == JOB.name
-                else self.records.materialize(PROFILE, stored)
-            )
-            [(_, embedding, fresh)] = self.records.describe([record])
-            return embedding, fresh
-        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]  # is_current: not None
 
     def _keyword_anchor(self, query: Filtering) -> Anchor | None:
         """Searching sorted by relevance ranks by similarity to the keywords; otherwise it lists."""
@@ -248,7 +207,10 @@ class RankingService:
             self.recorder.record(
                 ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us())
             )
-        return Page(items, query.page, query.limit, total, predictions, algorithm_meta)
+        explanations = None
+        if isinstance(query, Scoring) and query.explain and anchor is not None:
+            explanations = self.explanations.of_page(anchor, kind, items, query.output_lang)
+        return Page(items, query.page, query.limit, total, predictions, algorithm_meta, explanations)
 
     def _rank_pool(
         self,

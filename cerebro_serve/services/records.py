@@ -237,6 +237,32 @@ class RecordService:
         embeddings = embed_views(self.encoder, [[self._capped(text) for text in views] for views in texts])
         return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
 
+    def describe_edits(
+        self, original: Record, embedding: np.ndarray, features: RecordFeatures, edits: Sequence[Record]
+    ) -> builtins.list[tuple[np.ndarray, RecordFeatures]]:
+        """View vectors and features of edited copies of a stored record (its vectors and features given):
+        features afresh, and only the views whose text an edit changed embedded again, in one encoder call
+        for all the copies. A view embedded beside other texts can differ from its indexed vector in the
+        last float32 digits (batch padding), no more."""
+        before = [self._capped(text) for text in view_texts(original, features.title, features.skills_text)]
+        fresh = [self.extractor.of(edit) for edit in edits]
+        vectors = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
+        texts, slots = [], []
+        for number, (edit, edited) in enumerate(zip(edits, fresh)):
+            for view, text in enumerate(view_texts(edit, edited.title, edited.skills_text)):
+                text = self._capped(text)
+                if text == before[view]:
+                    continue
+                if view == 0 or text.strip():  # as embed_views: an empty side view is a zero vector
+                    texts.append(text)
+                    slots.append((number, view))
+                else:
+                    vectors[number, view] = 0.0
+        if texts:
+            for (number, view), vector in zip(slots, self.encoder.embed_documents(texts)):
+                vectors[number, view] = vector
+        return list(zip(vectors, fresh))
+
     def pool_index(self, pool_key: str) -> PoolIndex:
         """The pool's index. Records the registry reports stale (stored by another model or an older
         schema) are described again, written back to the store, then added: no record is left out."""

@@ -14,6 +14,8 @@ from cerebro_serve.scoring import calibration_for
 from cerebro_serve.scoring.algorithms import matching_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor, skill_weights
 from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.anchors import Anchors
+from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.parsing import ParsingService
@@ -62,6 +64,8 @@ class Workspace:
         if training_worker:
             self.training.worker.start()
         self.recorder = ScoringRecorder(learning)
+        anchors = Anchors(store, self.records, self.registry)
+        self.explanations = ExplanationService(self.records, anchors, self.algorithms)
         self.ranking = RankingService(
             store,
             self.records,
@@ -71,6 +75,8 @@ class Workspace:
             self.algorithms,
             matching_algorithm(),
             self.recorder,
+            anchors,
+            self.explanations,
         )
         self.sandbox = sandbox
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)

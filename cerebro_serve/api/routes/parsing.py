@@ -105,7 +105,7 @@ async def parse_profile_file(request: Request) -> Response:
     "/profile/parsing",
     opt=reads(
         query=ProfileQuery,
-        any_of=RecordQuery.__struct_fields__,
+        any_of=(RecordQuery.__struct_fields__,),
         answers={200: ParsedProfile, 202: PendingParsing},
     ),
     name="get-profile-parsing",

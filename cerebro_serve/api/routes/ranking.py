@@ -15,8 +15,10 @@ from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
+    EXPLAIN_NEEDS_A_SCORE,
     RELEVANCE_NEEDS_KEYWORDS,
     JobsMatchingQuery,
     JobsScoringQuery,
@@ -71,16 +73,17 @@ def _ranking_handler(
     query_type: type[Any],
     use_case: Callable[[Workspace], Callable[[Any], Page]],
     anchor: tuple[str, ...] = (),
+    explains: bool = False,
 ) -> HTTPRouteHandler:
     """`anchor`: the fields naming the record scored or matched against (at least one is needed); a
     search has none, and sorts by relevance only with keywords."""
-    rules = () if anchor else (RELEVANCE_NEEDS_KEYWORDS,)
-    # `predictions`: per item, the algorithm's [P(no match), P(match)], when an algorithm scored them.
-    answer = msgspec.defstruct(
-        f"{items.title()}{path.rsplit('/', 1)[1].title()}",
-        [(items, list[Any]), ("predictions", list[list[float]] | None, None)],
-        kw_only=True,
-    )
+    rules = (EXPLAIN_NEEDS_A_SCORE,) if explains else () if anchor else (RELEVANCE_NEEDS_KEYWORDS,)
+    # `predictions`: per item, the algorithm's [P(no match), P(match)], when an algorithm scored them;
+    # `explanations`: per item, with `explain=true` on a scoring route.
+    fields: list[Any] = [(items, list[Any]), ("predictions", list[list[float]] | None, None)]
+    if explains:
+        fields.append(("explanations", list[Explanation] | None, None))
+    answer = msgspec.defstruct(f"{items.title()}{path.rsplit('/', 1)[1].title()}", fields, kw_only=True)
 
     @route(
         path,
@@ -88,7 +91,7 @@ def _ranking_handler(
         opt=reads(
             query=query_type,
             body=query_type,
-            any_of=anchor,
+            any_of=(anchor,) if anchor else (),
             body_rules=rules,
             answers={200: answer},
             paged=True,
@@ -105,6 +108,8 @@ def _ranking_handler(
         data: dict[str, Any] = {items: page.items}
         if page.predictions is not None:
             data["predictions"] = page.predictions
+        if page.explanations is not None:
+            data["explanations"] = page.explanations
         return envelope(200, message, data, page.meta)
 
     return rank
@@ -119,6 +124,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             ProfilesScoringQuery,
             lambda workspace: workspace.ranking.score_profiles,
             ("job_key", "job_reference"),
+            explains=True,
         ),
         _ranking_handler(
             "/jobs/scoring",
@@ -127,6 +133,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             JobsScoringQuery,
             lambda workspace: workspace.ranking.score_jobs,
             ("profile_key", "profile_reference"),
+            explains=True,
         ),
         _ranking_handler(
             "/profiles/matching",

@@ -131,7 +131,7 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
 
     @get(
         f"/{kind.name}/indexing",
-        opt=reads(query=record_query, any_of=RecordQuery.__struct_fields__, answers={200: kind.type}),
+        opt=reads(query=record_query, any_of=(RecordQuery.__struct_fields__,), answers={200: kind.type}),
         name=f"get-{kind.name}",
         tags=[kind.plural],
         summary=f"Get a {kind.name} by `{kind.pool_key_field}` and `key` or `reference`",

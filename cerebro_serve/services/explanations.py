@@ -1,0 +1,231 @@
+"""Grading and upskilling: one profile and one job, scored as the ranking that lists one of them would score
+it, and explained exactly (scoring/explanation.py).
+
+`profile/*` grades the profile as `profiles/scoring` ranks it for the job (the job is the anchor, the
+profile a row of its source); `job/*` grades the job as `jobs/scoring` ranks it for the profile. The pair's
+features come from the same re-ranker call as in those routes, so the score is theirs. Upskilling adds
+suggestions: each of the job's heaviest missing skills is added to a copy of the profile, the copy is
+described again (features afresh, changed views embedded) and re-scored against the same pool; the gain
+is the difference of logits, measured rather than estimated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from cerebro_serve.index.columns import with_record_replaced
+from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind, Skill
+from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.attribution import attribute, logits_of
+from cerebro_serve.scoring.explanation import Explanation, Suggestion, explain
+from cerebro_serve.scoring.facts import pair_facts
+from cerebro_serve.scoring.rerank import QueryFeatures, rerank
+from cerebro_serve.scoring.wording import Wording
+from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.anchors import Anchor, Anchors
+from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound
+from cerebro_serve.services.queries import PairQuery, RecordLookup, UpskillingQuery
+from cerebro_serve.services.records import RecordService
+from cerebro_serve.store import StoredRecord
+
+__all__ = ["Explained", "Explanation", "ExplanationService"]
+
+TRIED_SKILLS = 8  # the heaviest missing skills re-scored with the profile (one encoder call for all)
+SUGGESTIONS = 5
+# The consent_algorithmic uses each explanation needs (HrFlow's older name for upskilling: reasoning).
+CONSENT_USES = {"grading": ("scoring",), "upskilling": ("scoring", "upskilling", "reasoning")}
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    explanation: Explanation
+    algorithm: Algorithm
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"algorithm_key": self.algorithm.name, "algorithm_version": self.algorithm.version}
+
+
+@dataclass(frozen=True, slots=True)
+class _Pair:
+    """A graded pair: the anchor and the graded record's row in its pool, with what the re-ranker read."""
+
+    subject: RecordKind
+    anchor: Anchor
+    algorithm: Algorithm
+    profile: Profile
+    job: Job
+    profile_stored: StoredRecord
+    profile_features: RecordFeatures
+    job_features: RecordFeatures
+    pool_key: str  # the graded record's pool
+    row: int
+    score: float
+    features: np.ndarray
+
+
+class ExplanationService:
+    def __init__(self, records: RecordService, anchors: Anchors, algorithms: AlgorithmService) -> None:
+        self.records = records
+        self.anchors = anchors
+        self.algorithms = algorithms
+
+    def grade(self, query: PairQuery, subject: RecordKind) -> Explained:
+        pair = self._pair(query, subject, "grading")
+        return Explained(self._explain(pair, Wording(query.output_lang)), pair.algorithm)
+
+    def upskill(self, query: UpskillingQuery, subject: RecordKind) -> Explained:
+        pair = self._pair(query, subject, "upskilling")
+        wording = Wording(query.output_lang)
+        explanation = self._explain(pair, wording)
+        explanation.suggestions = self._suggestions(pair, explanation, wording)
+        return Explained(explanation, pair.algorithm)
+
+    def of_page(self, anchor: Anchor, kind: RecordKind, items: Sequence[Record], lang: str) -> list[Explanation]:
+        """Short explanations (no evidence spans, no suggestions) of a scored page's items, in its order."""
+        if anchor.algorithm is None or anchor.query is None or anchor.stored is None or anchor.features is None:
+            raise InvalidParameters("`explain` needs a score: leave the algorithm on")
+        wording = Wording(lang)
+        anchor_record: Record = (
+            self.records.materialize(JOB, anchor.stored)
+            if kind is PROFILE
+            else self.records.materialize(PROFILE, anchor.stored)
+        )
+        explanations = []
+        for item in items:
+            pool_key = getattr(item, kind.pool_key_field)
+            row, score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
+            _, item_features = self.anchors.vectors_of(self.records.find(kind, pool_key, RecordLookup(key=item.key)))
+            profile, job = (item, anchor_record) if kind is PROFILE else (anchor_record, item)
+            profile_features, job_features = (
+                (item_features, anchor.features) if kind is PROFILE else (anchor.features, item_features)
+            )
+            facts = pair_facts(self.records.extractor, profile, job, profile_features, job_features, evidence=False)  # type: ignore[arg-type]
+            attribution = attribute(anchor.algorithm, features[None])
+            explanations.append(explain(anchor.algorithm, attribution, 0, score, features, facts, wording))
+        return explanations
+
+    # -- the pair ----------------------------------------------------------------------------------
+
+    def _pair(self, query: PairQuery, subject: RecordKind, use: str) -> _Pair:
+        if query.profile_key is None and query.profile_reference is None:
+            raise InvalidParameters("give `profile_key` or `profile_reference`")
+        if query.job_key is None and query.job_reference is None:
+            raise InvalidParameters("give `job_key` or `job_reference`")
+        algorithm = self.algorithms.resolve(query.algorithm_key)
+        profile_stored = self.records.find(
+            PROFILE, query.source_key, RecordLookup(key=query.profile_key, reference=query.profile_reference)
+        )
+        profile = self.records.materialize(PROFILE, profile_stored)
+        _require_consent(profile, use)
+        job_stored = self.records.find(
+            JOB, query.board_key, RecordLookup(key=query.job_key, reference=query.job_reference)
+        )
+        if subject is PROFILE:  # ranked among profiles for the job
+            anchor = self.anchors.stored(JOB, query.board_key, job_stored.key, None, algorithm)
+            graded, pool_key = profile_stored, query.source_key
+        else:  # ranked among jobs for the profile
+            anchor = self.anchors.stored(PROFILE, query.source_key, profile_stored.key, None, algorithm)
+            graded, pool_key = job_stored, query.board_key
+        row, score, features = self._rescore(anchor, pool_key, graded.id)
+        _, graded_features = self.anchors.vectors_of(graded)
+        assert anchor.features is not None
+        return _Pair(
+            subject=subject,
+            anchor=anchor,
+            algorithm=algorithm,
+            profile=profile,
+            job=self.records.materialize(JOB, job_stored),
+            profile_stored=profile_stored,
+            profile_features=graded_features if subject is PROFILE else anchor.features,
+            job_features=anchor.features if subject is PROFILE else graded_features,
+            pool_key=pool_key,
+            row=row,
+            score=score,
+            features=features,
+        )
+
+    def _rescore(self, anchor: Anchor, pool_key: str, record_id: int) -> tuple[int, float, np.ndarray]:
+        """The record's row in its pool, and its score and features against the anchor, from the re-ranker
+        call the scoring routes make."""
+        assert anchor.query is not None and anchor.algorithm is not None
+        index = self.records.pool_index(pool_key)
+        row = index.columns.row_of(record_id)
+        if row is None:
+            raise NotFound("profile" if anchor.query.is_job else "job")
+        rows = np.array([row], dtype=np.int64)
+        cosine = index.vectors.similarities(anchor.vector, rows)
+        ranked = rerank(index.columns.snapshot(), anchor.query, anchor.algorithm, rows, cosine, 1)
+        return row, float(ranked.scores[0]), ranked.features[0]
+
+    def _explain(self, pair: _Pair, wording: Wording) -> Explanation:
+        facts = pair_facts(self.records.extractor, pair.profile, pair.job, pair.profile_features, pair.job_features)
+        attribution = attribute(pair.algorithm, pair.features[None])
+        return explain(pair.algorithm, attribution, 0, pair.score, pair.features, facts, wording)
+
+    # -- upskilling --------------------------------------------------------------------------------
+
+    def _suggestions(self, pair: _Pair, explanation: Explanation, wording: Wording) -> list[Suggestion]:
+        """The missing skills whose addition raises the score most, each re-scored with the profile."""
+        skills = next(category for category in explanation.categories if category.name == "skills")
+        tried = (skills.missing or [])[:TRIED_SKILLS]
+        if not tried:
+            return []
+        added = [Skill(name=fact.name, taxonomy_id=fact.taxonomy_id) for fact in tried]
+        edits = [msgspec.structs.replace(pair.profile, skills=[*pair.profile.skills, skill]) for skill in added]
+        embedding, stored_features = self.anchors.vectors_of(pair.profile_stored)
+        described = self.records.describe_edits(pair.profile, embedding, stored_features, edits)
+        features = np.stack([self._edited_features(pair, stored_features, vectors, f) for vectors, f in described])
+        gains = logits_of(pair.algorithm, features) - explanation.logit
+        scores = 1.0 / (1.0 + np.exp(-(explanation.logit + gains)))
+        for fact, gain in zip(tried, gains):
+            fact.gain = float(gain)
+        ranked = sorted((int(i) for i in np.flatnonzero(gains > 0)), key=lambda i: (-gains[i], tried[i].name))[
+            :SUGGESTIONS
+        ]
+        before = wording.number(explanation.score)
+        return [
+            Suggestion(
+                skill=added[i],
+                gain=float(gains[i]),
+                score=float(scores[i]),
+                text=wording.say("suggestion", skill=added[i].name, before=before, after=wording.number(scores[i])),
+            )
+            for i in ranked
+        ]
+
+    def _edited_features(
+        self, pair: _Pair, stored: RecordFeatures, vectors: np.ndarray, features: RecordFeatures
+    ) -> np.ndarray:
+        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction."""
+        algorithm = pair.algorithm
+        if pair.subject is PROFILE:  # the copy replaces the profile among its source's rows
+            assert pair.anchor.query is not None
+            index = self.records.pool_index(pair.pool_key)
+            columns = with_record_replaced(index.columns.snapshot(), pair.row, stored, features, vectors[1:])
+            cosine = (vectors[0][None, :] @ pair.anchor.vector).astype(np.float32)
+            ranked = rerank(columns, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1)
+            return ranked.features[0]
+        # The copy is the anchor the board's jobs are scored for.
+        query = QueryFeatures.of(features, vectors, is_job=False)
+        index = self.records.pool_index(pair.pool_key)
+        rows = np.array([pair.row], dtype=np.int64)
+        cosine = index.vectors.similarities(algorithm.adapt(vectors[0], is_job=False), rows)
+        return rerank(index.columns.snapshot(), query, algorithm, rows, cosine, 1).features[0]
+
+
+def _require_consent(profile: Profile, use: str) -> None:
+    """A profile whose owner or controller turned off a use this needs is refused, not scored."""
+    consent = profile.consent_algorithmic
+    if consent is None:
+        return
+    for name in CONSENT_USES[use]:
+        for party, given in (("owner", consent.owner), ("controller", consent.controller)):
+            if given.get(name) is False:
+                raise Forbidden(f"the profile's {party} withheld consent to {name}: no {use} for it")
