@@ -30,8 +30,17 @@ import httpx
 import msgspec
 import numpy as np
 
-from bench.bench_scale import PAGE, free_port, percentiles, serve, synthetic_pool, wait_ready, write_workspace
-from bench.devdata import Side, load_livecareer, load_rjdb
+from bench.bench_scale import (
+    PAGE,
+    free_port,
+    grown_from,
+    percentiles,
+    serve,
+    synthetic_pool,
+    wait_ready,
+    write_workspace,
+)
+from bench.devdata import Side
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.objects import Info, Job, Profile
 from cerebro_serve.store import SqlStore
@@ -81,12 +90,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     args = parser.parse_args()
     encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
-    rjdb, livecareer = load_rjdb(encoder), load_livecareer(encoder)
-    base = Side(
-        rjdb.resumes.texts + livecareer.resumes.texts,
-        rjdb.resumes.features + livecareer.resumes.features,
-        np.concatenate([rjdb.resumes.vectors, livecareer.resumes.vectors]),
-    )
+    rjdb, base = grown_from(encoder)
     jobs = rjdb.split(1)[: args.queries]
     pool, _, origins = synthetic_pool(base, args.size)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; pool {args.size:,}; {len(jobs)} query jobs")

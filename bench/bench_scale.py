@@ -38,7 +38,7 @@ import msgspec
 import numpy as np
 import sqlalchemy as sa
 
-from bench.devdata import Side, load_livecareer, load_rjdb
+from bench.devdata import Rjdb, Side, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.models import resolve_model_dir
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
@@ -99,6 +99,17 @@ def _perturbed_lists(
 def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     noisy = vectors + rng.normal(0.0, NOISE, size=vectors.shape).astype(np.float32)
     return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+def grown_from(encoder) -> tuple[Rjdb, Side]:
+    """The rjdb data (its jobs are the queries) and the 3,237 real resumes pools are grown from."""
+    rjdb, livecareer = load_rjdb(encoder), load_livecareer(encoder)
+    base = Side(
+        rjdb.resumes.texts + livecareer.resumes.texts,
+        rjdb.resumes.features + livecareer.resumes.features,
+        np.concatenate([rjdb.resumes.vectors, livecareer.resumes.vectors]),
+    )
+    return rjdb, base
 
 
 def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.ndarray, np.ndarray]:
@@ -376,12 +387,7 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true")
     args = parser.parse_args()
     encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
-    rjdb, livecareer = load_rjdb(encoder), load_livecareer(encoder)
-    base = Side(
-        rjdb.resumes.texts + livecareer.resumes.texts,
-        rjdb.resumes.features + livecareer.resumes.features,
-        np.concatenate([rjdb.resumes.vectors, livecareer.resumes.vectors]),
-    )
+    rjdb, base = grown_from(encoder)
     jobs = rjdb.split(1)[: args.queries]
     queries = [QueryFeatures.of(rjdb.jobs.features[j], rjdb.jobs.vectors[j], is_job=True) for j in jobs]
     anchors = rjdb.jobs.vectors[jobs, 0]

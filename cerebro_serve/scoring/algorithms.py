@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,31 @@ class Trees:
     right: np.ndarray  # int32
     value: np.ndarray  # float32, a leaf's contribution to the logit
     roots: np.ndarray  # int32, one per tree
+    # Derived: each tree's split features (trees x widest, -1 padding) and each inner node's slot in its
+    # tree's row, which exact per-tree attribution (scoring/attribution.py) walks by.
+    tree_features: np.ndarray = field(init=False, repr=False, compare=False)
+    node_slot: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        used_by_tree, slots = [], np.full(len(self.feature), -1, dtype=np.int64)
+        for root in self.roots.tolist():
+            used: list[int] = []
+            stack = [root]
+            while stack:
+                node = stack.pop()
+                feature = int(self.feature[node])
+                if feature < 0:
+                    continue
+                if feature not in used:
+                    used.append(feature)
+                slots[node] = used.index(feature)
+                stack += [int(self.left[node]), int(self.right[node])]
+            used_by_tree.append(used)
+        table = np.full((len(used_by_tree), max(map(len, used_by_tree), default=0)), -1, dtype=np.int64)
+        for tree, used in enumerate(used_by_tree):
+            table[tree, : len(used)] = used
+        object.__setattr__(self, "tree_features", table)
+        object.__setattr__(self, "node_slot", slots)
 
     @classmethod
     def from_dict(cls, data: dict[str, list[float]]) -> Trees:
@@ -67,25 +92,17 @@ class Trees:
         return self.leaves(features).sum(axis=1).astype(np.float32)
 
     def leaves(self, features: np.ndarray) -> np.ndarray:
-        """The value of the leaf each row reaches in each tree (rows x trees, float64), every row walked at
-        once in numpy."""
+        """The value of the leaf each row reaches in each tree (rows x trees, float64): every row walks
+        every tree at once in numpy, one level per step."""
         features = np.asarray(features, dtype=np.float32).reshape(-1, len(FEATURES))
-        rows = np.arange(len(features))
-        values = np.zeros((len(features), len(self.roots)), dtype=np.float64)
-        for number, root in enumerate(self.roots):
-            nodes = np.full(len(features), root, dtype=np.int64)
-            inner = self.feature[nodes] >= 0
-            while inner.any():
-                at = nodes[inner]
-                go_left = features[rows[inner], self.feature[at]] <= self.threshold[at]
-                nodes[inner] = np.where(go_left, self.left[at], self.right[at])
-                inner = self.feature[nodes] >= 0
-            values[:, number] = self.value[nodes]
-        return values
-
-    def split_features(self) -> np.ndarray:
-        """The features some tree splits on, ascending."""
-        return np.unique(self.feature[self.feature >= 0])
+        nodes = np.tile(self.roots.astype(np.int64), (len(features), 1))
+        while True:
+            rows, trees = np.nonzero(self.feature[nodes] >= 0)
+            if not len(rows):
+                return self.value[nodes].astype(np.float64)
+            at = nodes[rows, trees]
+            go_left = features[rows, self.feature[at]] <= self.threshold[at]
+            nodes[rows, trees] = np.where(go_left, self.left[at], self.right[at])
 
 
 @dataclass(frozen=True, slots=True)

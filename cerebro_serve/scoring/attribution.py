@@ -5,9 +5,10 @@ pair about which nothing is known: every feature at the re-ranker's neutral valu
 neither side can speak to a criterion). The linear part contributes `w_i (f_i - 0.5)`, exactly. The trees'
 part is the Shapley value of their sum between the reference and the pair ("baseline Shapley", the
 interventional TreeSHAP of one background point): every coalition of features takes the pair's values, the
-others the reference's, and the coalitions are enumerated outright over the features the trees split on
-(4 for the shipped fusions, 10 at most: 1,024 walks a row). So the reference's logit plus the contributions
-is the logit, to float64 rounding, and a feature at its neutral value contributes exactly 0.
+others the reference's. Shapley values add up over a sum of trees, and a tree of 4 leaves splits on 3
+features at most, so each tree's coalitions are enumerated outright (8 walks a tree). So the reference's
+logit plus the contributions is the logit, to float64 rounding, and a feature at its neutral value
+contributes exactly 0.
 """
 
 from __future__ import annotations
@@ -57,20 +58,32 @@ def attribute(algorithm: Algorithm, features: np.ndarray) -> Attribution:
 
 
 def _tree_shapley(trees: Trees, features: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Shapley values of the trees' sum, game played between `reference` and each row."""
-    used = trees.split_features()
-    m = len(used)
-    coalitions = (np.arange(1 << m)[:, None] >> np.arange(m)[None, :]) & 1  # (2^m, m): bit j = used[j] in
-    hybrids = np.broadcast_to(reference, (len(features), 1 << m, len(FEATURES))).copy()
-    for j, feature in enumerate(used):
-        hybrids[:, :, feature] = np.where(
-            coalitions[:, j][None, :] == 1, features[:, feature][:, None], reference[feature]
-        )
-    values = trees.leaves(hybrids.reshape(-1, len(FEATURES))).sum(axis=1).reshape(len(features), 1 << m)
+    """Shapley values of the trees' sum, the game played between `reference` and each row. Shapley values
+    add up over a sum of games, so each tree is its own game over the few features it splits on (3 at
+    most in a tree of 4 leaves): every tree is walked once per coalition of its own features, all rows,
+    trees and coalitions at once. Narrower trees get dummy slots, which change no one's share."""
+    rows = len(features)
+    tree_count, width = trees.tree_features.shape
+    coalitions = (np.arange(1 << width)[:, None] >> np.arange(width)[None, :]) & 1  # (2^width, width)
+    nodes = np.broadcast_to(trees.roots.astype(np.int64)[None, :, None], (rows, tree_count, len(coalitions))).copy()
+    while True:
+        row, tree, coalition = np.nonzero(trees.feature[nodes] >= 0)
+        if not len(row):
+            break
+        at = nodes[row, tree, coalition]
+        feature = trees.feature[at]
+        played = coalitions[coalition, trees.node_slot[at]] == 1
+        value = np.where(played, features[row, feature], reference[feature])
+        nodes[row, tree, coalition] = np.where(value <= trees.threshold[at], trees.left[at], trees.right[at])
+    values = trees.value[nodes].astype(np.float64)  # (rows, trees, coalitions)
     sizes = coalitions.sum(axis=1)
-    out = np.zeros((len(features), len(FEATURES)), dtype=np.float64)
-    for j, feature in enumerate(used):
-        without = np.flatnonzero(coalitions[:, j] == 0)
-        share = np.array([math.factorial(s) * math.factorial(m - s - 1) for s in sizes[without]]) / math.factorial(m)
-        out[:, feature] = (values[:, without | (1 << j)] - values[:, without]) @ share
+    out = np.zeros((rows, len(FEATURES)), dtype=np.float64)
+    for slot in range(width):
+        without = np.flatnonzero(coalitions[:, slot] == 0)
+        share = np.array([math.factorial(s) * math.factorial(width - s - 1) for s in sizes[without]])
+        shapley = (values[:, :, without | (1 << slot)] - values[:, :, without]) @ (share / math.factorial(width))
+        owners = np.flatnonzero(trees.tree_features[:, slot] >= 0)
+        to_feature = np.zeros((tree_count, len(FEATURES)))
+        to_feature[owners, trees.tree_features[owners, slot]] = 1.0
+        out += shapley @ to_feature
     return out

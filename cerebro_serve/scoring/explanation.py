@@ -104,9 +104,9 @@ def explain(
                     feature=feature,
                     value=float(features[i]),
                     weight=float(algorithm.weights[i]),
-                    linear=float(attribution.linear[row, i]),
-                    trees=float(attribution.trees[row, i]),
-                    contribution=float(contributions[i]),
+                    linear=float(attribution.linear[row, i]) + 0.0,  # + 0.0: no "-0.0" in the answer
+                    trees=float(attribution.trees[row, i]) + 0.0,
+                    contribution=float(contributions[i]) + 0.0,
                 )
             )
         categories.append(_category(name, parts, facts, wording))
@@ -203,30 +203,25 @@ def _experience(category: Category, facts: PairFacts, wording: Wording) -> None:
 
 
 def _education(category: Category, facts: PairFacts, wording: Wording) -> None:
-    category.expected = facts.education_expected or None
-    category.actual = facts.education_actual or None
-    if not (facts.education_expected and facts.education_actual):
-        category.has_data = False
-        category.text = wording.say("education.no_data")
-        return
-    category.text = wording.say(
-        "education",
-        actual=wording.level(facts.education_actual),
-        expected=wording.level(facts.education_expected),
-    )
+    _requirement(category, wording, facts.education_expected, facts.education_actual, wording.level)
 
 
 def _languages(category: Category, facts: PairFacts, wording: Wording) -> None:
-    category.expected, category.actual = facts.languages_expected, facts.languages_actual
-    if not (facts.languages_expected and facts.languages_actual):
+    def spoken(codes: list[str]) -> str:
+        return wording.names([wording.language(code) for code in codes])
+
+    _requirement(category, wording, facts.languages_expected, facts.languages_actual, spoken)
+
+
+def _requirement(category: Category, wording: Wording, expected: Any, actual: Any, said: Any) -> None:
+    """A requirement the job states against what the profile shows; unless both say something, the
+    criterion has no data (the re-ranker read it as neutral)."""
+    category.expected, category.actual = expected or None, actual or None
+    if not (expected and actual):
         category.has_data = False
-        category.text = wording.say("languages.no_data")
+        category.text = wording.say(f"{category.name}.no_data")
         return
-    category.text = wording.say(
-        "languages",
-        actual=wording.names([wording.language(code) for code in facts.languages_actual]),
-        expected=wording.names([wording.language(code) for code in facts.languages_expected]),
-    )
+    category.text = wording.say(category.name, actual=said(actual), expected=said(expected))
 
 
 def _location(category: Category, facts: PairFacts, wording: Wording) -> None:
