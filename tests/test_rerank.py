@@ -227,27 +227,20 @@ def test_rerank_with_trees_scores_like_the_python_walk() -> None:
     assert not np.allclose(linear.score(ranked.features), expected)  # the trees do change the scores
 
 
-def test_rerank_refuses_malformed_trees() -> None:
-    rng = np.random.default_rng(12)
-    columns, _ = _pool(rng, 5)
-    query = _query(rng, True)
-    loop = Trees.from_dict(
-        dict(feature=[0, -1], threshold=[0.5, 0], left=[0, 0], right=[1, 0], value=[0, 1], roots=[0])
+def test_malformed_trees_are_refused_when_loaded() -> None:
+    loop = dict(feature=[0, -1], threshold=[0.5, 0], left=[0, 0], right=[1, 0], value=[0, 1], roots=[0])
+    unknown = dict(
+        feature=[len(FEATURES), -1, -1],
+        threshold=[0.5, 0, 0],
+        left=[1, 0, 0],
+        right=[2, 0, 0],
+        value=[0, 1, 2],
+        roots=[0],
     )
-    unknown = Trees.from_dict(
-        dict(
-            feature=[len(FEATURES), -1, -1],
-            threshold=[0.5, 0, 0],
-            left=[1, 0, 0],
-            right=[2, 0, 0],
-            value=[0, 1, 2],
-            roots=[0],
-        )
-    )
-    for trees in (loop, unknown):
-        algorithm = Algorithm("bad", 1, np.ones(len(FEATURES), np.float32), 0.0, trees)
-        with pytest.raises(ValueError, match="tree"):
-            rerank(columns, query, algorithm, np.arange(5), np.zeros(5, np.float32), k=5)
+    dangling = dict(feature=[0], threshold=[0.5], left=[7], right=[8], value=[0], roots=[0])
+    for trees in (loop, unknown, dangling):
+        with pytest.raises(ValueError, match="malformed tree"):
+            Trees.from_dict(trees)
 
 
 def test_rerank_edge_cases() -> None:

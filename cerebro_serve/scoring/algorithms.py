@@ -56,12 +56,18 @@ class Trees:
 
     def __post_init__(self) -> None:
         used_by_tree, slots = [], np.full(len(self.feature), -1, dtype=np.int64)
+        seen = np.zeros(len(self.feature), dtype=bool)
         for root in self.roots.tolist():
             used: list[int] = []
             stack = [root]
             while stack:
                 node = stack.pop()
+                if not 0 <= node < len(self.feature) or seen[node]:
+                    raise ValueError(f"malformed tree: node {node} is out of range or reached twice")
+                seen[node] = True
                 feature = int(self.feature[node])
+                if feature >= len(FEATURES):
+                    raise ValueError(f"malformed tree: node {node} splits on unknown feature {feature}")
                 if feature < 0:
                     continue
                 if feature not in used:

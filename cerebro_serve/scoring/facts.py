@@ -65,21 +65,30 @@ class PairFacts:
     title_actual: str
 
 
-def pair_facts(
-    extractor: FeatureExtractor,
-    profile: Profile,
-    job: Job,
-    profile_features: RecordFeatures,
-    job_features: RecordFeatures,
-    evidence: bool = True,
-) -> PairFacts:
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One record of a pair with what the re-ranker read of it, and its skills as concepts (id -> name)."""
+
+    record: Profile | Job
+    features: RecordFeatures
+    concepts: dict[str, str]
+
+
+def side_of(extractor: FeatureExtractor, record: Profile | Job, features: RecordFeatures) -> Side:
+    """Made once per record: a page's explanations share their anchor's."""
+    return Side(record, features, extractor.concepts_of(record))
+
+
+def pair_facts(extractor: FeatureExtractor, profile_side: Side, job_side: Side, evidence: bool = True) -> PairFacts:
     """`evidence=False` skips the search for spans (a page's short explanations)."""
-    job_concepts = extractor.concepts_of(job)
-    profile_concepts = extractor.concepts_of(profile)
+    profile, job = profile_side.record, job_side.record
+    assert isinstance(profile, Profile) and isinstance(job, Job)
+    profile_features, job_features = profile_side.features, job_side.features
+    job_concepts, profile_concepts = job_side.concepts, profile_side.concepts
     weights, default = skill_weights(), default_skill_weight()
     total = sum(weights.get(concept, default) for concept in job_concepts) or 1.0
-    profile_spans = _evidence(extractor, profile) if evidence else {}
-    job_spans = _evidence(extractor, job) if evidence else {}
+    profile_spans = _evidence(extractor, profile_side) if evidence else {}
+    job_spans = _evidence(extractor, job_side) if evidence else {}
     found: list[SkillFact] = []
     missing: list[SkillFact] = []
     for concept, name in job_concepts.items():
@@ -130,8 +139,9 @@ def _distance(a: RecordFeatures, b: RecordFeatures) -> float | None:
     return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
 
 
-def _evidence(extractor: FeatureExtractor, record: Profile | Job) -> dict[str, list[Evidence]]:
+def _evidence(extractor: FeatureExtractor, side: Side) -> dict[str, list[Evidence]]:
     """Concept id -> spans where the record names it: its listed skills first, then its prose."""
+    record = side.record
     spans: dict[str, list[Evidence]] = {}
 
     def add(concept: str, span: Evidence) -> None:

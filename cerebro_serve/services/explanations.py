@@ -24,7 +24,7 @@ from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.attribution import attribute, logits_of
 from cerebro_serve.scoring.explanation import Explanation, Suggestion, explain
-from cerebro_serve.scoring.facts import pair_facts
+from cerebro_serve.scoring.facts import pair_facts, side_of
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.scoring.wording import Wording
 from cerebro_serve.services.algorithms import AlgorithmService
@@ -97,16 +97,15 @@ class ExplanationService:
             if kind is PROFILE
             else self.records.materialize(PROFILE, anchor.stored)
         )
+        anchor_side = side_of(self.records.extractor, anchor_record, anchor.features)
         explanations = []
         for item in items:
             pool_key = getattr(item, kind.pool_key_field)
-            row, score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
+            _, score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
             _, item_features = self.anchors.vectors_of(self.records.find(kind, pool_key, RecordLookup(key=item.key)))
-            profile, job = (item, anchor_record) if kind is PROFILE else (anchor_record, item)
-            profile_features, job_features = (
-                (item_features, anchor.features) if kind is PROFILE else (anchor.features, item_features)
-            )
-            facts = pair_facts(self.records.extractor, profile, job, profile_features, job_features, evidence=False)  # type: ignore[arg-type]
+            item_side = side_of(self.records.extractor, item, item_features)
+            profile, job = (item_side, anchor_side) if kind is PROFILE else (anchor_side, item_side)
+            facts = pair_facts(self.records.extractor, profile, job, evidence=False)
             attribution = attribute(anchor.algorithm, features[None])
             explanations.append(explain(anchor.algorithm, attribution, 0, score, features, facts, wording))
         return explanations
@@ -165,7 +164,9 @@ class ExplanationService:
         return row, float(ranked.scores[0]), ranked.features[0]
 
     def _explain(self, pair: _Pair, wording: Wording) -> Explanation:
-        facts = pair_facts(self.records.extractor, pair.profile, pair.job, pair.profile_features, pair.job_features)
+        extractor = self.records.extractor
+        profile = side_of(extractor, pair.profile, pair.profile_features)
+        facts = pair_facts(extractor, profile, side_of(extractor, pair.job, pair.job_features))
         attribution = attribute(pair.algorithm, pair.features[None])
         return explain(pair.algorithm, attribution, 0, pair.score, pair.features, facts, wording)
 

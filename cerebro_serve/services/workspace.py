@@ -13,6 +13,7 @@ from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring import calibration_for
 from cerebro_serve.scoring.algorithms import matching_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor, skill_weights
+from cerebro_serve.scoring.wording import LANGUAGES, Wording
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.anchors import Anchors
 from cerebro_serve.services.explanations import ExplanationService
@@ -87,11 +88,13 @@ class Workspace:
         threading.Thread(target=self._warm_up, name="cerebro-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
-        """Load what the first writes would otherwise each wait for (the skills lexicon: seconds), once,
-        before the server says it is ready."""
+        """Load what the first writes and explanations would otherwise each wait for (the skills lexicon:
+        seconds; the locales' data), once, before the server says it is ready."""
         try:
             default_lexicon()
             skill_weights()
+            for lang in LANGUAGES:  # the locale data explanations format with (Babel reads it lazily)
+                Wording(lang).names(["a", "b"])
         except Exception as error:
             log.exception("warm-up failed")
             self.warm_up_error = f"{type(error).__name__}: {error}"
