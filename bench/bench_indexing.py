@@ -64,6 +64,7 @@ def main() -> None:
             new_key(),
             DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds),
             embed_max_chars=settings.embed_max_chars,
+            audit_retention_days=settings.audit_retention_days,
         )
         for label, run in (
             ("8 callers, 1 profile each", lambda source: _concurrent(workspace, source, texts)),

@@ -44,7 +44,13 @@ def main() -> None:
         settings = Settings()
         sandbox = DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds)
         workspace = Workspace(
-            store, encoder, Path(directory) / "indexes", new_key(), sandbox, embed_max_chars=settings.embed_max_chars
+            store,
+            encoder,
+            Path(directory) / "indexes",
+            new_key(),
+            sandbox,
+            embed_max_chars=settings.embed_max_chars,
+            audit_retention_days=settings.audit_retention_days,
         )
         start = time.perf_counter()
         load_demo(workspace)

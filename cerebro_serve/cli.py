@@ -65,6 +65,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         admin_key,
         sandbox,
         embed_max_chars=settings.embed_max_chars,
+        audit_retention_days=settings.audit_retention_days,
         training_worker=training_worker,
     )
     return workspace, batcher
@@ -99,6 +100,22 @@ def create_key(settings: Settings, permission: str) -> int:
         print(KeyRing(store, admin_key).create(permission))  # type: ignore[arg-type]  # argparse's choices keep it to all, read or write
     finally:
         store.close()
+    return 0
+
+
+def verify_audit(settings: Settings) -> int:
+    """Walk the audit trail's hash chain; exit 1 at the first event that was changed, removed or reordered."""
+    from cerebro_serve.store import open_store
+
+    store = open_store(settings.store_url)
+    try:
+        result = store.audit.verify()
+    finally:
+        store.close()
+    if result.broken_at is not None:
+        print(f"audit trail broken at event {result.broken_at} (after {result.checked} good events)")
+        return 1
+    print(f"audit trail intact: {result.checked} events")
     return 0
 
 
@@ -172,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     keys_parser = commands.add_parser("create-key", help="issue an extra API key")
     keys_parser.add_argument("--permission", choices=["all", "read", "write"], default="read")
 
+    commands.add_parser("verify-audit", help="check the audit trail's hash chain (exit 1 if it was tampered with)")
     commands.add_parser("worker", help="run queued trainings (beside a server with CEREBRO_TRAINING_WORKER=external)")
     tune_parser = commands.add_parser("finetune-encoder", help="fine-tune the encoder on an algorithm's feedback (GPU)")
     tune_parser.add_argument("algorithm_key")
@@ -189,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port)
             return serve(settings, args.demo)
+        if args.command == "verify-audit":
+            return verify_audit(Settings.from_env(data_dir=data_dir))
         if args.command == "worker":
             return worker(Settings.from_env(data_dir=data_dir))
         if args.command == "finetune-encoder":

@@ -72,6 +72,9 @@ class Settings:
         "thread: trainings run inside the server; external: `cerebro-serve worker` runs them",
         ("thread", "external"),
     )
+    audit_retention_days: int = setting(
+        183, "CEREBRO_AUDIT_RETENTION_DAYS", "how long the audit trail keeps each request's event (6 months)"
+    )
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

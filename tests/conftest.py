@@ -86,7 +86,13 @@ def admin_key() -> str:
 @pytest.fixture
 def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
     workspace = Workspace(
-        store, batcher, tmp_path / "indexes", admin_key, make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+        store,
+        batcher,
+        tmp_path / "indexes",
+        admin_key,
+        make_sandbox(),
+        embed_max_chars=SETTINGS.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
     )
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away

@@ -76,7 +76,13 @@ def test_a_write_whose_client_left_is_not_encoded_or_stored(store, encoder, tmp_
     batcher = make_batcher(held, batch_wait_ms=1)
     admin = new_key()
     workspace = Workspace(
-        store, batcher, tmp_path / "indexes", admin, make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+        store,
+        batcher,
+        tmp_path / "indexes",
+        admin,
+        make_sandbox(),
+        embed_max_chars=SETTINGS.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
     )
     try:
         source = workspace.pools.create(PROFILE, PoolCreate(name="pool")).key

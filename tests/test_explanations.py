@@ -329,7 +329,15 @@ def multilingual_client(store, tmp_path, admin_key):
 
     encoder = load_encoder(MULTILINGUAL_MODEL, "cpu", "float32", "torch")
     batcher = make_batcher(encoder)
-    workspace = Workspace(store, batcher, tmp_path / "indexes", admin_key, make_sandbox(), embed_max_chars=20_000)
+    workspace = Workspace(
+        store,
+        batcher,
+        tmp_path / "indexes",
+        admin_key,
+        make_sandbox(),
+        embed_max_chars=20_000,
+        audit_retention_days=183,
+    )
     with TestClient(create_app(workspace, max_body_bytes=256 * 1024), base_url="http://testserver.local") as client:
         client.headers["X-API-KEY"] = admin_key
         yield client

@@ -25,7 +25,7 @@ def test_every_route_declares_its_permission(client) -> None:
     routes = _routes(client)
     assert len(routes) > 50
     undeclared = [(method, path) for method, path, permission in routes if permission not in ("read", "write")]
-    assert undeclared == []
+    assert undeclared == [("GET", "/v1/audit")]  # the trail is for admin keys, as declared
 
 
 @pytest.mark.parametrize("key_type", ["read", "write", "all"])
@@ -41,7 +41,8 @@ def test_each_key_type_meets_each_route_as_declared(client, workspace: Workspace
             assert response.status_code != 403, (method, path, response.text)
         else:
             assert response.status_code == 403, (method, path, response.status_code)
-            assert f"{key_type}-only" in response.json()["message"]
+            said = "admin keys (ask_) only" if permission == "all" else f"{key_type}-only"
+            assert said in response.json()["message"]
 
 
 def test_a_route_without_a_declared_permission_is_for_admin_keys_only(client, workspace: Workspace) -> None:

@@ -8,7 +8,7 @@ import zipfile
 
 import msgspec
 import pytest
-from helpers import ENGLISH_RESUME, FRENCH_RESUME, make_docx, make_pdf
+from helpers import ENGLISH_RESUME, FRENCH_RESUME, SETTINGS, make_docx, make_pdf
 from hrflow import Hrflow
 
 from cerebro_serve.objects import JOB, PROFILE
@@ -198,6 +198,7 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
         admin_key,
         workspace.sandbox,
         embed_max_chars=workspace.records.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
     )
     try:
         deadline = time.monotonic() + 60

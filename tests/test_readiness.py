@@ -52,7 +52,13 @@ def test_not_ready_until_the_lexicon_is_loaded(store, batcher, tmp_path: Path, m
     real = workspace_module.default_lexicon
     monkeypatch.setattr(workspace_module, "default_lexicon", lambda: release.wait(30) and real())
     workspace = Workspace(
-        store, batcher, tmp_path / "indexes", new_key(), make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+        store,
+        batcher,
+        tmp_path / "indexes",
+        new_key(),
+        make_sandbox(),
+        embed_max_chars=SETTINGS.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
     )
     try:
         with _app_client(workspace) as client:
@@ -73,7 +79,13 @@ def test_a_failed_warm_up_keeps_the_server_unready(
 
     monkeypatch.setattr(workspace_module, "default_lexicon", broken)
     workspace = Workspace(
-        store, batcher, tmp_path / "indexes", new_key(), make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+        store,
+        batcher,
+        tmp_path / "indexes",
+        new_key(),
+        make_sandbox(),
+        embed_max_chars=SETTINGS.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
     )
     try:
         with _app_client(workspace) as client:

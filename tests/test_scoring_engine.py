@@ -172,7 +172,13 @@ def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_
     saturated = make_batcher(encoder, max_pending=0)
     try:
         workspace = Workspace(
-            store, saturated, tmp_path / "indexes", admin_key, make_sandbox(), embed_max_chars=SETTINGS.embed_max_chars
+            store,
+            saturated,
+            tmp_path / "indexes",
+            admin_key,
+            make_sandbox(),
+            embed_max_chars=SETTINGS.embed_max_chars,
+            audit_retention_days=SETTINGS.audit_retention_days,
         )
         with TestClient(create_app(workspace, SETTINGS.max_body_bytes), base_url="http://testserver.local") as client:
             client.headers["X-API-KEY"] = admin_key

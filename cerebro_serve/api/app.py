@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from litestar import Litestar, Router
 
+from cerebro_serve.api.audit import record_exchanges
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.disconnects import watch_disconnects
 from cerebro_serve.api.envelope import error_envelope
 from cerebro_serve.api.options import answer_options
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
+from cerebro_serve.api.routes.audit import list_audit_events
 from cerebro_serve.api.routes.auth import check_auth
 from cerebro_serve.api.routes.docs import docs_handlers
 from cerebro_serve.api.routes.explanations import explanation_handlers
@@ -41,13 +43,14 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
             *text_handlers,
             *algorithm_handlers,
             *feedback_handlers,
+            list_audit_events,
         ],
     )
     app = Litestar(
         route_handlers=[v1, healthz, readyz, *docs_handlers()],
         exception_handlers={Exception: error_envelope},
         request_max_body_size=max_body_bytes,
-        middleware=[answer_options, watch_disconnects],
+        middleware=[record_exchanges, answer_options, watch_disconnects],
         on_shutdown=[lambda: workspace.close()],
         openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )

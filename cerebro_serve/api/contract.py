@@ -38,6 +38,7 @@ class Contract:
     errors: tuple[int, ...] = ()
     encodes: bool = False  # runs the encoder, so it can be refused with 429 when the queue is full
     example: dict[str, Any] | None = None  # a request body the documentation shows
+    exports_lines: bool = False  # may answer JSON lines (`format=jsonl`) instead of the envelope
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Contract:
         """Litestar copies each route's `opt`; a contract never changes, and its Annotated types cannot be
@@ -53,6 +54,11 @@ def reads(**declared: Any) -> dict[str, Any]:
 def writes(**declared: Any) -> dict[str, Any]:
     """`opt` of a route any write key may call."""
     return {"permission": "write", CONTRACT: Contract(**declared)}
+
+
+def admin(**declared: Any) -> dict[str, Any]:
+    """`opt` of a route only admin keys (`ask_`) may call."""
+    return {"permission": "all", CONTRACT: Contract(**declared)}
 
 
 def public(**declared: Any) -> dict[str, Any]:

@@ -271,7 +271,10 @@ class _Operation:
         else:
             properties["meta"] = {"type": "object"}
         schema = {"type": "object", "required": required, "properties": properties}
-        return {"description": SUCCESS[status], "content": {"application/json": {"schema": schema}}}
+        content: dict[str, Any] = {"application/json": {"schema": schema}}
+        if self.contract.exports_lines:
+            content["application/x-ndjson"] = {"schema": {"type": "string", "description": "one JSON object a line"}}
+        return {"description": SUCCESS[status], "content": content}
 
 
 _KEYS = {

@@ -416,3 +416,16 @@ class TrainingCreate(Struct, kw_only=True, forbid_unknown_fields=True):
 
 class TrainingQuery(Struct, kw_only=True):
     training_key: Key
+
+
+class AuditQuery(Struct, kw_only=True):
+    """`GET /v1/audit`: events newest first, filtered; `format=jsonl` exports every match, oldest first."""
+
+    page: Page = 1
+    limit: Limit = 30
+    created_at_min: Timestamp | None = None
+    created_at_max: Timestamp | None = None
+    key_id: Annotated[str, Meta(max_length=64)] | None = None
+    route: Annotated[str, Meta(max_length=256)] | None = None
+    status: Annotated[int, Meta(ge=100, le=599)] | None = None
+    format: Literal["json", "jsonl"] = "json"

@@ -16,6 +16,7 @@ from cerebro_serve.scoring.features import FeatureExtractor, skill_weights
 from cerebro_serve.scoring.wording import LANGUAGES, Wording
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.anchors import Anchors
+from cerebro_serve.services.audit import AuditTrail
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
@@ -41,13 +42,16 @@ class Workspace:
         sandbox: DocumentSandbox,
         *,
         embed_max_chars: int,
+        audit_retention_days: int,
         training_worker: bool = True,
     ) -> None:
-        """`embed_max_chars`: how much of each view of a record the encoder reads. `training_worker`: run
-        queued trainings on a thread of this process (False: a separate `cerebro-serve worker` runs them)."""
+        """`embed_max_chars`: how much of each view of a record the encoder reads. `audit_retention_days`:
+        how long the audit trail keeps events. `training_worker`: run queued trainings on a thread of this
+        process (False: a separate `cerebro-serve worker` runs them)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
+        self.audit = AuditTrail(store.audit, admin_key, audit_retention_days)
         self.pools = PoolService(store)
         device = getattr(encoder, "device", "cpu")
         self.registry = IndexRegistry(
@@ -106,6 +110,7 @@ class Workspace:
         (a batcher, in a server) belongs to whoever made it."""
         self.training.worker.stop()
         self.recorder.close()
+        self.audit.close()
         self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()

@@ -183,6 +183,19 @@ scoring_calls = sa.Table(
 )
 
 
+# The audit trail: one row a request, append-only, each row carrying the hash of the one before it.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("event", sa.Text, nullable=False),  # JSON (store/audit.py AuditEvent), as hashed
+    sa.Column("previous_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_events_at", "at_us"),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -204,12 +217,17 @@ def _create_learning_tables(connection: Connection) -> None:
         table.create(connection, checkfirst=True)
 
 
+def _create_audit_events(connection: Connection) -> None:
+    audit_events.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
     _create_parsing_jobs,
     _add_record_features,
     _create_learning_tables,
+    _create_audit_events,
 )
 
 

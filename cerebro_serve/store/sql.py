@@ -7,6 +7,7 @@ Every write commits before it returns, so a record the API has acknowledged surv
 from __future__ import annotations
 
 from cerebro_serve.store.api_keys import KeyStore
+from cerebro_serve.store.audit import AuditStore
 from cerebro_serve.store.connection import open_engine
 from cerebro_serve.store.learning import LearningStore
 from cerebro_serve.store.parsing_jobs import ParsingJobStore
@@ -28,6 +29,7 @@ class SqlStore:
         self.parsing_jobs = ParsingJobStore(self.engine)
         self.keys = KeyStore(self.engine)
         self.learning = LearningStore(self.engine)
+        self.audit = AuditStore(self.engine)
 
     @property
     def dialect(self) -> str:
