@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +21,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from msgspec import structs
 
+from cerebro_serve.services.background import BatchWriter
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import AuditQuery
 from cerebro_serve.services.timestamps import optional_timestamp
@@ -58,13 +58,8 @@ class AuditTrail:
         self.store = store
         self._secret = secret.encode()
         self.retention_us = retention_days * DAY_US
-        self._pending: list[Exchange] = []
-        self._lock = threading.Lock()
-        self._flushing = threading.Lock()
-        self._stopping = threading.Event()
         self._pruned_at_us = 0
-        self._thread = threading.Thread(target=self._loop, name="cerebro-audit", daemon=True)
-        self._thread.start()
+        self._writer: BatchWriter[Exchange] = BatchWriter("cerebro-audit", FLUSH_SECONDS, self._append, self._prune)
 
     def key_id(self, key: str | None) -> str | None:
         """Which key called, without the key: a digest short enough to read, long enough not to collide."""
@@ -91,21 +86,10 @@ class AuditTrail:
 
     def record(self, exchange: Exchange) -> None:
         """On the request path: a list append, nothing more."""
-        with self._lock:
-            self._pending.append(exchange)
+        self._writer.add(exchange)
 
     def flush(self) -> None:
-        """Append what is queued. One flush at a time in a process, so events keep their order."""
-        with self._flushing:
-            with self._lock:
-                exchanges, self._pending = self._pending, []
-            events = [self._event_or_bare(exchange) for exchange in exchanges]
-            try:
-                self.store.append(events)
-            except Exception:
-                log.exception("could not append %d audit events; retrying", len(events))
-                with self._lock:
-                    self._pending[:0] = exchanges
+        self._writer.flush()
 
     def event(self, exchange: Exchange) -> AuditEvent:
         values: dict[str, Any] = dict(parse_qsl(exchange.query, keep_blank_values=True))
@@ -136,7 +120,7 @@ class AuditTrail:
             log.exception("audit: the content of %s %s could not be read", exchange.method, exchange.path)
             return self.event(dataclasses.replace(exchange, query="", request_json=b"", response_json=b""))
 
-    def list(self, query: AuditQuery) -> Page[dict[str, Any]]:
+    def page(self, query: AuditQuery) -> Page[dict[str, Any]]:
         events, total = self.store.events(_filter(query), (query.page - 1) * query.limit, query.limit)
         return Page([_shown(stored) for stored in events], query.page, query.limit, total)
 
@@ -148,23 +132,19 @@ class AuditTrail:
         return self.store.verify()
 
     def close(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=10)
-        self.flush()
+        self._writer.close()
 
-    def _loop(self) -> None:
-        while not self._stopping.wait(FLUSH_SECONDS):
-            self.flush()
-            now = now_us()
-            if now - self._pruned_at_us > PRUNE_EVERY_US:
-                self._pruned_at_us = now
-                try:
-                    removed = self.store.prune(now - self.retention_us)
-                except Exception:  # the store is away: try again at the next hour
-                    log.exception("audit trail: pruning failed")
-                else:
-                    if removed:
-                        log.info("audit trail: %d events past the retention removed", removed)
+    def _append(self, exchanges: list[Exchange]) -> None:
+        self.store.append([self._event_or_bare(exchange) for exchange in exchanges])
+
+    def _prune(self) -> None:
+        """Hourly: remove the events past the retention."""
+        now = now_us()
+        if now - self._pruned_at_us > PRUNE_EVERY_US:
+            self._pruned_at_us = now
+            removed = self.store.prune(now - self.retention_us)
+            if removed:
+                log.info("audit trail: %d events past the retention removed", removed)
 
 
 def _json(raw: bytes) -> Any:

@@ -39,5 +39,5 @@ async def list_audit_events(request: Request) -> Response:
     if query.format == "jsonl":
         body = await call(lambda: _jsonl(trail.export(query)))
         return Response(content=body, status_code=200, media_type="application/x-ndjson")
-    page = await call(trail.list, query)
+    page = await call(trail.page, query)
     return envelope(200, "Audit events", page.items, page.meta)
