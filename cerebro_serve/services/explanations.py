@@ -190,13 +190,14 @@ class ExplanationService:
         ranked = sorted((int(i) for i in np.flatnonzero(gains > 0)), key=lambda i: (-gains[i], tried[i].name))[
             :SUGGESTIONS
         ]
-        before = wording.number(explanation.score)
         return [
             Suggestion(
                 skill=added[i],
                 gain=float(gains[i]),
                 score=float(scores[i]),
-                text=wording.say("suggestion", skill=added[i].name, before=before, after=wording.number(scores[i])),
+                text=wording.say(
+                    "suggestion", skill=added[i].name, **_told_apart(wording, explanation.score, scores[i])
+                ),
             )
             for i in ranked
         ]
@@ -219,6 +220,14 @@ class ExplanationService:
         rows = np.array([pair.row], dtype=np.int64)
         cosine = index.vectors.similarities(algorithm.adapt(vectors[0], is_job=False), rows)
         return rerank(index.columns.snapshot(), query, algorithm, rows, cosine, 1).features[0]
+
+
+def _told_apart(wording: Wording, before: float, after: float) -> dict[str, str]:
+    """Both scores with as many decimals as it takes (up to 4) for a rise near 1 not to read as none."""
+    digits = 2
+    while digits < 4 and round(before, digits) == round(after, digits):
+        digits += 1
+    return {"before": wording.number(before, digits), "after": wording.number(after, digits)}
 
 
 def _require_consent(profile: Profile, use: str) -> None:
