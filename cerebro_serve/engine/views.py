@@ -92,16 +92,23 @@ def view_texts(record: Profile | Job, title: str, skills_text: str) -> tuple[str
     return job_view(record), title, skills_text, job_experience_view(record)
 
 
-def embed_views(encoder: Encoder, views: Sequence[Sequence[str]]) -> np.ndarray:
+def embed_views(encoder: Encoder, views: Sequence[Sequence[str | None]], known: np.ndarray | None = None) -> np.ndarray:
     """(records, len(VIEWS), dim) unit vectors; an empty view is a zero vector (the re-ranker then falls
-    back on the full-text similarity) rather than the embedding of nothing."""
+    back on the full-text similarity) rather than the embedding of nothing. A view given as None keeps its
+    vector from `known` (records, len(VIEWS), dim): edited copies embed only what the edit changed."""
     out = np.zeros((len(views), len(VIEWS), encoder.dimension), dtype=np.float32)
+    if known is not None:
+        out[:] = known
     texts, slots = [], []
     for record, texts_of_record in enumerate(views):
         for view, text in enumerate(texts_of_record):
+            if text is None:
+                continue
             if view == 0 or text.strip():
                 texts.append(text)
                 slots.append((record, view))
+            else:
+                out[record, view] = 0.0
     if texts:
         vectors = encoder.embed_documents(texts)
         for (record, view), vector in zip(slots, vectors):

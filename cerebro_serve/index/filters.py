@@ -72,8 +72,12 @@ def _group_mask(columns: ColumnArrays, group: tuple[TagClause, ...]) -> np.ndarr
 
 def within_radius(lat: np.ndarray, lng: np.ndarray, geo: GeoFilter) -> np.ndarray:
     """Haversine distance test; rows without coordinates are outside every radius."""
-    phi1, phi2 = np.radians(geo.lat), np.radians(lat.astype(np.float64))
-    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lng - geo.lng) / 2) ** 2
-    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     with np.errstate(invalid="ignore"):
-        return distance <= geo.radius_km
+        return distance_km(geo.lat, geo.lng, lat, lng) <= geo.radius_km
+
+
+def distance_km(lat: float, lng: float, to_lat: np.ndarray, to_lng: np.ndarray) -> np.ndarray:
+    """Great-circle (haversine) km from one point to each of many; NaN where a coordinate is missing."""
+    phi1, phi2 = np.radians(lat), np.radians(to_lat.astype(np.float64))
+    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(to_lng - lng) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))

@@ -9,13 +9,14 @@ it stored. Nothing is inferred here that the score did not use.
 from __future__ import annotations
 
 import bisect
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 from msgspec import Struct
 
+from cerebro_serve.index.filters import distance_km
 from cerebro_serve.objects import Job, Profile, Skill
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES
 from cerebro_serve.parsing.sections import heading_of
@@ -24,7 +25,6 @@ from cerebro_serve.scoring.features import FeatureExtractor, default_skill_weigh
 
 MAX_EVIDENCE = 3  # spans kept per skill and side
 LANGUAGE_CODES = tuple(LANGUAGE_NAMES)  # bit i of a languages feature is LANGUAGE_CODES[i]
-EARTH_RADIUS_KM = 6371.0088
 
 
 class Evidence(Struct, kw_only=True):
@@ -134,9 +134,7 @@ def _distance(a: RecordFeatures, b: RecordFeatures) -> float | None:
     """Great-circle km, as the re-ranker computes proximity."""
     if a.lat is None or a.lng is None or b.lat is None or b.lng is None:
         return None
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(b.lng - a.lng) / 2) ** 2
-    return round(2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h))), 1)
+    return round(float(distance_km(a.lat, a.lng, np.array([b.lat]), np.array([b.lng]))[0]), 1)
 
 
 def _evidence(extractor: FeatureExtractor, side: Side) -> dict[str, list[Evidence]]:
@@ -153,9 +151,7 @@ def _evidence(extractor: FeatureExtractor, side: Side) -> dict[str, list[Evidenc
         named = (skill.taxonomy_id, skill.name) if skill.taxonomy_id else extractor.concept_of_name(skill.name)
         if named is not None:
             add(named[0], Evidence(field=path, section="skills", start=0, end=len(skill.name), text=skill.name))
-    named_outside = {
-        concept: name for concept, name in extractor.concepts_of(record).items() if concept.startswith("name:")
-    }
+    named_outside = {concept: name for concept, name in side.concepts.items() if concept.startswith("name:")}
     for path, section, text in _prose(record):
         sections = _Sections(text) if section is None else None
         for match in extractor.lexicon.find(text, kind="skill"):

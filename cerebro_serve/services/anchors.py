@@ -3,13 +3,14 @@ features as the re-ranker reads them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import IndexRegistry
-from cerebro_serve.objects import JOB, PROFILE, Record, RecordKind
+from cerebro_serve.objects import JOB, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.rerank import QueryFeatures
@@ -28,7 +29,9 @@ class Anchor:
     algorithm: Algorithm | None = None  # the fusion that scores; None when only searching
     excluded_id: int | None = None  # the anchor itself, when it is ranked among its peers
     key: str | None = None  # the stored anchor's key
-    stored: StoredRecord | None = None  # the stored anchor, with its features (explanations read them)
+    # The stored anchor with its view vectors and features (explanations read them).
+    stored: StoredRecord | None = None
+    views: np.ndarray | None = None
     features: RecordFeatures | None = None
 
 
@@ -53,24 +56,24 @@ class Anchors:
         with, and leaves it out."""
         if key is None and reference is None:
             raise InvalidParameters(f"give `{kind.name}_key` or `{kind.name}_reference`")
-        stored = self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference))
-        embedding, features = self.vectors_of(stored)
-        if algorithm is None:
-            return Anchor(embedding[0], None)
-        query = QueryFeatures.of(features, embedding, is_job=kind is JOB or matching)
-        vector = embedding[0] if matching else algorithm.adapt(embedding[0], is_job=kind is JOB)
-        return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, features)
+        return self.of(
+            kind, self.records.find(kind, pool_key, RecordLookup(key=key, reference=reference)), algorithm, matching
+        )
 
-    def vectors_of(self, stored: StoredRecord) -> tuple[np.ndarray, RecordFeatures]:
-        """The record's view vectors (len(VIEWS) x dim) and features, computed afresh when the stored ones
-        come from another model or an older schema."""
-        model, raw, features = self.store.records.record_vectors(stored.id)
+    def of(self, kind: RecordKind, stored: StoredRecord, algorithm: Algorithm | None, matching: bool = False) -> Anchor:
+        """The anchor a record already looked up makes (see `stored`)."""
+        views, features = self.vectors_of(stored.id, lambda: self.records.materialize(kind, stored))
+        if algorithm is None:
+            return Anchor(views[0], None)
+        query = QueryFeatures.of(features, views, is_job=kind is JOB or matching)
+        vector = views[0] if matching else algorithm.adapt(views[0], is_job=kind is JOB)
+        return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, views, features)
+
+    def vectors_of(self, record_id: int, record: Callable[[], Record]) -> tuple[np.ndarray, RecordFeatures]:
+        """A stored record's view vectors (len(VIEWS) x dim) and features; computed afresh from the record
+        (asked for only then) when the stored ones come from another model or an older schema."""
+        model, raw, features = self.store.records.record_vectors(record_id)
         if not self.registry.is_current(model, raw, features):
-            record: Record = (
-                self.records.materialize(JOB, stored)
-                if stored.kind == JOB.name
-                else self.records.materialize(PROFILE, stored)
-            )
-            [(_, embedding, fresh)] = self.records.describe([record])
-            return embedding, fresh
+            [(_, views, fresh)] = self.records.describe([record()])
+            return views, fresh
         return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]  # is_current: not None

@@ -18,7 +18,8 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from cerebro_serve.index.columns import with_record_replaced
+from cerebro_serve.index.columns import ColumnArrays, with_record_replaced
+from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind, Skill
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
@@ -32,7 +33,6 @@ from cerebro_serve.services.anchors import Anchor, Anchors
 from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound
 from cerebro_serve.services.queries import PairQuery, RecordLookup, UpskillingQuery
 from cerebro_serve.services.records import RecordService
-from cerebro_serve.store import StoredRecord
 
 __all__ = ["Explained", "Explanation", "ExplanationService"]
 
@@ -61,7 +61,7 @@ class _Pair:
     algorithm: Algorithm
     profile: Profile
     job: Job
-    profile_stored: StoredRecord
+    profile_views: np.ndarray  # as stored: what the copies of upskilling start from
     profile_features: RecordFeatures
     job_features: RecordFeatures
     pool_key: str  # the graded record's pool
@@ -102,7 +102,7 @@ class ExplanationService:
         for item in items:
             pool_key = getattr(item, kind.pool_key_field)
             _, score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
-            _, item_features = self.anchors.vectors_of(self.records.find(kind, pool_key, RecordLookup(key=item.key)))
+            _, item_features = self.anchors.vectors_of(item.id, lambda record=item: record)  # type: ignore[arg-type,misc]
             item_side = side_of(self.records.extractor, item, item_features)
             profile, job = (item_side, anchor_side) if kind is PROFILE else (anchor_side, item_side)
             facts = pair_facts(self.records.extractor, profile, job, evidence=False)
@@ -126,23 +126,26 @@ class ExplanationService:
         job_stored = self.records.find(
             JOB, query.board_key, RecordLookup(key=query.job_key, reference=query.job_reference)
         )
+        job = self.records.materialize(JOB, job_stored)
+        graded_record: Record
         if subject is PROFILE:  # ranked among profiles for the job
-            anchor = self.anchors.stored(JOB, query.board_key, job_stored.key, None, algorithm)
-            graded, pool_key = profile_stored, query.source_key
+            anchor = self.anchors.of(JOB, job_stored, algorithm)
+            graded, graded_record, pool_key = profile_stored, profile, query.source_key
         else:  # ranked among jobs for the profile
-            anchor = self.anchors.stored(PROFILE, query.source_key, profile_stored.key, None, algorithm)
-            graded, pool_key = job_stored, query.board_key
+            anchor = self.anchors.of(PROFILE, profile_stored, algorithm)
+            graded, graded_record, pool_key = job_stored, job, query.board_key
         row, score, features = self._rescore(anchor, pool_key, graded.id)
-        _, graded_features = self.anchors.vectors_of(graded)
-        assert anchor.features is not None
+        graded_views, graded_features = self.anchors.vectors_of(graded.id, lambda: graded_record)
+        assert anchor.views is not None and anchor.features is not None
+        profile_side = (graded_views, graded_features) if subject is PROFILE else (anchor.views, anchor.features)
         return _Pair(
             subject=subject,
             anchor=anchor,
             algorithm=algorithm,
             profile=profile,
-            job=self.records.materialize(JOB, job_stored),
-            profile_stored=profile_stored,
-            profile_features=graded_features if subject is PROFILE else anchor.features,
+            job=job,
+            profile_views=profile_side[0],
+            profile_features=profile_side[1],
             job_features=anchor.features if subject is PROFILE else graded_features,
             pool_key=pool_key,
             row=row,
@@ -180,9 +183,10 @@ class ExplanationService:
             return []
         added = [Skill(name=fact.name, taxonomy_id=fact.taxonomy_id) for fact in tried]
         edits = [msgspec.structs.replace(pair.profile, skills=[*pair.profile.skills, skill]) for skill in added]
-        embedding, stored_features = self.anchors.vectors_of(pair.profile_stored)
-        described = self.records.describe_edits(pair.profile, embedding, stored_features, edits)
-        features = np.stack([self._edited_features(pair, stored_features, vectors, f) for vectors, f in described])
+        described = self.records.describe_edits(pair.profile, pair.profile_views, pair.profile_features, edits)
+        index = self.records.pool_index(pair.pool_key)
+        columns = index.columns.snapshot()
+        features = np.stack([self._edited_features(pair, index, columns, views, f) for views, f in described])
         gains = logits_of(pair.algorithm, features) - explanation.logit
         scores = 1.0 / (1.0 + np.exp(-(explanation.logit + gains)))
         for fact, gain in zip(tried, gains):
@@ -203,23 +207,21 @@ class ExplanationService:
         ]
 
     def _edited_features(
-        self, pair: _Pair, stored: RecordFeatures, vectors: np.ndarray, features: RecordFeatures
+        self, pair: _Pair, index: PoolIndex, columns: ColumnArrays, views: np.ndarray, features: RecordFeatures
     ) -> np.ndarray:
-        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction."""
+        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction
+        (`index` and `columns`: the graded record's pool)."""
         algorithm = pair.algorithm
         if pair.subject is PROFILE:  # the copy replaces the profile among its source's rows
             assert pair.anchor.query is not None
-            index = self.records.pool_index(pair.pool_key)
-            columns = with_record_replaced(index.columns.snapshot(), pair.row, stored, features, vectors[1:])
-            cosine = (vectors[0][None, :] @ pair.anchor.vector).astype(np.float32)
-            ranked = rerank(columns, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1)
-            return ranked.features[0]
+            edited = with_record_replaced(columns, pair.row, pair.profile_features, features, views[1:])
+            cosine = (views[0][None, :] @ pair.anchor.vector).astype(np.float32)
+            return rerank(edited, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1).features[0]
         # The copy is the anchor the board's jobs are scored for.
-        query = QueryFeatures.of(features, vectors, is_job=False)
-        index = self.records.pool_index(pair.pool_key)
+        query = QueryFeatures.of(features, views, is_job=False)
         rows = np.array([pair.row], dtype=np.int64)
-        cosine = index.vectors.similarities(algorithm.adapt(vectors[0], is_job=False), rows)
-        return rerank(index.columns.snapshot(), query, algorithm, rows, cosine, 1).features[0]
+        cosine = index.vectors.similarities(algorithm.adapt(views[0], is_job=False), rows)
+        return rerank(columns, query, algorithm, rows, cosine, 1).features[0]
 
 
 def _told_apart(wording: Wording, before: float, after: float) -> dict[str, str]:

@@ -246,22 +246,12 @@ class RecordService:
         last float32 digits (batch padding), no more."""
         before = [self._capped(text) for text in view_texts(original, features.title, features.skills_text)]
         fresh = [self.extractor.of(edit) for edit in edits]
-        vectors = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
-        texts, slots = [], []
-        for number, (edit, edited) in enumerate(zip(edits, fresh)):
-            for view, text in enumerate(view_texts(edit, edited.title, edited.skills_text)):
-                text = self._capped(text)
-                if text == before[view]:
-                    continue
-                if view == 0 or text.strip():  # as embed_views: an empty side view is a zero vector
-                    texts.append(text)
-                    slots.append((number, view))
-                else:
-                    vectors[number, view] = 0.0
-        if texts:
-            for (number, view), vector in zip(slots, self.encoder.embed_documents(texts)):
-                vectors[number, view] = vector
-        return list(zip(vectors, fresh))
+        changed = []
+        for edit, edited in zip(edits, fresh):
+            texts = [self._capped(text) for text in view_texts(edit, edited.title, edited.skills_text)]
+            changed.append([None if text == kept else text for text, kept in zip(texts, before)])
+        known = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
+        return list(zip(embed_views(self.encoder, changed, known), fresh))
 
     def pool_index(self, pool_key: str) -> PoolIndex:
         """The pool's index. Records the registry reports stale (stored by another model or an older
