@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import SETTINGS, make_batcher, make_sandbox
+from helpers import SETTINGS, make_batcher, make_workspace
 
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.services import Workspace
@@ -85,15 +85,7 @@ def admin_key() -> str:
 
 @pytest.fixture
 def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
-    workspace = Workspace(
-        store,
-        batcher,
-        tmp_path / "indexes",
-        admin_key,
-        make_sandbox(),
-        embed_max_chars=SETTINGS.embed_max_chars,
-        audit_retention_days=SETTINGS.audit_retention_days,
-    )
+    workspace = make_workspace(store, batcher, tmp_path / "indexes", admin_key)
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
     workspace.recorder.close()

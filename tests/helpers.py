@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from pathlib import Path
 from typing import Any
 
 import docx
@@ -12,7 +13,9 @@ from fpdf import FPDF
 from cerebro_serve.cli import open_batcher
 from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.parsing.sandbox import DocumentSandbox
+from cerebro_serve.services import Workspace
 from cerebro_serve.settings import Settings
+from cerebro_serve.store import SqlStore
 
 SETTINGS = Settings()  # the server's defaults, which tests use unless they need otherwise
 
@@ -25,6 +28,19 @@ def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
 
 def make_sandbox(**overrides: Any) -> DocumentSandbox:
     return DocumentSandbox(**{"timeout_seconds": SETTINGS.parse_timeout_seconds, **overrides})
+
+
+def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: str) -> Workspace:
+    """A workspace on the server's default settings, as the CLI wires one."""
+    return Workspace(
+        store,
+        encoder,
+        index_dir,
+        admin_key,
+        make_sandbox(),
+        embed_max_chars=SETTINGS.embed_max_chars,
+        audit_retention_days=SETTINGS.audit_retention_days,
+    )
 
 
 PYTHON_RESUME = (

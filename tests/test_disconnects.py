@@ -6,11 +6,10 @@ import asyncio
 import json
 import threading
 
-from helpers import SETTINGS, make_batcher, make_sandbox
+from helpers import SETTINGS, make_batcher, make_workspace
 
 from cerebro_serve.api import create_app
 from cerebro_serve.objects import PROFILE
-from cerebro_serve.services import Workspace
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import PoolCreate
 
@@ -75,15 +74,7 @@ def test_a_write_whose_client_left_is_not_encoded_or_stored(store, encoder, tmp_
     held = HeldEncoder(encoder)
     batcher = make_batcher(held, batch_wait_ms=1)
     admin = new_key()
-    workspace = Workspace(
-        store,
-        batcher,
-        tmp_path / "indexes",
-        admin,
-        make_sandbox(),
-        embed_max_chars=SETTINGS.embed_max_chars,
-        audit_retention_days=SETTINGS.audit_retention_days,
-    )
+    workspace = make_workspace(store, batcher, tmp_path / "indexes", admin)
     try:
         source = workspace.pools.create(PROFILE, PoolCreate(name="pool")).key
         # Another caller holds the encoder, so the departing client's texts are still queued when it goes.

@@ -8,12 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from helpers import make_batcher, make_sandbox
 
-from cerebro_serve.engine.loading import load_encoder
-from cerebro_serve.engine.models import MULTILINGUAL_MODEL
 from cerebro_serve.scoring.algorithms import base_algorithm
-from cerebro_serve.services import Workspace
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import StoredTraining
 
@@ -318,48 +314,3 @@ def test_the_sdk_grades_unchanged(live_server, admin_key, pair) -> None:
     graded = sdk.profile.grading.get("cerebro-base", source, board, profile_key=profile["key"], job_key=job["key"])
     assert graded["code"] == 200 and 0 < graded["data"]["score"] < 1
     assert graded["meta"]["algorithm_key"] == "cerebro-base"
-
-
-@pytest.fixture
-def multilingual_client(store, tmp_path, admin_key):
-    """The same API on the multilingual encoder (USE v3): another vector space, 512 dimensions."""
-    from litestar.testing import TestClient
-
-    from cerebro_serve.api import create_app
-
-    encoder = load_encoder(MULTILINGUAL_MODEL, "cpu", "float32", "torch")
-    batcher = make_batcher(encoder)
-    workspace = Workspace(
-        store,
-        batcher,
-        tmp_path / "indexes",
-        admin_key,
-        make_sandbox(),
-        embed_max_chars=20_000,
-        audit_retention_days=183,
-    )
-    with TestClient(create_app(workspace, max_body_bytes=256 * 1024), base_url="http://testserver.local") as client:
-        client.headers["X-API-KEY"] = admin_key
-        yield client
-    workspace.training.worker.stop()
-    workspace.recorder.close()
-    batcher.close()
-
-
-@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_explanations_hold_on_the_multilingual_encoder(multilingual_client) -> None:
-    client = multilingual_client
-    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
-    assert client.post("/v1/job/indexing", json={**JOB, "board_key": board}).status_code == 201
-    assert client.post("/v1/profile/indexing", json=_profile(source, "camille")).status_code == 201
-    upskilling = client.get("/v1/profile/upskilling", params=_query(source, board)).json()["data"]
-    _, (_, score, _) = _scored(client, "profile", source, board, "cerebro-base")
-    assert abs(upskilling["score"] - score) < 1e-6
-    _check_adds_up(upskilling)
-    top = upskilling["suggestions"][0]
-    profile = client.get("/v1/profile/indexing", params={"source_key": source, "reference": "camille"}).json()["data"]
-    edited = {"source_key": source, "key": profile["key"], "skills": [*profile["skills"], top["skill"]]}
-    assert client.put("/v1/profile/indexing", json=edited).status_code == 200
-    after = client.get("/v1/profile/grading", params=_query(source, board)).json()["data"]["explanation"]
-    assert abs(after["logit"] - upskilling["logit"] - top["gain"]) < 1e-6

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import SETTINGS, make_sandbox
+from helpers import make_workspace
 
 from cerebro_serve.once import load_once
 from cerebro_serve.services import Workspace
@@ -51,15 +51,7 @@ def test_not_ready_until_the_lexicon_is_loaded(store, batcher, tmp_path: Path, m
     release = threading.Event()
     real = workspace_module.default_lexicon
     monkeypatch.setattr(workspace_module, "default_lexicon", lambda: release.wait(30) and real())
-    workspace = Workspace(
-        store,
-        batcher,
-        tmp_path / "indexes",
-        new_key(),
-        make_sandbox(),
-        embed_max_chars=SETTINGS.embed_max_chars,
-        audit_retention_days=SETTINGS.audit_retention_days,
-    )
+    workspace = make_workspace(store, batcher, tmp_path / "indexes", new_key())
     try:
         with _app_client(workspace) as client:
             waiting = client.get("/readyz")
@@ -78,15 +70,7 @@ def test_a_failed_warm_up_keeps_the_server_unready(
         raise OSError("lexicon.tsv.gz: no such file")
 
     monkeypatch.setattr(workspace_module, "default_lexicon", broken)
-    workspace = Workspace(
-        store,
-        batcher,
-        tmp_path / "indexes",
-        new_key(),
-        make_sandbox(),
-        embed_max_chars=SETTINGS.embed_max_chars,
-        audit_retention_days=SETTINGS.audit_retention_days,
-    )
+    workspace = make_workspace(store, batcher, tmp_path / "indexes", new_key())
     try:
         with _app_client(workspace) as client:
             deadline = time.monotonic() + 10

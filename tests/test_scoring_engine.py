@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import PYTHON_JOB, SETTINGS, make_batcher, make_sandbox
+from helpers import PYTHON_JOB, SETTINGS, make_batcher, make_workspace
 
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING
@@ -167,19 +167,10 @@ def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_
     from litestar.testing import TestClient
 
     from cerebro_serve.api import create_app
-    from cerebro_serve.services import Workspace
 
     saturated = make_batcher(encoder, max_pending=0)
     try:
-        workspace = Workspace(
-            store,
-            saturated,
-            tmp_path / "indexes",
-            admin_key,
-            make_sandbox(),
-            embed_max_chars=SETTINGS.embed_max_chars,
-            audit_retention_days=SETTINGS.audit_retention_days,
-        )
+        workspace = make_workspace(store, saturated, tmp_path / "indexes", admin_key)
         with TestClient(create_app(workspace, SETTINGS.max_body_bytes), base_url="http://testserver.local") as client:
             client.headers["X-API-KEY"] = admin_key
             source = client.post("/v1/source", json={"name": "Busy"}).json()["data"]["key"]
