@@ -8,7 +8,7 @@ import msgspec
 import numpy as np
 import pytest
 
-from cerebro_serve.objects import JOB, PROFILE, Education, Experience, Info, Job, Profile
+from cerebro_serve.objects import JOB, PROFILE, ConsentAlgorithmic, Education, Experience, Info, Job, Profile
 from cerebro_serve.scoring.algorithms import base_algorithm
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.bias_probes import gini, overload_bias, stereotype_bias, top_share
@@ -131,10 +131,13 @@ def test_a_name_the_encoder_reads_moves_the_score(workspace) -> None:
     }
 
 
-def test_an_unnamed_pool_copies_nothing(workspace) -> None:
+def test_profiles_closed_to_audits_are_not_copied(workspace) -> None:
     source, board = _index(workspace, ())
+    closed = msgspec.structs.replace(_named("Jane"), consent_algorithmic=ConsentAlgorithmic(owner={"learning": False}))
+    workspace.records.index(PROFILE, source, [closed])
     report = stereotype_bias(workspace.records, base_algorithm(), [board], [source])
-    assert all(effect.profiles == 0 and effect.comparisons == 0 for effect in report.effects)
+    assert (report.profiles, report.without_consent, report.pool_size) == (len(OTHERS), 1, len(OTHERS) + 1)
+    assert all(effect.profiles == 0 and effect.comparisons == 0 for effect in report.effects)  # no name, no word
 
 
 def test_exposure_counts_the_ranking_routes_top_k(workspace) -> None:

@@ -43,6 +43,7 @@ from cerebro_serve.services.counterfactuals import (
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import StoredRecord
+from cerebro_serve.training.dataset import allows_learning
 
 __all__ = ["EditEffect", "OverloadBias", "StereotypeBias", "gini", "overload_bias", "stereotype_bias", "top_share"]
 
@@ -81,7 +82,8 @@ class StereotypeBias(msgspec.Struct, kw_only=True):
     algorithm_key: str
     algorithm_version: int
     jobs: int
-    profiles: int  # probed (a seeded sample of the sources' allowed profiles)
+    profiles: int  # probed (a seeded sample of the sources' profiles open to audits)
+    without_consent: int  # drawn, then left out: their consent keeps them out of audits (no copy made)
     pool_size: int  # profiles each job ranks
     top_k: int
     names_source: str
@@ -155,22 +157,23 @@ def stereotype_bias(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> StereotypeBias:
-    """Counterfactual edits of up to `max_profiles` profiles of the sources (a seeded sample), each scored
-    against up to `max_jobs` jobs of the boards, every job ranking all the sources' allowed profiles.
+    """Counterfactual edits of up to `max_profiles` profiles of the sources (a seeded sample of those whose
+    consent opens them to audits, `training.dataset.allows_learning`), each scored against up to `max_jobs`
+    jobs of the boards, every job ranking all the sources' profiles a ranking may show.
     `names`: first names by (group, gender); the first group is the baseline of the ethnicity swap.
     Costs one encoder call per profile (its copies' changed views) and copies x jobs re-ranker calls."""
     rng = np.random.default_rng(seed)
     anchors = Anchors(records.store, records, records.registry)
-    jobs = [anchors.of(JOB, stored, algorithm) for stored in _sample(records, JOB, board_keys, max_jobs, rng)]
+    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, board_keys, max_jobs, rng)]
     pools = _profile_pools(records, source_keys)
     ranked = [_Ranked.of(pools, job) for job in jobs]
-    probed = _sample(records, PROFILE, source_keys, max_profiles, rng)
+    probed, without_consent = _consenting(records, _sample(records, PROFILE, source_keys, None, rng), max_profiles)
     if not jobs or not probed:
-        raise InvalidParameters("a stereotype probe needs at least one job and one allowed profile")
+        raise InvalidParameters("a stereotype probe needs at least one job and one profile open to audits")
     comparisons = _comparisons(names)
     tallies = [_Tally() for _ in comparisons]
-    for number, stored in enumerate(probed):
-        copies, pairs = _counterfactuals(records.materialize(PROFILE, stored), names, rng)
+    for number, (stored, profile) in enumerate(probed):
+        copies, pairs = _counterfactuals(profile, names, rng)
         scores = _copy_scores(records, anchors, pools, stored, copies, jobs)
         own_scores = [ranking.score_of(stored) for ranking in ranked]
         for comparison in {pair[0] for pair in pairs}:
@@ -187,6 +190,7 @@ def stereotype_bias(
         algorithm_version=algorithm.version,
         jobs=len(jobs),
         profiles=len(probed),
+        without_consent=without_consent,
         pool_size=sum(len(pool.rows) for pool in pools),
         top_k=top_k,
         names_source=names_source,
@@ -209,7 +213,7 @@ def overload_bias(
     seeded sample), and the top-k scores when each job ranks nested random subsamples of the pool."""
     rng = np.random.default_rng(seed)
     anchors = Anchors(records.store, records, records.registry)
-    jobs = [anchors.of(JOB, stored, algorithm) for stored in _sample(records, JOB, board_keys, max_jobs, rng)]
+    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, board_keys, max_jobs, rng)]
     pools = _profile_pools(records, source_keys)
     record_ids = np.concatenate([pool.columns.record_ids[pool.rows] for pool in pools])
     size = len(record_ids)
@@ -322,17 +326,37 @@ def _checked_keys(records: RecordService, kind: RecordKind, keys: Sequence[str])
 
 
 def _sample(
-    records: RecordService, kind: RecordKind, pool_keys: Sequence[str], most: int, rng: np.random.Generator
-) -> list[StoredRecord]:
-    """Up to `most` of the pools' records a ranking may show, drawn at random (seeded)."""
+    records: RecordService, kind: RecordKind, pool_keys: Sequence[str], most: int | None, rng: np.random.Generator
+) -> list[int]:
+    """Ids of up to `most` (None: all) of the pools' records a ranking may show, in a random (seeded) order."""
     refused = REFUSES_SCORING if kind is PROFILE else 0
     ids = []
     for key in _checked_keys(records, kind, pool_keys):
         columns = records.pool_index(key).columns.snapshot()
         ids.append(columns.record_ids[np.flatnonzero(row_mask(columns, RowFilter(refused=refused)))])
-    every = np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64)
-    chosen = rng.choice(every, size=min(most, len(every)), replace=False) if len(every) else every
-    return records.store.records.load_records(np.sort(chosen).tolist())
+    every = rng.permutation(np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64))
+    return every[:most].tolist()
+
+
+def _jobs(records: RecordService, board_keys: Sequence[str], most: int, rng: np.random.Generator) -> list[StoredRecord]:
+    return records.store.records.load_records(sorted(_sample(records, JOB, board_keys, most, rng)))
+
+
+def _consenting(records: RecordService, ids: list[int], most: int) -> tuple[list[tuple[StoredRecord, Profile]], int]:
+    """The first `most` of these profiles whose consent opens them to audits, and how many were passed over."""
+    kept: list[tuple[StoredRecord, Profile]] = []
+    passed = 0
+    step = max(1, most)
+    for start in range(0, len(ids), step):
+        for stored in records.store.records.load_records(ids[start : start + step]):
+            profile = records.materialize(PROFILE, stored)
+            if not allows_learning(profile):
+                passed += 1
+                continue
+            kept.append((stored, profile))
+            if len(kept) == most:
+                return kept, passed
+    return kept, passed
 
 
 # -- counterfactual copies -------------------------------------------------------------------------
