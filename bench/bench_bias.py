@@ -1,0 +1,277 @@
+"""Bias probes of `cerebro-base` on development data: do names alone move scores and ranks?
+
+Two sets, each indexed into a fresh workspace on the server's own wiring (`cli.build_workspace`, default
+settings, SQLite in a temporary directory):
+- rjdb (`../shared/data/pairs/rjdb/test.jsonl`, synthetic, GPT-4 written): the first `--rjdb-jobs` job
+  descriptions are the jobs; the matched resumes of the first `--rjdb-profiles` rows are the profiles;
+- livecareer-dev (`../shared/data/resumes/livecareer-dev/resumes.csv`, real resumes with names replaced by
+  the site): `--livecareer-profiles` resumes drawn across the 24 categories; the jobs are our ESCO stand-ins
+  for the categories (bench/devdata.py CATEGORY_OCCUPATIONS: each occupation's description and essential
+  skills), as in bench/bench_quality.py.
+Neither set carries protected attributes, so each resume gets a first name drawn at random (seeded) from
+Bertrand & Mullainathan's audit-study names (services/counterfactuals.py AUDIT_NAMES): its (group, gender)
+cell is uniform, the name replaces the first name of rjdb's "Name:" line or is prepended as the resume's
+name line (livecareer), and the cell is the profile's attribute. Impact ratios (NYC LL144) on those
+attributes then measure whether the names alone move ranks: the scoring rate of a group is the share of
+its (job, profile) pairs scoring above that job's median; the top-10 rate the share in the job's top 10.
+Then the stereotype probe (services/bias_probes.py: first names swapped across gender and group, gendered
+words, birth year) and the overload figures. Skips when the data is absent.
+
+Usage: .venv/bin/python -m bench.bench_bias [--rjdb-jobs 30] [--rjdb-profiles 150] [--livecareer-profiles 40] [--probed 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from bench.devdata import LIVECAREER, RJDB, esco_job_texts
+from cerebro_serve.cli import build_workspace
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.parsing.jobs import parse_job
+from cerebro_serve.parsing.resume import parse_resume
+from cerebro_serve.parsing.taxonomy import default_lexicon
+from cerebro_serve.scoring.algorithms import base_algorithm
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.bias_probes import EditEffect, overload_bias, stereotype_bias
+from cerebro_serve.services.counterfactuals import AUDIT_NAMES
+from cerebro_serve.services.queries import PoolCreate, ProfilesScoringQuery
+from cerebro_serve.settings import Settings
+
+SEED = 14
+SURNAME = "Walker"  # livecareer's resumes have no name: every prepended name line shares this one
+NAME_LINE = re.compile(r"^(\s*Name:\s*)(\S+)", re.MULTILINE)  # rjdb's "Name: Azaria Watson"
+TOP = 10
+BATCH = 16  # profiles indexed per call (one encoder round for their views)
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    return f"{model}, {os.cpu_count()} cores, no GPU used ({platform.system()} {platform.machine()})"
+
+
+def named(text: str, first: str) -> tuple[str, str]:
+    """The resume with this first name on its name line (prepended when it has none), and the full name."""
+    found = NAME_LINE.search(text)
+    if found:
+        surname = text[found.end() :].split("\n", 1)[0].strip()
+        return NAME_LINE.sub(lambda m: m.group(1) + first, text, count=1), f"{first} {surname}".strip()
+    return f"{first} {SURNAME}\n{text}", f"{first} {SURNAME}"
+
+
+def assign_names(count: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
+    """(group, gender, first name) per resume: a uniform (group, gender) cell, a name drawn from it."""
+    cells = list(AUDIT_NAMES)
+    drawn = rng.integers(len(cells), size=count)
+    return [(*cells[c], str(rng.choice(AUDIT_NAMES[cells[c]]))) for c in drawn]
+
+
+def index_set(
+    workspace: Workspace, jobs: list[str], resumes: list[str], names: list[tuple[str, str, str]]
+) -> tuple[str, str, list[str]]:
+    """A board of the jobs, a source of the named resumes (parsed as uploads are); the profiles' keys."""
+    lexicon = default_lexicon()
+    board = workspace.pools.create(JOB, PoolCreate(name="bias jobs")).key
+    source = workspace.pools.create(PROFILE, PoolCreate(name="bias profiles")).key
+    for start in range(0, len(jobs), BATCH):
+        workspace.records.index(JOB, board, [parse_job(text, lexicon) for text in jobs[start : start + BATCH]])
+    keys = []
+    for start in range(0, len(resumes), BATCH):
+        batch = []
+        for text, (_, _, first) in zip(resumes[start : start + BATCH], names[start : start + BATCH]):
+            text, full_name = named(text, first)
+            profile = parse_resume(text, lexicon)
+            info = msgspec.structs.replace(profile.info, first_name=first, full_name=full_name)
+            batch.append(msgspec.structs.replace(profile, text=text, info=info))
+        keys += [str(profile.key) for profile in workspace.records.index(PROFILE, source, batch)]
+    return board, source, keys
+
+
+def served_scores(workspace: Workspace, board: str, source: str, keys: list[str]) -> np.ndarray:
+    """jobs x profiles: `profiles/scoring` with cerebro-base, each job ranking the whole source."""
+    job_keys = [job.key for job in workspace.records.store.records.load_records(_ids(workspace, board))]
+    position = {key: i for i, key in enumerate(keys)}
+    scores = np.full((len(job_keys), len(keys)), np.nan)
+    for row, job_key in enumerate(job_keys):
+        query = ProfilesScoringQuery(
+            source_keys=[source], board_key=board, job_key=job_key, sort_by="scoring", limit=len(keys)
+        )
+        page = workspace.ranking.score_profiles(query)
+        for item, prediction in zip(page.items, page.predictions or []):
+            if prediction is not None:  # [1 - score, score]
+                scores[row, position[item.key]] = prediction[1]
+    return scores
+
+
+def _ids(workspace: Workspace, pool_key: str) -> list[int]:
+    columns = workspace.records.pool_index(pool_key).columns.snapshot()
+    return columns.record_ids[: columns.rows].tolist()
+
+
+def impact_ratios(
+    scores: np.ndarray, names: list[tuple[str, str, str]]
+) -> list[tuple[str, str, int, float, float, float, float]]:
+    """(attribute, group, profiles, scoring rate, its impact ratio, top-10 rate, its impact ratio) rows."""
+    above = scores > np.median(scores, axis=1, keepdims=True)
+    ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1)
+    top = ranks < TOP
+    attributes: dict[str, Callable[[tuple[str, str, str]], str]] = {
+        "gender": lambda n: n[1],
+        "ethnicity": lambda n: n[0],
+        "gender×ethnicity": lambda n: f"{n[1]} {n[0]}",
+    }
+    rows = []
+    for attribute, group_of in attributes.items():
+        groups = np.array([group_of(n) for n in names])
+        found = sorted(set(groups.tolist()))
+        rates = {g: (float(above[:, groups == g].mean()), float(top[:, groups == g].mean())) for g in found}
+        best_score, best_top = max(r[0] for r in rates.values()), max(r[1] for r in rates.values())
+        for g in found:
+            score_rate, top_rate = rates[g]
+            rows.append(
+                (
+                    attribute,
+                    g,
+                    int(np.sum(groups == g)),
+                    score_rate,
+                    score_rate / best_score,
+                    top_rate,
+                    top_rate / best_top,
+                )
+            )
+    return rows
+
+
+def placebo_ranges(scores: np.ndarray, count: int, rng: np.random.Generator, draws: int = 200) -> dict[str, str]:
+    """Per attribute, the 5th and 50th percentiles of the lowest scoring-rate impact ratio when the groups
+    are drawn again at random without touching the resumes: how low an impact ratio falls by chance alone
+    on this many profiles, the yardstick for the observed one."""
+    lowest: dict[str, list[float]] = {}
+    for _ in range(draws):
+        rows = impact_ratios(scores, assign_names(count, rng))
+        for attribute in dict.fromkeys(row[0] for row in rows):
+            lowest.setdefault(attribute, []).append(min(row[4] for row in rows if row[0] == attribute))
+    return {
+        attribute: f"{np.percentile(values, 5):.3f} / {np.percentile(values, 50):.3f}"
+        for attribute, values in lowest.items()
+    }
+
+
+def report(
+    title: str, workspace: Workspace, jobs: list[str], resumes: list[str], probed: int, rng: np.random.Generator
+) -> None:
+    started = time.perf_counter()
+    names = assign_names(len(resumes), rng)
+    board, source, keys = index_set(workspace, jobs, resumes, names)
+    indexed = time.perf_counter() - started
+    scores = served_scores(workspace, board, source, keys)
+    print(f"\n## {title}: {len(jobs)} jobs, {len(keys)} profiles (indexed in {indexed:.0f} s)\n")
+    print("| attribute | group | profiles | scoring rate | impact ratio | top-10 rate | impact ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for attribute, group, n, score_rate, score_ir, top_rate, top_ir in impact_ratios(scores, names):
+        print(f"| {attribute} | {group} | {n} | {score_rate:.3f} | {score_ir:.3f} | {top_rate:.3f} | {top_ir:.3f} |")
+    print("\nLowest scoring-rate impact ratio with the groups drawn again at random (5th / 50th percentile):")
+    for attribute, band in placebo_ranges(scores, len(keys), rng).items():
+        print(f"- {attribute}: {band}")
+    algorithm = base_algorithm()
+    started = time.perf_counter()
+    stereotype = stereotype_bias(
+        workspace.records, algorithm, [board], [source], max_jobs=len(jobs), max_profiles=probed, seed=SEED
+    )
+    probe_seconds = time.perf_counter() - started
+    print(
+        f"\nStereotype probe: {stereotype.profiles} profiles x {stereotype.jobs} jobs, each job ranking "
+        f"{stereotype.pool_size}; top-k = {stereotype.top_k} ({probe_seconds:.0f} s)\n"
+    )
+    print(
+        "| edit | baseline → counterfactual | profiles | comparisons | mean abs Δ | p99 abs Δ | mean Δ "
+        "| counterfactual higher | top-10 flips | mean rank shift |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for effect in stereotype.effects:
+        print(_effect_row(effect))
+    overload = overload_bias(workspace.records, algorithm, [board], [source], max_jobs=len(jobs), seed=SEED)
+    print(
+        f"\nOverload: {overload.jobs} jobs x top {overload.top_k} over {overload.pool_size} profiles: "
+        f"{overload.profiles_shown} profiles ever shown; the top 1% ({overload.top_profiles} profiles) take "
+        f"{overload.top_share:.1%} of the slots ({overload.top_share_discounted:.1%} position-discounted); "
+        f"Gini of exposure {overload.gini:.3f} ({overload.gini_discounted:.3f} discounted)\n"
+    )
+    print("| pool share | profiles | top-10 mean score | p50 | p90 | top-1 mean |")
+    print("|---|---|---|---|---|---|")
+    for drift in overload.drift:
+        print(
+            f"| {drift.fraction:.0%} | {drift.pool_size} | {drift.mean:.3f} | {drift.p50:.3f} | {drift.p90:.3f} "
+            f"| {drift.top1_mean:.3f} |"
+        )
+
+
+def _effect_row(effect: EditEffect) -> str:
+    head = f"| {effect.edit} | {effect.baseline} → {effect.counterfactual} | {effect.profiles} | {effect.comparisons} "
+    if effect.mean_abs_delta is None:
+        return head + "| – | – | – | – | – | – |"
+    return (
+        head + f"| {effect.mean_abs_delta:.4f} | {effect.p99_abs_delta:.4f} | {effect.mean_delta:+.4f} "
+        f"| {effect.counterfactual_higher:.1%} | {effect.top_k_flips:.1%} | {effect.mean_rank_shift:.2f} |"
+    )
+
+
+def rjdb_set(jobs: int, profiles: int) -> tuple[list[str], list[str]]:
+    rows = [json.loads(line) for line in RJDB.read_text().splitlines() if line.strip()]
+    return [row["Job-Description"] for row in rows[:jobs]], [row["Resume-matched"] for row in rows[:profiles]]
+
+
+def livecareer_set(profiles: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    csv.field_size_limit(1 << 30)
+    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
+        texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    chosen = np.sort(rng.choice(len(texts), size=min(profiles, len(texts)), replace=False))
+    return [text for _, _, text in esco_job_texts()], [texts[i] for i in chosen]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rjdb-jobs", type=int, default=30)
+    parser.add_argument("--rjdb-profiles", type=int, default=150)
+    parser.add_argument("--livecareer-profiles", type=int, default=40)
+    parser.add_argument("--probed", type=int, default=16, help="profiles the stereotype probe copies, per set")
+    args = parser.parse_args()
+    if not RJDB.exists() or not LIVECAREER.exists():
+        print(f"skipped: the development data ({RJDB}, {LIVECAREER}) is absent")
+        return
+    print(f"machine: {machine()}")
+    rng = np.random.default_rng(SEED)
+    sets = {
+        "rjdb": rjdb_set(args.rjdb_jobs, args.rjdb_profiles),
+        "livecareer-dev (ESCO occupations as jobs)": livecareer_set(args.livecareer_profiles, rng),
+    }
+    for title, (jobs, resumes) in sets.items():
+        with tempfile.TemporaryDirectory() as directory:
+            workspace, batcher = build_workspace(Settings.from_env(data_dir=Path(directory)), training_worker=False)
+            try:
+                report(title, workspace, jobs, resumes, args.probed, rng)
+            finally:
+                workspace.close()
+                batcher.close()
+
+
+if __name__ == "__main__":
+    main()
