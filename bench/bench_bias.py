@@ -11,13 +11,15 @@ settings, SQLite in a temporary directory):
 Neither set carries protected attributes, so each resume gets a first name drawn at random (seeded) from
 Bertrand & Mullainathan's audit-study names (services/counterfactuals.py AUDIT_NAMES): its (group, gender)
 cell is uniform, the name replaces the first name of rjdb's "Name:" line or is prepended as the resume's
-name line (livecareer), and the cell is the profile's attribute. Impact ratios (NYC LL144) on those
-attributes then measure whether the names alone move ranks: the scoring rate of a group is the share of
-its (job, profile) pairs scoring above that job's median; the top-10 rate the share in the job's top 10.
-Then the stereotype probe (services/bias_probes.py: first names swapped across gender and group, gendered
-words, birth year) and the overload figures. Skips when the data is absent.
+name line (livecareer), and the cell is the profile's attribute. Impact ratios (NYC LL144, from
+training/fairness.py model_fairness over every (job, profile) pair: scoring rates above the median of all
+pairs, selection rates of each job's top 10) on those attributes then measure whether names alone move
+ranks, beside the lowest ratio chance alone gives when the groups are drawn again without touching the
+resumes. Then the stereotype probe (services/bias_probes.py: first names swapped across gender and group,
+gendered words, birth year) and the overload figures. Skips when the data is absent. Usage:
 
-Usage: .venv/bin/python -m bench.bench_bias [--rjdb-jobs 30] [--rjdb-profiles 150] [--livecareer-profiles 40] [--probed 16]
+    .venv/bin/python -m bench.bench_bias [--rjdb-jobs 30] [--rjdb-profiles 150] [--livecareer-profiles 40] \
+        [--probed 16]
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import platform
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -48,11 +49,13 @@ from cerebro_serve.services.bias_probes import EditEffect, overload_bias, stereo
 from cerebro_serve.services.counterfactuals import AUDIT_NAMES
 from cerebro_serve.services.queries import PoolCreate, ProfilesScoringQuery
 from cerebro_serve.settings import Settings
+from cerebro_serve.training.fairness import FairnessReport, model_fairness
 
 SEED = 14
 SURNAME = "Walker"  # livecareer's resumes have no name: every prepended name line shares this one
 NAME_LINE = re.compile(r"^(\s*Name:\s*)(\S+)", re.MULTILINE)  # rjdb's "Name: Azaria Watson"
 TOP = 10
+BORN_FROM, BORN_TO = 1960, 2000  # the birth years drawn for the resumes' birth lines (uniform, seeded)
 BATCH = 16  # profiles indexed per call (one encoder round for their views)
 
 
@@ -68,13 +71,19 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, no GPU used ({platform.system()} {platform.machine()})"
 
 
-def named(text: str, first: str) -> tuple[str, str]:
-    """The resume with this first name on its name line (prepended when it has none), and the full name."""
+def named(text: str, first: str, born: int) -> tuple[str, str]:
+    """The resume with this first name on its name line (prepended when it has none) and a birth line
+    after it, and the full name."""
+    birth = f"Date of birth: {born}"
     found = NAME_LINE.search(text)
-    if found:
-        surname = text[found.end() :].split("\n", 1)[0].strip()
-        return NAME_LINE.sub(lambda m: m.group(1) + first, text, count=1), f"{first} {surname}".strip()
-    return f"{first} {SURNAME}\n{text}", f"{first} {SURNAME}"
+    if not found:
+        return f"{first} {SURNAME}\n{birth}\n{text}", f"{first} {SURNAME}"
+    line_end = text.find("\n", found.end())
+    line_end = len(text) if line_end < 0 else line_end
+    surname = text[found.end() : line_end].strip()
+    return f"{text[: found.start(2)]}{first}{text[found.end() : line_end]}\n{birth}{text[line_end:]}", (
+        f"{first} {surname}".strip()
+    )
 
 
 def assign_names(count: int, rng: np.random.Generator) -> list[tuple[str, str, str]]:
@@ -85,9 +94,10 @@ def assign_names(count: int, rng: np.random.Generator) -> list[tuple[str, str, s
 
 
 def index_set(
-    workspace: Workspace, jobs: list[str], resumes: list[str], names: list[tuple[str, str, str]]
+    workspace: Workspace, jobs: list[str], resumes: list[str], names: list[tuple[str, str, str]], births: list[int]
 ) -> tuple[str, str, list[str]]:
-    """A board of the jobs, a source of the named resumes (parsed as uploads are); the profiles' keys."""
+    """A board of the jobs, a source of the named resumes with their birth years (parsed as uploads are);
+    the profiles' keys."""
     lexicon = default_lexicon()
     board = workspace.pools.create(JOB, PoolCreate(name="bias jobs")).key
     source = workspace.pools.create(PROFILE, PoolCreate(name="bias profiles")).key
@@ -96,10 +106,14 @@ def index_set(
     keys = []
     for start in range(0, len(resumes), BATCH):
         batch = []
-        for text, (_, _, first) in zip(resumes[start : start + BATCH], names[start : start + BATCH]):
-            text, full_name = named(text, first)
+        for text, (_, _, first), born in zip(
+            resumes[start : start + BATCH], names[start : start + BATCH], births[start : start + BATCH]
+        ):
+            text, full_name = named(text, first, born)
             profile = parse_resume(text, lexicon)
-            info = msgspec.structs.replace(profile.info, first_name=first, full_name=full_name)
+            info = msgspec.structs.replace(
+                profile.info, first_name=first, full_name=full_name, date_birth=f"{born}-01-01"
+            )
             batch.append(msgspec.structs.replace(profile, text=text, info=info))
         keys += [str(profile.key) for profile in workspace.records.index(PROFILE, source, batch)]
     return board, source, keys
@@ -126,49 +140,26 @@ def _ids(workspace: Workspace, pool_key: str) -> list[int]:
     return columns.record_ids[: columns.rows].tolist()
 
 
-def impact_ratios(
-    scores: np.ndarray, names: list[tuple[str, str, str]]
-) -> list[tuple[str, str, int, float, float, float, float]]:
-    """(attribute, group, profiles, scoring rate, its impact ratio, top-10 rate, its impact ratio) rows."""
-    above = scores > np.median(scores, axis=1, keepdims=True)
+def fairness_of(scores: np.ndarray, names: list[tuple[str, str, str]]) -> FairnessReport:
+    """LL144 figures over every (job, profile) pair: scoring rates above the median of all pairs' scores,
+    selection rates of the jobs' top 10, per assigned gender, group and both."""
+    jobs = len(scores)
+    attributes = {"gender": [n[1] for n in names] * jobs, "ethnicity": [n[0] for n in names] * jobs}
     ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1)
-    top = ranks < TOP
-    attributes: dict[str, Callable[[tuple[str, str, str]], str]] = {
-        "gender": lambda n: n[1],
-        "ethnicity": lambda n: n[0],
-        "gender×ethnicity": lambda n: f"{n[1]} {n[0]}",
-    }
-    rows = []
-    for attribute, group_of in attributes.items():
-        groups = np.array([group_of(n) for n in names])
-        found = sorted(set(groups.tolist()))
-        rates = {g: (float(above[:, groups == g].mean()), float(top[:, groups == g].mean())) for g in found}
-        best_score, best_top = max(r[0] for r in rates.values()), max(r[1] for r in rates.values())
-        for g in found:
-            score_rate, top_rate = rates[g]
-            rows.append(
-                (
-                    attribute,
-                    g,
-                    int(np.sum(groups == g)),
-                    score_rate,
-                    score_rate / best_score,
-                    top_rate,
-                    top_rate / best_top,
-                )
-            )
-    return rows
+    return model_fairness(scores.ravel(), attributes, selected=(ranks < TOP).ravel())
 
 
-def placebo_ranges(scores: np.ndarray, count: int, rng: np.random.Generator, draws: int = 200) -> dict[str, str]:
+def placebo_ranges(scores: np.ndarray, count: int, rng: np.random.Generator, draws: int = 100) -> dict[str, str]:
     """Per attribute, the 5th and 50th percentiles of the lowest scoring-rate impact ratio when the groups
     are drawn again at random without touching the resumes: how low an impact ratio falls by chance alone
     on this many profiles, the yardstick for the observed one."""
     lowest: dict[str, list[float]] = {}
+    jobs = len(scores)
     for _ in range(draws):
-        rows = impact_ratios(scores, assign_names(count, rng))
-        for attribute in dict.fromkeys(row[0] for row in rows):
-            lowest.setdefault(attribute, []).append(min(row[4] for row in rows if row[0] == attribute))
+        names = assign_names(count, rng)
+        attributes = {"gender": [n[1] for n in names] * jobs, "ethnicity": [n[0] for n in names] * jobs}
+        for attribute, ratio in model_fairness(scores.ravel(), attributes).min_impact_ratio.items():
+            lowest.setdefault(attribute, []).append(ratio)
     return {
         attribute: f"{np.percentile(values, 5):.3f} / {np.percentile(values, 50):.3f}"
         for attribute, values in lowest.items()
@@ -180,14 +171,21 @@ def report(
 ) -> None:
     started = time.perf_counter()
     names = assign_names(len(resumes), rng)
-    board, source, keys = index_set(workspace, jobs, resumes, names)
+    births = rng.integers(BORN_FROM, BORN_TO, size=len(resumes), endpoint=True).tolist()
+    board, source, keys = index_set(workspace, jobs, resumes, names, births)
     indexed = time.perf_counter() - started
     scores = served_scores(workspace, board, source, keys)
     print(f"\n## {title}: {len(jobs)} jobs, {len(keys)} profiles (indexed in {indexed:.0f} s)\n")
-    print("| attribute | group | profiles | scoring rate | impact ratio | top-10 rate | impact ratio |")
-    print("|---|---|---|---|---|---|---|")
-    for attribute, group, n, score_rate, score_ir, top_rate, top_ir in impact_ratios(scores, names):
-        print(f"| {attribute} | {group} | {n} | {score_rate:.3f} | {score_ir:.3f} | {top_rate:.3f} | {top_ir:.3f} |")
+    print("| attribute | rate | group | pairs | rate | impact ratio | four-fifths flag | Fisher p |")
+    print("|---|---|---|---|---|---|---|---|")
+    for table in fairness_of(scores, names).tables:
+        for group in table.groups:
+            ratio = "–" if group.impact_ratio is None else f"{group.impact_ratio:.3f}"
+            p_value = "–" if group.p_value is None else f"{group.p_value:.3g}"
+            print(
+                f"| {table.attribute} | {table.rate} | {group.group} | {group.n} | {group.rate:.3f} | {ratio} "
+                f"| {'yes' if group.four_fifths_flag else 'no'} | {p_value} |"
+            )
     print("\nLowest scoring-rate impact ratio with the groups drawn again at random (5th / 50th percentile):")
     for attribute, band in placebo_ranges(scores, len(keys), rng).items():
         print(f"- {attribute}: {band}")
@@ -203,9 +201,9 @@ def report(
     )
     print(
         "| edit | baseline → counterfactual | profiles | comparisons | mean abs Δ | p99 abs Δ | mean Δ "
-        "| counterfactual higher | top-10 flips | mean rank shift |"
+        "| counterfactual higher | top-10 flips | mean rank shift | near the top 10 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for effect in stereotype.effects:
         print(_effect_row(effect))
     overload = overload_bias(workspace.records, algorithm, [board], [source], max_jobs=len(jobs), seed=SEED)
@@ -227,10 +225,12 @@ def report(
 def _effect_row(effect: EditEffect) -> str:
     head = f"| {effect.edit} | {effect.baseline} → {effect.counterfactual} | {effect.profiles} | {effect.comparisons} "
     if effect.mean_abs_delta is None:
-        return head + "| – | – | – | – | – | – |"
+        return head + "| – | – | – | – | – | – | – |"
+    near_top = "–" if effect.top_k_rank_shift is None else f"{effect.top_k_rank_shift:.2f}"
     return (
         head + f"| {effect.mean_abs_delta:.4f} | {effect.p99_abs_delta:.4f} | {effect.mean_delta:+.4f} "
-        f"| {effect.counterfactual_higher:.1%} | {effect.top_k_flips:.1%} | {effect.mean_rank_shift:.2f} |"
+        f"| {effect.counterfactual_higher:.1%} | {effect.top_k_flips:.1%} | {effect.mean_rank_shift:.2f} "
+        f"| {near_top} |"
     )
 
 

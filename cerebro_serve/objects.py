@@ -106,9 +106,17 @@ class Label(Struct, kw_only=True):
     date_rating: str | None = None
 
 
+# How far a profile's data may go (ours, beside HrFlow's per-operation keys; scoring/consent.py says what
+# each level allows): private < personalisation < improvement.
+Privacy = Literal["private", "personalisation", "improvement"]
+
+
 class ConsentAlgorithmic(Struct, kw_only=True):
+    """HrFlow's per-operation consent, given by the person (`owner`) and by the customer (`controller`)."""
+
     owner: dict[str, bool] = {}
     controller: dict[str, bool] = {}
+    privacy: Privacy | None = None  # None: improvement, unless `training` (or `learning`) is refused
 
 
 class Section(Struct, kw_only=True):

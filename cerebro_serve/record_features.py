@@ -38,3 +38,4 @@ class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
 
 REFUSES_SCORING = 1
 REFUSES_SEARCHING = 2
+REFUSES_EMBEDDING = 4  # no vectors: never similar to anything, so never scored or ranked by relevance

@@ -109,6 +109,7 @@ def test_identical_copies_move_no_score_and_no_rank(workspace) -> None:
     assert [(effect.profiles, effect.comparisons) for effect in names] == [(1, 2 * len(JOBS))] * 2
     for effect in names:
         assert effect.max_abs_delta == 0 and effect.top_k_flips == 0 and effect.max_rank_shift == 0
+        assert effect.top_k_rank_shift == 0
         assert effect.counterfactual_higher == 0 and effect.baseline_higher == 0
     words = next(effect for effect in report.effects if effect.edit == "gendered_words")
     assert words.profiles == 0 and words.comparisons == 0 and words.mean_abs_delta is None

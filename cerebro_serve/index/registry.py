@@ -99,8 +99,17 @@ class IndexRegistry:
             return self._write_locks.setdefault(pool_key, threading.RLock())
 
     def is_current(self, model: str, embedding: bytes, features: bytes | None) -> bool:
-        """Whether stored vectors and features can be used as they are: this model's, all views, featurised."""
-        return model == self.model and len(embedding) == len(VIEWS) * self.dimension * 4 and features is not None
+        """Whether stored vectors and features can be used as they are: this model's, all views (or none,
+        where consent withholds embedding), featurised."""
+        sizes = (0, len(VIEWS) * self.dimension * 4)
+        return model == self.model and len(embedding) in sizes and features is not None
+
+    def views(self, embedding: bytes) -> np.ndarray:
+        """Stored view vectors (len(VIEWS) x dim); a record stored without any (its consent withholds
+        embedding) has zero rows, similar to nothing, which the index's consent mask keeps out of rankings."""
+        if not embedding:
+            return np.zeros((len(VIEWS), self.dimension), dtype=np.float32)
+        return np.frombuffer(embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)
 
     def open(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         """The pool's index, and the stored rows it lacks because their vectors or features are out of
@@ -134,6 +143,22 @@ class IndexRegistry:
     def _path(self, pool_key: str) -> Path:
         assert self._directory is not None
         return self._directory / f"{pool_key}.vectors"
+    def forget(self, pool_key: str) -> None:
+        """Drop a pool's index, in memory and on disk, so the next `open` rebuilds it from the store: what
+        erasing a record needs, since no index file may keep its vectors or features."""
+        with self.write_lock(pool_key):
+            self._indexes.pop(pool_key, None)
+            self.discard_files(pool_key)
+
+    def discard_files(self, pool_key: str) -> None:
+        """Remove a pool's index files (the revision first: it vouches for the rest); the index in memory
+        is written again at shutdown. After a record's vectors were withdrawn, no file keeps them."""
+        if self._directory is None:
+            return
+        path = self._path(pool_key)
+        for suffix in (".revision", ".npy", ".ivf", ".columns.npz"):
+            path.with_suffix(suffix).unlink(missing_ok=True)
+
 
     def _load_or_rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         revision = self.store.pools.pool_revision(pool_key)
@@ -160,8 +185,7 @@ class IndexRegistry:
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue
-            embedding = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)
-            current.append((row, embedding, RecordFeatures.decode(row.features)))
+            current.append((row, self.views(row.embedding), RecordFeatures.decode(row.features)))
             if len(current) == APPEND_BATCH:
                 _append(index, current)
                 current = []

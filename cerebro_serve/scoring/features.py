@@ -19,11 +19,12 @@ from datetime import date
 from pathlib import Path
 
 from cerebro_serve.engine.views import job_view, profile_view
-from cerebro_serve.objects import ConsentAlgorithmic, Job, Profile
+from cerebro_serve.objects import Job, Profile
 from cerebro_serve.once import load_once
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
-from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING, UNKNOWN, RecordFeatures
+from cerebro_serve.record_features import UNKNOWN, RecordFeatures
+from cerebro_serve.scoring.consent import refusal_bits
 
 SKILL_WEIGHTS_FILE = Path(__file__).with_name("data") / "skill_weights.tsv.gz"
 LANGUAGE_BITS = {code: bit for bit, code in enumerate(LANGUAGE_NAMES)}
@@ -70,18 +71,6 @@ STOPWORDS = frozenset(
 )
 TOKEN = re.compile(r"[^\W\d_][\w+#.]*[\w+#]|[^\W\d_]", re.UNICODE)
 MAX_TERMS = 400
-
-
-def consent_refusals(consent: ConsentAlgorithmic | None) -> int:
-    """REFUSES_* bits for the algorithmic uses that the owner or the controller turned off (HrFlow's
-    `consent_algorithmic`): such a profile is left out of scoring or searching results."""
-    if consent is None:
-        return 0
-    bits = 0
-    for use, bit in (("scoring", REFUSES_SCORING), ("searching", REFUSES_SEARCHING)):
-        if consent.owner.get(use) is False or consent.controller.get(use) is False:
-            bits |= bit
-    return bits
 
 
 def skill_hash(concept: str) -> int:
@@ -170,7 +159,7 @@ class FeatureExtractor:
             location.lat,
             location.lng,
             title,
-            consent_refusals(profile.consent_algorithmic),
+            refusal_bits(profile.consent_algorithmic),
         )
 
     def of_job(self, job: Job) -> RecordFeatures:

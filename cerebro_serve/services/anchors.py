@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import IndexRegistry
-from cerebro_serve.objects import JOB, Record, RecordKind
+from cerebro_serve.objects import JOB, PROFILE, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.consent import Operation, refusal
 from cerebro_serve.scoring.rerank import QueryFeatures
-from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.errors import Forbidden, InvalidParameters
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import SqlStore, StoredRecord
@@ -61,7 +61,15 @@ class Anchors:
         )
 
     def of(self, kind: RecordKind, stored: StoredRecord, algorithm: Algorithm | None, matching: bool = False) -> Anchor:
-        """The anchor a record already looked up makes (see `stored`)."""
+        """The anchor a record already looked up makes (see `stored`). A profile whose consent refuses its
+        vectors, or the score (the similarity, without an algorithm), is refused: nothing is ranked for it."""
+        if kind is PROFILE:
+            consent = self.records.materialize(kind, stored).consent_algorithmic
+            needed: tuple[Operation, ...] = ("embedding", "scoring" if algorithm is not None else "searching")
+            for operation in needed:
+                refused = refusal(consent, operation)
+                if refused is not None:
+                    raise Forbidden(f"{refused}: nothing is ranked against it")
         views, features = self.vectors_of(stored.id, lambda: self.records.materialize(kind, stored))
         if algorithm is None:
             return Anchor(views[0], None)
@@ -76,4 +84,4 @@ class Anchors:
         if not self.registry.is_current(model, raw, features):
             [(_, views, fresh)] = self.records.describe([record()])
             return views, fresh
-        return np.frombuffer(raw, dtype=np.float32).reshape(len(VIEWS), -1), RecordFeatures.decode(features)  # type: ignore[arg-type]  # is_current: not None
+        return self.registry.views(raw), RecordFeatures.decode(features)  # type: ignore[arg-type]  # is_current: not None

@@ -74,7 +74,8 @@ class EditEffect(msgspec.Struct, kw_only=True):
     counterfactual_higher: float | None = None  # share of comparisons
     baseline_higher: float | None = None
     top_k_flips: float | None = None  # share of comparisons in the job's top k on one side only
-    mean_rank_shift: float | None = None  # mean |rank change| among every ranked profile
+    mean_rank_shift: float | None = None  # mean |rank change| (among near-equal low scores, a tiny Δ moves far)
+    top_k_rank_shift: float | None = None  # the same over comparisons in the top k on either side
     max_rank_shift: int | None = None
 
 
@@ -485,6 +486,8 @@ def _effect(comparison: _Comparison, tally: _Tally, top_k: int) -> EditEffect:
     effect.baseline_higher = float(np.mean(deltas < 0))
     effect.top_k_flips = float(np.mean((ranks[:, 0] <= top_k) != (ranks[:, 1] <= top_k)))
     effect.mean_rank_shift = float(np.mean(shifts))
+    near_top = ranks.min(axis=1) <= top_k
+    effect.top_k_rank_shift = float(np.mean(shifts[near_top])) if near_top.any() else None
     effect.max_rank_shift = int(np.max(shifts))
     return effect
 

@@ -24,6 +24,7 @@ from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.attribution import attribute, logits_of
+from cerebro_serve.scoring.consent import Operation, refusal
 from cerebro_serve.scoring.explanation import Explanation, Suggestion, explain
 from cerebro_serve.scoring.facts import pair_facts, side_of
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
@@ -38,8 +39,11 @@ __all__ = ["Explained", "Explanation", "ExplanationService"]
 
 TRIED_SKILLS = 8  # the heaviest missing skills re-scored with the profile (one encoder call for all)
 SUGGESTIONS = 5
-# The consent_algorithmic uses each explanation needs (HrFlow's older name for upskilling: reasoning).
-CONSENT_USES = {"grading": ("scoring",), "upskilling": ("scoring", "upskilling", "reasoning")}
+# The operations each explanation needs consent for (scoring/consent.py); a score needs the vectors.
+CONSENT_USES: dict[str, tuple[Operation, ...]] = {
+    "grading": ("embedding", "scoring"),
+    "upskilling": ("embedding", "scoring", "upskilling"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,11 +237,8 @@ def _told_apart(wording: Wording, before: float, after: float) -> dict[str, str]
 
 
 def _require_consent(profile: Profile, use: str) -> None:
-    """A profile whose owner or controller turned off a use this needs is refused, not scored."""
-    consent = profile.consent_algorithmic
-    if consent is None:
-        return
-    for name in CONSENT_USES[use]:
-        for party, given in (("owner", consent.owner), ("controller", consent.controller)):
-            if given.get(name) is False:
-                raise Forbidden(f"the profile's {party} withheld consent to {name}: no {use} for it")
+    """A profile whose consent refuses an operation this needs is refused, not scored."""
+    for operation in CONSENT_USES[use]:
+        refused = refusal(profile.consent_algorithmic, operation)
+        if refused is not None:
+            raise Forbidden(f"{refused}: no {use} for it")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -17,9 +18,10 @@ class Page(Generic[T]):
     page: int
     limit: int
     total: int
-    predictions: list[list[float]] | None = None
+    predictions: Sequence[Sequence[float] | None] | None = None  # None for an item listed for manual review
     extra_meta: dict[str, Any] | None = None  # e.g. which algorithm version answered a scoring call
     explanations: list[Any] | None = None  # one per item, when a scoring call asked for them
+    manual_review: list[bool] | None = None  # per item, with `include_manual`: listed for a person to review
 
     @property
     def meta(self) -> dict[str, Any]:

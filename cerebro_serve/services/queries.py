@@ -131,6 +131,8 @@ class ProfilesScoringQuery(Scoring, kw_only=True):
     board_key: Key
     job_key: str | None = None
     job_reference: str | None = None
+    # Ours: after the scored profiles, those whose consent refuses scoring, for manual review (no score).
+    include_manual: bool = False
 
 
 class JobsScoringQuery(Scoring, kw_only=True):
@@ -245,6 +247,19 @@ class ProfileQuery(RecordQuery, kw_only=True):
     @property
     def pool_key(self) -> str:
         return self.source_key
+
+
+class ProfileErasure(Struct, kw_only=True):
+    """`DELETE profile`: a profile by `source_key` and its key or reference (not by email: whether an
+    email is in a pool is not a write key's to learn)."""
+
+    source_key: Key
+    key: Key | None = None
+    reference: Key | None = None
+
+    @property
+    def lookup(self) -> RecordLookup:
+        return RecordLookup(key=self.key, reference=self.reference)
 
 
 class JobQuery(RecordQuery, kw_only=True):

@@ -22,7 +22,7 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
-from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING
+from cerebro_serve.record_features import REFUSES_EMBEDDING, REFUSES_SCORING, REFUSES_SEARCHING
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.rerank import rerank
@@ -53,6 +53,8 @@ from cerebro_serve.store.learning import ScoringCall
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
 # similarity order to the top (bench/bench_scale.py measures the cost).
 RERANK_DEPTH = 1000
+# Consent refusals that keep a record from being scored: scoring itself, or the vectors a score needs.
+NOT_SCORABLE = REFUSES_SCORING | REFUSES_EMBEDDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +96,14 @@ class RankingService:
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
-        return self._rank(
+        page = self._rank(
             PROFILE,
             query.source_keys,
             query,
             lambda: self.anchors.stored(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
             endpoint="profiles/scoring",
         )
+        return self._with_manual_review(page, query) if query.include_manual else page
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
         algorithm = self._scoring_algorithm(query)
@@ -163,11 +166,12 @@ class RankingService:
         pool_keys: list[str],
         query: Filtering,
         find_anchor: Callable[[], Anchor | None],
-        refused: int = REFUSES_SCORING,
+        refused: int = NOT_SCORABLE,
         endpoint: str | None = None,
     ) -> Page:
         """Filters are read (and refused) before the anchor is looked up, pools before either. Records whose
-        consent withholds this use (`refused`: scoring, or searching) never enter the mask. A scoring
+        consent withholds this use (`refused`: scoring, or searching), or, against an anchor, withholds the
+        vectors a similarity needs, never enter the mask. A scoring
         `endpoint` records which algorithm version answered."""
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
@@ -175,6 +179,8 @@ class RankingService:
             self.records.pools.require(kind, pool_key)
         row_filter = dataclasses.replace(self._row_filter(kind, pool_keys, query), refused=refused)
         anchor = find_anchor()
+        if anchor is not None:
+            row_filter = dataclasses.replace(row_filter, refused=refused | REFUSES_EMBEDDING)
         if anchor is not None and anchor.excluded_id is not None:
             row_filter = dataclasses.replace(row_filter, excluded_ids=np.array([anchor.excluded_id]))
         start, wanted = (query.page - 1) * query.limit, query.page * query.limit
@@ -211,6 +217,34 @@ class RankingService:
         if isinstance(query, Scoring) and query.explain and anchor is not None:
             explanations = self.explanations.of_page(anchor, kind, items, query.output_lang)
         return Page(items, query.page, query.limit, total, predictions, algorithm_meta, explanations)
+
+    def _with_manual_review(self, page: Page, query: ProfilesScoringQuery) -> Page:
+        """The scored page, continued (paging runs on across both) by the profiles that pass the filters
+        but whose consent refuses scoring or embedding: for a person to review, with no score, never one
+        made up. The score threshold cannot apply to them; they come newest first (`order_by=asc`: oldest)."""
+        row_filter = self._row_filter(PROFILE, query.source_keys, query)
+        ids, dates = [], []
+        for pool_key in dict.fromkeys(query.source_keys):
+            columns = self.records.pool_index(pool_key).columns.snapshot()
+            mask = row_mask(columns, row_filter) & (columns.refusals[: columns.rows] & NOT_SCORABLE != 0)
+            rows = np.flatnonzero(mask)
+            ids.append(columns.record_ids[rows])
+            dates.append((columns.updated_at_us if query.sort_by == "updated_at" else columns.created_at_us)[rows])
+        manual_ids = np.concatenate(ids)
+        first = max(0, (query.page - 1) * query.limit - page.total)
+        chosen = order_by_date(manual_ids, np.concatenate(dates), query.order_by != "asc")
+        chosen = chosen[first : first + query.limit - len(page.items)]
+        manual = self.records.materialize_many(PROFILE, self.store.records.load_records(manual_ids[chosen].tolist()))
+        scored = len(page.items)
+        return dataclasses.replace(
+            page,
+            items=page.items + manual,
+            total=page.total + len(manual_ids),
+            predictions=None if page.predictions is None else [*page.predictions, *[None] * len(manual)],
+            explanations=None if page.explanations is None else page.explanations + [None] * len(manual),
+            manual_review=[False] * scored + [True] * len(manual),
+            extra_meta={**(page.extra_meta or {}), "scored": page.total, "manual_review": len(manual_ids)},
+        )
 
     def _rank_pool(
         self,

@@ -21,13 +21,13 @@ import numpy as np
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.chunking import word_cut
-from cerebro_serve.engine.views import embed_views, long_views, view_texts
+from cerebro_serve.engine.views import VIEWS, embed_views, long_views, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
-from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.record_features import REFUSES_EMBEDDING, RecordFeatures
 from cerebro_serve.scoring.features import FeatureExtractor
-from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
+from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
@@ -35,6 +35,7 @@ from cerebro_serve.services.timestamps import format_timestamp, optional_timesta
 from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.record_store import DuplicateReference
+from cerebro_serve.store.records import Erasure
 
 log = logging.getLogger(__name__)
 # Stale records (another model, an older schema) are described again this many at a time.
@@ -217,6 +218,8 @@ class RecordService:
                 revision,
                 alive=stored.archived_at_us is None,
             )
+            if features.refusals & REFUSES_EMBEDDING:
+                self.registry.discard_files(pool_key)  # files written before may still hold its vectors
         return self.get(kind, pool_key, RecordLookup(key=stored.key))
 
     def archive(self, kind: RecordKind, pool_key: str, lookup: RecordLookup, archive: bool) -> str:
@@ -229,12 +232,34 @@ class RecordService:
             index.set_alive(stored.id, not archive, now_us(), revision)
         return stored.key
 
+    def erase(self, kind: RecordKind, pool_key: str, lookup: RecordLookup) -> tuple[str, Erasure]:
+        """The right to erasure: the record goes with its vectors, features, tags, protected attributes and
+        parsing jobs, its feedback stays only as anonymous events, and the pool's index is rebuilt from the
+        store without it (no index file keeps it). Returns the record's key and what was removed."""
+        try:
+            stored = self.find(kind, pool_key, lookup)
+        except NotFound:
+            self.pools.require(kind, pool_key)  # an unknown pool stays HrFlow's 400
+            raise Missing(f"no {kind.name} with this key or reference in the {kind.pool} (erased already?)") from None
+        with self.registry.write_lock(pool_key):
+            erased = self.store.records.erase_record(stored.id, pool_key)
+            self.registry.forget(pool_key)
+        log.info("erased a %s of %s: %s", kind.name, pool_key, erased)  # not its key: that would be a trace
+        return stored.key, erased
+
     def describe(self, records: Sequence[Record]) -> builtins.list[tuple[str, np.ndarray, RecordFeatures]]:
         """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features. The encoder
-        reads at most `embed_max_chars` of each view."""
+        reads at most `embed_max_chars` of each view, and nothing of a record whose consent withholds
+        embedding: its vectors are zeros, never stored (`_content`), and its refusal bits keep it out of
+        every ranking by similarity."""
         features = [self.extractor.of(record) for record in records]
         texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
-        embeddings = embed_views(self.encoder, [[self._capped(text) for text in views] for views in texts])
+        embeddings = [np.zeros((len(VIEWS), self.encoder.dimension), dtype=np.float32) for _ in records]
+        embedded = [number for number, f in enumerate(features) if not f.refusals & REFUSES_EMBEDDING]
+        if embedded:
+            pieces = [[self._capped(text) for text in texts[number]] for number in embedded]
+            for number, embedding in zip(embedded, embed_views(self.encoder, pieces)):
+                embeddings[number] = embedding
         return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
 
     def describe_edits(
@@ -297,7 +322,7 @@ class RecordService:
             search_text=view.casefold(),
             body=msgspec.json.encode(record),
             model=self.encoder.name,
-            embedding=embedding,
+            embedding=None if features.refusals & REFUSES_EMBEDDING else embedding,
             features=features.encode(),
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
         )

@@ -375,7 +375,8 @@ def _stored_feedback(row: sa.Row) -> StoredFeedback:
 
 
 def _condition(where: FeedbackFilter) -> sa.ColumnElement[bool]:
-    clauses = [feedback.c.kind == where.kind]
+    # An erased profile's events (profile_id NULL) only count in aggregates: never listed, never learned from.
+    clauses = [feedback.c.kind == where.kind, feedback.c.profile_id.is_not(None)]
     if where.role is not None:
         clauses.append(feedback.c.role == where.role)
     if where.source_keys is not None:

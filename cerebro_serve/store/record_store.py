@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cerebro_serve.store.connection import like_escape, now_us
-from cerebro_serve.store.records import Candidates, IndexRow, RecordContent, RecordFilter, StoredRecord
-from cerebro_serve.store.schema import pools, record_tags, records
+from cerebro_serve.store.records import Candidates, Erasure, IndexRow, RecordContent, RecordFilter, StoredRecord
+from cerebro_serve.store.schema import feedback, parsing_jobs, pools, record_tags, records, scoring_calls
 
 
 class DuplicateReference(Exception):
@@ -71,6 +71,51 @@ class RecordStore:
                 .values(archived_at_us=archived_at_us, body=body, updated_at_us=now_us())
             )
             return self._bump_revision(connection, pool_key)
+
+    def erase_record(self, record_id: int, pool_key: str) -> Erasure:
+        """Delete a record and what names it in one transaction (bumping the pool's revision): its tags,
+        protected attributes and parsing jobs. Its feedback stays as anonymous events for aggregate counts
+        (no profile, no author, no comment, a fingerprint no longer derived from it), as do the scoring
+        calls it anchored (without its key)."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                sa.select(records.c.key, records.c.reference, records.c.embedding, records.c.features).where(
+                    records.c.id == record_id
+                )
+            ).one()
+            mine = parsing_jobs.c.key == row.key
+            if row.reference is not None:
+                same = sa.and_(parsing_jobs.c.source_key == pool_key, parsing_jobs.c.reference == row.reference)
+                mine = sa.or_(mine, same)
+            jobs = connection.execute(parsing_jobs.delete().where(mine)).rowcount
+            anonymised = connection.execute(
+                feedback.update()
+                .where(feedback.c.profile_id == record_id)
+                .values(
+                    profile_id=None, author_email=None, comment=None, fingerprint=sa.literal("erased:") + feedback.c.key
+                )
+            ).rowcount
+            calls = connection.execute(
+                scoring_calls.update().where(scoring_calls.c.anchor_key == row.key).values(anchor_key="")
+            ).rowcount
+            attributes = 0
+            if sa.inspect(connection).has_table("fairness_attributes"):  # also cascades; deleted here to count
+                attributes = connection.execute(
+                    sa.text("DELETE FROM fairness_attributes WHERE record_id = :id"), {"id": record_id}
+                ).rowcount
+            tags = connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id)).rowcount
+            connection.execute(records.delete().where(records.c.id == record_id))
+            self._bump_revision(connection, pool_key)
+        return Erasure(
+            records=1,
+            vectors=int(bool(row.embedding)),
+            features=int(row.features is not None),
+            tags=tags,
+            protected_attributes=attributes,
+            parsing_jobs=jobs,
+            feedback_anonymised=anonymised,
+            scoring_calls_unlinked=calls,
+        )
 
     def find_record(
         self,

@@ -41,7 +41,7 @@ class RecordContent:
     search_text: str
     body: bytes
     model: str
-    embedding: np.ndarray  # one row per view
+    embedding: np.ndarray | None  # one row per view; None: consent withholds embedding, nothing is stored
     features: bytes
     tags: tuple[tuple[str, str | None], ...] = ()
 
@@ -53,9 +53,23 @@ class RecordContent:
             "search_text": self.search_text,
             "body": self.body,
             "model": self.model,
-            "embedding": np.ascontiguousarray(self.embedding, dtype=np.float32).tobytes(),
+            "embedding": b"" if self.embedding is None else np.ascontiguousarray(self.embedding, np.float32).tobytes(),
             "features": self.features,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a record removed (or, for feedback and scoring calls, unlinked from it), by kind."""
+
+    records: int
+    vectors: int  # the record's stored view vectors (0 when its consent had withheld embedding)
+    features: int
+    tags: int
+    protected_attributes: int
+    parsing_jobs: int
+    feedback_anonymised: int  # kept for aggregate counts, with no link to the person
+    scoring_calls_unlinked: int  # the usage log's calls it anchored, kept without its key
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +82,7 @@ class IndexRow:
     updated_at_us: int
     archived: bool
     model: str
-    embedding: bytes
+    embedding: bytes  # empty: consent withholds embedding
     features: bytes | None
     body: bytes
     tags: tuple[tuple[str, str | None], ...]

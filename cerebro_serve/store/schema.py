@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -133,7 +134,8 @@ feedback = sa.Table(
     sa.Column("score", sa.Float),  # ratings: 0..1
     sa.Column("action", sa.Text),  # trackings: the stage reached
     sa.Column("source_key", sa.String(40), nullable=False),
-    sa.Column("profile_id", Id, sa.ForeignKey("records.id"), nullable=False),
+    # NULL once the profile is erased: its events stay, anonymous, for aggregate counts (record_store.py).
+    sa.Column("profile_id", Id, sa.ForeignKey("records.id")),
     sa.Column("board_key", sa.String(40), nullable=False),
     sa.Column("job_id", Id, sa.ForeignKey("records.id"), nullable=False),
     sa.Column("author_email", sa.Text),
@@ -221,6 +223,26 @@ def _create_audit_events(connection: Connection) -> None:
     audit_events.create(connection, checkfirst=True)
 
 
+def _let_feedback_outlive_its_profile(connection: Connection) -> None:
+    if next(c for c in sa.inspect(connection).get_columns("feedback") if c["name"] == "profile_id")["nullable"]:
+        return  # created after this change
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("ALTER TABLE feedback ALTER COLUMN profile_id DROP NOT NULL"))
+        return
+    # SQLite drops no constraint: the rows move to a table made from the stored definition less that NOT
+    # NULL, and the indexes are made again (sqlite.org/lang_altertable.html, "other kinds of changes").
+    master = "SELECT sql FROM sqlite_master WHERE tbl_name = 'feedback' AND type = ? AND sql IS NOT NULL"
+    [definition] = connection.exec_driver_sql(master, ("table",)).scalars().all()
+    indexes = connection.exec_driver_sql(master, ("index",)).scalars().all()
+    definition = re.sub(r"(\bprofile_id\s+\w+)\s+NOT NULL", r"\1", definition, count=1)
+    connection.exec_driver_sql(re.sub(r"^CREATE TABLE\s+\"?feedback\"?", "CREATE TABLE feedback_rebuilt", definition))
+    connection.exec_driver_sql("INSERT INTO feedback_rebuilt SELECT * FROM feedback")
+    connection.exec_driver_sql("DROP TABLE feedback")
+    connection.exec_driver_sql("ALTER TABLE feedback_rebuilt RENAME TO feedback")
+    for index in indexes:
+        connection.exec_driver_sql(index)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -228,6 +250,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _add_record_features,
     _create_learning_tables,
     _create_audit_events,
+    _let_feedback_outlive_its_profile,
 )
 
 

@@ -15,13 +15,11 @@ from typing import Any
 import numpy as np
 
 from cerebro_serve.objects import Profile
+from cerebro_serve.scoring.consent import allows
 from cerebro_serve.store.learning import FeedbackRow
 
 log = logging.getLogger(__name__)
 
-# The key of `consent_algorithmic` (owner or controller) that allows feedback about a person to improve
-# the model; false excludes it.
-LEARNING_CONSENT = "learning"
 MIN_TRAIN_PER_CLASS = 10
 MIN_VALIDATION_PER_CLASS = 3
 VALIDATION_SHARE = 0.25
@@ -90,10 +88,10 @@ def tracking_pairs(rows: Sequence[FeedbackRow], goals: list[dict[str, str]], wor
 
 
 def allows_learning(profile: Profile) -> bool:
-    consent = profile.consent_algorithmic
-    if consent is None:
-        return True
-    return consent.owner.get(LEARNING_CONSENT) is not False and consent.controller.get(LEARNING_CONSENT) is not False
+    """Whether a profile, and the feedback about it, may improve the model: trainings and fairness audits
+    use only these. Its privacy level must be `improvement` (the default) and neither its owner nor its
+    controller may refuse `training` (or its older name `learning`); see scoring/consent.py."""
+    return allows(profile.consent_algorithmic, "training")
 
 
 def check_counts(pairs: Sequence[Pair], minimum: int, what: str, workflow: WorkflowLog) -> None:

@@ -77,7 +77,9 @@ def prepare(pairs: Sequence[Pair], records: dict[int, Profile | Job], workflow: 
         "privacy consent",
         kept=len(consenting),
         dropped=len(pairs) - len(consenting),
-        rule="profiles whose consent_algorithmic sets learning=false are left out",
+        rule="pairs whose profile may not improve the model are left out: its consent_algorithmic refuses "
+        "training (or learning), or its privacy level is private or personalisation",
+        profiles_left_out=len({p.profile_id for p in pairs} - {p.profile_id for p in consenting}),
     )
     used = sorted({p.profile_id for p in consenting} | {p.job_id for p in consenting})
     anonymous = {i: anonymized(records[i]) for i in used}

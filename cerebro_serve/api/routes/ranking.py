@@ -74,15 +74,21 @@ def _ranking_handler(
     use_case: Callable[[Workspace], Callable[[Any], Page]],
     anchor: tuple[str, ...] = (),
     explains: bool = False,
+    manual: bool = False,
 ) -> HTTPRouteHandler:
     """`anchor`: the fields naming the record scored or matched against (at least one is needed); a
-    search has none, and sorts by relevance only with keywords."""
+    search has none, and sorts by relevance only with keywords. `manual`: the route takes `include_manual`."""
     rules = (EXPLAIN_NEEDS_A_SCORE,) if explains else () if anchor else (RELEVANCE_NEEDS_KEYWORDS,)
     # `predictions`: per item, the algorithm's [P(no match), P(match)], when an algorithm scored them;
     # `explanations`: per item, with `explain=true` on a scoring route.
-    fields: list[Any] = [(items, list[Any]), ("predictions", list[list[float]] | None, None)]
+    # `manual_review`: per item, with `include_manual`: listed for a person to review, its prediction null.
+    prediction: Any = list[float] | None if manual else list[float]
+    explanation: Any = Explanation | None if manual else Explanation
+    fields: list[Any] = [(items, list[Any]), ("predictions", list[prediction] | None, None)]
     if explains:
-        fields.append(("explanations", list[Explanation] | None, None))
+        fields.append(("explanations", list[explanation] | None, None))
+    if manual:
+        fields.append(("manual_review", list[bool] | None, None))
     answer = msgspec.defstruct(f"{items.title()}{path.rsplit('/', 1)[1].title()}", fields, kw_only=True)
 
     @route(
@@ -96,6 +102,7 @@ def _ranking_handler(
             answers={200: answer},
             paged=True,
             encodes=True,
+            errors=(503,) if anchor else (),  # scoring, matching: the algorithm was stopped (kill switch)
         ),
         name=path.strip("/").replace("/", "-"),
         tags=["ranking"],
@@ -110,6 +117,8 @@ def _ranking_handler(
             data["predictions"] = page.predictions
         if page.explanations is not None:
             data["explanations"] = page.explanations
+        if page.manual_review is not None:
+            data["manual_review"] = page.manual_review
         return envelope(200, message, data, page.meta)
 
     return rank
@@ -125,6 +134,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             lambda workspace: workspace.ranking.score_profiles,
             ("job_key", "job_reference"),
             explains=True,
+            manual=True,
         ),
         _ranking_handler(
             "/jobs/scoring",

@@ -1,11 +1,12 @@
-"""Profile and job storage: `{kind}/indexing` (POST, PUT, GET), `{kind}/indexing/archive`, `storing/{kinds}`."""
+"""Profile and job storage: `{kind}/indexing` (POST, PUT, GET), `{kind}/indexing/archive`, `storing/{kinds}`;
+a profile's erasure (`DELETE profile`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, patch, post, put
+from litestar import Request, Response, delete, get, patch, post, put
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.auth import KEY_PERMISSION
@@ -21,16 +22,23 @@ from cerebro_serve.services.queries import (
     JobsStoringQuery,
     Key,
     ProfileArchive,
+    ProfileErasure,
     ProfileQuery,
     ProfilesStoringQuery,
     RecordQuery,
 )
+from cerebro_serve.services.records import Erasure
 
 Name = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class ArchivedKey(msgspec.Struct):
     key: str
+
+
+class ErasedProfile(msgspec.Struct):
+    key: str
+    removed: Erasure
 
 
 # What the documentation shows as a body; `<pool key>` is the one thing to fill in.
@@ -176,4 +184,24 @@ def record_handlers(kind: RecordKind) -> list[HTTPRouteHandler]:
         page = await call(workspace_of(request).records.list, kind, query)
         return envelope(200, f"{title}s list", page.items, page.meta)
 
-    return [index_record, edit_record, get_record, archive_record, list_records]
+    handlers = [index_record, edit_record, get_record, archive_record, list_records]
+    return [*handlers, erase_profile] if kind is PROFILE else handlers
+
+
+@delete(
+    "/profile",
+    opt=writes(query=ProfileErasure, any_of=(("key", "reference"),), answers={200: ErasedProfile}, errors=(404,)),
+    name="erase-profile",
+    tags=["profiles"],
+    summary="Erase a profile (the right to erasure), by `source_key` and `key` or `reference`",
+    description=(
+        "Removes the profile, its vectors (store and index files), features, tags, protected attributes and "
+        "parsing jobs, and keeps its feedback as anonymous events (no profile, author or comment). "
+        "`data.removed` counts what went; a second erasure is a 404."
+    ),
+    status_code=200,
+)
+async def erase_profile(request: Request) -> Response:
+    query = decode_query(request, ProfileErasure)
+    key, removed = await call(workspace_of(request).records.erase, PROFILE, query.source_key, query.lookup)
+    return envelope(200, "Profile erased", ErasedProfile(key=key, removed=removed))
