@@ -132,10 +132,11 @@ def test_a_name_the_encoder_reads_moves_the_score(workspace) -> None:
     }
 
 
-def test_profiles_closed_to_audits_are_not_copied(workspace) -> None:
+def test_profiles_closed_to_audits_or_scoring_are_not_copied(workspace) -> None:
     source, board = _index(workspace, ())
     closed = msgspec.structs.replace(_named("Jane"), consent_algorithmic=ConsentAlgorithmic(owner={"learning": False}))
-    workspace.records.index(PROFILE, source, [closed])
+    unscored = msgspec.structs.replace(_named("Greg"), consent_algorithmic=ConsentAlgorithmic(owner={"scoring": False}))
+    workspace.records.index(PROFILE, source, [closed, unscored])  # the second is never ranked, so not probed
     report = stereotype_bias(workspace.records, base_algorithm(), [board], [source])
     assert (report.profiles, report.without_consent, report.pool_size) == (len(OTHERS), 1, len(OTHERS) + 1)
     assert all(effect.profiles == 0 and effect.comparisons == 0 for effect in report.effects)  # no name, no word

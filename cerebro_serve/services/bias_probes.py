@@ -27,7 +27,7 @@ from cerebro_serve.index.columns import ColumnArrays, with_record_replaced
 from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Profile, RecordKind
-from cerebro_serve.record_features import REFUSES_SCORING, RecordFeatures
+from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.anchors import Anchor, Anchors
@@ -41,6 +41,7 @@ from cerebro_serve.services.counterfactuals import (
     with_first_name,
 )
 from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.ranking import NOT_SCORABLE
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import StoredRecord
 from cerebro_serve.training.dataset import allows_learning
@@ -276,7 +277,7 @@ def _profile_pools(records: RecordService, source_keys: Sequence[str]) -> list[_
     for key in _checked_keys(records, PROFILE, source_keys):
         index = records.pool_index(key)
         columns = index.columns.snapshot()
-        pools.append(_Pool(key, index, columns, np.flatnonzero(row_mask(columns, RowFilter(refused=REFUSES_SCORING)))))
+        pools.append(_Pool(key, index, columns, np.flatnonzero(row_mask(columns, RowFilter(refused=NOT_SCORABLE)))))
     return pools
 
 
@@ -330,7 +331,7 @@ def _sample(
     records: RecordService, kind: RecordKind, pool_keys: Sequence[str], most: int | None, rng: np.random.Generator
 ) -> list[int]:
     """Ids of up to `most` (None: all) of the pools' records a ranking may show, in a random (seeded) order."""
-    refused = REFUSES_SCORING if kind is PROFILE else 0
+    refused = NOT_SCORABLE if kind is PROFILE else 0
     ids = []
     for key in _checked_keys(records, kind, pool_keys):
         columns = records.pool_index(key).columns.snapshot()
