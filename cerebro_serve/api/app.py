@@ -8,6 +8,7 @@ from cerebro_serve.api.audit import record_exchanges
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.disconnects import watch_disconnects
 from cerebro_serve.api.envelope import error_envelope
+from cerebro_serve.api.metrics import count_requests
 from cerebro_serve.api.options import answer_options
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.audit import list_audit_events
@@ -16,6 +17,7 @@ from cerebro_serve.api.routes.docs import docs_handlers
 from cerebro_serve.api.routes.explanations import explanation_handlers
 from cerebro_serve.api.routes.feedback import feedback_handlers
 from cerebro_serve.api.routes.health import healthz, readyz
+from cerebro_serve.api.routes.metrics import metrics
 from cerebro_serve.api.routes.parsing import get_profile_parsing, parse_job, parse_profile_file
 from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
@@ -47,7 +49,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         ],
     )
     app = Litestar(
-        route_handlers=[v1, healthz, readyz, *docs_handlers()],
+        route_handlers=[v1, healthz, readyz, metrics, *docs_handlers()],
         exception_handlers={Exception: error_envelope},
         request_max_body_size=max_body_bytes,
         middleware=[record_exchanges, answer_options, watch_disconnects],
@@ -55,4 +57,5 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )
     app.state.workspace = workspace
+    app.asgi_handler = count_requests(app.asgi_handler, workspace.metrics)  # outside routing: 404s count too
     return app

@@ -11,6 +11,9 @@ Admission is bounded twice, and refused at once with `QueueFull` (the API answer
 `Retry-After`): past `max_pending` waiting requests, and when the tokens already queued would take the
 encoder longer than `max_queue_seconds` at its measured speed. Async callers `await embed(...)`; threads
 call `embed_documents` (the Encoder protocol), so indexing and scoring share the same batches.
+
+Monitoring reads `stats` and `queue_depth` when it likes, and hears of each forward pass through the
+observers it registers (`observe`): the batcher knows nothing of what they do with it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import asyncio
 import concurrent.futures
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -90,7 +95,23 @@ class BatcherStats:
     requests: int = 0
     rejected: int = 0
     dropped: int = 0
+    texts: int = 0  # texts whose vectors were returned
     tokens_per_second: float | None = None  # measured, smoothed over batches
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRun:
+    """One forward pass, as observers see it."""
+
+    pieces: int
+    tokens: int
+    seconds: float  # the forward pass
+    queue_waits: tuple[float, ...]  # seconds each request this pass completed waited for its first batch
+
+
+class BatchObserver(Protocol):
+    def batch_ran(self, run: BatchRun) -> None:
+        """Called on the batcher's loop after each forward pass: it must return at once."""
 
 
 class DynamicBatcher:
@@ -112,6 +133,9 @@ class DynamicBatcher:
         self.max_pending = max_pending
         self.max_queue_seconds = max_queue_seconds
         self.stats = BatcherStats()
+        # Held weakly: a workspace's metrics go away with the workspace, the batcher may outlive it.
+        self._observers: weakref.WeakSet[BatchObserver] = weakref.WeakSet()
+        self._observers_lock = threading.Lock()
         self._pending: deque[_Request] = deque()
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
@@ -144,6 +168,15 @@ class DynamicBatcher:
                 if abandoned():
                     future.cancel()  # its pieces not yet in a batch are never encoded
                     stop_if_abandoned()
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a batch to take (some of) their pieces."""
+        return len(self._pending)
+
+    def observe(self, observer: BatchObserver) -> None:
+        with self._observers_lock:
+            self._observers.add(observer)
 
     def close(self) -> None:
         async def stop() -> None:
@@ -262,15 +295,21 @@ class DynamicBatcher:
                     self._pending.remove(request)
             return
         seconds = time.perf_counter() - taken
-        self._measure(sum(request.prepared.piece_tokens[piece] for request, piece in batch), len(pieces), seconds)
+        tokens = sum(request.prepared.piece_tokens[piece] for request, piece in batch)
+        self._measure(tokens, len(pieces), seconds)
         for (request, piece), vector in zip(batch, vectors):
             request.vectors[piece] = vector
             request.encoded += 1
+        waits: list[float] = []
         for request in dict.fromkeys(request for request, _ in batch):
             request.inference_ms += seconds * 1000
             request.batch_pieces = max(request.batch_pieces, len(pieces))
             if request.encoded == len(request.prepared.pieces) and not request.future.done():
-                request.future.set_result(self._finish(request))
+                finished = self._finish(request)
+                request.future.set_result(finished)
+                self.stats.texts += request.prepared.texts
+                waits.append(finished.timings.queue_ms / 1000)
+        self._notify(BatchRun(len(pieces), tokens, seconds, tuple(waits)))
 
     def _measure(self, tokens: int, pieces: int, seconds: float) -> None:
         self.stats.batches += 1
@@ -280,6 +319,12 @@ class DynamicBatcher:
             self.stats.tokens_per_second = (
                 speed if previous is None else SPEED_SMOOTHING * speed + (1 - SPEED_SMOOTHING) * previous
             )
+
+    def _notify(self, run: BatchRun) -> None:
+        with self._observers_lock:
+            observers = list(self._observers)
+        for observer in observers:
+            observer.batch_ran(run)
 
     def _finish(self, request: _Request) -> Embedded:
         prepared = request.prepared

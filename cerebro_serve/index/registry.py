@@ -25,6 +25,16 @@ APPEND_BATCH = 4096
 Described = tuple[IndexRow, np.ndarray, RecordFeatures]
 
 
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """What monitoring reads of a loaded pool's index."""
+
+    pool_key: str
+    vectors: int
+    approximate: bool  # an IVF answers the first stage of searches
+    ann_builds: int  # IVF builds of this index since it was loaded or rebuilt
+
+
 @dataclass
 class PoolIndex:
     """A pool's full-text vectors and its feature columns, sharing row numbers."""
@@ -133,16 +143,6 @@ class IndexRegistry:
             self._indexes[pool_key] = index
             return index
 
-    def save_all(self) -> None:
-        if self._directory is None:
-            return
-        for pool_key, index in list(self._indexes.items()):
-            with self.write_lock(pool_key):
-                index.save(self._path(pool_key))
-
-    def _path(self, pool_key: str) -> Path:
-        assert self._directory is not None
-        return self._directory / f"{pool_key}.vectors"
     def forget(self, pool_key: str) -> None:
         """Drop a pool's index, in memory and on disk, so the next `open` rebuilds it from the store: what
         erasing a record needs, since no index file may keep its vectors or features."""
@@ -159,6 +159,23 @@ class IndexRegistry:
         for suffix in (".revision", ".npy", ".ivf", ".columns.npz"):
             path.with_suffix(suffix).unlink(missing_ok=True)
 
+    def stats(self) -> list[PoolStats]:
+        """The pools whose index is loaded (a pool is loaded by the first request that needs it)."""
+        return [
+            PoolStats(pool_key, len(index.vectors), index.vectors.approximate, index.vectors.ann_builds)
+            for pool_key, index in list(self._indexes.items())
+        ]
+
+    def save_all(self) -> None:
+        if self._directory is None:
+            return
+        for pool_key, index in list(self._indexes.items()):
+            with self.write_lock(pool_key):
+                index.save(self._path(pool_key))
+
+    def _path(self, pool_key: str) -> Path:
+        assert self._directory is not None
+        return self._directory / f"{pool_key}.vectors"
 
     def _load_or_rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         revision = self.store.pools.pool_revision(pool_key)

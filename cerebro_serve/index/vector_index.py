@@ -98,6 +98,7 @@ class VectorIndex:
         self.matrix = np.zeros((1024, dimension), dtype=np.float32)
         self._ann: faiss.Index | None = None
         self._ann_trained_rows = 0
+        self.ann_builds = 0  # IVF indexes built and swapped in (monitoring reads it)
         self._accelerated = TritonExactSearch(dimension, accelerator) if accelerator else None
         # Writers take turns with each other; readers and the IVF build take snapshots under the lock.
         self._lock = threading.Lock()
@@ -238,6 +239,7 @@ class VectorIndex:
                 if len(late):
                     ann.add_with_ids(self.matrix[late], late)
                 self._ann, self._ann_trained_rows = ann, n
+                self.ann_builds += 1
         finally:
             with self._lock:
                 self._written_during_build = None

@@ -1,5 +1,6 @@
-"""Algorithms: the marketplace's bases, the workspace's forks of them, their versions and rollbacks, and
-which fusion answers a scoring call (`resolve`)."""
+"""Algorithms: the marketplace's bases, the workspace's forks of them, their versions and rollbacks, the
+kill switch (an admin stops an algorithm and restores it), and which fusion answers a scoring call
+(`resolve`)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,60 @@ import dataclasses
 import json
 import secrets
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm, matching_algorithm
+from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, MATCHING_ALGORITHM, Algorithm, matching_algorithm
 from cerebro_serve.scoring.marketplace import MARKETPLACE, base_of
-from cerebro_serve.services.errors import InvalidParameters, NotFound
+from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound, Unavailable
 from cerebro_serve.services.pages import Page
-from cerebro_serve.services.queries import AlgorithmCreate, AlgorithmListQuery
+from cerebro_serve.services.queries import (
+    AlgorithmCreate,
+    AlgorithmListQuery,
+    AlgorithmRestore,
+    AlgorithmStop,
+)
 from cerebro_serve.services.timestamps import format_timestamp
+from cerebro_serve.store.algorithm_stops import StopStore, StoredStop
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredAlgorithm, StoredVersion
+
+# What a key may name besides the workspace's forks: the marketplace's bases and the matching algorithm.
+BUILT_IN = frozenset({*(base.key for base in MARKETPLACE), MATCHING_ALGORITHM})
 
 
 def new_algorithm_key() -> str:
     return secrets.token_hex(20)
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The fusion that answers a call and, when it stands in for a stopped algorithm, that one's stop."""
+
+    algorithm: Algorithm
+    stopped: StoredStop | None = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """`meta` of the answer: which algorithm version answered, and which stopped one it replaced."""
+        meta: dict[str, Any] = {"algorithm_key": self.algorithm.name, "algorithm_version": self.algorithm.version}
+        if self.stopped is not None:
+            meta["algorithm_stopped"] = {"algorithm_key": self.stopped.algorithm_key, **_stop_view(self.stopped)}
+        return meta
+
+
 class AlgorithmService:
-    def __init__(self, store: LearningStore) -> None:
+    def __init__(self, store: LearningStore, stops: StopStore) -> None:
         self.store = store
+        self.stops = stops
         self._fusions: dict[tuple[str, int], Algorithm] = {}  # versions never change once published
         self._lock = threading.Lock()
 
     def marketplace(self) -> list[dict[str, Any]]:
-        return [dataclasses.asdict(base) for base in MARKETPLACE]
+        stops = self.stops.stopped()
+        return [{**dataclasses.asdict(base), "stopped": _stop_of(stops, base.key)} for base in MARKETPLACE]
 
     def fork(self, request: AlgorithmCreate) -> dict[str, Any]:
         base = base_of(request.base)
@@ -56,11 +85,19 @@ class AlgorithmService:
         return self.get(stored.key)
 
     def get(self, key: str) -> dict[str, Any]:
-        return _view(self.stored(key), self.store.versions(key), self.store.scoring_call_counts(key))
+        """A fork with its versions; a built-in algorithm (marketplace bases, cerebro-match) as it is listed,
+        so whether it is stopped can be read the same way."""
+        stops = self.stops.stopped()
+        if key in BUILT_IN:
+            return {"key": key, "algorithm_key": key, "built_in": True, "stopped": _stop_of(stops, key)}
+        view = _view(self.stored(key), self.store.versions(key), self.store.scoring_call_counts(key))
+        return {**view, "stopped": _stop_of(stops, key)}
 
     def list(self, query: AlgorithmListQuery) -> Page:
         algorithms, total = self.store.list_algorithms((query.page - 1) * query.limit, query.limit)
-        return Page([_view(algorithm) for algorithm in algorithms], query.page, query.limit, total)
+        stops = self.stops.stopped()
+        views = [{**_view(algorithm), "stopped": _stop_of(stops, algorithm.key)} for algorithm in algorithms]
+        return Page(views, query.page, query.limit, total)
 
     def rollback(self, key: str, version: int) -> dict[str, Any]:
         self.stored(key)
@@ -75,10 +112,50 @@ class AlgorithmService:
         self.store.set_default(key)
         return self.get(key) if key is not None else None
 
-    def resolve(self, key: str | None) -> Algorithm:
-        """The fusion that answers a scoring call: the named algorithm's active version, a marketplace base
-        by its key, or the workspace default when no key is given. Its name and version say which answered."""
-        key = key or self.store.default_algorithm() or MARKETPLACE[0].key
+    def stop(self, request: AlgorithmStop, key_id: str | None, user: str | None) -> dict[str, Any]:
+        """The kill switch (a human stops the system, EU AI Act Art. 14): from the next call on, the
+        algorithm's calls are answered by the workspace default (`fallback: default`) or refused. `key_id`
+        and `user` name who stopped it as the audit trail names them (a key digest, a keyed email hash)."""
+        self._require_known(request.algorithm_key)
+        self.stops.stop(StoredStop(request.algorithm_key, request.fallback, request.reason, key_id, user, now_us()))
+        return self.get(request.algorithm_key)
+
+    def restore(self, request: AlgorithmRestore) -> dict[str, Any]:
+        """Serve a stopped algorithm again; its stop and this restore stay in the audit trail."""
+        self._require_known(request.algorithm_key)
+        if not self.stops.restore(request.algorithm_key):
+            raise Conflict(f"algorithm {request.algorithm_key} is not stopped")
+        return self.get(request.algorithm_key)
+
+    def resolve(self, key: str | None) -> Resolved:
+        """The fusion that answers a call: the named algorithm's active version, a marketplace base by its
+        key, or the workspace default when no key is given. Its name and version say which answered.
+
+        A stopped algorithm (`stop`) falls back to the workspace default (cerebro-base when the default is
+        the stopped one or is stopped too), or is refused with 503 when its fallback is `fail` or nothing
+        is left to answer: the request is sound and the algorithm exists, but an operator has taken it out
+        of service until it is restored, which is what 503 tells clients and proxies (409 would say the
+        request itself conflicts with something the caller can change)."""
+        stops = self.stops.stopped()
+        asked = key or self.store.default_algorithm() or BASE_ALGORITHM
+        stop = stops.get(asked)
+        if stop is None:
+            return Resolved(self._active(asked))
+        if stop.fallback == "default":
+            fallback = self.store.default_algorithm() or BASE_ALGORITHM
+            if fallback == asked or fallback in stops:
+                fallback = BASE_ALGORITHM
+            if fallback not in stops:
+                return Resolved(self._active(fallback), stop)
+        raise _stopped(asked, stop)
+
+    def require_serving(self, key: str) -> None:
+        """Refuse (503) a call only `key` can answer, when an admin stopped it."""
+        stop = self.stops.stopped().get(key)
+        if stop is not None:
+            raise _stopped(key, stop)
+
+    def _active(self, key: str) -> Algorithm:
         if key == MATCHING_ALGORITHM:  # like against like, but any pair of records can be scored with it
             return matching_algorithm()
         base = base_of(key)
@@ -86,6 +163,11 @@ class AlgorithmService:
             return dataclasses.replace(base.fusion(), name=base.key)
         algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)
+
+    def _require_known(self, key: str) -> None:
+        """A plain 404 (these are not HrFlow routes, whose "not found" is a 400)."""
+        if key not in BUILT_IN and self.store.get_algorithm(key) is None:
+            raise Missing(f"no algorithm {key}: neither a built-in algorithm nor one of this workspace's")
 
     def fusion(self, key: str, version: int) -> Algorithm:
         with self._lock:
@@ -105,6 +187,24 @@ class AlgorithmService:
         if algorithm is None:
             raise NotFound("algorithm")
         return algorithm
+
+
+def _stopped(key: str, stop: StoredStop) -> Unavailable:
+    return Unavailable(f"algorithm {key} was stopped by an admin ({stop.reason}); ask an admin to restore it")
+
+
+def _stop_view(stop: StoredStop) -> dict[str, Any]:
+    return {
+        "fallback": stop.fallback,
+        "reason": stop.reason,
+        "stopped_by": {"key_id": stop.key_id, "user": stop.user},
+        "stopped_at": format_timestamp(stop.stopped_at_us),
+    }
+
+
+def _stop_of(stops: dict[str, StoredStop], key: str) -> dict[str, Any] | None:
+    stop = stops.get(key)
+    return _stop_view(stop) if stop is not None else None
 
 
 def _goals_json(request: AlgorithmCreate) -> str | None:

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from cerebro_serve.engine.batcher import QueueFull
 
-__all__ = ["Conflict", "Forbidden", "InvalidParameters", "NotFound", "QueueFull", "ServiceError", "Unauthorized"]
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidParameters",
+    "Missing",
+    "NotFound",
+    "QueueFull",
+    "ServiceError",
+    "Unauthorized",
+    "Unavailable",
+]
 
 
 class ServiceError(Exception):
@@ -36,6 +46,13 @@ class NotFound(ServiceError):
         super().__init__(f"Unable to find object: {kind}")
 
 
+class Missing(ServiceError):
+    """A plain 404, for routes HrFlow does not have (its clients' "not found" is NotFound's 400)."""
+
+    status = 404
+    prefix = "Not Found. "
+
+
 class Conflict(ServiceError):
     status = 409
     prefix = "Conflict. "
@@ -49,3 +66,10 @@ class Unauthorized(ServiceError):
 class Forbidden(ServiceError):
     status = 403
     prefix = "Forbidden. "
+
+
+class Unavailable(ServiceError):
+    """The request is sound but the service will not answer it now (an operator's decision): 503."""
+
+    status = 503
+    prefix = "Service Unavailable. "

@@ -29,7 +29,7 @@ from cerebro_serve.scoring.explanation import Explanation, Suggestion, explain
 from cerebro_serve.scoring.facts import pair_facts, side_of
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.scoring.wording import Wording
-from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
 from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound
 from cerebro_serve.services.queries import PairQuery, RecordLookup, UpskillingQuery
@@ -49,11 +49,11 @@ CONSENT_USES: dict[str, tuple[Operation, ...]] = {
 @dataclass(frozen=True, slots=True)
 class Explained:
     explanation: Explanation
-    algorithm: Algorithm
+    resolved: Resolved  # the algorithm version that answered (and the stopped one it stands in for)
 
     @property
     def meta(self) -> dict[str, Any]:
-        return {"algorithm_key": self.algorithm.name, "algorithm_version": self.algorithm.version}
+        return self.resolved.meta
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,7 @@ class _Pair:
 
     subject: RecordKind
     anchor: Anchor
+    resolved: Resolved
     algorithm: Algorithm
     profile: Profile
     job: Job
@@ -82,14 +83,14 @@ class ExplanationService:
 
     def grade(self, query: PairQuery, subject: RecordKind) -> Explained:
         pair = self._pair(query, subject, "grading")
-        return Explained(self._explain(pair, Wording(query.output_lang)), pair.algorithm)
+        return Explained(self._explain(pair, Wording(query.output_lang)), pair.resolved)
 
     def upskill(self, query: UpskillingQuery, subject: RecordKind) -> Explained:
         pair = self._pair(query, subject, "upskilling")
         wording = Wording(query.output_lang)
         explanation = self._explain(pair, wording)
         explanation.suggestions = self._suggestions(pair, explanation, wording)
-        return Explained(explanation, pair.algorithm)
+        return Explained(explanation, pair.resolved)
 
     def of_page(self, anchor: Anchor, kind: RecordKind, items: Sequence[Record], lang: str) -> list[Explanation]:
         """Short explanations (no evidence spans, no suggestions) of a scored page's items, in its order."""
@@ -121,7 +122,8 @@ class ExplanationService:
             raise InvalidParameters("give `profile_key` or `profile_reference`")
         if query.job_key is None and query.job_reference is None:
             raise InvalidParameters("give `job_key` or `job_reference`")
-        algorithm = self.algorithms.resolve(query.algorithm_key)
+        resolved = self.algorithms.resolve(query.algorithm_key)
+        algorithm = resolved.algorithm
         profile_stored = self.records.find(
             PROFILE, query.source_key, RecordLookup(key=query.profile_key, reference=query.profile_reference)
         )
@@ -145,6 +147,7 @@ class ExplanationService:
         return _Pair(
             subject=subject,
             anchor=anchor,
+            resolved=resolved,
             algorithm=algorithm,
             profile=profile,
             job=job,

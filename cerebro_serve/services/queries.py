@@ -353,6 +353,24 @@ class AlgorithmDefault(Struct, kw_only=True, forbid_unknown_fields=True):
     algorithm_key: Key | None  # None: back to the built-in cerebro-base
 
 
+# Up to 256 characters: the audit trail keeps a parameter that long verbatim (services/audit.py).
+StopReason = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class AlgorithmStop(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The kill switch: while stopped, the algorithm's calls are answered by the workspace default
+    (`fallback: default`) or refused (`fail`)."""
+
+    algorithm_key: Key
+    fallback: Literal["default", "fail"]
+    reason: StopReason
+
+
+class AlgorithmRestore(Struct, kw_only=True, forbid_unknown_fields=True):
+    algorithm_key: Key
+    reason: StopReason
+
+
 class Signal(Struct, kw_only=True, forbid_unknown_fields=True):
     """What a rating and a tracking share: who gave it, about which profile and job, when."""
 

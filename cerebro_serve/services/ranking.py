@@ -24,9 +24,9 @@ from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
 from cerebro_serve.record_features import REFUSES_EMBEDDING, REFUSES_SCORING, REFUSES_SEARCHING
 from cerebro_serve.scoring import Calibration
-from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm
 from cerebro_serve.scoring.rerank import rerank
-from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.explanations import ExplanationService
@@ -47,6 +47,7 @@ from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
 from cerebro_serve.store import RecordFilter, SqlStore, TagClause
+from cerebro_serve.store.algorithm_stops import StoredStop
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import ScoringCall
 
@@ -95,18 +96,21 @@ class RankingService:
         self.explanations = explanations
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
-        algorithm = self._scoring_algorithm(query)
+        resolved = self._scoring_algorithm(query)
+        algorithm = resolved.algorithm if resolved else None
         page = self._rank(
             PROFILE,
             query.source_keys,
             query,
             lambda: self.anchors.stored(JOB, query.board_key, query.job_key, query.job_reference, algorithm),
             endpoint="profiles/scoring",
+            stopped=resolved.stopped if resolved else None,
         )
         return self._with_manual_review(page, query) if query.include_manual else page
 
     def score_jobs(self, query: JobsScoringQuery) -> Page:
-        algorithm = self._scoring_algorithm(query)
+        resolved = self._scoring_algorithm(query)
+        algorithm = resolved.algorithm if resolved else None
         return self._rank(
             JOB,
             query.board_keys,
@@ -115,6 +119,7 @@ class RankingService:
                 PROFILE, query.source_key, query.profile_key, query.profile_reference, algorithm
             ),
             endpoint="jobs/scoring",
+            stopped=resolved.stopped if resolved else None,
         )
 
     def match_profiles(self, query: ProfilesMatchingQuery) -> Page:
@@ -123,7 +128,7 @@ class RankingService:
             query.source_keys or [query.source_key],
             query,
             lambda: self.anchors.stored(
-                PROFILE, query.source_key, query.profile_key, query.profile_reference, self.matching, matching=True
+                PROFILE, query.source_key, query.profile_key, query.profile_reference, self._matching(), matching=True
             ),
         )
 
@@ -133,7 +138,7 @@ class RankingService:
             query.board_keys or [query.board_key],
             query,
             lambda: self.anchors.stored(
-                JOB, query.board_key, query.job_key, query.job_reference, self.matching, matching=True
+                JOB, query.board_key, query.job_key, query.job_reference, self._matching(), matching=True
             ),
         )
 
@@ -145,10 +150,16 @@ class RankingService:
 
     # -- anchors -----------------------------------------------------------------------------------
 
-    def _scoring_algorithm(self, query: ProfilesScoringQuery | JobsScoringQuery) -> Algorithm | None:
-        """The fusion that answers (the named algorithm's active version, else the workspace default);
-        None when the caller asked for search-only (`use_algorithm=0`)."""
+    def _scoring_algorithm(self, query: ProfilesScoringQuery | JobsScoringQuery) -> Resolved | None:
+        """The fusion that answers (the named algorithm's active version, else the workspace default, or
+        what stands in for a stopped one); None when the caller asked for search-only (`use_algorithm=0`)."""
         return self.algorithms.resolve(query.algorithm_key or query.agent_key) if query.uses_algorithm else None
+
+    def _matching(self) -> Algorithm:
+        """cerebro-match, unless an admin stopped it: nothing else ranks like against like, so a stop
+        refuses matching whatever its fallback."""
+        self.algorithms.require_serving(MATCHING_ALGORITHM)
+        return self.matching
 
     def _keyword_anchor(self, query: Filtering) -> Anchor | None:
         """Searching sorted by relevance ranks by similarity to the keywords; otherwise it lists."""
@@ -168,11 +179,12 @@ class RankingService:
         find_anchor: Callable[[], Anchor | None],
         refused: int = NOT_SCORABLE,
         endpoint: str | None = None,
+        stopped: StoredStop | None = None,
     ) -> Page:
         """Filters are read (and refused) before the anchor is looked up, pools before either. Records whose
         consent withholds this use (`refused`: scoring, or searching), or, against an anchor, withholds the
         vectors a similarity needs, never enter the mask. A scoring
-        `endpoint` records which algorithm version answered."""
+        `endpoint` records which algorithm version answered; `stopped`: the stopped algorithm it stands in for."""
         if not pool_keys:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
@@ -208,10 +220,11 @@ class RankingService:
         if page_scores is not None and anchor is not None and anchor.query is not None:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
         answered = anchor.algorithm if anchor is not None and anchor.algorithm is not None else None
-        algorithm_meta = {"algorithm_key": answered.name, "algorithm_version": answered.version} if answered else None
+        algorithm_meta = Resolved(answered, stopped).meta if answered else None
         if answered is not None and endpoint is not None and anchor is not None and anchor.key is not None:
             self.recorder.record(
-                ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us())
+                ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us()),
+                page_scores if page_scores is not None else np.empty(0),
             )
         explanations = None
         if isinstance(query, Scoring) and query.explain and anchor is not None:

@@ -20,6 +20,7 @@ from cerebro_serve.services.audit import AuditTrail
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
+from cerebro_serve.services.metrics import Metrics
 from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
@@ -63,12 +64,13 @@ class Workspace:
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor(), embed_max_chars)
         learning = store.learning
-        self.algorithms = AlgorithmService(learning)
+        self.algorithms = AlgorithmService(learning, store.stops)
         self.feedback = FeedbackService(learning, self.records)
         self.training = TrainingService(learning, self.algorithms, self.records)
         if training_worker:
             self.training.worker.start()
         self.recorder = ScoringRecorder(learning)
+        self.metrics = Metrics(store, encoder, self.registry, self.recorder.scores)
         anchors = Anchors(store, self.records, self.registry)
         self.explanations = ExplanationService(self.records, anchors, self.algorithms)
         self.ranking = RankingService(

@@ -198,6 +198,19 @@ audit_events = sa.Table(
 )
 
 
+# Algorithms an admin stopped (the kill switch), marketplace bases and forks alike: a row while stopped.
+algorithm_stops = sa.Table(
+    "algorithm_stops",
+    metadata,
+    sa.Column("algorithm_key", sa.String(64), primary_key=True),
+    sa.Column("fallback", sa.String(8), nullable=False),  # default: the workspace default answers; fail
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("key_id", sa.String(16)),  # who: the admin key's digest, as the audit trail names it
+    sa.Column("user", sa.String(40)),  # who: the keyed hash of X-USER-EMAIL, as the audit trail keeps it
+    sa.Column("stopped_at_us", sa.BigInteger, nullable=False),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -243,6 +256,10 @@ def _let_feedback_outlive_its_profile(connection: Connection) -> None:
         connection.exec_driver_sql(index)
 
 
+def _create_algorithm_stops(connection: Connection) -> None:
+    algorithm_stops.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -251,6 +268,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_learning_tables,
     _create_audit_events,
     _let_feedback_outlive_its_profile,
+    _create_algorithm_stops,
 )
 
 

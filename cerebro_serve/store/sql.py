@@ -6,9 +6,11 @@ Every write commits before it returns, so a record the API has acknowledged surv
 
 from __future__ import annotations
 
+from cerebro_serve.store.algorithm_stops import StopStore
 from cerebro_serve.store.api_keys import KeyStore
 from cerebro_serve.store.audit import AuditStore
 from cerebro_serve.store.connection import open_engine
+from cerebro_serve.store.job_counts import JobCounts
 from cerebro_serve.store.learning import LearningStore
 from cerebro_serve.store.parsing_jobs import ParsingJobStore
 from cerebro_serve.store.pools import PoolStore
@@ -30,6 +32,8 @@ class SqlStore:
         self.keys = KeyStore(self.engine)
         self.learning = LearningStore(self.engine)
         self.audit = AuditStore(self.engine)
+        self.stops = StopStore(self.engine)
+        self.job_counts = JobCounts(self.engine)
 
     @property
     def dialect(self) -> str:

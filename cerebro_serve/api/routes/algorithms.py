@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from cerebro_serve.api.contract import reads, writes
+from cerebro_serve.api.contract import admin, reads, writes
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import call, workspace_of
@@ -16,7 +16,9 @@ from cerebro_serve.services.queries import (
     AlgorithmDefault,
     AlgorithmListQuery,
     AlgorithmQuery,
+    AlgorithmRestore,
     AlgorithmRollback,
+    AlgorithmStop,
     TrainingCreate,
     TrainingQuery,
 )
@@ -100,6 +102,46 @@ async def default_algorithm(request: Request) -> Response:
 
 
 @post(
+    "/algorithm/stop",
+    opt=admin(
+        body=AlgorithmStop,
+        answers={200: dict[str, Any]},
+        errors=(404,),
+        example={"algorithm_key": "cerebro-base", "fallback": "fail", "reason": "impact ratio 0.62 for women"},
+    ),
+    tags=TAGS,
+    summary="Kill switch: stop an algorithm; its calls fall back to the workspace default or fail (503)",
+    description=(
+        "From the next call on, a call that names the algorithm (or gets it as the workspace default) is "
+        "answered by the workspace default with `meta.algorithm_stopped` saying so (`fallback: default`; "
+        "cerebro-base when the default is the stopped one or is stopped too), or refused with 503 "
+        "(`fallback: fail`, or nothing left to answer). Works for forks and the built-in algorithms; "
+        "stopping a stopped algorithm again replaces its fallback and reason. Who, when and why are kept "
+        "and shown by `GET /v1/algorithm`; the request is in the audit trail."
+    ),
+)
+async def stop_algorithm(request: Request) -> Response:
+    payload = convert(await json_body(request), AlgorithmStop)
+    workspace = workspace_of(request)
+    key_id = workspace.audit.key_id(request.headers.get("x-api-key"))
+    user = workspace.audit.hashed(request.headers.get("x-user-email"))
+    algorithm = await call(workspace.algorithms.stop, payload, key_id, user)
+    return envelope(200, "Algorithm stopped", algorithm)
+
+
+@post(
+    "/algorithm/restore",
+    opt=admin(body=AlgorithmRestore, answers={200: dict[str, Any]}, errors=(404, 409)),
+    tags=TAGS,
+    summary="Undo the kill switch: a stopped algorithm serves again (409 when it is not stopped)",
+)
+async def restore_algorithm(request: Request) -> Response:
+    payload = convert(await json_body(request), AlgorithmRestore)
+    algorithm = await call(workspace_of(request).algorithms.restore, payload)
+    return envelope(200, "Algorithm restored", algorithm)
+
+
+@post(
     "/algorithm/training",
     opt=writes(body=TrainingCreate, answers={201: dict[str, Any]}),
     tags=TAGS,
@@ -143,6 +185,8 @@ algorithm_handlers = [
     list_algorithms,
     rollback_algorithm,
     default_algorithm,
+    stop_algorithm,
+    restore_algorithm,
     start_training,
     get_training,
     cancel_training,
