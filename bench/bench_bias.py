@@ -11,7 +11,8 @@ settings, SQLite in a temporary directory):
 Neither set carries protected attributes, so each resume gets a first name drawn at random (seeded) from
 Bertrand & Mullainathan's audit-study names (services/counterfactuals.py AUDIT_NAMES): its (group, gender)
 cell is uniform, the name replaces the first name of rjdb's "Name:" line or is prepended as the resume's
-name line (livecareer), and the cell is the profile's attribute. Impact ratios (NYC LL144, from
+name line (livecareer), and the cell is the profile's attribute; a "Date of birth" line follows it (a year
+drawn at random, 1960-2000), for the birth-year probe to move. Impact ratios (NYC LL144, from
 training/fairness.py model_fairness over every (job, profile) pair: scoring rates above the median of all
 pairs, selection rates of each job's top 10) on those attributes then measure whether names alone move
 ranks, beside the lowest ratio chance alone gives when the groups are drawn again without touching the
@@ -19,7 +20,7 @@ resumes. Then the stereotype probe (services/bias_probes.py: first names swapped
 gendered words, birth year) and the overload figures. Skips when the data is absent. Usage:
 
     .venv/bin/python -m bench.bench_bias [--rjdb-jobs 30] [--rjdb-profiles 150] [--livecareer-profiles 40] \
-        [--probed 16]
+        [--probed 12]
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from cerebro_serve.services.bias_probes import EditEffect, overload_bias, stereo
 from cerebro_serve.services.counterfactuals import AUDIT_NAMES
 from cerebro_serve.services.queries import PoolCreate, ProfilesScoringQuery
 from cerebro_serve.settings import Settings
-from cerebro_serve.training.fairness import FairnessReport, model_fairness
+from cerebro_serve.training.fairness import INTERSECTION, SMALL_SHARE, model_fairness
 
 SEED = 14
 SURNAME = "Walker"  # livecareer's resumes have no name: every prepended name line shares this one
@@ -140,45 +141,70 @@ def _ids(workspace: Workspace, pool_key: str) -> list[int]:
     return columns.record_ids[: columns.rows].tolist()
 
 
-def fairness_of(scores: np.ndarray, names: list[tuple[str, str, str]]) -> FairnessReport:
-    """LL144 figures over every (job, profile) pair: scoring rates above the median of all pairs' scores,
-    selection rates of the jobs' top 10, per assigned gender, group and both."""
-    jobs = len(scores)
-    attributes = {"gender": [n[1] for n in names] * jobs, "ethnicity": [n[0] for n in names] * jobs}
+def attributes_of(names: list[tuple[str, str, str]], jobs: int) -> dict[str, list[str]]:
+    """Each (job, profile) pair's assigned gender and group, jobs major (as `scores.ravel()`)."""
+    return {"gender": [n[1] for n in names] * jobs, "ethnicity": [n[0] for n in names] * jobs}
+
+
+def decisions(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """jobs x profiles: above the median of all pairs' scores (LL144's scoring rate), and in the job's top 10."""
     ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1)
-    return model_fairness(scores.ravel(), attributes, selected=(ranks < TOP).ravel())
+    return scores > np.median(scores), ranks < TOP
 
 
-def placebo_ranges(scores: np.ndarray, count: int, rng: np.random.Generator, draws: int = 100) -> dict[str, str]:
-    """Per attribute, the 5th and 50th percentiles of the lowest scoring-rate impact ratio when the groups
-    are drawn again at random without touching the resumes: how low an impact ratio falls by chance alone
-    on this many profiles, the yardstick for the observed one."""
-    lowest: dict[str, list[float]] = {}
-    jobs = len(scores)
+def lowest_ratios(above: np.ndarray, top: np.ndarray, names: list[tuple[str, str, str]]) -> dict[str, float]:
+    """(attribute, rate) -> the lowest impact ratio among groups of 2% or more, as model_fairness computes
+    it, in plain numpy: fast enough to redraw the groups a hundred times."""
+    labels = {
+        "gender": [n[1] for n in names],
+        "ethnicity": [n[0] for n in names],
+        INTERSECTION: [f"{n[1]}×{n[0]}" for n in names],
+    }
+    lowest = {}
+    for attribute, values in labels.items():
+        groups = np.array(values)
+        counted = [g for g in set(values) if np.mean(groups == g) >= SMALL_SHARE]
+        for rate, hits in (("scoring_rate", above), ("selection_rate", top)):
+            rates = [hits[:, groups == g].mean() for g in counted]
+            if len(rates) > 1 and max(rates) > 0:
+                lowest[f"{attribute}, {rate}"] = float(min(rates) / max(rates))
+    return lowest
+
+
+def placebo_ranges(
+    scores: np.ndarray, names: list[tuple[str, str, str]], rng: np.random.Generator, draws: int = 200
+) -> dict[str, str]:
+    """Per (attribute, rate), the observed lowest impact ratio beside the 5th and 50th percentiles of the
+    lowest ratio when the groups are drawn again at random without touching the resumes: how low a ratio
+    falls by chance alone on this many profiles (Fisher's p counts each (job, profile) pair as
+    independent, which the same profile under many jobs is not)."""
+    above, top = decisions(scores)
+    observed = lowest_ratios(above, top, names)
+    drawn: dict[str, list[float]] = {}
     for _ in range(draws):
-        names = assign_names(count, rng)
-        attributes = {"gender": [n[1] for n in names] * jobs, "ethnicity": [n[0] for n in names] * jobs}
-        for attribute, ratio in model_fairness(scores.ravel(), attributes).min_impact_ratio.items():
-            lowest.setdefault(attribute, []).append(ratio)
+        for name, ratio in lowest_ratios(above, top, assign_names(len(names), rng)).items():
+            drawn.setdefault(name, []).append(ratio)
     return {
-        attribute: f"{np.percentile(values, 5):.3f} / {np.percentile(values, 50):.3f}"
-        for attribute, values in lowest.items()
+        name: f"{observed[name]:.3f} (chance: {np.percentile(values, 5):.3f} / {np.percentile(values, 50):.3f})"
+        for name, values in drawn.items()
+        if name in observed
     }
 
 
-def report(
-    title: str, workspace: Workspace, jobs: list[str], resumes: list[str], probed: int, rng: np.random.Generator
-) -> None:
+def report(title: str, workspace: Workspace, jobs: list[str], resumes: list[str], probed: int) -> None:
     started = time.perf_counter()
+    rng = np.random.default_rng(SEED)  # per set, so one set's figures do not hang on the other's draws
     names = assign_names(len(resumes), rng)
     births = rng.integers(BORN_FROM, BORN_TO, size=len(resumes), endpoint=True).tolist()
     board, source, keys = index_set(workspace, jobs, resumes, names, births)
     indexed = time.perf_counter() - started
     scores = served_scores(workspace, board, source, keys)
     print(f"\n## {title}: {len(jobs)} jobs, {len(keys)} profiles (indexed in {indexed:.0f} s)\n")
+    above, top = decisions(scores)
+    fairness = model_fairness(scores.ravel(), attributes_of(names, len(scores)), selected=top.ravel())
     print("| attribute | rate | group | pairs | rate | impact ratio | four-fifths flag | Fisher p |")
     print("|---|---|---|---|---|---|---|---|")
-    for table in fairness_of(scores, names).tables:
+    for table in fairness.tables:
         for group in table.groups:
             ratio = "–" if group.impact_ratio is None else f"{group.impact_ratio:.3f}"
             p_value = "–" if group.p_value is None else f"{group.p_value:.3g}"
@@ -186,9 +212,13 @@ def report(
                 f"| {table.attribute} | {table.rate} | {group.group} | {group.n} | {group.rate:.3f} | {ratio} "
                 f"| {'yes' if group.four_fifths_flag else 'no'} | {p_value} |"
             )
-    print("\nLowest scoring-rate impact ratio with the groups drawn again at random (5th / 50th percentile):")
-    for attribute, band in placebo_ranges(scores, len(keys), rng).items():
-        print(f"- {attribute}: {band}")
+    recomputed = lowest_ratios(above, top, names)
+    for table in fairness.tables:  # the placebo's numpy ratios are model_fairness's
+        if table.min_impact_ratio is not None:
+            assert abs(recomputed[f"{table.attribute}, {table.rate}"] - table.min_impact_ratio) < 1e-9
+    print("\nLowest impact ratio, and with the groups drawn again at random (5th / 50th percentile):")
+    for name, band in placebo_ranges(scores, names, np.random.default_rng(SEED + 1)).items():
+        print(f"- {name}: {band}")
     algorithm = base_algorithm()
     started = time.perf_counter()
     stereotype = stereotype_bias(
@@ -239,11 +269,11 @@ def rjdb_set(jobs: int, profiles: int) -> tuple[list[str], list[str]]:
     return [row["Job-Description"] for row in rows[:jobs]], [row["Resume-matched"] for row in rows[:profiles]]
 
 
-def livecareer_set(profiles: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+def livecareer_set(profiles: int) -> tuple[list[str], list[str]]:
     csv.field_size_limit(1 << 30)
     with open(LIVECAREER, newline="", encoding="utf-8") as handle:
         texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
-    chosen = np.sort(rng.choice(len(texts), size=min(profiles, len(texts)), replace=False))
+    chosen = np.sort(np.random.default_rng(SEED).choice(len(texts), size=min(profiles, len(texts)), replace=False))
     return [text for _, _, text in esco_job_texts()], [texts[i] for i in chosen]
 
 
@@ -252,22 +282,21 @@ def main() -> None:
     parser.add_argument("--rjdb-jobs", type=int, default=30)
     parser.add_argument("--rjdb-profiles", type=int, default=150)
     parser.add_argument("--livecareer-profiles", type=int, default=40)
-    parser.add_argument("--probed", type=int, default=16, help="profiles the stereotype probe copies, per set")
+    parser.add_argument("--probed", type=int, default=12, help="profiles the stereotype probe copies, per set")
     args = parser.parse_args()
     if not RJDB.exists() or not LIVECAREER.exists():
         print(f"skipped: the development data ({RJDB}, {LIVECAREER}) is absent")
         return
     print(f"machine: {machine()}")
-    rng = np.random.default_rng(SEED)
     sets = {
         "rjdb": rjdb_set(args.rjdb_jobs, args.rjdb_profiles),
-        "livecareer-dev (ESCO occupations as jobs)": livecareer_set(args.livecareer_profiles, rng),
+        "livecareer-dev (ESCO occupations as jobs)": livecareer_set(args.livecareer_profiles),
     }
     for title, (jobs, resumes) in sets.items():
         with tempfile.TemporaryDirectory() as directory:
             workspace, batcher = build_workspace(Settings.from_env(data_dir=Path(directory)), training_worker=False)
             try:
-                report(title, workspace, jobs, resumes, args.probed, rng)
+                report(title, workspace, jobs, resumes, args.probed)
             finally:
                 workspace.close()
                 batcher.close()
