@@ -44,6 +44,8 @@ def _known(method: str, path: str, name: str, value: Any) -> Any:
     """The value of a known object for an identifying field, else the generated value."""
     kind = _kind(path)
     creating = method == "POST" and path.endswith("/indexing")  # a new record keeps its new key
+    if method == "DELETE" and kind == "profile" and name in ("key", "reference"):
+        return KNOWN[f"erasable_profile_{name}"]  # erased once (then a 404), never the profile other calls use
     if name in ("key", "reference") and kind is not None:
         return value if creating else KNOWN.get(f"{kind}_{name}", value)
     if name in ("source_keys", "board_keys"):

@@ -179,6 +179,14 @@ def test_an_opted_out_profile_is_never_embedded_nor_scored_and_is_listed_for_man
     ).json()
     assert jobs["code"] == 403 and "consent to embedding" in jobs["message"]
     assert not any("Quetzalcoatl" in text for text in spy.texts)
+    # A write says nothing of views the encoder would cut: it reads none of them.
+    long = {
+        **profile("Python engineer. " * (workspace.records.embed_max_chars // 16 + 1), reference="long-no-embedding"),
+        "source_key": source,
+        "consent_algorithmic": {"owner": {"embedding": False}},
+    }
+    answer = client.post("/v1/profile/indexing", json=long).json()
+    assert answer["code"] == 201 and "embedding" not in answer.get("meta", {})
 
 
 def test_a_change_of_consent_takes_effect_at_once_and_after_a_restart(client, pools, workspace, tmp_path) -> None:

@@ -25,7 +25,8 @@ def _made(response: httpx.Response) -> dict:
 
 
 def _known_objects(api: httpx.Client) -> dict[str, str]:
-    """A pool of each kind, a profile and a job in them, a forked algorithm and a training on it."""
+    """A pool of each kind, a profile and a job in them, a profile to erase, a forked algorithm and a
+    training on it."""
     source = _made(api.post("source", json={"name": "Candidates"}))["key"]
     board = _made(api.post("board", json={"name": "Jobs"}))["key"]
     profile = _made(
@@ -34,6 +35,7 @@ def _known_objects(api: httpx.Client) -> dict[str, str]:
             json={"source_key": source, "reference": "cand-1", "text": "Python engineer, Spark and SQL"},
         )
     )
+    erasable = _made(api.post("profile/indexing", json={"source_key": source, "reference": "cand-2", "text": "Nurse"}))
     job = _made(api.post("job/indexing", json={"board_key": board, "reference": "req-1", "name": "Data Engineer"}))
     algorithm = _made(
         api.post(
@@ -53,6 +55,8 @@ def _known_objects(api: httpx.Client) -> dict[str, str]:
         "board_key": board,
         "profile_key": profile["key"],
         "profile_reference": "cand-1",
+        "erasable_profile_key": erasable["key"],
+        "erasable_profile_reference": "cand-2",
         "job_key": job["key"],
         "job_reference": "req-1",
         "algorithm_key": algorithm,

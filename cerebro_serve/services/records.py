@@ -26,6 +26,7 @@ from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
 from cerebro_serve.record_features import REFUSES_EMBEDDING, RecordFeatures
+from cerebro_serve.scoring.consent import allows
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
@@ -298,7 +299,9 @@ class RecordService:
 
     def embedding_cuts(self, record: Record) -> dict[str, int]:
         """The views of a record longer than the encoder reads, with their lengths in characters (the
-        title and skills views are always short)."""
+        title and skills views are always short); none for a profile the encoder never reads."""
+        if isinstance(record, Profile) and not allows(record.consent_algorithmic, "embedding"):
+            return {}
         views = dict(zip(("full", "experience"), long_views(record)))
         return {view: len(text) for view, text in views.items() if len(text) > self.embed_max_chars}
 
