@@ -9,7 +9,8 @@ profiles take, the Gini coefficient of exposure) and how the top-k scores drift 
 
 Scores are the ranking routes' (each job is the anchor, as in `profiles/scoring`; the native re-ranker with
 the version's fusion), computed for every allowed row of the sources without the retrieval cut, so ranks
-are exact and a subsampled pool ranks as it would alone. A copy is described again as upskilling describes
+are exact and a subsampled pool's top k is found among its own rows (scored with the whole pool's keyword
+statistics: documents per term, mean length). A copy is described again as upskilling describes
 its copies (features afresh, only changed views embedded: `RecordService.describe_edits`) and scored as the
 profile's replacement among its source's rows (`index/columns.with_record_replaced`). Both results are
 msgspec Structs that encode to plot-ready JSON (the fairness audit puts them in its report).
@@ -100,7 +101,8 @@ class ExposedProfile(msgspec.Struct, kw_only=True):
 
 
 class PoolSizeDrift(msgspec.Struct, kw_only=True):
-    """The jobs' top-k scores when each ranks a random `fraction` of the pool (nested subsamples)."""
+    """The jobs' top-k scores when each ranks a random `fraction` of the pool (nested subsamples; each
+    row keeps its score in the whole pool): how much the best scores owe to the pool's size."""
 
     fraction: float
     pool_size: int
