@@ -88,6 +88,7 @@ def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Itera
     workspace = make_workspace(store, batcher, tmp_path / "indexes", admin_key)
     yield workspace
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
+    workspace.fairness.worker.stop()
     workspace.recorder.close()
 
 

@@ -15,6 +15,7 @@ from cerebro_serve.api.routes.audit import list_audit_events
 from cerebro_serve.api.routes.auth import check_auth
 from cerebro_serve.api.routes.docs import docs_handlers
 from cerebro_serve.api.routes.explanations import explanation_handlers
+from cerebro_serve.api.routes.fairness import fairness_handlers
 from cerebro_serve.api.routes.feedback import feedback_handlers
 from cerebro_serve.api.routes.health import healthz, readyz
 from cerebro_serve.api.routes.metrics import metrics
@@ -46,6 +47,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
             *algorithm_handlers,
             *feedback_handlers,
             list_audit_events,
+            *fairness_handlers,
         ],
     )
     app = Litestar(

@@ -39,6 +39,7 @@ class Contract:
     encodes: bool = False  # runs the encoder, so it can be refused with 429 when the queue is full
     example: dict[str, Any] | None = None  # a request body the documentation shows
     exports_lines: bool = False  # may answer JSON lines (`format=jsonl`) instead of the envelope
+    exports_html: bool = False  # may answer an HTML page (`format=html`) instead of the envelope
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Contract:
         """Litestar copies each route's `opt`; a contract never changes, and its Annotated types cannot be

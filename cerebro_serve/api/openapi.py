@@ -277,6 +277,8 @@ class _Operation:
         content: dict[str, Any] = {"application/json": {"schema": schema}}
         if self.contract.exports_lines:
             content["application/x-ndjson"] = {"schema": {"type": "string", "description": "one JSON object a line"}}
+        if self.contract.exports_html:
+            content["text/html"] = {"schema": {"type": "string", "description": "a self-contained HTML page"}}
         return {"description": SUCCESS[status], "content": content}
 
 

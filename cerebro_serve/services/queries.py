@@ -462,3 +462,57 @@ class AuditQuery(Struct, kw_only=True):
     route: Annotated[str, Meta(max_length=256)] | None = None
     status: Annotated[int, Meta(ge=100, le=599)] | None = None
     format: Literal["json", "jsonl"] = "json"
+
+
+# Age bands of protected attributes (the EEO-1 / census bands employers report on).
+AgeBand = Literal["under 18", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+
+
+class ProtectedAttributes(Struct, kw_only=True, forbid_unknown_fields=True):
+    """One profile's protected attributes, self-declared or from audit data; null or absent is unknown.
+    Gender, ethnicity and location are the customer's own categories (free text, bounded)."""
+
+    profile_key: str | None = None
+    profile_reference: str | None = None
+    gender: Annotated[str, Meta(max_length=64)] | None = None
+    ethnicity: Annotated[str, Meta(max_length=128)] | None = None
+    age_band: AgeBand | None = None
+    location: Annotated[str, Meta(max_length=128)] | None = None
+
+
+class AttributesCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    source_key: Key
+    attributes: Annotated[list[ProtectedAttributes], Meta(min_length=1, max_length=10_000)]
+
+
+class AttributesLine(ProtectedAttributes, kw_only=True, forbid_unknown_fields=True):
+    """One line of a JSONL import: a profile's attributes with its source."""
+
+    source_key: Key
+
+
+class AttributesQuery(Struct, kw_only=True):
+    source_key: Key
+    profile_key: str | None = None
+    profile_reference: str | None = None
+
+
+class FairnessAuditCreate(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Audit a version: every job of `board_keys` ranks the profiles of `source_keys` (with the version's
+    validation data when a training produced it). `version`: the active one when left out."""
+
+    algorithm_key: Key
+    version: Annotated[int, Meta(ge=1)] | None = None
+    source_keys: Annotated[list[Key], Meta(min_length=1, max_length=100)]
+    board_keys: Annotated[list[Key], Meta(min_length=1, max_length=100)]
+    top_k: Annotated[int, Meta(ge=1, le=100)] = 10
+    bias_probes: bool = True  # also counterfactual (stereotype) and overload probes (services/bias_probes.py)
+
+
+class FairnessAuditQuery(Struct, kw_only=True):
+    audit_key: Key
+    format: Literal["json", "html"] = "json"
+
+
+class FairnessAuditKey(Struct, kw_only=True, forbid_unknown_fields=True):
+    audit_key: Key

@@ -18,6 +18,7 @@ from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.anchors import Anchors
 from cerebro_serve.services.audit import AuditTrail
 from cerebro_serve.services.explanations import ExplanationService
+from cerebro_serve.services.fairness import FairnessService
 from cerebro_serve.services.feedback import FeedbackService
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.metrics import Metrics
@@ -66,12 +67,14 @@ class Workspace:
         learning = store.learning
         self.algorithms = AlgorithmService(learning, store.stops)
         self.feedback = FeedbackService(learning, self.records)
+        anchors = Anchors(store, self.records, self.registry)
+        self.fairness = FairnessService(store, self.records, self.algorithms, anchors)
         self.training = TrainingService(learning, self.algorithms, self.records)
-        if training_worker:
+        if training_worker:  # fairness audits run where trainings run
             self.training.worker.start()
+            self.fairness.worker.start()
         self.recorder = ScoringRecorder(learning)
         self.metrics = Metrics(store, encoder, self.registry, self.recorder.scores)
-        anchors = Anchors(store, self.records, self.registry)
         self.explanations = ExplanationService(self.records, anchors, self.algorithms)
         self.ranking = RankingService(
             store,
@@ -111,6 +114,7 @@ class Workspace:
         """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
         (a batcher, in a server) belongs to whoever made it."""
         self.training.worker.stop()
+        self.fairness.worker.stop()
         self.recorder.close()
         self.audit.close()
         self.parsing.queue.stop()

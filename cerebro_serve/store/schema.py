@@ -210,6 +210,39 @@ algorithm_stops = sa.Table(
     sa.Column("stopped_at_us", sa.BigInteger, nullable=False),
 )
 
+# Protected attributes (services/fairness.py): supplied apart from the profile, read only by fairness audits;
+# a profile's row goes with it (erasure).
+fairness_attributes = sa.Table(
+    "fairness_attributes",
+    metadata,
+    sa.Column("record_id", Id, sa.ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("source_key", sa.String(40), nullable=False),
+    sa.Column("gender", sa.String(64)),
+    sa.Column("ethnicity", sa.String(128)),
+    sa.Column("age_band", sa.String(8)),
+    sa.Column("location", sa.String(128)),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_fairness_attributes_source", "source_key"),
+)
+
+# Fairness audits of an algorithm version: a queue like `trainings`, the report kept as JSON.
+fairness_audits = sa.Table(
+    "fairness_audits",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("algorithm_key", sa.String(64), nullable=False),  # a fork or a marketplace base
+    sa.Column("version", sa.Integer),  # NULL for a marketplace base (one version)
+    sa.Column("status", sa.String(12), nullable=False),  # queued, running, succeeded, failed, cancelled
+    sa.Column("request", sa.Text, nullable=False),  # JSON: the pools audited
+    sa.Column("progress", sa.Float, nullable=False, server_default="0"),
+    sa.Column("report", sa.Text),  # JSON (services/fairness.py AuditReport)
+    sa.Column("error", sa.Text),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_fairness_audits_status", "status", "created_at_us"),
+)
+
 
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
@@ -260,6 +293,11 @@ def _create_algorithm_stops(connection: Connection) -> None:
     algorithm_stops.create(connection, checkfirst=True)
 
 
+def _create_fairness_tables(connection: Connection) -> None:
+    for table in (fairness_attributes, fairness_audits):
+        table.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -269,6 +307,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_audit_events,
     _let_feedback_outlive_its_profile,
     _create_algorithm_stops,
+    _create_fairness_tables,
 )
 
 
