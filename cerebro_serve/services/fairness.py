@@ -75,7 +75,6 @@ PROBED_PROFILES = 50
 
 METHOD = {
     "scoring_rate": "share of a group's (profile, job) pairs scoring above the median score of all audited pairs",
-    "selection_rate": "share of a group's pairs selected (not used: the audit set has no decisions)",
     "positive_label_rate": "share of a group's labelled pairs that are positive (rating >= 0.5, or a positive goal)",
     "impact_ratio": "a group's rate over the highest rate among the groups that count (NYC Local Law 144)",
     "four_fifths_flag": f"impact ratio under {FOUR_FIFTHS} (EEOC four-fifths rule)",
