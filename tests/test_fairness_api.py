@@ -9,6 +9,7 @@ import time
 from html.parser import HTMLParser
 
 import pytest
+import sqlalchemy as sa
 from helpers import CHEF_RESUME, NURSE_RESUME, PYTHON_JOB, PYTHON_RESUME, profile
 
 from cerebro_serve.scoring.algorithms import base_algorithm
@@ -109,6 +110,11 @@ def test_attributes_are_set_read_by_admins_only_and_replaced(client, workspace, 
             "/v1/fairness/attributes", params=query, headers={"X-API-KEY": workspace.keys.create(key_type)}
         )
         assert refused.status_code == 403
+
+    # They go with the profile's record (ON DELETE CASCADE), whatever deletes it.
+    with workspace.store.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM records WHERE id = :id"), {"id": stored["id"]})
+    assert workspace.fairness.attributes.attributes_of([stored["id"]]) == {}
 
 
 def test_attribute_refusals(client, pools) -> None:
