@@ -171,7 +171,8 @@ def stereotype_bias(
     jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, board_keys, max_jobs, rng)]
     pools = _profile_pools(records, source_keys)
     ranked = [_Ranked.of(pools, job) for job in jobs]
-    probed, without_consent = _consenting(records, _sample(records, PROFILE, source_keys, None, rng), max_profiles)
+    shuffled = rng.permutation(np.sort(np.concatenate([pool.columns.record_ids[pool.rows] for pool in pools])))
+    probed, without_consent = _consenting(records, shuffled.tolist(), max_profiles)
     if not jobs or not probed:
         raise InvalidParameters("a stereotype probe needs at least one job and one profile open to audits")
     comparisons = _comparisons(names)
@@ -329,21 +330,14 @@ def _checked_keys(records: RecordService, kind: RecordKind, keys: Sequence[str])
     return list(dict.fromkeys(keys))
 
 
-def _sample(
-    records: RecordService, kind: RecordKind, pool_keys: Sequence[str], most: int | None, rng: np.random.Generator
-) -> list[int]:
-    """Ids of up to `most` (None: all) of the pools' records a ranking may show, in a random (seeded) order."""
-    refused = NOT_SCORABLE if kind is PROFILE else 0
-    ids = []
-    for key in _checked_keys(records, kind, pool_keys):
-        columns = records.pool_index(key).columns.snapshot()
-        ids.append(columns.record_ids[np.flatnonzero(row_mask(columns, RowFilter(refused=refused)))])
-    every = rng.permutation(np.sort(np.concatenate(ids)) if ids else np.empty(0, np.int64))
-    return every[:most].tolist()
-
-
 def _jobs(records: RecordService, board_keys: Sequence[str], most: int, rng: np.random.Generator) -> list[StoredRecord]:
-    return records.store.records.load_records(sorted(_sample(records, JOB, board_keys, most, rng)))
+    """Up to `most` of the boards' live jobs, drawn at random (seeded)."""
+    ids = []
+    for key in _checked_keys(records, JOB, board_keys):
+        columns = records.pool_index(key).columns.snapshot()
+        ids.append(columns.record_ids[np.flatnonzero(row_mask(columns, RowFilter()))])
+    drawn = rng.permutation(np.sort(np.concatenate(ids)))[:most]
+    return records.store.records.load_records(np.sort(drawn).tolist())
 
 
 def _consenting(records: RecordService, ids: list[int], most: int) -> tuple[list[tuple[StoredRecord, Profile]], int]:
