@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 import cerebro_serve.api.app as app_module
 from bench.bench_scoring import percentiles
 from cerebro_serve.api import create_app
+from cerebro_serve.cli import gate_policy
 from cerebro_serve.demo import load_demo
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.objects import JOB, PROFILE
@@ -43,6 +44,7 @@ def main() -> None:
             DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds),
             embed_max_chars=settings.embed_max_chars,
             audit_retention_days=settings.audit_retention_days,
+            release_gate=gate_policy(settings),
         )
         load_demo(workspace)
         [source] = workspace.pools.list(PROFILE, PoolListQuery()).items

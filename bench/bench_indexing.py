@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.devdata import LIVECAREER
-from cerebro_serve.cli import open_batcher
+from cerebro_serve.cli import gate_policy, open_batcher
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.parsing.sandbox import DocumentSandbox
@@ -65,6 +65,7 @@ def main() -> None:
             DocumentSandbox(timeout_seconds=settings.parse_timeout_seconds),
             embed_max_chars=settings.embed_max_chars,
             audit_retention_days=settings.audit_retention_days,
+            release_gate=gate_policy(settings),
         )
         for label, run in (
             ("8 callers, 1 profile each", lambda source: _concurrent(workspace, source, texts)),

@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
+from cerebro_serve.cli import gate_policy
 from cerebro_serve.demo import load_demo
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import job_view
@@ -51,6 +52,7 @@ def main() -> None:
             sandbox,
             embed_max_chars=settings.embed_max_chars,
             audit_retention_days=settings.audit_retention_days,
+            release_gate=gate_policy(settings),
         )
         start = time.perf_counter()
         load_demo(workspace)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the services load the model stack: imported when a command 
     from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.engine.encoder import PooledEncoder
     from cerebro_serve.services import Workspace
+    from cerebro_serve.services.release_gate import GatePolicy
 
 log = logging.getLogger("cerebro_serve")
 
@@ -29,6 +30,13 @@ def open_batcher(encoder: PooledEncoder, settings: Settings) -> DynamicBatcher:
         max_pending=settings.max_pending,
         max_queue_seconds=settings.max_queue_seconds,
     )
+
+
+def gate_policy(settings: Settings) -> GatePolicy:
+    """When the release gate holds a trained version for review."""
+    from cerebro_serve.services.release_gate import GatePolicy
+
+    return GatePolicy(min_impact_ratio=settings.gate_min_impact_ratio, max_drop=settings.gate_max_drop)
 
 
 def build_workspace(settings: Settings, training_worker: bool | None = None) -> tuple[Workspace, DynamicBatcher]:
@@ -66,6 +74,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         sandbox,
         embed_max_chars=settings.embed_max_chars,
         audit_retention_days=settings.audit_retention_days,
+        release_gate=gate_policy(settings),
         training_worker=training_worker,
     )
     return workspace, batcher

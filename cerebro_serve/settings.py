@@ -75,6 +75,16 @@ class Settings:
     audit_retention_days: int = setting(
         183, "CEREBRO_AUDIT_RETENTION_DAYS", "how long the audit trail keeps each request's event (6 months)"
     )
+    gate_min_impact_ratio: float = setting(
+        0.8,
+        "CEREBRO_GATE_MIN_IMPACT_RATIO",
+        "a trained version whose impact ratio on any protected attribute is under this is held for review",
+    )
+    gate_max_drop: float = setting(
+        0.1,
+        "CEREBRO_GATE_MAX_DROP",
+        "a trained version whose impact ratio fell more than this from the serving version's is held for review",
+    )
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

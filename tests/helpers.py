@@ -10,7 +10,7 @@ from typing import Any
 import docx
 from fpdf import FPDF
 
-from cerebro_serve.cli import open_batcher
+from cerebro_serve.cli import gate_policy, open_batcher
 from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.services import Workspace
@@ -40,6 +40,7 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
         make_sandbox(),
         embed_max_chars=SETTINGS.embed_max_chars,
         audit_retention_days=SETTINGS.audit_retention_days,
+        release_gate=gate_policy(SETTINGS),
     )
 
 

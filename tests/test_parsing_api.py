@@ -11,6 +11,7 @@ import pytest
 from helpers import ENGLISH_RESUME, FRENCH_RESUME, SETTINGS, make_docx, make_pdf
 from hrflow import Hrflow
 
+from cerebro_serve.cli import gate_policy
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.parsing.ocr import tesseract
 from cerebro_serve.services import Workspace
@@ -199,6 +200,7 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
         workspace.sandbox,
         embed_max_chars=workspace.records.embed_max_chars,
         audit_retention_days=SETTINGS.audit_retention_days,
+        release_gate=gate_policy(SETTINGS),
     )
     try:
         deadline = time.monotonic() + 60

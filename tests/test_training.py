@@ -43,7 +43,7 @@ def _wait(client, training_key: str) -> dict:
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         training = client.get("/v1/algorithm/training", params={"training_key": training_key}).json()["data"]
-        if training["status"] in ("succeeded", "failed", "cancelled"):
+        if training["status"] in ("succeeded", "held_for_review", "failed", "cancelled"):
             return training
         time.sleep(0.2)
     raise AssertionError(f"training {training_key} did not finish")
@@ -426,3 +426,60 @@ def test_encoder_fine_tuning_through_the_workspace(client, workspace, workspace_
     settings = cli.Settings.from_env(data_dir=tmp_path / "cli", database_url=workspace.store.url, device="cpu")
     assert cli.finetune_encoder(settings, key, "rating", tmp_path / "from-cli", epochs=1) == 0
     assert (tmp_path / "from-cli" / "modules.json").exists()
+
+
+def test_a_version_that_favours_one_city_is_held_for_review_until_an_admin_releases_it(
+    client, workspace, workspace_pools, admin_key
+) -> None:
+    """The local-hiring feedback teaches a version to rank Lyon candidates below Paris ones: with the
+    candidates' location among their protected attributes, the release gate holds it; rollback cannot
+    serve it; an admin can, with a reason that the version's review and the audit trail keep."""
+    source, board = workspace_pools
+    key = _fork(client)
+    hiring = _local_hiring(client, source, board)
+    for reference, job, local in hiring:
+        assert (
+            client.post("/v1/rating", json=_rating(source, board, reference, job, 0.9 if local else 0.1)).status_code
+            == 201
+        )
+    attributes = [
+        {"profile_reference": reference, "location": "Paris" if local else "Lyon"} for reference, _, local in hiring
+    ]
+    loaded = client.post("/v1/fairness/attributes", json={"source_key": source, "attributes": attributes})
+    assert loaded.status_code in (200, 201), loaded.text
+
+    started = client.post("/v1/algorithm/training", json={"algorithm_key": key, "mode": "rating"})
+    training = _wait(client, started.json()["data"]["training_key"])
+    assert training["status"] == "held_for_review", training
+    review = training["review"]
+    assert review["state"] == "held_for_review" and review["impact_ratios"]["location"] < 0.8
+    assert any(reason.startswith("location: impact ratio") for reason in review["reasons"])
+
+    algorithm = client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]
+    assert algorithm["active_version"] == 1
+    assert [v["status"] for v in algorithm["versions"]] == ["active", "held_for_review"]
+    refused = client.post("/v1/algorithm/rollback", json={"algorithm_key": key, "version": 2})
+    assert refused.status_code == 409 and "held for review" in refused.json()["message"]
+
+    reason = "Reviewed with the works council: the Lyon office closed, local hiring is intended."
+    release = {"algorithm_key": key, "version": 2, "reason": reason}
+    writer = {"X-API-KEY": workspace.keys.create("write")}  # a write key may not override the gate
+    assert client.post("/v1/algorithm/release", json=release, headers=writer).status_code == 403
+    assert client.post("/v1/algorithm/release", json={**release, "reason": "ok"}).status_code == 400
+    released = client.post("/v1/algorithm/release", json=release)
+    assert released.status_code == 200, released.text
+    data = released.json()["data"]
+    assert data["active_version"] == 2
+    version_review = data["versions"][1]["review"]
+    assert version_review["state"] == "released_by_admin" and version_review["release_reason"] == reason
+    assert version_review["released_by"] == workspace.audit.key_id(admin_key)
+    assert (
+        client.get("/v1/algorithm/training", params={"training_key": training["training_key"]}).json()["data"]["status"]
+        == "succeeded"
+    )
+    again = client.post("/v1/algorithm/release", json=release)
+    assert again.status_code == 409
+
+    events = client.get("/v1/audit", params={"route": "/v1/algorithm/release"}).json()["data"]
+    logged = [e for e in events if e["status"] == 200]
+    assert len(logged) == 1 and logged[0]["parameters"]["reason"] == reason

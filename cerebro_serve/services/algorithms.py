@@ -15,14 +15,16 @@ import msgspec
 
 from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, MATCHING_ALGORITHM, Algorithm, matching_algorithm
 from cerebro_serve.scoring.marketplace import MARKETPLACE, base_of
-from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound, Unavailable
+from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
     AlgorithmCreate,
     AlgorithmListQuery,
+    AlgorithmRelease,
     AlgorithmRestore,
     AlgorithmStop,
 )
+from cerebro_serve.services.release_gate import RELEASED_BY_ADMIN, Review
 from cerebro_serve.services.timestamps import format_timestamp
 from cerebro_serve.store.algorithm_stops import StopStore, StoredStop
 from cerebro_serve.store.connection import now_us
@@ -100,9 +102,39 @@ class AlgorithmService:
         return Page(views, query.page, query.limit, total)
 
     def rollback(self, key: str, version: int) -> dict[str, Any]:
+        """Serve another released version; one the release gate holds only an admin can release."""
         self.stored(key)
-        if not self.store.activate(key, version):
+        stored = self.store.version(key, version)
+        if stored is None:
             raise InvalidParameters(f"algorithm {key} has no version {version}")
+        if stored.review and Review.from_json(stored.review).held:
+            raise Conflict(
+                f"version {version} of algorithm {key} is held for review by the release gate: "
+                "an admin may release it with POST /v1/algorithm/release and a reason"
+            )
+        self.store.activate(key, version)
+        return self.get(key)
+
+    def release(self, request: AlgorithmRelease, admin_key_id: str | None) -> dict[str, Any]:
+        """An admin's override: a version the gate held serves, with who released it, why and when kept
+        in its review."""
+        key, version = request.algorithm_key, request.version
+        self.stored(key)
+        stored = self.store.version(key, version)
+        if stored is None:
+            raise NotFound("algorithm version")
+        review = Review.from_json(stored.review) if stored.review else None
+        if review is None or not review.held:
+            raise Conflict(f"version {version} of algorithm {key} is not held for review")
+        at_us = now_us()
+        released = msgspec.structs.replace(
+            review,
+            state=RELEASED_BY_ADMIN,
+            released_by=admin_key_id,
+            release_reason=request.reason,
+            released_at=format_timestamp(at_us),
+        )
+        self.store.release_version(key, version, released.to_json(), at_us)
         return self.get(key)
 
     def set_default(self, key: str | None) -> dict[str, Any] | None:
@@ -132,10 +164,11 @@ class AlgorithmService:
         key, or the workspace default when no key is given. Its name and version say which answered.
 
         A stopped algorithm (`stop`) falls back to the workspace default (cerebro-base when the default is
-        the stopped one or is stopped too), or is refused with 503 when its fallback is `fail` or nothing
-        is left to answer: the request is sound and the algorithm exists, but an operator has taken it out
-        of service until it is restored, which is what 503 tells clients and proxies (409 would say the
-        request itself conflicts with something the caller can change)."""
+        the stopped one or is stopped too), or is refused with 409 when its fallback is `fail` or nothing
+        is left to answer: the call conflicts with the state an admin put the algorithm it names in, and
+        the caller can change it (name another algorithm). Not a 503: nothing failed on the server, so
+        load balancers must not take the instance out, clients must not retry, and 5xx alerts must not
+        fire for an admin's deliberate decision."""
         stops = self.stops.stopped()
         asked = key or self.store.default_algorithm() or BASE_ALGORITHM
         stop = stops.get(asked)
@@ -150,7 +183,7 @@ class AlgorithmService:
         raise _stopped(asked, stop)
 
     def require_serving(self, key: str) -> None:
-        """Refuse (503) a call only `key` can answer, when an admin stopped it."""
+        """Refuse (409) a call only `key` can answer, when an admin stopped it."""
         stop = self.stops.stopped().get(key)
         if stop is not None:
             raise _stopped(key, stop)
@@ -189,8 +222,8 @@ class AlgorithmService:
         return algorithm
 
 
-def _stopped(key: str, stop: StoredStop) -> Unavailable:
-    return Unavailable(f"algorithm {key} was stopped by an admin ({stop.reason}); ask an admin to restore it")
+def _stopped(key: str, stop: StoredStop) -> Conflict:
+    return Conflict(f"algorithm {key} was stopped by an admin ({stop.reason}); ask an admin to restore it")
 
 
 def _stop_view(stop: StoredStop) -> dict[str, Any]:
@@ -252,11 +285,20 @@ def _view(
             {
                 "version": version.version,
                 "created_at": format_timestamp(version.created_at_us),
-                "status": "active" if version.version == algorithm.active_version else "available",
+                "status": _version_status(algorithm, version),
                 "training_key": version.training_key,
                 "scoring_calls": (calls or {}).get(version.version, 0),
                 "metrics": json.loads(version.metrics) if version.metrics else None,
+                "review": msgspec.to_builtins(Review.from_json(version.review)) if version.review else None,
             }
             for version in versions
         ]
     return view
+
+
+def _version_status(algorithm: StoredAlgorithm, version: StoredVersion) -> str:
+    if version.version == algorithm.active_version:
+        return "active"
+    if version.review and Review.from_json(version.review).held:
+        return "held_for_review"
+    return "available"

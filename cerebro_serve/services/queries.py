@@ -349,6 +349,14 @@ class AlgorithmRollback(Struct, kw_only=True, forbid_unknown_fields=True):
     version: Annotated[int, Meta(ge=1)]
 
 
+class AlgorithmRelease(Struct, kw_only=True, forbid_unknown_fields=True):
+    """An admin's override of the release gate: serve a version it held, saying why."""
+
+    algorithm_key: Key
+    version: Annotated[int, Meta(ge=1)]
+    reason: Annotated[str, Meta(min_length=10, max_length=2000)]
+
+
 class AlgorithmDefault(Struct, kw_only=True, forbid_unknown_fields=True):
     algorithm_key: Key | None  # None: back to the built-in cerebro-base
 

@@ -20,6 +20,7 @@ from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
 from cerebro_serve.services.queries import LiveLearning, TrainingCreate
 from cerebro_serve.services.records import RecordService
+from cerebro_serve.services.release_gate import ReleaseGate, Review
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp
 from cerebro_serve.services.training_worker import TrainingWorker
 from cerebro_serve.store.connection import now_us
@@ -37,15 +38,17 @@ from cerebro_serve.training.pipeline import (
 )
 from cerebro_serve.training.trainer import Cancelled
 
-FINISHED = ("succeeded", "failed", "cancelled")
+FINISHED = ("succeeded", "held_for_review", "failed", "cancelled")
 
 
 class TrainingService:
-    def __init__(self, store: LearningStore, algorithms: AlgorithmService, records: RecordService) -> None:
+    def __init__(
+        self, store: LearningStore, algorithms: AlgorithmService, records: RecordService, gate: ReleaseGate
+    ) -> None:
         self.store = store
         self.algorithms = algorithms
         self.records = records
-        self.worker = TrainingWorker(store, self._run, idle=self.check_live_learning)
+        self.worker = TrainingWorker(store, self._run, idle=self.check_live_learning, gate=gate.review)
 
     def start(self, request: TrainingCreate, trigger: str = "api") -> dict[str, Any]:
         algorithm = self.algorithms.stored(request.algorithm_key)
@@ -198,6 +201,7 @@ class TrainingService:
             "request": json.loads(training.request),
             "version": training.version,
             "metrics": json.loads(version.metrics) if version and version.metrics else None,
+            "review": msgspec.to_builtins(Review.from_json(version.review)) if version and version.review else None,
             "log": json.loads(training.log) if training.log else None,
             "error": training.error,
             "created_at": format_timestamp(training.created_at_us),

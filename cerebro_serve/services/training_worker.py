@@ -10,10 +10,11 @@ import logging
 import threading
 from collections.abc import Callable
 
+from cerebro_serve.services.release_gate import Review
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredTraining
 from cerebro_serve.training.dataset import InsufficientData
-from cerebro_serve.training.pipeline import TrainingResult
+from cerebro_serve.training.pipeline import TrainingResult, Validated
 from cerebro_serve.training.trainer import Cancelled
 
 log = logging.getLogger(__name__)
@@ -21,14 +22,20 @@ POLL_SECONDS = 2.0  # trainings queued by another process are seen within this
 
 # Runs one training: (the training, should_stop(progress) -> bool) -> its result.
 Runner = Callable[[StoredTraining, Callable[[float], bool]], TrainingResult]
+# Audits a trained version before it is published (services/release_gate.py).
+Gate = Callable[[Validated], Review]
 
 
 class TrainingWorker:
-    def __init__(self, store: LearningStore, runner: Runner, idle: Callable[[], None] | None = None) -> None:
-        """`idle`: called between trainings (live learning queues trainings that are due from there)."""
+    def __init__(
+        self, store: LearningStore, runner: Runner, idle: Callable[[], None] | None = None, gate: Gate | None = None
+    ) -> None:
+        """`idle`: called between trainings (live learning queues trainings that are due from there).
+        `gate`: reviews each trained version; one it holds is published without serving."""
         self.store = store
         self.runner = runner
         self.idle = idle
+        self.gate = gate
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -95,6 +102,12 @@ class TrainingWorker:
             log.exception("training %s failed", training.key)
             self._fail(training, f"{type(error).__name__}: {error}")
             return
+        try:
+            review = self.gate(result.validated) if self.gate is not None else None
+        except Exception as error:
+            log.exception("training %s: the release gate failed", training.key)
+            self._fail(training, f"release gate: {type(error).__name__}: {error}")
+            return
         version = self.store.publish_version(
             training.key,
             training.algorithm_key,
@@ -102,9 +115,19 @@ class TrainingWorker:
             result.algorithm.to_json(),
             json.dumps(result.metrics),
             json.dumps(result.log.steps),
+            review=review.to_json() if review is not None else None,
+            held=review is not None and review.held,
         )
         if version is None:  # cancelled in the last moment: nothing was published
             self.store.update_training(training.key, "running", status="cancelled", updated_at_us=now_us())
+        elif review is not None and review.held:
+            log.warning(
+                "training %s: version %d of %s held for review: %s",
+                training.key,
+                version,
+                training.algorithm_key,
+                "; ".join(review.reasons),
+            )
         else:
             log.info("training %s published version %d of %s", training.key, version, training.algorithm_key)
 

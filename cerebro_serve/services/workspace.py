@@ -26,6 +26,7 @@ from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.records import RecordService
+from cerebro_serve.services.release_gate import GatePolicy, ReleaseGate
 from cerebro_serve.services.text import TextService
 from cerebro_serve.services.training import TrainingService
 from cerebro_serve.services.usage import ScoringRecorder
@@ -45,11 +46,13 @@ class Workspace:
         *,
         embed_max_chars: int,
         audit_retention_days: int,
+        release_gate: GatePolicy,
         training_worker: bool = True,
     ) -> None:
         """`embed_max_chars`: how much of each view of a record the encoder reads. `audit_retention_days`:
-        how long the audit trail keeps events. `training_worker`: run queued trainings on a thread of this
-        process (False: a separate `cerebro-serve worker` runs them)."""
+        how long the audit trail keeps events. `release_gate`: when a trained version is held for review.
+        `training_worker`: run queued trainings on a thread of this process (False: a separate
+        `cerebro-serve worker` runs them)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -69,7 +72,8 @@ class Workspace:
         self.feedback = FeedbackService(learning, self.records)
         anchors = Anchors(store, self.records, self.registry)
         self.fairness = FairnessService(store, self.records, self.algorithms, anchors)
-        self.training = TrainingService(learning, self.algorithms, self.records)
+        gate = ReleaseGate(release_gate, self.fairness.attributes_of)
+        self.training = TrainingService(learning, self.algorithms, self.records, gate)
         if training_worker:  # fairness audits run where trainings run
             self.training.worker.start()
             self.fairness.worker.start()

@@ -38,6 +38,7 @@ class StoredVersion:
     model: str  # JSON
     metrics: str | None  # JSON
     training_key: str | None
+    review: str | None = None  # JSON: the release gate's verdict (services/release_gate.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +317,19 @@ class LearningStore:
             ).rowcount
 
     def publish_version(
-        self, training_key: str, algorithm_key: str, created_at_us: int, model: str, metrics: str, log: str
+        self,
+        training_key: str,
+        algorithm_key: str,
+        created_at_us: int,
+        model: str,
+        metrics: str,
+        log: str,
+        review: str | None = None,
+        held: bool = False,
     ) -> int | None:
-        """The trained version and the training's success in one transaction; nothing when the training
-        was cancelled meanwhile (returns None)."""
+        """The trained version and the training's end in one transaction; nothing when the training was
+        cancelled meanwhile (returns None). A version `held` by the release gate is stored but does not
+        serve, and its training ends as `held_for_review`."""
         with self.engine.begin() as connection:
             claimed = connection.execute(
                 trainings.update()
@@ -328,7 +338,12 @@ class LearningStore:
                     trainings.c.status == "running",
                     trainings.c.cancel_requested.is_(False),
                 )
-                .values(status="succeeded", progress=1.0, log=log, updated_at_us=created_at_us)
+                .values(
+                    status="held_for_review" if held else "succeeded",
+                    progress=1.0,
+                    log=log,
+                    updated_at_us=created_at_us,
+                )
             ).rowcount
             if claimed != 1:
                 return None
@@ -346,14 +361,35 @@ class LearningStore:
                     model=model,
                     metrics=metrics,
                     training_key=training_key,
+                    review=review,
                 )
             )
-            # The new version serves from the next scoring call on.
-            connection.execute(
-                algorithms.update().where(algorithms.c.key == algorithm_key).values(active_version=version)
-            )
+            if not held:  # the new version serves from the next scoring call on
+                connection.execute(
+                    algorithms.update().where(algorithms.c.key == algorithm_key).values(active_version=version)
+                )
             connection.execute(trainings.update().where(trainings.c.key == training_key).values(version=version))
         return version
+
+    def release_version(self, key: str, version: int, review: str, updated_at_us: int) -> None:
+        """A held version serves after all (an admin's override): its review, its training's status and the
+        algorithm's active version change together."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                algorithm_versions.update()
+                .where(algorithm_versions.c.algorithm_key == key, algorithm_versions.c.version == version)
+                .values(review=review)
+            )
+            connection.execute(
+                trainings.update()
+                .where(
+                    trainings.c.algorithm_key == key,
+                    trainings.c.version == version,
+                    trainings.c.status == "held_for_review",
+                )
+                .values(status="succeeded", updated_at_us=updated_at_us)
+            )
+            connection.execute(algorithms.update().where(algorithms.c.key == key).values(active_version=version))
 
 
 def _fields(item: object) -> dict[str, object]:
@@ -361,7 +397,7 @@ def _fields(item: object) -> dict[str, object]:
 
 
 def _version(row: sa.Row) -> StoredVersion:
-    return StoredVersion(row.version, row.created_at_us, row.model, row.metrics, row.training_key)
+    return StoredVersion(row.version, row.created_at_us, row.model, row.metrics, row.training_key, row.review)
 
 
 def _feedback_row(values: Any) -> FeedbackRow:

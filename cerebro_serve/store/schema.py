@@ -120,6 +120,9 @@ algorithm_versions = sa.Table(
     sa.Column("model", sa.Text, nullable=False),  # JSON: the fusion (scoring/algorithms.py Algorithm)
     sa.Column("metrics", sa.Text),  # JSON: train and validation metrics (training/metrics.py)
     sa.Column("training_key", sa.String(40)),  # the training that produced it; NULL for the fork's copy
+    # JSON (services/release_gate.py Review): the release gate's verdict, and an admin's release of a held
+    # version; NULL for versions that never went through the gate.
+    sa.Column("review", sa.Text),
     sa.PrimaryKeyConstraint("algorithm_key", "version"),
 )
 
@@ -210,6 +213,7 @@ algorithm_stops = sa.Table(
     sa.Column("stopped_at_us", sa.BigInteger, nullable=False),
 )
 
+
 # Protected attributes (services/fairness.py): supplied apart from the profile, read only by fairness audits;
 # a profile's row goes with it (erasure).
 fairness_attributes = sa.Table(
@@ -269,6 +273,20 @@ def _create_audit_events(connection: Connection) -> None:
     audit_events.create(connection, checkfirst=True)
 
 
+def _add_version_review(connection: Connection) -> None:
+    if "review" not in {column["name"] for column in sa.inspect(connection).get_columns("algorithm_versions")}:
+        connection.execute(sa.text("ALTER TABLE algorithm_versions ADD COLUMN review TEXT"))
+
+
+def _create_algorithm_stops(connection: Connection) -> None:
+    algorithm_stops.create(connection, checkfirst=True)
+
+
+def _create_fairness_tables(connection: Connection) -> None:
+    for table in (fairness_attributes, fairness_audits):
+        table.create(connection, checkfirst=True)
+
+
 def _let_feedback_outlive_its_profile(connection: Connection) -> None:
     if next(c for c in sa.inspect(connection).get_columns("feedback") if c["name"] == "profile_id")["nullable"]:
         return  # created after this change
@@ -289,15 +307,6 @@ def _let_feedback_outlive_its_profile(connection: Connection) -> None:
         connection.exec_driver_sql(index)
 
 
-def _create_algorithm_stops(connection: Connection) -> None:
-    algorithm_stops.create(connection, checkfirst=True)
-
-
-def _create_fairness_tables(connection: Connection) -> None:
-    for table in (fairness_attributes, fairness_audits):
-        table.create(connection, checkfirst=True)
-
-
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -308,6 +317,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _let_feedback_outlive_its_profile,
     _create_algorithm_stops,
     _create_fairness_tables,
+    _add_version_review,
 )
 
 

@@ -99,10 +99,20 @@ def prepare(pairs: Sequence[Pair], records: dict[int, Profile | Job], workflow: 
 
 
 @dataclass(frozen=True, slots=True)
+class Validated:
+    """The scores the new and the serving version give the validation pairs (what the release gate audits)."""
+
+    profile_ids: list[int]
+    scores: np.ndarray
+    serving_scores: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
 class TrainingResult:
     algorithm: Algorithm
     metrics: dict[str, Any]
     log: WorkflowLog
+    validated: Validated
 
 
 def fit_version(
@@ -123,7 +133,7 @@ def fit_version(
     adapter = train_adapter(train, described, lambda progress: should_stop(0.3 + 0.2 * progress))
 
     def report(pairs: list[Pair], features: np.ndarray, algorithm: Algorithm) -> dict[str, Any]:
-        scores = 1.0 / (1.0 + np.exp(-base_logits(algorithm, features)))
+        scores = _scores(algorithm, features)
         return evaluate(_labels(pairs), scores, np.array([p.relevance for p in pairs]), [p.job_id for p in pairs])
 
     # The fusion is fitted twice: with the previous version's query space (its adapter, or none) and with
@@ -152,11 +162,12 @@ def fit_version(
         validation_ndcg_with=adapted[4]["ndcg@10"],
         validation_ndcg_previous=unchanged[4]["ndcg@10"],
     )
+    serving_features = pair_features(validation, described, base.adapter)
     metrics: dict[str, Any] = {
         "train": report(train, train_features, algorithm),
         "validation": validated,
         # The version it was trained from (the one serving when it started), on the same pairs.
-        "previous_validation": report(validation, pair_features(validation, described, base.adapter), base),
+        "previous_validation": report(validation, serving_features, base),
         "loss_curve": curve,
         "adapter": {
             "used": use_adapter,
@@ -172,7 +183,12 @@ def fit_version(
             f"({metrics['previous_validation']['ndcg@10']}, {metrics['previous_validation']['auc']})",
             workflow.steps,
         )
-    return TrainingResult(algorithm, metrics, workflow)
+    scored = Validated(
+        [p.profile_id for p in validation],
+        _scores(algorithm, validation_features),
+        _scores(base, serving_features),
+    )
+    return TrainingResult(algorithm, metrics, workflow, scored)
 
 
 class NotBetter(InsufficientData):
@@ -217,6 +233,10 @@ def pair_features(pairs: Sequence[Pair], described: dict[int, Described], adapte
         cosine = (full @ query).astype(np.float32)
         out[positions] = features_of(snapshot, QueryFeatures.of(features, embedding, is_job=True), rows, cosine)
     return out
+
+
+def _scores(algorithm: Algorithm, features: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-base_logits(algorithm, features)))
 
 
 def _ranking_quality(metrics: dict[str, Any]) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from cerebro_serve.services.queries import (
     AlgorithmDefault,
     AlgorithmListQuery,
     AlgorithmQuery,
+    AlgorithmRelease,
     AlgorithmRestore,
     AlgorithmRollback,
     AlgorithmStop,
@@ -90,6 +91,26 @@ async def rollback_algorithm(request: Request) -> Response:
 
 
 @post(
+    "/algorithm/release",
+    opt=admin(body=AlgorithmRelease, answers={200: dict[str, Any]}, errors=(409,)),
+    tags=TAGS,
+    summary="Admin override of the release gate: serve a version it held for review, with a stated reason",
+    description=(
+        "A training whose version treats a group worse (an impact ratio under the four-fifths threshold on a "
+        "protected attribute, or fallen too far from the serving version's) ends `held_for_review` and the "
+        "version does not serve. This serves it anyway; the reason, the admin key's id and the time are kept "
+        "in the version's `review`, and the request is in the audit trail."
+    ),
+)
+async def release_algorithm_version(request: Request) -> Response:
+    payload = convert(await json_body(request), AlgorithmRelease)
+    workspace = workspace_of(request)
+    admin_key_id = workspace.audit.key_id(request.headers.get("x-api-key"))
+    algorithm = await call(workspace.algorithms.release, payload, admin_key_id)
+    return envelope(200, "Algorithm version released", algorithm)
+
+
+@post(
     "/algorithm/default",
     opt=writes(body=AlgorithmDefault, answers={200: dict[str, Any] | None}),
     tags=TAGS,
@@ -110,11 +131,11 @@ async def default_algorithm(request: Request) -> Response:
         example={"algorithm_key": "cerebro-base", "fallback": "fail", "reason": "impact ratio 0.62 for women"},
     ),
     tags=TAGS,
-    summary="Kill switch: stop an algorithm; its calls fall back to the workspace default or fail (503)",
+    summary="Kill switch: stop an algorithm; its calls fall back to the workspace default or fail (409)",
     description=(
         "From the next call on, a call that names the algorithm (or gets it as the workspace default) is "
         "answered by the workspace default with `meta.algorithm_stopped` saying so (`fallback: default`; "
-        "cerebro-base when the default is the stopped one or is stopped too), or refused with 503 "
+        "cerebro-base when the default is the stopped one or is stopped too), or refused with 409 "
         "(`fallback: fail`, or nothing left to answer). Works for forks and the built-in algorithms; "
         "stopping a stopped algorithm again replaces its fallback and reason. Who, when and why are kept "
         "and shown by `GET /v1/algorithm`; the request is in the audit trail."
@@ -184,6 +205,7 @@ algorithm_handlers = [
     get_algorithm,
     list_algorithms,
     rollback_algorithm,
+    release_algorithm_version,
     default_algorithm,
     stop_algorithm,
     restore_algorithm,
