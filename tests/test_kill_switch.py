@@ -1,5 +1,5 @@
 """The kill switch: an admin stops an algorithm (its calls fall back to the workspace default or fail with
-503) and restores it; the state is durable, shown on the algorithm, and both requests are audit events."""
+409) and restores it; the state is durable, shown on the algorithm, and both requests are audit events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from helpers import PYTHON_JOB
 
 from cerebro_serve.services.algorithms import AlgorithmService
-from cerebro_serve.services.errors import Unavailable
+from cerebro_serve.services.errors import Conflict
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.store import SqlStore
 
@@ -73,10 +73,10 @@ def test_stopped_algorithm_falls_back_to_the_default_then_serves_again_once_rest
     assert again.status_code == 409 and fork in again.json()["message"]
 
 
-def test_fallback_fail_refuses_scoring_and_grading_with_503(client, pair) -> None:
+def test_fallback_fail_refuses_scoring_and_grading_with_409(client, pair) -> None:
     assert _stop(client, "cerebro-base", "fail").status_code == 200
     refused = _score(client, pair)  # no key: the workspace default, cerebro-base
-    assert refused.status_code == 503, refused.text
+    assert refused.status_code == 409, refused.text
     message = refused.json()["message"]
     assert "cerebro-base" in message and "stopped by an admin" in message and "impact ratio" in message
     grading = client.get(
@@ -88,7 +88,7 @@ def test_fallback_fail_refuses_scoring_and_grading_with_503(client, pair) -> Non
             "job_key": pair["job"],
         },
     )
-    assert grading.status_code == 503
+    assert grading.status_code == 409
     assert _score(client, pair, pair["algorithm"]).json()["meta"]["algorithm_key"] == pair["algorithm"]
     base = {item["key"]: item for item in client.get("/v1/algorithms/marketplace").json()["data"]}
     assert base["cerebro-base"]["stopped"]["fallback"] == "fail" and base["cerebro-trainable"]["stopped"] is None
@@ -112,7 +112,7 @@ def test_the_fallback_skips_a_stopped_default_and_fails_when_nothing_is_left(cli
         assert meta["algorithm_stopped"]["algorithm_key"] == (asked or fork)
 
     assert _stop(client, "cerebro-base", "default").status_code == 200  # nothing is left to answer
-    assert _score(client, pair, other).status_code == 503
+    assert _score(client, pair, other).status_code == 409
     assert _score(client, pair, "cerebro-trainable").json()["meta"]["algorithm_key"] == "cerebro-trainable"
 
 
@@ -121,7 +121,7 @@ def test_stopping_again_replaces_the_fallback_and_reason(client, pair) -> None:
     assert _score(client, pair, "cerebro-match").json()["meta"]["algorithm_key"] == "cerebro-base"
     replaced = _stop(client, "cerebro-match", "fail", reason="second").json()["data"]["stopped"]
     assert replaced["fallback"] == "fail" and replaced["reason"] == "second"
-    assert _score(client, pair, "cerebro-match").status_code == 503
+    assert _score(client, pair, "cerebro-match").status_code == 409
 
 
 def test_stopping_cerebro_match_refuses_the_matching_routes_whatever_the_fallback(client, pair) -> None:
@@ -129,9 +129,9 @@ def test_stopping_cerebro_match_refuses_the_matching_routes_whatever_the_fallbac
     assert client.get("/v1/profiles/matching", params=params).status_code == 200
     assert _stop(client, "cerebro-match", "default").status_code == 200
     refused = client.get("/v1/profiles/matching", params=params)
-    assert refused.status_code == 503 and "cerebro-match" in refused.json()["message"]
+    assert refused.status_code == 409 and "cerebro-match" in refused.json()["message"]
     job = {"board_key": pair["board"], "job_key": pair["job"], "sort_by": "scoring"}
-    assert client.get("/v1/jobs/matching", params=job).status_code == 503
+    assert client.get("/v1/jobs/matching", params=job).status_code == 409
     client.post("/v1/algorithm/restore", json={"algorithm_key": "cerebro-match", "reason": "back"})
     assert client.get("/v1/profiles/matching", params=params).status_code == 200
 
@@ -180,7 +180,7 @@ def test_a_stop_survives_a_restart(client, pair, store) -> None:
     reopened = SqlStore(store.url)
     try:
         algorithms = AlgorithmService(reopened.learning, reopened.stops)
-        with pytest.raises(Unavailable, match="cerebro-base"):
+        with pytest.raises(Conflict, match="cerebro-base"):
             algorithms.resolve(None)
         stopped = algorithms.get(pair["algorithm"])["stopped"]
         assert stopped["fallback"] == "default" and stopped["reason"] == "impact ratio 0.62 for women"

@@ -37,13 +37,12 @@ ERROR_DESCRIPTIONS = {
     401: "No `X-API-KEY`, or one this server did not issue.",
     403: "The key's permission (read-only, write-only) does not cover this route.",
     404: "No such object on a route HrFlow does not have (an algorithm to stop or restore).",
-    409: "The key or reference is already in use in this pool, or the object is not in the state the "
-    "route changes (a training already over, an algorithm not stopped).",
+    409: "The key or reference is already in use in this pool, or an object is not in the state the route "
+    "needs (a training already over, an algorithm not stopped, or one an admin stopped: the kill switch).",
     413: "The body (or a form part) is larger than the server accepts.",
     415: "The body is not JSON (or, for a file, not multipart/form-data).",
     429: "The encoder's queue is longer than the configured wait: retry after `Retry-After` seconds.",
-    503: "Not ready yet (warming up) or the warm-up failed; on a scoring route, an admin stopped the "
-    "algorithm (kill switch) and no fallback answers.",
+    503: "Not ready yet (warming up) or the warm-up failed.",
 }
 ENCODES = 429
 SUCCESS = {200: "OK", 201: "Created", 202: "Accepted: queued, not done yet"}

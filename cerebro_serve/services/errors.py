@@ -15,7 +15,6 @@ __all__ = [
     "QueueFull",
     "ServiceError",
     "Unauthorized",
-    "Unavailable",
 ]
 
 
@@ -66,10 +65,3 @@ class Unauthorized(ServiceError):
 class Forbidden(ServiceError):
     status = 403
     prefix = "Forbidden. "
-
-
-class Unavailable(ServiceError):
-    """The request is sound but the service will not answer it now (an operator's decision): 503."""
-
-    status = 503
-    prefix = "Service Unavailable. "

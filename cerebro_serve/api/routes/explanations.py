@@ -31,7 +31,7 @@ def _grading(kind: RecordKind) -> HTTPRouteHandler:
 
     @get(
         f"/{kind.name}/grading",
-        opt=reads(query=PairQuery, any_of=PAIR, answers={200: Grading}, errors=(403, 503), encodes=True),
+        opt=reads(query=PairQuery, any_of=PAIR, answers={200: Grading}, errors=(403, 409), encodes=True),
         name=f"grade-{kind.name}",
         tags=["explanations"],
         summary=f"Grade one {kind.name}: the score `{ranking}` gives the pair, taken apart",
@@ -59,7 +59,7 @@ def _upskilling(kind: RecordKind) -> HTTPRouteHandler:
 
     @get(
         f"/{kind.name}/upskilling",
-        opt=reads(query=UpskillingQuery, any_of=PAIR, answers={200: Explanation}, errors=(403, 503), encodes=True),
+        opt=reads(query=UpskillingQuery, any_of=PAIR, answers={200: Explanation}, errors=(403, 409), encodes=True),
         name=f"upskill-{kind.name}",
         tags=["explanations"],
         summary=f"Strengths, weaknesses and upskilling of one pair, for {audience}",

@@ -102,7 +102,7 @@ def _ranking_handler(
             answers={200: answer},
             paged=True,
             encodes=True,
-            errors=(503,) if anchor else (),  # scoring, matching: the algorithm was stopped (kill switch)
+            errors=(409,) if anchor else (),  # scoring, matching: the algorithm was stopped (kill switch)
         ),
         name=path.strip("/").replace("/", "-"),
         tags=["ranking"],
