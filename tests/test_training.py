@@ -217,6 +217,10 @@ def test_anonymisation_strips_who_a_person_is() -> None:
         assert gone not in clean.text, gone
     assert "led the data team at Acme (2019 - 2024)" in clean.text and "speaks French" in clean.text
     assert scrub("Call 2019 - 2024") == "Call 2019 - 2024"  # year ranges are not phone numbers
+    for line in ("Age: 34", "Âge : 34 ans", "Edad: 34", "Alter: 34", "D.O.B.: 1990-04-03", "Born in 1990"):
+        aged = anonymized(msgspec.convert({"text": f"Data engineer.\n{line}\nSpeaks French."}, Profile))
+        assert aged.text is not None and "34" not in aged.text and "1990" not in aged.text, line
+        assert "Data engineer." in aged.text and "Speaks French." in aged.text
 
 
 def test_query_adapter_learns_a_relation_the_embeddings_miss() -> None:

@@ -16,8 +16,9 @@ Record = TypeVar("Record", Profile, Job)
 
 # Lines that state a birth date or an age ("Date of birth: 03/04/1990", "Né le 3 avril 1990", "Age: 34").
 BIRTH_LINE = re.compile(
-    r"^.*\b(date of birth|d\.?o\.?b\.?|born( on| in)?|birth ?date|n[ée]e? le|date de naissance|"
-    r"fecha de nacimiento|geburtsdatum|geboren|age\s*:|[aâ]ge\s*:|edad\s*:|alter\s*:)\b.*$",
+    # The words end at a word boundary; "Age: 34" has none after its colon, so ages are matched apart.
+    r"^.*(\b(date of birth|d\.?o\.?b\.?|born( on| in)?|birth ?date|n[ée]e? le|date de naissance|"
+    r"fecha de nacimiento|geburtsdatum|geboren)\b|\b([aâ]ge|edad|alter)\s*:).*$",
     re.IGNORECASE | re.MULTILINE,
 )
 GENDER_WORDS = re.compile(
