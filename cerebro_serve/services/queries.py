@@ -490,7 +490,25 @@ class ProtectedAttributes(Struct, kw_only=True, forbid_unknown_fields=True):
 
 class AttributesCreate(Struct, kw_only=True, forbid_unknown_fields=True):
     source_key: Key
-    attributes: Annotated[list[ProtectedAttributes], Meta(min_length=1, max_length=10_000)]
+    # More at once go through the JSONL import (each entry is looked up: a request stays short).
+    attributes: Annotated[list[ProtectedAttributes], Meta(min_length=1, max_length=1000)]
+
+
+# Each entry names its profile by key or reference (what the OpenAPI document says of `attributes`).
+ATTRIBUTES_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "properties": {
+            "attributes": {
+                "items": {
+                    "anyOf": [
+                        {"required": [name], "properties": {name: {"type": "string"}}}
+                        for name in ("profile_key", "profile_reference")
+                    ]
+                }
+            }
+        }
+    },
+)
 
 
 class AttributesLine(ProtectedAttributes, kw_only=True, forbid_unknown_fields=True):

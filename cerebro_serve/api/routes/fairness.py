@@ -15,6 +15,7 @@ from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.api.routes.feedback import Rejected
 from cerebro_serve.services.queries import (
+    ATTRIBUTES_RULES,
     AttributesCreate,
     AttributesQuery,
     FairnessAuditCreate,
@@ -45,6 +46,7 @@ AttributeLines = Annotated[
     "/fairness/attributes",
     opt=writes(
         body=AttributesCreate,
+        body_rules=ATTRIBUTES_RULES,
         answers={200: dict[str, int]},
         errors=(404,),
         example={
@@ -62,7 +64,7 @@ AttributeLines = Annotated[
     ),
 )
 async def set_attributes(request: Request) -> Response:
-    payload = convert(await json_body(request), AttributesCreate)
+    payload = convert(await json_body(request), AttributesCreate, strict=True)
     stored = await call(workspace_of(request).fairness.set_attributes, payload)
     return envelope(200, "Protected attributes saved", stored)
 
@@ -111,7 +113,7 @@ async def get_attributes(request: Request) -> Response:
     ),
 )
 async def start_audit(request: Request) -> Response:
-    payload = convert(await json_body(request), FairnessAuditCreate)
+    payload = convert(await json_body(request), FairnessAuditCreate, strict=True)
     audit = await call(workspace_of(request).fairness.start, payload)
     return envelope(201, "Fairness audit queued", audit)
 
@@ -144,7 +146,7 @@ async def get_audit(request: Request) -> Response:
     summary="Cancel a queued or running fairness audit",
 )
 async def cancel_audit(request: Request) -> Response:
-    payload = convert(await json_body(request), FairnessAuditKey)
+    payload = convert(await json_body(request), FairnessAuditKey, strict=True)
     audit = await call(workspace_of(request).fairness.cancel, payload.audit_key)
     return envelope(200, "Fairness audit cancelled", audit)
 
