@@ -25,10 +25,11 @@ def test_every_route_declares_its_permission(client) -> None:
     routes = _routes(client)
     assert len(routes) > 50
     undeclared = [(method, path) for method, path, permission in routes if permission not in ("read", "write")]
-    # The trail, protected attributes and the kill switch are for admin keys, as declared.
+    # The trail, protected attributes, the release gate's override and the kill switch are for admin keys.
     assert undeclared == [
         ("GET", "/v1/audit"),
         ("GET", "/v1/fairness/attributes"),
+        ("POST", "/v1/algorithm/release"),
         ("POST", "/v1/algorithm/restore"),
         ("POST", "/v1/algorithm/stop"),
     ]
