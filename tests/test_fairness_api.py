@@ -8,6 +8,7 @@ import json
 import time
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from helpers import CHEF_RESUME, NURSE_RESUME, PYTHON_JOB, PYTHON_RESUME, profile
@@ -204,6 +205,14 @@ def test_an_audit_flags_a_ranking_that_favours_one_group_in_json_and_html(client
     assert audit["progress"] == 1.0 and audit["version"] == 1
     report = audit["report"]
     audit_set = report["audit_set"]
+    served = []  # the scores profiles/scoring gives the audited profiles: the audit's are the same
+    audited = {reference for reference, _, _ in PEOPLE}
+    for job in ("python-0", "python-1"):
+        query = {"source_keys": json.dumps([source]), "board_key": board, "job_reference": job, "sort_by": "scoring"}
+        ranked = client.get("/v1/profiles/scoring", params=query).json()["data"]
+        served += [p[1] for item, p in zip(ranked["profiles"], ranked["predictions"]) if item["reference"] in audited]
+    assert len(served) == 24
+    assert audit_set["model"]["median_score"] == pytest.approx(float(np.median(served)), abs=1e-6)
     assert audit_set["jobs"] == 2 and audit_set["coverage"]["profiles"] == 12 and audit_set["coverage"]["pairs"] == 24
     assert audit_set["coverage"]["left_out"] == {NO_ATTRIBUTES: 1, NO_CONSENT: 1}
     assert audit_set["coverage"]["date_range"]["start"] is not None
