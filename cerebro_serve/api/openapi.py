@@ -36,7 +36,8 @@ ERROR_DESCRIPTIONS = {
     "algorithm or training named does not exist (`Unable to find object: <kind>`, as HrFlow answers).",
     401: "No `X-API-KEY`, or one this server did not issue.",
     403: "The key's permission (read-only, write-only) does not cover this route.",
-    404: "No such object on a route HrFlow does not have (an algorithm to stop or restore).",
+    404: "No such object on a route HrFlow does not have (an algorithm to stop or restore, a profile named "
+    "in protected attributes, a fairness audit).",
     409: "The key or reference is already in use in this pool, or an object is not in the state the route "
     "needs (a training already over, an algorithm not stopped, or one an admin stopped: the kill switch).",
     413: "The body (or a form part) is larger than the server accepts.",
