@@ -152,7 +152,8 @@ def test_attributes_import_as_json_lines(client, pools) -> None:
         {"source_key": source, "profile_reference": "nobody", "gender": "m"},
         "not json",
         {"source_key": source, "profile_reference": "bob", "age_band": "old"},
-        {"source_key": source, "profile_reference": "bob", "location": "Lyon"},
+        {"source_key": source, "profile_reference": "bob", "location": "Paris"},
+        {"source_key": source, "profile_reference": "bob", "location": "Lyon"},  # the last line wins
     ]
     body = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n\n"
     answer = client.post(
@@ -160,7 +161,7 @@ def test_attributes_import_as_json_lines(client, pools) -> None:
     )
     assert answer.status_code == 200, answer.text
     data = answer.json()["data"]
-    assert data["stored"] == 2 and [rejected["line"] for rejected in data["rejected"]] == [2, 3, 4]
+    assert data["stored"] == 3 and [rejected["line"] for rejected in data["rejected"]] == [2, 3, 4]
     assert "nobody" in data["rejected"][0]["message"] and "age_band" in data["rejected"][2]["message"]
     bob = client.get("/v1/fairness/attributes", params={"source_key": source, "profile_reference": "bob"}).json()
     assert bob["data"]["location"] == "Lyon"
