@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
 
+from cerebro_serve.services.job_queue import JobTable, QueueWorker, ShouldStop
 from cerebro_serve.services.release_gate import Review
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredTraining
@@ -18,77 +18,32 @@ from cerebro_serve.training.pipeline import TrainingResult, Validated
 from cerebro_serve.training.trainer import Cancelled
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 2.0  # trainings queued by another process are seen within this
 
 # Runs one training: (the training, should_stop(progress) -> bool) -> its result.
-Runner = Callable[[StoredTraining, Callable[[float], bool]], TrainingResult]
+Runner = Callable[[StoredTraining, ShouldStop], TrainingResult]
 # Audits a trained version before it is published (services/release_gate.py).
 Gate = Callable[[Validated], Review]
 
 
-class TrainingWorker:
+class TrainingWorker(QueueWorker[StoredTraining]):
     def __init__(
         self, store: LearningStore, runner: Runner, idle: Callable[[], None] | None = None, gate: Gate | None = None
     ) -> None:
         """`idle`: called between trainings (live learning queues trainings that are due from there).
         `gate`: reviews each trained version; one it holds is published without serving."""
+        table = JobTable(
+            store.requeue_running_trainings, store.next_queued_training, store.update_training, store.get_training
+        )
+        super().__init__("cerebro-training", table, idle)
         self.store = store
         self.runner = runner
-        self.idle = idle
         self.gate = gate
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        requeued = self.store.requeue_running_trainings(now_us())
-        if requeued:
-            log.warning("%d training(s) interrupted by a stop were queued again", requeued)
-        self._thread = threading.Thread(target=self._loop, name="cerebro-training", daemon=True)
-        self._thread.start()
-
-    def notify(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        """A running training is interrupted and queued again for the next start."""
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def run_pending(self) -> None:
-        """Every queued training, one after another (what the thread does; callable directly)."""
-        while not self._stopping.is_set():
-            training = self.store.next_queued_training()
-            if training is None:
-                return
-            if self.store.update_training(training.key, "queued", status="running", updated_at_us=now_us()):
-                self._run(training)
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self.idle is not None:
-                    self.idle()
-                self.run_pending()
-            except Exception:
-                log.exception("training worker: store error, retrying in %.0f s", POLL_SECONDS)
-                self._stopping.wait(POLL_SECONDS)
-                continue
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-
-    def _run(self, training: StoredTraining) -> None:
-        def should_stop(progress: float) -> bool:
-            self.store.update_training(training.key, "running", progress=round(progress, 3), updated_at_us=now_us())
-            current = self.store.get_training(training.key)
-            return self._stopping.is_set() or current is None or current.cancel_requested
-
+    def run_one(self, training: StoredTraining, should_stop: ShouldStop) -> None:
         try:
             result = self.runner(training, should_stop)
         except Cancelled:
-            if self._stopping.is_set():
+            if self.stopping:
                 self.store.update_training(
                     training.key, "running", status="queued", progress=0.0, updated_at_us=now_us()
                 )

@@ -157,7 +157,8 @@ trainings = sa.Table(
     metadata,
     sa.Column("key", sa.String(40), primary_key=True),
     sa.Column("algorithm_key", sa.String(40), sa.ForeignKey("algorithms.key"), nullable=False),
-    sa.Column("status", sa.String(12), nullable=False),  # queued, running, succeeded, failed, cancelled
+    # queued, running, succeeded, held_for_review (services/release_gate.py), failed, cancelled
+    sa.Column("status", sa.String(20), nullable=False),
     sa.Column("request", sa.Text, nullable=False),  # JSON: mode, pools, dates
     sa.Column("progress", sa.Float, nullable=False, server_default="0"),
     sa.Column("log", sa.Text),  # JSON: the data workflow's steps with their counts
@@ -273,9 +274,12 @@ def _create_audit_events(connection: Connection) -> None:
     audit_events.create(connection, checkfirst=True)
 
 
-def _add_version_review(connection: Connection) -> None:
+def _add_release_gate(connection: Connection) -> None:
+    """A version's review, and room for a training's `held_for_review` (SQLite does not enforce lengths)."""
     if "review" not in {column["name"] for column in sa.inspect(connection).get_columns("algorithm_versions")}:
         connection.execute(sa.text("ALTER TABLE algorithm_versions ADD COLUMN review TEXT"))
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("ALTER TABLE trainings ALTER COLUMN status TYPE VARCHAR(20)"))
 
 
 def _create_algorithm_stops(connection: Connection) -> None:
@@ -317,7 +321,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _let_feedback_outlive_its_profile,
     _create_algorithm_stops,
     _create_fairness_tables,
-    _add_version_review,
+    _add_release_gate,
 )
 
 
