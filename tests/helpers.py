@@ -44,6 +44,22 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
     )
 
 
+def python_and_php_pair(client: Any) -> dict[str, str]:
+    """A source with a Python and a PHP profile (by reference) and a board with the Python job."""
+    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
+    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
+    for reference, skills in (("python", ["Python", "Django"]), ("php", ["PHP"])):
+        body = {
+            "source_key": source,
+            "reference": reference,
+            "info": {"full_name": reference},
+            "skills": [{"name": name, "type": "hard"} for name in skills],
+        }
+        assert client.post("/v1/profile/indexing", json=body).status_code == 201
+    job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
+    return {"source": source, "board": board, "job": job["key"]}
+
+
 PYTHON_RESUME = (
     "Senior Python backend engineer. Eight years building REST APIs with Django and FastAPI, "
     "PostgreSQL query tuning, Docker and Kubernetes deployments on AWS, CI/CD pipelines."

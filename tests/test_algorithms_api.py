@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from helpers import PYTHON_JOB
+from helpers import python_and_php_pair
 
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.store.learning import StoredTraining
@@ -15,18 +15,7 @@ from cerebro_serve.store.learning import StoredTraining
 
 @pytest.fixture
 def scoring_setup(client) -> dict[str, str]:
-    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
-    for reference, skills in (("python", ["Python", "Django"]), ("php", ["PHP"])):
-        body = {
-            "source_key": source,
-            "reference": reference,
-            "info": {"full_name": reference},
-            "skills": [{"name": name, "type": "hard"} for name in skills],
-        }
-        assert client.post("/v1/profile/indexing", json=body).status_code == 201
-    job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
-    return {"source": source, "board": board, "job": job["key"]}
+    return python_and_php_pair(client)
 
 
 def _fork(client, base: str = "cerebro-trainable", **extra) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import PYTHON_JOB
+from helpers import python_and_php_pair
 
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import Conflict
@@ -17,20 +17,10 @@ from cerebro_serve.store import SqlStore
 @pytest.fixture
 def pair(client) -> dict[str, str]:
     """A source with two profiles, a board with a job, and a fork of cerebro-trainable."""
-    source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]
-    board = client.post("/v1/board", json={"name": "Jobs"}).json()["data"]["key"]
-    for reference, skills in (("python", ["Python", "Django"]), ("php", ["PHP"])):
-        body = {
-            "source_key": source,
-            "reference": reference,
-            "info": {"full_name": reference},
-            "skills": [{"name": name, "type": "hard"} for name in skills],
-        }
-        assert client.post("/v1/profile/indexing", json=body).status_code == 201
-    job = client.post("/v1/job/indexing", json={**PYTHON_JOB, "board_key": board}).json()["data"]
+    pair = python_and_php_pair(client)
     fork = {"base": "cerebro-trainable", "name": "Tech hiring", "labeller_role": "recruiter"}
     algorithm = client.post("/v1/algorithm", json=fork).json()["data"]["key"]
-    return {"source": source, "board": board, "job": job["key"], "algorithm": algorithm}
+    return {**pair, "algorithm": algorithm}
 
 
 def _score(client, pair: dict[str, str], algorithm_key: str | None = None):

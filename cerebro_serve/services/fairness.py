@@ -247,9 +247,7 @@ class FairnessService:
         audit = self._require(key)
         if audit.status in FINISHED:
             raise Conflict(f"fairness audit {key} already {audit.status}")
-        # Queued: cancelled at once. Running: the worker stops at its next step, keeping nothing.
-        if not self.attributes.update_audit(key, "queued", status="cancelled", updated_at_us=now_us()):
-            self.attributes.update_audit(key, "running", cancel_requested=True, updated_at_us=now_us())
+        self.worker.cancel(key)
         return self.get(key)
 
     # -- the worker's side -------------------------------------------------------------------------

@@ -78,6 +78,11 @@ class QueueWorker(ABC, Generic[J]):
         if self._thread is not None:
             self._thread.join(timeout=30)
 
+    def cancel(self, key: str) -> None:
+        """A queued job is cancelled at once; a running one stops at its next step, keeping nothing."""
+        if not self.table.update(key, "queued", status="cancelled", updated_at_us=now_us()):
+            self.table.update(key, "running", cancel_requested=True, updated_at_us=now_us())
+
     def run_pending(self) -> None:
         """Every queued job, one after another (what the thread does; callable directly)."""
         while not self._stopping.is_set():

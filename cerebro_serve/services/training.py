@@ -89,9 +89,7 @@ class TrainingService:
         training = self._require(key)
         if training.status in FINISHED:
             raise Conflict(f"training {key} already {training.status}")
-        # Queued: cancelled at once. Running: the worker stops at its next step, publishing nothing.
-        if not self.store.update_training(key, "queued", status="cancelled", updated_at_us=now_us()):
-            self.store.update_training(key, "running", cancel_requested=True, updated_at_us=now_us())
+        self.worker.cancel(key)
         return self.get(key)
 
     def check_live_learning(self) -> None:
