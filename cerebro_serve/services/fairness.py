@@ -79,7 +79,8 @@ METHOD = {
     "impact_ratio": "a group's rate over the highest rate among the groups that count (NYC Local Law 144)",
     "four_fifths_flag": f"impact ratio under {FOUR_FIFTHS} (EEOC four-fifths rule)",
     "p_value": "Fisher's exact test, two-sided, of the group against the reference group "
-    f"(significant under {SIGNIFICANCE})",
+    f"(significant under {SIGNIFICANCE}); it counts each (profile, job) pair as independent, and one profile's "
+    "pairs are not, so it overstates significance when many jobs rank the same profiles",
     "groups_that_count": f"known values holding at least {SMALL_SHARE:.0%} of the audited pairs; smaller groups and "
     "unknowns are reported with their rates but left out of the lowest impact ratio, with the reason",
     "intersection": "gender×ethnicity: known when both are",
