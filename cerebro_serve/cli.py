@@ -85,6 +85,7 @@ def serve(settings: Settings, demo: bool) -> int:
 
     from cerebro_serve.api import create_app
     from cerebro_serve.api.protocol import EnvelopedH11Protocol
+    from cerebro_serve.web import mount_pages
 
     workspace, batcher = build_workspace(settings)
     if demo:
@@ -92,8 +93,8 @@ def serve(settings: Settings, demo: bool) -> int:
 
         if load_demo(workspace):
             log.info("demo data loaded")
-    app = create_app(workspace, max_body_bytes=settings.max_body_bytes)
-    print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs)", flush=True)
+    app = create_app(workspace, max_body_bytes=settings.max_body_bytes, on_app_init=[mount_pages])
+    print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", http=EnvelopedH11Protocol)
     batcher.close()  # once the app (and its workspace) has shut down
     return 0

@@ -8,9 +8,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from browser import CHROMIUM, CHROMIUM_ARGS, Offline, Site, serve
 from helpers import SETTINGS, make_batcher, make_workspace
 
 from cerebro_serve.engine import load_encoder
@@ -139,3 +141,46 @@ def live_server(workspace: Workspace) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}/v1/"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def site(batcher, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The whole server (API and pages) over the demo workspace on SQLite, shared by the browser tests."""
+    from cerebro_serve.demo import load_demo
+    from cerebro_serve.demo.loader import DEMO_BOARD, DEMO_SOURCE
+
+    directory = tmp_path_factory.mktemp("site")
+    store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
+    admin_key = new_key("all")
+    workspace = make_workspace(store, batcher, directory / "indexes", admin_key)
+    load_demo(workspace)
+    [source], _ = store.pools.list_pools("source", DEMO_SOURCE, 0, 1, True)
+    [board], _ = store.pools.list_pools("board", DEMO_BOARD, 0, 1, True)
+    for base_url in serve(workspace, SETTINGS.max_body_bytes):
+        yield Site(base_url, workspace, admin_key, source.key, board.key)
+    workspace.training.worker.stop()
+    workspace.fairness.worker.stop()
+    workspace.recorder.close()
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, site: Site) -> Iterator[Any]:
+    """A fresh browser tab on the site; the test fails if a page tried to reach any other host."""
+    context = chromium.new_context(base_url=site.base_url, viewport={"width": 1280, "height": 900}, locale="en-GB")
+    offline = Offline()
+    context.route("**/*", offline.route)
+    tab = context.new_page()
+    yield tab
+    context.close()
+    assert offline.refused == [], f"pages tried to reach the network: {offline.refused}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from litestar import Litestar, Router
+from litestar.config.app import AppConfig
 
 from cerebro_serve.api.audit import record_exchanges
 from cerebro_serve.api.auth import require_key
@@ -13,6 +16,7 @@ from cerebro_serve.api.options import answer_options
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.audit import list_audit_events
 from cerebro_serve.api.routes.auth import check_auth
+from cerebro_serve.api.routes.copilots import copilot_handlers
 from cerebro_serve.api.routes.docs import docs_handlers
 from cerebro_serve.api.routes.explanations import explanation_handlers
 from cerebro_serve.api.routes.fairness import fairness_handlers
@@ -28,7 +32,10 @@ from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 
 
-def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
+def create_app(
+    workspace: Workspace, max_body_bytes: int, on_app_init: Sequence[Callable[[AppConfig], AppConfig]] = ()
+) -> Litestar:
+    """`on_app_init`: what else the server adds to the application (the web pages, `web.mount_pages`)."""
     v1 = Router(
         path="/v1",
         guards=[require_key],
@@ -48,6 +55,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
             *feedback_handlers,
             list_audit_events,
             *fairness_handlers,
+            *copilot_handlers,
         ],
     )
     app = Litestar(
@@ -56,6 +64,7 @@ def create_app(workspace: Workspace, max_body_bytes: int) -> Litestar:
         request_max_body_size=max_body_bytes,
         middleware=[record_exchanges, answer_options, watch_disconnects],
         on_shutdown=[lambda: workspace.close()],
+        on_app_init=on_app_init,
         openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )
     app.state.workspace = workspace

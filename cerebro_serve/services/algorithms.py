@@ -148,13 +148,13 @@ class AlgorithmService:
         """The kill switch (a human stops the system, EU AI Act Art. 14): from the next call on, the
         algorithm's calls are answered by the workspace default (`fallback: default`) or refused. `key_id`
         and `user` name who stopped it as the audit trail names them (a key digest, a keyed email hash)."""
-        self._require_known(request.algorithm_key)
+        self.require_known(request.algorithm_key)
         self.stops.stop(StoredStop(request.algorithm_key, request.fallback, request.reason, key_id, user, now_us()))
         return self.get(request.algorithm_key)
 
     def restore(self, request: AlgorithmRestore) -> dict[str, Any]:
         """Serve a stopped algorithm again; its stop and this restore stay in the audit trail."""
-        self._require_known(request.algorithm_key)
+        self.require_known(request.algorithm_key)
         if not self.stops.restore(request.algorithm_key):
             raise Conflict(f"algorithm {request.algorithm_key} is not stopped")
         return self.get(request.algorithm_key)
@@ -197,7 +197,7 @@ class AlgorithmService:
         algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)
 
-    def _require_known(self, key: str) -> None:
+    def require_known(self, key: str) -> None:
         """A plain 404 (these are not HrFlow routes, whose "not found" is a 400)."""
         if key not in BUILT_IN and self.store.get_algorithm(key) is None:
             raise Missing(f"no algorithm {key}: neither a built-in algorithm nor one of this workspace's")

@@ -17,6 +17,7 @@ from cerebro_serve.scoring.wording import LANGUAGES, Wording
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.anchors import Anchors
 from cerebro_serve.services.audit import AuditTrail
+from cerebro_serve.services.copilots import CopilotService
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.fairness import FairnessService
 from cerebro_serve.services.feedback import FeedbackService
@@ -70,6 +71,7 @@ class Workspace:
         learning = store.learning
         self.algorithms = AlgorithmService(learning, store.stops)
         self.feedback = FeedbackService(learning, self.records)
+        self.copilots = CopilotService(store, self.pools, self.algorithms, self.feedback, admin_key)
         anchors = Anchors(store, self.records, self.registry)
         self.fairness = FairnessService(store, self.records, self.algorithms, anchors)
         gate = ReleaseGate(release_gate, self.fairness.attributes_of)

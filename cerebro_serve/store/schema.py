@@ -249,6 +249,22 @@ fairness_audits = sa.Table(
 )
 
 
+# Copilots (services/copilots.py): a Talent or Recruiter Copilot's pools, algorithm, design and embedding
+# origins as JSON; `generation` is part of every URL and token signed for it, so raising it revokes them all.
+copilots = sa.Table(
+    "copilots",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("type", sa.String(10), nullable=False),  # talent or recruiter
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),  # JSON: pools, algorithm, design, allowed origins
+    sa.Column("generation", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+
 def _create_initial_tables(connection: Connection) -> None:
     for table in (pools, records, record_tags, api_keys):
         table.create(connection, checkfirst=True)
@@ -280,6 +296,10 @@ def _add_release_gate(connection: Connection) -> None:
         connection.execute(sa.text("ALTER TABLE algorithm_versions ADD COLUMN review TEXT"))
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("ALTER TABLE trainings ALTER COLUMN status TYPE VARCHAR(20)"))
+
+
+def _create_copilots(connection: Connection) -> None:
+    copilots.create(connection, checkfirst=True)
 
 
 def _create_algorithm_stops(connection: Connection) -> None:
@@ -322,6 +342,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_algorithm_stops,
     _create_fairness_tables,
     _add_release_gate,
+    _create_copilots,
 )
 
 

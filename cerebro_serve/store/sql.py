@@ -10,6 +10,7 @@ from cerebro_serve.store.algorithm_stops import StopStore
 from cerebro_serve.store.api_keys import KeyStore
 from cerebro_serve.store.audit import AuditStore
 from cerebro_serve.store.connection import open_engine
+from cerebro_serve.store.copilots import CopilotStore
 from cerebro_serve.store.job_counts import JobCounts
 from cerebro_serve.store.learning import LearningStore
 from cerebro_serve.store.parsing_jobs import ParsingJobStore
@@ -34,6 +35,7 @@ class SqlStore:
         self.audit = AuditStore(self.engine)
         self.stops = StopStore(self.engine)
         self.job_counts = JobCounts(self.engine)
+        self.copilots = CopilotStore(self.engine)
 
     @property
     def dialect(self) -> str:

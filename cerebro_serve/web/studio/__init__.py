@@ -1,0 +1,12 @@
+"""The Studio: the admin's pages (workspace, algorithms, training, copilots), behind a signed-in session."""
+
+from __future__ import annotations
+
+from litestar.handlers.http_handlers import HTTPRouteHandler
+
+from cerebro_serve.web.studio.overview import overview_handlers
+from cerebro_serve.web.studio.signin import signin_handlers
+
+
+def studio_handlers() -> list[HTTPRouteHandler]:
+    return [*signin_handlers, *overview_handlers]
