@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.contract import reads
+from cerebro_serve.api.copilot_scope import open_to, scoped
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import decode_query
 from cerebro_serve.api.routes.common import call, workspace_of
@@ -31,7 +32,11 @@ def _grading(kind: RecordKind) -> HTTPRouteHandler:
 
     @get(
         f"/{kind.name}/grading",
-        opt=reads(query=PairQuery, any_of=PAIR, answers={200: Grading}, errors=(403, 409), encodes=True),
+        opt=open_to(
+            reads(query=PairQuery, any_of=PAIR, answers={200: Grading}, errors=(403, 409), encodes=True),
+            "talent",
+            "recruiter",
+        ),
         name=f"grade-{kind.name}",
         tags=["explanations"],
         summary=f"Grade one {kind.name}: the score `{ranking}` gives the pair, taken apart",
@@ -45,7 +50,7 @@ def _grading(kind: RecordKind) -> HTTPRouteHandler:
         ),
     )
     async def grade(request: Request) -> Response:
-        query = decode_query(request, PairQuery)
+        query = scoped(request, decode_query(request, PairQuery))
         explained = await call(workspace_of(request).explanations.grade, query, kind)
         score = explained.explanation.score
         data = Grading(score=score, predictions=[1.0 - score, score], explanation=explained.explanation)
@@ -59,7 +64,11 @@ def _upskilling(kind: RecordKind) -> HTTPRouteHandler:
 
     @get(
         f"/{kind.name}/upskilling",
-        opt=reads(query=UpskillingQuery, any_of=PAIR, answers={200: Explanation}, errors=(403, 409), encodes=True),
+        opt=open_to(
+            reads(query=UpskillingQuery, any_of=PAIR, answers={200: Explanation}, errors=(403, 409), encodes=True),
+            "talent",
+            "recruiter",
+        ),
         name=f"upskill-{kind.name}",
         tags=["explanations"],
         summary=f"Strengths, weaknesses and upskilling of one pair, for {audience}",
@@ -71,7 +80,7 @@ def _upskilling(kind: RecordKind) -> HTTPRouteHandler:
         ),
     )
     async def upskill(request: Request) -> Response:
-        query = decode_query(request, UpskillingQuery)
+        query = scoped(request, decode_query(request, UpskillingQuery))
         explained = await call(workspace_of(request).explanations.upskill, query, kind)
         meta: dict[str, Any] = explained.meta
         if query.score is not None:

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.contract import reads, writes
+from cerebro_serve.api.copilot_scope import open_to, scoped
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import call, workspace_of, written
@@ -39,13 +40,17 @@ ImportLines = Annotated[
 def _handlers(kind: str, request_type: type[Any], title: str) -> list[HTTPRouteHandler]:
     @post(
         f"/{kind}",
-        opt=writes(body=request_type, body_any_of=LINKED, answers={201: dict[str, Any]}),
+        # A candidate's trackings come from both copilots' pages; ratings are the recruiter's.
+        opt=open_to(
+            writes(body=request_type, body_any_of=LINKED, answers={201: dict[str, Any]}),
+            *(("recruiter",) if kind == RATING else ("talent", "recruiter")),
+        ),
         name=f"post-{kind}",
         tags=TAGS,
         summary=f"Record a {kind}; stored durably before the reply",
     )
     async def post_feedback(request: Request) -> Response:
-        payload = convert(await json_body(request), request_type)
+        payload = scoped(request, convert(await json_body(request), request_type))
         feedback = workspace_of(request).feedback
         item = await call(feedback.rate if kind == RATING else feedback.track, payload)
         return written(request, 201, f"{title} saved", item, item["key"])

@@ -10,6 +10,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException, HTTPException
 
 from cerebro_serve.api.contract import reads, writes
+from cerebro_serve.api.copilot_scope import open_to, scoped
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, decode_query, json_body
 from cerebro_serve.api.routes.common import call, embedding_meta, workspace_of, written
@@ -79,7 +80,10 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 
 @post(
     "/profile/parsing/file",
-    opt=writes(form=ProfileFileForm, answers={201: ParsedProfile, 202: PendingParsing}, errors=(409,), encodes=True),
+    opt=open_to(
+        writes(form=ProfileFileForm, answers={201: ParsedProfile, 202: PendingParsing}, errors=(409,), encodes=True),
+        "talent",
+    ),
     name="parse-profile-file",
     tags=["parsing"],
     summary="Parse a resume (PDF, DOCX, HTML, TXT) into a stored, indexed profile",
@@ -89,7 +93,7 @@ async def _upload(request: Request) -> tuple[dict[str, Any], UploadFile]:
 )
 async def parse_profile_file(request: Request) -> Response:
     raw_fields, upload = await _upload(request)
-    fields = convert(raw_fields, ProfileFileForm)
+    fields = scoped(request, convert(raw_fields, ProfileFileForm))
     content_type = fields.profile_content_type or fields.content_type
     parsing_request = ProfileFileRequest.of(fields, await upload.read(), upload.filename, content_type)
     parsing = workspace_of(request).parsing
@@ -122,13 +126,16 @@ async def get_profile_parsing(request: Request) -> Response:
 
 @post(
     "/job/parsing",
-    opt=writes(
-        body=JobParsingBody,
-        form=JobFileForm,
-        answers={200: ParsedJob, 201: ParsedJob},
-        errors=(409,),
-        encodes=True,
-        example={"text": "Data Engineer, London. Python, Spark and SQL; five years of pipelines."},
+    opt=open_to(
+        writes(
+            body=JobParsingBody,
+            form=JobFileForm,
+            answers={200: ParsedJob, 201: ParsedJob},
+            errors=(409,),
+            encodes=True,
+            example={"text": "Data Engineer, London. Python, Spark and SQL; five years of pipelines."},
+        ),
+        "recruiter",
     ),
     name="parse-job",
     tags=["parsing"],
@@ -138,11 +145,11 @@ async def parse_job(request: Request) -> Response:
     workspace = workspace_of(request)
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         raw_fields, upload = await _upload(request)
-        form = convert(raw_fields, JobFileForm)
+        form = scoped(request, convert(raw_fields, JobFileForm))
         text = await call(workspace.parsing.read, await upload.read(), upload.filename, form.content_type)
         body = JobParsingBody(text=text, board_key=form.board_key, reference=form.reference)
     else:
-        body = convert(await json_body(request), JobParsingBody)
+        body = scoped(request, convert(await json_body(request), JobParsingBody))
     extra = {"reference": body.reference} if body.reference else {}
     job = await call(workspace.parsing.parse_job_text, body.text, body.board_key, extra)
     if body.board_key is None:  # parsed, not stored: the caller's own text, structured

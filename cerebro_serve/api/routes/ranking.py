@@ -10,10 +10,12 @@ from litestar import Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
 from cerebro_serve.api.contract import reads
+from cerebro_serve.api.copilot_scope import open_to, scoped
 from cerebro_serve.api.envelope import envelope
 from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.services import Workspace
+from cerebro_serve.services.copilots import CopilotType
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.pages import Page
@@ -75,9 +77,11 @@ def _ranking_handler(
     anchor: tuple[str, ...] = (),
     explains: bool = False,
     manual: bool = False,
+    copilot_type: CopilotType | None = None,
 ) -> HTTPRouteHandler:
     """`anchor`: the fields naming the record scored or matched against (at least one is needed); a
-    search has none, and sorts by relevance only with keywords. `manual`: the route takes `include_manual`."""
+    search has none, and sorts by relevance only with keywords. `manual`: the route takes `include_manual`.
+    `copilot_type`: the copilot whose partner tokens may call the route (the one its pages rank with)."""
     rules = (EXPLAIN_NEEDS_A_SCORE,) if explains else () if anchor else (RELEVANCE_NEEDS_KEYWORDS,)
     # `predictions`: per item, the algorithm's [P(no match), P(match)], when an algorithm scored them;
     # `explanations`: per item, with `explain=true` on a scoring route.
@@ -94,15 +98,18 @@ def _ranking_handler(
     @route(
         path,
         http_method=["GET", "POST"],
-        opt=reads(
-            query=query_type,
-            body=query_type,
-            any_of=(anchor,) if anchor else (),
-            body_rules=rules,
-            answers={200: answer},
-            paged=True,
-            encodes=True,
-            errors=(409,) if anchor else (),  # scoring, matching: the algorithm was stopped (kill switch)
+        opt=open_to(
+            reads(
+                query=query_type,
+                body=query_type,
+                any_of=(anchor,) if anchor else (),
+                body_rules=rules,
+                answers={200: answer},
+                paged=True,
+                encodes=True,
+                errors=(409,) if anchor else (),  # scoring, matching: the algorithm was stopped (kill switch)
+            ),
+            *((copilot_type,) if copilot_type else ()),
         ),
         name=path.strip("/").replace("/", "-"),
         tags=["ranking"],
@@ -110,7 +117,7 @@ def _ranking_handler(
         description="Parameters as a query string (GET, lists as JSON strings) or a JSON body (POST).",
     )
     async def rank(request: Request) -> Response:
-        query = convert(await _parameters(request), query_type)
+        query = scoped(request, convert(await _parameters(request), query_type))
         page = await call(use_case(workspace_of(request)), query)
         data: dict[str, Any] = {items: page.items}
         if page.predictions is not None:
@@ -135,6 +142,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             ("job_key", "job_reference"),
             explains=True,
             manual=True,
+            copilot_type="recruiter",
         ),
         _ranking_handler(
             "/jobs/scoring",
@@ -144,6 +152,7 @@ def ranking_handlers() -> list[HTTPRouteHandler]:
             lambda workspace: workspace.ranking.score_jobs,
             ("profile_key", "profile_reference"),
             explains=True,
+            copilot_type="talent",
         ),
         _ranking_handler(
             "/profiles/matching",
