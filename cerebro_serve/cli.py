@@ -80,6 +80,16 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     return workspace, batcher
 
 
+def _print_copilot_links(workspace: Workspace, origin: str) -> None:
+    """Fresh pre-signed links to the workspace's copilots (valid 7 days), to open them at once."""
+    from cerebro_serve.services.copilots import CopilotListQuery
+
+    for copilot in workspace.copilots.list(CopilotListQuery(limit=10)).items:
+        if not copilot["disabled"]:
+            path, _ = workspace.copilots.presigned_path(copilot["key"])
+            print(f"{copilot['type'].capitalize()} Copilot '{copilot['name']}': {origin}{path}", flush=True)
+
+
 def serve(settings: Settings, demo: bool) -> int:
     import uvicorn
 
@@ -93,6 +103,7 @@ def serve(settings: Settings, demo: bool) -> int:
 
         if load_demo(workspace):
             log.info("demo data loaded")
+        _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
     app = create_app(workspace, max_body_bytes=settings.max_body_bytes, on_app_init=[mount_pages])
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", http=EnvelopedH11Protocol)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from cerebro_serve.demo import load_demo
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
-from cerebro_serve.services.queries import JobsStoringQuery, PoolListQuery, ProfilesScoringQuery
+from cerebro_serve.services.copilots import CopilotListQuery
+from cerebro_serve.services.queries import (
+    AlgorithmListQuery,
+    FeedbackListQuery,
+    JobsStoringQuery,
+    PoolListQuery,
+    ProfilesScoringQuery,
+)
 
 
 def test_demo_loads_once_and_ranks_within_the_field(workspace: Workspace) -> None:
@@ -27,3 +38,22 @@ def test_demo_loads_once_and_ranks_within_the_field(workspace: Workspace) -> Non
         hits += sum(next(t.value for t in p.tags if t.name == "field") == field for p in page.items)
     # Ten fields, so chance is 10%; the encoder must do far better.
     assert hits / 100 >= 0.8
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the stores are covered by their own tests
+def test_demo_sets_up_copilots_and_a_training_on_rated_demo_pairs(workspace: Workspace) -> None:
+    """Every Studio and copilot page has something to show on a fresh `make serve`."""
+    load_demo(workspace)
+    copilots = workspace.copilots.list(CopilotListQuery()).items
+    assert sorted(c["type"] for c in copilots) == ["recruiter", "talent"]
+    [fork] = workspace.algorithms.list(AlgorithmListQuery()).items
+    assert [goal["action"] for goal in fork["goals"]] == ["shortlisted", "interviewed", "hired", "rejected"]
+    ratings = workspace.feedback.list("rating", FeedbackListQuery(role="recruiter", limit=1))
+    assert ratings.total == 50 * 4
+    deadline = time.monotonic() + 240
+    training_key = workspace.store.learning.last_training(fork["key"]).key
+    while (training := workspace.training.get(training_key))["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, training
+        time.sleep(0.5)
+    assert training["status"] == "succeeded", training.get("error")
+    assert training["metrics"]["validation"]["auc"] > 0.9  # field-labelled ratings are easy to learn

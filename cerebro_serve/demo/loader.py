@@ -6,6 +6,7 @@ import logging
 import random
 
 from cerebro_serve.demo.fields import CITIES, FIELDS, FIRST_NAMES, LAST_NAMES, Field
+from cerebro_serve.demo.studio import load_demo_studio
 from cerebro_serve.objects import (
     JOB,
     PROFILE,
@@ -138,6 +139,7 @@ def load_demo(workspace: Workspace) -> bool:
     # The source goes last: its existence marks a completed demo load.
     source = workspace.pools.create(PROFILE, PoolCreate(name=DEMO_SOURCE, description="Demo profiles, ten fields"))
     workspace.records.index(PROFILE, source.key, profiles)
+    load_demo_studio(workspace, source.key, board.key, profiles, jobs)
     log.info(
         "demo workspace loaded: source %s (%d profiles), board %s (%d jobs)",
         source.key,
