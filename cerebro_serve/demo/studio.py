@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import Literal
 
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services import Workspace
@@ -26,15 +27,16 @@ def _field(record: Profile | Job) -> str:
 def load_demo_studio(
     workspace: Workspace, source_key: str, board_key: str, profiles: Sequence[Profile], jobs: Sequence[Job]
 ) -> None:
-    for kind, title, welcome in (
+    kinds: tuple[tuple[Literal["talent", "recruiter"], str, str], ...] = (
         ("talent", "Careers at Demo Corp", "Upload your resume and see the jobs that fit you best."),
         ("recruiter", "Demo Corp talent pool", "Pick a job or describe one; the pool is ranked for it."),
-    ):
+    )
+    for kind, title, welcome in kinds:
         design = Design(title=title, welcome=welcome, columns=["field", "city"])
         workspace.copilots.create(
             CopilotCreate(
                 type=kind, name=f"Demo {kind} copilot", source_keys=[source_key], board_keys=[board_key], design=design
-            )  # type: ignore[arg-type]  # kind is one of the two literals
+            )
         )
     fork = workspace.algorithms.fork(
         AlgorithmCreate(
