@@ -47,3 +47,14 @@ def test_a_copilot_url_opens_its_pages_and_a_changed_one_is_refused(page, site):
     response = page.goto(tampered)
     assert response.status == 401
     assert "not valid" in page.get_by_role("alert").inner_text()
+
+
+def test_pages_speak_french_and_errors_are_pages(page, site):
+    page.goto("/studio/sign-in?lang=fr")
+    assert page.get_by_role("heading", level=1).inner_text() == "Se connecter au Studio"
+    assert page.locator("html").get_attribute("lang") == "fr"
+    response = page.goto("/studio/no-such-page")
+    assert response.status == 404 and page.get_by_role("heading", level=1).inner_text() == "Page not found"
+    response = page.goto("/copilot/cop_000/talent?lang=fr")
+    assert response.status == 401
+    assert "demandez-en un nouveau" in page.get_by_role("alert").inner_text()
