@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
-from cerebro_serve.objects import JOB, PROFILE, Attachment, GeneralEntity, Job, Label, Profile
+from cerebro_serve.engine.batcher import QueueFull
+from cerebro_serve.objects import JOB, PROFILE, Attachment, ConsentAlgorithmic, GeneralEntity, Job, Label, Profile
 from cerebro_serve.parsing.documents import precheck
 from cerebro_serve.parsing.documents_errors import DocumentError
 from cerebro_serve.parsing.jobs import parse_job
@@ -22,6 +24,7 @@ from cerebro_serve.services.parsing_queue import ParsingQueue
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.records import RecordService
 
+BUSY_WAIT_SECONDS = 120  # how long a queued file waits for a busy encoder before it is failed
 # How each refusal reads over HTTP: too big is 413, not a format we read is 415, the rest is the file's fault.
 REASON_STATUS = {
     "too_large": 413,
@@ -78,6 +81,9 @@ class ProfileFileRequest(ProfileFileFields, kw_only=True):
     data: bytes
     filename: str | None = None
     content_type: str | None = None
+    # The person's consent, given with the upload (the Talent Copilot's checkboxes): stored with the profile
+    # from its first write, so no operation it refuses ever runs on it.
+    consent_algorithmic: ConsentAlgorithmic | None = None
 
     @classmethod
     def of(
@@ -153,12 +159,28 @@ class ParsingService:
             original_file_name=request.filename,
             extension=extension,
         )
-        profile = msgspec.structs.replace(parsed, **request.profile_fields(), attachments=[attachment])
+        profile = msgspec.structs.replace(
+            parsed,
+            **request.profile_fields(),
+            attachments=[attachment],
+            consent_algorithmic=request.consent_algorithmic,
+        )
         [stored] = self.records.index(PROFILE, request.source_key, [profile])
         return stored
 
     def _parse_queued(self, payload: bytes) -> None:
-        self.parse_profile_file(_dequeued(payload))
+        """A queued file waits out a busy encoder (a training embedding its set, a burst of indexing)
+        rather than failing for good: the caller was promised it would be parsed."""
+        request = _dequeued(payload)
+        deadline = time.monotonic() + BUSY_WAIT_SECONDS
+        while True:
+            try:
+                self.parse_profile_file(request)
+                return
+            except QueueFull as busy:
+                if time.monotonic() + busy.retry_after > deadline:
+                    raise
+                time.sleep(busy.retry_after)
 
     def parse_job_text(self, text: str, board_key: str | None, fields: dict[str, Any]) -> Job:
         """Structure a job ad; with a board, also store and index it."""

@@ -1,18 +1,82 @@
-"""The Talent Copilot: a candidate uploads a resume and gets jobs ranked for them."""
+"""The Talent Copilot: a candidate uploads a resume and gets jobs ranked for them.
+
+Welcome and upload here; the parsing's progress, the jobs, one job and the profile each in their module.
+Every link goes through `visit.link`, so the copilot's signed access and the candidate's token travel."""
 
 from __future__ import annotations
 
-import anyio.to_thread
-from litestar import Request, get
-from litestar.response import Template
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Template
 
-from cerebro_serve.web.copilot_visit import copilot_page, open_visit
+from cerebro_serve.web.copilot_visit import copilot_page
+from cerebro_serve.web.i18n import translator
+from cerebro_serve.web.talent_common import blocking, candidate_of, visit_of
+from cerebro_serve.web.talent_consent import ConsentForm
+from cerebro_serve.web.talent_job import talent_job_handlers
+from cerebro_serve.web.talent_jobs import talent_jobs_handlers
+from cerebro_serve.web.talent_parsing import progress
+from cerebro_serve.web.talent_profile import talent_profile_handlers
+from cerebro_serve.web.talent_upload import limits_of, receive
+
+NO_CONSENT_YET = ConsentForm(False, False, False)
 
 
 @get("/{key:str}/talent")
 async def welcome(request: Request) -> Template:
-    visit = await anyio.to_thread.run_sync(open_visit, request)
-    return copilot_page(request, visit, "talent/welcome.html")
+    visit, profile = await candidate_of(request)
+    return copilot_page(
+        request, visit, "talent/welcome.html", profile=profile, consent=NO_CONSENT_YET, limits=limits_of(request)
+    )
 
 
-talent_handlers = [welcome]
+@post("/{key:str}/talent/upload", status_code=303)
+async def upload(request: Request) -> Response:
+    visit = await visit_of(request)
+    received = await receive(request, visit)
+    if received.refusal is not None or received.visit is None:
+        refusal = received.refusal
+        return copilot_page(
+            request,
+            visit,
+            "talent/welcome.html",
+            status=refusal.status if refusal else 400,
+            profile=None,
+            consent=received.consent,
+            limits=limits_of(request),
+            refusal=refusal,
+        )
+    return Redirect(received.visit.link("/talent/parsing"), status_code=303)
+
+
+@get("/{key:str}/talent/parsing")
+async def parsing(request: Request) -> Template:
+    """The progress page: reloads itself without JS (a meta refresh in <noscript>); talent.js polls instead."""
+    visit = await visit_of(request)
+    state = await blocking(progress, request, visit)
+    status = 422 if state.state == "failed" else 200
+    return copilot_page(request, visit, "talent/parsing.html", status=status, progress=state)
+
+
+@get("/{key:str}/talent/parsing/status")
+async def parsing_status(request: Request) -> Response:
+    """The same progress as JSON for talent.js, with the message already in the visit's language."""
+    visit = await visit_of(request)
+    state = await blocking(progress, request, visit)
+    body = {
+        "state": state.state,
+        "message": translator(visit.lang).gettext(state.message, **state.values) if state.message else "",
+        "next": visit.link("/talent/jobs") if state.state == "done" else visit.link("/talent"),
+    }
+    return Response(msgspec.json.encode(body), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+talent_handlers = [
+    welcome,
+    upload,
+    parsing,
+    parsing_status,
+    *talent_jobs_handlers,
+    *talent_job_handlers,
+    *talent_profile_handlers,
+]
