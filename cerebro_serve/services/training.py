@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from cerebro_serve.services.timestamps import format_timestamp, optional_timesta
 from cerebro_serve.services.training_worker import TrainingWorker
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import FeedbackFilter, FeedbackRow, LearningStore, StoredTraining
-from cerebro_serve.training.dataset import Pair, WorkflowLog
+from cerebro_serve.training.dataset import (
+    MIN_TRAIN_PER_CLASS,
+    MIN_VALIDATION_PER_CLASS,
+    InsufficientData,
+    Pair,
+    WorkflowLog,
+)
 from cerebro_serve.training.encoder_finetune import Example, finetune_encoder, retrieval_mrr
 from cerebro_serve.training.pipeline import (
     Described,
@@ -92,6 +99,49 @@ class TrainingService:
         self.worker.cancel(key)
         return self.get(key)
 
+    def recent(self, algorithm_key: str, limit: int = 10) -> list[dict[str, Any]]:
+        """An algorithm's trainings, newest first (the Studio's queue)."""
+        self.algorithms.stored(algorithm_key)
+        return [self._view(training) for training in self.store.recent_trainings(algorithm_key, limit)]
+
+    def preview(self, request: TrainingCreate) -> dict[str, Any]:
+        """What a training with these filters would read, before it is queued, so an admin sees too little
+        data now rather than as a failed training: feedback events per role (only the labeller role's
+        count) and per source, their dates, the labelled pairs per class, and the training's own refusal
+        when the pairs are too few. Consent and the split by job can still leave out pairs when it runs."""
+        algorithm = self.algorithms.stored(request.algorithm_key)
+        every_role = self.store.feedback_rows(_feedback_filter(request, None))
+        rows = [row for row in every_role if row.role == algorithm.labeller_role]
+        goals = json.loads(algorithm.goals) if algorithm.goals else None
+        insufficient, workflow = None, WorkflowLog()
+        if request.mode == "tracking" and not goals:
+            insufficient = "training on trackings needs the algorithm's conversion `goals`"
+        else:
+            try:
+                labelled_pairs(rows, request.mode, goals, workflow)
+            except InsufficientData as error:
+                insufficient = str(error)
+        labelled = next((step for step in workflow.steps if step["step"] == "label pairs"), {})
+        pairs, positives = labelled.get("kept", 0), labelled.get("positives", 0)
+        dates = sorted(row.created_at_us for row in rows)
+        return {
+            "algorithm_key": algorithm.key,
+            "mode": request.mode,
+            "labeller_role": algorithm.labeller_role,
+            "events": len(rows),
+            "by_role": dict(Counter(row.role for row in every_role).most_common()),
+            "by_source": dict(Counter(row.source_key for row in rows).most_common()),
+            "date_range": {
+                "start": format_timestamp(dates[0]) if dates else None,
+                "end": format_timestamp(dates[-1]) if dates else None,
+            },
+            "pairs": pairs,
+            "positives": positives,
+            "negatives": pairs - positives,
+            "minimum_per_class": MIN_TRAIN_PER_CLASS + MIN_VALIDATION_PER_CLASS,
+            "insufficient": insufficient,
+        }
+
     def check_live_learning(self) -> None:
         """Queue a training for each algorithm whose live-learning rule is due (the worker asks between
         trainings): enough new feedback since the last one started, or its schedule."""
@@ -145,16 +195,7 @@ class TrainingService:
     def _run(self, training: StoredTraining, should_stop: Callable[[float], bool]) -> TrainingResult:
         request = msgspec.json.decode(training.request, type=TrainingCreate)
         algorithm = self.algorithms.stored(training.algorithm_key)
-        rows = self.store.feedback_rows(
-            FeedbackFilter(
-                kind=request.mode,
-                role=algorithm.labeller_role,
-                source_keys=request.source_keys,
-                board_keys=request.board_keys,
-                created_at_min_us=optional_timestamp(request.created_at_min, "created_at_min"),
-                created_at_max_us=optional_timestamp(request.created_at_max, "created_at_max"),
-            )
-        )
+        rows = self.store.feedback_rows(_feedback_filter(request, algorithm.labeller_role))
         base = self.algorithms.fusion(algorithm.key, algorithm.active_version)
         goals = json.loads(algorithm.goals) if algorithm.goals else None
         workflow = WorkflowLog()
@@ -205,6 +246,18 @@ class TrainingService:
             "created_at": format_timestamp(training.created_at_us),
             "updated_at": format_timestamp(training.updated_at_us),
         }
+
+
+def _feedback_filter(request: TrainingCreate, role: str | None) -> FeedbackFilter:
+    """The feedback a training reads: its filters, and the labeller role of its algorithm."""
+    return FeedbackFilter(
+        kind=request.mode,
+        role=role,
+        source_keys=request.source_keys,
+        board_keys=request.board_keys,
+        created_at_min_us=optional_timestamp(request.created_at_min, "created_at_min"),
+        created_at_max_us=optional_timestamp(request.created_at_max, "created_at_max"),
+    )
 
 
 def encoder_examples(pairs: Sequence[Pair], records: dict[int, Profile | Job]) -> list[Example]:

@@ -281,15 +281,19 @@ class LearningStore:
         return [StoredAlgorithm(**row._mapping) for row in rows]
 
     def last_training(self, algorithm_key: str) -> StoredTraining | None:
+        return next(iter(self.recent_trainings(algorithm_key, 1)), None)
+
+    def recent_trainings(self, algorithm_key: str, limit: int) -> list[StoredTraining]:
+        """An algorithm's trainings, newest first."""
         query = (
             sa.select(trainings)
             .where(trainings.c.algorithm_key == algorithm_key)
             .order_by(trainings.c.created_at_us.desc())
-            .limit(1)
+            .limit(limit)
         )
         with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        return StoredTraining(**row._mapping) if row else None
+            rows = connection.execute(query).all()
+        return [StoredTraining(**row._mapping) for row in rows]
 
     def next_queued_training(self) -> StoredTraining | None:
         query = sa.select(trainings).where(trainings.c.status == "queued").order_by(trainings.c.created_at_us).limit(1)
