@@ -33,7 +33,8 @@ def signed_in_key(connection: ASGIConnection) -> str | None:
 
 def require_admin(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     if signed_in_key(connection) is None:
-        raise SignInRequired(connection.url.path)
+        query = connection.url.query
+        raise SignInRequired(connection.url.path + (f"?{query}" if query else ""))
 
 
 def to_sign_in(request: Request, error: Exception) -> Redirect:
