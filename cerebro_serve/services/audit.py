@@ -124,6 +124,11 @@ class AuditTrail:
         events, total = self.store.events(_filter(query), (query.page - 1) * query.limit, query.limit)
         return Page([_shown(stored) for stored in events], query.page, query.limit, total)
 
+    def recent(self, limit: int, since_us: int | None = None) -> list[AuditEvent]:
+        """The newest events (since `since_us`), newest first: the Studio's activity and traffic chart."""
+        events, _ = self.store.events(AuditFilter(from_us=since_us), 0, limit)
+        return [stored.event for stored in events]
+
     def export(self, query: AuditQuery) -> Iterator[dict[str, Any]]:
         return (_shown(stored) for stored in self.store.all_events(_filter(query)))
 

@@ -43,6 +43,11 @@ class ParsingQueue:
         if self.store.parsing_jobs.queued_parsing(1):
             self.wake()
 
+    def counts(self) -> dict[str, int]:
+        """Files by state (queued, running, succeeded, failed), every state present: the Studio shows them."""
+        counts = self.store.job_counts.by_status().get("parsing_jobs", {})
+        return {state: counts.get(state, 0) for state in ("queued", "running", "succeeded", "failed")} | counts
+
     def drain(self) -> int:
         """Parse every queued file now, in this thread; returns how many were handled."""
         handled = 0
