@@ -31,10 +31,10 @@ def test_the_overview_shows_pools_queue_activity_and_traffic(page, site) -> None
     assert answer.status_code == 200
     site.workspace.audit.flush()
     sign_in(page, site, "/studio/overview")
-    sources = page.get_by_role("table", name=re.compile("sources of profiles"))
+    sources = page.get_by_role("table", name=re.compile("Sources of profiles"))
     demo = site.workspace.pools.get(PROFILE, site.source_key)
     assert sources.get_by_role("row", name=re.compile(demo.name)).inner_text().split("\t")[-1].strip() == "200"
-    boards = page.get_by_role("table", name=re.compile("boards of jobs"))
+    boards = page.get_by_role("table", name=re.compile("Boards of jobs"))
     assert "50" in boards.inner_text()
     queue = site.workspace.parsing.queue.counts()
     assert page.locator("#parsing-queue dd").all_inner_texts() == [
