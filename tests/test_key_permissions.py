@@ -25,13 +25,23 @@ def test_every_route_declares_its_permission(client) -> None:
     routes = _routes(client)
     assert len(routes) > 50
     undeclared = [(method, path) for method, path, permission in routes if permission not in ("read", "write")]
-    # The trail, protected attributes, the release gate's override and the kill switch are for admin keys.
+    # The trail, protected attributes, the release gate's override, the kill switch and the copilots (which
+    # hand out access to people without a key) are for admin keys.
     assert undeclared == [
         ("GET", "/v1/audit"),
+        ("GET", "/v1/copilot"),
+        ("GET", "/v1/copilots"),
         ("GET", "/v1/fairness/attributes"),
         ("POST", "/v1/algorithm/release"),
         ("POST", "/v1/algorithm/restore"),
         ("POST", "/v1/algorithm/stop"),
+        ("POST", "/v1/copilot"),
+        ("POST", "/v1/copilot/disable"),
+        ("POST", "/v1/copilot/pixel"),
+        ("POST", "/v1/copilot/revoke"),
+        ("POST", "/v1/copilot/token"),
+        ("POST", "/v1/copilot/url"),
+        ("PUT", "/v1/copilot"),
     ]
 
 
