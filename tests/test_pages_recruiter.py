@@ -230,6 +230,21 @@ def test_a_recruiter_chooses_a_demo_job_from_the_searchable_paged_boards(page, s
     assert fields[0] == "nursing"
 
 
+def test_an_empty_description_or_a_job_off_the_copilots_boards_is_refused_on_the_page(page, site, desk):
+    page.goto(desk.url)
+    page.get_by_label("Job title", exact=True).fill("Data Engineer")
+    page.get_by_label("Description", exact=True).fill("   ")
+    with page.expect_response(re.compile(r"/recruiter/jobs")) as answer:
+        page.get_by_role("button", name="Rank the talent pool").click()
+    assert answer.value.status == 400
+    assert page.get_by_role("alert").inner_text() == "describe the job: its missions, the skills it needs"
+    assert page.get_by_label("Job title", exact=True).input_value() == "Data Engineer"
+    elsewhere = site.workspace.pools.create(JOB, PoolCreate(name="Not the desk's board"))
+    response = page.goto(pool_url(page, desk).replace(desk.board_key, elsewhere.key))
+    assert response.status == 403
+    assert "this job is not on this copilot's boards" in page.get_by_role("alert").inner_text()
+
+
 def test_filters_and_paging_change_the_rows_and_bad_filters_are_explained(page, site, desk):
     page.goto(desk.url)
     page.goto(pool_url(page, desk))
