@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 COLOURS = ("#0b5fa5", "#b45309", "#047857", "#a21caf", "#374151")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2")
+MARKED_POINTS = 24  # a line of this many points or fewer also shows each point as a dot
 WIDTH, HEIGHT = 480, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 44
 DESCRIBED_POINTS = 6  # how many points of each series the accessible name reads out
@@ -80,6 +81,11 @@ def line_chart(
             + (f' stroke-dasharray="{dash}"' if dash else "")
             + "/>"
         )
+        if len(line.points) <= MARKED_POINTS:
+            colour = COLOURS[number % len(COLOURS)]
+            shapes.extend(
+                f'<circle cx="{frame.x(x):.1f}" cy="{frame.y(y):.1f}" r="3" fill="{colour}"/>' for x, y in line.points
+            )
     described = "; ".join(f"{s.name}: {_sample(s.points)}" for s in drawn) or "–"
     rows = [(s.name, f"{_number(x)}", f"{_number(y)}") for s in drawn for x, y in s.points]
     table = _table(title, [series_label, x_label, y_label], rows)
