@@ -44,6 +44,10 @@ def test_a_copilot_is_created_read_listed_and_edited(client, body: dict) -> None
     data = edited.json()["data"]
     assert data["name"] == "Jobs at Acme" and data["allowed_origins"] == ["https://jobs.acme.example"]
     assert data["design"]["title"] == "Acme"  # fields not given stay as they were
+    chosen = client.put("/v1/copilot", json={"key": copilot["key"], "algorithm_key": "cerebro-base"}).json()["data"]
+    assert chosen["algorithm_key"] == "cerebro-base" and chosen["name"] == "Jobs at Acme"
+    reset = client.put("/v1/copilot", json={"key": copilot["key"], "algorithm_key": None}).json()["data"]
+    assert reset["algorithm_key"] is None  # null: the workspace default answers again
 
 
 def test_switching_off_revoking_and_minting_urls(client, workspace: Workspace, body: dict) -> None:

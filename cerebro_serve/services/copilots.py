@@ -12,7 +12,7 @@ import time
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services.algorithms import AlgorithmService
@@ -65,13 +65,15 @@ class CopilotCreate(CopilotSettings, kw_only=True, forbid_unknown_fields=True):
 
 
 class CopilotEdit(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The fields given replace the stored ones; `algorithm_key: null` serves the workspace default."""
+
     key: Key
-    name: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
-    source_keys: Annotated[list[Key], Meta(min_length=1, max_length=20)] | None = None
-    board_keys: Annotated[list[Key], Meta(min_length=1, max_length=20)] | None = None
-    algorithm_key: Key | None = None
-    design: Design | None = None
-    allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=256)] | UnsetType = UNSET
+    source_keys: Annotated[list[Key], Meta(min_length=1, max_length=20)] | UnsetType = UNSET
+    board_keys: Annotated[list[Key], Meta(min_length=1, max_length=20)] | UnsetType = UNSET
+    algorithm_key: Key | None | UnsetType = UNSET
+    design: Design | UnsetType = UNSET
+    allowed_origins: Annotated[list[Origin], Meta(max_length=50)] | UnsetType = UNSET
 
 
 class CopilotQuery(Struct, kw_only=True):
@@ -196,10 +198,11 @@ class CopilotService:
         copilot = self.get(request.key)
         changes = {name: getattr(request, name) for name in CopilotSettings.__struct_fields__}
         settings = msgspec.structs.replace(
-            copilot.settings, **{name: value for name, value in changes.items() if value is not None}
+            copilot.settings, **{name: value for name, value in changes.items() if value is not UNSET}
         )
         self._check(settings)
-        self.store.update(copilot.key, name=request.name or copilot.name, config=msgspec.json.encode(settings).decode())
+        name = copilot.name if isinstance(request.name, UnsetType) else request.name
+        self.store.update(copilot.key, name=name, config=msgspec.json.encode(settings).decode())
         return self.get(copilot.key)
 
     def _check(self, settings: CopilotSettings) -> None:

@@ -121,7 +121,7 @@ class CopilotForm:
         return _convert(body, CopilotCreate)
 
     def edit(self, key: str) -> CopilotEdit:
-        """An edit of every setting. No algorithm chosen leaves the stored one (the API's rule for null)."""
+        """An edit of every setting; no algorithm chosen serves the workspace default."""
         return _convert({**self.settings(), "key": key, "algorithm_key": self.algorithm_key or None}, CopilotEdit)
 
 
