@@ -18,7 +18,7 @@ from cerebro_serve.scoring.facts import SkillFact
 from cerebro_serve.services.copilots import CopilotCreate, Design
 from cerebro_serve.services.errors import InvalidParameters, QueueFull
 from cerebro_serve.services.queries import AlgorithmCreate, FeedbackListQuery, Goal, PoolCreate
-from cerebro_serve.web.recruiter_table import (
+from cerebro_serve.web.recruiter.table import (
     DEFAULT_STAGES,
     TableView,
     is_hidden_gem,

@@ -15,7 +15,7 @@ from cerebro_serve.services.errors import Forbidden, NotFound
 from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.queries import FeedbackListQuery, RecordLookup, TrackingCreate, UpskillingQuery
 from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent_common import blocking, candidate_of, no_profile_page
+from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page
 
 ACTIONS = ("apply", "not_interested")
 

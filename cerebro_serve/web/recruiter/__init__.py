@@ -1,6 +1,6 @@
 """The Recruiter Copilot: a recruiter chooses a job from the copilot's boards or writes one, sees the talent
 pool ranked for it in a table, reads why a profile ranks where it does beside the job, and rates profiles
-or moves them along the journey from the table itself (recruiter_feedback.py)."""
+or moves them along the journey from the table itself (feedback.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cerebro_serve.objects import JOB
 from cerebro_serve.services.errors import InvalidParameters, QueueFull
 from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit, workspace_of
 from cerebro_serve.web.i18n import translator
-from cerebro_serve.web.recruiter_desk import (
+from cerebro_serve.web.recruiter.desk import (
     board_jobs,
     explain,
     job,
@@ -25,8 +25,8 @@ from cerebro_serve.web.recruiter_desk import (
     stages,
     write_job,
 )
-from cerebro_serve.web.recruiter_feedback import feedback_handlers
-from cerebro_serve.web.recruiter_table import GEM_NEAR_BEST, GEM_OVERLAP, GEM_TOP, STARS, TableView
+from cerebro_serve.web.recruiter.feedback import feedback_handlers
+from cerebro_serve.web.recruiter.table import GEM_NEAR_BEST, GEM_OVERLAP, GEM_TOP, STARS, TableView
 
 
 async def _visit(request: Request) -> Visit:

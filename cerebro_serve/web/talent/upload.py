@@ -13,8 +13,8 @@ from litestar.exceptions import ClientException
 
 from cerebro_serve.services.parsing import DocumentRejected, ProfileFileRequest
 from cerebro_serve.web.copilot_visit import Visit, workspace_of
-from cerebro_serve.web.talent_common import blocking
-from cerebro_serve.web.talent_consent import ConsentForm
+from cerebro_serve.web.talent.common import blocking
+from cerebro_serve.web.talent.consent import ConsentForm
 
 NO_CONSENT = "Please tick both consent boxes: we cannot read your resume without them."
 NO_FILE = "Choose your resume file first."

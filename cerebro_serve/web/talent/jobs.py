@@ -15,7 +15,7 @@ from cerebro_serve.services.copilots import Copilot
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import Geopoint, JobsScoringQuery, Tag
 from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent_common import blocking, candidate_of, no_profile_page
+from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page
 
 PER_PAGE = 10
 RADII = (10, 25, 50, 100, 250, 500)  # km

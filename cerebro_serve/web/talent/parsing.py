@@ -14,7 +14,7 @@ from cerebro_serve.services.errors import NotFound, ServiceError
 from cerebro_serve.services.parsing import QueuedParsing
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.web.copilot_visit import Visit, workspace_of
-from cerebro_serve.web.talent_upload import UNREADABLE
+from cerebro_serve.web.talent.upload import UNREADABLE
 
 NOT_A_RESUME = (
     "This file does not look like a resume: we found no skills, experience or education in it. "

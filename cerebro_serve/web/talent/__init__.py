@@ -11,13 +11,13 @@ from litestar.response import Redirect, Template
 
 from cerebro_serve.web.copilot_visit import copilot_page
 from cerebro_serve.web.i18n import translator
-from cerebro_serve.web.talent_common import blocking, candidate_of, visit_of
-from cerebro_serve.web.talent_consent import ConsentForm
-from cerebro_serve.web.talent_job import talent_job_handlers
-from cerebro_serve.web.talent_jobs import talent_jobs_handlers
-from cerebro_serve.web.talent_parsing import progress
-from cerebro_serve.web.talent_profile import talent_profile_handlers
-from cerebro_serve.web.talent_upload import limits_of, receive
+from cerebro_serve.web.talent.common import blocking, candidate_of, visit_of
+from cerebro_serve.web.talent.consent import ConsentForm
+from cerebro_serve.web.talent.job import talent_job_handlers
+from cerebro_serve.web.talent.jobs import talent_jobs_handlers
+from cerebro_serve.web.talent.parsing import progress
+from cerebro_serve.web.talent.profile import talent_profile_handlers
+from cerebro_serve.web.talent.upload import limits_of, receive
 
 NO_CONSENT_YET = ConsentForm(False, False, False)
 

@@ -21,7 +21,7 @@ from cerebro_serve.services.queries import (
     RecordLookup,
     TrackingCreate,
 )
-from cerebro_serve.web.recruiter_table import (
+from cerebro_serve.web.recruiter.table import (
     TableView,
     column_value,
     current_title,

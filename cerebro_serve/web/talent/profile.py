@@ -15,7 +15,7 @@ from cerebro_serve.objects import PROFILE, Profile, Skill
 from cerebro_serve.services.errors import InvalidParameters, Missing
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent_common import blocking, candidate_of, no_profile_page, without_candidate
+from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page, without_candidate
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_SKILLS = 100
