@@ -54,10 +54,11 @@ class Offline:
             route.abort()
 
 
-def serve(workspace: Workspace, max_body_bytes: int) -> Iterator[str]:
-    """The server with its pages on a free port; yields its base URL until the caller is done."""
+def serve(workspace: Workspace, max_body_bytes: int, pages: bool = True) -> Iterator[str]:
+    """The server (with its pages, unless told otherwise) on a free port; yields its base URL until the
+    caller is done."""
     config = uvicorn.Config(
-        create_app(workspace, max_body_bytes, on_app_init=[mount_pages]),
+        create_app(workspace, max_body_bytes, on_app_init=[mount_pages] if pages else []),
         host="127.0.0.1",
         port=0,
         log_level="warning",

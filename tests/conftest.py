@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -116,31 +114,9 @@ def pools(client) -> tuple[str, str]:
 
 @pytest.fixture
 def live_server(workspace: Workspace) -> Iterator[str]:
-    """The app on a real socket, for the hrflow SDK (which speaks plain `requests`)."""
-    import uvicorn
-
-    from cerebro_serve.api import create_app
-    from cerebro_serve.api.protocol import EnvelopedH11Protocol
-
-    config = uvicorn.Config(
-        create_app(workspace, SETTINGS.max_body_bytes),
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        http=EnvelopedH11Protocol,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/v1/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """The API on a real socket, for the hrflow SDK (which speaks plain `requests`)."""
+    for base_url in serve(workspace, SETTINGS.max_body_bytes, pages=False):
+        yield f"{base_url}/v1/"
 
 
 @pytest.fixture(scope="session")

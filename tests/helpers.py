@@ -18,6 +18,16 @@ from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
 SETTINGS = Settings()  # the server's defaults, which tests use unless they need otherwise
+# A Paris job, and where its candidates live (the training tests learn Paris over Lyon).
+PARIS = {"lat": 48.8566, "lng": 2.3522}
+LYON = {"lat": 45.764, "lng": 4.8357}
+PARIS_PYTHON_JOB = {
+    "name": "Python backend developer",
+    "summary": "Build Django APIs for our Paris office.",
+    "requirements": "3 years of Python and PostgreSQL.",
+    "skills": [{"name": "Python", "type": "hard"}],
+    "location": {"text": "Paris", **PARIS},
+}
 
 
 def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:

@@ -8,19 +8,11 @@ import time
 
 import httpx
 from browser import screenshot
+from helpers import LYON, PARIS
+from helpers import PARIS_PYTHON_JOB as JOB
 from playwright.sync_api import expect
 
 from cerebro_serve.services.queries import AlgorithmCreate
-
-PARIS = {"lat": 48.8566, "lng": 2.3522}
-LYON = {"lat": 45.764, "lng": 4.8357}
-JOB = {
-    "name": "Python backend developer",
-    "summary": "Build Django APIs for our Paris office.",
-    "requirements": "3 years of Python and PostgreSQL.",
-    "skills": [{"name": "Python", "type": "hard"}],
-    "location": {"text": "Paris", **PARIS},
-}
 
 
 def _sign_in(page, site, path: str) -> None:

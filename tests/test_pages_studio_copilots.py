@@ -9,6 +9,7 @@ import time
 
 import httpx
 from browser import screenshot
+from playwright.sync_api import expect
 
 from cerebro_serve.objects import PROFILE
 
@@ -102,7 +103,7 @@ def test_a_copilot_is_set_up_previewed_embedded_switched_off_and_revoked(page, s
     assert 3500 < expires_at - time.time() <= 3600
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.get_by_role("button", name="Copy the URL").click()
-    assert page.locator("#copy-status").inner_text() == "Copied."
+    expect(page.locator("#copy-status")).to_have_text("Copied.")  # the clipboard answers asynchronously
     assert page.evaluate("navigator.clipboard.readText()") == url
 
     page.get_by_role("button", name="Switch off").click()

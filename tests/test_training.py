@@ -9,19 +9,11 @@ import time
 import msgspec
 import numpy as np
 import pytest
+from helpers import LYON, PARIS
+from helpers import PARIS_PYTHON_JOB as JOB
 
 from cerebro_serve.objects import Profile
 from cerebro_serve.training.anonymize import anonymized, scrub
-
-PARIS = {"lat": 48.8566, "lng": 2.3522}
-LYON = {"lat": 45.764, "lng": 4.8357}
-JOB = {
-    "name": "Python backend developer",
-    "summary": "Build Django APIs for our Paris office.",
-    "requirements": "3 years of Python and PostgreSQL.",
-    "skills": [{"name": "Python", "type": "hard"}],
-    "location": {"text": "Paris", **PARIS},
-}
 
 
 def _profile(source: str, reference: str, place: dict, **extra) -> dict:

@@ -9,7 +9,8 @@ import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from cerebro_serve.web.copilot_visit import open_visit, workspace_of
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import open_visit
 
 # The smallest transparent GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.copilots import Copilot
+from cerebro_serve.web.calls import workspace_of
 from cerebro_serve.web.render import language, render
 
 
@@ -38,10 +39,6 @@ class Visit:
         return Visit(self.copilot, self.access, self.expires_at, self.lang, token, profile_key)
 
 
-def workspace_of(request: Request) -> Workspace:
-    return request.app.state.workspace
-
-
 def open_visit(request: Request) -> Visit:
     """The visit a request's signed link opens (the copilot's key is the path's `{key}`); refused (401/403,
     as a page) when the link is not good."""
@@ -55,6 +52,19 @@ def open_visit(request: Request) -> Visit:
     )
 
 
+def readable_on(colour: str) -> str:
+    """Near-black or white, whichever contrasts more with `colour` (#rrggbb): a customer's brand colours
+    must not make its copilot's text unreadable (WCAG relative luminance)."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return "#1b1b1f" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
 def copilot_page(request: Request, visit: Visit, template: str, *, status: int = 200, **context: Any) -> Template:
     """A copilot's page in its branding, embeddable only by its allowed origins."""
     return render(
@@ -66,5 +76,7 @@ def copilot_page(request: Request, visit: Visit, template: str, *, status: int =
         visit=visit,
         copilot=visit.copilot,
         design=visit.copilot.settings.design,
+        on_primary=readable_on(visit.copilot.settings.design.primary_colour),
+        ink=readable_on(visit.copilot.settings.design.background_colour),
         **context,
     )

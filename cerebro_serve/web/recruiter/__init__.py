@@ -4,9 +4,7 @@ or moves them along the journey from the table itself (feedback.py)."""
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any
 
 import anyio.to_thread
 from litestar import Request, get, post
@@ -14,9 +12,12 @@ from litestar.response import Redirect, Template
 
 from cerebro_serve.objects import JOB
 from cerebro_serve.services.errors import InvalidParameters, QueueFull
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit, workspace_of
+from cerebro_serve.services.pages import Page
+from cerebro_serve.web.calls import call, workspace_of
+from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.recruiter.desk import (
+    Row,
     board_jobs,
     explain,
     job,
@@ -31,10 +32,6 @@ from cerebro_serve.web.recruiter.table import GEM_NEAR_BEST, GEM_OVERLAP, GEM_TO
 
 async def _visit(request: Request) -> Visit:
     return await anyio.to_thread.run_sync(open_visit, request)
-
-
-async def _run(fn: Any, *args: Any) -> Any:
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
 
 
 @get("/{key:str}/recruiter")
@@ -58,7 +55,7 @@ async def _home(
         page = max(1, int(params.get("jobs_page") or 1))
     except ValueError:
         page = 1
-    jobs = await _run(board_jobs, workspace_of(request), visit.copilot, search, page)
+    jobs = await call(board_jobs, workspace_of(request), visit.copilot, search, page)
     return copilot_page(
         request,
         visit,
@@ -81,7 +78,7 @@ async def write(request: Request) -> Redirect | Template:
     title, description = str(form.get("title", "")), str(form.get("description", ""))
     typed = {"title": title, "description": description}
     try:
-        written = await _run(write_job, workspace_of(request), visit.copilot, title, description)
+        written = await call(write_job, workspace_of(request), visit.copilot, title, description)
     except InvalidParameters as error:
         return await _home(request, visit, status=400, error=error.detail, typed=typed)
     except QueueFull as busy:
@@ -101,13 +98,15 @@ async def pool(request: Request) -> Template:
     visit = await _visit(request)
     workspace = workspace_of(request)
     view = TableView.of(request.query_params)
-    shown = await _run(job, workspace, visit.copilot, view.board, view.job)
-    error, page, rows = None, None, []
+    shown = await call(job, workspace, visit.copilot, view.board, view.job)
+    error: str | None = None
+    page: Page | None = None
+    rows: list[Row] = []
     try:
-        page, rows = await _run(ranked_rows, workspace, visit.copilot, view, visit.lang)
+        page, rows = await call(ranked_rows, workspace, visit.copilot, view, visit.lang)
     except InvalidParameters as bad_filter:
         error = bad_filter.detail
-    board = await _run(workspace.pools.get, JOB, view.board) if request.query_params.get("written") else None
+    board = await call(workspace.pools.get, JOB, view.board) if request.query_params.get("written") else None
     return copilot_page(
         request,
         visit,
@@ -121,7 +120,7 @@ async def pool(request: Request) -> Template:
         error=error,
         written_board=board,
         saved=request.query_params.get("saved"),
-        stages=await _run(stages, workspace, visit.copilot),
+        stages=await call(stages, workspace, visit.copilot),
         stars=STARS,
         gem_top=GEM_TOP,
         gem_near=round(GEM_NEAR_BEST * 100),
@@ -141,9 +140,9 @@ async def profile(request: Request) -> Template:
     profile_key = request.query_params.get("profile", "")
     if not profile_key:
         raise InvalidParameters("choose a profile in the table first")
-    shown = await _run(job, workspace, visit.copilot, view.board, view.job)
-    explained = await _run(explain, workspace, visit.copilot, view, profile_key, visit.lang)
-    person = await _run(profile_of, workspace, visit.copilot, profile_key)
+    shown = await call(job, workspace, visit.copilot, view.board, view.job)
+    explained = await call(explain, workspace, visit.copilot, view, profile_key, visit.lang)
+    person = await call(profile_of, workspace, visit.copilot, profile_key)
     return copilot_page(
         request,
         visit,
@@ -153,7 +152,7 @@ async def profile(request: Request) -> Template:
         person=person,
         explanation=explained.explanation,
         saved=request.query_params.get("saved"),
-        stages=await _run(stages, workspace, visit.copilot),
+        stages=await call(stages, workspace, visit.copilot),
         stars=STARS,
     )
 

@@ -15,7 +15,8 @@ from litestar import Request, Response, post
 from litestar.response import Redirect
 
 from cerebro_serve.services.errors import ServiceError
-from cerebro_serve.web.copilot_visit import Visit, open_visit, workspace_of
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit, open_visit
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.recruiter.desk import rate, track
 from cerebro_serve.web.recruiter.table import TableView, stars_to_score

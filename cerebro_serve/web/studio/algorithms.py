@@ -4,18 +4,14 @@ rollback, the workspace default, the kill switch, and the release of versions th
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
-import anyio.to_thread
 import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
-from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.services.queries import (
     AlgorithmCreate,
@@ -24,6 +20,7 @@ from cerebro_serve.services.queries import (
     AlgorithmRestore,
     AlgorithmStop,
 )
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.render import language, render
 from cerebro_serve.web.studio.algorithm_charts import comparison_chart, version_charts
@@ -33,17 +30,6 @@ ROLES = ("recruiter", "manager", "employee", "candidate")
 OUTCOMES = ("positive", "neutral", "negative")
 STAGE_ROWS = 5  # stage rows the fork form offers without script; studio.js adds more
 FLASH = "algorithms_flash"
-T = TypeVar("T")
-
-
-async def call(function: Callable[..., T], *args: Any) -> T:
-    """A blocking service call, off the event loop."""
-    return await anyio.to_thread.run_sync(functools.partial(function, *args))
-
-
-def workspace_of(request: Request) -> Workspace:
-    workspace: Workspace = request.app.state.workspace
-    return workspace
 
 
 def back(request: Request, path: str, *, done: str | None = None, error: str | None = None) -> Redirect:

@@ -7,12 +7,9 @@ each time the page is drawn, so what the admin sees is what visitors get after t
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
-import anyio.to_thread
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
@@ -21,6 +18,7 @@ from cerebro_serve.services import Workspace
 from cerebro_serve.services.copilots import DAY, Copilot, CopilotDisable, CopilotListQuery
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.services.queries import AlgorithmListQuery, PoolListQuery
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.render import language, render
 from cerebro_serve.web.studio.copilot_form import FILTERS, CopilotForm
 from cerebro_serve.web.studio_session import require_admin
@@ -28,17 +26,6 @@ from cerebro_serve.web.studio_session import require_admin
 PREVIEW_SECONDS = 15 * 60
 EXPIRIES = ((3600, "1 hour"), (DAY, "1 day"), (7 * DAY, "7 days"), (30 * DAY, "30 days"), (365 * DAY, "1 year"))
 FLASH = "copilots_flash"
-T = TypeVar("T")
-
-
-async def call(function: Callable[..., T], *args: Any) -> T:
-    """A blocking service call, off the event loop."""
-    return await anyio.to_thread.run_sync(functools.partial(function, *args))
-
-
-def workspace_of(request: Request) -> Workspace:
-    workspace: Workspace = request.app.state.workspace
-    return workspace
 
 
 def _back(request: Request, path: str, **flash: str) -> Redirect:

@@ -4,14 +4,12 @@ records every `/v1` request with its status and how long it took; the pages them
 
 from __future__ import annotations
 
-import functools
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio.to_thread
 from litestar import Request, get
 from litestar.response import Template
 from markupsafe import Markup
@@ -21,6 +19,7 @@ from cerebro_serve.services import Workspace
 from cerebro_serve.services.audit import AuditEvent
 from cerebro_serve.services.queries import PoolListQuery
 from cerebro_serve.services.timestamps import format_timestamp
+from cerebro_serve.web.calls import call
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.plots import Series, line_chart
 from cerebro_serve.web.render import language, render
@@ -31,11 +30,6 @@ HOURS = 24
 RECENT = 15  # requests listed
 TRAFFIC_EVENTS = 20_000  # the newest requests charted: a busy day is sampled from its end, and the page says so
 POOLS_SHOWN = 50
-T = TypeVar("T")
-
-
-async def call(function: Callable[..., T], *args: Any) -> T:
-    return await anyio.to_thread.run_sync(functools.partial(function, *args))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 
 from cerebro_serve.web.copilot_visit import copilot_page
 from cerebro_serve.web.i18n import translator
-from cerebro_serve.web.talent.common import blocking, candidate_of, visit_of
+from cerebro_serve.web.talent.common import call, candidate_of, visit_of
 from cerebro_serve.web.talent.consent import ConsentForm
 from cerebro_serve.web.talent.job import talent_job_handlers
 from cerebro_serve.web.talent.jobs import talent_jobs_handlers
@@ -53,7 +53,7 @@ async def upload(request: Request) -> Response:
 async def parsing(request: Request) -> Template:
     """The progress page: reloads itself without JS (a meta refresh in <noscript>); talent.js polls instead."""
     visit = await visit_of(request)
-    state = await blocking(progress, request, visit)
+    state = await call(progress, request, visit)
     status = 422 if state.state == "failed" else 200
     return copilot_page(request, visit, "talent/parsing.html", status=status, progress=state)
 
@@ -62,7 +62,7 @@ async def parsing(request: Request) -> Template:
 async def parsing_status(request: Request) -> Response:
     """The same progress as JSON for talent.js, with the message already in the visit's language."""
     visit = await visit_of(request)
-    state = await blocking(progress, request, visit)
+    state = await call(progress, request, visit)
     body = {
         "state": state.state,
         "message": translator(visit.lang).gettext(state.message, **state.values) if state.message else "",

@@ -4,29 +4,19 @@ profile, which may be gone (erased) while their signed link still works."""
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-import anyio.to_thread
 from litestar import Request
 from litestar.response import Template
 
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.services.errors import NotFound
 from cerebro_serve.services.queries import RecordLookup
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit, workspace_of
-
-T = TypeVar("T")
-
-
-async def blocking(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """A service call (database, encoder, parser) in a worker thread, so pages never stall the server."""
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+from cerebro_serve.web.calls import call, workspace_of
+from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit
 
 
 async def visit_of(request: Request) -> Visit:
-    return await blocking(open_visit, request)
+    return await call(open_visit, request)
 
 
 def find_profile(request: Request, visit: Visit) -> Profile | None:
@@ -41,7 +31,7 @@ def find_profile(request: Request, visit: Visit) -> Profile | None:
 
 async def candidate_of(request: Request) -> tuple[Visit, Profile | None]:
     visit = await visit_of(request)
-    return visit, await blocking(find_profile, request, visit)
+    return visit, await call(find_profile, request, visit)
 
 
 def without_candidate(visit: Visit) -> Visit:

@@ -14,8 +14,9 @@ from cerebro_serve.objects import JOB, Job, Profile
 from cerebro_serve.services.errors import Forbidden, NotFound
 from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.queries import FeedbackListQuery, RecordLookup, TrackingCreate, UpskillingQuery
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit, copilot_page
+from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page
 
 ACTIONS = ("apply", "not_interested")
 
@@ -79,7 +80,7 @@ async def job(request: Request) -> Response:
     visit, profile = await candidate_of(request)
     if profile is None:
         return no_profile_page(request, visit)
-    context = await blocking(job_page, request, visit, profile)
+    context = await call(job_page, request, visit, profile)
     return copilot_page(
         request, visit, "talent/job.html", profile=profile, done=request.query_params.get("done"), **context
     )
@@ -94,7 +95,7 @@ async def feedback(request: Request) -> Response:
     action = form.get("action")
     if action not in ACTIONS:
         raise NotFoundException()
-    board_key, job = await blocking(job_of, request, visit)
+    board_key, job = await call(job_of, request, visit)
     tracking = TrackingCreate(
         role="candidate",
         action=str(action),
@@ -103,7 +104,7 @@ async def feedback(request: Request) -> Response:
         profile_key=profile.key,
         job_key=job.key,
     )
-    await blocking(workspace_of(request).feedback.track, tracking)
+    await call(workspace_of(request).feedback.track, tracking)
     return Redirect(visit.link(f"/talent/jobs/{job.key}", board=board_key, done=action), status_code=303)
 
 

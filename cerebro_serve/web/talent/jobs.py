@@ -14,8 +14,9 @@ from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services.copilots import Copilot
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import Geopoint, JobsScoringQuery, Tag
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit, copilot_page
+from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page
 
 PER_PAGE = 10
 RADII = (10, 25, 50, 100, 250, 500)  # km
@@ -88,7 +89,7 @@ def scoring_query(visit: Visit, profile: Profile, filters: JobFilters) -> JobsSc
 
 
 def tag_choices(request: Request, copilot: Copilot) -> dict[str, list[tuple[str, int]]]:
-    """Per tag name, the values the copilot's jobs carry and how many jobs carry each (blocking)."""
+    """Per tag name, the values the copilot's jobs carry and how many jobs carry each (call)."""
     counts: dict[tuple[str, str | None], int] = defaultdict(int)
     for board_key in copilot.settings.board_keys:
         for tag, count in workspace_of(request).records.tag_counts(board_key).items():
@@ -118,7 +119,7 @@ class JobRow:
 
 
 def rank(request: Request, visit: Visit, profile: Profile, filters: JobFilters) -> tuple[list[JobRow], int, int]:
-    """(this page's rows, the number of pages, the number of jobs): blocking."""
+    """(this page's rows, the number of pages, the number of jobs): call."""
     page = workspace_of(request).ranking.score_jobs(scoring_query(visit, profile, filters))
     predictions = page.predictions or [None] * len(page.items)
     explanations = page.explanations or [None] * len(page.items)
@@ -136,8 +137,8 @@ async def jobs(request: Request) -> Template:
         return no_profile_page(request, visit)
     offered: list[str] = list(visit.copilot.settings.design.filters)
     filters = JobFilters.of(request, offered)
-    rows, pages, total = await blocking(rank, request, visit, profile, filters)
-    tags = await blocking(tag_choices, request, visit.copilot) if "tags" in offered else {}
+    rows, pages, total = await call(rank, request, visit, profile, filters)
+    tags = await call(tag_choices, request, visit.copilot) if "tags" in offered else {}
     return copilot_page(
         request,
         visit,

@@ -13,7 +13,8 @@ from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.services.errors import NotFound, ServiceError
 from cerebro_serve.services.parsing import QueuedParsing
 from cerebro_serve.services.queries import RecordLookup
-from cerebro_serve.web.copilot_visit import Visit, workspace_of
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit
 from cerebro_serve.web.talent.upload import UNREADABLE
 
 NOT_A_RESUME = (

@@ -14,8 +14,9 @@ from litestar.response import Redirect
 from cerebro_serve.objects import PROFILE, Profile, Skill
 from cerebro_serve.services.errors import InvalidParameters, Missing
 from cerebro_serve.services.queries import RecordLookup
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, workspace_of
-from cerebro_serve.web.talent.common import blocking, candidate_of, no_profile_page, without_candidate
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit, copilot_page
+from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page, without_candidate
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_SKILLS = 100
@@ -91,7 +92,7 @@ async def correct_profile(request: Request) -> Response:
     form = {name: value for name, value in (await request.form()).items() if isinstance(value, str)}
     try:
         fields = corrected(profile, form)
-        await blocking(workspace_of(request).records.edit, PROFILE, visit.copilot.source_key, fields)
+        await call(workspace_of(request).records.edit, PROFILE, visit.copilot.source_key, fields)
     except InvalidParameters as error:
         # The form as they filled it, with what to fix.
         shown = msgspec.structs.replace(
@@ -123,7 +124,7 @@ async def erase_profile(request: Request) -> Response:
     if profile is None:
         return no_profile_page(request, visit)
     try:
-        await blocking(
+        await call(
             workspace_of(request).records.erase, PROFILE, visit.copilot.source_key, RecordLookup(key=profile.key)
         )
     except Missing:  # erased by another tab meanwhile: the same outcome

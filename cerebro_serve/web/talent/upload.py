@@ -12,8 +12,9 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 
 from cerebro_serve.services.parsing import DocumentRejected, ProfileFileRequest
-from cerebro_serve.web.copilot_visit import Visit, workspace_of
-from cerebro_serve.web.talent.common import blocking
+from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.copilot_visit import Visit
+from cerebro_serve.web.talent.common import call
 from cerebro_serve.web.talent.consent import ConsentForm
 
 NO_CONSENT = "Please tick both consent boxes: we cannot read your resume without them."
@@ -82,7 +83,7 @@ async def receive(request: Request, visit: Visit) -> Upload:
     )
     workspace = workspace_of(request)
     try:
-        key = await blocking(workspace.parsing.enqueue_profile_file, parsing)
+        key = await call(workspace.parsing.enqueue_profile_file, parsing)
     except DocumentRejected as error:
         return Upload(consent, refusal=rejected(request, error.reason, error.status))
     return Upload(consent, visit=visit.with_candidate(workspace, key))
