@@ -46,6 +46,8 @@ def _known(method: str, path: str, name: str, value: Any) -> Any:
     creating = method == "POST" and path.endswith("/indexing")  # a new record keeps its new key
     if method == "DELETE" and kind == "profile" and name in ("key", "reference"):
         return KNOWN[f"erasable_profile_{name}"]  # erased once (then a 404), never the profile other calls use
+    if name == "key" and path.startswith("/v1/copilot"):
+        return KNOWN["copilot_key"]
     if name in ("key", "reference") and kind is not None:
         return value if creating else KNOWN.get(f"{kind}_{name}", value)
     if name in ("source_keys", "board_keys"):

@@ -79,7 +79,7 @@ def test_switching_off_revoking_and_minting_urls(client, workspace: Workspace, b
     [
         ({"source_keys": ["0" * 40]}, "Unable to find object: source"),
         ({"board_keys": ["0" * 40]}, "Unable to find object: board"),
-        ({"design": {"logo": "https://cdn.example/logo.png"}}, "`design.logo` must be a data:image"),
+        ({"design": {"logo": "https://cdn.example/logo.png"}}, "matching regex '^data:image/(png|jpeg|gif|webp|svg"),
         ({"allowed_origins": ["https://acme.example/careers"]}, "allowed_origins"),
         ({"allowed_origins": ["javascript:alert(1)"]}, "allowed_origins"),
         ({"type": "manager"}, "`type`"),

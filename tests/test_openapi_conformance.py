@@ -49,6 +49,9 @@ def _known_objects(api: httpx.Client) -> dict[str, str]:
         )
     )["key"]
     training = _made(api.post("algorithm/training", json={"algorithm_key": algorithm, "mode": "rating"}))
+    copilot = _made(
+        api.post("copilot", json={"type": "talent", "name": "Careers", "source_keys": [source], "board_keys": [board]})
+    )["key"]
     _made(api.post("text/linking", json={"word": "python"}))  # embeds the taxonomy once, before timing starts
     return {
         "source_key": source,
@@ -61,6 +64,7 @@ def _known_objects(api: httpx.Client) -> dict[str, str]:
         "job_reference": "req-1",
         "algorithm_key": algorithm,
         "training_key": training["training_key"],
+        "copilot_key": copilot,
     }
 
 

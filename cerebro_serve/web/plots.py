@@ -259,15 +259,16 @@ def _legend_item(number: int, name: str, bars: bool) -> str:
 
 
 def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """The data behind a chart, for screen readers; the first column heads its row."""
+    """The data behind a chart, for screen readers; the first column heads its row. Hidden by its wrapper:
+    a table grows to its rows whatever height it is given, and would lengthen the page."""
     head = "".join(f'<th scope="col">{escape(cell)}</th>' for cell in header)
     body = "".join(
         f'<tr><th scope="row">{escape(row[0])}</th>{"".join(f"<td>{escape(c)}</td>" for c in row[1:])}</tr>'
         for row in rows
     )
     return (
-        f'<table class="visually-hidden"><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+        f'<div class="visually-hidden"><table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
     )
 
 
