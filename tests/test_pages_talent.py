@@ -102,6 +102,13 @@ def test_a_candidate_uploads_a_resume_gets_ranked_jobs_applies_corrects_and_eras
     assert titles and all("Nurse" in title for title in titles)
 
     page.get_by_role("link", name="Clear the filters").click()
+    page.get_by_label(re.compile(r"^Berlin \(\d+\)$")).check()  # a tag of the demo jobs, with its count
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**tag=city%3DBerlin**")
+    places = page.locator("ol.jobs > li p.muted").all_inner_texts()
+    assert places and all(place.startswith("Berlin") for place in places)
+
+    page.get_by_role("link", name="Clear the filters").click()
     page.locator("ol.jobs h2 a").first.click()
     page.wait_for_url("**/talent/jobs/**")
     job_key = page.url.split("/talent/jobs/")[1].split("?")[0]
@@ -122,16 +129,25 @@ def test_a_candidate_uploads_a_resume_gets_ranked_jobs_applies_corrects_and_eras
     page.get_by_role("link", name="Your profile").click()
     assert page.get_by_label("Email").input_value() == "maya.lindqvist@example.org"
     assert "Python" in page.get_by_label("Skills").input_value()
-    page.get_by_label("Location").fill("Leeds, United Kingdom")
+    page.get_by_label("Location").fill("Reading, United Kingdom")
+    page.get_by_label("Latitude").fill("51.4543")
+    page.get_by_label("Longitude").fill("-0.9781")
     page.get_by_label("Skills").fill(page.get_by_label("Skills").input_value() + ", Terraform")
     page.get_by_role("button", name="Save my profile").click()
     assert page.get_by_role("status").inner_text() == "Your profile is saved."
     screenshot(page, "talent-profile")
     stored = site.workspace.records.get(PROFILE, site.source_key, RecordLookup(key=profile.key))
-    assert stored.info.location.text == "Leeds, United Kingdom"
+    assert (stored.info.location.text, stored.info.location.lat) == ("Reading, United Kingdom", 51.4543)
     assert "Terraform" in [skill.name for skill in stored.skills]
 
     jobs_url = page.url.replace("/talent/profile", "/talent/jobs")
+    page.goto(jobs_url)
+    page.get_by_label("Distance from you").select_option(label="Within 100 km")  # London is 60 km away
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**radius=100**")
+    places = page.locator("ol.jobs > li p.muted").all_inner_texts()
+    assert places and all(place.startswith("London") for place in places)
+    page.get_by_role("link", name="Your profile").click()
     page.get_by_role("link", name="Delete my profile").click()
     page.get_by_role("button", name="Yes, delete my profile").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Your profile was deleted"

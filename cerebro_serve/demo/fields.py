@@ -365,3 +365,16 @@ LAST_NAMES = (
     "Weber",
 )
 CITIES = ("London", "Paris", "Berlin", "Madrid", "Amsterdam", "Lisbon", "Dublin", "Milan", "Bucharest", "Lyon")
+# Where each city is (latitude, longitude), so that distance filters have something to measure on the demo.
+CITY_COORDINATES = {
+    "London": (51.5074, -0.1278),
+    "Paris": (48.8566, 2.3522),
+    "Berlin": (52.52, 13.405),
+    "Madrid": (40.4168, -3.7038),
+    "Amsterdam": (52.3676, 4.9041),
+    "Lisbon": (38.7223, -9.1393),
+    "Dublin": (53.3498, -6.2603),
+    "Milan": (45.4642, 9.19),
+    "Bucharest": (44.4268, 26.1025),
+    "Lyon": (45.764, 4.8357),
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 
-from cerebro_serve.demo.fields import CITIES, FIELDS, FIRST_NAMES, LAST_NAMES, Field
+from cerebro_serve.demo.fields import CITIES, CITY_COORDINATES, FIELDS, FIRST_NAMES, LAST_NAMES, Field
 from cerebro_serve.demo.studio import load_demo_studio
 from cerebro_serve.objects import (
     JOB,
@@ -29,6 +29,11 @@ DEMO_SOURCE = "Demo candidates"
 DEMO_BOARD = "Demo jobs"
 PROFILES_PER_FIELD = 20
 JOBS_PER_FIELD = 5
+
+
+def _place(city: str) -> Location:
+    lat, lng = CITY_COORDINATES[city]
+    return Location(text=city, lat=lat, lng=lng)
 
 
 def _skills(field: Field, rng: random.Random, count: int) -> list[Skill]:
@@ -91,7 +96,7 @@ def demo_profile(field: Field, number: int, rng: random.Random) -> Profile:
             first_name=first,
             last_name=last,
             email=f"{first}.{last}.{number}@example.com".lower(),
-            location=Location(text=city),
+            location=_place(city),
             summary=summary,
         ),
         experiences=experiences,
@@ -113,7 +118,7 @@ def demo_job(field: Field, number: int, rng: random.Random) -> Job:
         reference=f"demo-job-{field.name.replace(' ', '-')}-{number}",
         name=title,
         summary=f"{company} is hiring a {title} in {city} to join its {field.name} team.",
-        location=Location(text=city),
+        location=_place(city),
         responsibilities="\n".join(f"- {duty.capitalize()}" for duty in duties),
         requirements=(
             f"{rng.randint(1, 8)}+ years as a {title} or similar; "
