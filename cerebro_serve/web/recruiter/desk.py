@@ -167,32 +167,23 @@ def profile_of(workspace: Workspace, copilot: Copilot, profile_key: str) -> Prof
 
 
 def rate(workspace: Workspace, copilot: Copilot, view: TableView, profile_key: str, score: float) -> None:
-    require_board(copilot, view.board)
-    source_key = profile_source(workspace, copilot, profile_key)
-    workspace.feedback.rate(
-        RatingCreate(
-            role="recruiter",
-            score=score,
-            source_key=source_key,
-            board_key=view.board,
-            profile_key=profile_key,
-            job_key=view.job,
-        )
-    )
+    workspace.feedback.rate(RatingCreate(**_signal(workspace, copilot, view, profile_key), score=score))
 
 
 def track(workspace: Workspace, copilot: Copilot, view: TableView, profile_key: str, stage: str) -> None:
-    require_board(copilot, view.board)
     if stage not in stages(workspace, copilot):
         raise InvalidParameters("choose one of the journey's stages")
+    workspace.feedback.track(TrackingCreate(**_signal(workspace, copilot, view, profile_key), action=stage))
+
+
+def _signal(workspace: Workspace, copilot: Copilot, view: TableView, profile_key: str) -> dict[str, Any]:
+    """Who gives the rating or tracking and about which pair: the recruiter, on the copilot's pools only."""
+    require_board(copilot, view.board)
     source_key = profile_source(workspace, copilot, profile_key)
-    workspace.feedback.track(
-        TrackingCreate(
-            role="recruiter",
-            action=stage,
-            source_key=source_key,
-            board_key=view.board,
-            profile_key=profile_key,
-            job_key=view.job,
-        )
-    )
+    return {
+        "role": "recruiter",
+        "source_key": source_key,
+        "board_key": view.board,
+        "profile_key": profile_key,
+        "job_key": view.job,
+    }

@@ -19,15 +19,10 @@ def version_charts(version: dict[str, Any], lang: str) -> list[Markup]:
     charts = []
     if validation.get("roc_curve"):
         charts.append(
-            line_chart(
+            _roc_chart(
                 [_roc(_("Version {version}", version=number), validation)],
-                title=_("ROC curve of version {version} on the validation pairs", version=number),
-                x_label=_("False positive rate"),
-                y_label=_("True positive rate"),
-                x_range=(0.0, 1.0),
-                y_range=(0.0, 1.0),
-                diagonal=True,
-                series_label=_("Series"),
+                _("ROC curve of version {version} on the validation pairs", version=number),
+                lang,
                 caption=_("AUC {auc}; the dotted diagonal is chance.", auc=_number(validation.get("auc"))),
             )
         )
@@ -89,15 +84,21 @@ def comparison_chart(pair: list[dict[str, Any]], lang: str) -> Markup | None:
     ]
     if not any(s.points for s in series):
         return None
+    return _roc_chart(series, _("ROC curves of versions {a} and {b}", a=pair[0]["version"], b=pair[1]["version"]), lang)
+
+
+def _roc_chart(series: list[Series], title: str, lang: str, caption: str = "") -> Markup:
+    _ = translator(lang).gettext
     return line_chart(
         series,
-        title=_("ROC curves of versions {a} and {b}", a=pair[0]["version"], b=pair[1]["version"]),
+        title=title,
         x_label=_("False positive rate"),
         y_label=_("True positive rate"),
         x_range=(0.0, 1.0),
         y_range=(0.0, 1.0),
         diagonal=True,
         series_label=_("Series"),
+        caption=caption,
     )
 
 
