@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cerebro_serve.settings import Settings
+from cerebro_serve.store.backup import BackupError
 
 if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
     from cerebro_serve.engine.batcher import DynamicBatcher
@@ -196,6 +198,35 @@ def import_feedback(settings: Settings, kind: str, path: Path) -> int:
     return 1 if report.rejected else 0
 
 
+def backup(settings: Settings, directory: Path) -> int:
+    """The store (a consistent copy while the server runs), the index files and the admin key."""
+    from cerebro_serve.store.backup import backup_store, copy_tree
+
+    manifest = backup_store(settings.store_url, directory)
+    files = copy_tree(settings.index_dir, directory / "indexes")
+    key_file = settings.data_dir / "api_key"
+    if key_file.exists():
+        shutil.copy2(key_file, directory / "api_key")
+    print(
+        f"backed up the {manifest.dialect} store (schema {manifest.schema_version}) and {files} index files "
+        f"to {directory}"
+    )
+    return 0
+
+
+def restore(settings: Settings, directory: Path) -> int:
+    """Into an empty store: the backup's store, its index files, and its admin key unless one is set."""
+    from cerebro_serve.store.backup import copy_tree, restore_store
+
+    manifest = restore_store(settings.store_url, directory)
+    files = copy_tree(directory / "indexes", settings.index_dir)
+    key_file = settings.data_dir / "api_key"
+    if (directory / "api_key").exists() and not key_file.exists() and not settings.api_key:
+        shutil.copy2(directory / "api_key", key_file)
+    print(f"restored the {manifest.dialect} store of {manifest.created_at} and {files} index files")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cerebro-serve", description="HrFlow-compatible talent-matching server")
     parser.add_argument("--data-dir", type=Path, help="where the store, indexes and key live (CEREBRO_DATA_DIR)")
@@ -217,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     tune_parser.add_argument("--out", type=Path, required=True, help="where to write the fine-tuned model")
     tune_parser.add_argument("--mode", choices=["rating", "tracking"], default="rating")
     tune_parser.add_argument("--epochs", type=int, default=1)
+    backup_parser = commands.add_parser("backup", help="copy the store, the index files and the key to a folder")
+    backup_parser.add_argument("directory", type=Path)
+    restore_parser = commands.add_parser("restore", help="restore a backup into an empty store")
+    restore_parser.add_argument("directory", type=Path)
     import_parser = commands.add_parser("import-feedback", help="import ratings or trackings from a JSONL file")
     import_parser.add_argument("kind", choices=["rating", "tracking"])
     import_parser.add_argument("path", type=Path, help="one JSON object per line, the fields of POST /v1/<kind>")
@@ -235,9 +270,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "finetune-encoder":
             settings = Settings.from_env(data_dir=data_dir)
             return finetune_encoder(settings, args.algorithm_key, args.mode, args.out, args.epochs)
+        if args.command == "backup":
+            return backup(Settings.from_env(data_dir=data_dir), args.directory)
+        if args.command == "restore":
+            return restore(Settings.from_env(data_dir=data_dir), args.directory)
         if args.command == "import-feedback":
             return import_feedback(Settings.from_env(data_dir=data_dir), args.kind, args.path)
         return create_key(Settings.from_env(data_dir=data_dir), args.permission)
     except ValueError as error:
         print(f"cerebro-serve: {error}", file=sys.stderr)
         return 2
+    except BackupError as error:
+        print(f"cerebro-serve: {error}", file=sys.stderr)
+        return 1
