@@ -198,6 +198,44 @@ def import_feedback(settings: Settings, kind: str, path: Path) -> int:
     return 1 if report.rejected else 0
 
 
+def import_records(settings: Settings, kind_name: str, pool_key: str, path: Path) -> int:
+    """Profiles or jobs from a JSONL file, or resumes from a folder, with a progress bar; run it again after
+    an interruption and only what had not landed is stored."""
+    from tqdm import tqdm
+
+    from cerebro_serve.objects import JOB, PROFILE
+    from cerebro_serve.services.errors import ServiceError
+
+    kind = PROFILE if kind_name == "profiles" else JOB
+    if path.is_dir() and kind is not PROFILE:
+        raise ValueError("a folder is read as resumes: import it into a source (`import profiles`)")
+    if not path.exists():
+        raise ValueError(f"there is no {path}")
+    total = sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else _count_lines(path)
+    workspace, batcher = build_workspace(settings, training_worker=False)
+    try:
+        with tqdm(total=total, unit=" records", dynamic_ncols=True) as bar:
+            if path.is_dir():
+                summary = workspace.importer.import_resumes(pool_key, path, bar.update)
+            else:
+                summary = workspace.importer.import_lines(kind, pool_key, path, bar.update)
+    except ServiceError as error:  # the pool is unknown
+        print(f"cerebro-serve: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        workspace.close()
+        batcher.close()
+    for where, reason in summary.refused:
+        print(f"{where}: {reason}", file=sys.stderr)
+    print(f"{summary.stored} stored, {summary.already} already stored, {len(summary.refused)} refused")
+    return 1 if summary.refused else 0
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def backup(settings: Settings, directory: Path) -> int:
     """The store (a consistent copy while the server runs), the index files and the admin key."""
     from cerebro_serve.store.backup import backup_store, copy_tree
@@ -248,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     tune_parser.add_argument("--out", type=Path, required=True, help="where to write the fine-tuned model")
     tune_parser.add_argument("--mode", choices=["rating", "tracking"], default="rating")
     tune_parser.add_argument("--epochs", type=int, default=1)
+    records_parser = commands.add_parser(
+        "import", help="import profiles or jobs (JSONL of HrFlow objects, or a folder of resumes) into a pool"
+    )
+    records_parser.add_argument("kind", choices=["profiles", "jobs"])
+    records_parser.add_argument("pool_key", help="the source (profiles) or board (jobs) to import into")
+    records_parser.add_argument("path", type=Path, help="a .jsonl file, or a folder of resume files")
     backup_parser = commands.add_parser("backup", help="copy the store, the index files and the key to a folder")
     backup_parser.add_argument("directory", type=Path)
     restore_parser = commands.add_parser("restore", help="restore a backup into an empty store")
@@ -270,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "finetune-encoder":
             settings = Settings.from_env(data_dir=data_dir)
             return finetune_encoder(settings, args.algorithm_key, args.mode, args.out, args.epochs)
+        if args.command == "import":
+            return import_records(Settings.from_env(data_dir=data_dir), args.kind, args.pool_key, args.path)
         if args.command == "backup":
             return backup(Settings.from_env(data_dir=data_dir), args.directory)
         if args.command == "restore":

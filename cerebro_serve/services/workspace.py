@@ -26,6 +26,7 @@ from cerebro_serve.services.metrics import Metrics
 from cerebro_serve.services.parsing import ParsingService
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
+from cerebro_serve.services.record_import import RecordImporter
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.services.release_gate import GatePolicy, ReleaseGate
 from cerebro_serve.services.text import TextService
@@ -97,6 +98,7 @@ class Workspace:
         self.sandbox = sandbox
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()
+        self.importer = RecordImporter(self.records, self.parsing)
         self.text = TextService(encoder, default_lexicon, index_dir)
         self.ready = threading.Event()
         self.warm_up_error: str | None = None

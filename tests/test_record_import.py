@@ -1,0 +1,103 @@
+"""Bulk import: JSON Lines of profiles or jobs and folders of resumes land once, refusals are listed with
+where and why, and an import interrupted half way stores only the rest when it runs again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import PYTHON_RESUME
+
+from cerebro_serve.cli import main
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services import Workspace, record_import
+from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery
+from cerebro_serve.store import SqlStore
+
+
+def _lines(path: Path, rows: list) -> Path:
+    path.write_text("\n".join(row if isinstance(row, str) else json.dumps(row) for row in rows) + "\n")
+    return path
+
+
+def _references(workspace: Workspace, source: str) -> list[str]:
+    query = ProfilesStoringQuery(source_keys=[source], limit=100, return_profile=True)
+    return sorted(p.reference for p in workspace.records.list(PROFILE, query).items)
+
+
+def test_lines_land_once_and_refusals_say_where(workspace: Workspace, pools, tmp_path: Path) -> None:
+    source, board = pools
+    path = _lines(
+        tmp_path / "people.jsonl",
+        [
+            {"reference": "ada", "text": "Ada, Python developer", "source_key": "ignored"},
+            {"text": "Grace, COBOL and compilers"},  # no reference: given "people.jsonl:2"
+            "{not json",
+            {"reference": "bob", "skills": "many"},  # skills must be a list
+            {"reference": "eve", "text": "Eve, security engineer"},
+        ],
+    )
+    seen: list[int] = []
+    first = workspace.importer.import_lines(PROFILE, source, path, seen.append)
+    assert (first.stored, first.already, sum(seen)) == (3, 0, 5)
+    assert [where for where, _ in first.refused] == ["people.jsonl:3", "people.jsonl:4"]
+    assert "skills" in first.refused[1][1]
+    assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
+    again = workspace.importer.import_lines(PROFILE, source, path, lambda _: None)
+    assert (again.stored, again.already, len(again.refused)) == (0, 3, 2)
+    assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
+
+    jobs = _lines(tmp_path / "jobs.jsonl", [{"reference": "j1", "name": "Data engineer"}, {"reference": "j2"}])
+    summary = workspace.importer.import_lines(JOB, board, jobs, lambda _: None)
+    assert summary.stored == 1 and summary.refused == [("jobs.jsonl:2", "a job needs a `name`")]
+    assert workspace.records.list(JOB, JobsStoringQuery(board_keys=[board])).total == 1
+
+
+def test_an_interrupted_import_stores_the_rest_when_run_again(
+    workspace: Workspace, pools, tmp_path: Path, monkeypatch
+) -> None:
+    source, _ = pools
+    monkeypatch.setattr(record_import, "BATCH", 2)
+    path = _lines(tmp_path / "many.jsonl", [{"reference": f"p{n}", "text": f"Profile {n}"} for n in range(7)])
+
+    def interrupt_after_two_batches(count: int, done: list[int] = []) -> None:  # noqa: B006 - a counter
+        done.append(count)
+        if sum(done) >= 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        workspace.importer.import_lines(PROFILE, source, path, interrupt_after_two_batches)
+    assert len(_references(workspace, source)) == 4
+    rest = workspace.importer.import_lines(PROFILE, source, path, lambda _: None)
+    assert (rest.stored, rest.already) == (3, 4)
+    assert _references(workspace, source) == [f"p{n}" for n in range(7)]
+
+
+def test_a_folder_of_resumes_is_parsed_into_the_source(workspace: Workspace, pools, tmp_path: Path) -> None:
+    source, _ = pools
+    folder = tmp_path / "resumes"
+    (folder / "2024").mkdir(parents=True)
+    (folder / "ada.txt").write_text(PYTHON_RESUME)
+    (folder / "2024" / "grace.txt").write_text(PYTHON_RESUME.replace("Python", "Java"))
+    (folder / "empty.txt").write_bytes(b"")
+    summary = workspace.importer.import_resumes(source, folder, lambda _: None)
+    assert summary.stored == 2 and [where for where, _ in summary.refused] == ["empty.txt"]
+    assert _references(workspace, source) == ["2024/grace.txt", "ada.txt"]
+    again = workspace.importer.import_resumes(source, folder, lambda _: None)
+    assert (again.stored, again.already) == (0, 2)
+
+
+def test_the_cli_imports_with_a_progress_bar_and_says_what_it_refused(tmp_path: Path, monkeypatch, capsys) -> None:
+    for name in ("CEREBRO_DATABASE_URL", "CEREBRO_API_KEY", "CEREBRO_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    store = SqlStore(f"sqlite:///{data / 'cerebro.db'}")
+    store.pools.create_pool("source", "s" * 40, "Candidates", None)
+    store.close()
+    path = _lines(tmp_path / "p.jsonl", [{"reference": "a", "text": "Python developer"}, "[1]"])
+    assert main(["--data-dir", str(data), "import", "profiles", "s" * 40, str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "1 stored, 0 already stored, 1 refused" in out and "p.jsonl:2: " in err and "records" in err
+    assert main(["--data-dir", str(data), "import", "jobs", "s" * 40, str(path)]) == 2  # not a board
