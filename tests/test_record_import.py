@@ -36,18 +36,23 @@ def test_lines_land_once_and_refusals_say_where(workspace: Workspace, pools, tmp
             "{not json",
             {"reference": "bob", "skills": "many"},  # skills must be a list
             {"reference": "eve", "text": "Eve, security engineer"},
+            {"reference": "eve", "text": "Eve again"},  # the same reference twice
+            {"reference": "zed", "key": "not-hex", "text": "A key that is not 40 hex characters"},
         ],
     )
     seen: list[int] = []
     first = workspace.importer.import_lines(PROFILE, source, path, seen.append)
-    assert (first.stored, first.already, sum(seen)) == (3, 0, 5)
-    assert [where for where, _ in first.refused] == ["people.jsonl:3", "people.jsonl:4"]
-    assert "skills" in first.refused[1][1]
+    assert (first.stored, first.already, sum(seen)) == (3, 0, 7)
+    refused = dict(first.refused)
+    assert list(refused) == ["people.jsonl:3", "people.jsonl:4", "people.jsonl:6", "people.jsonl:7"]
+    assert "given twice" in refused["people.jsonl:6"] and "`key`" in refused["people.jsonl:7"]
+    assert "skills" in refused["people.jsonl:4"]
     assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
     again = workspace.importer.import_lines(PROFILE, source, path, lambda _: None)
-    assert (again.stored, again.already, len(again.refused)) == (0, 3, 2)
+    assert (again.stored, again.already, len(again.refused)) == (0, 4, 3)
     assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
 
+    # j2 refuses the batch the encoder was to embed with j1; the two go one by one and j1 lands.
     jobs = _lines(tmp_path / "jobs.jsonl", [{"reference": "j1", "name": "Data engineer"}, {"reference": "j2"}])
     summary = workspace.importer.import_lines(JOB, board, jobs, lambda _: None)
     assert summary.stored == 1 and summary.refused == [("jobs.jsonl:2", "a job needs a `name`")]

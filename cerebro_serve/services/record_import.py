@@ -49,6 +49,10 @@ class RecordImporter:
                 summary.already += 1
                 advance(1)
                 continue
+            if any(other.reference == record.reference for _, other in batch):
+                summary.refused.append((where, f"reference {record.reference} is given twice in this batch"))
+                advance(1)
+                continue
             batch.append((where, record))
             if len(batch) >= BATCH:
                 self._store(kind, pool_key, batch, summary, advance)
@@ -115,8 +119,11 @@ class RecordImporter:
         try:
             _patiently(functools.partial(self.records.index, kind, pool_key, [record for _, record in batch]))
             summary.stored += len(batch)
-        except ServiceError:
+        except ServiceError:  # records before the refused one were stored; the rest go one by one
             for where, record in batch:
+                if self._landed(kind, pool_key, record.reference):
+                    summary.stored += 1
+                    continue
                 try:
                     _patiently(functools.partial(self.records.index, kind, pool_key, [record]))
                     summary.stored += 1
