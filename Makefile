@@ -31,12 +31,14 @@ serve: install-serve
 test: install
 	$(BIN)/pytest -q
 
-# Lint and format (ruff), types (mypy), the layer contract (import-linter, .importlinter).
+# Lint and format (ruff), types (mypy), the layer contract (import-linter, .importlinter), the
+# Dockerfiles (hadolint, .hadolint.yaml).
 lint: install
 	$(BIN)/ruff check cerebro_serve tests bench tools
 	$(BIN)/ruff format --check cerebro_serve tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint deploy/Dockerfile deploy/Dockerfile.gpu
 
 # Refresh the lock files from pyproject.toml, keeping every pin that still satisfies it
 # (`make lock UPGRADE=--upgrade` moves them all to the newest releases).
