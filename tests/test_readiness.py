@@ -80,3 +80,21 @@ def test_a_failed_warm_up_keeps_the_server_unready(
             assert answer.status_code == 503 and "no such file" in answer.json()["message"]
     finally:
         workspace.close()
+
+
+def test_readiness_fails_while_the_store_does_not_answer(client, workspace: Workspace, monkeypatch) -> None:
+    """A database restarting takes the instance out of the load balancer until it answers again."""
+    deadline = time.monotonic() + 60
+    while client.get("/readyz").status_code != 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    def refused() -> None:
+        raise OSError("connection refused\nsecond line not shown")
+
+    monkeypatch.setattr(workspace.store, "ping", refused)
+    answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert answer.json()["message"] == "Service Unavailable. The store is unreachable: OSError: connection refused"
+    assert client.get("/healthz").status_code == 200  # alive all the same: no restart for a database outage
+    monkeypatch.undo()
+    assert client.get("/readyz").status_code == 200

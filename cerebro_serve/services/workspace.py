@@ -118,6 +118,19 @@ class Workspace:
         else:
             self.ready.set()
 
+    def unready(self) -> str | None:
+        """Why the server should not take traffic now (None: it may): warm-up still running or failed, or
+        the store unreachable (a database restarting, a network partition)."""
+        if self.warm_up_error is not None:
+            return f"Warm-up failed: {self.warm_up_error}"
+        if not self.ready.is_set():
+            return "Warming up: loading the skills lexicon."
+        try:
+            self.store.ping()
+        except Exception as error:  # noqa: BLE001 - whatever the driver raises, the store is not answering
+            return f"The store is unreachable: {type(error).__name__}: {str(error).splitlines()[0][:300]}"
+        return None
+
     def close(self) -> None:
         """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
         (a batcher, in a server) belongs to whoever made it."""

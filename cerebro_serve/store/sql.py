@@ -6,6 +6,8 @@ Every write commits before it returns, so a record the API has acknowledged surv
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from cerebro_serve.store.algorithm_stops import StopStore
 from cerebro_serve.store.api_keys import KeyStore
 from cerebro_serve.store.audit import AuditStore
@@ -40,6 +42,11 @@ class SqlStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def ping(self) -> None:
+        """A round trip to the database; raises when it does not answer."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,5 +1,5 @@
 """Probes for orchestrators, outside `/v1` and without a key: `/healthz` (the process answers) and
-`/readyz` (the workspace has loaded what requests need, so traffic may come)."""
+`/readyz` (the workspace has loaded what requests need and its store answers, so traffic may come)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from litestar import Request, Response, get
 
 from cerebro_serve.api.contract import public
 from cerebro_serve.api.envelope import envelope
-from cerebro_serve.api.routes.common import workspace_of
+from cerebro_serve.api.routes.common import call, workspace_of
 
 
 @get(
@@ -27,13 +27,10 @@ def healthz() -> Response:
     opt=public(errors=(503,)),
     name="readyz",
     tags=["probes"],
-    summary="Readiness: 503 until warm-up is done",
-    sync_to_thread=False,
+    summary="Readiness: 503 while warming up or while the store does not answer",
 )
-def readyz(request: Request) -> Response:
-    workspace = workspace_of(request)
-    if workspace.ready.is_set():
+async def readyz(request: Request) -> Response:
+    problem = await call(workspace_of(request).unready)
+    if problem is None:
         return envelope(200, "ready")
-    if workspace.warm_up_error is not None:
-        return envelope(503, f"Service Unavailable. Warm-up failed: {workspace.warm_up_error}")
-    return envelope(503, "Service Unavailable. Warming up: loading the skills lexicon.")
+    return envelope(503, f"Service Unavailable. {problem}")
