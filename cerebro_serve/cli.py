@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cerebro_serve.logs import configure_logging
 from cerebro_serve.settings import Settings
 from cerebro_serve.store.backup import BackupError
 
@@ -108,7 +109,9 @@ def serve(settings: Settings, demo: bool) -> int:
         _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
     app = create_app(workspace, max_body_bytes=settings.max_body_bytes, on_app_init=[mount_pages])
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", http=EnvelopedH11Protocol)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, log_level="info", http=EnvelopedH11Protocol
+    )
     batcher.close()  # once the app (and its workspace) has shut down
     return 0
 
@@ -301,9 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     import_parser.add_argument("path", type=Path, help="one JSON object per line, the fields of POST /v1/<kind>")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     data_dir = getattr(args, "serve_data_dir", None) or args.data_dir
     try:
+        configure_logging(Settings.from_env(data_dir=data_dir).log_format)
         if args.command == "serve":
             settings = Settings.from_env(data_dir=data_dir, host=args.host, port=args.port)
             return serve(settings, args.demo)

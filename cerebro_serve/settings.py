@@ -72,6 +72,9 @@ class Settings:
         "thread: trainings run inside the server; external: `cerebro-serve worker` runs them",
         ("thread", "external"),
     )
+    log_format: str = setting(
+        "text", "CEREBRO_LOG_FORMAT", "log lines as text, or as one JSON object a line", ("text", "json")
+    )
     audit_retention_days: int = setting(
         183, "CEREBRO_AUDIT_RETENTION_DAYS", "how long the audit trail keeps each request's event (6 months)"
     )

@@ -13,6 +13,7 @@ from cerebro_serve.api.disconnects import watch_disconnects
 from cerebro_serve.api.envelope import error_envelope
 from cerebro_serve.api.metrics import count_requests
 from cerebro_serve.api.options import answer_options
+from cerebro_serve.api.request_ids import tag_requests
 from cerebro_serve.api.routes.algorithms import algorithm_handlers
 from cerebro_serve.api.routes.audit import list_audit_events
 from cerebro_serve.api.routes.auth import check_auth
@@ -65,8 +66,10 @@ def create_app(
         middleware=[record_exchanges, answer_options, watch_disconnects],
         on_shutdown=[lambda: workspace.close()],
         on_app_init=on_app_init,
+        logging_config=None,  # the process's logging is configured once (cerebro_serve.logs), not per app
         openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )
     app.state.workspace = workspace
     app.asgi_handler = count_requests(app.asgi_handler, workspace.metrics)  # outside routing: 404s count too
+    app.asgi_handler = tag_requests(app.asgi_handler)  # outermost: every answer and log line has its id
     return app

@@ -5,6 +5,7 @@ scripts; `frame-ancestors` says who may embed it (nobody for the Studio, the all
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from litestar.response import Template
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.web.i18n import LANGUAGE_NAMES, LANGUAGES, negotiate, translator
 
+log = logging.getLogger(__name__)
 POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
@@ -75,6 +77,6 @@ def page_error(request: Request, error: Exception) -> Response[Any]:
     elif isinstance(error, HTTPException):
         status, detail = error.status_code, str(error.detail)
     else:
-        request.logger.exception("page failed")
+        log.exception("page %s failed", request.url.path)
         status, detail = 500, "Something went wrong on our side. Please try again in a moment."
     return render(request, "error.html", status=status, error_status=status, detail=detail)
