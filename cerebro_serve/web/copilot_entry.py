@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 
-import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.response import Redirect
 
-from cerebro_serve.web.calls import workspace_of
-from cerebro_serve.web.copilot_visit import open_visit
+from cerebro_serve.web.calls import call, workspace_of
+from cerebro_serve.web.copilot_visit import visit_of
 
 # The smallest transparent GIF (43 bytes).
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -19,7 +18,7 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 @get("/{key:str}")
 async def copilot_home(request: Request) -> Redirect:
     """A signed link opens the copilot's first page, whichever kind it is."""
-    visit = await anyio.to_thread.run_sync(open_visit, request)
+    visit = await visit_of(request)
     return Redirect(visit.link(f"/{visit.copilot.type}"))
 
 
@@ -27,9 +26,7 @@ async def copilot_home(request: Request) -> Redirect:
 async def tracking_pixel(request: Request) -> Response[bytes]:
     """Record the view (a tracking) that the signed pixel stands for; an image either way, never cached."""
     workspace = workspace_of(request)
-    await anyio.to_thread.run_sync(
-        workspace.copilots.record_pixel, request.path_params["key"], request.query_params.get("t")
-    )
+    await call(workspace.copilots.record_pixel, request.path_params["key"], request.query_params.get("t"))
     return Response(PIXEL, media_type="image/gif", headers={"Cache-Control": "no-store"})
 
 

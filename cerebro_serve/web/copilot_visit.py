@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.copilots import Copilot
-from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.render import language, render
 
 
@@ -50,6 +50,11 @@ def open_visit(request: Request) -> Visit:
     return Visit(
         copilot, request.query_params["access"], expires_at, lang, candidate if profile_key else None, profile_key
     )
+
+
+async def visit_of(request: Request) -> Visit:
+    """`open_visit` in a worker thread (it reads the store), for page handlers."""
+    return await call(open_visit, request)
 
 
 def readable_on(colour: str) -> str:

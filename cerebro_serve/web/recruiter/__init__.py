@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import anyio.to_thread
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
@@ -14,7 +13,7 @@ from cerebro_serve.objects import JOB
 from cerebro_serve.services.errors import InvalidParameters, QueueFull
 from cerebro_serve.services.pages import Page
 from cerebro_serve.web.calls import call, workspace_of
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit
+from cerebro_serve.web.copilot_visit import Visit, copilot_page, visit_of
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.recruiter.desk import (
     Row,
@@ -30,13 +29,9 @@ from cerebro_serve.web.recruiter.feedback import feedback_handlers
 from cerebro_serve.web.recruiter.table import GEM_NEAR_BEST, GEM_OVERLAP, GEM_TOP, STARS, TableView
 
 
-async def _visit(request: Request) -> Visit:
-    return await anyio.to_thread.run_sync(open_visit, request)
-
-
 @get("/{key:str}/recruiter")
 async def choose_job(request: Request) -> Template:
-    visit = await _visit(request)
+    visit = await visit_of(request)
     return await _home(request, visit)
 
 
@@ -73,7 +68,7 @@ async def _home(
 @post("/{key:str}/recruiter/jobs", status_code=303)
 async def write(request: Request) -> Redirect | Template:
     """A typed job: parsed, stored on the copilot's first board (so it can be scored), then ranked."""
-    visit = await _visit(request)
+    visit = await visit_of(request)
     form = await request.form()
     title, description = str(form.get("title", "")), str(form.get("description", ""))
     typed = {"title": title, "description": description}
@@ -95,7 +90,7 @@ async def write(request: Request) -> Redirect | Template:
 @get("/{key:str}/recruiter/pool")
 async def pool(request: Request) -> Template:
     """The talent pool ranked for the job, one page of the table, filtered as the URL says."""
-    visit = await _visit(request)
+    visit = await visit_of(request)
     workspace = workspace_of(request)
     view = TableView.of(request.query_params)
     shown = await call(job, workspace, visit.copilot, view.board, view.job)
@@ -134,7 +129,7 @@ async def pool(request: Request) -> Template:
 @get("/{key:str}/recruiter/profile")
 async def profile(request: Request) -> Template:
     """One profile's explanation beside the job: what matches and what is missing."""
-    visit = await _visit(request)
+    visit = await visit_of(request)
     workspace = workspace_of(request)
     view = TableView.of(request.query_params)
     profile_key = request.query_params.get("profile", "")

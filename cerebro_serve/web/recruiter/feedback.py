@@ -6,17 +6,15 @@ confirmation as JSON, so the table stays where it is and the message is announce
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-import anyio.to_thread
 from litestar import Request, Response, post
 from litestar.response import Redirect
 
 from cerebro_serve.services.errors import ServiceError
-from cerebro_serve.web.calls import workspace_of
-from cerebro_serve.web.copilot_visit import Visit, open_visit
+from cerebro_serve.web.calls import call, workspace_of
+from cerebro_serve.web.copilot_visit import Visit, visit_of
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.recruiter.desk import rate, track
 from cerebro_serve.web.recruiter.table import TableView, stars_to_score
@@ -27,13 +25,13 @@ BACK_TO = {"pool": "/recruiter/pool", "profile": "/recruiter/profile"}
 async def _record(
     request: Request, saved: str, save: Callable[[Visit, TableView, dict[str, str]], Any], message: str
 ) -> Response[Any] | Redirect:
-    visit = await anyio.to_thread.run_sync(open_visit, request)
+    visit = await visit_of(request)
     form = {name: str(value) for name, value in (await request.form()).items()}
     wants_json = "application/json" in request.headers.get("accept", "")
     _ = translator(visit.lang).gettext
     try:
         view = TableView.of(form)
-        await anyio.to_thread.run_sync(functools.partial(save, visit, view, form))
+        await call(save, visit, view, form)
     except ServiceError as error:
         if wants_json:
             return Response({"message": _(error.detail)}, status_code=error.status)

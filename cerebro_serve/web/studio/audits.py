@@ -3,9 +3,9 @@ answers, opened with the admin's session instead of a key header, under the page
 
 from __future__ import annotations
 
-import anyio.to_thread
 from litestar import Request, Response, get
 
+from cerebro_serve.web.calls import call
 from cerebro_serve.web.render import policy
 from cerebro_serve.web.studio_session import require_admin
 
@@ -13,7 +13,7 @@ from cerebro_serve.web.studio_session import require_admin
 @get("/audits/{key:str}", guards=[require_admin])
 async def audit_report(request: Request) -> Response[str]:
     fairness = request.app.state.workspace.fairness
-    page = await anyio.to_thread.run_sync(fairness.html, request.path_params["key"])
+    page = await call(fairness.html, request.path_params["key"])
     return Response(page, media_type="text/html", headers={"Content-Security-Policy": policy()})
 
 

@@ -9,9 +9,10 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from cerebro_serve.web.copilot_visit import copilot_page
+from cerebro_serve.web.calls import call
+from cerebro_serve.web.copilot_visit import copilot_page, visit_of
 from cerebro_serve.web.i18n import translator
-from cerebro_serve.web.talent.common import call, candidate_of, visit_of
+from cerebro_serve.web.talent.common import candidate_of
 from cerebro_serve.web.talent.consent import ConsentForm
 from cerebro_serve.web.talent.job import talent_job_handlers
 from cerebro_serve.web.talent.jobs import talent_jobs_handlers

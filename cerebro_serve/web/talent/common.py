@@ -12,11 +12,7 @@ from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.services.errors import NotFound
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.web.calls import call, workspace_of
-from cerebro_serve.web.copilot_visit import Visit, copilot_page, open_visit
-
-
-async def visit_of(request: Request) -> Visit:
-    return await call(open_visit, request)
+from cerebro_serve.web.copilot_visit import Visit, copilot_page, visit_of
 
 
 def find_profile(request: Request, visit: Visit) -> Profile | None:

@@ -14,9 +14,9 @@ from cerebro_serve.objects import JOB, Job, Profile
 from cerebro_serve.services.errors import Forbidden, NotFound
 from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.queries import FeedbackListQuery, RecordLookup, TrackingCreate, UpskillingQuery
-from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.copilot_visit import Visit, copilot_page
-from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page
+from cerebro_serve.web.talent.common import candidate_of, no_profile_page
 
 ACTIONS = ("apply", "not_interested")
 

@@ -14,9 +14,9 @@ from cerebro_serve.objects import Job, Profile
 from cerebro_serve.services.copilots import Copilot
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import Geopoint, JobsScoringQuery, Tag
-from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.copilot_visit import Visit, copilot_page
-from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page
+from cerebro_serve.web.talent.common import candidate_of, no_profile_page
 
 PER_PAGE = 10
 RADII = (10, 25, 50, 100, 250, 500)  # km

@@ -14,9 +14,9 @@ from litestar.response import Redirect
 from cerebro_serve.objects import PROFILE, Profile, Skill
 from cerebro_serve.services.errors import InvalidParameters, Missing
 from cerebro_serve.services.queries import RecordLookup
-from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.copilot_visit import Visit, copilot_page
-from cerebro_serve.web.talent.common import call, candidate_of, no_profile_page, without_candidate
+from cerebro_serve.web.talent.common import candidate_of, no_profile_page, without_candidate
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_SKILLS = 100

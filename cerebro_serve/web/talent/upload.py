@@ -12,9 +12,8 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 
 from cerebro_serve.services.parsing import DocumentRejected, ProfileFileRequest
-from cerebro_serve.web.calls import workspace_of
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.copilot_visit import Visit
-from cerebro_serve.web.talent.common import call
 from cerebro_serve.web.talent.consent import ConsentForm
 
 NO_CONSENT = "Please tick both consent boxes: we cannot read your resume without them."
