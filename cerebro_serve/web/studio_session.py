@@ -13,6 +13,7 @@ from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.response import Redirect
 
 from cerebro_serve.services import Workspace
+from cerebro_serve.web.render import language
 
 SESSIONS = ServerSideSessionConfig(
     key="cerebro_studio", samesite="strict", httponly=True, max_age=8 * 3600, path="/studio"
@@ -35,6 +36,24 @@ def require_admin(connection: ASGIConnection, handler: BaseRouteHandler) -> None
     if signed_in_key(connection) is None:
         query = connection.url.query
         raise SignInRequired(connection.url.path + (f"?{query}" if query else ""))
+
+
+def back(request: Request, path: str, slot: str, **outcome: str | None) -> Redirect:
+    """After an action, the page again in the admin's language (post/redirect/get). What the action did
+    waits in the server-side session under the page's `slot`, shown once: no link can make the Studio show
+    a message."""
+    done = {name: value for name, value in outcome.items() if value is not None}
+    request.set_session({**(request.session or {}), slot: done})
+    return Redirect(f"{path}?{urlencode({'lang': language(request)})}", status_code=303)
+
+
+def flash(request: Request, slot: str) -> dict[str, str]:
+    """The outcome of the last action on the page, once."""
+    session = dict(request.session or {})
+    message = session.pop(slot, None) or {}
+    if message:
+        request.set_session(session)
+    return message
 
 
 def to_sign_in(request: Request, error: Exception) -> Redirect:

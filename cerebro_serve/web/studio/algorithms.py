@@ -24,28 +24,12 @@ from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.i18n import translator
 from cerebro_serve.web.render import language, render
 from cerebro_serve.web.studio.algorithm_charts import comparison_chart, version_charts
-from cerebro_serve.web.studio_session import require_admin, signed_in_key
+from cerebro_serve.web.studio_session import back, flash, require_admin, signed_in_key
 
 ROLES = ("recruiter", "manager", "employee", "candidate")
 OUTCOMES = ("positive", "neutral", "negative")
 STAGE_ROWS = 5  # stage rows the fork form offers without script; studio.js adds more
 FLASH = "algorithms_flash"
-
-
-def back(request: Request, path: str, *, done: str | None = None, error: str | None = None) -> Redirect:
-    """After an action, the page again in the admin's language (post/redirect/get); what happened waits
-    in the session for that page, so no link can make the Studio show a message of someone else's."""
-    request.set_session({**(request.session or {}), FLASH: {"done": done, "error": error}})
-    return Redirect(f"{path}?{urlencode({'lang': language(request)})}", status_code=303)
-
-
-def flash(request: Request) -> dict[str, str | None]:
-    """The outcome of the last action, shown once."""
-    session = dict(request.session or {})
-    message = session.pop(FLASH, None) or {}
-    if message:
-        request.set_session(session)
-    return message
 
 
 @get("/algorithms", guards=[require_admin])
@@ -76,7 +60,7 @@ async def fork(request: Request) -> Template | Redirect:
     except (msgspec.ValidationError, ServiceError) as error:
         detail = error.detail if isinstance(error, ServiceError) else str(error)
         return await _list_page(request, form, _("The algorithm was not created: {detail}", detail=detail), 400)
-    return back(request, f"/studio/algorithms/{created['key']}", done="fork")
+    return back(request, f"/studio/algorithms/{created['key']}", FLASH, done="fork")
 
 
 async def _list_page(request: Request, form: Any, error: str | None, status: int = 200) -> Template:
@@ -129,7 +113,7 @@ async def overview(request: Request) -> Template:
         algorithm=algorithm,
         shown=shown,
         charts=version_charts(shown, lang) if shown and shown["metrics"] else [],
-        flash=flash(request),
+        flash=flash(request, FLASH),
     )
 
 
@@ -195,11 +179,11 @@ async def act(request: Request) -> Redirect:
             released = msgspec.convert(body, AlgorithmRelease)
             await call(algorithms.release, released, audit.key_id(signed_in_key(request)))
         else:
-            return back(request, f"/studio/algorithms/{key}", error=f"unknown action {action[:40]!r}")
+            return back(request, f"/studio/algorithms/{key}", FLASH, error=f"unknown action {action[:40]!r}")
     except (msgspec.ValidationError, ServiceError, ValueError) as error:
         detail = error.detail if isinstance(error, ServiceError) else str(error)
-        return back(request, f"/studio/algorithms/{key}", error=detail)
-    return back(request, f"/studio/algorithms/{key}", done=action)
+        return back(request, f"/studio/algorithms/{key}", FLASH, error=detail)
+    return back(request, f"/studio/algorithms/{key}", FLASH, done=action)
 
 
 algorithm_handlers = [algorithms_page, fork, overview, compare, act]

@@ -21,25 +21,11 @@ from cerebro_serve.services.queries import AlgorithmListQuery, PoolListQuery
 from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.render import language, render
 from cerebro_serve.web.studio.copilot_form import FILTERS, CopilotForm
-from cerebro_serve.web.studio_session import require_admin
+from cerebro_serve.web.studio_session import back, flash, require_admin
 
 PREVIEW_SECONDS = 15 * 60
 EXPIRIES = ((3600, "1 hour"), (DAY, "1 day"), (7 * DAY, "7 days"), (30 * DAY, "30 days"), (365 * DAY, "1 year"))
 FLASH = "copilots_flash"
-
-
-def _back(request: Request, path: str, **flash: str) -> Redirect:
-    """Post/redirect/get: what happened (a minted URL too) waits in the server-side session for the page."""
-    request.set_session({**(request.session or {}), FLASH: flash})
-    return Redirect(f"{path}?{urlencode({'lang': language(request)})}", status_code=303)
-
-
-def _flash(request: Request) -> dict[str, str]:
-    session = dict(request.session or {})
-    message = session.pop(FLASH, None) or {}
-    if message:
-        request.set_session(session)
-    return message
 
 
 def _absolute(request: Request, path: str) -> str:
@@ -78,7 +64,7 @@ async def copilots_page(request: Request) -> Template:
         page=page,
         max_page=listed.meta["maxPage"],
         page_url=lambda page: f"/studio/copilots?{urlencode({'lang': language(request), 'page': page})}",
-        flash=_flash(request),
+        flash=flash(request, FLASH),
     )
 
 
@@ -94,13 +80,13 @@ async def create_copilot(request: Request) -> Template | Redirect:
         copilot = await call(workspace_of(request).copilots.create, form.create())
     except ServiceError as error:
         return await _form_page(request, None, form, error=error.detail, status=error.status)
-    return _back(request, f"/studio/copilots/{copilot.key}", done="created")
+    return back(request, f"/studio/copilots/{copilot.key}", FLASH, done="created")
 
 
 @get("/copilots/{key:str}", guards=[require_admin])
 async def edit_copilot_page(request: Request) -> Template:
     copilot = await call(workspace_of(request).copilots.get, request.path_params["key"])
-    return await _form_page(request, copilot, CopilotForm.of(copilot), flash=_flash(request))
+    return await _form_page(request, copilot, CopilotForm.of(copilot), flash=flash(request, FLASH))
 
 
 @post("/copilots/{key:str}", guards=[require_admin])
@@ -113,7 +99,7 @@ async def save_copilot(request: Request) -> Template | Redirect:
         await call(copilots.edit, form.edit(copilot.key))
     except ServiceError as error:
         return await _form_page(request, copilot, form, error=error.detail, status=error.status)
-    return _back(request, f"/studio/copilots/{copilot.key}", done="saved")
+    return back(request, f"/studio/copilots/{copilot.key}", FLASH, done="saved")
 
 
 @post("/copilots/{key:str}/disable", guards=[require_admin])
@@ -122,13 +108,13 @@ async def switch_copilot(request: Request) -> Redirect:
     disabled = form.get("disabled") == "1"
     request_ = CopilotDisable(key=request.path_params["key"], disabled=disabled)
     copilot = await call(workspace_of(request).copilots.disable, request_)
-    return _back(request, f"/studio/copilots/{copilot.key}", done="disabled" if disabled else "enabled")
+    return back(request, f"/studio/copilots/{copilot.key}", FLASH, done="disabled" if disabled else "enabled")
 
 
 @post("/copilots/{key:str}/revoke", guards=[require_admin])
 async def revoke_copilot(request: Request) -> Redirect:
     copilot = await call(workspace_of(request).copilots.revoke, request.path_params["key"])
-    return _back(request, f"/studio/copilots/{copilot.key}", done="revoked")
+    return back(request, f"/studio/copilots/{copilot.key}", FLASH, done="revoked")
 
 
 @post("/copilots/{key:str}/url", guards=[require_admin])
@@ -136,7 +122,9 @@ async def mint_url(request: Request) -> Redirect:
     form = await request.form()
     seconds = {str(seconds): seconds for seconds, _ in EXPIRIES}.get(str(form.get("expires_in")), 7 * DAY)
     path, _ = await call(workspace_of(request).copilots.presigned_path, request.path_params["key"], seconds)
-    return _back(request, f"/studio/copilots/{request.path_params['key']}", done="minted", url=_absolute(request, path))
+    return back(
+        request, f"/studio/copilots/{request.path_params['key']}", FLASH, done="minted", url=_absolute(request, path)
+    )
 
 
 async def _form_page(

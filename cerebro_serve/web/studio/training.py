@@ -12,9 +12,10 @@ from litestar.response import Redirect, Template
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.services.queries import PoolListQuery, TrainingCreate
+from cerebro_serve.web.calls import call, workspace_of
 from cerebro_serve.web.render import render
-from cerebro_serve.web.studio.algorithms import back, call, flash, workspace_of
-from cerebro_serve.web.studio_session import require_admin
+from cerebro_serve.web.studio.algorithms import FLASH
+from cerebro_serve.web.studio_session import back, flash, require_admin
 
 POOLS = PoolListQuery(limit=1000)  # the filters' choices: every source and board
 FILTERS = ("mode", "source_keys", "board_keys", "created_at_min", "created_at_max")
@@ -41,7 +42,7 @@ async def training_page(request: Request) -> Template:
     if algorithm.get("built_in"):
         return render(request, "error.html", status=404, error_status=404, detail="There is no such page.")
     params = request.query_params
-    preview, error, outcome = None, None, flash(request)
+    preview, error, outcome = None, None, flash(request, FLASH)
     if params.get("review"):
         try:
             preview = await call(workspace.training.preview, _request(key, params))
@@ -71,8 +72,8 @@ async def launch(request: Request) -> Redirect:
     try:
         await call(workspace_of(request).training.start, _request(key, form), "studio")
     except (msgspec.ValidationError, ServiceError) as failure:
-        return back(request, path, error=failure.detail if isinstance(failure, ServiceError) else str(failure))
-    return back(request, path, done="launch")
+        return back(request, path, FLASH, error=failure.detail if isinstance(failure, ServiceError) else str(failure))
+    return back(request, path, FLASH, done="launch")
 
 
 @post("/algorithms/{key:str}/training/cancel", guards=[require_admin])
@@ -83,8 +84,8 @@ async def cancel(request: Request) -> Redirect:
     try:
         await call(workspace_of(request).training.cancel, form.get("training_key", ""))
     except ServiceError as failure:
-        return back(request, path, error=failure.detail)
-    return back(request, path, done="cancel")
+        return back(request, path, FLASH, error=failure.detail)
+    return back(request, path, FLASH, done="cancel")
 
 
 @get("/algorithms/{key:str}/training/queue", guards=[require_admin])
