@@ -32,13 +32,14 @@ test: install
 	$(BIN)/pytest -q
 
 # Lint and format (ruff), types (mypy), the layer contract (import-linter, .importlinter), the
-# Dockerfiles (hadolint, .hadolint.yaml).
+# Dockerfiles (hadolint, .hadolint.yaml), the Helm chart (Helm's engine renders it, Kubernetes' schemas check it).
 lint: install
 	$(BIN)/ruff check cerebro_serve tests bench tools
 	$(BIN)/ruff format --check cerebro_serve tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/hadolint deploy/Dockerfile deploy/Dockerfile.gpu
+	$(BIN)/python tools/render_chart.py
 
 # Refresh the lock files from pyproject.toml, keeping every pin that still satisfies it
 # (`make lock UPGRADE=--upgrade` moves them all to the newest releases).
