@@ -66,11 +66,32 @@ class Settings:
         "CEREBRO_MAX_QUEUE_SECONDS",
         "work queued for the encoder, in seconds at its measured speed, past which new requests get a 429",
     )
+    drain_seconds: float = setting(
+        20.0,
+        "CEREBRO_DRAIN_SECONDS",
+        "on SIGTERM, how long requests in flight may take to finish (then they are cancelled) before the "
+        "indexes are saved; keep it under the orchestrator's grace period (Kubernetes: 30 s)",
+    )
     training_worker: str = setting(
         "thread",
         "CEREBRO_TRAINING_WORKER",
         "thread: trainings run inside the server; external: `cerebro-serve worker` runs them",
         ("thread", "external"),
+    )
+    workers: int = setting(
+        1,
+        "CEREBRO_WORKERS",
+        "server processes on one port; they share the pools' index files (memory-mapped) and the store",
+    )
+    index_sync_seconds: float = setting(
+        1.0,
+        "CEREBRO_INDEX_SYNC_SECONDS",
+        "how often a process applies the writes other processes made (the bound on seeing one)",
+    )
+    index_snapshot_changes: int = setting(
+        5_000,
+        "CEREBRO_INDEX_SNAPSHOT_CHANGES",
+        "writes after which a pool's index files are published again (each process holds them privately till then)",
     )
     log_format: str = setting(
         "text", "CEREBRO_LOG_FORMAT", "log lines as text, or as one JSON object a line", ("text", "json")
@@ -107,6 +128,14 @@ class Settings:
                 values[spec.name] = _parse(raw, types[spec.name], spec.metadata["env"])
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
+
+    def environment(self) -> dict[str, str]:
+        """These settings as `CEREBRO_*` variables: what another process reads back with `from_env`."""
+        return {
+            spec.metadata["env"]: str(getattr(self, spec.name))
+            for spec in dataclasses.fields(self)
+            if getattr(self, spec.name) is not None
+        }
 
     @property
     def store_url(self) -> str:

@@ -90,6 +90,9 @@ def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Itera
     workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
     workspace.fairness.worker.stop()
     workspace.recorder.close()
+    if workspace.index_sync is not None:
+        workspace.index_sync.stop()
+    workspace.registry.close()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from cerebro_serve.cli import gate_policy, open_batcher
 from cerebro_serve.engine.batcher import DynamicBatcher
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.services import Workspace
+from cerebro_serve.services.index_sync import IndexSharing
 from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
@@ -51,6 +52,7 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
         embed_max_chars=SETTINGS.embed_max_chars,
         audit_retention_days=SETTINGS.audit_retention_days,
         release_gate=gate_policy(SETTINGS),
+        index_sharing=IndexSharing(SETTINGS.index_sync_seconds, SETTINGS.index_snapshot_changes),
     )
 
 

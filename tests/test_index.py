@@ -135,9 +135,10 @@ def test_vector_index_save_and_load_round_trip(tmp_path: Path) -> None:
     index = VectorIndex(8, revision=7, ann_min_rows=500)
     index.set(np.arange(2000), vectors)
     index.maintain()
-    index.save(tmp_path / "pool.vectors")
-    loaded = VectorIndex.load(tmp_path / "pool.vectors", 8, ann_min_rows=500)
+    meta = index.save(tmp_path)
+    loaded = VectorIndex.load(tmp_path, {"revision": 7, **meta}, 8, ann_min_rows=500)
     assert loaded.revision == 7 and len(loaded) == 2000 and loaded.approximate
+    assert isinstance(loaded.matrix, np.memmap) and len(loaded.matrix) > 2000  # mapped, with room to grow
     query = vectors[11]
     assert loaded.search(query, 5).rows.tolist() == index.search(query, 5).rows.tolist()
 
@@ -190,8 +191,9 @@ def test_columns_upsert_edit_archive_and_persist(tmp_path: Path) -> None:
     assert np.flatnonzero(row_mask(snapshot, RowFilter(tags_excluded=((TagClause("city"),),)))).tolist() == []
     assert np.flatnonzero(row_mask(snapshot, RowFilter(created_at_min_us=2, created_at_max_us=4))).tolist() == [2, 4]
     assert np.flatnonzero(row_mask(snapshot, RowFilter(record_ids=np.array([100, 104])))).tolist() == [0, 4]
-    columns.save(tmp_path / "columns.npz")
-    loaded = FeatureColumns.load(tmp_path / "columns.npz", 8).snapshot()
+    meta = columns.save(tmp_path / "columns")
+    loaded = FeatureColumns.load(tmp_path / "columns", 8, meta).snapshot()
+    assert isinstance(loaded.experience, np.memmap)
     for name in ("record_ids", "alive", "years", "skill_count", "title_scale", "experience", "lat"):
         np.testing.assert_array_equal(getattr(loaded, name)[:5], getattr(snapshot, name)[:5])
     start, count = loaded.skill_start[row], loaded.skill_count[row]

@@ -19,6 +19,7 @@ import numpy as np
 
 from cerebro_serve import _native
 from cerebro_serve.engine.views import VIEWS
+from cerebro_serve.index.snapshots import headroom, load_array, save_array
 from cerebro_serve.record_features import RecordFeatures
 
 TERM_BUCKETS = int(_native.TERM_BUCKETS)
@@ -343,48 +344,68 @@ class FeatureColumns:
 
     # -- persistence -------------------------------------------------------------------------------
 
-    def save(self, path: Path) -> None:
+    def save(self, directory: Path) -> dict[str, int]:
+        """Write every array as its own .npy file (so each can be memory-mapped), with room to grow, into
+        `directory`; returns the counts the generation's meta must record. Callers keep writers out."""
         snapshot = self.snapshot()
         n = snapshot.rows
-        arrays = {name: getattr(snapshot, name)[:n] for name in (*_ROW_COLUMNS, *SIDE_VIEWS)}
+        directory.mkdir()
+        capacity = headroom(n)
+        for name in (*_ROW_COLUMNS, *SIDE_VIEWS):
+            if name not in ("skill_start", "term_start"):
+                save_array(directory / f"{name}.npy", getattr(snapshot, name)[:n], capacity)
         # Compact the lists: edits leave their previous lists behind in the arrays.
+        lists = {}
         keep = _live_positions(snapshot.skill_start[:n], snapshot.skill_count[:n])
-        arrays["skill_start"] = _compact_starts(snapshot.skill_count[:n])
-        arrays["skill_ids"] = snapshot.skill_ids[keep]
-        arrays["skill_weights"] = snapshot.skill_weights[keep]
+        lists["skill_start"] = _compact_starts(snapshot.skill_count[:n])
+        lists["skill_ids"] = snapshot.skill_ids[keep]
+        lists["skill_weights"] = snapshot.skill_weights[keep]
         keep = _live_positions(snapshot.term_start[:n], snapshot.term_count[:n])
-        arrays["term_start"] = _compact_starts(snapshot.term_count[:n])
-        arrays["term_ids"] = snapshot.term_ids[keep]
-        arrays["term_freqs"] = snapshot.term_freqs[keep]
+        lists["term_start"] = _compact_starts(snapshot.term_count[:n])
+        lists["term_ids"] = snapshot.term_ids[keep]
+        lists["term_freqs"] = snapshot.term_freqs[keep]
+        for name, values in lists.items():
+            save_array(directory / f"{name}.npy", values, capacity if name.endswith("start") else headroom(len(values)))
         tags = [[name, value, rows.tolist()] for (name, value), rows in snapshot.tag_rows.items()]
-        arrays["tags"] = np.frombuffer(msgspec.msgpack.encode(tags), dtype=np.uint8)
-        with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
+        (directory / "tags.msgpack").write_bytes(msgspec.msgpack.encode(tags))
+        return {"rows": n, "skill_used": len(lists["skill_ids"]), "term_used": len(lists["term_ids"])}
 
     @classmethod
-    def load(cls, path: Path, dimension: int) -> FeatureColumns:
-        with np.load(path) as data:
-            n = len(data["record_ids"])
-            columns = cls(dimension, capacity=max(1024, n))
-            for name in (*_ROW_COLUMNS, *SIDE_VIEWS):
-                getattr(columns, name)[:n] = data[name]
-            used = len(data["skill_ids"])
-            columns._ensure_skills(used)
-            columns.skill_ids[:used] = data["skill_ids"]
-            columns.skill_weights[:used] = data["skill_weights"]
-            terms = data["term_ids"]
-            columns._ensure_terms(len(terms))
-            columns.term_ids[: len(terms)] = terms
-            columns.term_freqs[: len(terms)] = data["term_freqs"]
-            columns.term_df[:] = np.bincount(terms & (TERM_BUCKETS - 1), minlength=TERM_BUCKETS)
-            tags = msgspec.msgpack.decode(data["tags"].tobytes())
-        columns.rows, columns.skill_used, columns.term_used = n, used, len(terms)
-        columns._row_of = {int(record_id): row for row, record_id in enumerate(columns.record_ids[:n])}
-        for name, value, rows in tags:
+    def load(cls, directory: Path, dimension: int, meta: dict[str, int]) -> FeatureColumns:
+        """A saved generation's columns, memory-mapped copy-on-write (see index/snapshots.py)."""
+        n = meta["rows"]
+        columns = cls(dimension, capacity=0)
+        for name in (*_ROW_COLUMNS, *SIDE_VIEWS, "skill_ids", "skill_weights", "term_ids", "term_freqs"):
+            setattr(columns, name, load_array(directory / f"{name}.npy"))
+        columns._capacity = len(columns.record_ids)
+        if columns._capacity < n or columns.title.shape[1:] != (dimension,):
+            raise ValueError(f"{directory}: columns of another shape")
+        columns.rows, columns.skill_used, columns.term_used = n, meta["skill_used"], meta["term_used"]
+        terms = columns.term_ids[: columns.term_used]
+        columns.term_df[:] = np.bincount(terms & (TERM_BUCKETS - 1), minlength=TERM_BUCKETS)
+        columns._row_of = dict(zip(columns.record_ids[:n].tolist(), range(n)))
+        for name, value, rows in msgspec.msgpack.decode((directory / "tags.msgpack").read_bytes()):
             columns._tags[(name, value)] = set(rows)
             for row in rows:
                 columns._tags_of_row[row] = (*columns._tags_of_row.get(row, ()), (name, value))
         return columns
+
+    def clear(self, record_id: int) -> None:
+        """An erased record: its row stays taken but dead, its side views and lists emptied."""
+        with self._lock:
+            row = self._row_of.get(record_id)
+            if row is None:
+                return
+            self.alive[row] = False
+            for view in SIDE_VIEWS:
+                getattr(self, view)[row] = 0
+                getattr(self, f"{view}_scale")[row] = 0.0
+            self.skill_count[row] = 0
+            words = self.term_ids[self.term_start[row] : self.term_start[row] + self.term_count[row]]
+            np.subtract.at(self.term_df, words & (TERM_BUCKETS - 1), 1)
+            self.term_count[row], self.term_length[row] = 0, 0.0
+            self._mean_length = None
+            self._set_tags(row, ())
 
     # -- growth ------------------------------------------------------------------------------------
 

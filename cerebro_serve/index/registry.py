@@ -4,7 +4,9 @@ the store, recomputing the vectors and features of records written by another mo
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -13,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from cerebro_serve.engine.views import VIEWS
+from cerebro_serve.index import snapshots
 from cerebro_serve.index.columns import FeatureColumns
+from cerebro_serve.index.snapshots import Generation
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.store import IndexRow, SqlStore
@@ -37,10 +41,15 @@ class PoolStats:
 
 @dataclass
 class PoolIndex:
-    """A pool's full-text vectors and its feature columns, sharing row numbers."""
+    """A pool's full-text vectors and its feature columns, sharing row numbers.
+
+    `revision` is the pool revision up to which every write is applied: a write this process makes
+    advances it only when it comes right after (none from elsewhere in between); the others are caught
+    up from the store (`IndexRegistry.catch_up`). `generation`: the published files it was mapped from."""
 
     vectors: VectorIndex
     columns: FeatureColumns
+    generation: int | None = None  # the published generation's revision, None when built in memory
 
     @property
     def revision(self) -> int:
@@ -54,29 +63,51 @@ class PoolIndex:
         embedding: np.ndarray,
         features: RecordFeatures,
         tags: tuple[tuple[str, str | None], ...],
-        revision: int,
+        revision: int | None,
         alive: bool = True,
     ) -> None:
         row = self.columns.upsert(record_id, created_at_us, updated_at_us, features, embedding[1:], tags, alive)
-        self.vectors.set(np.array([row]), embedding[0][None, :], revision)
+        self.vectors.set(np.array([row]), embedding[0][None, :])
+        self._advance(revision)
         self.vectors.maintain(background=True)
 
     def set_alive(self, record_id: int, alive: bool, updated_at_us: int, revision: int) -> None:
         self.columns.set_alive(record_id, alive, updated_at_us)
-        self.vectors.revision = revision
+        self._advance(revision)
 
-    def save(self, path: Path) -> None:
-        # Columns first: the vectors' revision file, written last, vouches for both.
-        self.columns.save(path.with_suffix(".columns.npz"))
-        self.vectors.save(path)
+    def clear(self, record_id: int) -> None:
+        """An erased record: its row dead and emptied, its vector zero (no copy of it stays in memory)."""
+        row = self.columns.row_of(record_id)
+        if row is not None:
+            self.columns.clear(record_id)
+            self.vectors.clear(row)
+
+    def _advance(self, revision: int | None) -> None:
+        if revision is not None and revision == self.vectors.revision + 1:
+            self.vectors.revision = revision
+
+    def save(self, pool_dir: Path) -> Generation:
+        """Publish the index as a new generation of files (callers keep writers out meanwhile)."""
+        revision = self.revision
+
+        def write(directory: Path) -> None:
+            meta.update(self.vectors.save(directory))
+            meta.update({f"columns_{name}": count for name, count in self.columns.save(directory / "columns").items()})
+
+        meta: dict[str, int] = {"revision": revision}
+        return snapshots.publish(pool_dir, meta, write)
 
     @classmethod
-    def load(cls, path: Path, dimension: int, ann_min_rows: int, accelerator: str | None = None) -> PoolIndex:
-        vectors = VectorIndex.load(path, dimension, ann_min_rows, accelerator)
-        columns = FeatureColumns.load(path.with_suffix(".columns.npz"), dimension)
+    def load(
+        cls, generation: Generation, dimension: int, ann_min_rows: int, accelerator: str | None = None
+    ) -> PoolIndex:
+        meta = generation.meta
+        vectors = VectorIndex.load(generation.directory, meta, dimension, ann_min_rows, accelerator)
+        counts = {name.removeprefix("columns_"): value for name, value in meta.items() if name.startswith("columns_")}
+        columns = FeatureColumns.load(generation.directory / "columns", dimension, counts)
         if len(columns) != len(vectors):
-            raise ValueError(f"{path}: {len(columns)} feature rows for {len(vectors)} vectors")
-        return cls(vectors, columns)
+            raise ValueError(f"{generation.directory}: {len(columns)} feature rows for {len(vectors)} vectors")
+        return cls(vectors, columns, generation.revision)
 
 
 class IndexRegistry:
@@ -89,7 +120,8 @@ class IndexRegistry:
         ann_min_rows: int = ANN_MIN_ROWS,
         accelerator: str | None = None,
     ) -> None:
-        """`accelerator`: a device for exact search by the Triton kernel (GPU nodes); None: CPU, FAISS."""
+        """`accelerator`: a device for exact search by the Triton kernel (GPU nodes); None: CPU, FAISS.
+        `directory`: where generations of index files are published and mapped from (None: memory only)."""
         self.store = store
         self.accelerator = accelerator
         self.model = model
@@ -102,6 +134,8 @@ class IndexRegistry:
         self._indexes: dict[str, PoolIndex] = {}
         self._write_locks: dict[str, threading.RLock] = {}
         self._lock = threading.Lock()
+        self._writer: int | None = None  # the lock file held while this process publishes generations
+        self._erased_since_saved: set[str] = set()
 
     def write_lock(self, pool_key: str) -> threading.RLock:
         """Held across a store write and the matching index update, so both see writes in one order."""
@@ -121,6 +155,10 @@ class IndexRegistry:
             return np.zeros((len(VIEWS), self.dimension), dtype=np.float32)
         return np.frombuffer(embedding, dtype=np.float32).reshape(len(VIEWS), self.dimension)
 
+    def loaded(self, pool_key: str) -> PoolIndex | None:
+        """The pool's index if it is ready in memory (no lock: what every read asks first)."""
+        return self._indexes.get(pool_key)
+
     def open(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         """The pool's index, and the stored rows it lacks because their vectors or features are out of
         date (another model, an older schema). With none, the index is ready and kept for the next call;
@@ -139,7 +177,7 @@ class IndexRegistry:
         """Add the rows `open` reported stale, now recomputed and stored; then the index is ready."""
         with self.write_lock(pool_key):
             _append(index, refreshed)
-            self._finish(pool_key, index)
+            index = self._finish(pool_key, index)
             self._indexes[pool_key] = index
             return index
 
@@ -151,13 +189,67 @@ class IndexRegistry:
             self.discard_files(pool_key)
 
     def discard_files(self, pool_key: str) -> None:
-        """Remove a pool's index files (the revision first: it vouches for the rest); the index in memory
-        is written again at shutdown. After a record's vectors were withdrawn, no file keeps them."""
+        """Remove a pool's index files; the index in memory is published again by the next snapshot.
+        After a record's vectors were withdrawn, no file keeps them (processes that mapped them keep the
+        pages until they map a newer generation, and clear the record's row when they catch up)."""
         if self._directory is None:
             return
-        path = self._path(pool_key)
-        for suffix in (".revision", ".npy", ".ivf", ".columns.npz"):
-            path.with_suffix(suffix).unlink(missing_ok=True)
+        snapshots.discard(self._pool_dir(pool_key))
+        self._erased_since_saved.add(pool_key)
+
+    def catch_up(self, pool_key: str) -> bool:
+        """Apply the pool's writes made by other processes since the index's revision (and map a newer
+        generation of files if one was published); False when the pool is not loaded here. A write from
+        another model or schema (records that need recomputing) makes this process drop the index, so the
+        next `open` rebuilds it."""
+        index = self._indexes.get(pool_key)
+        if index is None:
+            return False
+        published = self._published(pool_key)
+        if published is not None and (index.generation is None or published.revision > index.generation):
+            return self._remap(pool_key, published)
+        with self.write_lock(pool_key):
+            if self._indexes.get(pool_key) is not index:
+                return True
+            if not self._apply(pool_key, index):
+                self._indexes.pop(pool_key, None)
+        return True
+
+    def snapshot_due(self, pool_key: str, min_changes: int) -> bool:
+        """Whether this process should publish the pool's index now: it is the writer, and the files lag
+        the index by `min_changes` revisions, or were discarded (an erasure) while the index lives on."""
+        index = self._indexes.get(pool_key)
+        if index is None or self._directory is None or not self.is_writer():
+            return False
+        published = self._published(pool_key)
+        if published is None or pool_key in self._erased_since_saved:
+            return True
+        return index.revision - published.revision >= min_changes
+
+    def snapshot(self, pool_key: str) -> None:
+        """Publish the pool's index as a new generation, then serve from the files (shared) again."""
+        with self.write_lock(pool_key):
+            index = self._indexes.get(pool_key)
+            if index is None or self._directory is None:
+                return
+            self._erased_since_saved.discard(pool_key)
+            generation = index.save(self._pool_dir(pool_key))
+        self._remap(pool_key, generation)
+
+    def is_writer(self) -> bool:
+        """Whether this process publishes index files: the first to take the lock file of the index
+        directory (one per data dir); another takes over when that process is gone."""
+        if self._directory is None:
+            return False
+        if self._writer is None:
+            descriptor = os.open(self._directory / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(descriptor)
+                return False
+            self._writer = descriptor
+        return True
 
     def stats(self) -> list[PoolStats]:
         """The pools whose index is loaded (a pool is loaded by the first request that needs it)."""
@@ -166,28 +258,79 @@ class IndexRegistry:
             for pool_key, index in list(self._indexes.items())
         ]
 
-    def save_all(self) -> None:
-        if self._directory is None:
-            return
-        for pool_key, index in list(self._indexes.items()):
-            with self.write_lock(pool_key):
-                index.save(self._path(pool_key))
+    def pools(self) -> list[str]:
+        return list(self._indexes)
 
-    def _path(self, pool_key: str) -> Path:
+    def save_all(self) -> None:
+        """At shutdown: the writer publishes every pool whose files lag its index."""
+        if self._directory is None or not self.is_writer():
+            return
+        for pool_key in self.pools():
+            if self.snapshot_due(pool_key, 1):
+                with self.write_lock(pool_key):
+                    index = self._indexes.get(pool_key)
+                    if index is not None:
+                        index.save(self._pool_dir(pool_key))
+
+    def close(self) -> None:
+        if self._writer is not None:
+            os.close(self._writer)  # releases the lock
+            self._writer = None
+
+    def _pool_dir(self, pool_key: str) -> Path:
         assert self._directory is not None
-        return self._directory / f"{pool_key}.vectors"
+        return self._directory / pool_key
+
+    def _published(self, pool_key: str) -> Generation | None:
+        return snapshots.current(self._pool_dir(pool_key)) if self._directory is not None else None
+
+    def _remap(self, pool_key: str, generation: Generation) -> bool:
+        """Serve the pool from a published generation: map it and catch it up outside the lock (seconds
+        for a large pool), then once more under it, and swap it in."""
+        try:
+            fresh = PoolIndex.load(generation, self.dimension, self.ann_min_rows, self.accelerator)
+        except (OSError, RuntimeError, ValueError, KeyError) as error:
+            log.warning("generation %s of %s unreadable (%s)", generation.directory.name, pool_key, error)
+            return True
+        if not self._apply(pool_key, fresh):
+            return True
+        with self.write_lock(pool_key):
+            if not self._apply(pool_key, fresh):
+                return True
+            self._indexes[pool_key] = fresh
+        return True
+
+    def _apply(self, pool_key: str, index: PoolIndex) -> bool:
+        """Apply the store's writes after the index's revision; False if one needs recomputing."""
+        changes = self.store.records.changes_since(pool_key, index.revision)
+        current: list[Described] = []
+        for row in changes.written:
+            if row.features is None or not self.is_current(row.model, row.embedding, row.features):
+                return False
+            current.append((row, self.views(row.embedding), RecordFeatures.decode(row.features)))
+        for row, views, features in current:
+            index.upsert(
+                row.id, row.created_at_us, row.updated_at_us, views, features, row.tags, None, not row.archived
+            )
+        for record_id in changes.erased:
+            index.clear(record_id)
+        if changes.erased:  # files published before may hold those records' vectors: publish again
+            self._erased_since_saved.add(pool_key)
+        index.vectors.revision = max(index.revision, changes.revision)
+        return True
 
     def _load_or_rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
         revision = self.store.pools.pool_revision(pool_key)
-        if self._directory is not None and self._path(pool_key).with_suffix(".revision").exists():
+        published = self._published(pool_key)
+        if published is not None and published.revision <= revision:
             try:
-                index = PoolIndex.load(self._path(pool_key), self.dimension, self.ann_min_rows, self.accelerator)
+                index = PoolIndex.load(published, self.dimension, self.ann_min_rows, self.accelerator)
             except (OSError, RuntimeError, ValueError, KeyError) as error:
-                log.warning("index of %s unreadable (%s): rebuilding from the store", pool_key, error)
+                log.warning("index files of %s unreadable (%s): rebuilding from the store", pool_key, error)
             else:
-                if index.revision == revision:
+                if self._apply(pool_key, index):
                     return index, []
-                log.info("index of %s is stale (revision %s, store %s): rebuilding", pool_key, index.revision, revision)
+                log.info("index of %s: records from another model or schema: rebuilding", pool_key)
         return self._rebuild(pool_key)
 
     def _rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
@@ -198,6 +341,7 @@ class IndexRegistry:
         )
         current: list[Described] = []
         stale: list[IndexRow] = []
+        revision = self.store.pools.pool_revision(pool_key)  # read first: later writes are caught up
         for row in self.store.records.index_rows(pool_key):
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
@@ -207,18 +351,26 @@ class IndexRegistry:
                 _append(index, current)
                 current = []
         _append(index, current)
+        index.vectors.revision = revision
         if not stale:
-            self._finish(pool_key, index)
+            index = self._finish(pool_key, index)
         return index, stale
 
-    def _finish(self, pool_key: str, index: PoolIndex) -> None:
-        """Every stored row is in: name the store's revision, build the ANN where the pool needs one, and
-        write the files."""
-        index.vectors.revision = self.store.pools.pool_revision(pool_key)
+    def _finish(self, pool_key: str, index: PoolIndex) -> PoolIndex:
+        """Every stored row is in: build the ANN where the pool needs one, and publish the files (then
+        serve from them, shared with the other processes, when this process is the writer)."""
+        self._apply(pool_key, index)  # rows refreshed meanwhile (`complete`) bring the revision forward
         index.vectors.ann_min_rows = self.ann_min_rows
         index.vectors.maintain()
-        if self._directory is not None:
-            index.save(self._path(pool_key))
+        if self._directory is None or not self.is_writer():
+            return index
+        generation = index.save(self._pool_dir(pool_key))
+        try:
+            mapped = PoolIndex.load(generation, self.dimension, self.ann_min_rows, self.accelerator)
+        except (OSError, RuntimeError, ValueError, KeyError) as error:
+            log.warning("index files of %s just written are unreadable (%s)", pool_key, error)
+            return index
+        return mapped if self._apply(pool_key, mapped) else index
 
 
 def _append(index: PoolIndex, batch: list[Described]) -> None:

@@ -10,7 +10,6 @@ top-k, and a filter that leaves few rows is searched exactly instead.
 from __future__ import annotations
 
 import math
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from cerebro_serve.index.snapshots import headroom, load_array, save_array
 from cerebro_serve.index.topk import topk
 
 ANN_MIN_ROWS = 50_000
@@ -250,42 +250,51 @@ class VectorIndex:
         matrix[: self.rows] = self.matrix[: self.rows]
         self.matrix = matrix
 
+    def clear(self, row: int) -> None:
+        """Zero a row and take it out of the IVF: an erased record, similar to nothing from now on."""
+        with self._lock:
+            self.matrix[row] = 0.0
+            if self._accelerated is not None:
+                self._accelerated.set(np.array([row]), self.matrix[row][None, :])
+            if self._ann is not None:
+                gone = np.array([row], dtype=np.int64)
+                self._ann.remove_ids(faiss.IDSelectorArray(1, faiss.swig_ptr(gone)))
+            if self._written_during_build is not None:
+                self._written_during_build.add(row)
+
     # -- persistence -------------------------------------------------------------------------------
 
-    def save(self, path: Path) -> None:
-        """Write atomically: a crash mid-write leaves the previous files, which the revision check catches."""
+    def save(self, directory: Path) -> dict[str, int]:
+        """Write the rows (with room to grow) and the IVF into a generation's directory; returns what its
+        meta must record. Callers keep other writers out (the registry's write lock), so the rows are read
+        outside this index's lock and searches go on meanwhile; the IVF is written under it."""
         with self._lock:
-            n, matrix, ann, revision = self.rows, self.matrix, self._ann, self.revision
-            temporary = path.with_suffix(".tmp.npy")
-            with open(temporary, "wb") as handle:
-                np.save(handle, matrix[:n])
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path.with_suffix(".npy"))
-            ann_path = path.with_suffix(".ivf")
-            if ann is not None:
-                faiss.write_index(ann, str(ann_path.with_suffix(".ivf.tmp")))
-                os.replace(ann_path.with_suffix(".ivf.tmp"), ann_path)
-            elif ann_path.exists():
-                ann_path.unlink()
-        path.with_suffix(".revision").write_text(f"{revision} {self._ann_trained_rows}")
+            n, matrix = self.rows, self.matrix
+        save_array(directory / "vectors.npy", matrix[:n], headroom(n))
+        with self._lock:
+            if self._ann is not None:
+                faiss.write_index(self._ann, str(directory / "ann.ivf"))
+            return {"rows": n, "ann_trained_rows": self._ann_trained_rows if self._ann is not None else 0}
 
     @classmethod
     def load(
-        cls, path: Path, dimension: int, ann_min_rows: int = ANN_MIN_ROWS, accelerator: str | None = None
+        cls,
+        directory: Path,
+        meta: dict[str, int],
+        dimension: int,
+        ann_min_rows: int = ANN_MIN_ROWS,
+        accelerator: str | None = None,
     ) -> VectorIndex:
-        revision_text = path.with_suffix(".revision").read_text().split()
-        matrix = np.load(path.with_suffix(".npy"))
-        if matrix.ndim != 2 or matrix.shape[1] != dimension:
-            raise ValueError(f"{path} holds vectors of another dimension")
-        index = cls(dimension, revision=int(revision_text[0]), ann_min_rows=ann_min_rows, accelerator=accelerator)
-        index._grow(len(matrix))
-        index.matrix[: len(matrix)] = matrix
-        index.rows = len(matrix)
+        """A saved generation's rows, memory-mapped (shared with every process that maps them), and its IVF."""
+        matrix = load_array(directory / "vectors.npy")
+        n = meta["rows"]
+        if matrix.ndim != 2 or matrix.shape[1] != dimension or len(matrix) < n:
+            raise ValueError(f"{directory} holds vectors of another shape: {matrix.shape}")
+        index = cls(dimension, revision=meta["revision"], ann_min_rows=ann_min_rows, accelerator=accelerator)
+        index.matrix, index.rows = matrix, n
         if index._accelerated is not None:
-            index._accelerated.set(np.arange(len(matrix)), matrix)
-        ann_path = path.with_suffix(".ivf")
-        if ann_path.exists() and index._accelerated is None:
-            index._ann = faiss.read_index(str(ann_path))
-            index._ann_trained_rows = int(revision_text[1]) if len(revision_text) > 1 else len(matrix)
+            index._accelerated.set(np.arange(n), matrix[:n])
+        if meta["ann_trained_rows"] and index._accelerated is None:
+            index._ann = faiss.read_index(str(directory / "ann.ivf"))
+            index._ann_trained_rows = meta["ann_trained_rows"]
         return index

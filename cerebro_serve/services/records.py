@@ -163,13 +163,13 @@ class RecordService:
             self.check_new(kind, pool_key, record)
         described = self.describe(records)
         stop_if_abandoned()  # the caller went away while the records were embedded: store nothing
-        index = self.pool_index(pool_key)
         stored_ids = []
         for record, (view, embedding, features) in zip(records, described):
             key = record.key or secrets.token_hex(20)
             created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
             content = self._content(_strip_server_fields(record), view, embedding, features)
             with self.registry.write_lock(pool_key):
+                index = self.pool_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
                 try:
                     record_id, revision = self.store.records.insert_record(
                         kind=kind.name, key=key, pool_key=pool_key, created_at_us=created, content=content
@@ -282,6 +282,9 @@ class RecordService:
     def pool_index(self, pool_key: str) -> PoolIndex:
         """The pool's index. Records the registry reports stale (stored by another model or an older
         schema) are described again, written back to the store, then added: no record is left out."""
+        index = self.registry.loaded(pool_key)
+        if index is not None:
+            return index
         with self.registry.write_lock(pool_key):
             index, stale = self.registry.open(pool_key)
             if not stale:

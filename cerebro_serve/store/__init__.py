@@ -4,6 +4,7 @@ from cerebro_serve.store.records import (
     Candidates,
     IndexRow,
     ParsingJob,
+    PoolChanges,
     RecordContent,
     RecordFilter,
     StoredPool,
@@ -15,6 +16,7 @@ from cerebro_serve.store.sql import SqlStore, open_store
 __all__ = [
     "Candidates",
     "IndexRow",
+    "PoolChanges",
     "ParsingJob",
     "RecordContent",
     "RecordFilter",

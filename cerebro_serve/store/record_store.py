@@ -11,8 +11,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cerebro_serve.store.connection import like_escape, now_us
-from cerebro_serve.store.records import Candidates, Erasure, IndexRow, RecordContent, RecordFilter, StoredRecord
-from cerebro_serve.store.schema import feedback, parsing_jobs, pools, record_tags, records, scoring_calls
+from cerebro_serve.store.records import (
+    Candidates,
+    Erasure,
+    IndexRow,
+    PoolChanges,
+    RecordContent,
+    RecordFilter,
+    StoredRecord,
+)
+from cerebro_serve.store.schema import (
+    feedback,
+    parsing_jobs,
+    pools,
+    record_erasures,
+    record_tags,
+    records,
+    scoring_calls,
+)
 
 
 class DuplicateReference(Exception):
@@ -37,12 +53,12 @@ class RecordStore:
         )
         try:
             with self.engine.begin() as connection:
-                inserted = connection.execute(records.insert().values(**values)).inserted_primary_key
+                revision = self._bump_revision(connection, pool_key)
+                inserted = connection.execute(records.insert().values(revision=revision, **values)).inserted_primary_key
                 if inserted is None:
                     raise RuntimeError("the database gave no key for the inserted record")
                 record_id = inserted[0]
                 self._write_tags(connection, record_id, content.tags)
-                revision = self._bump_revision(connection, pool_key)
         except sa.exc.IntegrityError as error:
             raise DuplicateReference(content.reference) from error
         return int(record_id), revision
@@ -51,26 +67,28 @@ class RecordStore:
         """Replace a record's object, vector and tags; returns the new pool revision."""
         try:
             with self.engine.begin() as connection:
+                revision = self._bump_revision(connection, pool_key)
                 connection.execute(
                     records.update()
                     .where(records.c.id == record_id)
-                    .values(updated_at_us=updated_at_us, **content.columns())
+                    .values(updated_at_us=updated_at_us, revision=revision, **content.columns())
                 )
                 connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id))
                 self._write_tags(connection, record_id, content.tags)
-                return self._bump_revision(connection, pool_key)
+                return revision
         except sa.exc.IntegrityError as error:
             raise DuplicateReference(content.reference) from error
 
     def set_archived(self, record_id: int, pool_key: str, archived_at_us: int | None, body: bytes) -> int:
         """Archive (or restore, with None) a record; returns the new pool revision."""
         with self.engine.begin() as connection:
+            revision = self._bump_revision(connection, pool_key)
             connection.execute(
                 records.update()
                 .where(records.c.id == record_id)
-                .values(archived_at_us=archived_at_us, body=body, updated_at_us=now_us())
+                .values(archived_at_us=archived_at_us, body=body, updated_at_us=now_us(), revision=revision)
             )
-            return self._bump_revision(connection, pool_key)
+            return revision
 
     def erase_record(self, record_id: int, pool_key: str) -> Erasure:
         """Delete a record and what names it in one transaction (bumping the pool's revision): its tags,
@@ -105,7 +123,10 @@ class RecordStore:
                 ).rowcount
             tags = connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id)).rowcount
             connection.execute(records.delete().where(records.c.id == record_id))
-            self._bump_revision(connection, pool_key)
+            revision = self._bump_revision(connection, pool_key)
+            connection.execute(
+                record_erasures.insert().values(pool_key=pool_key, record_id=record_id, revision=revision)
+            )
         return Erasure(
             records=1,
             vectors=int(bool(row.embedding)),
@@ -195,8 +216,12 @@ class RecordStore:
             ).one()
         return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
 
-    def index_rows(self, pool_key: str, batch: int = 5_000) -> Iterator[IndexRow]:
-        """Every record of a pool (archived ones too, so restoring one needs no recomputation), by id."""
+    def index_rows(self, pool_key: str, batch: int = 5_000, since: int | None = None) -> Iterator[IndexRow]:
+        """Every record of a pool (archived ones too, so restoring one needs no recomputation), by id; with
+        `since`, only those written after that pool revision."""
+        condition = records.c.pool_key == pool_key
+        if since is not None:
+            condition = sa.and_(condition, records.c.revision > since)
         query = (
             sa.select(
                 records.c.id,
@@ -209,13 +234,13 @@ class RecordStore:
                 records.c.features,
                 records.c.body,
             )
-            .where(records.c.pool_key == pool_key)
+            .where(condition)
             .order_by(records.c.id)
         )
         tags_query = (
             sa.select(record_tags.c.record_id, record_tags.c.name, record_tags.c.value)
             .join(records, records.c.id == record_tags.c.record_id)
-            .where(records.c.pool_key == pool_key)
+            .where(condition)
         )
         with self.engine.connect() as connection:
             tags: dict[int, list[tuple[str, str | None]]] = {}
@@ -236,10 +261,31 @@ class RecordStore:
                     tuple(tags.get(row.id, ())),
                 )
 
+    def changes_since(self, pool_key: str, revision: int) -> PoolChanges:
+        """What the pool's writes after `revision` left: the records written (as index rows) and the ids
+        erased, with the revision they bring the pool to. The revision is read first, so everything up to
+        it is in the answer (a later write may be too: applying it twice is harmless)."""
+        reached = self.pool_revision(pool_key)
+        if reached <= revision:
+            return PoolChanges(reached, [], [])
+        written = list(self.index_rows(pool_key, since=revision))
+        with self.engine.connect() as connection:
+            erased = connection.execute(
+                sa.select(record_erasures.c.record_id)
+                .where(record_erasures.c.pool_key == pool_key, record_erasures.c.revision > revision)
+                .order_by(record_erasures.c.revision)
+            ).scalars()
+            return PoolChanges(reached, written, [int(record_id) for record_id in erased])
+
+    def pool_revision(self, pool_key: str) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(pools.c.revision).where(pools.c.key == pool_key)).scalar_one())
+
     def replace_embeddings(self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray, bytes]]) -> int:
         """Store view vectors and features computed anew (another model, an older schema); returns the
         new pool revision."""
         with self.engine.begin() as connection:
+            revision = self._bump_revision(connection, pool_key)
             for record_id, (embedding, features) in computed.items():
                 connection.execute(
                     records.update()
@@ -248,9 +294,10 @@ class RecordStore:
                         model=model,
                         embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
                         features=features,
+                        revision=revision,
                     )
                 )
-            return self._bump_revision(connection, pool_key)
+            return revision
 
     @staticmethod
     def _record_select() -> sa.Select:

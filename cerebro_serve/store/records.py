@@ -129,3 +129,12 @@ class ParsingJob:
     status: str  # queued, succeeded, failed
     request: bytes | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolChanges:
+    """A pool's writes after some revision, up to `revision`: what another process's index applies."""
+
+    revision: int
+    written: list[IndexRow]
+    erased: list[int]  # record ids

@@ -53,9 +53,23 @@ records = sa.Table(
     sa.Column("embedding", sa.LargeBinary, nullable=False),
     # the re-ranker's features (record_features.py RecordFeatures, msgpack); NULL until computed
     sa.Column("features", sa.LargeBinary),
+    # The pool revision of the record's last write: what a process holding the pool's index reads to
+    # catch up with writes made by other processes (`RecordStore.changes_since`).
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
     sa.UniqueConstraint("pool_key", "reference", name="uq_records_pool_reference"),
     sa.Index("ix_records_pool_live", "pool_key", "archived_at_us", "created_at_us"),
     sa.Index("ix_records_pool_email", "pool_key", "email"),
+    sa.Index("ix_records_pool_revision", "pool_key", "revision"),
+)
+
+# Records erased, by internal id only (no key, no content): other processes' indexes drop their rows.
+record_erasures = sa.Table(
+    "record_erasures",
+    metadata,
+    sa.Column("pool_key", sa.String(40), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Index("ix_record_erasures_pool_revision", "pool_key", "revision"),
 )
 
 record_tags = sa.Table(
@@ -331,6 +345,14 @@ def _let_feedback_outlive_its_profile(connection: Connection) -> None:
         connection.exec_driver_sql(index)
 
 
+def _add_record_revisions(connection: Connection) -> None:
+    """Each record's last write revision, and erasures by id: indexes in several processes catch up."""
+    if "revision" not in {column["name"] for column in sa.inspect(connection).get_columns("records")}:
+        connection.execute(sa.text("ALTER TABLE records ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
+        sa.Index("ix_records_pool_revision", records.c.pool_key, records.c.revision).create(connection)
+    record_erasures.create(connection, checkfirst=True)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -343,13 +365,24 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_fairness_tables,
     _add_release_gate,
     _create_copilots,
+    _add_record_revisions,
 )
 
 
+class NewerSchema(ValueError):
+    """The store was migrated by a newer release: this one does not know its tables, so it must not serve it."""
+
+
 def migrate(connection: Connection) -> int:
-    """Bring the schema up to date inside the caller's transaction; returns the resulting version."""
+    """Bring the schema up to date inside the caller's transaction; returns the resulting version. A store
+    a newer release migrated is refused (NewerSchema), untouched."""
     schema_version.create(connection, checkfirst=True)
     current = connection.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+    if current > len(MIGRATIONS):
+        raise NewerSchema(
+            f"the store's schema is version {current}, newer than this release knows ({len(MIGRATIONS)}): a newer "
+            "Cerebro Serve migrated it. Run that release (or a later one), or restore a backup taken before it."
+        )
     for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
         step(connection)
         connection.execute(schema_version.insert().values(version=version))

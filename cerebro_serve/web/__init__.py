@@ -14,6 +14,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ExceptionHandler
 
+from cerebro_serve.web.studio_session import shared_sessions
+
+__all__ = ["mount_pages", "shared_sessions"]
+
 HERE = Path(__file__).parent
 PAGE_PREFIXES = ("/studio", "/copilot")
 

@@ -4,13 +4,17 @@ never carries the key and another site cannot post a form with the admin's sessi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlencode
 
 from litestar import Request
+from litestar.config.app import AppConfig
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.response import Redirect
+from litestar.stores.file import FileStore
 
 from cerebro_serve.services import Workspace
 from cerebro_serve.web.render import language
@@ -19,6 +23,20 @@ SESSIONS = ServerSideSessionConfig(
     key="cerebro_studio", samesite="strict", httponly=True, max_age=8 * 3600, path="/studio"
 )
 ADMIN_KEY = "admin_key"
+
+
+def shared_sessions(directory: Path) -> Callable[[AppConfig], AppConfig]:
+    """Keep the Studio's sessions in files under `directory` (Litestar's FileStore) rather than in one
+    process's memory: every server worker knows an admin who signed in on another, and a restart signs
+    no one out. The files hold admin keys: the directory is the data dir's, readable by the server only."""
+
+    def configure(config: AppConfig) -> AppConfig:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        stores = dict(config.stores or {}) if isinstance(config.stores, dict) else {}
+        config.stores = {**stores, SESSIONS.store: FileStore(directory)}
+        return config
+
+    return configure
 
 
 class SignInRequired(Exception):
