@@ -4,6 +4,7 @@ it, a change of consent takes effect at once, and an erased profile leaves no tr
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -190,6 +191,7 @@ def test_an_opted_out_profile_is_never_embedded_nor_scored_and_is_listed_for_man
 
 
 def test_a_change_of_consent_takes_effect_at_once_and_after_a_restart(client, pools, workspace, tmp_path) -> None:
+    workspace.index_sync.stop()  # this test publishes and removes the files itself
     source, board = pools
     flipping = _index(client, source, "flips", PYTHON_RESUME)
     _index(client, source, "stays", "Junior Python developer who knows Django.")
@@ -197,7 +199,7 @@ def test_a_change_of_consent_takes_effect_at_once_and_after_a_restart(client, po
     assert sorted(_references(_scoring(client, source, board))) == ["flips", "stays"]
     workspace.registry.save_all()
     files = tmp_path / "indexes"
-    assert list(files.rglob(f"{source}.npy"))
+    assert list(files.rglob(f"{source}/*/vectors.npy"))
 
     withdrawn = {"source_key": source, "key": flipping["key"], "consent_algorithmic": {"owner": {"embedding": False}}}
     assert client.put("/v1/profile/indexing", json=withdrawn).status_code == 200
@@ -206,14 +208,14 @@ def test_a_change_of_consent_takes_effect_at_once_and_after_a_restart(client, po
     index = workspace.records.pool_index(source)
     row = index.columns.row_of(flipping["id"])
     assert row is not None and not index.vectors.vector(row).any()
-    assert not list(files.rglob(f"{source}.npy"))  # files written before held its vectors
+    assert not list(files.rglob(f"{source}/*/vectors.npy"))  # files written before held its vectors
 
     # A restart, with the index files written at shutdown and without any: it is still not served.
     workspace.registry.save_all()
     for keep_files in (True, False):
         if not keep_files:
-            for path in files.rglob(f"{source}.*"):
-                path.unlink()
+            for path in files.glob(f"*/{source}"):
+                shutil.rmtree(path)
         registry = workspace.registry
         restarted, stale = IndexRegistry(workspace.store, files, registry.model, registry.dimension).open(source)
         row = restarted.columns.row_of(flipping["id"])
@@ -230,6 +232,7 @@ def test_a_change_of_consent_takes_effect_at_once_and_after_a_restart(client, po
 
 
 def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspace, store, tmp_path) -> None:
+    workspace.index_sync.stop()  # this test publishes the files itself
     source, board = pools
     person = _index(
         client,
@@ -315,8 +318,8 @@ def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspa
     index = workspace.records.pool_index(source)
     assert index.columns.row_of(person["id"]) is None and len(index.vectors) == 1
     workspace.registry.save_all()
-    [saved] = list((tmp_path / "indexes").rglob(f"{source}.npy"))
-    assert not np.isclose(np.load(saved) @ vector, 1.0, atol=1e-4).any()
+    saved = list((tmp_path / "indexes").rglob(f"{source}/*/vectors.npy"))
+    assert saved and not any(np.isclose(np.load(path) @ vector, 1.0, atol=1e-4).any() for path in saved)
     assert _references(_scoring(client, source, board)) == ["stays"]
 
     again = client.delete("/v1/profile", params=erase)
