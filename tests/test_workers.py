@@ -30,7 +30,7 @@ def _mapped_generations(pid: int, pool_key: str) -> set[str]:
     return names
 
 
-def _until(check, what: str):  # noqa: ANN001, ANN202 - a predicate polled until it answers
+def _until(check, what: str):
     deadline = time.monotonic() + DEADLINE_SECONDS
     while time.monotonic() < deadline:
         answer = check()
@@ -54,9 +54,7 @@ def test_two_workers_share_the_index_files_and_each_others_writes(tmp_path: Path
             _request(server.base, key, "POST", "profile/indexing", profile(text, source_key=source))["data"]["key"]
             for text in (PYTHON_RESUME, NURSE_RESUME)
         ]
-        path = (
-            f"profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}&job_key={job}&sort_by=scoring"
-        )
+        path = f"profiles/scoring?source_keys=%5B%22{source}%22%5D&board_key={board}&job_key={job}&sort_by=scoring"
 
         def rankings() -> list[list[str]]:
             answers = [_request(server.base, key, "GET", path) for _ in range(8)]  # a new connection each
@@ -66,8 +64,10 @@ def test_two_workers_share_the_index_files_and_each_others_writes(tmp_path: Path
         seen = _until(lambda: len({json.dumps(r) for r in rankings()}) == 1 and rankings(), "the same ranking")
         assert sorted(seen[0]) == sorted(created) and seen[0][0] == created[0]
         generations = _until(
-            lambda: all(_mapped_generations(pid, source) for pid in workers)
-            and [_mapped_generations(pid, source) for pid in workers],
+            lambda: (
+                all(_mapped_generations(pid, source) for pid in workers)
+                and [_mapped_generations(pid, source) for pid in workers]
+            ),
             "both workers mapping the pool's files",
         )
         assert generations[0] & generations[1], "the two workers map different files"
