@@ -289,13 +289,20 @@ def measured_bytes_per_profile() -> float:
     return max(float(kb) for kb in re.findall(r"(\d+\.\d+) KB per profile", section)) * 1024
 
 
-def test_chart_memory_follows_the_measured_memory_per_profile() -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_chart_memory_follows_the_measured_memory_per_profile(workers: int) -> None:
     memory = chart_values()["server"]["memory"]
     assert memory["bytesPerRecord"] >= measured_bytes_per_profile()
     profiles, jobs = 1_000_000, 10_000
-    values = {"gpu": {"enabled": False}, "server": {"memory": {"expectedProfiles": profiles, "expectedJobs": jobs}}}
-    resources = container(render_chart.render(values), "server")["resources"]
-    request = memory["baseMiB"]["cpu"] + math.ceil((profiles + jobs) * memory["bytesPerRecord"] / 2**20)
+    values = {
+        "gpu": {"enabled": False},
+        "server": {"workers": workers, "memory": {"expectedProfiles": profiles, "expectedJobs": jobs}},
+    }
+    server = container(render_chart.render(values), "server")
+    resources = server["resources"]
+    assert {"name": "CEREBRO_WORKERS", "value": str(workers)} in server["env"]
+    # The workers map the pools' files: records count once, the base (model, lexicon) once a worker.
+    request = memory["baseMiB"]["cpu"] * workers + math.ceil((profiles + jobs) * memory["bytesPerRecord"] / 2**20)
     assert resources["requests"]["memory"] == f"{request}Mi"
     assert resources["limits"]["memory"] == f"{request * (100 + memory['limitHeadroomPercent']) // 100}Mi"
 

@@ -80,7 +80,7 @@ values.yaml says where each figure comes from.
 */}}
 {{- define "cerebro-serve.memoryRequestMiB" -}}
 {{- $memory := .Values.server.memory -}}
-{{- $base := ternary $memory.baseMiB.gpu $memory.baseMiB.cpu .Values.gpu.enabled | int64 -}}
+{{- $base := mul (ternary $memory.baseMiB.gpu $memory.baseMiB.cpu .Values.gpu.enabled | int64) (int64 .Values.server.workers) -}}
 {{- $records := add (int64 $memory.expectedProfiles) (int64 $memory.expectedJobs) -}}
 {{- $recordsMiB := div (add (mul $records (int64 $memory.bytesPerRecord)) 1048575) 1048576 -}}
 {{- add $base $recordsMiB -}}
@@ -98,7 +98,7 @@ values.yaml says where each figure comes from.
 
 {{/* Settings the chart sets itself: values.settings may not override them. */}}
 {{- define "cerebro-serve.managedSettings" -}}
-CEREBRO_HOST CEREBRO_PORT CEREBRO_DATA_DIR CEREBRO_DATABASE_URL CEREBRO_API_KEY CEREBRO_TRAINING_WORKER CEREBRO_DEVICE
+CEREBRO_HOST CEREBRO_PORT CEREBRO_DATA_DIR CEREBRO_DATABASE_URL CEREBRO_API_KEY CEREBRO_TRAINING_WORKER CEREBRO_DEVICE CEREBRO_WORKERS
 {{- end -}}
 
 {{/* Refuse the combinations that cannot work, at render time rather than in a crash loop. */}}
