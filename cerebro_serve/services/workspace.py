@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from cerebro_serve.engine import Encoder, kernels
@@ -32,9 +33,11 @@ from cerebro_serve.services.release_gate import GatePolicy, ReleaseGate
 from cerebro_serve.services.text import TextService
 from cerebro_serve.services.training import TrainingService
 from cerebro_serve.services.usage import ScoringRecorder
-from cerebro_serve.store import SqlStore
+from cerebro_serve.store import SqlStore, StoredPool
 
 log = logging.getLogger(__name__)
+
+POOLS_PAGE = 500  # pools listed at a time while warm-up loads their indexes
 
 
 class Workspace:
@@ -101,30 +104,56 @@ class Workspace:
         self.importer = RecordImporter(self.records, self.parsing)
         self.text = TextService(encoder, default_lexicon, index_dir)
         self.ready = threading.Event()
+        self.warming = "loading the skills lexicon"  # what warm-up is doing now, for /readyz
         self.warm_up_error: str | None = None
         threading.Thread(target=self._warm_up, name="cerebro-warm-up", daemon=True).start()
 
     def _warm_up(self) -> None:
-        """Load what the first writes and explanations would otherwise each wait for (the skills lexicon:
-        seconds; the locales' data), once, before the server says it is ready."""
+        """Load, once and before the server says it is ready, what the first requests would otherwise each
+        wait for: the skills lexicon (seconds) and the locales' data, the model (its first encode), and
+        every pool's index (read from its files, or rebuilt from the store)."""
         try:
             default_lexicon()
             skill_weights()
             for lang in LANGUAGES:  # the locale data explanations format with (Babel reads it lazily)
                 Wording(lang).names(["a", "b"])
+            self.warming = "loading the model (a first encode)"
+            self.encoder.embed_documents(["Cerebro Serve is warming up."])
+            self._load_pool_indexes()
         except Exception as error:
             log.exception("warm-up failed")
             self.warm_up_error = f"{type(error).__name__}: {error}"
         else:
             self.ready.set()
 
+    def _load_pool_indexes(self) -> None:
+        """Every pool's index, through the record service (which describes again the records the registry
+        finds stale). A pool that fails is logged and left to its first request: one broken pool must not
+        keep the whole server out of traffic."""
+        pool_keys = [pool.key for kind in ("source", "board") for pool in self._stored_pools(kind)]
+        for loaded, pool_key in enumerate(pool_keys):
+            self.warming = f"loading the pools' indexes ({loaded} of {len(pool_keys)} loaded)"
+            try:
+                self.records.pool_index(pool_key)
+            except Exception:
+                log.exception("warm-up: the index of pool %s did not load; its first request will try again", pool_key)
+
+    def _stored_pools(self, kind: str) -> Iterator[StoredPool]:
+        offset = 0
+        while True:
+            page, total = self.store.pools.list_pools(kind, None, offset, POOLS_PAGE, False)
+            yield from page
+            offset += len(page)
+            if not page or offset >= total:
+                return
+
     def unready(self) -> str | None:
-        """Why the server should not take traffic now (None: it may): warm-up still running or failed, or
-        the store unreachable (a database restarting, a network partition)."""
+        """Why the server should not take traffic now (None: it may): warm-up still running (saying what it
+        waits for) or failed, or the store unreachable (a database restarting, a network partition)."""
         if self.warm_up_error is not None:
             return f"Warm-up failed: {self.warm_up_error}"
         if not self.ready.is_set():
-            return "Warming up: loading the skills lexicon."
+            return f"Warming up: {self.warming}."
         try:
             self.store.ping()
         except Exception as error:  # noqa: BLE001 - whatever the driver raises, the store is not answering
