@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import shutil
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,8 @@ from cerebro_serve.settings import Settings
 from cerebro_serve.store.backup import BackupError
 
 if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
+    from litestar.config.app import AppConfig
+
     from cerebro_serve.engine.batcher import DynamicBatcher
     from cerebro_serve.engine.encoder import PooledEncoder
     from cerebro_serve.services import Workspace
@@ -107,13 +111,51 @@ def serve(settings: Settings, demo: bool) -> int:
         if load_demo(workspace):
             log.info("demo data loaded")
         _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
-    app = create_app(workspace, max_body_bytes=settings.max_body_bytes, on_app_init=[mount_pages])
-    print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, log_level="info", http=EnvelopedH11Protocol
+    app = create_app(
+        workspace,
+        max_body_bytes=settings.max_body_bytes,
+        on_app_init=[mount_pages, drain_before_closing(workspace, batcher, settings.drain_seconds)],
     )
+    print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            log_level="info",
+            http=EnvelopedH11Protocol,
+            timeout_graceful_shutdown=settings.drain_seconds,  # then requests still running are cancelled
+        )
+    )
+    # uvicorn takes SIGINT and SIGTERM while it serves, and once stopped raises the signal again for the
+    # handler it found: this one only asks the server to stop, so a graceful stop exits 0 (and a signal
+    # before serving began stops it as it starts).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
+    server.run()
     batcher.close()  # once the app (and its workspace) has shut down
-    return 0
+    return 0 if server.started else 3  # 3: could not start (a port in use), as uvicorn.run exits
+
+
+def drain_before_closing(
+    workspace: Workspace, batcher: DynamicBatcher, seconds: float
+) -> Callable[[AppConfig], AppConfig]:
+    """Shutdown hooks run in order, and create_app's closes the workspace (saving the indexes, closing the
+    store); this one goes first: background jobs stop, then the batcher finishes the requests it admitted
+    (uvicorn has let the requests in flight end, or cancelled them after `seconds`) and refuses new ones
+    with a 503, so the indexes are saved after the last write."""
+
+    def drain() -> None:
+        workspace.stop_background()
+        if not batcher.drain(seconds):
+            log.warning("the encoder was still busy after %g s: saving the indexes without its last work", seconds)
+
+    def add(config: AppConfig) -> AppConfig:
+        config.on_shutdown = [drain, *config.on_shutdown]
+        return config
+
+    return add
 
 
 def create_key(settings: Settings, permission: str) -> int:

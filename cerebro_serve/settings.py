@@ -66,8 +66,8 @@ class Settings:
         "CEREBRO_MAX_QUEUE_SECONDS",
         "work queued for the encoder, in seconds at its measured speed, past which new requests get a 429",
     )
-    drain_seconds: float = setting(
-        20.0,
+    drain_seconds: int = setting(
+        20,
         "CEREBRO_DRAIN_SECONDS",
         "on SIGTERM, how long requests in flight may take to finish (then they are cancelled) before the "
         "indexes are saved; keep it under the orchestrator's grace period (Kubernetes: 30 s)",

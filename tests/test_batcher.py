@@ -1,5 +1,6 @@
 """The dynamic batcher: callers share batches, results match unbatched encoding, overload is refused at
-once, and callers that go away are dropped before their texts are encoded."""
+once, callers that go away are dropped before their texts are encoded, and a drain finishes what was
+admitted while it refuses the rest."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from helpers import make_batcher
 
-from cerebro_serve.engine.batcher import QueueFull
+from cerebro_serve.engine.batcher import BatcherClosed, QueueFull
 
 
 class SlowEncoder:
@@ -202,3 +203,45 @@ def test_an_empty_request_answers_at_once(encoder) -> None:
         assert batcher.embed_documents([]).shape == (0, encoder.dimension)
     finally:
         batcher.close()
+
+
+def test_a_drain_finishes_what_was_admitted_and_refuses_the_rest(encoder) -> None:
+    slow = SlowEncoder(encoder)
+    batcher = make_batcher(slow, batch_wait_ms=1)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            admitted = pool.submit(batcher.embed_documents, ["admitted before the drain"])
+            assert slow.started.wait(30)  # its batch is in the encoder
+            drained = pool.submit(batcher.drain, 30)
+            while batcher.accepting:  # the drain began on the other thread
+                time.sleep(0.01)
+            with pytest.raises(BatcherClosed):
+                batcher.embed_documents(["after the drain began"])
+            with pytest.raises(BatcherClosed):
+                asyncio.run(batcher.embed(["an async caller too"]))
+            assert not drained.done()  # it waits for the admitted request
+            slow.release.set()
+            assert drained.result(timeout=30) is True
+            assert admitted.result(timeout=30).shape == (1, encoder.dimension)
+        assert [piece for batch in slow.batches for piece in batch] == ["admitted before the drain"]
+    finally:
+        slow.release.set()
+        batcher.close()
+
+
+def test_a_drain_that_runs_out_of_time_says_so(encoder) -> None:
+    slow = SlowEncoder(encoder)
+    batcher = make_batcher(slow, batch_wait_ms=1)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            admitted = pool.submit(batcher.embed_documents, ["held in the encoder"])
+            assert slow.started.wait(30)
+            assert batcher.drain(0.05) is False
+            slow.release.set()
+            admitted.result(timeout=30)
+        assert batcher.drain(30) is True  # nothing left
+    finally:
+        slow.release.set()
+        batcher.close()
+    with pytest.raises(BatcherClosed):
+        batcher.embed_documents(["after close"])

@@ -15,7 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from cerebro_serve.cancellation import Abandoned
-from cerebro_serve.services.errors import QueueFull, ServiceError
+from cerebro_serve.services.errors import BatcherClosed, QueueFull, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def error_envelope(request: Request, error: Exception) -> Response:
         return envelope(error.status, error.message)
     if isinstance(error, Abandoned):  # nobody reads this answer; the status says why the work stopped
         return envelope(499, "Client Closed Request. The work stopped and nothing was stored.")
+    if isinstance(error, BatcherClosed):  # admitted work finishes; this request came after the drain began
+        return envelope(503, "Service Unavailable. The server is shutting down; send the request again.")
     if isinstance(error, QueueFull):
         retry_after = max(1, math.ceil(error.retry_after))
         response = envelope(429, f"Too Many Requests. The encoder is saturated ({error}); retry in {retry_after} s.")

@@ -14,6 +14,9 @@ call `embed_documents` (the Encoder protocol), so indexing and scoring share the
 
 Monitoring reads `stats` and `queue_depth` when it likes, and hears of each forward pass through the
 observers it registers (`observe`): the batcher knows nothing of what they do with it.
+
+A server shutting down `drain`s it: the requests already admitted are encoded to the end, new ones are
+refused with `BatcherClosed` (the API answers 503), so the indexes are saved after the last write.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ class QueueFull(Exception):
     def __init__(self, reason: str, retry_after: float = 1.0) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class BatcherClosed(Exception):
+    """The batcher is draining or closed (the server is shutting down): it admits no new request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,9 @@ class DynamicBatcher:
         self._observers: weakref.WeakSet[BatchObserver] = weakref.WeakSet()
         self._observers_lock = threading.Lock()
         self._pending: deque[_Request] = deque()
+        self._unfinished = 0  # admitted requests whose future is not done (the loop's thread counts them)
+        self._idle: asyncio.Event | None = None  # set while _unfinished is 0
+        self._closing = False  # set once by drain or close; the loop reads it as it admits a request
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
         self._inference = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cerebro-encoder")
@@ -170,6 +180,11 @@ class DynamicBatcher:
                     stop_if_abandoned()
 
     @property
+    def accepting(self) -> bool:
+        """False once a drain or close began: new requests are refused with BatcherClosed."""
+        return not self._closing
+
+    @property
     def queue_depth(self) -> int:
         """Requests waiting for a batch to take (some of) their pieces."""
         return len(self._pending)
@@ -178,8 +193,33 @@ class DynamicBatcher:
         with self._observers_lock:
             self._observers.add(observer)
 
+    def drain(self, timeout: float) -> bool:
+        """Admit no new request (`BatcherClosed`) and wait up to `timeout` seconds for those admitted to be
+        encoded; False when some were still unfinished then. A shutting-down server drains the batcher
+        before it saves its indexes, so the last writes are in them."""
+
+        async def idle() -> None:
+            assert self._idle is not None
+            await self._idle.wait()
+
+        # Set here, before the wait is scheduled: the loop admits a request (counting it) or refuses it in
+        # one step, so by the time `idle` runs every request is either counted or refused.
+        self._closing = True
+        if not self._thread.is_alive():
+            return True
+        waiting = asyncio.run_coroutine_threadsafe(idle(), self._loop)
+        try:
+            waiting.result(timeout)
+        except concurrent.futures.TimeoutError:
+            waiting.cancel()
+            return False
+        return True
+
     def close(self) -> None:
+        """Stop the loop at once: admitted requests still waiting are abandoned (`drain` first to finish them)."""
+
         async def stop() -> None:
+            self._closing = True
             self._forming.cancel()
             self._loop.stop()
 
@@ -195,6 +235,8 @@ class DynamicBatcher:
         return _Prepared(pieces, owners, tokens, len(texts), (time.perf_counter() - start) * 1000)
 
     def _check_count(self) -> None:
+        if self._closing:
+            raise BatcherClosed("the server is shutting down")
         if len(self._pending) >= self.max_pending:
             self.stats.rejected += 1
             raise QueueFull(f"{len(self._pending)} requests are waiting for the encoder", self._drain_seconds())
@@ -209,6 +251,8 @@ class DynamicBatcher:
     def _run(self, ready: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
         self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._forming = self._loop.create_task(self._form_batches())
         ready.set()
         self._loop.run_forever()
@@ -228,11 +272,25 @@ class DynamicBatcher:
             )
         vectors = np.empty((len(prepared.pieces), self.dimension), dtype=np.float32)
         request = _Request(prepared, self._loop.create_future(), vectors, sum(prepared.piece_tokens))
+        self._admit(request)
         self._pending.append(request)
         self.stats.requests += 1
         assert self._wakeup is not None
         self._wakeup.set()
         return await request.future
+
+    def _admit(self, request: _Request) -> None:
+        """Count the request until its future is done (vectors, an error, or its caller gone)."""
+        assert self._idle is not None
+        self._unfinished += 1
+        self._idle.clear()
+        request.future.add_done_callback(self._finished)
+
+    def _finished(self, _future: asyncio.Future) -> None:
+        self._unfinished -= 1
+        if self._unfinished == 0:
+            assert self._idle is not None
+            self._idle.set()
 
     async def _form_batches(self) -> None:
         assert self._wakeup is not None

@@ -1,12 +1,13 @@
 """Errors a use case can end in. Each carries the HTTP-agnostic status the API layer answers with; the
-encoder's overload (QueueFull, raised below the services) is named here too, so the API layer needs
-nothing beneath this one."""
+encoder's overload (QueueFull) and its refusal while the server shuts down (BatcherClosed), raised below
+the services, are named here too, so the API layer needs nothing beneath this one."""
 
 from __future__ import annotations
 
-from cerebro_serve.engine.batcher import QueueFull
+from cerebro_serve.engine.batcher import BatcherClosed, QueueFull
 
 __all__ = [
+    "BatcherClosed",
     "Conflict",
     "Forbidden",
     "InvalidParameters",

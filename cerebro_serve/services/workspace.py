@@ -160,14 +160,20 @@ class Workspace:
             return f"The store is unreachable: {type(error).__name__}: {str(error).splitlines()[0][:300]}"
         return None
 
-    def close(self) -> None:
-        """Persist the indexes (a fast restart), stop the parser workers, release the store. The encoder
-        (a batcher, in a server) belongs to whoever made it."""
+    def stop_background(self) -> None:
+        """Stop the work this workspace does on its own threads (trainings, fairness audits, queued files):
+        each finishes or requeues its job, after which only requests use the encoder. Idempotent."""
         self.training.worker.stop()
         self.fairness.worker.stop()
+        self.parsing.queue.stop()
+
+    def close(self) -> None:
+        """Stop the background work, flush the trail and the scoring log, persist the indexes (a fast
+        restart), release the store. The encoder (a batcher, in a server) belongs to whoever made it: a
+        server drains it before this (cli.serve), so the indexes hold the last writes."""
+        self.stop_background()
         self.recorder.close()
         self.audit.close()
-        self.parsing.queue.stop()
         self.registry.save_all()
         self.sandbox.close()
         self.store.close()
