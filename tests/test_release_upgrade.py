@@ -144,6 +144,11 @@ def test_warm_up_loaded_every_pool_index(upgraded: Upgraded) -> None:
     assert set(upgraded.expected["inventory"]["live_references"]) <= loaded
 
 
+def test_a_fresh_store_opens_after_an_upgrade_in_the_same_process(upgraded: Upgraded, tmp_path: Path) -> None:
+    """Migrations leave the table definitions alone: a store created afterwards is created once."""
+    SqlStore(f"sqlite:///{tmp_path / 'fresh.db'}").close()
+
+
 def _from_a_newer_release(tmp_path: Path) -> Path:
     """A release's data dir, as a release with one more migration than this code knows would leave it."""
     data_dir = _releases()[0].unpack(tmp_path / "data")

@@ -349,7 +349,9 @@ def _add_record_revisions(connection: Connection) -> None:
     """Each record's last write revision, and erasures by id: indexes in several processes catch up."""
     if "revision" not in {column["name"] for column in sa.inspect(connection).get_columns("records")}:
         connection.execute(sa.text("ALTER TABLE records ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
-        sa.Index("ix_records_pool_revision", records.c.pool_key, records.c.revision).create(connection)
+        # Plain DDL: an sa.Index built on `records.c` would join the table's metadata, and every store
+        # created later in this process would then make that index twice.
+        connection.execute(sa.text("CREATE INDEX ix_records_pool_revision ON records (pool_key, revision)"))
     record_erasures.create(connection, checkfirst=True)
 
 
