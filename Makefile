@@ -8,7 +8,7 @@ LOCKS := requirements/serve.txt requirements/test.txt requirements/bench.txt
 COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --all-build-deps \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: install install-serve install-bench serve test lint lock check-lock clean
+.PHONY: install install-serve install-bench serve test lint load lock check-lock clean
 
 install: $(VENV)/.test-installed
 install-serve: $(VENV)/.serve-installed
@@ -30,6 +30,25 @@ serve: install-serve
 
 test: install
 	$(BIN)/pytest -q
+
+# Load test (bench/locustfile.py, #16): seeds a 100k-profile workspace once (bench/seed_load.py; cached in
+# $(LOAD_DATA)/seed-<profiles>, outside the repository, ~1.4 GB), serves a fresh copy of it with
+# `cerebro-serve serve` on 127.0.0.1 (a free port), waits for /readyz, runs Locust headless (one process)
+# for LOAD_RUN_TIME, writes its CSV and HTML report under bench/results/load/ (load_*.csv, load.html,
+# load_summary.json), then stops the server. The run holds /tmp/cerebro-bench.lock (flock), seeding does
+# not. LOAD_RATE: requests/s per user (constant throughput) instead of 1-3 s of think time;
+# LOAD_WORKERS: CEREBRO_WORKERS for the server. Capacity, 2x overload and soak: bench/bench_load.py.
+LOAD_USERS ?= 20
+LOAD_SPAWN_RATE ?= 5
+LOAD_RUN_TIME ?= 2m
+LOAD_RATE ?= 0
+LOAD_PROFILES ?= 100000
+LOAD_DATA ?= /tmp/cerebro-load
+LOAD_WORKERS ?=
+load: install-bench
+	$(BIN)/python -m bench.bench_load run --profiles $(LOAD_PROFILES) --data-root $(LOAD_DATA) \
+		--users $(LOAD_USERS) --spawn-rate $(LOAD_SPAWN_RATE) --run-time $(LOAD_RUN_TIME) --rate $(LOAD_RATE) \
+		$(if $(LOAD_WORKERS),--workers $(LOAD_WORKERS))
 
 # Lint and format (ruff), types (mypy), the layer contract (import-linter, .importlinter), the
 # Dockerfiles (hadolint, .hadolint.yaml), the Helm chart (Helm's engine renders it, Kubernetes' schemas check it).

@@ -14,7 +14,7 @@ CEREBRO_LOAD_MANIFEST):
   applies to, and searches jobs by keyword.
 
 Each task sends exactly one request, so a user's rate is its task rate. Weighted like a working day,
-the mix is about 56% profiles/scoring (13% of it later pages), 14% jobs/scoring, 13% searching, 5%
+the mix is about 56% profiles/scoring (a quarter of it later pages), 14% jobs/scoring, 13% searching, 5%
 ratings, 9% trackings, 2% indexing and 0.5% parsing. Reads use a read key, writes a write key (as
 applications would), every request names its user (`X-USER-EMAIL`).
 
@@ -180,10 +180,10 @@ class Recruiter(WorkspaceUser):
                 tags_included=_json([[{"name": "city", "value": self.city()["tag"]}]]),
                 sort_by="created_at",
             )
-            name = "/v1/profiles/searching (keywords, by date)"
+            name = "/v1/profiles/searching (keywords by date)"
         elif draw < 0.7:  # keywords ranked by relevance: the keywords are embedded (the encoder)
             params.update(text_keywords=_json(self.keywords()), sort_by="searching")
-            name = "/v1/profiles/searching (keywords, by relevance)"
+            name = "/v1/profiles/searching (keywords by relevance)"
         else:  # a city and a date range, newest first
             params.update(
                 tags_included=_json([[{"name": "city", "value": self.city()["tag"]}]]),
@@ -308,4 +308,4 @@ class Candidate(WorkspaceUser):
             "sort_by": "created_at",
             "limit": 10,
         }
-        self.send("GET", "jobs/searching", "/v1/jobs/searching (keywords, by date)", params, headers=self.read)
+        self.send("GET", "jobs/searching", "/v1/jobs/searching (keywords by date)", params, headers=self.read)

@@ -168,8 +168,8 @@ def test_every_task_sends_a_request_the_api_accepts(load_site: tuple[str, Path])
     assert {name for name, _, _ in seen} == {
         "/v1/profiles/scoring",
         "/v1/profiles/scoring (next page)",
-        "/v1/profiles/searching (keywords, by date)",
-        "/v1/profiles/searching (keywords, by relevance)",
+        "/v1/profiles/searching (keywords by date)",
+        "/v1/profiles/searching (keywords by relevance)",
         "/v1/profiles/searching (tags and dates)",
         "/v1/rating",
         "/v1/tracking",
@@ -177,7 +177,7 @@ def test_every_task_sends_a_request_the_api_accepts(load_site: tuple[str, Path])
         "/v1/profile/parsing/file",
         "/v1/jobs/scoring",
         "/v1/jobs/scoring (next page)",
-        "/v1/jobs/searching (keywords, by date)",
+        "/v1/jobs/searching (keywords by date)",
     }
 
 
