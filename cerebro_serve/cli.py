@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -16,6 +17,7 @@ from cerebro_serve.settings import Settings
 from cerebro_serve.store.backup import BackupError
 
 if TYPE_CHECKING:  # the services load the model stack: imported when a command needs them
+    from litestar import Litestar
     from litestar.config.app import AppConfig
 
     from cerebro_serve.engine.batcher import DynamicBatcher
@@ -24,6 +26,10 @@ if TYPE_CHECKING:  # the services load the model stack: imported when a command 
     from cerebro_serve.services.release_gate import GatePolicy
 
 log = logging.getLogger("cerebro_serve")
+
+# How long uvicorn's supervisor waits for a worker to answer (loading the model and the pools' indexes
+# comes first) before it replaces it.
+WORKER_START_SECONDS = 300
 
 
 def open_batcher(encoder: PooledEncoder, settings: Settings) -> DynamicBatcher:
@@ -53,6 +59,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     from cerebro_serve.parsing.documents import DocumentLimits
     from cerebro_serve.parsing.sandbox import DocumentSandbox
     from cerebro_serve.services import Workspace
+    from cerebro_serve.services.index_sync import IndexSharing
     from cerebro_serve.services.keys import resolve_admin_key
     from cerebro_serve.store import open_store
 
@@ -83,6 +90,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         audit_retention_days=settings.audit_retention_days,
         release_gate=gate_policy(settings),
         training_worker=training_worker,
+        index_sharing=IndexSharing(settings.index_sync_seconds, settings.index_snapshot_changes),
     )
     return workspace, batcher
 
@@ -98,11 +106,13 @@ def _print_copilot_links(workspace: Workspace, origin: str) -> None:
 
 
 def serve(settings: Settings, demo: bool) -> int:
+    if settings.workers > 1:
+        return serve_workers(settings, demo)
     import uvicorn
 
     from cerebro_serve.api import create_app
     from cerebro_serve.api.protocol import EnvelopedH11Protocol
-    from cerebro_serve.web import mount_pages
+    from cerebro_serve.web import mount_pages, shared_sessions
 
     workspace, batcher = build_workspace(settings)
     if demo:
@@ -114,7 +124,11 @@ def serve(settings: Settings, demo: bool) -> int:
     app = create_app(
         workspace,
         max_body_bytes=settings.max_body_bytes,
-        on_app_init=[mount_pages, drain_before_closing(workspace, batcher, settings.drain_seconds)],
+        on_app_init=[
+            mount_pages,
+            shared_sessions(settings.data_dir / "sessions"),
+            drain_before_closing(workspace, batcher, settings.drain_seconds),
+        ],
     )
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
     server = uvicorn.Server(
@@ -156,6 +170,92 @@ def drain_before_closing(
         return config
 
     return add
+
+
+def serve_workers(settings: Settings, demo: bool) -> int:
+    """`settings.workers` processes on one port (uvicorn's supervisor starts them and replaces one that
+    dies). The store is prepared here once (schema, admin key, demo); then each worker opens its own
+    workspace (`worker_app`), maps the pools' index files that the first of them publishes, and applies
+    the others' writes from the store within `CEREBRO_INDEX_SYNC_SECONDS`."""
+    import uvicorn
+
+    from cerebro_serve.api.protocol import EnvelopedH11Protocol
+
+    workspace, batcher = build_workspace(settings, training_worker=False)
+    try:
+        if demo:
+            from cerebro_serve.demo import load_demo
+
+            if load_demo(workspace):
+                log.info("demo data loaded")
+            _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
+    finally:
+        workspace.close()
+        batcher.close()
+    os.environ.update(settings.environment())  # what each worker reads back (flags included)
+    print(
+        f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/ with {settings.workers} workers "
+        "(docs: /docs, Studio: /studio)",
+        flush=True,
+    )
+    uvicorn.run(
+        "cerebro_serve.cli:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level="info",
+        http=EnvelopedH11Protocol,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        timeout_graceful_shutdown=settings.drain_seconds,
+    )
+    return 0
+
+
+def worker_app() -> Litestar:
+    """The application of one worker process (uvicorn calls this in each). The worker that takes the
+    data dir's leader lock runs the training and audit workers (when they run inside the server); every
+    worker keeps its pools' indexes in step with the store."""
+    from cerebro_serve.api import create_app
+    from cerebro_serve.web import mount_pages, shared_sessions
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    leads = _hold_lock(settings.data_dir / "leader.lock")
+    workspace, batcher = build_workspace(settings, training_worker=leads and settings.training_worker == "thread")
+
+    def close_batcher_last(config: AppConfig) -> AppConfig:
+        config.on_shutdown = [*config.on_shutdown, batcher.close]  # after the workspace's own close
+        return config
+
+    return create_app(
+        workspace,
+        max_body_bytes=settings.max_body_bytes,
+        on_app_init=[
+            mount_pages,
+            shared_sessions(settings.data_dir / "sessions"),
+            drain_before_closing(workspace, batcher, settings.drain_seconds),
+            close_batcher_last,
+        ],
+    )
+
+
+_held_locks: list[int] = []
+
+
+def _hold_lock(path: Path) -> bool:
+    """Take an exclusive lock on `path` for the rest of this process's life, if no other process has it."""
+    import fcntl
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return False
+    _held_locks.append(descriptor)  # never closed: the lock goes when the process does
+    return True
 
 
 def create_key(settings: Settings, permission: str) -> int:

@@ -52,6 +52,7 @@ def test_a_second_process_maps_the_published_files_and_ranks_alike(workspace: Wo
     source = _source(workspace, TEXTS)
     assert workspace.registry.is_writer() and not second.registry.is_writer()
     workspace.registry.snapshot(source)
+    second.index_sync.tick()  # type: ignore[union-attr]  # had it built the pool in memory, it maps the files now
     index = second.records.pool_index(source)
     assert isinstance(index.vectors.matrix, np.memmap) and isinstance(index.columns.title, np.memmap)
     assert index.generation == workspace.records.pool_index(source).generation
@@ -62,6 +63,7 @@ def test_a_second_process_maps_the_published_files_and_ranks_alike(workspace: Wo
 def test_writes_from_either_process_reach_the_other_at_its_next_sync(workspace: Workspace, second: Workspace) -> None:
     source = _source(workspace, TEXTS)
     second.records.pool_index(source)
+    second.index_sync.tick()  # type: ignore[union-attr]  # warm-up may have loaded the pool while it filled
     [added] = second.records.index(PROFILE, source, [Profile(text="senior python backend developer", reference="new")])
     assert added.key not in _keys(workspace, source)  # not before the writer's process catches up
     workspace.index_sync.tick()  # type: ignore[union-attr]
@@ -108,6 +110,7 @@ def test_the_writer_publishes_after_enough_writes_and_the_others_map_the_new_gen
 ) -> None:
     source = _source(workspace, TEXTS)
     workspace.registry.snapshot(source)
+    second.index_sync.tick()  # type: ignore[union-attr]
     first = second.records.pool_index(source).generation
     workspace.records.index(PROFILE, source, [Profile(text=f"welder number {i}") for i in range(3)])
     workspace.index_sync.snapshot_changes = 3  # type: ignore[union-attr]

@@ -136,6 +136,7 @@ class IndexRegistry:
         self._lock = threading.Lock()
         self._writer: int | None = None  # the lock file held while this process publishes generations
         self._erased_since_saved: set[str] = set()
+        self.is_writer()  # the first process to open the directory publishes its files
 
     def write_lock(self, pool_key: str) -> threading.RLock:
         """Held across a store write and the matching index update, so both see writes in one order."""

@@ -22,6 +22,7 @@ from cerebro_serve.services.copilots import CopilotService
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.fairness import FairnessService
 from cerebro_serve.services.feedback import FeedbackService
+from cerebro_serve.services.index_sync import IndexSharing, IndexSync
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.metrics import Metrics
 from cerebro_serve.services.parsing import ParsingService
@@ -53,11 +54,13 @@ class Workspace:
         audit_retention_days: int,
         release_gate: GatePolicy,
         training_worker: bool = True,
+        index_sharing: IndexSharing | None = None,
     ) -> None:
         """`embed_max_chars`: how much of each view of a record the encoder reads. `audit_retention_days`:
         how long the audit trail keeps events. `release_gate`: when a trained version is held for review.
         `training_worker`: run queued trainings on a thread of this process (False: a separate
-        `cerebro-serve worker` runs them)."""
+        `cerebro-serve worker` runs them). `index_sharing`: keep the pools' indexes in step with writes
+        from other processes and publish their files (None: this process is the only writer)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -72,6 +75,9 @@ class Workspace:
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
         self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor(), embed_max_chars)
+        self.index_sync = IndexSync(self.registry, index_sharing) if index_sharing is not None else None
+        if self.index_sync is not None:
+            self.index_sync.start()
         learning = store.learning
         self.algorithms = AlgorithmService(learning, store.stops)
         self.feedback = FeedbackService(learning, self.records)
@@ -174,6 +180,9 @@ class Workspace:
         self.stop_background()
         self.recorder.close()
         self.audit.close()
+        if self.index_sync is not None:
+            self.index_sync.stop()
         self.registry.save_all()
+        self.registry.close()
         self.sandbox.close()
         self.store.close()
