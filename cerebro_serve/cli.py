@@ -110,9 +110,7 @@ def serve(settings: Settings, demo: bool) -> int:
         return serve_workers(settings, demo)
     import uvicorn
 
-    from cerebro_serve.api import create_app
     from cerebro_serve.api.protocol import EnvelopedH11Protocol
-    from cerebro_serve.web import mount_pages, shared_sessions
 
     workspace, batcher = build_workspace(settings)
     if demo:
@@ -121,15 +119,7 @@ def serve(settings: Settings, demo: bool) -> int:
         if load_demo(workspace):
             log.info("demo data loaded")
         _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
-    app = create_app(
-        workspace,
-        max_body_bytes=settings.max_body_bytes,
-        on_app_init=[
-            mount_pages,
-            shared_sessions(settings.data_dir / "sessions"),
-            drain_before_closing(workspace, batcher, settings.drain_seconds),
-        ],
-    )
+    app = server_app(settings, workspace, batcher)
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -217,9 +207,6 @@ def worker_app() -> Litestar:
     """The application of one worker process (uvicorn calls this in each). The worker that takes the
     data dir's leader lock runs the training and audit workers (when they run inside the server); every
     worker keeps its pools' indexes in step with the store."""
-    from cerebro_serve.api import create_app
-    from cerebro_serve.web import mount_pages, shared_sessions
-
     settings = Settings.from_env()
     configure_logging(settings.log_format)
     leads = _hold_lock(settings.data_dir / "leader.lock")
@@ -229,6 +216,17 @@ def worker_app() -> Litestar:
         config.on_shutdown = [*config.on_shutdown, batcher.close]  # after the workspace's own close
         return config
 
+    return server_app(settings, workspace, batcher, close_batcher_last)
+
+
+def server_app(
+    settings: Settings, workspace: Workspace, batcher: DynamicBatcher, *more: Callable[[AppConfig], AppConfig]
+) -> Litestar:
+    """The API and the pages over one workspace, with Studio sessions under the data dir (shared by the
+    workers) and the drain that runs before the workspace closes."""
+    from cerebro_serve.api import create_app
+    from cerebro_serve.web import mount_pages, shared_sessions
+
     return create_app(
         workspace,
         max_body_bytes=settings.max_body_bytes,
@@ -236,7 +234,7 @@ def worker_app() -> Litestar:
             mount_pages,
             shared_sessions(settings.data_dir / "sessions"),
             drain_before_closing(workspace, batcher, settings.drain_seconds),
-            close_batcher_last,
+            *more,
         ],
     )
 
