@@ -132,22 +132,24 @@ class Server:
     process: subprocess.Popen
     base_url: str
     log_path: Path
-    rss: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, MiB)
+    # (seconds since start, MiB of the server process, MiB with its children)
+    rss: list[tuple[float, float, float]] = field(default_factory=list)
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server and its children (worker processes, parsing sandboxes)."""
+    def rss_mb(self) -> tuple[float, float]:
+        """Resident memory of the server process, and with its children (server workers, parsing sandboxes)."""
         try:
             parent = psutil.Process(self.process.pid)
-            processes = [parent, *parent.children(recursive=True)]
+            main = parent.memory_info().rss
+            children = parent.children(recursive=True)
         except psutil.NoSuchProcess:
-            return float("nan")
-        total = 0
-        for process in processes:
+            return float("nan"), float("nan")
+        total = main
+        for process in children:
             try:
                 total += process.memory_info().rss
             except psutil.NoSuchProcess:
                 continue
-        return total / 2**20
+        return main / 2**20, total / 2**20
 
 
 @contextmanager
@@ -224,10 +226,11 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            self.running.rss.append((round(time.monotonic() - self.started, 1), round(self.running.rss_mb(), 1)))
+            main, total = self.running.rss_mb()
+            self.running.rss.append((round(time.monotonic() - self.started, 1), round(main, 1), round(total, 1)))
             self.stop.wait(self.every)
 
-    def close(self) -> list[tuple[float, float]]:
+    def close(self) -> list[tuple[float, float, float]]:
         self.stop.set()
         self.thread.join()
         return self.running.rss
@@ -389,10 +392,10 @@ def summarize(samples: Path, warmup: float, offered: float | None) -> dict[str, 
     }
 
 
-def slope(points: list[tuple[float, float]]) -> float:
-    """Least-squares slope in MiB per minute."""
+def slope(points: list[tuple[float, float, float]], column: int = 1) -> float:
+    """Least-squares slope in MiB per minute (column 1: the server process, 2: with its children)."""
     t = np.array([p[0] for p in points]) / 60
-    y = np.array([p[1] for p in points])
+    y = np.array([p[column] for p in points])
     return float(np.polyfit(t, y, 1)[0]) if len(points) >= 2 else float("nan")
 
 
@@ -454,7 +457,7 @@ def phase_run(args: argparse.Namespace, seed_dir: Path) -> dict[str, Any]:
         )
         rss = sampler.close()
     summary = summarize(samples, 0, args.users * args.rate if args.rate else None)
-    summary.update(server=server_errors(running.log_path), rss_mb=[rss[0][1], rss[-1][1]] if rss else None)
+    summary.update(server=server_errors(running.log_path), rss_mb=[rss[0][1:], rss[-1][1:]] if rss else None)
     summary["cpu"] = run_cpu(out, "load")
     return summary
 
@@ -530,9 +533,13 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
     summary["rss_mb"] = {
         "every_s": rss_every,
         "samples": rss,
-        "first": rss[0][1] if rss else None,
-        "last": rss[-1][1] if rss else None,
+        "columns": ["seconds", "server MiB", "with children MiB"],
+        "first": rss[0][1:] if rss else None,
+        "last": rss[-1][1:] if rss else None,
         "slope_mb_per_min": round(slope(rss), 2) if len(rss) >= 2 else None,
+        "slope_with_children_mb_per_min": round(slope(rss, 2), 2) if len(rss) >= 2 else None,
+        # after the first third: the mapped index files paged in, the parsing sandbox started
+        "slope_last_two_thirds_mb_per_min": round(slope(rss[len(rss) // 3 :]), 2) if len(rss) >= 6 else None,
     }
     with open(samples, newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -563,6 +570,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10, help="seconds of each run left out of the figures")
     parser.add_argument("--p99-ms", type=float, default=100)
     parser.add_argument("--no-lock", action="store_true", help="do not take /tmp/cerebro-bench.lock")
+    parser.add_argument("--label", help="overload, soak: the results folder's name (default: the phase)")
     args = parser.parse_args()
     if args.phase in ("capacity", "overload", "soak") and args.rate <= 0:
         parser.error(f"{args.phase} needs --rate (requests/s per user)")
@@ -582,7 +590,7 @@ def main() -> None:
     elif args.phase == "capacity":
         result = phase_capacity(args, seed_dir)
     else:
-        result = phase_steady(args, seed_dir, args.phase, 10)
+        result = phase_steady(args, seed_dir, args.label or args.phase, 10)
     result = {
         "phase": args.phase,
         "machine": machine(),
@@ -592,7 +600,7 @@ def main() -> None:
         "wall_s": round(time.perf_counter() - started, 1),
         **result,
     }
-    out = args.out / ("load_summary.json" if args.phase == "run" else f"{args.phase}/summary.json")
+    out = args.out / ("load_summary.json" if args.phase == "run" else f"{args.label or args.phase}/summary.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     brief = {k: v for k, v in result.items() if k not in ("steps", "endpoints", "rss_mb", "samples")}
