@@ -107,14 +107,18 @@ def snapshot(data_root: Path) -> Path:
 # -- workspace and server ---------------------------------------------------------------------------
 
 
-def seeded(data_root: Path, profiles: int, code: Path | None) -> Path:
+def seeded(data_root: Path, profiles: int, code: Path | None, base: str = "all") -> Path:
     """The seeded data dir (seeded now, unlocked, when missing), by the same code the server runs."""
-    seed_dir = data_root / (f"seed-{profiles}" + (f"-{code.name}" if code else ""))
+    seed_dir = data_root / (
+        f"seed-{profiles}" + ("-rjdb" if base == "rjdb" else "") + (f"-{code.name}" if code else "")
+    )
     manifest = seed_dir / "manifest.json"
     if manifest.exists() and json.loads(manifest.read_text())["profiles"] == profiles:
         return seed_dir
     log(f"seeding {profiles:,} profiles into {seed_dir} (once)")
-    command = module_command(code, "bench.seed_load", "--data-dir", str(seed_dir), "--profiles", str(profiles))
+    command = module_command(
+        code, "bench.seed_load", "--data-dir", str(seed_dir), "--profiles", str(profiles), "--base", base
+    )
     subprocess.run(command, check=True, cwd=ROOT)
     return seed_dir
 
@@ -556,6 +560,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("phase", choices=["run", "capacity", "overload", "soak"])
     parser.add_argument("--profiles", type=int, default=100_000)
+    parser.add_argument("--base", choices=["all", "rjdb"], default="all", help="seed_load.py --base")
     parser.add_argument("--data-root", type=Path, default=Path("/tmp/cerebro-load"))
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--code", type=Path, help="run the seeder and the server from this copy of the source")
@@ -578,7 +583,7 @@ def main() -> None:
     if args.snapshot:
         args.code = snapshot(args.data_root)
     args.code = args.code.resolve() if args.code else None
-    seed_dir = seeded(args.data_root, args.profiles, args.code)
+    seed_dir = seeded(args.data_root, args.profiles, args.code, args.base)
     if not args.no_lock and not os.environ.get(LOCKED_ENV):
         # The timed part holds the bench lock; seeding (above) did not.
         log(f"waiting for {LOCK}")

@@ -79,23 +79,26 @@ class Base:
     resume_side: Side
 
 
-def load_base(encoder) -> Base:
+def load_base(encoder, base: str = "all") -> Base:
     """The rjdb jobs and the 3,237 resumes bench_scale grows pools from (`grown_from`), parsed once and kept
-    as objects; vectors come from bench/devdata.py's cache (embedded on the first run)."""
-    if not RJDB.exists() or not LIVECAREER.exists():
+    as objects; vectors come from bench/devdata.py's cache (embedded on the first run: the livecareer
+    resumes take the longest, ~1 hour on 2 busy cores). `base="rjdb"`: the 2,000 rjdb resumes only."""
+    if not RJDB.exists() or (base == "all" and not LIVECAREER.exists()):
         raise SystemExit(f"{RJDB} or {LIVECAREER} not found: seeding needs the development data in ../shared")
     lexicon = default_lexicon()
     rows = [json.loads(line) for line in RJDB.read_text().splitlines() if line.strip()]
     job_texts = [row["Job-Description"] for row in rows]
     rjdb_texts = [text for row in rows for text in (row["Resume-matched"], row["Resume-unmatched"])]
+    jobs = [parse_job(text, lexicon) for text in job_texts]
+    rjdb_resumes = [parse_resume(text, lexicon) for text in rjdb_texts]
+    job_side = _side(encoder, job_texts, jobs, "rjdb-jobs", encoder.name)
+    rjdb_side = _side(encoder, rjdb_texts, rjdb_resumes, "rjdb-resumes", encoder.name)
+    if base == "rjdb":
+        return Base(jobs, job_side, rjdb_resumes, rjdb_side)
     csv.field_size_limit(1 << 30)
     with open(LIVECAREER, newline="", encoding="utf-8") as handle:
         live_texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
-    jobs = [parse_job(text, lexicon) for text in job_texts]
-    rjdb_resumes = [parse_resume(text, lexicon) for text in rjdb_texts]
     live_resumes = [parse_resume(text, lexicon) for text in live_texts]
-    job_side = _side(encoder, job_texts, jobs, "rjdb-jobs", encoder.name)
-    rjdb_side = _side(encoder, rjdb_texts, rjdb_resumes, "rjdb-resumes", encoder.name)
     live_side = _side(encoder, live_texts, live_resumes, "livecareer", encoder.name)
     resume_side = Side(
         rjdb_side.texts + live_side.texts,
@@ -141,14 +144,14 @@ def _git_commit() -> str | None:
         return None
 
 
-def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print) -> dict[str, Any]:
+def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print, base_set: str = "all") -> dict[str, Any]:
     """Write the workspace and its manifest into `directory` (which must not hold a store yet)."""
     started = time.perf_counter()
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / "cerebro.db").exists():
         raise SystemExit(f"{directory} already holds a store: remove it or choose another directory")
     encoder = load_encoder(MODEL, "cpu", "float32", "torch")
-    base = load_base(encoder)
+    base = load_base(encoder, base_set)
     log(f"base records loaded and parsed in {time.perf_counter() - started:.0f} s")
     rng = np.random.default_rng(seed_value + 1)
     created = _dates(n, rng, FIRST_DAY, LAST_DAY)
@@ -302,6 +305,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print) -> d
         "profiles": n,
         "jobs": len(job_keys),
         "seed": seed_value,
+        "base": base_set,  # all: bench_scale's 3,237 resumes; rjdb: its 2,000 rjdb resumes only
         "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seeded_in_s": round(time.perf_counter() - started, 1),
         "commit": _git_commit(),
@@ -324,7 +328,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print) -> d
     return manifest
 
 
-def ensure_seeded(directory: Path, n: int, force: bool = False, log=print) -> dict[str, Any]:
+def ensure_seeded(directory: Path, n: int, force: bool = False, log=print, base: str = "all") -> dict[str, Any]:
     """The manifest of a workspace seeded once in `directory` (seeded now when missing or of another size)."""
     manifest_path = directory / "manifest.json"
     if manifest_path.exists() and not force:
@@ -334,7 +338,7 @@ def ensure_seeded(directory: Path, n: int, force: bool = False, log=print) -> di
         log(f"{directory} holds {manifest['profiles']:,} profiles, not {n:,}: seeding again")
     if directory.exists():
         shutil.rmtree(directory)
-    return seed(directory, n, log=log)
+    return seed(directory, n, log=log, base_set=base)
 
 
 def main() -> None:
@@ -342,8 +346,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--profiles", type=int, default=100_000)
     parser.add_argument("--force", action="store_true", help="seed again even if the data dir has a manifest")
+    parser.add_argument(
+        "--base", choices=["all", "rjdb"], default="all", help="rjdb: grow from the 2,000 rjdb resumes only"
+    )
     args = parser.parse_args()
-    manifest = ensure_seeded(args.data_dir, args.profiles, args.force)
+    manifest = ensure_seeded(args.data_dir, args.profiles, args.force, base=args.base)
     print(f"{args.data_dir}: {manifest['profiles']:,} profiles, {manifest['jobs']:,} jobs")
 
 
