@@ -32,21 +32,24 @@ test: install
 	$(BIN)/pytest -q
 
 # Load test (bench/locustfile.py, #16): seeds a 100k-profile workspace once (bench/seed_load.py; cached in
-# $(LOAD_DATA)/seed-<profiles>, outside the repository, ~1.4 GB), serves a fresh copy of it with
+# $(LOAD_DATA)/seed-<profiles>[-rjdb], outside the repository, ~1.5 GB), serves a fresh copy of it with
 # `cerebro-serve serve` on 127.0.0.1 (a free port), waits for /readyz, runs Locust headless (one process)
 # for LOAD_RUN_TIME, writes its CSV and HTML report under bench/results/load/ (load_*.csv, load.html,
 # load_summary.json), then stops the server. The run holds /tmp/cerebro-bench.lock (flock), seeding does
 # not. LOAD_RATE: requests/s per user (constant throughput) instead of 1-3 s of think time;
-# LOAD_WORKERS: CEREBRO_WORKERS for the server. Capacity, 2x overload and soak: bench/bench_load.py.
+# LOAD_WORKERS: CEREBRO_WORKERS for the server; LOAD_BASE=all grows the pool from bench_scale's 3,237 resumes
+# instead of the 2,000 rjdb ones (the first seeding then embeds the 1,237 livecareer resumes: about an hour
+# on 2 cores, once; bench/.cache). Capacity, 2x overload and soak: bench/bench_load.py, bench/RESULTS.md.
 LOAD_USERS ?= 20
 LOAD_SPAWN_RATE ?= 5
 LOAD_RUN_TIME ?= 2m
 LOAD_RATE ?= 0
 LOAD_PROFILES ?= 100000
 LOAD_DATA ?= /tmp/cerebro-load
+LOAD_BASE ?= rjdb
 LOAD_WORKERS ?=
 load: install-bench
-	$(BIN)/python -m bench.bench_load run --profiles $(LOAD_PROFILES) --data-root $(LOAD_DATA) \
+	$(BIN)/python -m bench.bench_load run --profiles $(LOAD_PROFILES) --base $(LOAD_BASE) --data-root $(LOAD_DATA) \
 		--users $(LOAD_USERS) --spawn-rate $(LOAD_SPAWN_RATE) --run-time $(LOAD_RUN_TIME) --rate $(LOAD_RATE) \
 		$(if $(LOAD_WORKERS),--workers $(LOAD_WORKERS))
 
