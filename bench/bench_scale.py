@@ -263,7 +263,7 @@ def write_workspace(
     pool.vectors.revision = 7
     index_dir = directory / "indexes" / model
     index_dir.mkdir(parents=True, exist_ok=True)
-    pool.save(index_dir / f"{source}.vectors")
+    pool.save(index_dir / source)  # published as the generation the server maps (index/snapshots.py)
     job_keys = []
     for job in jobs:
         key = f"c{int(job):039x}"
