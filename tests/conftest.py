@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from browser import CHROMIUM, CHROMIUM_ARGS, Offline, Site, serve
-from helpers import SETTINGS, make_batcher, make_workspace
+from helpers import SETTINGS, make_batcher, make_workspace, stop_workspace
 
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.services import Workspace
@@ -87,12 +87,7 @@ def admin_key() -> str:
 def workspace(store: SqlStore, batcher, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
     workspace = make_workspace(store, batcher, tmp_path / "indexes", admin_key)
     yield workspace
-    workspace.training.worker.stop()  # before its store (and, on PostgreSQL, its schema) goes away
-    workspace.fairness.worker.stop()
-    workspace.recorder.close()
-    if workspace.index_sync is not None:
-        workspace.index_sync.stop()
-    workspace.registry.close()
+    stop_workspace(workspace)
 
 
 @pytest.fixture

@@ -56,6 +56,17 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
     )
 
 
+def stop_workspace(workspace: Workspace) -> None:
+    """Stop a test workspace's threads and release its index directory, before its store (and, on
+    PostgreSQL, its schema) goes away; the store itself belongs to the test."""
+    workspace.training.worker.stop()
+    workspace.fairness.worker.stop()
+    workspace.recorder.close()
+    if workspace.index_sync is not None:
+        workspace.index_sync.stop()
+    workspace.registry.close()
+
+
 def python_and_php_pair(client: Any) -> dict[str, str]:
     """A source with a Python and a PHP profile (by reference) and a board with the Python job."""
     source = client.post("/v1/source", json={"name": "Candidates"}).json()["data"]["key"]

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import make_workspace, stop_workspace
 
 from cerebro_serve.index import snapshots
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import PoolCreate, RecordLookup
 from cerebro_serve.store import SqlStore
-from tests.helpers import make_workspace
 
 TEXTS = ["python developer with django", "pastry chef in lyon", "icu nurse", "data engineer spark sql"]
 
@@ -27,11 +27,7 @@ def second(store: SqlStore, batcher, tmp_path: Path, admin_key: str, workspace: 
     """Another server process on the same store and index files (made after `workspace`: not the writer)."""
     other = make_workspace(store, batcher, tmp_path / "indexes", admin_key)
     yield other
-    for stop in (other.training.worker.stop, other.fairness.worker.stop, other.recorder.close):
-        stop()
-    if other.index_sync is not None:
-        other.index_sync.stop()
-    other.registry.close()
+    stop_workspace(other)
 
 
 def _source(workspace: Workspace, texts: list[str]) -> str:

@@ -88,13 +88,12 @@ class PoolIndex:
 
     def save(self, pool_dir: Path) -> Generation:
         """Publish the index as a new generation of files (callers keep writers out meanwhile)."""
-        revision = self.revision
+        meta: dict[str, int] = {"revision": self.revision}
 
         def write(directory: Path) -> None:
             meta.update(self.vectors.save(directory))
             meta.update({f"columns_{name}": count for name, count in self.columns.save(directory / "columns").items()})
 
-        meta: dict[str, int] = {"revision": revision}
         return snapshots.publish(pool_dir, meta, write)
 
     @classmethod
@@ -198,23 +197,21 @@ class IndexRegistry:
         snapshots.discard(self._pool_dir(pool_key))
         self._erased_since_saved.add(pool_key)
 
-    def catch_up(self, pool_key: str) -> bool:
+    def catch_up(self, pool_key: str) -> None:
         """Apply the pool's writes made by other processes since the index's revision (and map a newer
-        generation of files if one was published); False when the pool is not loaded here. A write from
-        another model or schema (records that need recomputing) makes this process drop the index, so the
-        next `open` rebuilds it."""
+        generation of files if one was published), when the pool is loaded here. A write from another
+        model or schema (records that need recomputing) makes this process drop the index, so the next
+        `open` rebuilds it."""
         index = self._indexes.get(pool_key)
         if index is None:
-            return False
+            return
         published = self._published(pool_key)
         if published is not None and (index.generation is None or published.revision > index.generation):
-            return self._remap(pool_key, published)
+            self._remap(pool_key, published)
+            return
         with self.write_lock(pool_key):
-            if self._indexes.get(pool_key) is not index:
-                return True
-            if not self._apply(pool_key, index):
+            if self._indexes.get(pool_key) is index and not self._apply(pool_key, index):
                 self._indexes.pop(pool_key, None)
-        return True
 
     def snapshot_due(self, pool_key: str, min_changes: int) -> bool:
         """Whether this process should publish the pool's index now: it is the writer, and the files lag
@@ -229,13 +226,9 @@ class IndexRegistry:
 
     def snapshot(self, pool_key: str) -> None:
         """Publish the pool's index as a new generation, then serve from the files (shared) again."""
-        with self.write_lock(pool_key):
-            index = self._indexes.get(pool_key)
-            if index is None or self._directory is None:
-                return
-            self._erased_since_saved.discard(pool_key)
-            generation = index.save(self._pool_dir(pool_key))
-        self._remap(pool_key, generation)
+        generation = self._publish(pool_key)
+        if generation is not None:
+            self._remap(pool_key, generation)
 
     def is_writer(self) -> bool:
         """Whether this process publishes index files: the first to take the lock file of the index
@@ -268,10 +261,7 @@ class IndexRegistry:
             return
         for pool_key in self.pools():
             if self.snapshot_due(pool_key, 1):
-                with self.write_lock(pool_key):
-                    index = self._indexes.get(pool_key)
-                    if index is not None:
-                        index.save(self._pool_dir(pool_key))
+                self._publish(pool_key)
 
     def close(self) -> None:
         if self._writer is not None:
@@ -285,21 +275,34 @@ class IndexRegistry:
     def _published(self, pool_key: str) -> Generation | None:
         return snapshots.current(self._pool_dir(pool_key)) if self._directory is not None else None
 
-    def _remap(self, pool_key: str, generation: Generation) -> bool:
+    def _publish(self, pool_key: str) -> Generation | None:
+        """Write the loaded index of the pool as a new generation (writers wait meanwhile)."""
+        with self.write_lock(pool_key):
+            index = self._indexes.get(pool_key)
+            if index is None or self._directory is None:
+                return None
+            self._erased_since_saved.discard(pool_key)
+            return index.save(self._pool_dir(pool_key))
+
+    def _remap(self, pool_key: str, generation: Generation) -> None:
         """Serve the pool from a published generation: map it and catch it up outside the lock (seconds
         for a large pool), then once more under it, and swap it in."""
-        try:
-            fresh = PoolIndex.load(generation, self.dimension, self.ann_min_rows, self.accelerator)
-        except (OSError, RuntimeError, ValueError, KeyError) as error:
-            log.warning("generation %s of %s unreadable (%s)", generation.directory.name, pool_key, error)
-            return True
-        if not self._apply(pool_key, fresh):
-            return True
+        fresh = self._mapped(pool_key, generation)
+        if fresh is None:
+            return
         with self.write_lock(pool_key):
-            if not self._apply(pool_key, fresh):
-                return True
-            self._indexes[pool_key] = fresh
-        return True
+            if self._apply(pool_key, fresh):
+                self._indexes[pool_key] = fresh
+
+    def _mapped(self, pool_key: str, generation: Generation) -> PoolIndex | None:
+        """A generation's files, mapped and caught up with the store; None when they cannot be read or a
+        record written since needs recomputing."""
+        try:
+            index = PoolIndex.load(generation, self.dimension, self.ann_min_rows, self.accelerator)
+        except (OSError, RuntimeError, ValueError, KeyError) as error:
+            log.warning("index files %s of %s unreadable (%s)", generation.directory.name, pool_key, error)
+            return None
+        return index if self._apply(pool_key, index) else None
 
     def _apply(self, pool_key: str, index: PoolIndex) -> bool:
         """Apply the store's writes after the index's revision; False if one needs recomputing."""
@@ -324,14 +327,10 @@ class IndexRegistry:
         revision = self.store.pools.pool_revision(pool_key)
         published = self._published(pool_key)
         if published is not None and published.revision <= revision:
-            try:
-                index = PoolIndex.load(published, self.dimension, self.ann_min_rows, self.accelerator)
-            except (OSError, RuntimeError, ValueError, KeyError) as error:
-                log.warning("index files of %s unreadable (%s): rebuilding from the store", pool_key, error)
-            else:
-                if self._apply(pool_key, index):
-                    return index, []
-                log.info("index of %s: records from another model or schema: rebuilding", pool_key)
+            index = self._mapped(pool_key, published)
+            if index is not None:
+                return index, []
+            log.info("index of %s: rebuilding from the store", pool_key)
         return self._rebuild(pool_key)
 
     def _rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:
@@ -365,13 +364,8 @@ class IndexRegistry:
         index.vectors.maintain()
         if self._directory is None or not self.is_writer():
             return index
-        generation = index.save(self._pool_dir(pool_key))
-        try:
-            mapped = PoolIndex.load(generation, self.dimension, self.ann_min_rows, self.accelerator)
-        except (OSError, RuntimeError, ValueError, KeyError) as error:
-            log.warning("index files of %s just written are unreadable (%s)", pool_key, error)
-            return index
-        return mapped if self._apply(pool_key, mapped) else index
+        mapped = self._mapped(pool_key, index.save(self._pool_dir(pool_key)))
+        return mapped if mapped is not None else index
 
 
 def _append(index: PoolIndex, batch: list[Described]) -> None:
