@@ -306,6 +306,9 @@ class IndexRegistry:
 
     def _apply(self, pool_key: str, index: PoolIndex) -> bool:
         """Apply the store's writes after the index's revision; False if one needs recomputing."""
+        reached = self.store.pools.pool_revision(pool_key)  # first: the changes read next include it
+        if reached <= index.revision:
+            return True
         changes = self.store.records.changes_since(pool_key, index.revision)
         current: list[Described] = []
         for row in changes.written:
@@ -320,7 +323,7 @@ class IndexRegistry:
             index.clear(record_id)
         if changes.erased:  # files published before may hold those records' vectors: publish again
             self._erased_since_saved.add(pool_key)
-        index.vectors.revision = max(index.revision, changes.revision)
+        index.vectors.revision = max(index.revision, reached)
         return True
 
     def _load_or_rebuild(self, pool_key: str) -> tuple[PoolIndex, list[IndexRow]]:

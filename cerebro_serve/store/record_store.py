@@ -263,11 +263,8 @@ class RecordStore:
 
     def changes_since(self, pool_key: str, revision: int) -> PoolChanges:
         """What the pool's writes after `revision` left: the records written (as index rows) and the ids
-        erased, with the revision they bring the pool to. The revision is read first, so everything up to
-        it is in the answer (a later write may be too: applying it twice is harmless)."""
-        reached = self.pool_revision(pool_key)
-        if reached <= revision:
-            return PoolChanges(reached, [], [])
+        erased. Read the pool's revision before calling: everything up to it is in the answer (a later
+        write may be too: applying it twice is harmless)."""
         written = list(self.index_rows(pool_key, since=revision))
         with self.engine.connect() as connection:
             erased = connection.execute(
@@ -275,11 +272,7 @@ class RecordStore:
                 .where(record_erasures.c.pool_key == pool_key, record_erasures.c.revision > revision)
                 .order_by(record_erasures.c.revision)
             ).scalars()
-            return PoolChanges(reached, written, [int(record_id) for record_id in erased])
-
-    def pool_revision(self, pool_key: str) -> int:
-        with self.engine.connect() as connection:
-            return int(connection.execute(sa.select(pools.c.revision).where(pools.c.key == pool_key)).scalar_one())
+            return PoolChanges(written, [int(record_id) for record_id in erased])
 
     def replace_embeddings(self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray, bytes]]) -> int:
         """Store view vectors and features computed anew (another model, an older schema); returns the

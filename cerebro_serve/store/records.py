@@ -133,8 +133,7 @@ class ParsingJob:
 
 @dataclass(frozen=True, slots=True)
 class PoolChanges:
-    """A pool's writes after some revision, up to `revision`: what another process's index applies."""
+    """A pool's writes after some revision: what another process's index applies."""
 
-    revision: int
     written: list[IndexRow]
     erased: list[int]  # record ids
