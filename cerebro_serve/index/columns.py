@@ -401,10 +401,7 @@ class FeatureColumns:
                 getattr(self, view)[row] = 0
                 getattr(self, f"{view}_scale")[row] = 0.0
             self.skill_count[row] = 0
-            words = self.term_ids[self.term_start[row] : self.term_start[row] + self.term_count[row]]
-            np.subtract.at(self.term_df, words & (TERM_BUCKETS - 1), 1)
-            self.term_count[row], self.term_length[row] = 0, 0.0
-            self._mean_length = None
+            self._drop_terms(row)
             self._set_tags(row, ())
 
     # -- growth ------------------------------------------------------------------------------------
@@ -442,8 +439,7 @@ class FeatureColumns:
 
     def _set_terms(self, row: int, features: RecordFeatures) -> None:
         """Append the row's words and keep the per-bucket document frequencies current."""
-        previous = self.term_ids[self.term_start[row] : self.term_start[row] + self.term_count[row]]
-        np.subtract.at(self.term_df, previous & (TERM_BUCKETS - 1), 1)
+        self._drop_terms(row)
         terms = np.asarray(features.terms, dtype=np.uint32)
         self._ensure_terms(self.term_used + len(terms))
         start = self.term_used
@@ -454,6 +450,13 @@ class FeatureColumns:
         self._mean_length = None
         self.term_used += len(terms)
         np.add.at(self.term_df, terms & (TERM_BUCKETS - 1), 1)
+
+    def _drop_terms(self, row: int) -> None:
+        """The row has no words any more: the documents per term no longer count it."""
+        previous = self.term_ids[self.term_start[row] : self.term_start[row] + self.term_count[row]]
+        np.subtract.at(self.term_df, previous & (TERM_BUCKETS - 1), 1)
+        self.term_count[row], self.term_length[row] = 0, 0.0
+        self._mean_length = None
 
     def _set_tags(self, row: int, tags: tuple[tuple[str, str | None], ...]) -> None:
         for tag in self._tags_of_row.get(row, ()):
