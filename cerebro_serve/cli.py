@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cerebro_serve.logs import configure_logging
+from cerebro_serve.process_locks import try_lock
 from cerebro_serve.settings import Settings
 from cerebro_serve.store.backup import BackupError
 
@@ -95,6 +96,15 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     return workspace, batcher
 
 
+def _load_demo(workspace: Workspace, settings: Settings) -> None:
+    """The demo source and board on first start, then links to the demo's copilots."""
+    from cerebro_serve.demo import load_demo
+
+    if load_demo(workspace):
+        log.info("demo data loaded")
+    _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
+
+
 def _print_copilot_links(workspace: Workspace, origin: str) -> None:
     """Fresh pre-signed links to the workspace's copilots (valid 7 days), to open them at once."""
     from cerebro_serve.services.copilots import CopilotListQuery
@@ -114,11 +124,7 @@ def serve(settings: Settings, demo: bool) -> int:
 
     workspace, batcher = build_workspace(settings)
     if demo:
-        from cerebro_serve.demo import load_demo
-
-        if load_demo(workspace):
-            log.info("demo data loaded")
-        _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
+        _load_demo(workspace, settings)
     app = server_app(settings, workspace, batcher)
     print(f"Cerebro Serve on http://{settings.host}:{settings.port}/v1/  (docs: /docs, Studio: /studio)", flush=True)
     server = uvicorn.Server(
@@ -174,11 +180,7 @@ def serve_workers(settings: Settings, demo: bool) -> int:
     workspace, batcher = build_workspace(settings, training_worker=False)
     try:
         if demo:
-            from cerebro_serve.demo import load_demo
-
-            if load_demo(workspace):
-                log.info("demo data loaded")
-            _print_copilot_links(workspace, f"http://{settings.host}:{settings.port}")
+            _load_demo(workspace, settings)
     finally:
         workspace.close()
         batcher.close()
@@ -209,7 +211,8 @@ def worker_app() -> Litestar:
     worker keeps its pools' indexes in step with the store."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    leads = _hold_lock(settings.data_dir / "leader.lock")
+    # The lock's descriptor is never closed: this worker leads until it ends.
+    leads = try_lock(settings.data_dir / "leader.lock") is not None
     workspace, batcher = build_workspace(settings, training_worker=leads and settings.training_worker == "thread")
 
     def close_batcher_last(config: AppConfig) -> AppConfig:
@@ -237,23 +240,6 @@ def server_app(
             *more,
         ],
     )
-
-
-_held_locks: list[int] = []
-
-
-def _hold_lock(path: Path) -> bool:
-    """Take an exclusive lock on `path` for the rest of this process's life, if no other process has it."""
-    import fcntl
-
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(descriptor)
-        return False
-    _held_locks.append(descriptor)  # never closed: the lock goes when the process does
-    return True
 
 
 def create_key(settings: Settings, permission: str) -> int:

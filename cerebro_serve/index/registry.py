@@ -4,7 +4,6 @@ the store, recomputing the vectors and features of records written by another mo
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
@@ -19,6 +18,7 @@ from cerebro_serve.index import snapshots
 from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.index.snapshots import Generation
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
+from cerebro_serve.process_locks import try_lock
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.store import IndexRow, SqlStore
 
@@ -236,14 +236,8 @@ class IndexRegistry:
         if self._directory is None:
             return False
         if self._writer is None:
-            descriptor = os.open(self._directory / "writer.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(descriptor)
-                return False
-            self._writer = descriptor
-        return True
+            self._writer = try_lock(self._directory / "writer.lock")
+        return self._writer is not None
 
     def stats(self) -> list[PoolStats]:
         """The pools whose index is loaded (a pool is loaded by the first request that needs it)."""
