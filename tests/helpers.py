@@ -59,8 +59,7 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
 def stop_workspace(workspace: Workspace) -> None:
     """Stop a test workspace's threads and release its index directory, before its store (and, on
     PostgreSQL, its schema) goes away; the store itself belongs to the test."""
-    workspace.training.worker.stop()
-    workspace.fairness.worker.stop()
+    workspace.stop_background()
     workspace.recorder.close()
     if workspace.index_sync is not None:
         workspace.index_sync.stop()
