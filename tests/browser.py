@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import uvicorn
 
 from cerebro_serve.api import create_app
 from cerebro_serve.api.protocol import EnvelopedH11Protocol
+from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
+from cerebro_serve.services.copilots import CopilotListQuery
+from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery
 from cerebro_serve.web import mount_pages
 
 CHROMIUM = "/usr/bin/chromium"
@@ -84,3 +88,28 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def copilot_urls(site) -> dict[str, str]:
+    """The demo copilots' pages, with a demo candidate for the Talent Copilot and a demo job for the
+    Recruiter Copilot, signed as their links are."""
+    workspace = site.workspace
+    copilots = {c["type"]: workspace.copilots.get(c["key"]) for c in workspace.copilots.list(CopilotListQuery()).items}
+    [profile] = workspace.records.list(PROFILE, ProfilesStoringQuery(source_keys=[site.source_key], limit=1)).items
+    [job] = workspace.records.list(JOB, JobsStoringQuery(board_keys=[site.board_key], limit=1)).items
+    talent, recruiter = copilots["talent"], copilots["recruiter"]
+    expires = int(time.time()) + 3600
+    candidate = workspace.copilots.candidate_token(talent, profile["key"], expires)
+    talent_query = urlencode({"access": workspace.copilots.access_token(talent, expires), "candidate": candidate})
+    recruiter_query = urlencode(
+        {"access": workspace.copilots.access_token(recruiter, expires), "board": site.board_key, "job": job["key"]}
+    )
+    return {
+        "talent welcome": f"/copilot/{talent.key}/talent?{talent_query}",
+        "talent jobs": f"/copilot/{talent.key}/talent/jobs?{talent_query}",
+        "talent job": f"/copilot/{talent.key}/talent/jobs/{job['key']}?{talent_query}&board={site.board_key}",
+        "talent profile": f"/copilot/{talent.key}/talent/profile?{talent_query}",
+        "recruiter home": f"/copilot/{recruiter.key}/recruiter?{recruiter_query}",
+        "recruiter pool": f"/copilot/{recruiter.key}/recruiter/pool?{recruiter_query}",
+        "recruiter profile": f"/copilot/{recruiter.key}/recruiter/profile?{recruiter_query}&profile={profile['key']}",
+    }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from browser import CHROMIUM, CHROMIUM_ARGS, Offline, Site, serve
-from helpers import SETTINGS, make_batcher, make_workspace, stop_workspace
+from helpers import SETTINGS, make_batcher, make_workspace, stop_workspace, wait_for_training
 
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.services import Workspace
@@ -122,12 +122,15 @@ def site(batcher, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The whole server (API and pages) over the demo workspace on SQLite, shared by the browser tests."""
     from cerebro_serve.demo import load_demo
     from cerebro_serve.demo.loader import DEMO_BOARD, DEMO_SOURCE
+    from cerebro_serve.services.queries import AlgorithmListQuery
 
     directory = tmp_path_factory.mktemp("site")
     store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
     admin_key = new_key("all")
     workspace = make_workspace(store, batcher, directory / "indexes", admin_key)
     load_demo(workspace)
+    [demo_algorithm] = workspace.algorithms.list(AlgorithmListQuery()).items
+    wait_for_training(workspace, demo_algorithm["key"])  # the pages are tested on a settled server
     [source], _ = store.pools.list_pools("source", DEMO_SOURCE, 0, 1, True)
     [board], _ = store.pools.list_pools("board", DEMO_BOARD, 0, 1, True)
     for base_url in serve(workspace, SETTINGS.max_body_bytes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,16 @@ def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
     """A dynamic batcher with the server's default settings, overridden (by setting name) where a test
     needs it, wired as the server wires its own."""
     return open_batcher(encoder, dataclasses.replace(SETTINGS, **overrides))
+
+
+def wait_for_training(workspace: Workspace, algorithm_key: str, timeout: float = 240) -> dict[str, Any]:
+    """The algorithm's last training once it finished (it runs on the workspace's worker thread)."""
+    deadline = time.monotonic() + timeout
+    training_key = workspace.store.learning.last_training(algorithm_key).key
+    while (training := workspace.training.get(training_key))["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, training
+        time.sleep(0.5)
+    return training
 
 
 def make_sandbox(**overrides: Any) -> DocumentSandbox:

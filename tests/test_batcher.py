@@ -187,11 +187,29 @@ def test_admission_by_cost_refuses_in_milliseconds_with_a_retry_time() -> None:
             big = pool.submit(batcher.embed_documents, ["big*600"])  # ~1.2 s of work, admitted: nothing queued
             time.sleep(0.05)
             with pytest.raises(QueueFull) as refused:
-                batcher.embed_documents(["small*1"])
+                batcher.embed_documents(["second*600"])  # served in turn with the first: ~1 s of delay
             assert not big.done()  # refused at once, not after the queued work drained
             assert 0 < refused.value.retry_after < 2.0
             big.result(timeout=30)
-        assert batcher.embed_documents(["small*1"]).shape == (1, 4)  # the queue drained: admitted again
+        assert batcher.embed_documents(["second*600"]).shape == (1, 4)  # the queue drained: admitted again
+    finally:
+        batcher.close()
+
+
+def test_a_bulk_request_leaves_room_for_small_ones() -> None:
+    """Served in turn, a short request waits for a piece of the bulk one per batch, not for all of it: it
+    is admitted and answered while the bulk request is still being encoded."""
+    counted = CountedEncoder()
+    batcher = make_batcher(counted, batch_tokens=1000, batch_wait_ms=1, max_queue_seconds=0.5)
+    try:
+        batcher.embed_documents(["warm*20"])
+        with ThreadPoolExecutor(1) as pool:
+            big = pool.submit(batcher.embed_documents, ["big*600"])
+            time.sleep(0.05)
+            assert batcher.embed_documents(["small*2"]).shape == (1, 4)
+            assert not big.done()
+            big.result(timeout=30)
+        assert batcher.stats.rejected == 0
     finally:
         batcher.close()
 

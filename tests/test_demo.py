@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
+from helpers import wait_for_training
 
 from cerebro_serve.demo import load_demo
 from cerebro_serve.objects import JOB, PROFILE
@@ -50,10 +49,6 @@ def test_demo_sets_up_copilots_and_a_training_on_rated_demo_pairs(workspace: Wor
     assert [goal["action"] for goal in fork["goals"]] == ["shortlisted", "interviewed", "hired", "rejected"]
     ratings = workspace.feedback.list("rating", FeedbackListQuery(role="recruiter", limit=1))
     assert ratings.total == 50 * 4
-    deadline = time.monotonic() + 240
-    training_key = workspace.store.learning.last_training(fork["key"]).key
-    while (training := workspace.training.get(training_key))["status"] in ("queued", "running"):
-        assert time.monotonic() < deadline, training
-        time.sleep(0.5)
+    training = wait_for_training(workspace, fork["key"])
     assert training["status"] == "succeeded", training.get("error")
     assert training["metrics"]["validation"]["auc"] > 0.9  # field-labelled ratings are easy to learn

@@ -3,7 +3,7 @@ pre-signed URL opens its pages and a changed one is refused, and pages carry the
 
 from __future__ import annotations
 
-from browser import screenshot
+from browser import copilot_urls, screenshot
 
 
 def test_studio_sign_in_refuses_a_wrong_key_and_keeps_the_right_one_on_the_server(page, site):
@@ -58,3 +58,20 @@ def test_pages_speak_french_and_errors_are_pages(page, site):
     response = page.goto("/copilot/cop_000/talent?lang=fr")
     assert response.status == 401
     assert "demandez-en un nouveau" in page.get_by_role("alert").inner_text()
+
+
+def test_an_overloaded_encoder_is_a_busy_page_that_says_when_to_retry(page, site):
+    """The candidate's job page re-scores the pair (upskilling) with the encoder; when the encoder refuses
+    work the page says the server is busy and when to come back (503, Retry-After), not that it broke."""
+    batcher = site.workspace.records.encoder
+    url = copilot_urls(site)["talent job"]
+    limit = batcher.max_queue_seconds
+    batcher.max_queue_seconds = -1.0  # every request now waits longer than the limit
+    try:
+        response = page.goto(f"{url}&lang=fr")
+    finally:
+        batcher.max_queue_seconds = limit
+    assert response.status == 503 and int(response.headers["retry-after"]) >= 1
+    assert page.get_by_role("heading", level=1).inner_text() == "Veuillez réessayer sous peu"
+    assert "Le serveur est très sollicité" in page.get_by_role("alert").inner_text()
+    assert page.goto(url).status == 200  # the encoder takes work again: so does the page

@@ -8,8 +8,11 @@ batch is in flight while the next one forms. A caller that goes away (a cancelle
 its next pieces are encoded.
 
 Admission is bounded twice, and refused at once with `QueueFull` (the API answers 429 with
-`Retry-After`): past `max_pending` waiting requests, and when the tokens already queued would take the
-encoder longer than `max_queue_seconds` at its measured speed. Async callers `await embed(...)`; threads
+`Retry-After`): past `max_pending` waiting requests, and when the work already queued would delay the
+request by more than `max_queue_seconds` at the encoder's measured speed. Batches take one piece of each
+waiting request in turn, so a queued request delays a new one by at most its own size or the new one's:
+a bulk import (or a training's re-embedding) leaves room for a page's few texts, while a second bulk
+request, or a crowd of small ones, is refused. Async callers `await embed(...)`; threads
 call `embed_documents` (the Encoder protocol), so indexing and scoring share the same batches.
 
 Monitoring reads `stats` and `queue_depth` when it likes, and hears of each forward pass through the
@@ -241,6 +244,15 @@ class DynamicBatcher:
             self.stats.rejected += 1
             raise QueueFull(f"{len(self._pending)} requests are waiting for the encoder", self._drain_seconds())
 
+    def _delay_seconds(self, tokens: int) -> float:
+        """How long the queued work delays a request of `tokens` tokens, served in turn with it: each
+        waiting request, by its remaining tokens or the new request's, whichever is fewer (0 until measured)."""
+        speed = self.stats.tokens_per_second
+        if not speed:
+            return 0.0
+        queued = (request.remaining_tokens for request in self._pending if not request.future.done())
+        return sum(min(remaining, tokens) for remaining in queued) / speed
+
     def _drain_seconds(self) -> float:
         """How long the encoder needs for what is queued, at its measured speed (0 until measured)."""
         speed = self.stats.tokens_per_second
@@ -263,11 +275,11 @@ class DynamicBatcher:
         if not prepared.pieces:  # no texts: nothing to batch
             return Embedded(np.empty((0, self.dimension), dtype=np.float32), Timings(0.0, 0.0, 0.0, 0))
         self._check_count()
-        wait = self._drain_seconds()  # before this request's first piece could run, were it served in turn
+        wait = self._delay_seconds(sum(prepared.piece_tokens))
         if wait > self.max_queue_seconds:
             self.stats.rejected += 1
             raise QueueFull(
-                f"the encoder has {wait:.0f} s of work queued (limit {self.max_queue_seconds:g} s)",
+                f"queued work would delay this request {wait:.0f} s (limit {self.max_queue_seconds:g} s)",
                 wait - self.max_queue_seconds,
             )
         vectors = np.empty((len(prepared.pieces), self.dimension), dtype=np.float32)

@@ -6,6 +6,7 @@ scripts; `frame-ancestors` says who may embed it (nobody for the Studio, the all
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +14,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Template
 
-from cerebro_serve.services.errors import ServiceError
+from cerebro_serve.services.errors import BatcherClosed, QueueFull, ServiceError
 from cerebro_serve.web.i18n import LANGUAGE_NAMES, LANGUAGES, negotiate, translator
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'"
 )
+BUSY = "The server is busy: please try again in {seconds} seconds."
+RESTARTING = "The server is restarting: please try again in a moment."
 
 
 def policy(frame_ancestors: str = "frame-ancestors 'none'") -> str:
@@ -69,8 +72,16 @@ def render(
 
 
 def page_error(request: Request, error: Exception) -> Response[Any]:
-    """Errors on page routes are pages too: the status, and what went wrong in plain words."""
-    if isinstance(error, ServiceError):
+    """Errors on page routes are pages too: the status, and what went wrong in plain words. An overloaded
+    encoder or a server shutting down is a 503 that says when to try again, never a 500."""
+    headers: dict[str, str] = {}
+    if isinstance(error, QueueFull):
+        seconds = max(1, math.ceil(error.retry_after))
+        status, headers["Retry-After"] = 503, str(seconds)
+        detail = translator(language(request)).gettext(BUSY, seconds=seconds)
+    elif isinstance(error, BatcherClosed):
+        status, detail, headers["Retry-After"] = 503, RESTARTING, "5"
+    elif isinstance(error, ServiceError):
         status, detail = error.status, error.detail
     elif isinstance(error, NotFoundException):
         status, detail = 404, "There is no such page."
@@ -79,4 +90,6 @@ def page_error(request: Request, error: Exception) -> Response[Any]:
     else:
         log.exception("page %s failed", request.url.path)
         status, detail = 500, "Something went wrong on our side. Please try again in a moment."
-    return render(request, "error.html", status=status, error_status=status, detail=detail)
+    page = render(request, "error.html", status=status, error_status=status, detail=detail)
+    page.headers.update(headers)
+    return page
