@@ -13,6 +13,22 @@ SOURCE = "a" * 40
 OTHER_SOURCE = "b" * 40
 
 
+def _content(
+    text: str, *, created: int = 1, tags=(), reference: str | None = None, email: str | None = None
+) -> RecordContent:
+    return RecordContent(
+        reference=reference,
+        email=email,
+        name="name",
+        search_text=text,
+        body=b'{"text": "%s"}' % text.encode(),
+        model="test-model",
+        embedding=np.full(4, float(created), dtype=np.float32),
+        features=b"features",
+        tags=tuple(tags),
+    )
+
+
 def _insert(
     store: SqlStore,
     key: str,
@@ -24,17 +40,7 @@ def _insert(
     tags=(),
     email: str | None = None,
 ) -> int:
-    content = RecordContent(
-        reference=reference,
-        email=email,
-        name=f"name {key[:4]}",
-        search_text=text,
-        body=b'{"text": "%s"}' % text.encode(),
-        model="test-model",
-        embedding=np.full(4, float(created), dtype=np.float32),
-        features=b"features",
-        tags=tuple(tags),
-    )
+    content = _content(text, created=created, tags=tags, reference=reference, email=email)
     record_id, _ = store.records.insert_record(
         kind="profile", key=key, pool_key=pool, created_at_us=created, content=content
     )
@@ -109,6 +115,32 @@ def test_filters_by_dates_keywords_and_archive(pooled: SqlStore) -> None:
     assert ids(text_keywords=("1_0",)) == []
     candidates = pooled.records.filter_records("profile", [SOURCE], RecordFilter())
     assert candidates.created_at_us.tolist() == [100, 200]
+
+
+def test_keyword_filters_come_from_the_trigram_index_and_follow_edits_and_erasures(pooled: SqlStore) -> None:
+    """Substrings, as the scan found them, from the index (FTS5 on SQLite, pg_trgm on PostgreSQL), which
+    follows a record's edits and its erasure; keywords too short for trigrams still match, by scan."""
+    nurse = _insert(pooled, "1" * 40, text='registered nurse, "night shifts" in lyon')
+    developer = _insert(pooled, "2" * 40, text="python developer in paris")
+
+    def ids(*keywords: str) -> list[int]:
+        found = pooled.records.filter_records("profile", [SOURCE], RecordFilter(text_keywords=keywords))
+        return found.ids.tolist()
+
+    assert ids("gistered nur") == [nurse] and ids("pyth", "paris") == [developer] and ids("ly") == [nurse]
+    assert ids('"night shifts"') == [nurse] and ids('night" shifts') == []  # quotes are text, not syntax
+    pooled.records.update_record(nurse, SOURCE, 5, _content("icu nurse in marseille"))
+    assert ids("lyon") == [] and ids("marseille") == [nurse]
+    pooled.records.erase_record(developer, SOURCE)
+    assert ids("python") == [] and ids("in ") == [nurse]
+    if pooled.engine.dialect.name == "sqlite":
+        with pooled.engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT count(*) FROM record_search WHERE record_search MATCH 'python'")
+            assert rows.scalar() == 0  # the erased text left the index too
+    else:
+        with pooled.engine.connect() as connection:
+            indexes = connection.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'records'")
+            assert any("gin_trgm_ops" in definition for definition in indexes.scalars())
 
 
 def test_filter_spans_several_pools(pooled: SqlStore) -> None:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from cerebro_serve.store.connection import open_engine
 from cerebro_serve.store.schema import MIGRATIONS, pools
+from cerebro_serve.store.text_search import install_trigrams
 
 MANIFEST = "manifest.json"
 SQLITE_FILE = "store.sqlite"
@@ -147,6 +148,7 @@ def _restore_postgres(url: str, directory: Path, manifest: Manifest) -> None:
     if schema is not None:
         _drop_empty_schema(url)
         entries = [line for line in entries if f" SCHEMA - {schema} " not in line]
+    _install_extensions(url)
     chosen = directory / "restore.list"
     chosen.write_text("\n".join(entries) + "\n")
     try:
@@ -162,6 +164,19 @@ def _restore_postgres(url: str, directory: Path, manifest: Manifest) -> None:
         )
     finally:
         chosen.unlink(missing_ok=True)
+
+
+def _install_extensions(url: str) -> None:
+    """The extensions the store's indexes use (a dump of one schema leaves them out), where allowed: when
+    not, pg_restore says which index it could not make."""
+    engine = open_engine(url)
+    try:
+        with engine.begin() as connection:
+            install_trigrams(connection)
+    except sa.exc.DBAPIError:
+        pass
+    finally:
+        engine.dispose()
 
 
 def _schema_version(url: str) -> int:

@@ -29,6 +29,7 @@ from cerebro_serve.store.schema import (
     records,
     scoring_calls,
 )
+from cerebro_serve.store.text_search import has_search_index, keyword_condition
 
 
 class DuplicateReference(Exception):
@@ -38,6 +39,7 @@ class DuplicateReference(Exception):
 class RecordStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._search_indexed = has_search_index(engine)  # migrated before: the store opens them in order
 
     def insert_record(
         self, *, kind: str, key: str, pool_key: str, created_at_us: int, content: RecordContent
@@ -181,8 +183,8 @@ class RecordStore:
         if f.created_at_max_us is not None:
             condition = sa.and_(condition, records.c.created_at_us <= f.created_at_max_us)
         for keyword in f.text_keywords:
-            pattern = f"%{like_escape(keyword.casefold())}%"
-            condition = sa.and_(condition, records.c.search_text.like(pattern, escape="\\"))
+            matching = keyword_condition(records.c.search_text, records.c.id, keyword.casefold(), self._search_indexed)
+            condition = sa.and_(condition, matching)
         if f.name:
             pattern = f"%{like_escape(f.name.casefold())}%"
             condition = sa.and_(condition, records.c.name.like(pattern, escape="\\"))

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from cerebro_serve.store.text_search import create_search_index
+
 metadata = sa.MetaData()
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants 64 bits for large pools.
@@ -368,6 +370,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _add_release_gate,
     _create_copilots,
     _add_record_revisions,
+    create_search_index,
 )
 
 
