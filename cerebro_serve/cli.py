@@ -228,11 +228,16 @@ def server_app(
     """The API and the pages over one workspace, with Studio sessions under the data dir (shared by the
     workers) and the drain that runs before the workspace closes."""
     from cerebro_serve.api import create_app
+    from cerebro_serve.api.admission import Admission, AdmissionLimits
     from cerebro_serve.web import mount_pages, shared_sessions
 
+    limits = AdmissionLimits(
+        settings.max_active_requests, settings.max_waiting_requests, settings.max_request_wait_ms / 1000
+    )
     return create_app(
         workspace,
         max_body_bytes=settings.max_body_bytes,
+        admission=Admission(limits) if settings.max_active_requests > 0 else None,
         on_app_init=[
             mount_pages,
             shared_sessions(settings.data_dir / "sessions"),

@@ -66,6 +66,17 @@ class Settings:
         "CEREBRO_MAX_QUEUE_SECONDS",
         "work queued for the encoder, in seconds at its measured speed, past which new requests get a 429",
     )
+    max_active_requests: int = setting(
+        16,
+        "CEREBRO_MAX_ACTIVE_REQUESTS",
+        "API requests one process works on at once; the next ones wait in line (0: no limit)",
+    )
+    max_waiting_requests: int = setting(
+        256, "CEREBRO_MAX_WAITING_REQUESTS", "API requests waiting in line before new ones get a 429 at once"
+    )
+    max_request_wait_ms: float = setting(
+        500.0, "CEREBRO_MAX_REQUEST_WAIT_MS", "how long an API request waits in line before it gets a 429"
+    )
     drain_seconds: int = setting(
         20,
         "CEREBRO_DRAIN_SECONDS",

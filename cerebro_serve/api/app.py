@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 
+from cerebro_serve.api.admission import Admission, admit_requests
 from cerebro_serve.api.audit import record_exchanges
 from cerebro_serve.api.auth import require_key
 from cerebro_serve.api.disconnects import watch_disconnects
@@ -34,9 +35,13 @@ from cerebro_serve.services import Workspace
 
 
 def create_app(
-    workspace: Workspace, max_body_bytes: int, on_app_init: Sequence[Callable[[AppConfig], AppConfig]] = ()
+    workspace: Workspace,
+    max_body_bytes: int,
+    on_app_init: Sequence[Callable[[AppConfig], AppConfig]] = (),
+    admission: Admission | None = None,
 ) -> Litestar:
-    """`on_app_init`: what else the server adds to the application (the web pages, `web.mount_pages`)."""
+    """`on_app_init`: what else the server adds to the application (the web pages, `web.mount_pages`);
+    `admission`: the line API requests wait in (no bound when None)."""
     v1 = Router(
         path="/v1",
         guards=[require_key],
@@ -70,6 +75,10 @@ def create_app(
         openapi_config=None,  # api/openapi.py builds the document from the routes' contracts
     )
     app.state.workspace = workspace
-    app.asgi_handler = count_requests(app.asgi_handler, workspace.metrics)  # outside routing: 404s count too
+    if admission is not None:
+        line = admission
+        workspace.metrics.watch_admission(lambda: (line.active, line.waiting, line.refused))
+        app.asgi_handler = admit_requests(app.asgi_handler, line)
+    app.asgi_handler = count_requests(app.asgi_handler, workspace.metrics)  # outside routing: 404s and 429s count
     app.asgi_handler = tag_requests(app.asgi_handler)  # outermost: every answer and log line has its id
     return app

@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.response.base import ASGIResponse
 
 from cerebro_serve.cancellation import Abandoned
 from cerebro_serve.services.errors import BatcherClosed, QueueFull, ServiceError
@@ -34,6 +35,13 @@ HTTP_MESSAGES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+def raw_envelope(code: int, message: str, headers: dict[str, str]) -> ASGIResponse:
+    """An error envelope for ASGI middleware that answers before any route (no Litestar request yet)."""
+    return ASGIResponse(
+        body=_encoder.encode({"code": code, "message": message}), status_code=code, media_type=JSON, headers=headers
+    )
 
 
 def envelope(code: int, message: str, data: Any = None, meta: dict[str, Any] | None = None) -> Response:

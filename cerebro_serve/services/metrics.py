@@ -11,7 +11,7 @@ pool and algorithm keys, versions and job states: nothing about a person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -86,9 +86,29 @@ class Metrics:
         for wait in run.queue_waits:
             self.queue_wait.observe(wait)
 
+    def watch_admission(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        """Report the API's admission line (api/admission.py) at each scrape: `read` gives the requests at
+        work, those waiting, and those refused so far."""
+        self.registry.register(_AdmissionLine(read))
+
     def exposition(self) -> bytes:
         """Prometheus's text format."""
         return generate_latest(self.registry)
+
+
+class _AdmissionLine(Collector):
+    def __init__(self, read: Callable[[], tuple[int, int, int]]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        active, waiting, refused = self.read()
+        yield GaugeMetricFamily("cerebro_api_active_requests", "API requests at work in this process", value=active)
+        yield GaugeMetricFamily(
+            "cerebro_api_waiting_requests", "API requests waiting in line for one to finish", value=waiting
+        )
+        yield CounterMetricFamily(
+            "cerebro_api_refused", "API requests refused with 429 (the line was full or too slow)", value=refused
+        )
 
 
 class _Scraped(Collector):
