@@ -6,7 +6,6 @@ Locust runs in subprocesses: importing it patches the standard library with geve
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import subprocess
@@ -36,9 +35,6 @@ from cerebro_serve.services.keys import KeyRing, new_key
 from cerebro_serve.store import SqlStore
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("locust") is None, reason="locust comes with the bench extra (requirements/bench.txt)"
-)
 
 # Each task of the locustfile, called once (with the random draws that pick each variant of a request).
 EVERY_TASK = """
