@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from cerebro_serve.api.envelope import raw_envelope
+from cerebro_serve.timing import stage
 
 API_PREFIX = "/v1/"
 
@@ -102,7 +103,9 @@ def admit_requests(app: ASGIApp, admission: Admission) -> ASGIApp:
         if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
             await app(scope, receive, send)
             return
-        if not await admission.enter():
+        with stage("queue"):
+            entered = await admission.enter()
+        if not entered:
             retry = admission.retry_after()
             message = f"Too Many Requests. The server is at capacity; retry in {retry} s."
             await raw_envelope(429, message, {"Retry-After": str(retry)})(scope, receive, send)

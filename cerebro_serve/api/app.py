@@ -30,6 +30,7 @@ from cerebro_serve.api.routes.pools import pool_handlers
 from cerebro_serve.api.routes.ranking import ranking_handlers
 from cerebro_serve.api.routes.records import record_handlers
 from cerebro_serve.api.routes.text import text_handlers
+from cerebro_serve.api.server_timing import time_requests
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 
@@ -79,6 +80,7 @@ def create_app(
         line = admission
         workspace.metrics.watch_admission(lambda: (line.active, line.waiting, line.refused))
         app.asgi_handler = admit_requests(app.asgi_handler, line)
+    app.asgi_handler = time_requests(app.asgi_handler)  # outside the line: its wait is a stage
     app.asgi_handler = count_requests(app.asgi_handler, workspace.metrics)  # outside routing: 404s and 429s count
     app.asgi_handler = tag_requests(app.asgi_handler)  # outermost: every answer and log line has its id
     return app

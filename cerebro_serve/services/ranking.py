@@ -50,6 +50,7 @@ from cerebro_serve.store import RecordFilter, SqlStore, TagClause
 from cerebro_serve.store.algorithm_stops import StoredStop
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import ScoringCall
+from cerebro_serve.timing import stage
 
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
 # similarity order to the top (bench/bench_scale.py measures the cost).
@@ -189,8 +190,10 @@ class RankingService:
             raise InvalidParameters(f"`{kind.pool}_keys` must name at least one {kind.pool}")
         for pool_key in pool_keys:
             self.records.pools.require(kind, pool_key)
-        row_filter = dataclasses.replace(self._row_filter(kind, pool_keys, query), refused=refused)
-        anchor = find_anchor()
+        with stage("filter"):
+            row_filter = dataclasses.replace(self._row_filter(kind, pool_keys, query), refused=refused)
+        with stage("anchor"):
+            anchor = find_anchor()
         if anchor is not None:
             row_filter = dataclasses.replace(row_filter, refused=refused | REFUSES_EMBEDDING)
         if anchor is not None and anchor.excluded_id is not None:
@@ -215,7 +218,8 @@ class RankingService:
             order = order_by_date(ids, dates, query.order_by != "asc")[start:wanted]
             page_ids = ids[order]
             page_scores = self._scores_at(parts, order, anchor) if anchor and anchor.algorithm else None
-        items = self.records.materialize_many(kind, self.store.records.load_records(page_ids.tolist()))
+        with stage("load"):
+            items = self.records.materialize_many(kind, self.store.records.load_records(page_ids.tolist()))
         predictions = None
         if page_scores is not None and anchor is not None and anchor.query is not None:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
@@ -228,7 +232,8 @@ class RankingService:
             )
         explanations = None
         if isinstance(query, Scoring) and query.explain and anchor is not None:
-            explanations = self.explanations.of_page(anchor, kind, items, query.output_lang)
+            with stage("explain"):
+                explanations = self.explanations.of_page(anchor, kind, items, query.output_lang)
         return Page(items, query.page, query.limit, total, predictions, algorithm_meta, explanations)
 
     def _with_manual_review(self, page: Page, query: ProfilesScoringQuery) -> Page:
@@ -271,30 +276,33 @@ class RankingService:
     ) -> Hits:
         index = self.records.pool_index(pool_key)
         columns = index.columns.snapshot()
-        mask = row_mask(columns, row_filter)
-        allowed = int(np.count_nonzero(mask))
+        with stage("mask"):
+            mask = row_mask(columns, row_filter)
+            allowed = int(np.count_nonzero(mask))
         wanted = min(wanted, allowed)  # a deep page of a small pool asks no index for more rows than exist
         if not by_relevance or anchor is None:
             rows = np.flatnonzero(mask)
             dates = (columns.updated_at_us if query.sort_by == "updated_at" else columns.created_at_us)[rows]
             return Hits(pool_key, rows, columns.record_ids[rows], None, allowed, dates)
-        if query.order_by == "asc":
-            # Worst first: every allowed row is scored (no index can find the least similar quickly).
-            rows = np.flatnonzero(mask)
-            found = SearchResult(rows, index.vectors.similarities(anchor.vector, rows), False)
-            wanted = len(rows)
-        elif anchor.query is None:
-            found = index.vectors.search(anchor.vector, wanted, mask)
-        else:
-            found = index.vectors.search(anchor.vector, max(RERANK_DEPTH, wanted), mask)
+        with stage("retrieve"):
+            if query.order_by == "asc":
+                # Worst first: every allowed row is scored (no index can find the least similar quickly).
+                rows = np.flatnonzero(mask)
+                found = SearchResult(rows, index.vectors.similarities(anchor.vector, rows), False)
+                wanted = len(rows)
+            elif anchor.query is None:
+                found = index.vectors.search(anchor.vector, wanted, mask)
+            else:
+                found = index.vectors.search(anchor.vector, max(RERANK_DEPTH, wanted), mask)
         if anchor.query is None or anchor.algorithm is None:
             scores = self.calibration(found.similarities)
             kept = scores >= threshold if threshold is not None else np.ones(len(scores), dtype=bool)
             total = int(np.count_nonzero(kept)) if threshold is not None else allowed
             return Hits(pool_key, found.rows[kept], columns.record_ids[found.rows[kept]], scores[kept], total)
-        ranked = rerank(
-            columns, anchor.query, anchor.algorithm, found.rows, found.similarities, wanted, threshold or 0.0
-        )
+        with stage("rerank"):
+            ranked = rerank(
+                columns, anchor.query, anchor.algorithm, found.rows, found.similarities, wanted, threshold or 0.0
+            )
         rows = found.rows[ranked.positions]
         total = ranked.passed if threshold is not None else allowed
         return Hits(pool_key, rows, columns.record_ids[rows], ranked.scores, total)
