@@ -24,8 +24,9 @@ anything else (other statuses, timeouts, refused connections) is a failure.
 
 Environment: CEREBRO_LOAD_MANIFEST (required), CEREBRO_LOAD_RATE (requests per second per user:
 Locust's constant_throughput; unset, each user thinks 1-3 s between requests), CEREBRO_LOAD_TIMEOUT
-(seconds, default 30), CEREBRO_LOAD_SAMPLES (a CSV file: every request's start, name, status, latency,
-written when the run ends; bench_load.py computes its percentiles from it).
+(seconds, default 30), CEREBRO_LOAD_SAMPLES (a CSV file: every request's start, name, status, latency and
+the server's `Server-Timing` stages, written when the run ends; bench_load.py computes its percentiles
+from it).
 """
 
 from __future__ import annotations
@@ -66,21 +67,27 @@ def _json(value: Any) -> str:
 
 # -- every request's outcome, for bench_load.py -------------------------------------------------------
 
-_samples: list[tuple[float, str, str, int, float, int]] = []
+_samples: list[tuple[float, str, str, int, float, int, str]] = []
 
 if SAMPLES:
 
     @events.request.add_listener
     def _sample(request_type, name, response_time, response=None, exception=None, start_time=None, **_):
         status = getattr(response, "status_code", 0) or 0
-        _samples.append((start_time or time.time(), request_type, name, status, response_time, exception is None))
+        headers = getattr(response, "headers", None) or {}
+        timing = headers.get("server-timing") or ""  # the server's stages (api/server_timing.py)
+        _samples.append(
+            (start_time or time.time(), request_type, name, status, response_time, exception is None, timing)
+        )
 
     @events.quitting.add_listener
     def _write_samples(**_):
         with open(SAMPLES, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["start", "method", "name", "status", "ms", "ok"])
-            writer.writerows((f"{s:.3f}", m, n, c, f"{ms:.2f}", int(ok)) for s, m, n, c, ms, ok in _samples)
+            writer.writerow(["start", "method", "name", "status", "ms", "ok", "server_timing"])
+            writer.writerows(
+                (f"{s:.3f}", m, n, c, f"{ms:.2f}", int(ok), timing) for s, m, n, c, ms, ok, timing in _samples
+            )
 
 
 # -- users ------------------------------------------------------------------------------------------
