@@ -53,6 +53,7 @@ import numpy as np
 import psutil
 
 from bench.bench_scale import free_port
+from bench.server_timing import stages
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "load"
@@ -392,43 +393,11 @@ def summarize(samples: Path, warmup: float, offered: float | None) -> dict[str, 
         "failure_statuses": statuses,
         "latency": latency(accepted),
         "scoring_latency": latency([r for r in accepted if is_scoring(r["name"])]),
-        "scoring_stages": stages([r for r in accepted if is_scoring(r["name"])]),
+        "scoring_stages": stages(
+            [(float(r["ms"]), r.get("server_timing") or "") for r in accepted if is_scoring(r["name"])]
+        ),
         "endpoints": per_name,
     }
-
-
-def stages(rows: list[dict[str, str]]) -> dict[str, dict[str, float]] | None:
-    """Where the scoring requests' time went, from their Server-Timing: each stage's p50 and p99, and its
-    mean over the slowest 1% of requests (by the client's latency) against the mean over all; `outside`
-    is the client's latency less the server's total (the event loop, sockets, Locust)."""
-    timed = [(float(r["ms"]), _timing(r.get("server_timing") or "")) for r in rows]
-    timed = [(ms, found) for ms, found in timed if "total" in found]
-    if not timed:
-        return None
-    for ms, found in timed:
-        found["outside"] = max(0.0, ms - found["total"])
-    cut = np.percentile([ms for ms, _ in timed], 99)
-    slowest = [found for ms, found in timed if ms >= cut]
-    names = sorted({name for _, found in timed for name in found})
-    summary = {}
-    for name in names:
-        values = np.array([found.get(name, 0.0) for _, found in timed])
-        summary[name] = {
-            "p50": round(float(np.percentile(values, 50)), 2),
-            "p99": round(float(np.percentile(values, 99)), 2),
-            "mean": round(float(values.mean()), 2),
-            "mean_slowest_1pct": round(float(np.mean([found.get(name, 0.0) for found in slowest])), 2),
-        }
-    return summary
-
-
-def _timing(header: str) -> dict[str, float]:
-    found = {}
-    for part in header.split(","):
-        name, _, duration = part.strip().partition(";dur=")
-        if name and duration:
-            found[name] = float(duration)
-    return found
 
 
 def slope(points: list[tuple[float, float, float]], column: int = 1) -> float:
