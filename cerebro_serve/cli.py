@@ -231,6 +231,10 @@ def server_app(
     from cerebro_serve.api.admission import Admission, AdmissionLimits
     from cerebro_serve.web import mount_pages, shared_sessions
 
+    # A request thread that comes back from the store or from FAISS (both release the GIL) waits for it
+    # up to this long behind a thread computing in Python: the convoy that makes short requests slow.
+    sys.setswitchinterval(settings.switch_interval_ms / 1000)
+
     limits = AdmissionLimits(
         settings.max_active_requests, settings.max_waiting_requests, settings.max_request_wait_ms / 1000
     )

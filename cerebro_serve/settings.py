@@ -77,6 +77,11 @@ class Settings:
     max_request_wait_ms: float = setting(
         500.0, "CEREBRO_MAX_REQUEST_WAIT_MS", "how long an API request waits in line before it gets a 429"
     )
+    switch_interval_ms: float = setting(
+        5.0,
+        "CEREBRO_SWITCH_INTERVAL_MS",
+        "how long one thread may keep Python's GIL while others wait for it (sys.setswitchinterval)",
+    )
     drain_seconds: int = setting(
         20,
         "CEREBRO_DRAIN_SECONDS",
