@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cerebro_serve.logs import configure_logging
+from cerebro_serve.native_threads import limit_request_threads
 from cerebro_serve.process_locks import try_lock
 from cerebro_serve.settings import Settings
 from cerebro_serve.store.backup import BackupError
@@ -116,6 +117,7 @@ def _print_copilot_links(workspace: Workspace, origin: str) -> None:
 
 
 def serve(settings: Settings, demo: bool) -> int:
+    limit_request_threads(settings.request_threads)  # before FAISS and PyTorch load (and workers start)
     if settings.workers > 1:
         return serve_workers(settings, demo)
     import uvicorn
@@ -211,6 +213,7 @@ def worker_app() -> Litestar:
     worker keeps its pools' indexes in step with the store."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
+    limit_request_threads(settings.request_threads)
     # The lock's descriptor is never closed: this worker leads until it ends.
     leads = try_lock(settings.data_dir / "leader.lock") is not None
     workspace, batcher = build_workspace(settings, training_worker=leads and settings.training_worker == "thread")

@@ -77,6 +77,11 @@ class Settings:
     max_request_wait_ms: float = setting(
         500.0, "CEREBRO_MAX_REQUEST_WAIT_MS", "how long an API request waits in line before it gets a 429"
     )
+    request_threads: int = setting(
+        1,
+        "CEREBRO_REQUEST_THREADS",
+        "threads the native libraries (FAISS, BLAS) use in one request; the encoder and index builds use every core",
+    )
     switch_interval_ms: float = setting(
         5.0,
         "CEREBRO_SWITCH_INTERVAL_MS",

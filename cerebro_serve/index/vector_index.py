@@ -19,6 +19,7 @@ import numpy as np
 
 from cerebro_serve.index.snapshots import headroom, load_array, save_array
 from cerebro_serve.index.topk import topk
+from cerebro_serve.native_threads import all_cores
 
 ANN_MIN_ROWS = 50_000
 # A filter that leaves at most this many rows is searched exactly (gathering them costs less than the
@@ -218,11 +219,13 @@ class VectorIndex:
     def _build_ann(self) -> None:
         """Train and fill an IVF from the rows as they were when maintain() started, outside the lock;
         then, under it, re-add every row written since, and swap the new index in."""
+        threads = faiss.omp_get_max_threads()
         try:
             with self._lock:
                 n, matrix = self.rows, self.matrix
             data = matrix[:n]  # rows rewritten meanwhile may be read torn: they are re-added below
             nlist = int(min(max(math.sqrt(n), 64), 16384))
+            faiss.omp_set_num_threads(all_cores())  # this thread's calls only: requests keep one each
             quantizer = faiss.IndexFlatIP(self.dimension)
             ann = faiss.IndexIVFScalarQuantizer(
                 quantizer, self.dimension, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
@@ -241,6 +244,7 @@ class VectorIndex:
                 self._ann, self._ann_trained_rows = ann, n
                 self.ann_builds += 1
         finally:
+            faiss.omp_set_num_threads(threads)  # a build may run on a request's thread
             with self._lock:
                 self._written_during_build = None
 

@@ -11,6 +11,7 @@ import numpy as np
 from cerebro_serve.engine import kernels
 from cerebro_serve.engine.chunking import WindowedEncoder
 from cerebro_serve.engine.models import mean_pooled
+from cerebro_serve.native_threads import all_cores
 
 
 class SentenceTransformerEncoder(WindowedEncoder):
@@ -37,6 +38,10 @@ class SentenceTransformerEncoder(WindowedEncoder):
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
+        if device == "cpu":
+            import torch
+
+            torch.set_num_threads(all_cores())  # large batches: every core, whatever requests are limited to
         self.name = name
         self.device = device
         self.batch_size = batch_size
