@@ -158,10 +158,13 @@ class Server:
 
 
 @contextmanager
-def server(run_dir: Path, code: Path | None, workers: int | None) -> Iterator[Server]:
-    """`cerebro-serve serve` on the run dir, 127.0.0.1, a free port; its log beside the run dir."""
+def server(
+    run_dir: Path, code: Path | None, workers: int | None, settings: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """`cerebro-serve serve` on the run dir, 127.0.0.1, a free port; its log beside the run dir.
+    `settings`: CEREBRO_* variables for this server only."""
     port = free_port()
-    env = {**os.environ, "CEREBRO_DEVICE": "cpu", "CEREBRO_LOG_FORMAT": "text"}
+    env = {**os.environ, "CEREBRO_DEVICE": "cpu", "CEREBRO_LOG_FORMAT": "text", **(settings or {})}
     env.pop("CEREBRO_API_KEY", None)
     env.pop("CEREBRO_DATABASE_URL", None)
     env.pop("CEREBRO_WORKERS", None)
