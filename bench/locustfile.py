@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import gevent
 from locust import FastHttpUser, between, constant_throughput, events, task
 
 RATE = float(os.environ.get("CEREBRO_LOAD_RATE") or 0)
@@ -105,6 +106,10 @@ class WorkspaceUser(FastHttpUser):
         self.email = f"{type(self).__name__.lower()}-{uuid.uuid4().hex[:8]}@example.com"
         self.read = {"X-API-KEY": self.m["read_key"], "X-USER-EMAIL": self.email}
         self.write = {"X-API-KEY": self.m["write_key"], "X-USER-EMAIL": self.email}
+        if RATE > 0:
+            # Users spawned together would keep one phase under constant_throughput and send in lockstep,
+            # N requests at once each period instead of N spread over it: each starts at a random phase.
+            gevent.sleep(self.rng.random() / RATE)
 
     def send(self, method: str, path: str, name: str, params: dict[str, Any] | None = None, **kwargs: Any):
         """One request; returns the response when it was a 2xx, else None (a 429 is counted apart)."""
