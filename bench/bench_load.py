@@ -3,8 +3,8 @@
 Subcommands:
 - `run`: one Locust run (`make load`): users, spawn rate and run time as given (think time 1-3 s per user,
   or `--rate` requests/s per user), Locust's CSV and HTML report under bench/results/load/.
-- `capacity`: the offered load stepped up on one server (each user at `--rate` requests/s, Locust's
-  constant_throughput, more users each step), each step's offered and achieved rate, p50/p99, 429s and
+- `capacity`: the offered load stepped up on one server (each user at `--rate` requests/s,
+  paced from a random phase; more users each step), each step's offered and achieved rate, p50/p99, 429s and
   errors; the capacity is the highest achieved rate whose scoring p99 stays within `--p99-ms` with no
   errors and at least 95% of the offered rate achieved.
 - `overload`: a fresh server at `--users` x `--rate` (2x the capacity): 429s, errors, latencies.
@@ -576,7 +576,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--spawn-rate", type=float, default=5)
     parser.add_argument("--run-time", default="2m")
-    parser.add_argument("--rate", type=float, default=0, help="requests/s per user (constant_throughput)")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="requests/s per user (each user paced from a random phase)"
+    )
     parser.add_argument("--steps", type=int, nargs="+", default=[5, 10, 15, 20, 25, 30, 40, 50, 60])
     parser.add_argument("--step-time", default="60s")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of each run left out of the figures")

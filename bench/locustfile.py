@@ -23,7 +23,7 @@ request's name with " [429]" appended, as a success, so the other rows hold only
 anything else (other statuses, timeouts, refused connections) is a failure.
 
 Environment: CEREBRO_LOAD_MANIFEST (required), CEREBRO_LOAD_RATE (requests per second per user:
-Locust's constant_throughput; unset, each user thinks 1-3 s between requests), CEREBRO_LOAD_TIMEOUT
+each user paced from a random phase; unset, each user thinks 1-3 s between requests), CEREBRO_LOAD_TIMEOUT
 (seconds, default 30), CEREBRO_LOAD_SAMPLES (a CSV file: every request's start, name, status, latency and
 the server's `Server-Timing` stages, written when the run ends; bench_load.py computes its percentiles
 from it).
@@ -43,7 +43,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import gevent
-from locust import FastHttpUser, between, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 RATE = float(os.environ.get("CEREBRO_LOAD_RATE") or 0)
 TIMEOUT = float(os.environ.get("CEREBRO_LOAD_TIMEOUT") or 30)
@@ -96,7 +96,6 @@ if SAMPLES:
 
 class WorkspaceUser(FastHttpUser):
     abstract = True
-    wait_time = constant_throughput(RATE) if RATE > 0 else between(1, 3)
     network_timeout = TIMEOUT
     connection_timeout = TIMEOUT
 
@@ -107,9 +106,20 @@ class WorkspaceUser(FastHttpUser):
         self.read = {"X-API-KEY": self.m["read_key"], "X-USER-EMAIL": self.email}
         self.write = {"X-API-KEY": self.m["write_key"], "X-USER-EMAIL": self.email}
         if RATE > 0:
-            # Users spawned together would keep one phase under constant_throughput and send in lockstep,
-            # N requests at once each period instead of N spread over it: each starts at a random phase.
+            # A random phase in the period: users spawned together would otherwise send in lockstep (as
+            # Locust's constant_throughput keeps them, pacing from their common spawn time), N requests
+            # in the same milliseconds each period instead of N spread over it.
             gevent.sleep(self.rng.random() / RATE)
+        self.next_start = time.monotonic()
+
+    def wait_time(self) -> float:
+        """RATE tasks a second from this user's own phase (a late task starts the next at once), or a
+        1-3 s think time without a rate."""
+        if RATE <= 0:
+            return self.rng.uniform(1, 3)
+        now = time.monotonic()
+        self.next_start = max(self.next_start + 1 / RATE, now)
+        return self.next_start - now
 
     def send(self, method: str, path: str, name: str, params: dict[str, Any] | None = None, **kwargs: Any):
         """One request; returns the response when it was a 2xx, else None (a 429 is counted apart)."""
