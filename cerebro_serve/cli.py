@@ -44,6 +44,7 @@ def open_batcher(encoder: PooledEncoder, settings: Settings) -> DynamicBatcher:
         max_wait_ms=settings.batch_wait_ms,
         max_pending=settings.max_pending,
         max_queue_seconds=settings.max_queue_seconds,
+        encoder_nice=settings.encoder_nice,
     )
 
 

@@ -82,6 +82,11 @@ class Settings:
         "CEREBRO_REQUEST_THREADS",
         "threads the native libraries (FAISS, BLAS) use in one request; the encoder and index builds use every core",
     )
+    encoder_nice: int = setting(
+        10,
+        "CEREBRO_ENCODER_NICE",
+        "how much lower the encoder's CPU priority is than the requests' (Linux nice; 0: the same)",
+    )
     switch_interval_ms: float = setting(
         5.0,
         "CEREBRO_SWITCH_INTERVAL_MS",

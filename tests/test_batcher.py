@@ -5,6 +5,7 @@ admitted while it refuses the rest."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -263,3 +264,15 @@ def test_a_drain_that_runs_out_of_time_says_so(encoder) -> None:
         batcher.close()
     with pytest.raises(BatcherClosed):
         batcher.embed_documents(["after close"])
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="thread priorities are Linux's")
+def test_the_encoder_runs_at_a_lower_cpu_priority_than_requests(encoder) -> None:
+    batcher = make_batcher(encoder, encoder_nice=7)
+    try:
+        batcher.embed_documents(["a forward pass starts the encoder's thread"])
+        threads = [thread for thread in threading.enumerate() if thread.name.startswith("cerebro-encoder")]
+        priorities = {os.getpriority(os.PRIO_PROCESS, thread.native_id) for thread in threads if thread.native_id}
+        assert 7 in priorities and os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == 0
+    finally:
+        batcher.close()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 import time
 import weakref
@@ -124,6 +125,14 @@ class BatchObserver(Protocol):
         """Called on the batcher's loop after each forward pass: it must return at once."""
 
 
+def _lower_priority(nice: int) -> None:
+    """Runs on the encoder's thread as it starts: a forward pass (hundreds of milliseconds on every core
+    for a long resume) then yields the CPU to the requests' short native calls instead of stretching
+    their latency; PyTorch's worker threads, started from this thread, inherit its priority."""
+    if nice > 0 and hasattr(os, "setpriority"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)  # this thread only (Linux)
+
+
 class DynamicBatcher:
     def __init__(
         self,
@@ -133,7 +142,10 @@ class DynamicBatcher:
         max_wait_ms: float,
         max_pending: int,
         max_queue_seconds: float,
+        encoder_nice: int = 0,
     ) -> None:
+        """`encoder_nice`: how much lower the forward passes' CPU priority is than the requests' (Linux
+        nice, on the encoder's thread and the threads its library starts from it)."""
         self.encoder = encoder
         self.name = encoder.name
         self.dimension = encoder.dimension
@@ -152,7 +164,9 @@ class DynamicBatcher:
         self._closing = False  # set once by drain or close; the loop reads it as it admits a request
         self._loop = asyncio.new_event_loop()
         self._wakeup: asyncio.Event | None = None
-        self._inference = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="cerebro-encoder")
+        self._inference = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="cerebro-encoder", initializer=_lower_priority, initargs=(encoder_nice,)
+        )
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="cerebro-batcher", daemon=True)
         self._thread.start()
