@@ -27,7 +27,7 @@ def time_requests(app: ASGIApp) -> ASGIApp:
                     parts = [f"{name};dur={ms:.2f}" for name, ms in stages.items()] + [f"total;dur={total:.2f}"]
                     headers = list(message.get("headers", []))
                     headers.append((b"server-timing", ", ".join(parts).encode()))
-                    message = {**message, "headers": headers}  # type: ignore[typeddict-item]
+                    message = {**message, "headers": headers}
                 await send(message)
 
             await app(scope, receive, sending)
