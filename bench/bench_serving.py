@@ -27,9 +27,20 @@ from typing import Any
 
 import httpx
 import numpy as np
-import psutil
 
-from bench.bench_load import LOCK, LOCKED_ENV, ROOT, fresh_copy, log, seeded, server, snapshot, warm
+from bench.bench_load import (
+    LOCK,
+    LOCKED_ENV,
+    ROOT,
+    Server,
+    cpu_accounts,
+    fresh_copy,
+    log,
+    seeded,
+    server,
+    snapshot,
+    warm,
+)
 
 OUT = ROOT / "bench" / "results" / "serving.json"
 CLIENTS = (1, 2, 4, 8)
@@ -41,19 +52,7 @@ CONFIGURATIONS = {
 STAGES = ("anchor", "mask", "retrieve", "rerank", "load", "total")
 
 
-def cpu_seconds(pid: int) -> float:
-    parent = psutil.Process(pid)
-    total = 0.0
-    for process in [parent, *parent.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            continue
-    return total
-
-
-def clients_run(urls: list[str], headers: dict[str, str], clients: int, pid: int) -> dict[str, Any]:
+def clients_run(urls: list[str], headers: dict[str, str], clients: int, running: Server) -> dict[str, Any]:
     latencies: list[float] = []
     stages: list[dict[str, float]] = []
 
@@ -67,10 +66,10 @@ def clients_run(urls: list[str], headers: dict[str, str], clients: int, pid: int
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     with httpx.Client(limits=limits) as client, ThreadPoolExecutor(clients) as pool:
-        cpu, started = cpu_seconds(pid), time.perf_counter()
+        cpu, started = cpu_accounts(running)["server"], time.perf_counter()
         list(pool.map(lambda url: one(client, url), urls))
         wall = time.perf_counter() - started
-        cores = (cpu_seconds(pid) - cpu) / wall
+        cores = (cpu_accounts(running)["server"] - cpu) / wall
     return {
         "clients": clients,
         "requests_per_s": round(len(urls) / wall, 1),
@@ -116,8 +115,8 @@ def main() -> None:
                 for i in range(args.requests)
             ]
             headers = {"X-API-KEY": manifest["read_key"]}
-            clients_run(urls[:50], headers, 2, running.process.pid)  # warm both workers' pools
-            runs = [clients_run(urls, headers, clients, running.process.pid) for clients in CLIENTS]
+            clients_run(urls[:50], headers, 2, running)  # warm both workers' pools
+            runs = [clients_run(urls, headers, clients, running) for clients in CLIENTS]
         for run in runs:
             log(f"{name}: {json.dumps(run)}")
         report["configurations"][name] = runs

@@ -25,6 +25,11 @@ from cerebro_serve.timing import stage
 API_PREFIX = "/v1/"
 
 
+def is_api_call(scope: Scope) -> bool:
+    """An HTTP request to the API (not a probe, `/metrics`, a page or a static file)."""
+    return scope["type"] == "http" and scope["path"].startswith(API_PREFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class AdmissionLimits:
     max_active: int  # API requests at work at once, in this process
@@ -100,7 +105,7 @@ def admit_requests(app: ASGIApp, admission: Admission) -> ASGIApp:
     """The API behind the line; everything else straight through."""
 
     async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if not is_api_call(scope):
             await app(scope, receive, send)
             return
         with stage("queue"):

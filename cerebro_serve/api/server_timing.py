@@ -9,13 +9,13 @@ import time
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from cerebro_serve.api.admission import API_PREFIX
+from cerebro_serve.api.admission import is_api_call
 from cerebro_serve.timing import timed_request
 
 
 def time_requests(app: ASGIApp) -> ASGIApp:
     async def timed(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if not is_api_call(scope):
             await app(scope, receive, send)
             return
         started = time.perf_counter()
