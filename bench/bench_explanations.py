@@ -42,6 +42,7 @@ from bench.bench_scale import (
 )
 from bench.devdata import Side
 from cerebro_serve.engine import load_encoder
+from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.objects import Info, Job, Profile
 from cerebro_serve.store import SqlStore
 from cerebro_serve.store.schema import records
@@ -67,7 +68,7 @@ def give_real_bodies(
                 .where(records.c.id == record_id)
                 .values(
                     body=msgspec.json.encode(body),
-                    model=model,
+                    model=vectors_tag(model),
                     embedding=np.ascontiguousarray(base.vectors[origin], dtype=np.float32).tobytes(),
                     features=base.features[origin].encode(),
                 )

@@ -137,24 +137,27 @@ class Server:
     process: subprocess.Popen
     base_url: str
     log_path: Path
-    # (seconds since start, MiB of the server process, MiB with its children)
-    rss: list[tuple[float, float, float]] = field(default_factory=list)
+    # (seconds since start, MiB of the server process, MiB with its children, the server's anonymous MiB)
+    rss: list[tuple[float, float, float, float]] = field(default_factory=list)
 
-    def rss_mb(self) -> tuple[float, float]:
-        """Resident memory of the server process, and with its children (server workers, parsing sandboxes)."""
+    def rss_mb(self) -> tuple[float, float, float]:
+        """Resident memory of the server process, with its children (server workers, parsing sandboxes),
+        and the server's anonymous part: its resident memory less the file-backed pages (the mapped index
+        files and libraries, which the kernel can drop and read again), so a leak shows apart from the
+        index being paged in."""
         try:
             parent = psutil.Process(self.process.pid)
-            main = parent.memory_info().rss
+            memory = parent.memory_info()
             children = parent.children(recursive=True)
         except psutil.NoSuchProcess:
-            return float("nan"), float("nan")
-        total = main
+            return float("nan"), float("nan"), float("nan")
+        total = memory.rss
         for process in children:
             try:
                 total += process.memory_info().rss
             except psutil.NoSuchProcess:
                 continue
-        return main / 2**20, total / 2**20
+        return memory.rss / 2**20, total / 2**20, (memory.rss - memory.shared) / 2**20
 
 
 @contextmanager
@@ -234,11 +237,12 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self.stop.is_set():
-            main, total = self.running.rss_mb()
-            self.running.rss.append((round(time.monotonic() - self.started, 1), round(main, 1), round(total, 1)))
+            main, total, anonymous = self.running.rss_mb()
+            elapsed = round(time.monotonic() - self.started, 1)
+            self.running.rss.append((elapsed, round(main, 1), round(total, 1), round(anonymous, 1)))
             self.stop.wait(self.every)
 
-    def close(self) -> list[tuple[float, float, float]]:
+    def close(self) -> list[tuple[float, float, float, float]]:
         self.stop.set()
         self.thread.join()
         return self.running.rss
@@ -403,8 +407,9 @@ def summarize(samples: Path, warmup: float, offered: float | None) -> dict[str, 
     }
 
 
-def slope(points: list[tuple[float, float, float]], column: int = 1) -> float:
-    """Least-squares slope in MiB per minute (column 1: the server process, 2: with its children)."""
+def slope(points: list[tuple[float, float, float, float]], column: int = 1) -> float:
+    """Least-squares slope in MiB per minute (column 1: the server process, 2: with its children, 3: the
+    server's anonymous memory)."""
     t = np.array([p[0] for p in points]) / 60
     y = np.array([p[column] for p in points])
     return float(np.polyfit(t, y, 1)[0]) if len(points) >= 2 else float("nan")
@@ -544,13 +549,16 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
     summary["rss_mb"] = {
         "every_s": rss_every,
         "samples": rss,
-        "columns": ["seconds", "server MiB", "with children MiB"],
+        "columns": ["seconds", "server MiB", "with children MiB", "server anonymous MiB"],
         "first": rss[0][1:] if rss else None,
         "last": rss[-1][1:] if rss else None,
         "slope_mb_per_min": round(slope(rss), 2) if len(rss) >= 2 else None,
         "slope_with_children_mb_per_min": round(slope(rss, 2), 2) if len(rss) >= 2 else None,
         # after the first third: the mapped index files paged in, the parsing sandbox started
         "slope_last_two_thirds_mb_per_min": round(slope(rss[len(rss) // 3 :]), 2) if len(rss) >= 6 else None,
+        "slope_anonymous_last_two_thirds_mb_per_min": round(slope(rss[len(rss) // 3 :], 3), 2)
+        if len(rss) >= 6
+        else None,
     }
     with open(samples, newline="") as handle:
         rows = list(csv.DictReader(handle))

@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from bench.devdata import Rjdb, Side, load_livecareer, load_rjdb
 from bench.server_timing import stages
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.models import resolve_model_dir
+from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
@@ -240,6 +242,7 @@ def write_workspace(
     """A data dir the real server opens as is: the store holds every profile (small bodies) and the jobs
     (real vectors and features); the pool's index files carry the store's revision, so they load as is."""
     store = SqlStore(f"sqlite:///{directory / 'cerebro.db'}")
+    model = vectors_tag(model)  # what the server labels vectors read its way
     source, board = "a" * 40, "b" * 40
     store.pools.create_pool("source", source, "bench profiles", None)
     store.pools.create_pool("board", board, "bench jobs", None)
@@ -266,7 +269,7 @@ def write_workspace(
         top = connection.execute(sa.select(sa.func.max(records.c.id))).scalar()
     assert top == n, "record ids must be 1..n to match the pool's rows"
     pool.vectors.revision = 7
-    index_dir = directory / "indexes" / model
+    index_dir = directory / "indexes" / re.sub(r"[^A-Za-z0-9._-]+", "_", model)  # as IndexRegistry names it
     index_dir.mkdir(parents=True, exist_ok=True)
     pool.save(index_dir / source)  # published as the generation the server maps (index/snapshots.py)
     job_keys = []

@@ -34,7 +34,7 @@ from sklearn import metrics
 from bench.bench_quality import ndcg_at, report
 from bench.devdata import Side, load_esco_jobs, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.engine.views import embed_views, view_texts
+from cerebro_serve.engine.views import embed_views, head_tokens, view_texts
 from cerebro_serve.index.columns import ColumnArrays
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
@@ -88,7 +88,8 @@ class Records:
         ids = sorted(records)
         features = [self.extractor.of(records[i]) for i in ids]
         texts = [view_texts(records[i], f.title, f.skills_text) for i, f in zip(ids, features)]
-        return dict(zip(ids, zip(embed_views(self.encoder, texts), features)))
+        heads = [head_tokens(records[i]) for i in ids]
+        return dict(zip(ids, zip(embed_views(self.encoder, texts, heads), features)))
 
 
 def rating(profile: int, job: int, score: float) -> FeedbackRow:

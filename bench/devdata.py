@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.views import VIEWS, embed_views, view_texts
+from cerebro_serve.engine.views import VIEWS, embed_views, head_tokens, view_texts
 from cerebro_serve.index.columns import ColumnArrays, FeatureColumns
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
@@ -108,7 +108,8 @@ def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Si
     if cache.exists():
         vectors = np.load(cache)
     else:
-        vectors = embed_views(encoder, [view_texts(item, f.title, f.skills_text) for item, f in zip(objects, features)])
+        views = [view_texts(item, f.title, f.skills_text) for item, f in zip(objects, features)]
+        vectors = embed_views(encoder, views, [head_tokens(item) for item in objects])
         CACHE.mkdir(exist_ok=True)
         np.save(cache, vectors)
     assert vectors.shape == (len(texts), len(VIEWS), encoder.dimension)

@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from bench.bench_scale import CITIES, synthetic_pool
 from bench.devdata import LIVECAREER, RJDB, SHARED, Side, _side
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.engine.views import view_texts
+from cerebro_serve.engine.views import vectors_tag, view_texts
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import GeneralEntity, Job, Location, Profile
 from cerebro_serve.parsing.jobs import parse_job
@@ -224,7 +224,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print, base
                         "created_at_us": int(created[i]),
                         "updated_at_us": int(created[i]),
                         "body": msgspec.json.encode(body),
-                        "model": encoder.name,
+                        "model": vectors_tag(encoder.name),
                         "embedding": embedding,
                         "features": features,
                     }
@@ -267,7 +267,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print, base
                     "created_at_us": int(job_created[number]),
                     "updated_at_us": int(job_created[number]),
                     "body": msgspec.json.encode(body),
-                    "model": encoder.name,
+                    "model": vectors_tag(encoder.name),
                     "embedding": np.ascontiguousarray(vectors, np.float32).tobytes(),
                     "features": features.encode(),
                 }
@@ -309,7 +309,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print, base
         "seeded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seeded_in_s": round(time.perf_counter() - started, 1),
         "commit": _git_commit(),
-        "model": encoder.name,
+        "model": vectors_tag(encoder.name),
         "admin_key": admin_key,
         "read_key": read_key,
         "write_key": write_key,

@@ -54,7 +54,7 @@ class Settings:
     embed_max_chars: int = setting(
         20_000,
         "CEREBRO_EMBED_MAX_CHARS",
-        "characters of each of a record's views the encoder reads; the rest still counts for keywords and skills",
+        "characters of each view the encoder considers (it embeds their first window); all count for keywords",
     )
     batch_tokens: int = setting(16_384, "CEREBRO_BATCH_TOKENS", "token budget of one encoder batch")
     batch_wait_ms: float = setting(5.0, "CEREBRO_BATCH_WAIT_MS", "longest a request waits for its batch to fill")

@@ -26,6 +26,9 @@ class HeldEncoder:
     def prepare(self, texts):
         return self.inner.prepare(texts)
 
+    def head(self, text, tokens):
+        return self.inner.head(text, tokens)
+
     def pool(self, pieces, owners, vectors, count):
         return self.inner.pool(pieces, owners, vectors, count)
 

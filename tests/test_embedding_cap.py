@@ -1,5 +1,6 @@
-"""One huge record costs the encoder no more than `embed_max_chars` per view; keyword search and the
-features still read all of it, and the write says what was cut."""
+"""One huge record costs the encoder no more than its head per view (`PROFILE_HEAD_TOKENS`, from at most
+`embed_max_chars` characters); keyword search and the features still read all of it, and the write says
+which views were longer than the cap."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import numpy as np
 from helpers import PYTHON_RESUME, profile
 
+from cerebro_serve.engine.views import PROFILE_HEAD_TOKENS
 from cerebro_serve.services import Workspace
 
 
@@ -23,13 +25,15 @@ def test_a_huge_profile_is_embedded_within_the_cap(client, workspace: Workspace,
     assert response.json()["meta"] == {"embedding": {"max_chars": cap, "views_cut": {"full": len(text.strip())}}}
     key = response.json()["data"]["key"]
 
-    # The stored full-text vector is the embedding of the first `cap` characters, cut at a word.
+    # The stored full-text vector is the embedding of the text's head: its first tokens, ending on a word.
     stored = workspace.store.records.find_record("profile", source, key=key)
     assert stored is not None
     _, raw, _ = workspace.store.records.record_vectors(stored.id)
     full = np.frombuffer(raw, dtype=np.float32)[: workspace.encoder.dimension]
-    head = text[: text.rfind(" ", 0, cap)]
+    head = workspace.encoder.head(text, PROFILE_HEAD_TOKENS)
+    assert text.startswith(head) and len(head) < cap and text[len(head)] in " \n"
     assert float(full @ workspace.encoder.embed_documents([head])[0]) > 0.999
+    assert float(full @ workspace.encoder.embed_documents([text[: text.rfind(" ", 0, cap)]])[0]) < 0.99
 
     # Keyword search still reads the whole text: a word only in the tail finds it.
     searched = client.get(

@@ -109,3 +109,18 @@ def test_importing_the_engine_changes_nothing_until_a_model_loads() -> None:
     )
     environment = {name: value for name, value in os.environ.items() if not name.endswith("_OFFLINE")}
     subprocess.run([sys.executable, "-c", code], check=True, env=environment)
+
+
+def test_the_head_of_a_text_is_its_first_tokens_ending_on_a_word(encoder) -> None:
+    short = "Python developer, Django and PostgreSQL."
+    assert encoder.head(short, 128) == short
+    text = " ".join(f"Shipped release {i} of the billing service with zero downtime." for i in range(200))
+    for tokens in (64, 128, encoder.window_tokens):
+        head = encoder.head(text, tokens)
+        assert text.startswith(head) and len(head) < len(text) and text[len(head)] == " "
+        [(piece, count)] = encoder.chunk(head)
+        assert piece == head and tokens - 16 <= count - 2 <= tokens
+    # Never more than one window, however many tokens are asked for.
+    assert encoder.head(text, 10_000) == encoder.head(text, encoder.window_tokens)
+    # A text with no word boundary near the limit is cut at the limit itself.
+    assert encoder.chunk(encoder.head("x" * 20_000, 128))[0][1] - 2 <= 128

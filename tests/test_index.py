@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cerebro_serve.engine.views import PROFILE_HEAD_TOKENS, VIEWS, vectors_tag
 from cerebro_serve.index import IndexRegistry, VectorIndex
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
@@ -238,7 +239,7 @@ def _workspace_with_profiles(workspace: Workspace, texts: list[str]) -> str:
 
 
 def _registry(workspace: Workspace, directory: Path | None) -> IndexRegistry:
-    return IndexRegistry(workspace.store, directory, workspace.encoder.name, workspace.encoder.dimension)
+    return IndexRegistry(workspace.store, directory, workspace.registry.model, workspace.encoder.dimension)
 
 
 def _reopened(workspace: Workspace, directory: Path | None, source: str) -> PoolIndex:
@@ -280,10 +281,28 @@ def test_vectors_from_another_model_are_recomputed(workspace: Workspace) -> None
     assert sorted(row.id for row in stale) == sorted(ids)  # reported, not recomputed by the index layer
     assert {row.model for row in workspace.store.records.index_rows(source)} == {"retired-model"}
     index = _reopened(workspace, None, source)
-    assert {row.model for row in workspace.store.records.index_rows(source)} == {workspace.encoder.name}
+    assert {row.model for row in workspace.store.records.index_rows(source)} == {vectors_tag(workspace.encoder.name)}
     query = workspace.encoder.embed_documents(["python developer"])[0]
     assert index.vectors.search(query, 1).similarities[0] > 0.99  # real vectors again, not the zeros
     assert index.columns.snapshot().title_scale[:2].tolist() == [0.0, 0.0]  # text-only profiles: no title
+
+
+def test_vectors_read_whole_by_an_older_release_are_recomputed(workspace: Workspace) -> None:
+    """Releases before views were read as their heads labelled vectors with the bare model name."""
+    long_resume = "Pastry chef. " + "Laminated doughs, croissants and entremets for a hotel. " * 60
+    source = _workspace_with_profiles(workspace, [long_resume])
+    [row] = workspace.store.records.index_rows(source)
+    whole = workspace.encoder.embed_documents([long_resume] * len(VIEWS))  # every view read whole
+    workspace.store.records.replace_embeddings(source, workspace.encoder.name, {row.id: (whole, row.features)})
+    _, stale = _registry(workspace, None).open(source)
+    assert [r.id for r in stale] == [row.id]
+    index = _reopened(workspace, None, source)
+    [again] = workspace.store.records.index_rows(source)
+    assert again.model == vectors_tag(workspace.encoder.name)
+    head = workspace.encoder.head(long_resume, PROFILE_HEAD_TOKENS)
+    assert head != long_resume
+    head_vector = workspace.encoder.embed_documents([head])[0]
+    np.testing.assert_allclose(index.vectors.search(head_vector, 1).similarities[0], 1.0, atol=1e-4)
 
 
 def test_archived_records_are_masked_and_restored_without_recomputing(workspace: Workspace) -> None:

@@ -10,7 +10,7 @@ from helpers import ENGLISH_RESUME, FRENCH_RESUME
 from cerebro_serve.parsing.contacts import find_contacts
 from cerebro_serve.parsing.dates import find_ranges
 from cerebro_serve.parsing.jobs import find_salary, parse_job
-from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
+from cerebro_serve.parsing.languages import detect_language, find_spoken_languages, fold
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sections import heading_of, split_sections
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -205,3 +205,8 @@ def test_year_ranges_are_not_salaries() -> None:
 def test_sections_split_in_order() -> None:
     names = [section.name for section in split_sections(ENGLISH_RESUME)]
     assert names == ["header", "summary", "experience", "education", "skills", "languages"]
+
+
+def test_folding_lowercases_and_drops_accents_ascii_or_not() -> None:
+    assert fold("Français, ESPAÑOL, Türkçe") == "francais, espanol, turkce"
+    assert fold("Python DEVELOPER") == "python developer"

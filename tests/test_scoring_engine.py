@@ -219,7 +219,7 @@ def test_consent_refusals_leave_profiles_out_of_that_use(client, pools, workspac
     assert searched() == ["agrees", "no-scoring"]
     # A registry rebuilt from the store (as after a restart without index files) keeps the refusals.
     rebuilt_index, stale = IndexRegistry(
-        workspace.store, None, workspace.encoder.name, workspace.encoder.dimension
+        workspace.store, None, workspace.registry.model, workspace.encoder.dimension
     ).open(source)
     assert stale == []
     rebuilt = rebuilt_index.columns.snapshot()

@@ -19,6 +19,7 @@ from litestar.testing import TestClient
 from test_durability import Server
 
 from cerebro_serve.api import create_app
+from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.store import SqlStore
@@ -119,7 +120,7 @@ def _assert_saved_in_the_index_files(data_dir: Path, encoder: Any, source: str, 
             raise AssertionError("the index was rebuilt from the store: its files were missing or stale")
 
         store.records.index_rows = no_rebuild  # type: ignore[method-assign]
-        registry = IndexRegistry(store, data_dir / "indexes", encoder.name, encoder.dimension)
+        registry = IndexRegistry(store, data_dir / "indexes", vectors_tag(encoder.name), encoder.dimension)
         index, stale = registry.open(source)
         assert stale == [] and index.revision == store.pools.pool_revision(source)
         assert len(index.vectors) == 1

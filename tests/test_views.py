@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from cerebro_serve.engine.views import VIEWS, embed_views, view_texts
+from cerebro_serve.engine.views import JOB_HEAD_TOKENS, PROFILE_HEAD_TOKENS, VIEWS, embed_views, head_tokens, view_texts
 from cerebro_serve.objects import Job, Profile
 
 
@@ -43,8 +43,19 @@ def test_job_experience_view_is_what_the_holder_does_and_needs() -> None:
 
 def test_every_view_is_embedded_and_empty_views_are_zero(encoder) -> None:
     texts = [view_texts(_profile(text="ICU nurse"), "ICU nurse", ""), ("pastry chef", "", "", "baked bread")]
-    vectors = embed_views(encoder, texts)
+    vectors = embed_views(encoder, texts, [254] * len(texts))
     assert vectors.shape == (2, len(VIEWS), encoder.dimension)
     assert not vectors[0, 2].any() and not vectors[1, 1].any()  # no skills text, no title: zeros
     np.testing.assert_allclose(np.linalg.norm(vectors[1, [0, 3]], axis=1), 1.0, rtol=1e-5)
     assert not vectors[0, 3].any()  # a one-line resume has no experience to embed
+
+
+def test_each_record_reads_its_own_head(encoder) -> None:
+    """A profile's views are read to PROFILE_HEAD_TOKENS, a job's to JOB_HEAD_TOKENS (`head_tokens`)."""
+    text = " ".join(f"Led team {i} through a migration to event-driven billing." for i in range(80))
+    assert head_tokens(_profile(text=text)) == PROFILE_HEAD_TOKENS < JOB_HEAD_TOKENS == head_tokens(_job(name="x"))
+    vectors = embed_views(encoder, [(text, "", "", ""), (text, "", "", "")], [PROFILE_HEAD_TOKENS, JOB_HEAD_TOKENS])
+    short, long = (encoder.embed_documents([encoder.head(text, n)])[0] for n in (PROFILE_HEAD_TOKENS, JOB_HEAD_TOKENS))
+    np.testing.assert_allclose(vectors[0, 0], short, atol=1e-5)
+    np.testing.assert_allclose(vectors[1, 0], long, atol=1e-5)
+    assert float(short @ long) < 0.999  # the two heads are different texts

@@ -181,6 +181,9 @@ class DynamicBatcher:
         future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
         return await asyncio.wrap_future(future)
 
+    def head(self, text: str, tokens: int) -> str:
+        return self.encoder.head(text, tokens)
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """The Encoder protocol, for threads: blocks until the batches holding these texts are done."""
         if not texts:

@@ -11,6 +11,9 @@ from pathlib import Path
 from cerebro_serve.engine.encoder import PooledEncoder
 from cerebro_serve.parsing.sections import heading_of
 
+HEAD_CHARS_PER_TOKEN = 16
+WORD_BACKOFF_TOKENS = 16  # a window's end moves back at most this far to end on a whole word
+
 
 class WindowedEncoder(PooledEncoder):
     """A transformer with a token window: texts longer than the window are cut into overlapping pieces by
@@ -48,6 +51,25 @@ class WindowedEncoder(PooledEncoder):
                 if stop == end:
                     break
         return chunks
+
+    def head(self, text: str, tokens: int) -> str:
+        """The text up to the last whole word within `tokens` (at most one window). Only a prefix is
+        tokenized: no real text spans HEAD_CHARS_PER_TOKEN characters per token, so a huge record costs no
+        more."""
+        limit = min(tokens, self.window_tokens)
+        prefix = text[: limit * HEAD_CHARS_PER_TOKEN]
+        with self._chunk_lock:
+            offsets = self._chunker(
+                prefix, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+            )["offset_mapping"]
+        if len(offsets) <= limit:
+            return prefix
+        cut = limit  # the first token not read: back off to where a word begins, if one is near
+        while cut > limit - WORD_BACKOFF_TOKENS and offsets[cut][0] == offsets[cut - 1][1]:
+            cut -= 1
+        if offsets[cut][0] == offsets[cut - 1][1]:
+            cut = limit
+        return text[: offsets[cut - 1][1]]
 
     def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
         """(pieces, the text each piece belongs to, tokens per piece)."""

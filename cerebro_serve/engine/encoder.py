@@ -21,6 +21,11 @@ class Encoder(Protocol):
         """One L2-normalised float32 vector per text, whatever its length."""
         ...
 
+    def head(self, text: str, tokens: int) -> str:
+        """The beginning of a text, up to `tokens` of the model's tokens (at most one window), ending on a
+        word; the whole text when it fits."""
+        ...
+
 
 class PooledEncoder(ABC):
     """What every backend shares: texts become pieces (`prepare`), pieces become vectors (`encode_pieces`),
@@ -47,6 +52,10 @@ class PooledEncoder(ABC):
         np.add.at(pooled, np.asarray(owners, dtype=np.int64), vectors * weights[:, None])
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, 1e-12)
+
+    def head(self, text: str, tokens: int) -> str:
+        """A model without a tokenizer window (USE) reads texts whole."""
+        return text
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -21,7 +21,7 @@ import numpy as np
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.chunking import word_cut
-from cerebro_serve.engine.views import VIEWS, embed_views, long_views, view_texts
+from cerebro_serve.engine.views import VIEWS, embed_views, head_tokens, long_views, vectors_tag, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
@@ -259,7 +259,8 @@ class RecordService:
         embedded = [number for number, f in enumerate(features) if not f.refusals & REFUSES_EMBEDDING]
         if embedded:
             pieces = [[self._capped(text) for text in texts[number]] for number in embedded]
-            for number, embedding in zip(embedded, embed_views(self.encoder, pieces)):
+            heads = [head_tokens(records[number]) for number in embedded]
+            for number, embedding in zip(embedded, embed_views(self.encoder, pieces, heads)):
                 embeddings[number] = embedding
         return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
 
@@ -277,7 +278,8 @@ class RecordService:
             texts = [self._capped(text) for text in view_texts(edit, edited.title, edited.skills_text)]
             changed.append([None if text == kept else text for text, kept in zip(texts, before)])
         known = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
-        return list(zip(embed_views(self.encoder, changed, known), fresh))
+        heads = [head_tokens(original)] * len(edits)
+        return list(zip(embed_views(self.encoder, changed, heads, known), fresh))
 
     def pool_index(self, pool_key: str) -> PoolIndex:
         """The pool's index. Records the registry reports stale (stored by another model or an older
@@ -294,9 +296,8 @@ class RecordService:
                 batch = stale[start : start + REFRESH_BATCH]
                 log.info("computing vectors and features of %d records of %s", len(batch), pool_key)
                 computed = self.refresh(batch)
-                self.store.records.replace_embeddings(
-                    pool_key, self.encoder.name, {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
-                )
+                encoded = {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
+                self.store.records.replace_embeddings(pool_key, vectors_tag(self.encoder.name), encoded)
                 refreshed.extend((row, *computed[row.id]) for row in batch)
             return self.registry.complete(pool_key, index, refreshed)
 
@@ -334,7 +335,7 @@ class RecordService:
             name=display_name(record),
             search_text=view.casefold(),
             body=msgspec.json.encode(record),
-            model=self.encoder.name,
+            model=vectors_tag(self.encoder.name),
             embedding=None if features.refusals & REFUSES_EMBEDDING else embedding,
             features=features.encode(),
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cerebro_serve.engine import Encoder, kernels
+from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -70,7 +71,7 @@ class Workspace:
         self.registry = IndexRegistry(
             store,
             index_dir,
-            encoder.name,
+            vectors_tag(encoder.name),
             encoder.dimension,
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
