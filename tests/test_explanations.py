@@ -186,7 +186,9 @@ def test_evidence_spans_are_in_the_stored_records(client, pair) -> None:
     profile = client.get("/v1/profile/indexing", params={"source_key": source, "reference": "camille"}).json()["data"]
     job = client.get("/v1/job/indexing", params={"board_key": board, "reference": "data-eng"}).json()["data"]
     skills = explanation["categories"][0]
-    assert {fact["name"] for fact in skills["found"]} == {"SQL", "Python (computer programming)"}
+    # Named as the job names them; the taxonomy id says which concept (ESCO's "Python (computer programming)").
+    assert {fact["name"] for fact in skills["found"]} == {"SQL", "Python"}
+    assert all(fact["taxonomy_id"] for fact in skills["found"])
     assert len(skills["missing"]) == 4
     spans = 0
     for fact in skills["found"] + skills["missing"]:

@@ -288,7 +288,8 @@ def test_filters_and_paging_change_the_rows_and_bad_filters_are_explained(page, 
 
 def test_hidden_gems_are_the_top_ranked_profiles_with_little_skill_overlap(page, site):
     """A pool of three where the answer is known: one profile holds all of the job's skills, one a title
-    and experience like the job's but none of its skills, one neither. All three are in the top ten, but
+    and experience like the job's (its tools named in her experience's text) but none of its skills among
+    hers, one neither. All three are in the top ten, but
     only the second scores near the best without the job's skills: the one gem. The copilot's algorithm
     has goals: they are the stages offered."""
     workspace = site.workspace
@@ -302,8 +303,8 @@ def test_hidden_gems_are_the_top_ranked_profiles_with_little_skill_overlap(page,
         [Job(name="Data Engineer", summary="Build data pipelines.", skills=[Skill(name=s) for s in asked])],
     )
 
-    def person(name: str, title: str, skills: list[str]) -> Profile:
-        experience = Experience(title=title, description=f"{title} building data pipelines and warehouses.")
+    def person(name: str, title: str, skills: list[str], tools: str = "") -> Profile:
+        experience = Experience(title=title, description=f"{title} building data pipelines and warehouses{tools}.")
         return Profile(
             info=Info(full_name=name, summary=f"{title} for eight years."),
             experiences=[experience],
@@ -317,7 +318,8 @@ def test_hidden_gems_are_the_top_ranked_profiles_with_little_skill_overlap(page,
         source.key,
         [
             person("Ada Skills", "Data Engineer", asked),
-            person("Grace Title", "Data Engineer", ["Public Speaking"]),
+            # The job's tools in her experience's words, none among her listed skills.
+            person("Grace Title", "Data Engineer", ["Public Speaking"], " in Python and SQL, with Airflow and Spark"),
             person("Linus Other", "Pastry Chef", ["Baking"]),
         ],
     )

@@ -200,7 +200,7 @@ class FeatureExtractor:
         for name in names:
             named = self.concept_of_name(name)
             if named is not None:
-                concepts.setdefault(*named)
+                concepts.setdefault(named[0], name.strip())  # in the record's own words, as its pages show it
         if not concepts and fallback_text:
             for match in self.lexicon.find(fallback_text, kind="skill"):
                 concepts.setdefault(match.concept.id, match.concept.name)
