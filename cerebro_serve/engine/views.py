@@ -10,7 +10,7 @@ The model reads each view's head: its first tokens, ending on a word (`Encoder.h
 and its experience starts with the latest roles; an average over every window of a long resume blurs
 that. On development data (bench/RESULTS.md), against whole texts: livecareer category precision@10
 0.506 vs 0.371, ESCO nDCG@10 0.544 vs 0.520, rjdb recall@1 0.930 and MRR 0.965 vs 0.930 and 0.963
-(pairwise accuracy 0.930 vs 0.940), with a fifth of the model's work per profile.
+(pairwise accuracy 0.930 vs 0.940), with under a quarter of the model's work per profile.
 """
 
 from __future__ import annotations
