@@ -2,16 +2,15 @@
 
 Texts: the first `--count` livecareer-dev resumes (real, median ~5,600 characters), indexed as text-only
 profiles (`Profile(text=...)`). Ours: the workspace's indexing path (features, the view vectors through
-the dynamic batcher with long texts chunked rather than truncated, SQLite commit, index and columns
+the dynamic batcher, each view read as its head as the server reads it, SQLite commit, index and columns
 update) by three callers: 8 concurrent callers sending one profile each (as API clients do; a 429 is
 retried after its Retry-After, as a client would), one caller sending batches of 50, and the bulk import
 (`cerebro-serve import`: `RecordImporter.import_lines` over JSON Lines, batches of 32). Baseline: one
 call to `SentenceTransformer.encode(texts)` with its defaults (PyTorch fp32, batch 32, texts cut at 256
 tokens, nothing stored), timed before and after ours; ratios are against the mean of the two, since this
 VM's speed drifts over minutes. The two do different amounts of work; the ratio says what a complete,
-durable indexing costs against the bare model. Each path has a fresh batcher (which keeps the vectors of
-the pieces it encoded last) and store. Tokens per profile: what the model read (a batcher observer counts
-every forward pass). Usage:
+durable indexing costs against the bare model. Each path has a batcher and a store of its own. Tokens
+per profile: what the model read (a batcher observer counts every forward pass). Usage:
 
     .venv/bin/python -m bench.bench_indexing [--count 300] [--backend torch|onnx] [--precision auto]
 
@@ -104,8 +103,8 @@ def main() -> None:
         "bulk import (JSON Lines, batches of 32)": _imported,
     }
     for label, run in paths.items():
-        # A batcher and a workspace of its own for each path: the batcher keeps the vectors of the pieces it
-        # encoded last, which the next path's identical texts would otherwise find.
+        # A batcher and a workspace of its own for each path: its observer counts that path's forward passes
+        # only, and its pool starts empty.
         batcher = open_batcher(encoder, settings)
         work = ModelWork()
         batcher.observe(work)

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from cerebro_serve.engine.models import resolve_model_dir
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import RowFilter, row_mask
-from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.index.registry import PoolIndex, model_directory
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.objects import Info, Profile
 from cerebro_serve.record_features import UNKNOWN
@@ -269,7 +268,7 @@ def write_workspace(
         top = connection.execute(sa.select(sa.func.max(records.c.id))).scalar()
     assert top == n, "record ids must be 1..n to match the pool's rows"
     pool.vectors.revision = 7
-    index_dir = directory / "indexes" / re.sub(r"[^A-Za-z0-9._-]+", "_", model)  # as IndexRegistry names it
+    index_dir = model_directory(directory / "indexes", model)
     index_dir.mkdir(parents=True, exist_ok=True)
     pool.save(index_dir / source)  # published as the generation the server maps (index/snapshots.py)
     job_keys = []

@@ -47,7 +47,7 @@ from bench.bench_scale import CITIES, synthetic_pool
 from bench.devdata import LIVECAREER, RJDB, SHARED, Side, _side
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import vectors_tag, view_texts
-from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.index.registry import PoolIndex, model_directory
 from cerebro_serve.objects import GeneralEntity, Job, Location, Profile
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
@@ -236,7 +236,7 @@ def seed(directory: Path, n: int = 100_000, seed_value: int = 0, log=print, base
         assert top == n, "record ids must be 1..n to match the pool's rows"
         revision = 7
         connection.execute(pools.update().where(pools.c.key == SOURCE_KEY).values(revision=revision))
-    save_pool(pool, directory / "indexes" / encoder.name, SOURCE_KEY, revision)
+    save_pool(pool, model_directory(directory / "indexes", vectors_tag(encoder.name)), SOURCE_KEY, revision)
     log(f"profiles stored in {time.perf_counter() - started:.0f} s")
 
     job_created = _dates(len(base.jobs), rng, datetime(2026, 6, 1, tzinfo=UTC), LAST_DAY)

@@ -120,10 +120,9 @@ def embed_views(
     encoder: Encoder, views: Sequence[Sequence[str | None]], heads: Sequence[int], known: np.ndarray | None = None
 ) -> np.ndarray:
     """(records, len(VIEWS), dim) unit vectors, each from its view's head (the record's `heads` tokens,
-    `head_tokens`); an empty view is a zero vector
-    (the re-ranker then falls back on the full-text similarity) rather than the embedding of nothing. A view
-    given as None keeps its vector from `known` (records, len(VIEWS), dim): edited copies embed only what
-    the edit changed."""
+    `head_tokens`); an empty view is a zero vector (the re-ranker then falls back on the full-text
+    similarity) rather than the embedding of nothing. A view given as None keeps its vector from `known`
+    (records, len(VIEWS), dim): edited copies embed only what the edit changed."""
     out = np.zeros((len(views), len(VIEWS), encoder.dimension), dtype=np.float32)
     if known is not None:
         out[:] = known

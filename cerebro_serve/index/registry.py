@@ -109,6 +109,11 @@ class PoolIndex:
         return cls(vectors, columns, generation.revision)
 
 
+def model_directory(directory: Path, model: str) -> Path:
+    """Where the index files of vectors labelled `model` live under an index directory."""
+    return directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+
+
 class IndexRegistry:
     def __init__(
         self,
@@ -128,7 +133,7 @@ class IndexRegistry:
         self.ann_min_rows = ann_min_rows
         self._directory = None
         if directory is not None:
-            self._directory = directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
+            self._directory = model_directory(directory, model)
             self._directory.mkdir(parents=True, exist_ok=True)
         self._indexes: dict[str, PoolIndex] = {}
         self._write_locks: dict[str, threading.RLock] = {}
