@@ -72,6 +72,22 @@ def test_empty_index_and_empty_mask_give_nothing() -> None:
     assert len(index.search(np.ones(4, dtype=np.float32), 5, np.zeros(3, dtype=bool)).rows) == 0
 
 
+def test_a_mask_read_before_a_concurrent_append_searches_the_rows_it_covers() -> None:
+    """A search reads the columns (the mask) first; rows appended by a writer after that are not searched
+    (they are not in the caller's columns), rather than failing the request on a length mismatch."""
+    rng = np.random.default_rng(1)
+    vectors = _unit(rng.normal(size=(200, 8)))
+    index = VectorIndex(8, ann_min_rows=128)
+    index.set(np.arange(200), vectors)
+    index.maintain()
+    assert index.approximate
+    mask = np.ones(150, dtype=bool)  # the columns had 150 rows when the caller read them
+    for exact_subset_max_rows in (10**6, 0):  # exact search, then the IVF
+        index.exact_subset_max_rows = exact_subset_max_rows
+        found = index.search(vectors[175], 5, mask)
+        assert found.rows.tolist() == np.argsort(-(vectors[:150] @ vectors[175]), kind="stable")[:5].tolist()
+
+
 def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
     rng = np.random.default_rng(1)
     centers = _unit(rng.normal(size=(40, 32)))

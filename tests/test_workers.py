@@ -58,6 +58,7 @@ def test_two_workers_share_the_index_files_and_each_others_writes(tmp_path: Path
 
         def rankings() -> list[list[str]]:
             answers = [_request(server.base, key, "GET", path) for _ in range(8)]  # a new connection each
+            assert all("data" in answer for answer in answers), answers
             return [[found["key"] for found in answer["data"]["profiles"]] for answer in answers]
 
         # Both workers loaded the pool (every request opens a connection of its own) and rank alike.

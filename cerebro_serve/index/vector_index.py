@@ -142,6 +142,8 @@ class VectorIndex:
         with self._lock:
             n, matrix, ann = self.rows, self.matrix, self._ann
         if mask is not None:
+            # A mask from columns read before a concurrent append is shorter: its rows are the ones searched.
+            n = min(n, len(mask))
             mask = np.ascontiguousarray(mask[:n], dtype=bool)
         allowed = n if mask is None else int(np.count_nonzero(mask))
         if k <= 0 or allowed == 0:
