@@ -5,14 +5,17 @@ profiles (`Profile(text=...)`). Ours: the workspace's indexing path (features, t
 the dynamic batcher, each view read as its head as the server reads it, SQLite commit, index and columns
 update) by three callers: 8 concurrent callers sending one profile each (as API clients do; a 429 is
 retried after its Retry-After, as a client would), one caller sending batches of 50, and the bulk import
-(`cerebro-serve import`: `RecordImporter.import_lines` over JSON Lines, batches of 32). Baseline: one
-call to `SentenceTransformer.encode(texts)` with its defaults (PyTorch fp32, batch 32, texts cut at 256
-tokens, nothing stored), timed before and after ours; ratios are against the mean of the two, since this
-VM's speed drifts over minutes. The two do different amounts of work; the ratio says what a complete,
-durable indexing costs against the bare model. Each path has a batcher and a store of its own. Tokens
-per profile: what the model read (a batcher observer counts every forward pass). Usage:
+(`cerebro-serve import`: `RecordImporter.import_lines` over JSON Lines, its worker processes preparing
+features ahead of the encoder). Baseline: one call to `SentenceTransformer.encode(texts)` with its
+defaults (PyTorch fp32, batch 32, texts cut at 256 tokens, nothing stored), timed before and after ours;
+ratios are against the mean of the two, since this VM's speed drifts over minutes. A `--count` beyond the
+resumes there cycles through them again (as new records). The two do different amounts of work; the
+ratio says what a complete, durable indexing costs against the bare model. Each path has a batcher and
+a store of its own. Tokens per profile: what the model read (a batcher observer counts every forward
+pass). Usage:
 
     .venv/bin/python -m bench.bench_indexing [--count 300] [--backend torch|onnx] [--precision auto]
+        [--device cpu|cuda] [--model DIR] [--paths callers,batches,import] [--import-workers N]
 
 `CEREBRO_*` variables (CEREBRO_BACKEND, CEREBRO_EMBED_MAX_CHARS, CEREBRO_BATCH_TOKENS...) apply as they
 would to the server.
@@ -42,11 +45,14 @@ from cerebro_serve.engine.models import resolve_model_dir
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.parsing.sandbox import DocumentSandbox
 from cerebro_serve.parsing.taxonomy import default_lexicon
+from cerebro_serve.scoring.preparation import default_workers
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import PoolCreate
 from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
+
+PATHS = ("callers", "batches", "import")
 
 
 @dataclass(eq=False)  # observers are held in a weak set, by identity
@@ -78,15 +84,23 @@ def main() -> None:
     settings = Settings.from_env()  # CEREBRO_* variables apply as they would to the server
     parser.add_argument("--backend", default=settings.backend, help="our encoder's runtime (default: the server's)")
     parser.add_argument("--precision", default=settings.precision, help="of our model (auto: what the server picks)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where both models run")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="bundled model name or local directory")
+    parser.add_argument("--paths", default=",".join(PATHS), help=f"which of ours to run, of {','.join(PATHS)}")
+    parser.add_argument(
+        "--import-workers", type=int, default=settings.import_workers, help="-1: as the server (every core but two)"
+    )
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
+    workers = default_workers() if args.import_workers < 0 else args.import_workers
     if not LIVECAREER.exists():
         raise SystemExit(f"{LIVECAREER} not found: this benchmark needs the development data in ../shared")
     csv.field_size_limit(1 << 30)
     with open(LIVECAREER, newline="", encoding="utf-8") as handle:
         texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
-    texts = texts[: args.count]
-    baseline_model = SentenceTransformer(str(resolve_model_dir("all-MiniLM-L6-v2")[1]), device="cpu")
-    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", args.precision, args.backend, settings.model_cache_dir)
+    texts = [texts[number % len(texts)] for number in range(args.count)]
+    baseline_model = SentenceTransformer(str(resolve_model_dir(args.model)[1]), device=args.device)
+    encoder = load_encoder(args.model, args.device, args.precision, args.backend, settings.model_cache_dir)
     default_lexicon()  # loaded once per server, not per record
     baseline_model.encode(texts[:8])  # warm-up, as ours is warmed by its first batches
 
@@ -97,11 +111,17 @@ def main() -> None:
 
     baselines = [baseline()]
     results: dict[str, tuple[float, ModelWork, int]] = {}
-    paths: dict[str, Callable[[Workspace, str, Path], int]] = {
-        "8 callers, 1 profile each": lambda workspace, source, _: _concurrent(workspace, source, texts),
-        "1 caller, batches of 50": lambda workspace, source, _: _batched(workspace, source, texts),
-        "bulk import (JSON Lines, batches of 32)": _imported,
+    labels = {
+        "callers": "8 callers, 1 profile each",
+        "batches": "1 caller, batches of 50",
+        "import": f"bulk import (JSON Lines, {workers} preparation workers)",
     }
+    paths: dict[str, Callable[[Workspace, str, Path], int]] = {
+        labels["callers"]: lambda workspace, source, _: _concurrent(workspace, source, texts),
+        labels["batches"]: lambda workspace, source, _: _batched(workspace, source, texts),
+        labels["import"]: _imported,
+    }
+    paths = {labels[name]: paths[labels[name]] for name in args.paths.split(",")}
     for label, run in paths.items():
         # A batcher and a workspace of its own for each path: its observer counts that path's forward passes
         # only, and its pool starts empty.
@@ -119,6 +139,7 @@ def main() -> None:
                 audit_retention_days=settings.audit_retention_days,
                 release_gate=gate_policy(settings),
                 training_worker=False,
+                import_workers=workers,
             )
             lines = Path(directory) / "profiles.jsonl"
             lines.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
@@ -130,10 +151,14 @@ def main() -> None:
         batcher.close()
     baselines.append(baseline())
     reference = sum(baselines) / 2
+    machine = f"{cpu_name()} ({os.cpu_count()} cores)"
+    if args.device == "cuda":
+        import torch
+
+        machine = f"{torch.cuda.get_device_name()}, host {machine}"
     print(
-        f"{len(texts)} livecareer resumes; all-MiniLM-L6-v2 on {cpu_name()} "
-        f"({os.cpu_count()} cores); ours: {args.backend}, {encoder.precision}, each view read up to "
-        f"{settings.embed_max_chars:,} characters"
+        f"{len(texts)} livecareer resumes; {args.model} on {machine}; ours: {args.backend}, {encoder.precision}, "
+        f"each view read up to {settings.embed_max_chars:,} characters"
     )
     print("| path | profiles/s | vs baseline | model tokens per profile |")
     print("|---|---|---|---|")
@@ -148,6 +173,13 @@ def main() -> None:
             f"{work.tokens / len(texts):.0f} ({work.pieces / len(texts):.1f} pieces in {work.batches} batches; "
             f"model {work.tokens / max(work.seconds, 1e-9):.0f} tokens/s) |"
         )
+    if args.out is not None:
+        measured = {
+            label: {"profiles_per_s": rate, "ratio": rate / reference, "tokens": work.tokens, "batches": work.batches}
+            for label, (rate, work, _) in results.items()
+        }
+        summary = {"machine": machine, "profiles": len(texts), "baseline_profiles_per_s": baselines, "ours": measured}
+        args.out.write_text(json.dumps(summary, indent=2))
 
 
 def _concurrent(workspace: Workspace, source: str, texts: list[str]) -> int:

@@ -61,6 +61,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     from cerebro_serve.engine import load_encoder
     from cerebro_serve.parsing.documents import DocumentLimits
     from cerebro_serve.parsing.sandbox import DocumentSandbox
+    from cerebro_serve.scoring.preparation import default_workers
     from cerebro_serve.services import Workspace
     from cerebro_serve.services.index_sync import IndexSharing
     from cerebro_serve.services.keys import resolve_admin_key
@@ -94,6 +95,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         release_gate=gate_policy(settings),
         training_worker=training_worker,
         index_sharing=IndexSharing(settings.index_sync_seconds, settings.index_snapshot_changes),
+        import_workers=default_workers() if settings.import_workers < 0 else settings.import_workers,
     )
     return workspace, batcher
 

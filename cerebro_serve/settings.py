@@ -109,6 +109,11 @@ class Settings:
         "CEREBRO_WORKERS",
         "server processes on one port; they share the pools' index files (memory-mapped) and the store",
     )
+    import_workers: int = setting(
+        -1,
+        "CEREBRO_IMPORT_WORKERS",
+        "processes computing records' features ahead of the encoder in `cerebro-serve import`; -1: every core but two",
+    )
     index_sync_seconds: float = setting(
         1.0,
         "CEREBRO_INDEX_SYNC_SECONDS",

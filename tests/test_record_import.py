@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
+import numpy as np
 import pytest
-from helpers import PYTHON_RESUME
+from helpers import ACCOUNTANT_RESUME, CHEF_RESUME, ENGLISH_RESUME, FRENCH_RESUME, NURSE_RESUME, PYTHON_RESUME
 
 from cerebro_serve.cli import main
 from cerebro_serve.objects import JOB, PROFILE
@@ -49,7 +51,7 @@ def test_lines_land_once_and_refusals_say_where(workspace: Workspace, pools, tmp
     assert "skills" in refused["people.jsonl:4"]
     assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
     again = workspace.importer.import_lines(PROFILE, source, path, lambda _: None)
-    assert (again.stored, again.already, len(again.refused)) == (0, 4, 3)
+    assert (again.stored, again.already, len(again.refused)) == (0, 3, 4)  # the repeated "eve" is refused again
     assert _references(workspace, source) == ["ada", "eve", "people.jsonl:2"]
 
     # j2 refuses the batch the encoder was to embed with j1; the two go one by one and j1 lands.
@@ -77,6 +79,33 @@ def test_an_interrupted_import_stores_the_rest_when_run_again(
     rest = workspace.importer.import_lines(PROFILE, source, path, lambda _: None)
     assert (rest.stored, rest.already) == (3, 4)
     assert _references(workspace, source) == [f"p{n}" for n in range(7)]
+
+
+def test_worker_processes_prepare_what_the_importing_process_would(
+    workspace: Workspace, pools, tmp_path: Path, monkeypatch
+) -> None:
+    """Features and view texts computed in a spawned worker, batches committed in file order: the stored
+    features are the ones this process computes, the vectors the ones it embeds."""
+    source, _ = pools
+    monkeypatch.setattr(record_import, "BATCH", 2)  # several batches in flight at once
+    monkeypatch.setattr(workspace.importer, "workers", 1)
+    texts = [PYTHON_RESUME, NURSE_RESUME, CHEF_RESUME, ACCOUNTANT_RESUME, ENGLISH_RESUME, FRENCH_RESUME]
+    rows = [{"reference": f"r{n}", "text": text} for n, text in enumerate(texts)]
+    rows.insert(
+        3, {"reference": "no-consent", "text": NURSE_RESUME, "consent_algorithmic": {"owner": {"embedding": False}}}
+    )
+    summary = workspace.importer.import_lines(PROFILE, source, _lines(tmp_path / "w.jsonl", rows), lambda _: None)
+    assert (summary.stored, summary.already, summary.refused) == (len(rows), 0, [])
+    stored = sorted(workspace.store.records.index_rows(source), key=lambda row: row.id)
+    records = [msgspec.json.decode(row.body, type=PROFILE.type) for row in stored]
+    assert [record.reference for record in records] == [row["reference"] for row in rows]  # file order
+    for row, (_, embedding, features) in zip(stored, workspace.records.describe(records)):
+        assert row.features == features.encode()
+        if row.embedding:
+            np.testing.assert_allclose(workspace.registry.views(row.embedding), embedding, atol=1e-5)
+        else:
+            assert not embedding.any()
+    assert [bool(row.embedding) for row in stored] == [True, True, True, False, True, True, True]
 
 
 def test_a_folder_of_resumes_is_parsed_into_the_source(workspace: Workspace, pools, tmp_path: Path) -> None:

@@ -1,6 +1,10 @@
 """Bulk import of records: JSON Lines of HrFlow objects, or a folder of resumes parsed on the way, stored
 and indexed in batches the encoder embeds together.
 
+JSON Lines go through a pipeline: worker processes compute features and view texts a few batches ahead
+(`PreparationPool`), one thread hands each batch to the encoder while the previous batch is committed,
+and batches are committed in file order, one transaction each. Progress is reported as batches commit.
+
 Resumable without duplicates: a record's reference is its idempotency key. A record that has none is given
 one that names where it came from (`<file name>:<line>`, or the resume's path inside the folder), so the
 same import run again after an interruption skips what had landed and stores the rest."""
@@ -9,21 +13,31 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
+import numpy as np
 
 from cerebro_serve.objects import PROFILE, Record, RecordKind
+from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.scoring.preparation import PreparationPool, Prepared
 from cerebro_serve.services.errors import NotFound, QueueFull, ServiceError
 from cerebro_serve.services.parsing import ParsingService, ProfileFileRequest
 from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.records import RecordService
 
-BATCH = 32  # records embedded together
+BATCH = 64  # records embedded together and committed in one transaction
+AHEAD = 2  # batches each preparation worker may have ready before the encoder takes them
 BUSY_RETRY_SECONDS = 1.0  # the encoder's queue was full: wait, then send the batch again
 Advance = Callable[[int], None]
+Batch = list[tuple[str, Record]]  # (where in the file, the record)
+Described = list[tuple[str, np.ndarray, RecordFeatures]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,28 +50,40 @@ class ImportSummary:
 
 
 class RecordImporter:
-    def __init__(self, records: RecordService, parsing: ParsingService) -> None:
+    def __init__(self, records: RecordService, parsing: ParsingService, workers: int = 0) -> None:
+        """`workers`: processes preparing records ahead of the encoder (0: this process prepares them)."""
         self.records = records
         self.parsing = parsing
+        self.workers = workers
 
     def import_lines(self, kind: RecordKind, pool_key: str, path: Path, advance: Advance) -> ImportSummary:
         """Each line one profile or job, as the indexing API's body takes it (a pool key in it is ignored)."""
         self.records.pools.require(kind, pool_key)
-        summary, batch = ImportSummary(), list[tuple[str, Record]]()
-        for where, record in self._decoded(kind, path, summary, advance):
-            if self._landed(kind, pool_key, record.reference):
-                summary.already += 1
-                advance(1)
-                continue
-            if any(other.reference == record.reference for _, other in batch):
-                summary.refused.append((where, f"reference {record.reference} is given twice in this batch"))
-                advance(1)
-                continue
-            batch.append((where, record))
-            if len(batch) >= BATCH:
-                self._store(kind, pool_key, batch, summary, advance)
-                batch = []
-        self._store(kind, pool_key, batch, summary, advance)
+        summary = ImportSummary()
+        preparation = PreparationPool(self.records.embed_max_chars, self.workers)
+        encoding = ThreadPoolExecutor(1, thread_name_prefix="cerebro-import-encode")
+        prepared: deque[tuple[Batch, Future[list[Prepared]]]] = deque()
+        described: deque[tuple[Batch, Future[Described]]] = deque()
+
+        def flow(prepared_kept: int, described_kept: int) -> None:
+            """Hand prepared batches to the encoder and commit embedded ones, oldest first, until no more
+            than the given numbers wait at each stage."""
+            while len(prepared) > prepared_kept:
+                batch, ready = prepared.popleft()
+                described.append((batch, encoding.submit(self._describe, batch, ready)))
+                while len(described) > described_kept:
+                    self._store(kind, pool_key, *described.popleft(), summary, advance)
+            while len(described) > described_kept:
+                self._store(kind, pool_key, *described.popleft(), summary, advance)
+
+        try:
+            for batch in self._batches(kind, pool_key, path, summary, advance):
+                prepared.append((batch, preparation.submit([record for _, record in batch])))
+                flow(max(1, self.workers) * AHEAD, 1)
+            flow(0, 0)
+        finally:  # an interruption stores nothing more: batches not committed are dropped
+            encoding.shutdown(wait=True, cancel_futures=True)
+            preparation.close()
         return summary
 
     def import_resumes(self, source_key: str, folder: Path, advance: Advance) -> ImportSummary:
@@ -80,6 +106,31 @@ class RecordImporter:
                     summary.refused.append((reference, error.detail))
             advance(1)
         return summary
+
+    def _batches(
+        self, kind: RecordKind, pool_key: str, path: Path, summary: ImportSummary, advance: Advance
+    ) -> Iterator[Batch]:
+        """The file's new records in batches; those an earlier run stored, and repeated references, are
+        counted or refused here."""
+        batch: Batch = []
+        references: set[str] = set()
+        for where, record in self._decoded(kind, path, summary, advance):
+            if record.reference in references:
+                summary.refused.append((where, f"reference {record.reference} is given twice in this file"))
+                advance(1)
+                continue
+            if record.reference is not None:
+                references.add(record.reference)
+            if self._landed(kind, pool_key, record.reference):
+                summary.already += 1
+                advance(1)
+                continue
+            batch.append((where, record))
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def _decoded(
         self, kind: RecordKind, path: Path, summary: ImportSummary, advance: Advance
@@ -110,20 +161,30 @@ class RecordImporter:
             return False
         return True
 
+    def _describe(self, batch: Batch, ready: Future[list[Prepared]]) -> Described:
+        """On the encoding thread: the batch's vectors, once its preparation is done."""
+        prepared = ready.result()
+        return _patiently(functools.partial(self.records.describe, [record for _, record in batch], prepared))
+
     def _store(
-        self, kind: RecordKind, pool_key: str, batch: list[tuple[str, Record]], summary: ImportSummary, advance: Advance
+        self,
+        kind: RecordKind,
+        pool_key: str,
+        batch: Batch,
+        described: Future[Described],
+        summary: ImportSummary,
+        advance: Advance,
     ) -> None:
-        """The batch embedded together; when one record is refused, each is stored alone to say which."""
-        if not batch:
-            return
+        """Commit the batch at once; when one record is refused, nothing of the batch is stored, and each
+        record is indexed alone to say which."""
+        records = [record for _, record in batch]
         try:
-            _patiently(functools.partial(self.records.index, kind, pool_key, [record for _, record in batch]))
+            for record in records:
+                self.records.check_new(kind, pool_key, record)
+            self.records.add(kind, pool_key, records, described.result())
             summary.stored += len(batch)
-        except ServiceError:  # records before the refused one were stored; the rest go one by one
+        except ServiceError:
             for where, record in batch:
-                if self._landed(kind, pool_key, record.reference):
-                    summary.stored += 1
-                    continue
                 try:
                     _patiently(functools.partial(self.records.index, kind, pool_key, [record]))
                     summary.stored += 1
@@ -132,11 +193,10 @@ class RecordImporter:
         advance(len(batch))
 
 
-def _patiently(call: Callable[[], object]) -> None:
+def _patiently(call: Callable[[], T]) -> T:
     """A call the encoder may refuse while its queue is full (another import, a busy server): wait it out."""
     while True:
         try:
-            call()
-            return
+            return call()
         except QueueFull:
             time.sleep(BUSY_RETRY_SECONDS)

@@ -20,7 +20,6 @@ import numpy as np
 
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.chunking import word_cut
 from cerebro_serve.engine.views import VIEWS, embed_views, head_tokens, long_views, vectors_tag, view_texts
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
@@ -28,6 +27,7 @@ from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record
 from cerebro_serve.record_features import REFUSES_EMBEDDING, RecordFeatures
 from cerebro_serve.scoring.consent import allows
 from cerebro_serve.scoring.features import FeatureExtractor
+from cerebro_serve.scoring.preparation import Prepared, Preparer
 from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.pools import PoolService
@@ -87,6 +87,7 @@ class RecordService:
         self.registry = registry
         self.extractor = extractor
         self.embed_max_chars = embed_max_chars
+        self.preparer = Preparer(extractor, embed_max_chars)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -157,28 +158,38 @@ class RecordService:
     # -- writes ------------------------------------------------------------------------------------
 
     def index(self, kind: RecordKind[R], pool_key: str, records: Sequence[R]) -> builtins.list[R]:
-        """Store and index new records (one or a batch embedded together)."""
+        """Store and index new records (one or a batch embedded together, committed together)."""
         pool = self.pools.require(kind, pool_key)
         for record in records:
             self.check_new(kind, pool_key, record)
         described = self.describe(records)
         stop_if_abandoned()  # the caller went away while the records were embedded: store nothing
-        stored_ids = []
-        for record, (view, embedding, features) in zip(records, described):
-            key = record.key or secrets.token_hex(20)
-            created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
-            content = self._content(_strip_server_fields(record), view, embedding, features)
-            with self.registry.write_lock(pool_key):
-                index = self.pool_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
-                try:
-                    record_id, revision = self.store.records.insert_record(
-                        kind=kind.name, key=key, pool_key=pool_key, created_at_us=created, content=content
-                    )
-                except DuplicateReference:
-                    raise Conflict(f"a {kind.name} with this key or reference already exists") from None
-                index.upsert(record_id, created, created, embedding, features, content.tags, revision)
-            stored_ids.append(record_id)
+        stored_ids = self.add(kind, pool_key, records, described)
         return [self.materialize(kind, stored, pool) for stored in self.store.records.load_records(stored_ids)]
+
+    def add(
+        self,
+        kind: RecordKind,
+        pool_key: str,
+        records: Sequence[Record],
+        described: Sequence[tuple[str, np.ndarray, RecordFeatures]],
+    ) -> builtins.list[int]:
+        """Commit described records in one transaction (all or none), then add them to the pool's index;
+        returns their ids. Callers checked them first (`check_new`)."""
+        rows, contents = [], []
+        for record, (view, embedding, features) in zip(records, described):
+            created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
+            contents.append(self._content(_strip_server_fields(record), view, embedding, features))
+            rows.append((record.key or secrets.token_hex(20), created, contents[-1]))
+        with self.registry.write_lock(pool_key):
+            index = self.pool_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
+            try:
+                stored = self.store.records.insert_records(kind=kind.name, pool_key=pool_key, rows=rows)
+            except DuplicateReference:
+                raise Conflict(f"a {kind.name} with this key or reference already exists") from None
+            for (record_id, revision), (_, created, content), (_, embedding, features) in zip(stored, rows, described):
+                index.upsert(record_id, created, created, embedding, features, content.tags, revision)
+        return [record_id for record_id, _ in stored]
 
     def edit(self, kind: RecordKind, pool_key: str, fields: dict[str, Any]) -> Record:
         """Update a record by the fields given; `key` (else `reference`) says which record."""
@@ -248,21 +259,22 @@ class RecordService:
         log.info("erased a %s of %s: %s", kind.name, pool_key, erased)  # not its key: that would be a trace
         return stored.key, erased
 
-    def describe(self, records: Sequence[Record]) -> builtins.list[tuple[str, np.ndarray, RecordFeatures]]:
-        """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features. The encoder
-        reads at most `embed_max_chars` of each view, and nothing of a record whose consent withholds
-        embedding: its vectors are zeros, never stored (`_content`), and its refusal bits keep it out of
-        every ranking by similarity."""
-        features = [self.extractor.of(record) for record in records]
-        texts = [view_texts(record, f.title, f.skills_text) for record, f in zip(records, features)]
+    def describe(
+        self, records: Sequence[Record], prepared: Sequence[Prepared] | None = None
+    ) -> builtins.list[tuple[str, np.ndarray, RecordFeatures]]:
+        """Each record's full-text view, its view vectors (len(VIEWS) x dim) and its features (`prepared`:
+        computed already, by a bulk import's workers). The encoder reads at most `embed_max_chars` of each
+        view, and nothing of a record whose consent withholds embedding: its vectors are zeros, never
+        stored (`_content`), and its refusal bits keep it out of every ranking by similarity."""
+        prepared = prepared if prepared is not None else [self.preparer(record) for record in records]
         embeddings = [np.zeros((len(VIEWS), self.encoder.dimension), dtype=np.float32) for _ in records]
-        embedded = [number for number, f in enumerate(features) if not f.refusals & REFUSES_EMBEDDING]
+        embedded = [(number, done) for number, done in enumerate(prepared) if done.pieces is not None]
         if embedded:
-            pieces = [[self._capped(text) for text in texts[number]] for number in embedded]
-            heads = [head_tokens(records[number]) for number in embedded]
-            for number, embedding in zip(embedded, embed_views(self.encoder, pieces, heads)):
+            pieces = [done.pieces for _, done in embedded if done.pieces is not None]
+            heads = [done.head for _, done in embedded]
+            for (number, _), embedding in zip(embedded, embed_views(self.encoder, pieces, heads)):
                 embeddings[number] = embedding
-        return [(views[0], embedding, f) for views, embedding, f in zip(texts, embeddings, features)]
+        return [(done.full_text, embedding, done.features) for done, embedding in zip(prepared, embeddings)]
 
     def describe_edits(
         self, original: Record, embedding: np.ndarray, features: RecordFeatures, edits: Sequence[Record]
@@ -271,11 +283,12 @@ class RecordService:
         features afresh, and only the views whose text an edit changed embedded again, in one encoder call
         for all the copies. A view embedded beside other texts can differ from its indexed vector in the
         last float32 digits (batch padding), no more."""
-        before = [self._capped(text) for text in view_texts(original, features.title, features.skills_text)]
+        capped = self.preparer.capped
+        before = [capped(text) for text in view_texts(original, features.title, features.skills_text)]
         fresh = [self.extractor.of(edit) for edit in edits]
         changed = []
         for edit, edited in zip(edits, fresh):
-            texts = [self._capped(text) for text in view_texts(edit, edited.title, edited.skills_text)]
+            texts = [capped(text) for text in view_texts(edit, edited.title, edited.skills_text)]
             changed.append([None if text == kept else text for text, kept in zip(texts, before)])
         known = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
         heads = [head_tokens(original)] * len(edits)
@@ -315,11 +328,6 @@ class RecordService:
             return {}
         views = dict(zip(("full", "experience"), long_views(record)))
         return {view: len(text) for view, text in views.items() if len(text) > self.embed_max_chars}
-
-    def _capped(self, text: str) -> str:
-        if len(text) <= self.embed_max_chars:
-            return text
-        return text[: word_cut(text, self.embed_max_chars)]
 
     def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema)."""

@@ -56,12 +56,14 @@ class Workspace:
         release_gate: GatePolicy,
         training_worker: bool = True,
         index_sharing: IndexSharing | None = None,
+        import_workers: int = 0,
     ) -> None:
         """`embed_max_chars`: how much of each view of a record the encoder reads. `audit_retention_days`:
         how long the audit trail keeps events. `release_gate`: when a trained version is held for review.
         `training_worker`: run queued trainings on a thread of this process (False: a separate
         `cerebro-serve worker` runs them). `index_sharing`: keep the pools' indexes in step with writes
-        from other processes and publish their files (None: this process is the only writer)."""
+        from other processes and publish their files (None: this process is the only writer). `import_workers`:
+        processes preparing records ahead of the encoder in a bulk import (0: none)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -108,7 +110,7 @@ class Workspace:
         self.sandbox = sandbox
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)
         self.parsing.queue.resume()
-        self.importer = RecordImporter(self.records, self.parsing)
+        self.importer = RecordImporter(self.records, self.parsing, import_workers)
         self.text = TextService(encoder, default_lexicon, index_dir)
         self.ready = threading.Event()
         self.warming = "loading the skills lexicon"  # what warm-up is doing now, for /readyz

@@ -45,25 +45,40 @@ class RecordStore:
         self, *, kind: str, key: str, pool_key: str, created_at_us: int, content: RecordContent
     ) -> tuple[int, int]:
         """Insert a record and its tags; returns (record id, new pool revision)."""
-        values = dict(
-            kind=kind,
-            key=key,
-            pool_key=pool_key,
-            created_at_us=created_at_us,
-            updated_at_us=created_at_us,
-            **content.columns(),
-        )
+        [inserted] = self.insert_records(kind=kind, pool_key=pool_key, rows=[(key, created_at_us, content)])
+        return inserted
+
+    def insert_records(
+        self, *, kind: str, pool_key: str, rows: Sequence[tuple[str, int, RecordContent]]
+    ) -> list[tuple[int, int]]:
+        """Insert records (key, created_at_us, content) and their tags in one transaction, all or none (a
+        bulk import commits a batch at once); returns each one's (record id, pool revision), the revisions
+        consecutive in the order given."""
+        if not rows:
+            return []
+        inserted_rows = []
         try:
             with self.engine.begin() as connection:
-                revision = self._bump_revision(connection, pool_key)
-                inserted = connection.execute(records.insert().values(revision=revision, **values)).inserted_primary_key
-                if inserted is None:
-                    raise RuntimeError("the database gave no key for the inserted record")
-                record_id = inserted[0]
-                self._write_tags(connection, record_id, content.tags)
+                last = self._bump_revision(connection, pool_key, len(rows))
+                for number, (key, created_at_us, content) in enumerate(rows):
+                    revision = last - len(rows) + 1 + number
+                    values = dict(
+                        kind=kind,
+                        key=key,
+                        pool_key=pool_key,
+                        created_at_us=created_at_us,
+                        updated_at_us=created_at_us,
+                        revision=revision,
+                        **content.columns(),
+                    )
+                    inserted = connection.execute(records.insert().values(**values)).inserted_primary_key
+                    if inserted is None:
+                        raise RuntimeError("the database gave no key for the inserted record")
+                    self._write_tags(connection, inserted[0], content.tags)
+                    inserted_rows.append((int(inserted[0]), revision))
         except sa.exc.IntegrityError as error:
-            raise DuplicateReference(content.reference) from error
-        return int(record_id), revision
+            raise DuplicateReference(rows[len(inserted_rows)][2].reference) from error
+        return inserted_rows
 
     def update_record(self, record_id: int, pool_key: str, updated_at_us: int, content: RecordContent) -> int:
         """Replace a record's object, vector and tags; returns the new pool revision."""
@@ -329,6 +344,6 @@ class RecordStore:
             connection.execute(record_tags.insert(), rows)
 
     @staticmethod
-    def _bump_revision(connection: Connection, pool_key: str) -> int:
-        connection.execute(pools.update().where(pools.c.key == pool_key).values(revision=pools.c.revision + 1))
+    def _bump_revision(connection: Connection, pool_key: str, by: int = 1) -> int:
+        connection.execute(pools.update().where(pools.c.key == pool_key).values(revision=pools.c.revision + by))
         return connection.execute(sa.select(pools.c.revision).where(pools.c.key == pool_key)).scalar_one()

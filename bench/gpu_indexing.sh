@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Indexing throughput on one GPU (bench/bench_indexing.py --device cuda), on a bare CUDA machine that has
+# PyTorch, Triton, sentence-transformers, CMake and pybind11 but none of our other dependencies and no
+# network (the device machine). What it needs travels beside the checkout, in ignored folders:
+#   .whl/      wheels for that machine's Python of faiss-cpu, SQLAlchemy, msgspec, pyahocorasick, Babel and
+#              fairlearn (pip download --only-binary=:all: --python-version 3.12 ...)
+#   .devdata/  resumes.csv.gz (the livecareer-dev resumes) and all-MiniLM-L6-v2/, the bundled model's
+#              directory without its weights: the weights are drawn at random there (throughput does not
+#              depend on them, and they exceed what travels)
+# Results: $OUT/indexing_*.json and the bench's tables on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
+export PYTHONPATH=/tmp/site
+
+# The native re-ranker and top-k, built for this Python.
+cmake -S . -B /tmp/native -G Ninja -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE="$(command -v python3)" \
+  -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" >/dev/null
+cmake --build /tmp/native >/dev/null
+cp /tmp/native/_native*.so cerebro_serve/
+
+mkdir -p ../shared/data/resumes/livecareer-dev
+gunzip -c .devdata/resumes.csv.gz >../shared/data/resumes/livecareer-dev/resumes.csv
+mkdir -p /tmp/model && cp -r .devdata/all-MiniLM-L6-v2 /tmp/model/
+python3 - <<'EOF'
+import torch
+from transformers import BertConfig, BertModel
+
+torch.manual_seed(0)
+directory = "/tmp/model/all-MiniLM-L6-v2"
+BertModel(BertConfig.from_pretrained(directory)).save_pretrained(directory)
+EOF
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+nproc | tee -a "$OUT/gpu.txt"
+
+run() {
+  local name=$1
+  shift
+  PYTHONUNBUFFERED=1 python3 -m bench.bench_indexing --device cuda --model /tmp/model/all-MiniLM-L6-v2 \
+    --out "$OUT/indexing_$name.json" "$@" 2>&1 | grep -v -E "Loading weights|it/s]"
+}
+run import_workers --count "${GPU_IMPORT_COUNT:-40000}" --paths import --import-workers -1
+run import_alone --count "${GPU_ALONE_COUNT:-3000}" --paths import --import-workers 0
+run api --count "${GPU_API_COUNT:-2000}" --paths callers,batches
