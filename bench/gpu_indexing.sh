@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
+exec > >(tee "$OUT/log.txt") 2>&1
 
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl
 export PYTHONPATH=/tmp/site
@@ -42,6 +43,7 @@ run() {
   PYTHONUNBUFFERED=1 python3 -m bench.bench_indexing --device cuda --model /tmp/model/all-MiniLM-L6-v2 \
     --out "$OUT/indexing_$name.json" "$@" 2>&1 | grep -v -E "Loading weights|it/s]"
 }
-run import_workers --count "${GPU_IMPORT_COUNT:-40000}" --paths import --import-workers -1
-run import_alone --count "${GPU_ALONE_COUNT:-3000}" --paths import --import-workers 0
-run api --count "${GPU_API_COUNT:-2000}" --paths callers,batches
+python3 -c "import sys, torch, transformers; print(sys.version.split()[0], torch.__version__, transformers.__version__)"
+run import_workers --count "${GPU_IMPORT_COUNT:-40000}" --paths import --import-workers -1 || echo "FAILED: import_workers"
+run import_alone --count "${GPU_ALONE_COUNT:-3000}" --paths import --import-workers 0 || echo "FAILED: import_alone"
+run api --count "${GPU_API_COUNT:-2000}" --paths callers,batches || echo "FAILED: api"
