@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 
 import numpy as np
 
@@ -124,3 +125,26 @@ def test_the_head_of_a_text_is_its_first_tokens_ending_on_a_word(encoder) -> Non
     assert encoder.head(text, 10_000) == encoder.head(text, encoder.window_tokens)
     # A text with no word boundary near the limit is cut at the limit itself.
     assert encoder.chunk(encoder.head("x" * 20_000, 128))[0][1] - 2 <= 128
+
+
+def test_the_head_read_from_a_short_prefix_is_the_one_the_long_prefix_gives(encoder) -> None:
+    """The first, short prefix settles a head only where its tokens cannot depend on where the prefix was
+    cut; every text here gets the head that tokenizing HEAD_CHARS_PER_TOKEN characters per token gives."""
+    from cerebro_serve.engine.chunking import HEAD_CHARS_PER_TOKEN, _word_end
+
+    def reference(text: str, tokens: int) -> str:
+        tokens = min(tokens, encoder.window_tokens)
+        prefix = text[: tokens * HEAD_CHARS_PER_TOKEN]
+        offsets = encoder._chunker(
+            prefix, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+        )["offset_mapping"]
+        return prefix if len(offsets) <= tokens else text[: _word_end(offsets, tokens)]
+
+    rng = random.Random(7)
+    words = ["Python ", "developer, ", "\n", "ZZZZZZZZZZZZZZ", "é", "  ", "http://example.com/a/b/c", "日本語"]
+    texts = ["x" * 3_000, ("a" * 700 + " ") * 5, "word " * 100 + "z" * 5_000, "Registered nurse, ICU."]
+    texts += [
+        "".join(rng.choice(words) + "y" * rng.randint(0, 40) for _ in range(rng.randint(5, 400))) for _ in range(200)
+    ]
+    for tokens in (16, 128, 254):
+        assert [encoder.head(text, tokens) for text in texts] == [reference(text, tokens) for text in texts]

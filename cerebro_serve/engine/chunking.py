@@ -11,6 +11,7 @@ from pathlib import Path
 from cerebro_serve.engine.encoder import PooledEncoder
 from cerebro_serve.parsing.sections import heading_of
 
+HEAD_CHARS_GUESS = 8  # characters per token of a head's first tokenized prefix (resume heads: ~6.1, p99 7.2)
 HEAD_CHARS_PER_TOKEN = 16
 WORD_BACKOFF_TOKENS = 16  # a window's end moves back at most this far to end on a whole word
 
@@ -54,22 +55,26 @@ class WindowedEncoder(PooledEncoder):
 
     def head(self, text: str, tokens: int) -> str:
         """The text up to the last whole word within `tokens` (at most one window). Only a prefix is
-        tokenized: no real text spans HEAD_CHARS_PER_TOKEN characters per token, so a huge record costs no
-        more."""
+        tokenized: first one of HEAD_CHARS_GUESS characters per token, which settles almost every text,
+        then, when its tokens up to the cut could still depend on where the prefix ended, one of
+        HEAD_CHARS_PER_TOKEN: no real text spans that many characters per token, so a huge record costs
+        no more."""
         limit = min(tokens, self.window_tokens)
-        prefix = text[: limit * HEAD_CHARS_PER_TOKEN]
-        with self._chunk_lock:
-            offsets = self._chunker(
-                prefix, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-            )["offset_mapping"]
-        if len(offsets) <= limit:
-            return prefix
-        cut = limit  # the first token not read: back off to where a word begins, if one is near
-        while cut > limit - WORD_BACKOFF_TOKENS and offsets[cut][0] == offsets[cut - 1][1]:
-            cut -= 1
-        if offsets[cut][0] == offsets[cut - 1][1]:
-            cut = limit
-        return text[: offsets[cut - 1][1]]
+        for chars_per_token in (HEAD_CHARS_GUESS, HEAD_CHARS_PER_TOKEN):
+            prefix = text[: limit * chars_per_token]
+            final = len(prefix) == len(text) or chars_per_token == HEAD_CHARS_PER_TOKEN
+            with self._chunk_lock:
+                offsets = self._chunker(
+                    prefix, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
+                )["offset_mapping"]
+            if len(offsets) <= limit:
+                if final:
+                    return prefix
+                continue
+            # Tokens that end before the prefix's last whitespace are whole words: the text's own tokens.
+            if final or offsets[limit][1] <= max(prefix.rfind(" "), prefix.rfind("\n")):
+                return text[: _word_end(offsets, limit)]
+        raise AssertionError("the last prefix is final")
 
     def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
         """(pieces, the text each piece belongs to, tokens per piece)."""
@@ -83,6 +88,16 @@ class WindowedEncoder(PooledEncoder):
                 owners.append(owner)
                 tokens.append(count)
         return pieces, owners, tokens
+
+
+def _word_end(offsets: Sequence[tuple[int, int]], limit: int) -> int:
+    """Where `limit` tokens end, backed off to the end of the last whole word when a word starts near."""
+    cut = limit  # the first token not read: back off to where a word begins, if one is near
+    while cut > max(limit - WORD_BACKOFF_TOKENS, 1) and offsets[cut][0] == offsets[cut - 1][1]:
+        cut -= 1
+    if offsets[cut][0] == offsets[cut - 1][1]:
+        cut = limit
+    return offsets[cut - 1][1]
 
 
 def section_starts(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:

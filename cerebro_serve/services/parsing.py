@@ -119,7 +119,7 @@ class ParsingService:
         except DocumentError as error:
             raise DocumentRejected(error) from None
         key = request.key or secrets.token_hex(20)
-        self.records.check_new(PROFILE, request.source_key, Profile(key=key, reference=request.reference))
+        self.records.check_new(PROFILE, request.source_key, [Profile(key=key, reference=request.reference)])
         request = msgspec.structs.replace(request, key=key)
         self.records.store.parsing_jobs.enqueue_parsing(key, request.source_key, request.reference, _queued(request))
         self.queue.wake()

@@ -110,9 +110,9 @@ class RecordImporter:
     def _batches(
         self, kind: RecordKind, pool_key: str, path: Path, summary: ImportSummary, advance: Advance
     ) -> Iterator[Batch]:
-        """The file's new records in batches; those an earlier run stored, and repeated references, are
-        counted or refused here."""
-        batch: Batch = []
+        """The file's new records in batches; those an earlier run stored (asked a batch at a time), and
+        references repeated in the file, are counted or refused here."""
+        read: Batch = []
         references: set[str] = set()
         for where, record in self._decoded(kind, path, summary, advance):
             if record.reference in references:
@@ -121,16 +121,21 @@ class RecordImporter:
                 continue
             if record.reference is not None:
                 references.add(record.reference)
-            if self._landed(kind, pool_key, record.reference):
-                summary.already += 1
-                advance(1)
-                continue
-            batch.append((where, record))
-            if len(batch) >= BATCH:
-                yield batch
-                batch = []
-        if batch:
+            read.append((where, record))
+            if len(read) >= BATCH:
+                if batch := self._new(kind, pool_key, read, summary, advance):
+                    yield batch
+                read = []
+        if read and (batch := self._new(kind, pool_key, read, summary, advance)):
             yield batch
+
+    def _new(self, kind: RecordKind, pool_key: str, read: Batch, summary: ImportSummary, advance: Advance) -> Batch:
+        """The records of `read` an earlier run has not stored."""
+        wanted = [record.reference for _, record in read if record.reference is not None]
+        _, landed = self.records.store.records.taken(kind.name, pool_key, [], wanted)
+        summary.already += len(landed)
+        advance(len(landed))
+        return [(where, record) for where, record in read if record.reference not in landed]
 
     def _decoded(
         self, kind: RecordKind, path: Path, summary: ImportSummary, advance: Advance
@@ -179,8 +184,7 @@ class RecordImporter:
         record is indexed alone to say which."""
         records = [record for _, record in batch]
         try:
-            for record in records:
-                self.records.check_new(kind, pool_key, record)
+            self.records.check_new(kind, pool_key, records)
             self.records.add(kind, pool_key, records, described.result())
             summary.stored += len(batch)
         except ServiceError:

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -160,8 +161,7 @@ class RecordService:
     def index(self, kind: RecordKind[R], pool_key: str, records: Sequence[R]) -> builtins.list[R]:
         """Store and index new records (one or a batch embedded together, committed together)."""
         pool = self.pools.require(kind, pool_key)
-        for record in records:
-            self.check_new(kind, pool_key, record)
+        self.check_new(kind, pool_key, records)
         described = self.describe(records)
         stop_if_abandoned()  # the caller went away while the records were embedded: store nothing
         stored_ids = self.add(kind, pool_key, records, described)
@@ -349,21 +349,27 @@ class RecordService:
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
         )
 
-    def check_new(self, kind: RecordKind, pool_key: str, record: Record) -> None:
-        """Refuse what could not be stored: a wrong kind, a job without a name, a key or reference in use."""
-        if not isinstance(record, kind.type):
-            raise InvalidParameters(f"expected a {kind.name}")
-        if kind is JOB and not record.name:
-            raise InvalidParameters("a job needs a `name`")
-        if record.key is not None:
-            if not KEY_PATTERN.match(record.key):
+    def check_new(self, kind: RecordKind, pool_key: str, records: Sequence[Record]) -> None:
+        """Refuse what could not be stored: a wrong kind, a job without a name, a key or reference in use
+        or given twice (one query for the lot)."""
+        for record in records:
+            if not isinstance(record, kind.type):
+                raise InvalidParameters(f"expected a {kind.name}")
+            if kind is JOB and not record.name:
+                raise InvalidParameters("a job needs a `name`")
+            if record.key is not None and not KEY_PATTERN.match(record.key):
                 raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
-            if self.store.records.find_record(kind.name, pool_key, key=record.key) is not None:
-                raise Conflict(f"a {kind.name} with key {record.key} already exists")
-        if record.reference is not None and self.store.records.find_record(
-            kind.name, pool_key, reference=record.reference
-        ):
-            raise Conflict(f"a {kind.name} with reference {record.reference!r} already exists in this {kind.pool}")
+        keys = [record.key for record in records if record.key is not None]
+        references = [record.reference for record in records if record.reference is not None]
+        taken_keys, taken_references = self.store.records.taken(kind.name, pool_key, keys, references)
+        taken_keys |= {key for key, count in Counter(keys).items() if count > 1}
+        taken_references |= {reference for reference, count in Counter(references).items() if count > 1}
+        for key in keys:
+            if key in taken_keys:
+                raise Conflict(f"a {kind.name} with key {key} already exists")
+        for reference in references:
+            if reference in taken_references:
+                raise Conflict(f"a {kind.name} with reference {reference!r} already exists in this {kind.pool}")
 
 
 def _strip_server_fields(record: Record) -> Record:

@@ -31,6 +31,8 @@ from cerebro_serve.store.schema import (
 )
 from cerebro_serve.store.text_search import has_search_index, keyword_condition
 
+IN_CHUNK = 500  # values per IN (...) list: well under every database's limit on bound parameters
+
 
 class DuplicateReference(Exception):
     """A record with this reference already exists in the pool."""
@@ -56,29 +58,55 @@ class RecordStore:
         consecutive in the order given."""
         if not rows:
             return []
-        inserted_rows = []
+        values = [
+            dict(
+                kind=kind,
+                key=key,
+                pool_key=pool_key,
+                created_at_us=created_at_us,
+                updated_at_us=created_at_us,
+                **content.columns(),
+            )
+            for key, created_at_us, content in rows
+        ]
+        insert = records.insert().returning(records.c.id, sort_by_parameter_order=True)
         try:
             with self.engine.begin() as connection:
                 last = self._bump_revision(connection, pool_key, len(rows))
-                for number, (key, created_at_us, content) in enumerate(rows):
-                    revision = last - len(rows) + 1 + number
-                    values = dict(
-                        kind=kind,
-                        key=key,
-                        pool_key=pool_key,
-                        created_at_us=created_at_us,
-                        updated_at_us=created_at_us,
-                        revision=revision,
-                        **content.columns(),
-                    )
-                    inserted = connection.execute(records.insert().values(**values)).inserted_primary_key
-                    if inserted is None:
-                        raise RuntimeError("the database gave no key for the inserted record")
-                    self._write_tags(connection, inserted[0], content.tags)
-                    inserted_rows.append((int(inserted[0]), revision))
+                revisions = range(last - len(rows) + 1, last + 1)
+                for value, revision in zip(values, revisions):
+                    value["revision"] = revision
+                ids = [int(record_id) for record_id in connection.execute(insert, values).scalars()]
+                tags = [
+                    {"record_id": record_id, "name": name, "value": value}
+                    for record_id, (_, _, content) in zip(ids, rows)
+                    for name, value in content.tags
+                ]
+                if tags:
+                    connection.execute(record_tags.insert(), tags)
         except sa.exc.IntegrityError as error:
-            raise DuplicateReference(rows[len(inserted_rows)][2].reference) from error
-        return inserted_rows
+            raise DuplicateReference(rows[0][2].reference if len(rows) == 1 else None) from error
+        return list(zip(ids, revisions))
+
+    def taken(
+        self, kind: str, pool_key: str, keys: Sequence[str], references: Sequence[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these keys, and which of these references, records of the pool already have (one query
+        each: a bulk import checks a batch at once)."""
+        found_keys: set[str] = set()
+        found_references: set[str] = set()
+        with self.engine.connect() as connection:
+            for column, wanted, found in (
+                (records.c.key, keys, found_keys),
+                (records.c.reference, references, found_references),
+            ):
+                for start in range(0, len(wanted), IN_CHUNK):
+                    chunk = list(wanted[start : start + IN_CHUNK])
+                    query = sa.select(column).where(
+                        records.c.kind == kind, records.c.pool_key == pool_key, column.in_(chunk)
+                    )
+                    found.update(connection.execute(query).scalars())
+        return found_keys, found_references
 
     def update_record(self, record_id: int, pool_key: str, updated_at_us: int, content: RecordContent) -> int:
         """Replace a record's object, vector and tags; returns the new pool revision."""
