@@ -37,13 +37,14 @@ EOF
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 nproc | tee -a "$OUT/gpu.txt"
 
-run() {
-  local name=$1
-  shift
+run() {  # name, count, then the bench's options; a count of 0 skips the run
+  local name=$1 count=$2
+  shift 2
+  [ "$count" -gt 0 ] || return 0
   PYTHONUNBUFFERED=1 python3 -m bench.bench_indexing --device cuda --model /tmp/model/all-MiniLM-L6-v2 \
-    --out "$OUT/indexing_$name.json" "$@" 2>&1 | grep -v -E "Loading weights|it/s]"
+    --count "$count" --out "$OUT/indexing_$name.json" "$@" 2>&1 | grep -v -E "Loading weights|it/s]"
 }
 python3 -c "import sys, torch, transformers; print(sys.version.split()[0], torch.__version__, transformers.__version__)"
-run import_workers --count "${GPU_IMPORT_COUNT:-40000}" --paths import --import-workers -1 || echo "FAILED: import_workers"
-run import_alone --count "${GPU_ALONE_COUNT:-3000}" --paths import --import-workers 0 || echo "FAILED: import_alone"
-run api --count "${GPU_API_COUNT:-2000}" --paths callers,batches || echo "FAILED: api"
+run import_workers "${GPU_IMPORT_COUNT:-40000}" --paths import --import-workers -1 || echo "FAILED: import_workers"
+run import_alone "${GPU_ALONE_COUNT:-3000}" --paths import --import-workers 0 || echo "FAILED: import_alone"
+run api "${GPU_API_COUNT:-2000}" --paths callers,batches || echo "FAILED: api"
