@@ -53,6 +53,7 @@ import numpy as np
 import psutil
 
 from bench.bench_scale import free_port
+from bench.heap_snapshots import report as heap_report
 from bench.server_timing import stages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +64,10 @@ LOCKED_ENV = "CEREBRO_BENCH_LOCKED"
 THROTTLED = " [429]"
 # Run a module from another copy of the source: the editable install's finder would import /work/main's.
 BOOT = (
-    "import runpy, sys\n"
+    "import os, runpy, sys\n"
+    "if os.environ.get('CEREBRO_BENCH_TRACEMALLOC'):\n"  # the soak's --tracemalloc: the server's own heap
+    "    from bench.heap_snapshots import start\n"
+    "    start(os.environ['CEREBRO_BENCH_TRACEMALLOC'])\n"
     "code, module = sys.argv[1], sys.argv[2]\n"
     "if code:\n"
     "    sys.meta_path[:] = [f for f in sys.meta_path if 'ScikitBuild' not in type(f).__name__]\n"
@@ -535,7 +539,11 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
     out.mkdir(parents=True, exist_ok=True)
     run_dir = fresh_copy(seed_dir, args.data_root / "run")
     manifest_path = run_dir / "manifest.json"
-    with server(run_dir, args.code, args.workers) as running:
+    heap = out / "heap"
+    if heap.exists():
+        shutil.rmtree(heap)
+    traced = {"CEREBRO_BENCH_TRACEMALLOC": str(heap)} if args.tracemalloc else None
+    with server(run_dir, args.code, args.workers, traced) as running:
         took = warm(running, json.loads(manifest_path.read_text()))
         log(f"server ready on {running.base_url}; warm-up took {took:.1f} s")
         sampler = RssSampler(running, rss_every)
@@ -568,6 +576,8 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
         if r["ok"] == "1" and not r["name"].endswith(THROTTLED) and is_scoring(r["name"]):
             minutes.setdefault(int((float(r["start"]) - first) // 60), []).append(float(r["ms"]))
     summary["scoring_p99_by_minute"] = {m: round(float(np.percentile(v, 99)), 1) for m, v in sorted(minutes.items())}
+    if args.tracemalloc:  # growth from a third of the run on, as the slopes above
+        summary["heap"] = heap_report(heap, took + seconds(args.run_time) / 3)
     return summary
 
 
@@ -593,6 +603,9 @@ def main() -> None:
     parser.add_argument("--p99-ms", type=float, default=100)
     parser.add_argument("--no-lock", action="store_true", help="do not take /tmp/cerebro-bench.lock")
     parser.add_argument("--label", help="overload, soak: the results folder's name (default: the phase)")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="soak: trace the server's Python heap, report where it grew"
+    )
     args = parser.parse_args()
     if args.phase in ("capacity", "overload", "soak") and args.rate <= 0:
         parser.error(f"{args.phase} needs --rate (requests/s per user)")
