@@ -17,6 +17,7 @@ end. Timed phases hold /tmp/cerebro-bench.lock (`flock`) from the first server s
 so they never overlap another engineer's timed run; seeding happens before, unlocked. Locust runs as one
 process on the same machine as the server.
 
+`--server-env NAME=VALUE` sets a variable for the overload and soak servers (an allocator setting, say).
 `--workers N` sets CEREBRO_WORKERS=N for the server (multi-process serving, where the server has it);
 without it the variable is left unset. `--snapshot` runs the seeder and the server on HEAD's
 cerebro_serve (`git archive`, with the built native module; `--code DIR` on another copy), so a
@@ -53,7 +54,6 @@ import numpy as np
 import psutil
 
 from bench.bench_scale import free_port
-from bench.heap_snapshots import report as heap_report
 from bench.server_timing import stages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,10 +64,7 @@ LOCKED_ENV = "CEREBRO_BENCH_LOCKED"
 THROTTLED = " [429]"
 # Run a module from another copy of the source: the editable install's finder would import /work/main's.
 BOOT = (
-    "import os, runpy, sys\n"
-    "if os.environ.get('CEREBRO_BENCH_TRACEMALLOC'):\n"  # the soak's --tracemalloc: the server's own heap
-    "    from bench.heap_snapshots import start\n"
-    "    start(os.environ['CEREBRO_BENCH_TRACEMALLOC'])\n"
+    "import runpy, sys\n"
     "code, module = sys.argv[1], sys.argv[2]\n"
     "if code:\n"
     "    sys.meta_path[:] = [f for f in sys.meta_path if 'ScikitBuild' not in type(f).__name__]\n"
@@ -539,11 +536,8 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
     out.mkdir(parents=True, exist_ok=True)
     run_dir = fresh_copy(seed_dir, args.data_root / "run")
     manifest_path = run_dir / "manifest.json"
-    heap = out / "heap"
-    if heap.exists():
-        shutil.rmtree(heap)
-    traced = {"CEREBRO_BENCH_TRACEMALLOC": str(heap)} if args.tracemalloc else None
-    with server(run_dir, args.code, args.workers, traced) as running:
+    environment = dict(setting.split("=", 1) for setting in args.server_env)
+    with server(run_dir, args.code, args.workers, environment) as running:
         took = warm(running, json.loads(manifest_path.read_text()))
         log(f"server ready on {running.base_url}; warm-up took {took:.1f} s")
         sampler = RssSampler(running, rss_every)
@@ -576,8 +570,7 @@ def phase_steady(args: argparse.Namespace, seed_dir: Path, name: str, rss_every:
         if r["ok"] == "1" and not r["name"].endswith(THROTTLED) and is_scoring(r["name"]):
             minutes.setdefault(int((float(r["start"]) - first) // 60), []).append(float(r["ms"]))
     summary["scoring_p99_by_minute"] = {m: round(float(np.percentile(v, 99)), 1) for m, v in sorted(minutes.items())}
-    if args.tracemalloc:  # growth from a third of the run on, as the slopes above
-        summary["heap"] = heap_report(heap, took + seconds(args.run_time) / 3)
+    summary["server_env"] = environment
     return summary
 
 
@@ -604,7 +597,11 @@ def main() -> None:
     parser.add_argument("--no-lock", action="store_true", help="do not take /tmp/cerebro-bench.lock")
     parser.add_argument("--label", help="overload, soak: the results folder's name (default: the phase)")
     parser.add_argument(
-        "--tracemalloc", action="store_true", help="soak: trace the server's Python heap, report where it grew"
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="overload, soak: an environment variable for the server (MALLOC_ARENA_MAX=2, say); repeatable",
     )
     args = parser.parse_args()
     if args.phase in ("capacity", "overload", "soak") and args.rate <= 0:
