@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from cerebro_serve.services import Workspace
 from cerebro_serve.services.keys import new_key
 from cerebro_serve.store import SqlStore
 
+DROP_ATTEMPTS = 5
 POSTGRES_URL = os.environ.get("CEREBRO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -59,8 +61,15 @@ def postgres_url() -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    for attempt in range(DROP_ATTEMPTS):  # a connection a test leaked may still hold a lock for a moment
+        try:
+            with admin.begin() as connection:
+                connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+            break
+        except sa.exc.OperationalError:
+            if attempt == DROP_ATTEMPTS - 1:
+                raise
+            time.sleep(1)
     admin.dispose()
 
 

@@ -72,6 +72,7 @@ def stop_workspace(workspace: Workspace) -> None:
     PostgreSQL, its schema) goes away; the store itself belongs to the test."""
     workspace.stop_background()
     workspace.recorder.close()
+    workspace.audit.close()
     if workspace.index_sync is not None:
         workspace.index_sync.stop()
     workspace.registry.close()

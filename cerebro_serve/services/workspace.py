@@ -39,6 +39,7 @@ from cerebro_serve.store import SqlStore, StoredPool
 
 log = logging.getLogger(__name__)
 
+WARM_UP_STOP_SECONDS = 60.0  # a stop waits this long for the pool warm-up is loading (a large one: minutes)
 POOLS_PAGE = 500  # pools listed at a time while warm-up loads their indexes
 
 
@@ -115,7 +116,9 @@ class Workspace:
         self.ready = threading.Event()
         self.warming = "loading the skills lexicon"  # what warm-up is doing now, for /readyz
         self.warm_up_error: str | None = None
-        threading.Thread(target=self._warm_up, name="cerebro-warm-up", daemon=True).start()
+        self._stopping = threading.Event()
+        self._warm_up_thread = threading.Thread(target=self._warm_up, name="cerebro-warm-up", daemon=True)
+        self._warm_up_thread.start()
 
     def _warm_up(self) -> None:
         """Load, once and before the server says it is ready, what the first requests would otherwise each
@@ -141,6 +144,8 @@ class Workspace:
         keep the whole server out of traffic."""
         pool_keys = [pool.key for kind in ("source", "board") for pool in self._stored_pools(kind)]
         for loaded, pool_key in enumerate(pool_keys):
+            if self._stopping.is_set():  # shutting down: the pools left load on a next start
+                return
             self.warming = f"loading the pools' indexes ({loaded} of {len(pool_keys)} loaded)"
             try:
                 self.records.pool_index(pool_key)
@@ -170,8 +175,11 @@ class Workspace:
         return None
 
     def stop_background(self) -> None:
-        """Stop the work this workspace does on its own threads (trainings, fairness audits, queued files):
-        each finishes or requeues its job, after which only requests use the encoder. Idempotent."""
+        """Stop the work this workspace does on its own threads (warm-up, trainings, fairness audits, queued
+        files): each finishes or requeues its job (warm-up the pool it is loading), after which only
+        requests use the encoder and the store. Idempotent."""
+        self._stopping.set()
+        self._warm_up_thread.join(WARM_UP_STOP_SECONDS)
         self.training.worker.stop()
         self.fairness.worker.stop()
         self.parsing.queue.stop()
