@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import PYTHON_JOB, SETTINGS, make_batcher, make_workspace
+from helpers import PYTHON_JOB, SETTINGS, make_batcher, make_workspace, stop_workspace
 
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.record_features import REFUSES_SCORING, REFUSES_SEARCHING
@@ -169,8 +169,8 @@ def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_
     from cerebro_serve.api import create_app
 
     saturated = make_batcher(encoder, max_pending=0)
+    workspace = make_workspace(store, saturated, tmp_path / "indexes", admin_key)
     try:
-        workspace = make_workspace(store, saturated, tmp_path / "indexes", admin_key)
         with TestClient(create_app(workspace, SETTINGS.max_body_bytes), base_url="http://testserver.local") as client:
             client.headers["X-API-KEY"] = admin_key
             source = client.post("/v1/source", json={"name": "Busy"}).json()["data"]["key"]
@@ -180,6 +180,7 @@ def test_a_saturated_encoder_answers_429_and_stores_nothing(store, encoder, tmp_
             listed = client.get("/v1/storing/profiles", params={"source_keys": json.dumps([source])}).json()
             assert listed["meta"]["total"] == 0
     finally:
+        stop_workspace(workspace)  # its threads must not outlive the store (a PostgreSQL schema is dropped)
         saturated.close()
 
 
