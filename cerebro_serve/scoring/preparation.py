@@ -57,14 +57,15 @@ class PreparationPool:
     """Worker processes that prepare batches of records; with no workers, batches are prepared in this
     process when asked. Spawned, not forked: the importing process runs the encoder's threads."""
 
-    def __init__(self, embed_max_chars: int, workers: int) -> None:
-        self._local = Preparer(FeatureExtractor(), embed_max_chars)
+    def __init__(self, local: Preparer, workers: int) -> None:
+        """`local`: prepares batches when there are no workers; each worker makes one like it."""
+        self._local = local
         self._executor = (
             ProcessPoolExecutor(
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(embed_max_chars,),
+                initargs=(local.embed_max_chars,),
             )
             if workers > 0
             else None

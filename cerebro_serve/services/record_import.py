@@ -60,21 +60,22 @@ class RecordImporter:
         """Each line one profile or job, as the indexing API's body takes it (a pool key in it is ignored)."""
         self.records.pools.require(kind, pool_key)
         summary = ImportSummary()
-        preparation = PreparationPool(self.records.embed_max_chars, self.workers)
+        preparation = PreparationPool(self.records.preparer, self.workers)
         encoding = ThreadPoolExecutor(1, thread_name_prefix="cerebro-import-encode")
         prepared: deque[tuple[Batch, Future[list[Prepared]]]] = deque()
         described: deque[tuple[Batch, Future[Described]]] = deque()
 
         def flow(prepared_kept: int, described_kept: int) -> None:
-            """Hand prepared batches to the encoder and commit embedded ones, oldest first, until no more
+            """Hand prepared batches to the encoder and commit embedded ones, oldest first, so that no more
             than the given numbers wait at each stage."""
-            while len(prepared) > prepared_kept:
-                batch, ready = prepared.popleft()
-                described.append((batch, encoding.submit(self._describe, batch, ready)))
-                while len(described) > described_kept:
+            while prepared or described:
+                if len(described) > described_kept:
                     self._store(kind, pool_key, *described.popleft(), summary, advance)
-            while len(described) > described_kept:
-                self._store(kind, pool_key, *described.popleft(), summary, advance)
+                elif len(prepared) > prepared_kept:
+                    batch, ready = prepared.popleft()
+                    described.append((batch, encoding.submit(self._describe, batch, ready)))
+                else:
+                    return
 
         try:
             for batch in self._batches(kind, pool_key, path, summary, advance):

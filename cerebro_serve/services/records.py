@@ -176,11 +176,11 @@ class RecordService:
     ) -> builtins.list[int]:
         """Commit described records in one transaction (all or none), then add them to the pool's index;
         returns their ids. Callers checked them first (`check_new`)."""
-        rows, contents = [], []
+        rows = []
         for record, (view, embedding, features) in zip(records, described):
             created = parse_timestamp(record.created_at, "created_at") if record.created_at else now_us()
-            contents.append(self._content(_strip_server_fields(record), view, embedding, features))
-            rows.append((record.key or secrets.token_hex(20), created, contents[-1]))
+            content = self._content(_strip_server_fields(record), view, embedding, features)
+            rows.append((record.key or secrets.token_hex(20), created, content))
         with self.registry.write_lock(pool_key):
             index = self.pool_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
             try:
