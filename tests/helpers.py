@@ -38,6 +38,11 @@ def make_batcher(encoder: Any, **overrides: Any) -> DynamicBatcher:
     return open_batcher(encoder, dataclasses.replace(SETTINGS, **overrides))
 
 
+def head_of(encoder: Any, text: str, tokens: int) -> str:
+    """The head of a text the encoder reads, as a record's views are cut."""
+    return encoder.head_cutter().cut_heads([text], [tokens]).pieces[0]
+
+
 def wait_for_training(workspace: Workspace, algorithm_key: str, timeout: float = 240) -> dict[str, Any]:
     """The algorithm's last training once it finished (it runs on the workspace's worker thread)."""
     deadline = time.monotonic() + timeout

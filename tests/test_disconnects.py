@@ -26,8 +26,8 @@ class HeldEncoder:
     def prepare(self, texts):
         return self.inner.prepare(texts)
 
-    def head(self, text, tokens):
-        return self.inner.head(text, tokens)
+    def head_cutter(self):
+        return self.inner.head_cutter()
 
     def pool(self, pieces, owners, vectors, count):
         return self.inner.pool(pieces, owners, vectors, count)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from helpers import PYTHON_RESUME, profile
+from helpers import PYTHON_RESUME, head_of, profile
 
 from cerebro_serve.engine.views import PROFILE_HEAD_TOKENS
 from cerebro_serve.services import Workspace
@@ -30,7 +30,7 @@ def test_a_huge_profile_is_embedded_within_the_cap(client, workspace: Workspace,
     assert stored is not None
     _, raw, _ = workspace.store.records.record_vectors(stored.id)
     full = np.frombuffer(raw, dtype=np.float32)[: workspace.encoder.dimension]
-    head = workspace.encoder.head(text, PROFILE_HEAD_TOKENS)
+    head = head_of(workspace.encoder, text, PROFILE_HEAD_TOKENS)
     assert text.startswith(head) and len(head) < cap and text[len(head)] in " \n"
     assert float(full @ workspace.encoder.embed_documents([head])[0]) > 0.999
     assert float(full @ workspace.encoder.embed_documents([text[: text.rfind(" ", 0, cap)]])[0]) < 0.99

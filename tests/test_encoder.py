@@ -20,7 +20,7 @@ def test_long_text_is_chunked_within_the_window_and_covers_everything(encoder) -
     chunks = encoder.chunk(text)
     assert len(chunks) > 1
     for chunk, tokens in chunks:
-        counted = len(encoder._chunker(chunk, add_special_tokens=False)["input_ids"])
+        counted = len(encoder.window.offsets(chunk))
         assert counted <= encoder.window_tokens and tokens == counted + 2
     assert chunks[0][0].startswith("sentence 0")
     assert chunks[-1][0].endswith("sentence 399 about python and kubernetes.")
@@ -130,15 +130,13 @@ def test_the_head_of_a_text_is_its_first_tokens_ending_on_a_word(encoder) -> Non
 def test_the_head_read_from_a_short_prefix_is_the_one_the_long_prefix_gives(encoder) -> None:
     """The first, short prefix settles a head only where its tokens cannot depend on where the prefix was
     cut; every text here gets the head that tokenizing HEAD_CHARS_PER_TOKEN characters per token gives."""
-    from cerebro_serve.engine.chunking import HEAD_CHARS_PER_TOKEN, _word_end
+    from cerebro_serve.engine.chunking import HEAD_CHARS_PER_TOKEN, _word_cut
 
     def reference(text: str, tokens: int) -> str:
         tokens = min(tokens, encoder.window_tokens)
         prefix = text[: tokens * HEAD_CHARS_PER_TOKEN]
-        offsets = encoder._chunker(
-            prefix, add_special_tokens=False, return_offsets_mapping=True, truncation=False, verbose=False
-        )["offset_mapping"]
-        return prefix if len(offsets) <= tokens else text[: _word_end(offsets, tokens)]
+        offsets = encoder.window.offsets(prefix)
+        return prefix if len(offsets) <= tokens else text[: offsets[_word_cut(offsets, tokens) - 1][1]]
 
     rng = random.Random(7)
     words = ["Python ", "developer, ", "\n", "ZZZZZZZZZZZZZZ", "é", "  ", "http://example.com/a/b/c", "日本語"]
@@ -148,3 +146,21 @@ def test_the_head_read_from_a_short_prefix_is_the_one_the_long_prefix_gives(enco
     ]
     for tokens in (16, 128, 254):
         assert [encoder.head(text, tokens) for text in texts] == [reference(text, tokens) for text in texts]
+
+
+def test_cut_heads_are_the_heads_chunked_and_a_pickled_window_cuts_alike(encoder) -> None:
+    """Heads cut in one tokenization (what a bulk import's workers send) are the pieces the head and the
+    chunking give, with their token counts; a window pickled into a worker process cuts the same."""
+    import pickle
+
+    rng = random.Random(3)
+    words = ["Python ", "developer, ", "\n", "ICU ", "é", "Kubernetes-based ", "x" * 30]
+    texts = ["", "   ", "Registered nurse."]
+    texts += ["".join(rng.choice(words) for _ in range(rng.randint(1, 300))) for _ in range(60)]
+    budgets = [rng.choice((16, 128, 254)) for _ in texts]
+    cutter = encoder.head_cutter()
+    cut = cutter.cut_heads(texts, budgets)
+    expected = encoder.prepare([encoder.head(text, tokens) for text, tokens in zip(texts, budgets)])
+    assert cut == expected and cut.texts == len(texts)
+    assert pickle.loads(pickle.dumps(cutter)).cut_heads(texts, budgets) == cut
+    np.testing.assert_allclose(encoder.embed_cut(cut), encoder.embed_documents(expected.pieces), atol=1e-6)

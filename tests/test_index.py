@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import head_of
 
 from cerebro_serve.engine.views import PROFILE_HEAD_TOKENS, VIEWS, vectors_tag
 from cerebro_serve.index import IndexRegistry, VectorIndex
 from cerebro_serve.index.columns import SIDE_VIEWS, FeatureColumns, quantize_rows
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.index.vector_index import ivf_lists
 from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.services import Workspace
@@ -115,6 +117,23 @@ def test_ivf_recall_against_exact_and_masks_pushed_into_the_search() -> None:
     # Later writes reach the IVF index: a new row equal to the query is found first.
     index.set(np.array([6000]), queries[:1])
     assert index.search(queries[0], 1).rows.tolist() == [6000]
+
+
+def test_a_mask_allowing_every_row_searches_as_no_mask() -> None:
+    rng = np.random.default_rng(4)
+    vectors = _unit(rng.normal(size=(3000, 16)))
+    index = VectorIndex(16, ann_min_rows=1000, exact_subset_max_rows=100)
+    index.set(np.arange(3000), vectors)
+    index.maintain()
+    assert index.approximate and index._ann.nlist == ivf_lists(3000) == 109
+    query = vectors[7]
+    plain, masked = index.search(query, 40), index.search(query, 40, np.ones(3000, dtype=bool))
+    assert plain.rows.tolist() == masked.rows.tolist() and plain.rows[0] == 7
+    np.testing.assert_array_equal(plain.similarities, masked.similarities)
+
+
+def test_ivf_lists_grow_with_the_square_root_of_the_rows_within_bounds() -> None:
+    assert [ivf_lists(n) for n in (100, 50_000, 1_000_000, 10**10)] == [64, 447, 2000, 16_384]
 
 
 def test_ivf_built_in_the_background_keeps_the_writes_made_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,7 +334,7 @@ def test_vectors_read_whole_by_an_older_release_are_recomputed(workspace: Worksp
     index = _reopened(workspace, None, source)
     [again] = workspace.store.records.index_rows(source)
     assert again.model == vectors_tag(workspace.encoder.name)
-    head = workspace.encoder.head(long_resume, PROFILE_HEAD_TOKENS)
+    head = head_of(workspace.encoder, long_resume, PROFILE_HEAD_TOKENS)
     assert head != long_resume
     head_vector = workspace.encoder.embed_documents([head])[0]
     np.testing.assert_allclose(index.vectors.search(head_vector, 1).similarities[0], 1.0, atol=1e-4)

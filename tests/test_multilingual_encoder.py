@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import make_batcher
 
-from cerebro_serve.engine.backends.use import UniversalSentenceEncoder
+from cerebro_serve.engine.backends.use import ParagraphPieces, UniversalSentenceEncoder
 from cerebro_serve.engine.loading import load_encoder
 from cerebro_serve.engine.models import MULTILINGUAL_MODEL
 
@@ -27,13 +27,16 @@ def test_vectors_are_unit_length_and_cross_lingual(use: UniversalSentenceEncoder
     assert (foreign @ english.T).argmax(axis=1).tolist() == [0, 1, 2]
 
 
-def test_long_text_is_cut_into_pieces_that_cover_it(use: UniversalSentenceEncoder) -> None:
+def test_long_text_is_cut_into_pieces_that_cover_it() -> None:
+    cutter = ParagraphPieces()
     text = "\n".join(f"Line {i}: maintained payroll and invoices for a retail chain." for i in range(200))
-    pieces = use.chunk(text)
-    assert len(pieces) > 1 and all(len(piece) <= use.PIECE_CHARS for piece in pieces)
+    pieces = cutter.chunk(text)
+    assert len(pieces) > 1 and all(len(piece) <= cutter.PIECE_CHARS for piece in pieces)
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
     unbroken = "word " * 3000  # no line breaks at all: cut at spaces
-    assert all(len(piece) <= use.PIECE_CHARS for piece in use.chunk(unbroken))
+    assert all(len(piece) <= cutter.PIECE_CHARS for piece in cutter.chunk(unbroken))
+    # USE reads whole texts: a head is the text, cut like any other.
+    assert cutter.cut_heads([text, ""], [128, 128]) == cutter.cut([text, ""])
 
 
 def test_the_end_of_a_long_resume_still_counts(use: UniversalSentenceEncoder) -> None:

@@ -38,7 +38,7 @@ from typing import Protocol
 import numpy as np
 
 from cerebro_serve.cancellation import abandoned, stop_if_abandoned
-from cerebro_serve.engine.encoder import PooledEncoder
+from cerebro_serve.engine.encoder import HeadCutter, Pieces, PooledEncoder
 
 ABANDON_CHECK_SECONDS = 0.05  # how often a waiting thread looks whether its HTTP caller went away
 SPEED_SMOOTHING = 0.3  # weight of the newest batch in the encoder's measured tokens per second
@@ -181,15 +181,24 @@ class DynamicBatcher:
         future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
         return await asyncio.wrap_future(future)
 
-    def head(self, text: str, tokens: int) -> str:
-        return self.encoder.head(text, tokens)
+    def head_cutter(self) -> HeadCutter:
+        return self.encoder.head_cutter()
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """The Encoder protocol, for threads: blocks until the batches holding these texts are done."""
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         self._check_count()
-        prepared = self._prepare(list(texts))
+        return self._wait(self._prepare(list(texts)))
+
+    def embed_cut(self, pieces: Pieces) -> np.ndarray:
+        """Like `embed_documents`, for texts cut already (`head_cutter`, perhaps in a worker process)."""
+        if not pieces.pieces:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        self._check_count()
+        return self._wait(_Prepared(pieces.pieces, pieces.owners, pieces.tokens, pieces.texts, 0.0))
+
+    def _wait(self, prepared: _Prepared) -> np.ndarray:
         future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
         while True:
             try:

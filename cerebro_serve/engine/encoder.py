@@ -8,9 +8,31 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
+
+
+class Pieces(NamedTuple):
+    """Texts cut into what a model reads: the pieces, the text each belongs to (texts in order, each with
+    at least one piece), and each piece's tokens with the model's special ones (what batches budget)."""
+
+    pieces: list[str]
+    owners: list[int]
+    tokens: list[int]
+
+    @property
+    def texts(self) -> int:
+        return self.owners[-1] + 1 if self.owners else 0
+
+
+class HeadCutter(Protocol):
+    """Cuts texts' heads into pieces for one encoder; picklable, so worker processes cut them too."""
+
+    def cut_heads(self, texts: Sequence[str], tokens: Sequence[int]) -> Pieces:
+        """Each text's beginning, up to its `tokens` of the model's tokens (at most one window), ending on
+        a word; the whole text when it fits."""
+        ...
 
 
 class Encoder(Protocol):
@@ -21,9 +43,12 @@ class Encoder(Protocol):
         """One L2-normalised float32 vector per text, whatever its length."""
         ...
 
-    def head(self, text: str, tokens: int) -> str:
-        """The beginning of a text, up to `tokens` of the model's tokens (at most one window), ending on a
-        word; the whole text when it fits."""
+    def head_cutter(self) -> HeadCutter:
+        """How this encoder's texts are cut to their heads (`embed_cut` then reads them)."""
+        ...
+
+    def embed_cut(self, pieces: Pieces) -> np.ndarray:
+        """One L2-normalised float32 vector per text of these pieces, cut already (`head_cutter`)."""
         ...
 
 
@@ -37,8 +62,11 @@ class PooledEncoder(ABC):
     precision: str
 
     @abstractmethod
-    def prepare(self, texts: Sequence[str]) -> tuple[list[str], list[int], list[int]]:
-        """(pieces, the text each piece belongs to, tokens per piece)."""
+    def prepare(self, texts: Sequence[str]) -> Pieces:
+        """The texts cut into pieces the model reads whole."""
+
+    @abstractmethod
+    def head_cutter(self) -> HeadCutter: ...
 
     @abstractmethod
     def encode_pieces(self, pieces: Sequence[str]) -> np.ndarray:
@@ -54,11 +82,12 @@ class PooledEncoder(ABC):
         return pooled / np.maximum(norms, 1e-12)
 
     def head(self, text: str, tokens: int) -> str:
-        """A model without a tokenizer window (USE) reads texts whole."""
-        return text
+        return self.head_cutter().cut_heads([text], [tokens]).pieces[0]
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
+        return self.embed_cut(self.prepare(texts))
+
+    def embed_cut(self, pieces: Pieces) -> np.ndarray:
+        if not pieces.pieces:
             return np.empty((0, self.dimension), dtype=np.float32)
-        pieces, owners, _ = self.prepare(texts)
-        return self.pool(pieces, owners, self.encode_pieces(pieces), len(texts))
+        return self.pool(pieces.pieces, pieces.owners, self.encode_pieces(pieces.pieces), pieces.texts)

@@ -16,10 +16,11 @@ that. On development data (bench/RESULTS.md), against whole texts: livecareer ca
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.engine.encoder import Encoder
+from cerebro_serve.engine.encoder import Encoder, HeadCutter, Pieces
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.parsing.sections import split_sections
 
@@ -116,28 +117,62 @@ def head_tokens(record: Profile | Job) -> int:
     return PROFILE_HEAD_TOKENS if isinstance(record, Profile) else JOB_HEAD_TOKENS
 
 
+@dataclass(frozen=True, slots=True)
+class CutViews:
+    """A record's views as the model reads them: which views it embeds (`slots`, in VIEWS order) and
+    their heads, cut into pieces (one text per slot)."""
+
+    slots: tuple[int, ...]
+    pieces: Pieces
+
+
+def _embedded(texts: Sequence[str | None]) -> list[tuple[int, str]]:
+    """The views of a record that are embedded, with their texts: the full text always, any other view
+    when it says something (an empty one is a zero vector, and the re-ranker falls back on the full-text
+    similarity, rather than the embedding of nothing); a view given as None is not embedded at all."""
+    return [(view, text) for view, text in enumerate(texts) if text is not None and (view == 0 or text.strip())]
+
+
+def cut_views(cutter: HeadCutter, texts: Sequence[str | None], tokens: int) -> CutViews:
+    """The record's views cut to their heads of `tokens` tokens (`head_tokens`)."""
+    embedded = _embedded(texts)
+    heads = cutter.cut_heads([text for _, text in embedded], [tokens] * len(embedded))
+    return CutViews(tuple(view for view, _ in embedded), heads)
+
+
+def embed_cut_views(encoder: Encoder, records: Sequence[CutViews], known: np.ndarray | None = None) -> np.ndarray:
+    """(records, len(VIEWS), dim) unit vectors from views cut already, every record's pieces in one encoder
+    call; views not embedded are zeros, or kept from `known` (records, len(VIEWS), dim) when given."""
+    out = np.zeros((len(records), len(VIEWS), encoder.dimension), dtype=np.float32)
+    if known is not None:
+        out[:] = known
+    pieces: list[str] = []
+    owners: list[int] = []
+    tokens: list[int] = []
+    slots: list[tuple[int, int]] = []
+    for record, cut in enumerate(records):
+        owners.extend(len(slots) + owner for owner in cut.pieces.owners)
+        pieces.extend(cut.pieces.pieces)
+        tokens.extend(cut.pieces.tokens)
+        slots.extend((record, view) for view in cut.slots)
+    if slots:
+        for (record, view), vector in zip(slots, encoder.embed_cut(Pieces(pieces, owners, tokens)), strict=True):
+            out[record, view] = vector
+    return out
+
+
 def embed_views(
     encoder: Encoder, views: Sequence[Sequence[str | None]], heads: Sequence[int], known: np.ndarray | None = None
 ) -> np.ndarray:
     """(records, len(VIEWS), dim) unit vectors, each from its view's head (the record's `heads` tokens,
-    `head_tokens`); an empty view is a zero vector (the re-ranker then falls back on the full-text
-    similarity) rather than the embedding of nothing. A view given as None keeps its vector from `known`
+    `head_tokens`); an empty view is a zero vector. A view given as None keeps its vector from `known`
     (records, len(VIEWS), dim): edited copies embed only what the edit changed."""
-    out = np.zeros((len(views), len(VIEWS), encoder.dimension), dtype=np.float32)
-    if known is not None:
-        out[:] = known
-    texts, slots = [], []
-    for record, (texts_of_record, tokens) in enumerate(zip(views, heads, strict=True)):
-        for view, text in enumerate(texts_of_record):
-            if text is None:
-                continue
-            if view == 0 or text.strip():
-                texts.append(encoder.head(text, tokens))
-                slots.append((record, view))
-            else:
-                out[record, view] = 0.0
-    if texts:
-        vectors = encoder.embed_documents(texts)
-        for (record, view), vector in zip(slots, vectors):
-            out[record, view] = vector
-    return out
+    cutter = encoder.head_cutter()
+    cuts = [cut_views(cutter, texts, tokens) for texts, tokens in zip(views, heads, strict=True)]
+    kept = None if known is None else np.array(known, dtype=np.float32)
+    if kept is not None:
+        for record, texts in enumerate(views):
+            for view, text in enumerate(texts):
+                if text is not None and view not in cuts[record].slots:
+                    kept[record, view] = 0.0  # an edit emptied this view
+    return embed_cut_views(encoder, cuts, kept)

@@ -28,6 +28,15 @@ EXACT_SUBSET_MAX_ROWS = 20_000
 # IVF probes: top-10 recall after re-ranking ~0.98 against exact search at 100k and 1M rows
 # (bench/RESULTS.md, "Scoring at scale").
 DEFAULT_NPROBE = 64
+# Lists per IVF, times sqrt(rows): twice FAISS's floor, so the 64 probes scan half as many vectors
+# (retrieve 2.0 against 4.0 ms at 1M) for the same candidates (bench/RESULTS.md, "Scoring at scale").
+LISTS_PER_SQRT_ROW = 2
+MAX_LISTS = 16_384
+
+
+def ivf_lists(rows: int) -> int:
+    """Inverted lists for an IVF over this many rows (at least 64: small pools still split)."""
+    return int(min(max(LISTS_PER_SQRT_ROW * math.sqrt(rows), 64), MAX_LISTS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +155,8 @@ class VectorIndex:
             n = min(n, len(mask))
             mask = np.ascontiguousarray(mask[:n], dtype=bool)
         allowed = n if mask is None else int(np.count_nonzero(mask))
+        if allowed == n:
+            mask = None  # it allows every row: no bitmap to build, and FAISS scans without a per-row test
         if k <= 0 or allowed == 0:
             return SearchResult(np.empty(0, np.int64), np.empty(0, np.float32), False)
         if self._accelerated is not None:
@@ -226,7 +237,7 @@ class VectorIndex:
             with self._lock:
                 n, matrix = self.rows, self.matrix
             data = matrix[:n]  # rows rewritten meanwhile may be read torn: they are re-added below
-            nlist = int(min(max(math.sqrt(n), 64), 16384))
+            nlist = ivf_lists(n)
             faiss.omp_set_num_threads(all_cores())  # this thread's calls only: requests keep one each
             quantizer = faiss.IndexFlatIP(self.dimension)
             ann = faiss.IndexIVFScalarQuantizer(

@@ -1,7 +1,8 @@
-"""What a write computes of a record before the encoder reads it: its features, its views as the encoder
-reads them, and how many tokens of each view's head. Pure CPU and picklable, so that a bulk import
-computes it in worker processes ahead of the encoder (on a GPU node the encoder outpaces one core's
-feature extraction several times over)."""
+"""What a write computes of a record before the encoder reads it: its features, and its views cut to the
+heads the encoder reads (tokenized: the pieces and their token counts). Pure CPU and picklable, so that a
+bulk import computes it in worker processes ahead of the encoder (on a GPU node the encoder outpaces one
+core's feature extraction and tokenizing several times over), and the importing process tokenizes
+nothing before the model's own batches."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from cerebro_serve.engine.chunking import word_cut
-from cerebro_serve.engine.views import head_tokens, view_texts
+from cerebro_serve.engine.encoder import HeadCutter
+from cerebro_serve.engine.views import CutViews, cut_views, head_tokens, view_texts
 from cerebro_serve.objects import Record
 from cerebro_serve.record_features import REFUSES_EMBEDDING, RecordFeatures
 from cerebro_serve.scoring.features import FeatureExtractor
@@ -20,26 +22,27 @@ from cerebro_serve.scoring.features import FeatureExtractor
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """`full_text`: the full-text view whole (what keyword search matches); `pieces`: each view cut to what
-    the encoder reads, None when the record's consent withholds embedding; `head`: tokens of each view read."""
+    """`full_text`: the full-text view whole (what keyword search matches); `views`: the views as the encoder
+    reads them (capped, cut to their heads), None when the record's consent withholds embedding."""
 
     features: RecordFeatures
     full_text: str
-    pieces: list[str] | None
-    head: int
+    views: CutViews | None
 
 
 class Preparer:
-    def __init__(self, extractor: FeatureExtractor, embed_max_chars: int) -> None:
+    def __init__(self, extractor: FeatureExtractor, embed_max_chars: int, cutter: HeadCutter) -> None:
+        """`cutter`: the encoder's (`Encoder.head_cutter`)."""
         self.extractor = extractor
         self.embed_max_chars = embed_max_chars
+        self.cutter = cutter
 
     def __call__(self, record: Record) -> Prepared:
         features = self.extractor.of(record)
         texts = view_texts(record, features.title, features.skills_text)
         withheld = bool(features.refusals & REFUSES_EMBEDDING)
-        pieces = None if withheld else [self.capped(text) for text in texts]
-        return Prepared(features, texts[0], pieces, head_tokens(record))
+        views = None if withheld else cut_views(self.cutter, [self.capped(text) for text in texts], head_tokens(record))
+        return Prepared(features, texts[0], views)
 
     def capped(self, text: str) -> str:
         if len(text) <= self.embed_max_chars:
@@ -65,7 +68,7 @@ class PreparationPool:
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(local.embed_max_chars,),
+                initargs=(local.embed_max_chars, local.cutter),
             )
             if workers > 0
             else None
@@ -92,9 +95,9 @@ class PreparationPool:
 _worker: Preparer | None = None
 
 
-def _start_worker(embed_max_chars: int) -> None:
+def _start_worker(embed_max_chars: int, cutter: HeadCutter) -> None:
     global _worker
-    _worker = Preparer(FeatureExtractor(), embed_max_chars)
+    _worker = Preparer(FeatureExtractor(), embed_max_chars, cutter)
     _worker.extractor.lexicon  # noqa: B018 - loaded once per worker, before the first batch
 
 

@@ -21,7 +21,15 @@ import numpy as np
 
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
-from cerebro_serve.engine.views import VIEWS, embed_views, head_tokens, long_views, vectors_tag, view_texts
+from cerebro_serve.engine.views import (
+    VIEWS,
+    embed_cut_views,
+    embed_views,
+    head_tokens,
+    long_views,
+    vectors_tag,
+    view_texts,
+)
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
@@ -88,7 +96,7 @@ class RecordService:
         self.registry = registry
         self.extractor = extractor
         self.embed_max_chars = embed_max_chars
-        self.preparer = Preparer(extractor, embed_max_chars)
+        self.preparer = Preparer(extractor, embed_max_chars, encoder.head_cutter())
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -268,11 +276,10 @@ class RecordService:
         stored (`_content`), and its refusal bits keep it out of every ranking by similarity."""
         prepared = prepared if prepared is not None else [self.preparer(record) for record in records]
         embeddings = [np.zeros((len(VIEWS), self.encoder.dimension), dtype=np.float32) for _ in records]
-        embedded = [(number, done) for number, done in enumerate(prepared) if done.pieces is not None]
+        embedded = [(number, done.views) for number, done in enumerate(prepared) if done.views is not None]
         if embedded:
-            pieces = [done.pieces for _, done in embedded if done.pieces is not None]
-            heads = [done.head for _, done in embedded]
-            for (number, _), embedding in zip(embedded, embed_views(self.encoder, pieces, heads)):
+            vectors = embed_cut_views(self.encoder, [views for _, views in embedded])
+            for (number, _), embedding in zip(embedded, vectors):
                 embeddings[number] = embedding
         return [(done.full_text, embedding, done.features) for done, embedding in zip(prepared, embeddings)]
 
