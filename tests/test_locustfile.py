@@ -29,6 +29,7 @@ from helpers import (
     PYTHON_RESUME,
     SETTINGS,
     make_workspace,
+    stop_workspace,
 )
 
 from cerebro_serve.services.keys import KeyRing, new_key
@@ -141,9 +142,7 @@ def load_site(batcher, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     workspace = make_workspace(store, batcher, directory / "indexes", admin_key)
     for base_url in serve(workspace, SETTINGS.max_body_bytes, pages=False):
         yield base_url, _seed(base_url, admin_key, store, directory)
-    workspace.training.worker.stop()
-    workspace.fairness.worker.stop()
-    workspace.recorder.close()
+    stop_workspace(workspace)
     store.close()
 
 

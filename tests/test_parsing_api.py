@@ -8,7 +8,7 @@ import zipfile
 
 import msgspec
 import pytest
-from helpers import ENGLISH_RESUME, FRENCH_RESUME, SETTINGS, make_docx, make_pdf
+from helpers import ENGLISH_RESUME, FRENCH_RESUME, SETTINGS, make_docx, make_pdf, stop_workspace
 from hrflow import Hrflow
 
 from cerebro_serve.cli import gate_policy
@@ -215,7 +215,5 @@ def test_queued_files_survive_a_restart(workspace: Workspace, encoder, tmp_path,
             workspace.store.parsing_jobs.find_parsing(source, key="c" * 40).request is None
         )  # the file is dropped once parsed
     finally:
-        restarted.parsing.queue.stop()
+        stop_workspace(restarted)  # every thread of it, its fairness poller too, before the schema goes
         restarted.sandbox.close()
-        restarted.training.worker.stop()
-        restarted.recorder.close()
