@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cerebro_serve.logs import configure_logging
+from cerebro_serve.malloc_arenas import cap_arenas
 from cerebro_serve.native_threads import limit_request_threads
 from cerebro_serve.process_locks import try_lock
 from cerebro_serve.settings import Settings
@@ -120,6 +121,7 @@ def _print_copilot_links(workspace: Workspace, origin: str) -> None:
 
 
 def serve(settings: Settings, demo: bool) -> int:
+    cap_arenas(settings.malloc_arenas)  # before any thread allocates
     limit_request_threads(settings.request_threads)  # before FAISS and PyTorch load (and workers start)
     if settings.workers > 1:
         return serve_workers(settings, demo)
@@ -215,6 +217,7 @@ def worker_app() -> Litestar:
     data dir's leader lock runs the training and audit workers (when they run inside the server); every
     worker keeps its pools' indexes in step with the store."""
     settings = Settings.from_env()
+    cap_arenas(settings.malloc_arenas)
     configure_logging(settings.log_format)
     limit_request_threads(settings.request_threads)
     # The lock's descriptor is never closed: this worker leads until it ends.

@@ -82,6 +82,11 @@ class Settings:
         "CEREBRO_REQUEST_THREADS",
         "threads the native libraries (FAISS, BLAS) use in one request; the encoder and index builds use every core",
     )
+    malloc_arenas: int = setting(
+        2,
+        "CEREBRO_MALLOC_ARENAS",
+        "glibc malloc arenas the server's threads share (0: glibc's default, 8 per core; MALLOC_ARENA_MAX wins)",
+    )
     encoder_nice: int = setting(
         10,
         "CEREBRO_ENCODER_NICE",
