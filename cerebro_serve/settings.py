@@ -83,7 +83,7 @@ class Settings:
         "threads the native libraries (FAISS, BLAS) use in one request; the encoder and index builds use every core",
     )
     malloc_arenas: int = setting(
-        2,
+        0,
         "CEREBRO_MALLOC_ARENAS",
         "glibc malloc arenas the server's threads share (0: glibc's default, 8 per core; MALLOC_ARENA_MAX wins)",
     )
