@@ -74,9 +74,7 @@ class Embedded:
 
 @dataclass(frozen=True, slots=True)
 class _Prepared:
-    pieces: list[str]
-    owners: list[int]
-    piece_tokens: list[int]
+    cut: Pieces
     texts: int
     tokenize_ms: float
 
@@ -96,7 +94,7 @@ class _Request:
 
     @property
     def untaken(self) -> bool:
-        return self.next_piece < len(self.prepared.pieces)
+        return self.next_piece < len(self.prepared.cut.pieces)
 
 
 @dataclass
@@ -196,7 +194,7 @@ class DynamicBatcher:
         if not pieces.pieces:
             return np.empty((0, self.dimension), dtype=np.float32)
         self._check_count()
-        return self._wait(_Prepared(pieces.pieces, pieces.owners, pieces.tokens, pieces.texts, 0.0))
+        return self._wait(_Prepared(pieces, pieces.texts, 0.0))
 
     def _wait(self, prepared: _Prepared) -> np.ndarray:
         future = asyncio.run_coroutine_threadsafe(self._submit(prepared), self._loop)
@@ -260,8 +258,8 @@ class DynamicBatcher:
     def _prepare(self, texts: list[str]) -> _Prepared:
         """Chunk and count on the caller's thread, so a long text never stalls the loop forming batches."""
         start = time.perf_counter()
-        pieces, owners, tokens = self.encoder.prepare(texts)
-        return _Prepared(pieces, owners, tokens, len(texts), (time.perf_counter() - start) * 1000)
+        cut = Pieces(*self.encoder.prepare(texts))
+        return _Prepared(cut, len(texts), (time.perf_counter() - start) * 1000)
 
     def _check_count(self) -> None:
         if self._closing:
@@ -298,18 +296,18 @@ class DynamicBatcher:
         self._loop.close()
 
     async def _submit(self, prepared: _Prepared) -> Embedded:
-        if not prepared.pieces:  # no texts: nothing to batch
+        if not prepared.cut.pieces:  # no texts: nothing to batch
             return Embedded(np.empty((0, self.dimension), dtype=np.float32), Timings(0.0, 0.0, 0.0, 0))
         self._check_count()
-        wait = self._delay_seconds(sum(prepared.piece_tokens))
+        wait = self._delay_seconds(sum(prepared.cut.tokens))
         if wait > self.max_queue_seconds:
             self.stats.rejected += 1
             raise QueueFull(
                 f"queued work would delay this request {wait:.0f} s (limit {self.max_queue_seconds:g} s)",
                 wait - self.max_queue_seconds,
             )
-        vectors = np.empty((len(prepared.pieces), self.dimension), dtype=np.float32)
-        request = _Request(prepared, self._loop.create_future(), vectors, sum(prepared.piece_tokens))
+        vectors = np.empty((len(prepared.cut.pieces), self.dimension), dtype=np.float32)
+        request = _Request(prepared, self._loop.create_future(), vectors, sum(prepared.cut.tokens))
         self._admit(request)
         self._pending.append(request)
         self.stats.requests += 1
@@ -363,7 +361,7 @@ class DynamicBatcher:
             for request in self._pending:
                 if not request.untaken:
                     continue
-                cost = request.prepared.piece_tokens[request.next_piece]
+                cost = request.prepared.cut.tokens[request.next_piece]
                 if batch and tokens + cost > self.max_batch_tokens:
                     full = True
                     break
@@ -380,7 +378,7 @@ class DynamicBatcher:
 
     async def _run_batch(self, batch: list[tuple[_Request, int]]) -> None:
         taken = time.perf_counter()
-        pieces = [request.prepared.pieces[piece] for request, piece in batch]
+        pieces = [request.prepared.cut.pieces[piece] for request, piece in batch]
         try:
             vectors = await self._loop.run_in_executor(self._inference, self.encoder.encode_pieces, pieces)
         except Exception as error:  # noqa: BLE001 - every caller in the batch gets the encoder's error
@@ -391,7 +389,7 @@ class DynamicBatcher:
                     self._pending.remove(request)
             return
         seconds = time.perf_counter() - taken
-        tokens = sum(request.prepared.piece_tokens[piece] for request, piece in batch)
+        tokens = sum(request.prepared.cut.tokens[piece] for request, piece in batch)
         self._measure(tokens, len(pieces), seconds)
         for (request, piece), vector in zip(batch, vectors):
             request.vectors[piece] = vector
@@ -400,7 +398,7 @@ class DynamicBatcher:
         for request in dict.fromkeys(request for request, _ in batch):
             request.inference_ms += seconds * 1000
             request.batch_pieces = max(request.batch_pieces, len(pieces))
-            if request.encoded == len(request.prepared.pieces) and not request.future.done():
+            if request.encoded == len(request.prepared.cut.pieces) and not request.future.done():
                 finished = self._finish(request)
                 request.future.set_result(finished)
                 self.stats.texts += request.prepared.texts
@@ -430,5 +428,5 @@ class DynamicBatcher:
             request.inference_ms,
             request.batch_pieces,
         )
-        pooled = self.encoder.pool(prepared.pieces, prepared.owners, request.vectors, prepared.texts)
+        pooled = self.encoder.pool(prepared.cut.pieces, prepared.cut.owners, request.vectors, prepared.texts)
         return Embedded(pooled, timings)

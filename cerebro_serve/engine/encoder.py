@@ -81,9 +81,6 @@ class PooledEncoder(ABC):
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.maximum(norms, 1e-12)
 
-    def head(self, text: str, tokens: int) -> str:
-        return self.head_cutter().cut_heads([text], [tokens]).pieces[0]
-
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.embed_cut(self.prepare(texts))
 

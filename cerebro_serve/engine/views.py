@@ -169,10 +169,9 @@ def embed_views(
     (records, len(VIEWS), dim): edited copies embed only what the edit changed."""
     cutter = encoder.head_cutter()
     cuts = [cut_views(cutter, texts, tokens) for texts, tokens in zip(views, heads, strict=True)]
-    kept = None if known is None else np.array(known, dtype=np.float32)
-    if kept is not None:
-        for record, texts in enumerate(views):
-            for view, text in enumerate(texts):
-                if text is not None and view not in cuts[record].slots:
-                    kept[record, view] = 0.0  # an edit emptied this view
-    return embed_cut_views(encoder, cuts, kept)
+    out = embed_cut_views(encoder, cuts, known)
+    for record, texts in enumerate(views):
+        for view, text in enumerate(texts):
+            if text is not None and view not in cuts[record].slots:
+                out[record, view] = 0.0  # an empty view (an edit may have emptied it)
+    return out
