@@ -5,8 +5,8 @@ a thread frees stays in its arena, reused only by the threads that share it: a s
 threads each touch large temporaries (a thousand candidates' features, a page's JSON) holds every arena's
 peak at once, and its resident memory fills for a quarter of an hour or more before it levels off.
 Sharing two arenas keeps that fill under half, but the threads then wait on each other's allocations
-(the encoder's among them): measured on 2 cores, scoring p99 85 against 59 ms (bench/RESULTS.md, the
-soaks). So glibc's default stays the default, and the cap is an operator's choice of memory over tail.
+(the encoder's among them): measured on 2 cores, scoring p99 85 against 59 ms (bench/RESULTS.md,
+"Malloc arenas"). So glibc's default stays the default, and the cap is an operator's choice of memory over tail.
 """
 
 from __future__ import annotations

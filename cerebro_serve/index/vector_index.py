@@ -29,7 +29,8 @@ EXACT_SUBSET_MAX_ROWS = 20_000
 # (bench/RESULTS.md, "Scoring at scale").
 DEFAULT_NPROBE = 64
 # Lists per IVF, times sqrt(rows): twice FAISS's floor, so the 64 probes scan half as many vectors
-# (retrieve 2.0 against 4.0 ms at 1M) for the same candidates (bench/RESULTS.md, "Scoring at scale").
+# (candidates in 2.0 against 4.0 ms at 1M) for the same candidates (bench/RESULTS.md, "The 1M pool
+# over HTTP").
 LISTS_PER_SQRT_ROW = 2
 MAX_LISTS = 16_384
 
