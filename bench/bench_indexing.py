@@ -12,10 +12,20 @@ ratios are against the mean of the two, since this VM's speed drifts over minute
 resumes there cycles through them again (as new records). The two do different amounts of work; the
 ratio says what a complete, durable indexing costs against the bare model. Each path has a batcher and
 a store of its own. Tokens per profile: what the model read (a batcher observer counts every forward
-pass). Usage:
+pass). This process's CPU per profile (every thread of it, not the preparation workers): what the
+importing process itself costs, which bounds a GPU node's import once the model and the workers keep up.
+Usage:
 
     .venv/bin/python -m bench.bench_indexing [--count 300] [--backend torch|onnx] [--precision auto]
         [--device cpu|cuda] [--model DIR] [--paths callers,batches,import] [--import-workers N]
+        [--forward-stand-in] [--store postgresql://USER@HOST:PORT/DATABASE]
+
+`--store`: a PostgreSQL database each path stores into (in a schema of its own, dropped afterwards)
+instead of a fresh SQLite file.
+
+`--forward-stand-in` replaces our model's forward pass with nothing (its pieces are still tokenized as the
+backend tokenizes them, in batches of 32; the vectors are random): what the pipeline around the model
+costs, the ceiling a fast GPU would meet. The baseline still runs the real model.
 
 `CEREBRO_*` variables (CEREBRO_BACKEND, CEREBRO_EMBED_MAX_CHARS, CEREBRO_BATCH_TOKENS...) apply as they
 would to the server.
@@ -28,14 +38,18 @@ import csv
 import json
 import os
 import platform
+import secrets
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import sqlalchemy as sa
 from sentence_transformers import SentenceTransformer
+from transformers import AutoTokenizer
 
 from bench.devdata import LIVECAREER
 from cerebro_serve.cli import gate_policy, open_batcher
@@ -53,6 +67,23 @@ from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
 PATHS = ("callers", "batches", "import")
+
+
+class ForwardStandIn:
+    """`encode_pieces` without the model: the pieces tokenized as the backend would (padded batches of 32,
+    truncated to the window), then random unit vectors."""
+
+    def __init__(self, model_dir: Path, dimension: int, window: int) -> None:
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.dimension = dimension
+        self.window = window
+        self.random = np.random.default_rng(0)
+
+    def __call__(self, pieces: Sequence[str]) -> np.ndarray:
+        for start in range(0, len(pieces), 32):
+            self.tokenizer(list(pieces[start : start + 32]), padding=True, truncation=True, max_length=self.window)
+        vectors = self.random.standard_normal((len(pieces), self.dimension)).astype(np.float32)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 @dataclass(eq=False)  # observers are held in a weak set, by identity
@@ -90,6 +121,10 @@ def main() -> None:
     parser.add_argument(
         "--import-workers", type=int, default=settings.import_workers, help="-1: as the server (every core but two)"
     )
+    parser.add_argument(
+        "--forward-stand-in", action="store_true", help="our model's forward pass replaced by nothing (see above)"
+    )
+    parser.add_argument("--store", help="a PostgreSQL URL (default: an SQLite file per path)")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     workers = default_workers() if args.import_workers < 0 else args.import_workers
@@ -101,6 +136,9 @@ def main() -> None:
     texts = [texts[number % len(texts)] for number in range(args.count)]
     baseline_model = SentenceTransformer(str(resolve_model_dir(args.model)[1]), device=args.device)
     encoder = load_encoder(args.model, args.device, args.precision, args.backend, settings.model_cache_dir)
+    if args.forward_stand_in:
+        model_dir = resolve_model_dir(args.model)[1]
+        encoder.encode_pieces = ForwardStandIn(model_dir, encoder.dimension, baseline_model.max_seq_length)
     default_lexicon()  # loaded once per server, not per record
     baseline_model.encode(texts[:8])  # warm-up, as ours is warmed by its first batches
 
@@ -110,7 +148,7 @@ def main() -> None:
         return len(texts) / (time.perf_counter() - start)
 
     baselines = [baseline()]
-    results: dict[str, tuple[float, ModelWork, int]] = {}
+    results: dict[str, tuple[float, ModelWork, int, float]] = {}
     labels = {
         "callers": "8 callers, 1 profile each",
         "batches": "1 caller, batches of 50",
@@ -130,7 +168,7 @@ def main() -> None:
         batcher.observe(work)
         with tempfile.TemporaryDirectory() as directory:
             workspace = Workspace(
-                SqlStore(f"sqlite:///{Path(directory) / 'bench.db'}"),
+                SqlStore(schema_url(args.store) if args.store else f"sqlite:///{Path(directory) / 'bench.db'}"),
                 batcher,
                 Path(directory) / "indexes",
                 new_key(),
@@ -144,11 +182,14 @@ def main() -> None:
             lines = Path(directory) / "profiles.jsonl"
             lines.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
             source = workspace.pools.create(PROFILE, PoolCreate(name=label)).key
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             refused = run(workspace, source, lines)
-            results[label] = (len(texts) / (time.perf_counter() - start), work, refused)
+            rate = len(texts) / (time.perf_counter() - start)
+            results[label] = (rate, work, refused, (time.process_time() - cpu_start) * 1000 / len(texts))
             workspace.close()
         batcher.close()
+        if args.store:
+            drop_schemas(args.store)
     baselines.append(baseline())
     reference = sum(baselines) / 2
     machine = f"{cpu_name()} ({os.cpu_count()} cores)"
@@ -159,27 +200,65 @@ def main() -> None:
     print(
         f"{len(texts)} livecareer resumes; {args.model} on {machine}; ours: {args.backend}, {encoder.precision}, "
         f"each view read up to {settings.embed_max_chars:,} characters"
+        + ("; OUR FORWARD PASS REPLACED BY NOTHING (--forward-stand-in)" if args.forward_stand_in else "")
     )
-    print("| path | profiles/s | vs baseline | model tokens per profile |")
-    print("|---|---|---|---|")
+    print("| path | profiles/s | vs baseline | model tokens per profile | this process's CPU per profile |")
+    print("|---|---|---|---|---|")
     print(
         "| sentence-transformers `encode(texts)`, defaults (PyTorch fp32, batch 32, cut at 256 tokens, nothing "
-        f"stored), before / after ours | {baselines[0]:.2f} / {baselines[1]:.2f} | 1.00x | at most 256 |"
+        f"stored), before / after ours | {baselines[0]:.2f} / {baselines[1]:.2f} | 1.00x | at most 256 | |"
     )
-    for label, (rate, work, refused) in results.items():
+    for label, (rate, work, refused, cpu_ms) in results.items():
         retried = f" ({refused} answers 429, retried)" if refused else ""
         print(
             f"| cerebro indexing, {label}{retried} | {rate:.2f} | {rate / reference:.2f}x | "
             f"{work.tokens / len(texts):.0f} ({work.pieces / len(texts):.1f} pieces in {work.batches} batches; "
-            f"model {work.tokens / max(work.seconds, 1e-9):.0f} tokens/s) |"
+            f"model {work.tokens / max(work.seconds, 1e-9):.0f} tokens/s) | {cpu_ms:.2f} ms |"
         )
     if args.out is not None:
         measured = {
-            label: {"profiles_per_s": rate, "ratio": rate / reference, "tokens": work.tokens, "batches": work.batches}
-            for label, (rate, work, _) in results.items()
+            label: {
+                "profiles_per_s": rate,
+                "ratio": rate / reference,
+                "tokens": work.tokens,
+                "batches": work.batches,
+                "process_cpu_ms_per_profile": cpu_ms,
+            }
+            for label, (rate, work, _, cpu_ms) in results.items()
         }
-        summary = {"machine": machine, "profiles": len(texts), "baseline_profiles_per_s": baselines, "ours": measured}
+        summary = {
+            "machine": machine,
+            "forward_stand_in": args.forward_stand_in,
+            "store": "postgresql" if args.store else "sqlite",
+            "profiles": len(texts),
+            "baseline_profiles_per_s": baselines,
+            "ours": measured,
+        }
         args.out.write_text(json.dumps(summary, indent=2))
+
+
+SCHEMA_PREFIX = "cerebro_bench_indexing_"
+
+
+def _admin(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
+
+def schema_url(url: str) -> str:
+    """`url` with a fresh schema of its own first on the search path."""
+    schema = f"{SCHEMA_PREFIX}{secrets.token_hex(4)}"
+    with _admin(url).begin() as connection:
+        connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def drop_schemas(url: str) -> None:
+    with _admin(url).begin() as connection:
+        schemas = connection.execute(
+            sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"), {"prefix": f"{SCHEMA_PREFIX}%"}
+        ).scalars()
+        for schema in list(schemas):
+            connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def _concurrent(workspace: Workspace, source: str, texts: list[str]) -> int:
