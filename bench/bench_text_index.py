@@ -40,12 +40,16 @@ def _insert(engine: sa.Engine, texts: list[str]) -> None:
     statement = sa.text("INSERT INTO records (search_text, body) VALUES (:text, :body)")
     for start in range(0, len(texts), BATCH):
         with engine.begin() as connection:
-            connection.execute(statement, [{"text": text, "body": text.encode()} for text in texts[start : start + BATCH]])
+            connection.execute(
+                statement, [{"text": text, "body": text.encode()} for text in texts[start : start + BATCH]]
+            )
 
 
 def _insert_from(connections: int) -> Loader:
     def load(engine: sa.Engine, texts: list[str]) -> None:
-        threads = [threading.Thread(target=_insert, args=(engine, texts[part::connections])) for part in range(connections)]
+        threads = [
+            threading.Thread(target=_insert, args=(engine, texts[part::connections])) for part in range(connections)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -75,7 +79,9 @@ def main() -> None:
         raise SystemExit(f"{LIVECAREER} not found: this benchmark needs the development data in ../shared")
     csv.field_size_limit(1 << 30)
     with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [row["Resume_text_pypdf"].casefold() for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+        texts = [
+            row["Resume_text_pypdf"].casefold() for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()
+        ]
     texts = [texts[number % len(texts)] for number in range(args.count)]
     print(f"{len(texts)} livecareer resumes, batches of {BATCH}, one transaction each; ms per record")
     print("| store | connections | no index | trigram index | the index's cost |")

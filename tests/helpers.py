@@ -57,8 +57,9 @@ def make_sandbox(**overrides: Any) -> DocumentSandbox:
     return DocumentSandbox(**{"timeout_seconds": SETTINGS.parse_timeout_seconds, **overrides})
 
 
-def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: str) -> Workspace:
-    """A workspace on the server's default settings, as the CLI wires one."""
+def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: str, **options: Any) -> Workspace:
+    """A workspace on the server's default settings, as the CLI wires one (`options`: more of its
+    keyword arguments)."""
     return Workspace(
         store,
         encoder,
@@ -69,6 +70,7 @@ def make_workspace(store: SqlStore, encoder: Any, index_dir: Path, admin_key: st
         audit_retention_days=SETTINGS.audit_retention_days,
         release_gate=gate_policy(SETTINGS),
         index_sharing=IndexSharing(SETTINGS.index_sync_seconds, SETTINGS.index_snapshot_changes),
+        **options,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,40 @@ def _live_positions(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     counts = counts.astype(np.int64)
     shift = np.repeat(starts.astype(np.int64) - _compact_starts(counts), counts)
     return shift + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class TermStatistics:
+    """BM25's statistics of a pool: documents per term bucket, documents, and their lengths summed (content
+    words: whole numbers, so sums are exact in any order). A pool split in shards scores each shard's
+    candidates with the whole pool's statistics (the shards' summed), so its scores are one node's."""
+
+    df: np.ndarray  # int32, TERM_BUCKETS
+    docs: int
+    length_sum: float
+
+    @classmethod
+    def of(cls, columns: ColumnArrays) -> TermStatistics:
+        return cls(columns.term_df, columns.term_docs, float(columns.term_length[: columns.rows].sum(dtype=np.float64)))
+
+    @classmethod
+    def summed(cls, parts: Sequence[TermStatistics]) -> TermStatistics:
+        df = np.zeros(TERM_BUCKETS, dtype=np.int32)
+        for part in parts:
+            df += part.df
+        return cls(df, sum(part.docs for part in parts), sum(part.length_sum for part in parts))
+
+    @staticmethod
+    def mean_of(lengths: np.ndarray) -> float:
+        """The mean record length BM25 normalises by (at least 1), summed in float64 as `of` sums."""
+        return max(1.0, float(lengths.sum(dtype=np.float64)) / len(lengths)) if len(lengths) else 1.0
+
+    def mean_length(self) -> float:
+        return max(1.0, self.length_sum / self.docs) if self.docs else 1.0
+
+    def applied_to(self, columns: ColumnArrays) -> ColumnArrays:
+        """The columns as scoring reads them with these statistics in place of their own."""
+        return dataclasses.replace(columns, term_df=self.df, term_docs=self.docs, mean_length=self.mean_length())
 
 
 def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +311,7 @@ class FeatureColumns:
         """BM25's average record length, recomputed after writes only (an O(rows) pass: 0.4 ms at 1M,
         too much for every query)."""
         if self._mean_length is None:
-            self._mean_length = max(1.0, float(self.term_length[: self.rows].mean())) if self.rows else 1.0
+            self._mean_length = TermStatistics.mean_of(self.term_length[: self.rows])
         return self._mean_length
 
     def snapshot(self) -> ColumnArrays:
@@ -484,5 +519,5 @@ def with_record_replaced(
         np.add.at(term_df, np.asarray(features.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
         lengths = pool.term_length[: pool.rows].copy()
         lengths[row] = features.length
-        mean_length = max(1.0, float(lengths.mean()))  # as FeatureColumns computes it
+        mean_length = TermStatistics.mean_of(lengths)
     return dataclasses.replace(edited, term_df=term_df, term_docs=pool.term_docs, mean_length=mean_length)

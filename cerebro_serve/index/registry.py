@@ -16,6 +16,7 @@ import numpy as np
 from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.index import snapshots
 from cerebro_serve.index.columns import FeatureColumns
+from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.snapshots import Generation
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.process_locks import try_lock
@@ -123,11 +124,14 @@ class IndexRegistry:
         dimension: int,
         ann_min_rows: int = ANN_MIN_ROWS,
         accelerator: str | None = None,
+        shard: Shard | None = None,
     ) -> None:
         """`accelerator`: a device for exact search by the Triton kernel (GPU nodes); None: CPU, FAISS.
-        `directory`: where generations of index files are published and mapped from (None: memory only)."""
+        `directory`: where generations of index files are published and mapped from (None: memory only).
+        `shard`: index only that shard's records of each pool (a cluster's shard); None: every record."""
         self.store = store
         self.accelerator = accelerator
+        self.shard = shard
         self.model = model
         self.dimension = dimension
         self.ann_min_rows = ann_min_rows
@@ -269,7 +273,10 @@ class IndexRegistry:
 
     def _pool_dir(self, pool_key: str) -> Path:
         assert self._directory is not None
-        return self._directory / pool_key
+        return self._directory / (pool_key if self.shard is None else f"{pool_key}.{self.shard.name()}")
+
+    def _holds(self, record_id: int) -> bool:
+        return self.shard is None or self.shard.holds(record_id)
 
     def _published(self, pool_key: str) -> Generation | None:
         return snapshots.current(self._pool_dir(pool_key)) if self._directory is not None else None
@@ -310,7 +317,8 @@ class IndexRegistry:
             return True
         changes = self.store.records.changes_since(pool_key, index.revision)
         current: list[Described] = []
-        for row in changes.written:
+        written = [row for row in changes.written if self._holds(row.id)]
+        for row in written:
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 return False
             current.append((row, self.views(row.embedding), RecordFeatures.decode(row.features)))
@@ -319,7 +327,7 @@ class IndexRegistry:
                 row.id, row.created_at_us, row.updated_at_us, views, features, row.tags, None, not row.archived
             )
         for record_id in changes.erased:
-            index.clear(record_id)
+            index.clear(record_id)  # a record this index never held: nothing to clear
         if changes.erased:  # files published before may hold those records' vectors: publish again
             self._erased_since_saved.add(pool_key)
         index.vectors.revision = max(index.revision, reached)
@@ -345,6 +353,8 @@ class IndexRegistry:
         stale: list[IndexRow] = []
         revision = self.store.pools.pool_revision(pool_key)  # read first: later writes are caught up
         for row in self.store.records.index_rows(pool_key):
+            if not self._holds(row.id):
+                continue
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue

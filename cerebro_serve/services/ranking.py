@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cerebro_serve.cluster.pool_shards import PoolShards
+from cerebro_serve.cluster.shard_ranking import ShardRequest, merge
 from cerebro_serve.engine import Encoder
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
@@ -64,7 +66,7 @@ class Hits:
     """One pool's part of a ranking: by relevance (best first, scored) or every allowed row (by date)."""
 
     pool_key: str
-    rows: np.ndarray
+    rows: np.ndarray | None  # in this process's index of the pool; None when its shards ranked it
     record_ids: np.ndarray
     scores: np.ndarray | None
     total: int
@@ -84,7 +86,9 @@ class RankingService:
         recorder: ScoringRecorder,
         anchors: Anchors,
         explanations: ExplanationService,
+        shards: PoolShards | None = None,
     ) -> None:
+        """`shards`: rank pools by relevance in shards (a cluster's) rather than in this process's index."""
         self.store = store
         self.records = records
         self.encoder = encoder
@@ -95,6 +99,7 @@ class RankingService:
         self.recorder = recorder
         self.anchors = anchors
         self.explanations = explanations
+        self.shards = shards
 
     def score_profiles(self, query: ProfilesScoringQuery) -> Page:
         resolved = self._scoring_algorithm(query)
@@ -274,6 +279,8 @@ class RankingService:
         by_relevance: bool,
         query: Filtering,
     ) -> Hits:
+        if self.shards is not None and by_relevance and anchor is not None:
+            return self._rank_in_shards(self.shards, pool_key, row_filter, anchor, wanted, threshold, query)
         index = self.records.pool_index(pool_key)
         columns = index.columns.snapshot()
         with stage("mask"):
@@ -307,15 +314,47 @@ class RankingService:
         total = ranked.passed if threshold is not None else allowed
         return Hits(pool_key, rows, columns.record_ids[rows], ranked.scores, total)
 
+    def _rank_in_shards(
+        self,
+        shards: PoolShards,
+        pool_key: str,
+        row_filter: RowFilter,
+        anchor: Anchor,
+        wanted: int,
+        threshold: float | None,
+        query: Filtering,
+    ) -> Hits:
+        """`_rank_pool`'s answer by relevance, from the pool's shards: the same records, order and scores
+        (shard_ranking.py says when)."""
+        scoring = anchor.query is not None and anchor.algorithm is not None
+        depth = None if query.order_by == "asc" else max(RERANK_DEPTH, wanted) if scoring else wanted
+        statistics = shards.statistics(pool_key) if scoring else None
+        request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm, statistics)
+        with stage("retrieve"):
+            found = merge(shards.rank(pool_key, request), depth)
+        if depth is None:  # worst first: every allowed row is scored, as one node does
+            wanted = len(found.record_ids)
+        if found.scores is None:
+            scores = self.calibration(found.similarities)
+            kept = scores >= threshold if threshold is not None else np.ones(len(scores), dtype=bool)
+            total = int(np.count_nonzero(kept)) if threshold is not None else found.allowed
+            return Hits(pool_key, None, found.record_ids[kept], scores[kept], total)
+        order = np.lexsort((found.record_ids, -found.scores))
+        order = order[found.scores[order] >= (threshold or 0.0)]
+        total = len(order) if threshold is not None else found.allowed
+        order = order[:wanted]
+        return Hits(pool_key, None, found.record_ids[order], found.scores[order], total)
+
     def _scores_at(self, parts: list[Hits], positions: np.ndarray, anchor: Anchor) -> np.ndarray:
         """Scores of a page ordered by date: positions index the parts' hits laid end to end."""
         scores = np.zeros(len(positions), dtype=np.float32)
-        bounds = np.cumsum([0] + [len(part.rows) for part in parts])
+        bounds = np.cumsum([0] + [len(part.record_ids) for part in parts])
         for number, part in enumerate(parts):
             mine = np.flatnonzero((positions >= bounds[number]) & (positions < bounds[number + 1]))
             if not len(mine):
                 continue
             index = self.records.pool_index(part.pool_key)
+            assert part.rows is not None, "pages by date are ranked in this process"
             rows = part.rows[positions[mine] - bounds[number]]
             sims = index.vectors.similarities(anchor.vector, rows)
             if anchor.query is None or anchor.algorithm is None:

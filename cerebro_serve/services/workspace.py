@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from cerebro_serve.cluster.pool_shards import PoolShards
 from cerebro_serve.engine import Encoder, kernels
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index import IndexRegistry
@@ -58,13 +59,15 @@ class Workspace:
         training_worker: bool = True,
         index_sharing: IndexSharing | None = None,
         import_workers: int = 0,
+        shards: PoolShards | None = None,
     ) -> None:
         """`embed_max_chars`: how much of each view of a record the encoder reads. `audit_retention_days`:
         how long the audit trail keeps events. `release_gate`: when a trained version is held for review.
         `training_worker`: run queued trainings on a thread of this process (False: a separate
         `cerebro-serve worker` runs them). `index_sharing`: keep the pools' indexes in step with writes
         from other processes and publish their files (None: this process is the only writer). `import_workers`:
-        processes preparing records ahead of the encoder in a bulk import (0: none)."""
+        processes preparing records ahead of the encoder in a bulk import (0: none). `shards`: where the pools'
+        shards rank them by relevance (None: this process's indexes)."""
         self.store = store
         self.encoder = encoder
         self.keys = KeyRing(store, admin_key)
@@ -107,6 +110,7 @@ class Workspace:
             self.recorder,
             anchors,
             self.explanations,
+            shards,
         )
         self.sandbox = sandbox
         self.parsing = ParsingService(self.records, self.sandbox, default_lexicon)

@@ -1,0 +1,85 @@
+"""One pool's ranking, computed in shards and merged into one node's answer.
+
+One node ranks a pool in two stages: the `depth` rows nearest the anchor (among those the filters
+allow), then the re-ranker's scores for them. In shards, each shard answers with its own `depth` nearest,
+their similarities and, when an algorithm scores, their scores under the whole pool's BM25 statistics
+(`TermStatistics`, the shards' summed); the merge keeps the `depth` nearest of them all, which are the
+rows one node would have re-ranked wherever the first stage is exact (a shard's nearest include every
+one of its rows among the pool's nearest), with the scores one node gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cerebro_serve.index.columns import TermStatistics
+from cerebro_serve.index.filters import RowFilter, row_mask
+from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.rerank import QueryFeatures, rerank
+
+
+@dataclass(frozen=True, slots=True)
+class ShardRequest:
+    """What every shard of a pool ranks: the anchor's vector and (to score) its features and algorithm,
+    the filters, how many nearest rows to return (None: every allowed row, as ranking worst first needs),
+    and the pool's statistics the scores use."""
+
+    vector: np.ndarray
+    row_filter: RowFilter
+    depth: int | None
+    query: QueryFeatures | None = None
+    algorithm: Algorithm | None = None
+    statistics: TermStatistics | None = None
+
+    @property
+    def scores(self) -> bool:
+        return self.query is not None and self.algorithm is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ShardHits:
+    """A shard's (or, merged, the pool's) nearest rows: their record ids, similarities and scores (None
+    when nothing scores), and how many of the shard's rows the filters allow."""
+
+    record_ids: np.ndarray
+    similarities: np.ndarray
+    scores: np.ndarray | None
+    allowed: int
+
+
+def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
+    """This shard's answer to the request, from its index."""
+    columns = index.columns.snapshot()
+    mask = row_mask(columns, request.row_filter)
+    allowed = int(np.count_nonzero(mask))
+    if request.depth is None:
+        rows = np.flatnonzero(mask)
+        similarities = index.vectors.similarities(request.vector, rows)
+    elif allowed:
+        found = index.vectors.search(request.vector, min(request.depth, allowed), mask)
+        rows, similarities = found.rows, found.similarities
+    else:
+        rows, similarities = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    scores = None
+    if request.scores:
+        assert request.query is not None and request.algorithm is not None  # `scores` says so
+        scoring = request.statistics.applied_to(columns) if request.statistics is not None else columns
+        ranked = rerank(scoring, request.query, request.algorithm, rows, similarities, len(rows), -np.inf)
+        scores = np.empty(len(rows), dtype=np.float32)
+        scores[ranked.positions] = ranked.scores
+    return ShardHits(columns.record_ids[rows], similarities, scores, allowed)
+
+
+def merge(parts: Sequence[ShardHits], depth: int | None) -> ShardHits:
+    """The `depth` nearest of every shard's rows (all of them when None), nearest first, equal
+    similarities in record id order."""
+    ids = np.concatenate([part.record_ids for part in parts]) if parts else np.empty(0, dtype=np.int64)
+    similarities = np.concatenate([part.similarities for part in parts]) if parts else np.empty(0, dtype=np.float32)
+    order = np.lexsort((ids, -similarities))[:depth]
+    scored = [part.scores for part in parts if part.scores is not None]
+    scores = np.concatenate(scored)[order] if parts and len(scored) == len(parts) else None
+    return ShardHits(ids[order], similarities[order], scores, sum(part.allowed for part in parts))

@@ -1,0 +1,202 @@
+"""Pools in shards: a record's shard is a stable hash of its id, a shard's index holds exactly its records
+and follows the store's writes, and ranking in shards answers as one node does (the same records in the
+same order, scores equal to float32 rounding) for scoring both ways, searching, filters, thresholds,
+pages and worst-first."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pytest
+from helpers import make_workspace, stop_workspace
+
+from cerebro_serve.cluster.pool_shards import LocalShards
+from cerebro_serve.engine.views import vectors_tag
+from cerebro_serve.index.shards import Shard, shard_numbers
+from cerebro_serve.objects import JOB, PROFILE, Job, Profile
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.queries import (
+    JobsScoringQuery,
+    PoolCreate,
+    ProfilesScoringQuery,
+    ProfilesSearchingQuery,
+    RecordLookup,
+)
+from cerebro_serve.store import SqlStore
+
+SHARDS = 3
+SKILLS = ["Python", "Django", "PostgreSQL", "Docker", "Kubernetes", "Java", "Spring", "React", "AWS", "Excel"]
+ROLES = ["Backend developer", "Data engineer", "Frontend developer", "Accountant", "DevOps engineer", "Nurse"]
+TEAMS = ["north", "south", "east"]
+
+
+def test_a_records_shard_is_a_stable_even_hash_of_its_id() -> None:
+    # Fixed for good: a release that moved records between shards would strand every index file.
+    assert shard_numbers(np.array([1, 2, 3, 4, 5, 1_000_000]), 8).tolist() == [5, 2, 0, 4, 4, 6]
+    counts = np.bincount(shard_numbers(np.arange(1, 40_001), 4), minlength=4)
+    assert counts.min() > 0.95 * 10_000 and counts.max() < 1.05 * 10_000
+    assert [Shard(n, 8).holds(1_000_000) for n in range(8)] == [n == 6 for n in range(8)]
+    with pytest.raises(ValueError, match="does not exist"):
+        Shard(3, 3)
+
+
+def _profile(number: int, rng: random.Random) -> Profile:
+    role = rng.choice(ROLES)
+    skills = rng.sample(SKILLS, rng.randint(1, 4))
+    years = rng.randint(0, 12)
+    return msgspec.convert(
+        {
+            "reference": f"p{number}",
+            "created_at": f"2026-{1 + number % 12:02d}-01T00:00:00+00:00",
+            "info": {"full_name": f"Person {number}", "summary": f"{role} who likes {' and '.join(skills)}."},
+            "experiences": [
+                {"title": role, "company": "Acme", "date_start": f"{2024 - years}-01-01", "date_end": "2024-01-01"}
+            ],
+            "skills": [{"name": name, "type": "hard"} for name in skills],
+            "tags": [{"name": "team", "value": TEAMS[number % len(TEAMS)]}],
+        },
+        Profile,
+    )
+
+
+def _job(number: int, rng: random.Random) -> Job:
+    role = ROLES[number % len(ROLES)]
+    skills = rng.sample(SKILLS, 3)
+    return msgspec.convert(
+        {
+            "reference": f"j{number}",
+            "name": role,
+            "summary": f"We need a {role.lower()} with {', '.join(skills)}.",
+            "requirements": f"{number + 1} years as a {role.lower()}.",
+            "skills": [{"name": name, "type": "hard"} for name in skills],
+        },
+        Job,
+    )
+
+
+@pytest.fixture
+def pools(workspace: Workspace) -> tuple[str, str]:
+    """A source of 60 profiles and a board of 6 jobs, varied in roles, skills, years, dates and teams."""
+    rng = random.Random(7)
+    source = workspace.pools.create(PROFILE, PoolCreate(name="people")).key
+    board = workspace.pools.create(JOB, PoolCreate(name="jobs")).key
+    workspace.records.index(PROFILE, source, [_profile(number, rng) for number in range(60)])
+    workspace.records.index(JOB, board, [_job(number, rng) for number in range(6)])
+    return source, board
+
+
+@pytest.fixture
+def sharded(store: SqlStore, workspace: Workspace, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
+    """A second workspace on the same store whose rankings come from the pools' shards."""
+    shards = LocalShards(store, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
+    other = make_workspace(store, workspace.encoder, tmp_path / "sharded-indexes", admin_key, shards=shards)
+    yield other
+    stop_workspace(other)
+
+
+def _answer(page: Any) -> tuple[list[str | None], list[float] | None, int]:
+    scores = None if page.predictions is None else [prediction[1] for prediction in page.predictions]
+    return [item.reference for item in page.items], scores, page.total
+
+
+def _assert_same(single: Any, sharded: Any) -> None:
+    references, scores, total = _answer(single)
+    sharded_references, sharded_scores, sharded_total = _answer(sharded)
+    assert references, "the query ranks nothing: it shows nothing"
+    assert sharded_references == references
+    assert sharded_total == total
+    if scores is None:
+        assert sharded_scores is None
+    else:
+        # Equal to float32 rounding: a shard's BLAS computes a similarity over fewer rows, in another order.
+        assert sharded_scores == pytest.approx(scores, rel=1e-6, abs=1e-7)
+
+
+PROFILE_QUERIES = [
+    {},
+    {"page": 2, "limit": 7},
+    {"score_threshold": 0.5},
+    {"order_by": "asc", "limit": 5},
+    {"tags_included": [[{"name": "team", "value": "north"}, {"name": "team", "value": "east"}]]},
+    {"tags_excluded": [{"name": "team", "value": "south"}], "created_at_min": "2026-04-01T00:00:00+00:00"},
+    {"text_keywords": ["python"]},
+    {"use_algorithm": False, "limit": 15},
+]
+
+
+@pytest.mark.parametrize("options", PROFILE_QUERIES, ids=lambda options: ",".join(options) or "plain")
+def test_profiles_scored_in_shards_as_on_one_node(workspace, sharded, pools, options) -> None:
+    source, board = pools
+    for job in range(0, 6, 2):
+        query = msgspec.convert(
+            {
+                "source_keys": [source],
+                "board_key": board,
+                "job_reference": f"j{job}",
+                "sort_by": "scoring",
+                "limit": 10,
+            }
+            | options,
+            ProfilesScoringQuery,
+        )
+        _assert_same(workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+
+
+@pytest.mark.parametrize("options", [{}, {"score_threshold": 0.3}, {"page": 2, "limit": 2}])
+def test_jobs_scored_in_shards_as_on_one_node(workspace, sharded, pools, options) -> None:
+    source, board = pools
+    for profile in range(0, 60, 13):
+        query = msgspec.convert(
+            {"board_keys": [board], "source_key": source, "profile_reference": f"p{profile}", "sort_by": "scoring"}
+            | options,
+            JobsScoringQuery,
+        )
+        _assert_same(workspace.ranking.score_jobs(query), sharded.ranking.score_jobs(query))
+
+
+def test_searching_in_shards_as_on_one_node(workspace, sharded, pools) -> None:
+    source, _ = pools
+    for keywords in (["developer"], ["accountant"], ["engineer", "acme"]):
+        query = msgspec.convert(
+            {"source_keys": [source], "text_keywords": keywords, "sort_by": "searching", "limit": 8},
+            ProfilesSearchingQuery,
+        )
+        _assert_same(workspace.ranking.search_profiles(query), sharded.ranking.search_profiles(query))
+
+
+def test_shards_hold_each_record_once_and_follow_writes(store, workspace, pools) -> None:
+    source, _ = pools
+    shards = LocalShards(store, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
+
+    def held() -> list[set[int]]:
+        parts = []
+        for registry in shards.registries:
+            columns = registry.open(source)[0].columns.snapshot()
+            parts.append(set(columns.record_ids[: columns.rows].tolist()))
+        return parts
+
+    def alive() -> set[int]:
+        ids = set()
+        for registry in shards.registries:
+            columns = registry.open(source)[0].columns.snapshot()
+            ids |= set(columns.record_ids[: columns.rows][columns.alive[: columns.rows]].tolist())
+        return ids
+
+    stored = set(workspace.records.pool_index(source).columns.snapshot().record_ids[:60].tolist())
+    parts = held()
+    assert set().union(*parts) == stored and sum(len(part) for part in parts) == len(stored)
+    assert all(parts), "60 records leave no shard of 3 empty"
+    for number, part in enumerate(parts):
+        assert all(Shard(number, SHARDS).holds(record_id) for record_id in part)
+
+    [added] = workspace.records.index(PROFILE, source, [_profile(60, random.Random(1))])
+    shards.statistics(source)  # catches every shard up with the store
+    assert added.id in alive() and sum(added.id in part for part in held()) == 1
+    workspace.records.archive(PROFILE, source, RecordLookup(reference="p60"), True)
+    shards.statistics(source)
+    assert added.id not in alive()
