@@ -68,7 +68,7 @@ lint: install
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet "pip-tools==7.6.2"
 	$(COMPILE) $(UPGRADE) -o requirements/serve.txt pyproject.toml
-	$(COMPILE) $(UPGRADE) --extra test --extra lint -c requirements/serve.txt -o requirements/test.txt pyproject.toml
+	$(COMPILE) $(UPGRADE) --extra test --extra lint --extra cluster -c requirements/serve.txt -o requirements/test.txt pyproject.toml
 	$(COMPILE) $(UPGRADE) --extra bench -c requirements/serve.txt -o requirements/bench.txt pyproject.toml
 
 # CI: the lock files must be what `make lock` makes of pyproject.toml today.

@@ -93,10 +93,11 @@ def pools(workspace: Workspace) -> tuple[str, str]:
 @pytest.fixture
 def sharded(store: SqlStore, workspace: Workspace, tmp_path: Path, admin_key: str) -> Iterator[Workspace]:
     """A second workspace on the same store whose rankings come from the pools' shards."""
-    shards = LocalShards(store, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
+    shards = LocalShards(store.url, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
     other = make_workspace(store, workspace.encoder, tmp_path / "sharded-indexes", admin_key, shards=shards)
     yield other
     stop_workspace(other)
+    shards.close()
 
 
 def _answer(page: Any) -> tuple[list[str | None], list[float] | None, int]:
@@ -171,18 +172,18 @@ def test_searching_in_shards_as_on_one_node(workspace, sharded, pools) -> None:
 
 def test_shards_hold_each_record_once_and_follow_writes(store, workspace, pools) -> None:
     source, _ = pools
-    shards = LocalShards(store, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
+    shards = LocalShards(store.url, vectors_tag(workspace.encoder.name), workspace.encoder.dimension, SHARDS)
 
     def held() -> list[set[int]]:
         parts = []
-        for registry in shards.registries:
+        for registry in (server.registry for server in shards.servers):
             columns = registry.open(source)[0].columns.snapshot()
             parts.append(set(columns.record_ids[: columns.rows].tolist()))
         return parts
 
     def alive() -> set[int]:
         ids = set()
-        for registry in shards.registries:
+        for registry in (server.registry for server in shards.servers):
             columns = registry.open(source)[0].columns.snapshot()
             ids |= set(columns.record_ids[: columns.rows][columns.alive[: columns.rows]].tolist())
         return ids
@@ -195,8 +196,11 @@ def test_shards_hold_each_record_once_and_follow_writes(store, workspace, pools)
         assert all(Shard(number, SHARDS).holds(record_id) for record_id in part)
 
     [added] = workspace.records.index(PROFILE, source, [_profile(60, random.Random(1))])
-    shards.statistics(source)  # catches every shard up with the store
+    for server in shards.servers:
+        server.index(source)  # caught up with the store
     assert added.id in alive() and sum(added.id in part for part in held()) == 1
     workspace.records.archive(PROFILE, source, RecordLookup(reference="p60"), True)
-    shards.statistics(source)
+    for server in shards.servers:
+        server.index(source)
     assert added.id not in alive()
+    shards.close()

@@ -1,8 +1,14 @@
 """Where a pool's shards are, as the front end sees them: something that answers a `ShardRequest` from
-every shard of a pool, and sums their statistics."""
+every shard of a pool, scored with the pool's statistics (every shard's summed).
+
+A shard is a `ShardServer`: one shard of every pool, its index built from the store and following the
+store's writes (it catches up before each answer, so a committed write is in the next ranking). In this
+process (`LocalShards`) or as Ray actors across a cluster (`cluster/ray_shards.py`).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Protocol
 
 from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest, rank_shard
@@ -14,45 +20,72 @@ from cerebro_serve.store import SqlStore
 
 
 class ShardNotReady(Exception):
-    """A shard cannot answer for a pool yet (its records need computing again, or it is catching up)."""
+    """A shard cannot answer for a pool (its records need computing again first)."""
+
+
+class ShardUnavailable(Exception):
+    """No replica of a shard answered: a ranking without it would be silently partial."""
+
+    def __init__(self, shard: Shard, reason: str) -> None:
+        super().__init__(f"{shard.name()} of the pool is unavailable ({reason})")
+        self.shard = shard
 
 
 class PoolShards(Protocol):
     count: int
 
-    def statistics(self, pool_key: str) -> TermStatistics:
-        """The pool's BM25 statistics, every shard's summed."""
+    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
+        """Every shard's answer, in shard order; scored (when the request scores) with the pool's
+        statistics."""
         ...
 
-    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
-        """Every shard's answer, in shard order."""
-        ...
+    def close(self) -> None: ...
+
+
+class ShardServer:
+    """One shard of every pool, on its own connection to the store (the truth it rebuilds from)."""
+
+    def __init__(self, store_url: str, model: str, dimension: int, shard: Shard, ann_min_rows: int = ANN_MIN_ROWS):
+        """`model`: the vectors' tag (`engine.views.vectors_tag`); records embedded otherwise are refused
+        (`ShardNotReady`) until the front end has computed them again."""
+        self.shard = shard
+        self.store = SqlStore(store_url)
+        self.registry = IndexRegistry(self.store, None, model, dimension, ann_min_rows, shard=shard)
+
+    def statistics(self, pool_key: str) -> tuple[TermStatistics, int]:
+        """This shard's part of the pool's statistics, and the pool revision its index has reached."""
+        index = self.index(pool_key)
+        return TermStatistics.of(index.columns.snapshot()), index.revision
+
+    def rank(self, pool_key: str, request: ShardRequest) -> ShardHits:
+        return rank_shard(self.index(pool_key), request)
+
+    def index(self, pool_key: str) -> PoolIndex:
+        """The shard's index of the pool, caught up with the store."""
+        self.registry.catch_up(pool_key)
+        index, stale = self.registry.open(pool_key)
+        if stale:
+            raise ShardNotReady(f"{self.shard.name()}: {len(stale)} records of {pool_key} need computing again")
+        return index
+
+    def close(self) -> None:
+        self.registry.close()
+        self.store.close()
 
 
 class LocalShards:
-    """A pool's shards as indexes in this process, each built from the store and following its writes as
-    a shard of a cluster does: what shows that sharding changes no answer, without a cluster."""
+    """A pool's shards in this process: what shows, without a cluster, that sharding changes no answer."""
 
-    def __init__(self, store: SqlStore, model: str, dimension: int, count: int, ann_min_rows: int = ANN_MIN_ROWS):
-        """`model`: the vectors' tag (`engine.views.vectors_tag`); shards index only rows carrying it."""
+    def __init__(self, store_url: str, model: str, dimension: int, count: int, ann_min_rows: int = ANN_MIN_ROWS):
         self.count = count
-        self.registries = [
-            IndexRegistry(store, None, model, dimension, ann_min_rows, shard=Shard(number, count))
-            for number in range(count)
-        ]
-
-    def statistics(self, pool_key: str) -> TermStatistics:
-        return TermStatistics.summed([TermStatistics.of(index.columns.snapshot()) for index in self._indexes(pool_key)])
+        self.servers = [ShardServer(store_url, model, dimension, Shard(n, count), ann_min_rows) for n in range(count)]
 
     def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
-        return [rank_shard(index, request) for index in self._indexes(pool_key)]
+        if request.scores:
+            parts = [server.statistics(pool_key)[0] for server in self.servers]
+            request = dataclasses.replace(request, statistics=TermStatistics.summed(parts))
+        return [server.rank(pool_key, request) for server in self.servers]
 
-    def _indexes(self, pool_key: str) -> list[PoolIndex]:
-        indexes = []
-        for registry in self.registries:
-            registry.catch_up(pool_key)
-            index, stale = registry.open(pool_key)
-            if stale:
-                raise ShardNotReady(f"{registry.shard}: {len(stale)} records of {pool_key} need computing again")
-            indexes.append(index)
-        return indexes
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()

@@ -43,12 +43,14 @@ class ShardRequest:
 @dataclass(frozen=True, slots=True)
 class ShardHits:
     """A shard's (or, merged, the pool's) nearest rows: their record ids, similarities and scores (None
-    when nothing scores), and how many of the shard's rows the filters allow."""
+    when nothing scores), how many of the shard's rows the filters allow, and the pool revision the
+    shard's index had reached (merged: the lowest)."""
 
     record_ids: np.ndarray
     similarities: np.ndarray
     scores: np.ndarray | None
     allowed: int
+    revision: int = 0
 
 
 def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
@@ -71,7 +73,7 @@ def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
         ranked = rerank(scoring, request.query, request.algorithm, rows, similarities, len(rows), -np.inf)
         scores = np.empty(len(rows), dtype=np.float32)
         scores[ranked.positions] = ranked.scores
-    return ShardHits(columns.record_ids[rows], similarities, scores, allowed)
+    return ShardHits(columns.record_ids[rows], similarities, scores, allowed, index.revision)
 
 
 def merge(parts: Sequence[ShardHits], depth: int | None) -> ShardHits:
@@ -82,4 +84,5 @@ def merge(parts: Sequence[ShardHits], depth: int | None) -> ShardHits:
     order = np.lexsort((ids, -similarities))[:depth]
     scored = [part.scores for part in parts if part.scores is not None]
     scores = np.concatenate(scored)[order] if parts and len(scored) == len(parts) else None
-    return ShardHits(ids[order], similarities[order], scores, sum(part.allowed for part in parts))
+    revision = min((part.revision for part in parts), default=0)
+    return ShardHits(ids[order], similarities[order], scores, sum(part.allowed for part in parts), revision)

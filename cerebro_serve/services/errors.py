@@ -16,6 +16,7 @@ __all__ = [
     "QueueFull",
     "ServiceError",
     "Unauthorized",
+    "Unavailable",
 ]
 
 
@@ -66,3 +67,10 @@ class Unauthorized(ServiceError):
 class Forbidden(ServiceError):
     status = 403
     prefix = "Forbidden. "
+
+
+class Unavailable(ServiceError):
+    """A part the answer needs is away for now (a pool's shard in a cluster): send the request again."""
+
+    status = 503
+    prefix = "Service Unavailable. "

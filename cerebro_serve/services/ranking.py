@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.cluster.pool_shards import PoolShards
+from cerebro_serve.cluster.pool_shards import PoolShards, ShardUnavailable
 from cerebro_serve.cluster.shard_ranking import ShardRequest, merge
 from cerebro_serve.engine import Encoder
 from cerebro_serve.index import IndexRegistry
@@ -30,7 +30,7 @@ from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
-from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.errors import InvalidParameters, Unavailable
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.pages import Page, order_by_date
 from cerebro_serve.services.queries import (
@@ -328,10 +328,12 @@ class RankingService:
         (shard_ranking.py says when)."""
         scoring = anchor.query is not None and anchor.algorithm is not None
         depth = None if query.order_by == "asc" else max(RERANK_DEPTH, wanted) if scoring else wanted
-        statistics = shards.statistics(pool_key) if scoring else None
-        request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm, statistics)
+        request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm)
         with stage("retrieve"):
-            found = merge(shards.rank(pool_key, request), depth)
+            try:
+                found = merge(shards.rank(pool_key, request), depth)
+            except ShardUnavailable as error:
+                raise Unavailable(f"{error}; no partial ranking is answered, send the request again") from None
         if depth is None:  # worst first: every allowed row is scored, as one node does
             wanted = len(found.record_ids)
         if found.scores is None:

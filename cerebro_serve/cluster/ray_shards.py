@@ -1,0 +1,171 @@
+"""A pool's shards as Ray actors across a cluster (`CEREBRO_CLUSTER`): each shard a `ShardServer` in an
+actor, `replicas` of it on different nodes (a STRICT_SPREAD placement group per shard), restarted by Ray
+when it dies (it rebuilds from the store before answering again).
+
+A call goes to one replica of every shard at once (taking turns); a replica that fails or does not
+answer in time is replaced by the next one; a shard none of whose replicas answers fails the call
+(`ShardUnavailable`), never a ranking silently missing its records.
+
+The pool's statistics (every shard's summed, 4 MiB of term counts) are put in Ray's object store once
+per pool revision and passed to the shards by reference; an answer from a shard at another revision than
+the statistics were summed at has them summed again and the call made once more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+from ray.util.placement_group import PlacementGroup, get_placement_group, placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+from cerebro_serve.cluster.pool_shards import ShardServer, ShardUnavailable
+from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest
+from cerebro_serve.index.columns import TermStatistics
+from cerebro_serve.index.shards import Shard
+from cerebro_serve.index.vector_index import ANN_MIN_ROWS
+
+NAMESPACE = "cerebro-serve"
+ACTOR_CPUS = 0.01  # what each replica reserves: it waits on the store and numpy, not on a core of its own
+PLACEMENT_SECONDS = 60.0
+
+
+class ShardActor(ShardServer):
+    """A `ShardServer` as an actor: the same calls, answered by reference to the pool's statistics."""
+
+    def rank_with(self, pool_key: str, request: ShardRequest, statistics: TermStatistics | None) -> ShardHits:
+        return self.rank(pool_key, dataclasses.replace(request, statistics=statistics))
+
+    def ready(self) -> str:
+        return self.shard.name()
+
+
+@dataclass
+class _Statistics:
+    revisions: tuple[int, ...]
+    reference: ray.ObjectRef
+
+
+class RayShards:
+    def __init__(
+        self,
+        store_url: str,
+        model: str,
+        dimension: int,
+        count: int,
+        replicas: int,
+        timeout_seconds: float = 10.0,
+        ann_min_rows: int = ANN_MIN_ROWS,
+    ) -> None:
+        """Start (or join, when another front end started them) `replicas` actors for each of `count`
+        shards, on different nodes; the caller is connected to the cluster (`ray.init`). `timeout_seconds`:
+        how long a replica may take to answer before the next one is asked."""
+        self.count = count
+        self.timeout_seconds = timeout_seconds
+        self._turn = itertools.count()
+        self._statistics: dict[str, _Statistics] = {}
+        remote = ray.remote(ShardActor)
+        self.replicas: list[list[Any]] = []
+        for number in range(count):
+            shard = Shard(number, count)
+            group = _placement(shard, replicas)
+            self.replicas.append(
+                [
+                    remote.options(
+                        name=f"cerebro-{shard.name()}-replica-{replica}",
+                        namespace=NAMESPACE,
+                        get_if_exists=True,
+                        lifetime="detached",
+                        num_cpus=ACTOR_CPUS,
+                        max_restarts=-1,
+                        max_task_retries=0,
+                        scheduling_strategy=PlacementGroupSchedulingStrategy(group, replica),
+                    ).remote(store_url, model, dimension, shard, ann_min_rows)
+                    for replica in range(replicas)
+                ]
+            )
+        self._all("ready")  # every shard has a replica up (or this raises ShardUnavailable)
+
+    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
+        if not request.scores:
+            return self._all("rank_with", pool_key, request, None)
+        statistics = self._statistics.get(pool_key) or self._sum_statistics(pool_key)
+        hits: list[ShardHits] = self._all("rank_with", pool_key, request, statistics.reference)
+        if tuple(part.revision for part in hits) != statistics.revisions:  # a write landed in between
+            statistics = self._sum_statistics(pool_key)
+            hits = self._all("rank_with", pool_key, request, statistics.reference)
+        return hits
+
+    def close(self) -> None:
+        """Forget this front end's handles; the actors live on for the other front ends (`shutdown`)."""
+        self.replicas = []
+        self._statistics.clear()
+
+    def shutdown(self) -> None:
+        """Stop every replica and release their placement (the cluster goes on)."""
+        for replicas in self.replicas:
+            for actor in replicas:
+                ray.kill(actor, no_restart=True)
+        for number in range(self.count):
+            ray.util.remove_placement_group(get_placement_group(_group_name(Shard(number, self.count))))
+        self.close()
+
+    def _sum_statistics(self, pool_key: str) -> _Statistics:
+        parts: list[tuple[TermStatistics, int]] = self._all("statistics", pool_key)
+        summed = TermStatistics.summed([part for part, _ in parts])
+        statistics = _Statistics(tuple(revision for _, revision in parts), ray.put(summed))
+        self._statistics[pool_key] = statistics
+        return statistics
+
+    def _all(self, method: str, *args: Any) -> list[Any]:
+        """Every shard's answer to `method(*args)`, one replica each, asked at once."""
+        turn = next(self._turn)
+        asked = [self._ask(number, turn, method, args) for number in range(self.count)]
+        return [self._answer(number, turn, method, args, reference) for number, reference in enumerate(asked)]
+
+    def _ask(self, number: int, replica: int, method: str, args: tuple[Any, ...]) -> ray.ObjectRef:
+        replicas = self.replicas[number]
+        call: Callable[..., ray.ObjectRef] = getattr(replicas[replica % len(replicas)], method).remote
+        return call(*args)
+
+    def _answer(self, number: int, turn: int, method: str, args: tuple[Any, ...], reference: ray.ObjectRef) -> Any:
+        """The shard's answer; its other replicas in turn when the one asked fails or is late."""
+        reason = ""
+        for attempt in range(len(self.replicas[number])):
+            if attempt:
+                reference = self._ask(number, turn + attempt, method, args)
+            try:
+                return ray.get(reference, timeout=self.timeout_seconds)
+            except ray.exceptions.GetTimeoutError:
+                reason = f"no answer in {self.timeout_seconds:g} s"
+            except ray.exceptions.RayError as error:  # died, restarting, or failed inside the actor
+                reason = str(error).splitlines()[0]
+        raise ShardUnavailable(Shard(number, self.count), reason)
+
+
+def _group_name(shard: Shard) -> str:
+    return f"cerebro-{shard.name()}"
+
+
+def _placement(shard: Shard, replicas: int) -> PlacementGroup:
+    """The shard's placement group: one bundle per replica, each on another node; another front end's
+    when it made one already."""
+    try:
+        return get_placement_group(_group_name(shard))
+    except ValueError:
+        group = placement_group(
+            [{"CPU": ACTOR_CPUS}] * replicas, strategy="STRICT_SPREAD", name=_group_name(shard), lifetime="detached"
+        )
+    try:
+        ray.get(group.ready(), timeout=PLACEMENT_SECONDS)
+    except ray.exceptions.GetTimeoutError:
+        ray.util.remove_placement_group(group)
+        raise ValueError(
+            f"{replicas} replicas of {shard.name()} need {replicas} nodes with {ACTOR_CPUS} CPU free: "
+            f"the cluster has {len(ray.nodes())} nodes"
+        ) from None
+    return group

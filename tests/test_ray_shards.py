@@ -1,0 +1,167 @@
+"""Pools sharded across a local Ray cluster (a head and two worker nodes, separate processes on
+127.0.0.1): rankings equal one node's; a killed shard actor's replica answers and the actor comes back
+with the writes made while it was away; a killed node fails no request; a shard with no replica left
+fails the call with a 503 naming it, never a partial ranking."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+from helpers import make_workspace, stop_workspace
+from test_shards import _assert_same, _job, _profile
+
+from cerebro_serve.engine.views import vectors_tag
+from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.services import Workspace
+from cerebro_serve.services.errors import Unavailable
+from cerebro_serve.services.queries import JobsScoringQuery, PoolCreate, ProfilesScoringQuery, ProfilesSearchingQuery
+from cerebro_serve.store import SqlStore
+
+ray = pytest.importorskip("ray")
+from ray.cluster_utils import Cluster  # noqa: E402 - only once ray is known to be installed
+
+SHARDS, REPLICAS = 2, 2
+RESTART_SECONDS = 60
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    """A head and two worker nodes, each its own raylet and object store, on this machine."""
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, namespace="cerebro-serve-tests", log_to_driver=False)
+    cluster.workers = workers
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[SqlStore]:
+    store = SqlStore(f"sqlite:///{tmp_path / 'cerebro.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def single(sqlite_store, batcher, tmp_path, admin_key) -> Iterator[Workspace]:
+    workspace = make_workspace(sqlite_store, batcher, tmp_path / "indexes", admin_key)
+    yield workspace
+    stop_workspace(workspace)
+
+
+@pytest.fixture
+def pools(single: Workspace) -> tuple[str, str]:
+    rng = random.Random(7)
+    source = single.pools.create(PROFILE, PoolCreate(name="people")).key
+    board = single.pools.create(JOB, PoolCreate(name="jobs")).key
+    single.records.index(PROFILE, source, [_profile(number, rng) for number in range(40)])
+    single.records.index(JOB, board, [_job(number, rng) for number in range(4)])
+    return source, board
+
+
+@pytest.fixture
+def shards(cluster, sqlite_store, single):
+    from cerebro_serve.cluster.ray_shards import RayShards
+
+    shards = RayShards(
+        sqlite_store.url, vectors_tag(single.encoder.name), single.encoder.dimension, SHARDS, REPLICAS, 5.0
+    )
+    yield shards
+    shards.shutdown()
+
+
+@pytest.fixture
+def sharded(sqlite_store, single, shards, tmp_path, admin_key) -> Iterator[Workspace]:
+    workspace = make_workspace(sqlite_store, single.encoder, tmp_path / "sharded", admin_key, shards=shards)
+    yield workspace
+    stop_workspace(workspace)
+
+
+def _scoring(board: str, source: str, job: int) -> ProfilesScoringQuery:
+    return msgspec.convert(
+        {"source_keys": [source], "board_key": board, "job_reference": f"j{job}", "sort_by": "scoring"},
+        ProfilesScoringQuery,
+    )
+
+
+def _references(workspace: Workspace, query: ProfilesScoringQuery) -> list[str | None]:
+    return [profile.reference for profile in workspace.ranking.score_profiles(query).items]
+
+
+def test_rankings_across_the_cluster_equal_one_nodes(single, sharded, pools) -> None:
+    source, board = pools
+    for job in range(4):
+        query = _scoring(board, source, job)
+        _assert_same(single.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+    jobs = msgspec.convert(
+        {"board_keys": [board], "source_key": source, "profile_reference": "p3", "sort_by": "scoring"},
+        JobsScoringQuery,
+    )
+    _assert_same(single.ranking.score_jobs(jobs), sharded.ranking.score_jobs(jobs))
+    search = msgspec.convert(
+        {"source_keys": [source], "text_keywords": ["developer"], "sort_by": "searching"}, ProfilesSearchingQuery
+    )
+    _assert_same(single.ranking.search_profiles(search), sharded.ranking.search_profiles(search))
+    replicas = {ray.get(actor.ready.remote()) for group in shards_of(sharded) for actor in group}
+    assert replicas == {"shard-0-of-2", "shard-1-of-2"}
+
+
+def shards_of(workspace: Workspace) -> list[list]:
+    assert workspace.ranking.shards is not None
+    return workspace.ranking.shards.replicas
+
+
+def test_a_killed_shard_actor_is_replaced_by_its_replica_and_comes_back_with_the_writes(single, sharded, pools) -> None:
+    source, board = pools
+    query = _scoring(board, source, 0)
+    before = _references(single, query)
+    victim = shards_of(sharded)[0][0]
+    ray.kill(victim, no_restart=False)  # Ray restarts it; meanwhile its replica answers
+    for _ in range(4):  # every turn of replicas, the killed one's included
+        assert _references(sharded, query) == before
+    [added] = single.records.index(PROFILE, source, [_profile(40, random.Random(3))])  # while it restarts
+    deadline = time.monotonic() + RESTART_SECONDS
+    while True:
+        try:
+            ray.get(victim.ready.remote(), timeout=5)
+            break
+        except ray.exceptions.RayError:
+            assert time.monotonic() < deadline, "the killed shard actor never came back"
+            time.sleep(0.5)
+    expected = _references(single, query)
+    for _ in range(4):
+        assert _references(sharded, query) == expected
+    # The restarted actor rebuilt its shard from the store, with the profile written while it was away.
+    (restarted, revision), (other, _) = ray.get(
+        [victim.statistics.remote(source), shards_of(sharded)[1][0].statistics.remote(source)]
+    )
+    assert restarted.docs + other.docs == 41
+    assert revision == single.store.pools.pool_revision(source)
+    assert added.id is not None
+
+
+def test_a_killed_node_fails_no_request(cluster, single, sharded, pools) -> None:
+    source, board = pools
+    query = _scoring(board, source, 1)
+    expected = _references(single, query)
+    assert _references(sharded, query) == expected
+    cluster.remove_node(cluster.workers.pop())  # its replicas die with it; one of each shard lives on
+    for _ in range(6):
+        assert _references(sharded, query) == expected
+    cluster.workers.append(cluster.add_node(num_cpus=1))  # the next test's placement has its three nodes
+
+
+def test_a_shard_without_a_replica_fails_the_call_naming_it(single, sharded, shards, pools) -> None:
+    source, board = pools
+    for actor in shards.replicas[1]:
+        ray.kill(actor, no_restart=True)
+    with pytest.raises(Unavailable, match="shard-1-of-2 of the pool is unavailable") as raised:
+        sharded.ranking.score_profiles(_scoring(board, source, 2))
+    assert raised.value.status == 503
