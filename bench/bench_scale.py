@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -118,9 +119,16 @@ def grown_from(encoder, base: str = "all") -> tuple[Rjdb, Side]:
     return rjdb, base
 
 
-def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.ndarray, np.ndarray]:
+def synthetic_pool(
+    base: Side,
+    n: int,
+    seed: int = 0,
+    keep: Callable[[np.ndarray], np.ndarray] | None = None,
+    ann_min_rows: int = ANN_MIN_ROWS,
+) -> tuple[PoolIndex, np.ndarray, np.ndarray]:
     """A pool of n profiles grown from the base records (see the module docstring); record ids 1..n. Also
-    returns each row's vectors and the base record it was grown from."""
+    returns each row's vectors and the base record it was grown from. `keep`: which of them to keep, by
+    record id (a shard of the pool: the same records as in the whole one)."""
     rng = np.random.default_rng(seed)
     dim = base.vectors.shape[2]
     features = base.features
@@ -173,18 +181,28 @@ def synthetic_pool(base: Side, n: int, seed: int = 0) -> tuple[PoolIndex, np.nda
         updated_at_us=np.arange(n, dtype=np.int64),
     )
     city = np.concatenate(parts["city"])
+    skill_lists = tuple(np.concatenate([p[i] for p in skill_parts]) for i in range(3))
+    term_lists = tuple(np.concatenate([p[i] for p in term_parts]) for i in range(3))
+    origin = np.concatenate(origins)
+    if keep is not None:
+        kept = keep(rows["record_ids"])
+        rows = {name: values[kept] for name, values in rows.items()}
+        skill_lists, term_lists = _kept_lists(skill_lists, kept), _kept_lists(term_lists, kept)
+        city, vectors, origin, n = city[kept], vectors[kept], origin[kept], int(np.count_nonzero(kept))
     tags = {("city", f"city-{c}"): np.flatnonzero(city == c) for c in range(CITIES)}
-    columns = FeatureColumns.from_arrays(
-        dim,
-        rows,
-        tuple(np.concatenate([p[i] for p in skill_parts]) for i in range(3)),
-        tuple(np.concatenate([p[i] for p in term_parts]) for i in range(3)),
-        tags,
-    )
-    index = VectorIndex(dim)
+    columns = FeatureColumns.from_arrays(dim, rows, skill_lists, term_lists, tags)
+    index = VectorIndex(dim, ann_min_rows=ann_min_rows)
     index.set(np.arange(n), vectors)
     index.maintain()
-    return PoolIndex(index, columns), vectors, np.concatenate(origins)
+    return PoolIndex(index, columns), vectors, origin
+
+
+def _kept_lists(lists: tuple[np.ndarray, ...], kept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(counts, ids, values) lists packed in row order, of the kept rows only."""
+    counts, ids, values = lists
+    owners = np.repeat(np.arange(len(counts)), counts)
+    entries = kept[owners]
+    return counts[kept], ids[entries], values[entries]
 
 
 # -- engine ----------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # the services load the model stack: imported when a command 
     from litestar import Litestar
     from litestar.config.app import AppConfig
 
+    from cerebro_serve.cluster.pool_shards import PoolShards
     from cerebro_serve.engine.batcher import DynamicBatcher
-    from cerebro_serve.engine.encoder import PooledEncoder
+    from cerebro_serve.engine.encoder import Encoder, PooledEncoder
     from cerebro_serve.services import Workspace
     from cerebro_serve.services.release_gate import GatePolicy
 
@@ -97,8 +98,30 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         training_worker=training_worker,
         index_sharing=IndexSharing(settings.index_sync_seconds, settings.index_snapshot_changes),
         import_workers=default_workers() if settings.import_workers < 0 else settings.import_workers,
+        shards=open_shards(settings, store.url, encoder),
     )
     return workspace, batcher
+
+
+def open_shards(settings: Settings, store_url: str, encoder: Encoder) -> PoolShards | None:
+    """The pools' shards on the Ray cluster of `CEREBRO_CLUSTER` (started, or joined when another front
+    end started them); None without one."""
+    if not settings.cluster:
+        return None
+    import ray
+
+    from cerebro_serve.cluster.ray_shards import NAMESPACE, RayShards
+    from cerebro_serve.engine.views import vectors_tag
+
+    ray.init(address=settings.cluster, namespace=NAMESPACE, log_to_driver=False, ignore_reinit_error=True)
+    return RayShards(
+        store_url,
+        vectors_tag(encoder.name),
+        encoder.dimension,
+        settings.shards,
+        settings.shard_replicas,
+        index_dir=(settings.index_dir / "shards").resolve(),
+    )
 
 
 def _load_demo(workspace: Workspace, settings: Settings) -> None:

@@ -129,6 +129,15 @@ class Settings:
         "CEREBRO_INDEX_SNAPSHOT_CHANGES",
         "writes after which a pool's index files are published again (each process holds them privately till then)",
     )
+    cluster: str | None = setting(
+        None,
+        "CEREBRO_CLUSTER",
+        "a Ray cluster's address: pools are ranked in shards on its nodes (needs PostgreSQL); unset: in this process",
+    )
+    shards: int = setting(4, "CEREBRO_SHARDS", "shards each pool is split into across the cluster")
+    shard_replicas: int = setting(
+        2, "CEREBRO_SHARD_REPLICAS", "copies of each shard, each on another node of the cluster"
+    )
     log_format: str = setting(
         "text", "CEREBRO_LOG_FORMAT", "log lines as text, or as one JSON object a line", ("text", "json")
     )
@@ -151,6 +160,12 @@ class Settings:
             value, choices = getattr(self, spec.name), spec.metadata["choices"]
             if choices and value not in choices:
                 raise ValueError(f"{spec.metadata['env']} must be one of {', '.join(choices)}, not {value!r}")
+        if self.cluster and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "CEREBRO_CLUSTER needs CEREBRO_DATABASE_URL (PostgreSQL): every node's shards rebuild from the store"
+            )
+        if self.shards < 1 or self.shard_replicas < 1:
+            raise ValueError("CEREBRO_SHARDS and CEREBRO_SHARD_REPLICAS must be at least 1")
 
     @classmethod
     def from_env(cls, environ: typing.Mapping[str, str] | None = None, **overrides: Any) -> Settings:

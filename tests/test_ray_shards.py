@@ -15,11 +15,14 @@ import pytest
 from helpers import make_workspace, stop_workspace
 from test_shards import _assert_same, _job, _profile
 
+from cerebro_serve.cli import open_shards
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import Unavailable
+from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import JobsScoringQuery, PoolCreate, ProfilesScoringQuery, ProfilesSearchingQuery
+from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
 ray = pytest.importorskip("ray")
@@ -165,3 +168,27 @@ def test_a_shard_without_a_replica_fails_the_call_naming_it(single, sharded, sha
     with pytest.raises(Unavailable, match="shard-1-of-2 of the pool is unavailable") as raised:
         sharded.ranking.score_profiles(_scoring(board, source, 2))
     assert raised.value.status == 503
+
+
+def test_the_server_ranks_in_the_clusters_shards_its_settings_name(cluster, postgres_url, batcher, tmp_path) -> None:
+    """`CEREBRO_CLUSTER` and PostgreSQL, as `cerebro-serve serve` wires them (cli.open_shards)."""
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url, cluster=cluster.address, shards=2)
+    store = SqlStore(settings.store_url)
+    single = make_workspace(store, batcher, tmp_path / "single", new_key())
+    shards = open_shards(settings, store.url, batcher)
+    sharded = make_workspace(store, batcher, tmp_path / "sharded", new_key(), shards=shards)
+    try:
+        rng = random.Random(11)
+        source = single.pools.create(PROFILE, PoolCreate(name="people")).key
+        board = single.pools.create(JOB, PoolCreate(name="jobs")).key
+        single.records.index(PROFILE, source, [_profile(number, rng) for number in range(30)])
+        single.records.index(JOB, board, [_job(0, rng)])
+        assert len(shards.replicas) == 2 and all(len(replicas) == 2 for replicas in shards.replicas)
+        query = _scoring(board, source, 0)
+        _assert_same(single.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+    finally:
+        shards.shutdown()
+        stop_workspace(sharded)
+        stop_workspace(single)
+        store.close()
+

@@ -48,6 +48,8 @@ def test_flags_win_over_environment() -> None:
         ("CEREBRO_PARSE_TIMEOUT_SECONDS", "soon", "CEREBRO_PARSE_TIMEOUT_SECONDS must be a float"),
         ("CEREBRO_TRAINING_WORKER", "cron", "CEREBRO_TRAINING_WORKER must be one of thread, external"),
         ("CEREBRO_PRECISION", "int4", "CEREBRO_PRECISION must be one of auto, float32"),
+        ("CEREBRO_CLUSTER", "127.0.0.1:6379", r"CEREBRO_CLUSTER needs CEREBRO_DATABASE_URL \(PostgreSQL\)"),
+        ("CEREBRO_SHARDS", "0", "CEREBRO_SHARDS and CEREBRO_SHARD_REPLICAS must be at least 1"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:

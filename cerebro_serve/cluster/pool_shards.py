@@ -9,6 +9,7 @@ process (`LocalShards`) or as Ray actors across a cluster (`cluster/ray_shards.p
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Protocol
 
 from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest, rank_shard
@@ -45,12 +46,22 @@ class PoolShards(Protocol):
 class ShardServer:
     """One shard of every pool, on its own connection to the store (the truth it rebuilds from)."""
 
-    def __init__(self, store_url: str, model: str, dimension: int, shard: Shard, ann_min_rows: int = ANN_MIN_ROWS):
+    def __init__(
+        self,
+        store_url: str,
+        model: str,
+        dimension: int,
+        shard: Shard,
+        index_dir: Path | None = None,
+        ann_min_rows: int = ANN_MIN_ROWS,
+    ) -> None:
         """`model`: the vectors' tag (`engine.views.vectors_tag`); records embedded otherwise are refused
-        (`ShardNotReady`) until the front end has computed them again."""
+        (`ShardNotReady`) until the front end has computed them again. `index_dir`: where the shard
+        publishes its index files and maps them from when it starts again (None: it rebuilds from the
+        store)."""
         self.shard = shard
         self.store = SqlStore(store_url)
-        self.registry = IndexRegistry(self.store, None, model, dimension, ann_min_rows, shard=shard)
+        self.registry = IndexRegistry(self.store, index_dir, model, dimension, ann_min_rows, shard=shard)
 
     def statistics(self, pool_key: str) -> tuple[TermStatistics, int]:
         """This shard's part of the pool's statistics, and the pool revision its index has reached."""
@@ -78,7 +89,9 @@ class LocalShards:
 
     def __init__(self, store_url: str, model: str, dimension: int, count: int, ann_min_rows: int = ANN_MIN_ROWS):
         self.count = count
-        self.servers = [ShardServer(store_url, model, dimension, Shard(n, count), ann_min_rows) for n in range(count)]
+        self.servers = [
+            ShardServer(store_url, model, dimension, Shard(n, count), ann_min_rows=ann_min_rows) for n in range(count)
+        ]
 
     def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
         if request.scores:

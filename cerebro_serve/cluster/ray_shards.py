@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -59,11 +60,13 @@ class RayShards:
         count: int,
         replicas: int,
         timeout_seconds: float = 10.0,
+        index_dir: Path | None = None,
         ann_min_rows: int = ANN_MIN_ROWS,
     ) -> None:
         """Start (or join, when another front end started them) `replicas` actors for each of `count`
         shards, on different nodes; the caller is connected to the cluster (`ray.init`). `timeout_seconds`:
-        how long a replica may take to answer before the next one is asked."""
+        how long a replica may take to answer before the next one is asked. `index_dir`: where each
+        replica keeps its shard's index files, on its own node (None: rebuilt from the store on start)."""
         self.count = count
         self.timeout_seconds = timeout_seconds
         self._turn = itertools.count()
@@ -84,7 +87,7 @@ class RayShards:
                         max_restarts=-1,
                         max_task_retries=0,
                         scheduling_strategy=PlacementGroupSchedulingStrategy(group, replica),
-                    ).remote(store_url, model, dimension, shard, ann_min_rows)
+                    ).remote(store_url, model, dimension, shard, index_dir, ann_min_rows)
                     for replica in range(replicas)
                 ]
             )

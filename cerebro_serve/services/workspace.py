@@ -199,5 +199,7 @@ class Workspace:
             self.index_sync.stop()
         self.registry.save_all()
         self.registry.close()
+        if self.ranking.shards is not None:
+            self.ranking.shards.close()
         self.sandbox.close()
         self.store.close()
