@@ -13,9 +13,10 @@ from typing import Any
 import msgspec
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from helpers import make_workspace, stop_workspace
 
-from cerebro_serve.cluster.pool_shards import LocalShards
+from cerebro_serve.cluster.pool_shards import LocalShards, ShardNotReady
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.shards import Shard, shard_numbers
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
@@ -28,6 +29,7 @@ from cerebro_serve.services.queries import (
     RecordLookup,
 )
 from cerebro_serve.store import SqlStore
+from cerebro_serve.store.schema import records
 
 SHARDS = 3
 SKILLS = ["Python", "Django", "PostgreSQL", "Docker", "Kubernetes", "Java", "Spring", "React", "AWS", "Excel"]
@@ -204,3 +206,38 @@ def test_shards_hold_each_record_once_and_follow_writes(store, workspace, pools)
         server.index(source)
     assert added.id not in alive()
     shards.close()
+
+
+def test_a_front_end_ranking_in_shards_loads_no_pool_of_its_own(workspace, sharded, pools) -> None:
+    """The shards hold the pools: the front end's warm-up, its rankings by relevance and its writes leave
+    its own registry empty (a front end stays small however large the pools)."""
+    source, board = pools
+    assert sharded.ready.wait(60)
+    query = msgspec.convert(
+        {"source_keys": [source], "board_key": board, "job_reference": "j1", "sort_by": "scoring"},
+        ProfilesScoringQuery,
+    )
+    sharded.records.index(PROFILE, source, [_profile(61, random.Random(5))])
+    sharded.records.archive(PROFILE, source, RecordLookup(reference="p0"), True)
+    workspace.registry.catch_up(source)  # the one node applies the other workspace's writes (its sync would)
+    _assert_same(workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+    assert sharded.registry.pools() == []
+
+
+def test_records_of_another_model_are_computed_again_by_the_front_end_for_the_shards(
+    store, workspace, sharded, pools
+) -> None:
+    source, board = pools
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(records).where(records.c.pool_key == source, records.c.id % 4 == 0).values(model="an-old-model")
+        )
+    query = msgspec.convert(
+        {"source_keys": [source], "board_key": board, "job_reference": "j2", "sort_by": "scoring"},
+        ProfilesScoringQuery,
+    )
+    with pytest.raises(ShardNotReady, match="need computing again"):
+        sharded.ranking.score_profiles(query)
+    assert sharded.records.refresh_stale(source) == 15
+    assert sharded.records.refresh_stale(source) == 0
+    _assert_same(workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query))

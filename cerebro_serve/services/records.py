@@ -190,13 +190,14 @@ class RecordService:
             content = self._content(_strip_server_fields(record), view, embedding, features)
             rows.append((record.key or secrets.token_hex(20), created, content))
         with self.registry.write_lock(pool_key):
-            index = self.pool_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
+            index = self.registry.loaded(pool_key)  # inside the lock: the one a catch-up may have swapped in
             try:
                 stored = self.store.records.insert_records(kind=kind.name, pool_key=pool_key, rows=rows)
             except DuplicateReference:
                 raise Conflict(f"a {kind.name} with this key or reference already exists") from None
             for (record_id, revision), (_, created, content), (_, embedding, features) in zip(stored, rows, described):
-                index.upsert(record_id, created, created, embedding, features, content.tags, revision)
+                if index is not None:  # a pool not loaded here reads the write from the store when it loads
+                    index.upsert(record_id, created, created, embedding, features, content.tags, revision)
         return [record_id for record_id, _ in stored]
 
     def edit(self, kind: RecordKind, pool_key: str, fields: dict[str, Any]) -> Record:
@@ -222,22 +223,23 @@ class RecordService:
         stop_if_abandoned()
         content = self._content(record, view, embedding, features)
         with self.registry.write_lock(pool_key):
-            index = self.pool_index(pool_key)
+            index = self.registry.loaded(pool_key)
             updated = now_us()
             try:
                 revision = self.store.records.update_record(stored.id, pool_key, updated, content)
             except DuplicateReference:
                 raise Conflict(f"another {kind.name} of this {kind.pool} has reference {reference!r}") from None
-            index.upsert(
-                stored.id,
-                stored.created_at_us,
-                updated,
-                embedding,
-                features,
-                content.tags,
-                revision,
-                alive=stored.archived_at_us is None,
-            )
+            if index is not None:
+                index.upsert(
+                    stored.id,
+                    stored.created_at_us,
+                    updated,
+                    embedding,
+                    features,
+                    content.tags,
+                    revision,
+                    alive=stored.archived_at_us is None,
+                )
             if features.refusals & REFUSES_EMBEDDING:
                 self.registry.discard_files(pool_key)  # files written before may still hold its vectors
         return self.get(kind, pool_key, RecordLookup(key=stored.key))
@@ -246,10 +248,11 @@ class RecordService:
         """Archive (or, with archive=False, restore) a record; archived records are never ranked."""
         stored = self.find(kind, pool_key, lookup)
         with self.registry.write_lock(pool_key):
-            index = self.pool_index(pool_key)
+            index = self.registry.loaded(pool_key)
             archived_at = now_us() if archive else None
             revision = self.store.records.set_archived(stored.id, pool_key, archived_at, stored.body)
-            index.set_alive(stored.id, not archive, now_us(), revision)
+            if index is not None:
+                index.set_alive(stored.id, not archive, now_us(), revision)
         return stored.key
 
     def erase(self, kind: RecordKind, pool_key: str, lookup: RecordLookup) -> tuple[str, Erasure]:
@@ -311,15 +314,32 @@ class RecordService:
             index, stale = self.registry.open(pool_key)
             if not stale:
                 return index
-            refreshed: builtins.list[Described] = []
-            for start in range(0, len(stale), REFRESH_BATCH):
-                batch = stale[start : start + REFRESH_BATCH]
-                log.info("computing vectors and features of %d records of %s", len(batch), pool_key)
-                computed = self.refresh(batch)
-                encoded = {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
-                self.store.records.replace_embeddings(pool_key, vectors_tag(self.encoder.name), encoded)
-                refreshed.extend((row, *computed[row.id]) for row in batch)
-            return self.registry.complete(pool_key, index, refreshed)
+            return self.registry.complete(pool_key, index, self._refreshed(pool_key, stale))
+
+    def refresh_stale(self, pool_key: str) -> int:
+        """Compute again, and store, the vectors and features of the pool's records that need it (another
+        model, an older schema) without loading its index: what a cluster's front end does at start, since
+        the pool's shards refuse such records. Returns how many there were."""
+        with self.registry.write_lock(pool_key):
+            stale = [
+                row
+                for row in self.store.records.index_rows(pool_key)
+                if row.features is None or not self.registry.is_current(row.model, row.embedding, row.features)
+            ]
+            self._refreshed(pool_key, stale)
+        return len(stale)
+
+    def _refreshed(self, pool_key: str, stale: builtins.list[IndexRow]) -> builtins.list[Described]:
+        """Stale rows described again and stored, a batch at a time."""
+        refreshed: builtins.list[Described] = []
+        for start in range(0, len(stale), REFRESH_BATCH):
+            batch = stale[start : start + REFRESH_BATCH]
+            log.info("computing vectors and features of %d records of %s", len(batch), pool_key)
+            computed = self.refresh(batch)
+            encoded = {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
+            self.store.records.replace_embeddings(pool_key, vectors_tag(self.encoder.name), encoded)
+            refreshed.extend((row, *computed[row.id]) for row in batch)
+        return refreshed
 
     def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
         """How many live records of the pool carry each tag: the choices a filter by tags can offer."""

@@ -144,15 +144,18 @@ class Workspace:
 
     def _load_pool_indexes(self) -> None:
         """Every pool's index, through the record service (which describes again the records the registry
-        finds stale). A pool that fails is logged and left to its first request: one broken pool must not
-        keep the whole server out of traffic."""
+        finds stale); with shards, only those records. A pool that fails is logged and left to its first
+        request: one broken pool must not keep the whole server out of traffic."""
         pool_keys = [pool.key for kind in ("source", "board") for pool in self._stored_pools(kind)]
         for loaded, pool_key in enumerate(pool_keys):
             if self._stopping.is_set():  # shutting down: the pools left load on a next start
                 return
             self.warming = f"loading the pools' indexes ({loaded} of {len(pool_keys)} loaded)"
             try:
-                self.records.pool_index(pool_key)
+                if self.ranking.shards is None:
+                    self.records.pool_index(pool_key)
+                else:  # the shards hold the pool: this process only makes its records readable to them
+                    self.records.refresh_stale(pool_key)
             except Exception:
                 log.exception("warm-up: the index of pool %s did not load; its first request will try again", pool_key)
 
