@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pytest
 from helpers import make_workspace, stop_workspace
 from test_shards import _assert_same, _job, _profile
 
 from cerebro_serve.cli import open_shards
 from cerebro_serve.engine.views import vectors_tag
+from cerebro_serve.index.shards import shard_numbers
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import Unavailable
@@ -168,6 +170,16 @@ def test_a_shard_without_a_replica_fails_the_call_naming_it(single, sharded, sha
     with pytest.raises(Unavailable, match="shard-1-of-2 of the pool is unavailable") as raised:
         sharded.ranking.score_profiles(_scoring(board, source, 2))
     assert raised.value.status == 503
+    # Where the caller allows it: the other shard's records, and the page says which shard it lacks.
+    partial = msgspec.structs.replace(_scoring(board, source, 2), allow_partial=True, limit=50)
+    page = sharded.ranking.score_profiles(partial)
+    assert page.extra_meta["partial"] == {"missing_shards": [{"pool_key": source, "shard": "shard-1-of-2"}]}
+    ids = np.array([profile.id for profile in page.items])
+    assert len(ids) and np.all(shard_numbers(ids, SHARDS) == 0)
+    # Every one of its records (the page holds the pool): their order may differ from one node's, since
+    # the missing shard's term counts are missing from the statistics too.
+    everyone = np.array([profile.id for profile in single.ranking.score_profiles(partial).items])
+    assert sorted(ids.tolist()) == sorted(everyone[shard_numbers(everyone, SHARDS) == 0].tolist())
 
 
 def test_the_server_ranks_in_the_clusters_shards_its_settings_name(cluster, postgres_url, batcher, tmp_path) -> None:
@@ -191,4 +203,3 @@ def test_the_server_ranks_in_the_clusters_shards_its_settings_name(cluster, post
         stop_workspace(sharded)
         stop_workspace(single)
         store.close()
-

@@ -9,6 +9,7 @@ process (`LocalShards`) or as Ray actors across a cluster (`cluster/ray_shards.p
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -32,12 +33,21 @@ class ShardUnavailable(Exception):
         self.shard = shard
 
 
+@dataclass(frozen=True, slots=True)
+class ShardAnswers:
+    """The shards' answers, in shard order, and the shards that gave none (only when partial answers are
+    allowed)."""
+
+    hits: list[ShardHits]
+    missing: tuple[Shard, ...] = ()
+
+
 class PoolShards(Protocol):
     count: int
 
-    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
-        """Every shard's answer, in shard order; scored (when the request scores) with the pool's
-        statistics."""
+    def rank(self, pool_key: str, request: ShardRequest, allow_partial: bool = False) -> ShardAnswers:
+        """Every shard's answer; scored (when the request scores) with the pool's statistics. A shard that
+        cannot answer raises `ShardUnavailable`, or with `allow_partial` is left out and named."""
         ...
 
     def close(self) -> None: ...
@@ -93,11 +103,12 @@ class LocalShards:
             ShardServer(store_url, model, dimension, Shard(n, count), ann_min_rows=ann_min_rows) for n in range(count)
         ]
 
-    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
+    def rank(self, pool_key: str, request: ShardRequest, allow_partial: bool = False) -> ShardAnswers:
+        """Every shard answers (they are in this process)."""
         if request.scores:
             parts = [server.statistics(pool_key)[0] for server in self.servers]
             request = dataclasses.replace(request, statistics=TermStatistics.summed(parts))
-        return [server.rank(pool_key, request) for server in self.servers]
+        return ShardAnswers([server.rank(pool_key, request) for server in self.servers])
 
     def close(self) -> None:
         for server in self.servers:

@@ -24,7 +24,7 @@ import ray
 from ray.util.placement_group import PlacementGroup, get_placement_group, placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from cerebro_serve.cluster.pool_shards import ShardServer, ShardUnavailable
+from cerebro_serve.cluster.pool_shards import ShardAnswers, ShardServer, ShardUnavailable
 from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest
 from cerebro_serve.index.columns import TermStatistics
 from cerebro_serve.index.shards import Shard
@@ -47,7 +47,7 @@ class ShardActor(ShardServer):
 
 @dataclass
 class _Statistics:
-    revisions: tuple[int, ...]
+    revisions: tuple[int | None, ...]  # None: a shard that did not answer
     reference: ray.ObjectRef
 
 
@@ -93,15 +93,15 @@ class RayShards:
             )
         self._all("ready")  # every shard has a replica up (or this raises ShardUnavailable)
 
-    def rank(self, pool_key: str, request: ShardRequest) -> list[ShardHits]:
+    def rank(self, pool_key: str, request: ShardRequest, allow_partial: bool = False) -> ShardAnswers:
         if not request.scores:
-            return self._all("rank_with", pool_key, request, None)
-        statistics = self._statistics.get(pool_key) or self._sum_statistics(pool_key)
-        hits: list[ShardHits] = self._all("rank_with", pool_key, request, statistics.reference)
-        if tuple(part.revision for part in hits) != statistics.revisions:  # a write landed in between
-            statistics = self._sum_statistics(pool_key)
-            hits = self._all("rank_with", pool_key, request, statistics.reference)
-        return hits
+            return self._answers(self._all("rank_with", pool_key, request, None, partial=allow_partial))
+        statistics = self._statistics.get(pool_key) or self._sum_statistics(pool_key, allow_partial)
+        hits = self._all("rank_with", pool_key, request, statistics.reference, partial=allow_partial)
+        if tuple(part.revision if part else None for part in hits) != statistics.revisions:  # a write, or a loss
+            statistics = self._sum_statistics(pool_key, allow_partial)
+            hits = self._all("rank_with", pool_key, request, statistics.reference, partial=allow_partial)
+        return self._answers(hits)
 
     def close(self) -> None:
         """Forget this front end's handles; the actors live on for the other front ends (`shutdown`)."""
@@ -117,18 +117,32 @@ class RayShards:
             ray.util.remove_placement_group(get_placement_group(_group_name(Shard(number, self.count))))
         self.close()
 
-    def _sum_statistics(self, pool_key: str) -> _Statistics:
-        parts: list[tuple[TermStatistics, int]] = self._all("statistics", pool_key)
-        summed = TermStatistics.summed([part for part, _ in parts])
-        statistics = _Statistics(tuple(revision for _, revision in parts), ray.put(summed))
+    def _answers(self, hits: list[ShardHits | None]) -> ShardAnswers:
+        missing = tuple(Shard(number, self.count) for number, part in enumerate(hits) if part is None)
+        return ShardAnswers([part for part in hits if part is not None], missing)
+
+    def _sum_statistics(self, pool_key: str, partial: bool) -> _Statistics:
+        """The pool's statistics, summed over the shards that answer (all of them, unless `partial`)."""
+        parts: list[tuple[TermStatistics, int] | None] = self._all("statistics", pool_key, partial=partial)
+        summed = TermStatistics.summed([part[0] for part in parts if part is not None])
+        statistics = _Statistics(tuple(part[1] if part else None for part in parts), ray.put(summed))
         self._statistics[pool_key] = statistics
         return statistics
 
-    def _all(self, method: str, *args: Any) -> list[Any]:
-        """Every shard's answer to `method(*args)`, one replica each, asked at once."""
+    def _all(self, method: str, *args: Any, partial: bool = False) -> list[Any]:
+        """Every shard's answer to `method(*args)`, one replica each, asked at once; with `partial`, None
+        for a shard none of whose replicas answers (else that raises `ShardUnavailable`)."""
         turn = next(self._turn)
         asked = [self._ask(number, turn, method, args) for number in range(self.count)]
-        return [self._answer(number, turn, method, args, reference) for number, reference in enumerate(asked)]
+        answers = []
+        for number, reference in enumerate(asked):
+            try:
+                answers.append(self._answer(number, turn, method, args, reference))
+            except ShardUnavailable:
+                if not partial:
+                    raise
+                answers.append(None)
+        return answers
 
     def _ask(self, number: int, replica: int, method: str, args: tuple[Any, ...]) -> ray.ObjectRef:
         replicas = self.replicas[number]

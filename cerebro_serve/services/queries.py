@@ -58,6 +58,9 @@ class Filtering(Listing, kw_only=True):
     location_lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     location_lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
     location_dist: Distance | None = None
+    # Ours: with pools in shards (a cluster), rank without a shard none of whose replicas answers, and say
+    # which in `meta.partial`, rather than fail the call with a 503.
+    allow_partial: bool = False
 
 
 class ProfilesStoringQuery(Listing, kw_only=True):

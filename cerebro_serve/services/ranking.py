@@ -71,6 +71,7 @@ class Hits:
     scores: np.ndarray | None
     total: int
     dates: np.ndarray | None = None
+    missing_shards: tuple[str, ...] = ()  # shards left out of the ranking (`allow_partial`)
 
 
 class RankingService:
@@ -229,7 +230,10 @@ class RankingService:
         if page_scores is not None and anchor is not None and anchor.query is not None:
             predictions = [[float(1.0 - s), float(s)] for s in page_scores]
         answered = anchor.algorithm if anchor is not None and anchor.algorithm is not None else None
-        algorithm_meta = Resolved(answered, stopped).meta if answered else None
+        meta = Resolved(answered, stopped).meta if answered else None
+        missing = [{"pool_key": part.pool_key, "shard": shard} for part in parts for shard in part.missing_shards]
+        if missing:  # the caller allowed it: say exactly what the ranking lacks
+            meta = {**(meta or {}), "partial": {"missing_shards": missing}}
         if answered is not None and endpoint is not None and anchor is not None and anchor.key is not None:
             self.recorder.record(
                 ScoringCall(answered.name, answered.version, endpoint, anchor.key, len(items), now_us()),
@@ -239,7 +243,7 @@ class RankingService:
         if isinstance(query, Scoring) and query.explain and anchor is not None:
             with stage("explain"):
                 explanations = self.explanations.of_page(anchor, kind, items, query.output_lang)
-        return Page(items, query.page, query.limit, total, predictions, algorithm_meta, explanations)
+        return Page(items, query.page, query.limit, total, predictions, meta, explanations)
 
     def _with_manual_review(self, page: Page, query: ProfilesScoringQuery) -> Page:
         """The scored page, continued (paging runs on across both) by the profiles that pass the filters
@@ -331,21 +335,25 @@ class RankingService:
         request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm)
         with stage("retrieve"):
             try:
-                found = merge(shards.rank(pool_key, request), depth)
+                answers = shards.rank(pool_key, request, query.allow_partial)
             except ShardUnavailable as error:
-                raise Unavailable(f"{error}; no partial ranking is answered, send the request again") from None
+                raise Unavailable(
+                    f"{error}; no partial ranking is answered (unless `allow_partial`), send the request again"
+                ) from None
+            found = merge(answers.hits, depth)
+        missing = tuple(shard.name() for shard in answers.missing)
         if depth is None:  # worst first: every allowed row is scored, as one node does
             wanted = len(found.record_ids)
         if found.scores is None:
             scores = self.calibration(found.similarities)
             kept = scores >= threshold if threshold is not None else np.ones(len(scores), dtype=bool)
             total = int(np.count_nonzero(kept)) if threshold is not None else found.allowed
-            return Hits(pool_key, None, found.record_ids[kept], scores[kept], total)
+            return Hits(pool_key, None, found.record_ids[kept], scores[kept], total, missing_shards=missing)
         order = np.lexsort((found.record_ids, -found.scores))
         order = order[found.scores[order] >= (threshold or 0.0)]
         total = len(order) if threshold is not None else found.allowed
         order = order[:wanted]
-        return Hits(pool_key, None, found.record_ids[order], found.scores[order], total)
+        return Hits(pool_key, None, found.record_ids[order], found.scores[order], total, missing_shards=missing)
 
     def _scores_at(self, parts: list[Hits], positions: np.ndarray, anchor: Anchor) -> np.ndarray:
         """Scores of a page ordered by date: positions index the parts' hits laid end to end."""
