@@ -152,6 +152,30 @@ def test_a_killed_shard_actor_is_replaced_by_its_replica_and_comes_back_with_the
     assert added.id is not None
 
 
+def test_a_second_front_end_joins_the_same_shards(cluster, sqlite_store, single, shards, pools) -> None:
+    """Front ends scale apart from the shards: another server process finds the actors by name."""
+    from cerebro_serve.cluster.ray_shards import RayShards
+
+    other = RayShards(
+        sqlite_store.url, vectors_tag(single.encoder.name), single.encoder.dimension, SHARDS, REPLICAS, 5.0
+    )
+    ids = [[actor._actor_id for actor in group] for group in shards.replicas]
+    assert [[actor._actor_id for actor in group] for group in other.replicas] == ids
+    source, board = pools
+    query = _scoring(board, source, 3)
+    request = single.ranking.score_profiles(query)
+    assert [p.reference for p in request.items] == _references_via(other, single, query)
+    other.close()  # leaves the actors to the first front end
+
+
+def _references_via(shards, single: Workspace, query: ProfilesScoringQuery) -> list[str | None]:
+    workspace = make_workspace(single.store, single.encoder, None, new_key(), shards=shards)
+    try:
+        return _references(workspace, query)
+    finally:
+        stop_workspace(workspace)
+
+
 def test_a_killed_node_fails_no_request(cluster, single, sharded, pools) -> None:
     source, board = pools
     query = _scoring(board, source, 1)

@@ -129,6 +129,9 @@ PROFILE_QUERIES = [
     {"tags_excluded": [{"name": "team", "value": "south"}], "created_at_min": "2026-04-01T00:00:00+00:00"},
     {"text_keywords": ["python"]},
     {"use_algorithm": False, "limit": 15},
+    {"sort_by": "created_at", "limit": 12},  # by date, each with its score
+    {"sort_by": "updated_at", "order_by": "asc", "page": 2, "limit": 9},
+    {"sort_by": "created_at", "use_algorithm": False, "tags_included": [{"name": "team", "value": "south"}]},
 ]
 
 
@@ -164,9 +167,9 @@ def test_jobs_scored_in_shards_as_on_one_node(workspace, sharded, pools, options
 
 def test_searching_in_shards_as_on_one_node(workspace, sharded, pools) -> None:
     source, _ = pools
-    for keywords in (["developer"], ["accountant"], ["engineer", "acme"]):
+    for keywords, sort_by in ((["developer"], "searching"), (["accountant"], "searching"), (["acme"], "created_at")):
         query = msgspec.convert(
-            {"source_keys": [source], "text_keywords": keywords, "sort_by": "searching", "limit": 8},
+            {"source_keys": [source], "text_keywords": keywords, "sort_by": sort_by, "limit": 8},
             ProfilesSearchingQuery,
         )
         _assert_same(workspace.ranking.search_profiles(query), sharded.ranking.search_profiles(query))
@@ -221,6 +224,8 @@ def test_a_front_end_ranking_in_shards_loads_no_pool_of_its_own(workspace, shard
     sharded.records.archive(PROFILE, source, RecordLookup(reference="p0"), True)
     workspace.registry.catch_up(source)  # the one node applies the other workspace's writes (its sync would)
     _assert_same(workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+    by_date = msgspec.structs.replace(query, sort_by="updated_at")
+    _assert_same(workspace.ranking.score_profiles(by_date), sharded.ranking.score_profiles(by_date))
     assert sharded.registry.pools() == []
 
 

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest, rank_shard
+import numpy as np
+
+from cerebro_serve.cluster.shard_ranking import (
+    ShardHits,
+    ShardListing,
+    ShardRequest,
+    list_shard,
+    rank_shard,
+    score_shard,
+)
 from cerebro_serve.index.columns import TermStatistics
 from cerebro_serve.index.registry import IndexRegistry, PoolIndex
 from cerebro_serve.index.shards import Shard
@@ -50,6 +59,16 @@ class PoolShards(Protocol):
         cannot answer raises `ShardUnavailable`, or with `allow_partial` is left out and named."""
         ...
 
+    def by_date(self, pool_key: str, listing: ShardListing, allow_partial: bool = False) -> ShardAnswers:
+        """Every shard's first rows of a page sorted by date."""
+        ...
+
+    def score(
+        self, pool_key: str, request: ShardRequest, record_ids: np.ndarray, allow_partial: bool = False
+    ) -> ShardAnswers:
+        """The similarities and scores of these records, from the shards that hold them."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -81,6 +100,12 @@ class ShardServer:
     def rank(self, pool_key: str, request: ShardRequest) -> ShardHits:
         return rank_shard(self.index(pool_key), request)
 
+    def by_date(self, pool_key: str, listing: ShardListing) -> ShardHits:
+        return list_shard(self.index(pool_key), listing)
+
+    def score(self, pool_key: str, request: ShardRequest, record_ids: np.ndarray) -> ShardHits:
+        return score_shard(self.index(pool_key), request, record_ids)
+
     def index(self, pool_key: str) -> PoolIndex:
         """The shard's index of the pool, caught up with the store."""
         self.registry.catch_up(pool_key)
@@ -105,10 +130,23 @@ class LocalShards:
 
     def rank(self, pool_key: str, request: ShardRequest, allow_partial: bool = False) -> ShardAnswers:
         """Every shard answers (they are in this process)."""
-        if request.scores:
-            parts = [server.statistics(pool_key)[0] for server in self.servers]
-            request = dataclasses.replace(request, statistics=TermStatistics.summed(parts))
+        request = self._with_statistics(pool_key, request)
         return ShardAnswers([server.rank(pool_key, request) for server in self.servers])
+
+    def by_date(self, pool_key: str, listing: ShardListing, allow_partial: bool = False) -> ShardAnswers:
+        return ShardAnswers([server.by_date(pool_key, listing) for server in self.servers])
+
+    def score(
+        self, pool_key: str, request: ShardRequest, record_ids: np.ndarray, allow_partial: bool = False
+    ) -> ShardAnswers:
+        request = self._with_statistics(pool_key, request)
+        return ShardAnswers([server.score(pool_key, request, record_ids) for server in self.servers])
+
+    def _with_statistics(self, pool_key: str, request: ShardRequest) -> ShardRequest:
+        if not request.scores:
+            return request
+        parts = [server.statistics(pool_key)[0] for server in self.servers]
+        return dataclasses.replace(request, statistics=TermStatistics.summed(parts))
 
     def close(self) -> None:
         for server in self.servers:

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import ray
 from ray.util.placement_group import PlacementGroup, get_placement_group, placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from cerebro_serve.cluster.pool_shards import ShardAnswers, ShardServer, ShardUnavailable
-from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest
+from cerebro_serve.cluster.shard_ranking import ShardHits, ShardListing, ShardRequest
 from cerebro_serve.index.columns import TermStatistics
 from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS
@@ -40,6 +41,11 @@ class ShardActor(ShardServer):
 
     def rank_with(self, pool_key: str, request: ShardRequest, statistics: TermStatistics | None) -> ShardHits:
         return self.rank(pool_key, dataclasses.replace(request, statistics=statistics))
+
+    def score_with(
+        self, pool_key: str, request: ShardRequest, statistics: TermStatistics | None, record_ids: np.ndarray
+    ) -> ShardHits:
+        return self.score(pool_key, dataclasses.replace(request, statistics=statistics), record_ids)
 
     def ready(self) -> str:
         return self.shard.name()
@@ -94,13 +100,27 @@ class RayShards:
         self._all("ready")  # every shard has a replica up (or this raises ShardUnavailable)
 
     def rank(self, pool_key: str, request: ShardRequest, allow_partial: bool = False) -> ShardAnswers:
+        return self._scored("rank_with", pool_key, request, (), allow_partial)
+
+    def by_date(self, pool_key: str, listing: ShardListing, allow_partial: bool = False) -> ShardAnswers:
+        return self._answers(self._all("by_date", pool_key, listing, partial=allow_partial))
+
+    def score(
+        self, pool_key: str, request: ShardRequest, record_ids: np.ndarray, allow_partial: bool = False
+    ) -> ShardAnswers:
+        return self._scored("score_with", pool_key, request, (record_ids,), allow_partial)
+
+    def _scored(
+        self, method: str, pool_key: str, request: ShardRequest, extra: tuple[Any, ...], partial: bool
+    ) -> ShardAnswers:
+        """Every shard's answer to `method`, scored with the pool's statistics when the request scores."""
         if not request.scores:
-            return self._answers(self._all("rank_with", pool_key, request, None, partial=allow_partial))
-        statistics = self._statistics.get(pool_key) or self._sum_statistics(pool_key, allow_partial)
-        hits = self._all("rank_with", pool_key, request, statistics.reference, partial=allow_partial)
+            return self._answers(self._all(method, pool_key, request, None, *extra, partial=partial))
+        statistics = self._statistics.get(pool_key) or self._sum_statistics(pool_key, partial)
+        hits = self._all(method, pool_key, request, statistics.reference, *extra, partial=partial)
         if tuple(part.revision if part else None for part in hits) != statistics.revisions:  # a write, or a loss
-            statistics = self._sum_statistics(pool_key, allow_partial)
-            hits = self._all("rank_with", pool_key, request, statistics.reference, partial=allow_partial)
+            statistics = self._sum_statistics(pool_key, partial)
+            hits = self._all(method, pool_key, request, statistics.reference, *extra, partial=partial)
         return self._answers(hits)
 
     def close(self) -> None:

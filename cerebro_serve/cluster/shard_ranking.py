@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.index.columns import TermStatistics
+from cerebro_serve.index.columns import ColumnArrays, TermStatistics
 from cerebro_serve.index.filters import RowFilter, row_mask
 from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.index.topk import order_by_date
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 
@@ -51,6 +52,18 @@ class ShardHits:
     scores: np.ndarray | None
     allowed: int
     revision: int = 0
+    dates: np.ndarray | None = None  # a listing's: the rows' dates, in its order
+
+
+@dataclass(frozen=True, slots=True)
+class ShardListing:
+    """A page sorted by date, from every shard: the filters, which date (`updated`: updated_at, else
+    created_at), which way, and how many rows from the top each shard returns (the page's end)."""
+
+    row_filter: RowFilter
+    updated: bool
+    descending: bool
+    wanted: int
 
 
 def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
@@ -66,14 +79,55 @@ def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
         rows, similarities = found.rows, found.similarities
     else:
         rows, similarities = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    scores = None
-    if request.scores:
-        assert request.query is not None and request.algorithm is not None  # `scores` says so
-        scoring = request.statistics.applied_to(columns) if request.statistics is not None else columns
-        ranked = rerank(scoring, request.query, request.algorithm, rows, similarities, len(rows), -np.inf)
-        scores = np.empty(len(rows), dtype=np.float32)
-        scores[ranked.positions] = ranked.scores
+    scores = _scores(columns, request, rows, similarities)
     return ShardHits(columns.record_ids[rows], similarities, scores, allowed, index.revision)
+
+
+def _scores(
+    columns: ColumnArrays, request: ShardRequest, rows: np.ndarray, similarities: np.ndarray
+) -> np.ndarray | None:
+    """The re-ranker's score of each row, with the pool's statistics; None when the request only searches."""
+    if not request.scores:
+        return None
+    assert request.query is not None and request.algorithm is not None  # `scores` says so
+    scoring = request.statistics.applied_to(columns) if request.statistics is not None else columns
+    ranked = rerank(scoring, request.query, request.algorithm, rows, similarities, len(rows), -np.inf)
+    scores = np.empty(len(rows), dtype=np.float32)
+    scores[ranked.positions] = ranked.scores
+    return scores
+
+
+def list_shard(index: PoolIndex, listing: ShardListing) -> ShardHits:
+    """This shard's first `wanted` allowed rows by date (ties by record id)."""
+    columns = index.columns.snapshot()
+    rows = np.flatnonzero(row_mask(columns, listing.row_filter))
+    ids = columns.record_ids[rows]
+    dates = (columns.updated_at_us if listing.updated else columns.created_at_us)[rows]
+    order = order_by_date(ids, dates, listing.descending)[: listing.wanted]
+    return ShardHits(ids[order], np.empty(0, dtype=np.float32), None, len(rows), index.revision, dates[order])
+
+
+def score_shard(index: PoolIndex, request: ShardRequest, record_ids: np.ndarray) -> ShardHits:
+    """The similarities (and, when the request scores, scores) of those of the records that this shard
+    holds: what a page sorted by date shows beside each record."""
+    held = [
+        (record_id, row) for record_id in record_ids.tolist() if (row := index.columns.row_of(record_id)) is not None
+    ]
+    ids = np.array([record_id for record_id, _ in held], dtype=np.int64)
+    rows = np.array([row for _, row in held], dtype=np.int64)
+    similarities = index.vectors.similarities(request.vector, rows)
+    scores = _scores(index.columns.snapshot(), request, rows, similarities)
+    return ShardHits(ids, similarities, scores, len(rows), index.revision)
+
+
+def merge_by_date(parts: Sequence[ShardHits], descending: bool) -> ShardHits:
+    """Every shard's rows of a listing, in date order (ties by record id)."""
+    ids = np.concatenate([part.record_ids for part in parts]) if parts else np.empty(0, dtype=np.int64)
+    dates = np.concatenate([part.dates for part in parts if part.dates is not None]) if parts else ids
+    order = order_by_date(ids, dates, descending)
+    revision = min((part.revision for part in parts), default=0)
+    empty = np.empty(0, dtype=np.float32)
+    return ShardHits(ids[order], empty, None, sum(part.allowed for part in parts), revision, dates[order])
 
 
 def merge(parts: Sequence[ShardHits], depth: int | None) -> ShardHits:

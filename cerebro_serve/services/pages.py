@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-
 T = TypeVar("T")
 
 
@@ -33,9 +31,3 @@ class Page(Generic[T]):
             "total": self.total,
             **(self.extra_meta or {}),
         }
-
-
-def order_by_date(ids: np.ndarray, dates: np.ndarray, descending: bool) -> np.ndarray:
-    """Positions sorted by date, ties by id, both in the requested direction."""
-    order = np.lexsort((ids, dates))
-    return order[::-1] if descending else order

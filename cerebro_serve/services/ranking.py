@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.cluster.pool_shards import PoolShards, ShardUnavailable
-from cerebro_serve.cluster.shard_ranking import ShardRequest, merge
+from cerebro_serve.cluster.pool_shards import PoolShards, ShardAnswers, ShardUnavailable
+from cerebro_serve.cluster.shard_ranking import ShardListing, ShardRequest, merge, merge_by_date
 from cerebro_serve.engine import Encoder
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
+from cerebro_serve.index.topk import order_by_date
 from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
 from cerebro_serve.record_features import REFUSES_EMBEDDING, REFUSES_SCORING, REFUSES_SEARCHING
@@ -32,7 +33,7 @@ from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
 from cerebro_serve.services.errors import InvalidParameters, Unavailable
 from cerebro_serve.services.explanations import ExplanationService
-from cerebro_serve.services.pages import Page, order_by_date
+from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
     Filtering,
     JobsMatchingQuery,
@@ -285,6 +286,8 @@ class RankingService:
     ) -> Hits:
         if self.shards is not None and by_relevance and anchor is not None:
             return self._rank_in_shards(self.shards, pool_key, row_filter, anchor, wanted, threshold, query)
+        if self.shards is not None:
+            return self._list_in_shards(self.shards, pool_key, row_filter, wanted, query)
         index = self.records.pool_index(pool_key)
         columns = index.columns.snapshot()
         with stage("mask"):
@@ -334,12 +337,7 @@ class RankingService:
         depth = None if query.order_by == "asc" else max(RERANK_DEPTH, wanted) if scoring else wanted
         request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm)
         with stage("retrieve"):
-            try:
-                answers = shards.rank(pool_key, request, query.allow_partial)
-            except ShardUnavailable as error:
-                raise Unavailable(
-                    f"{error}; no partial ranking is answered (unless `allow_partial`), send the request again"
-                ) from None
+            answers = _from_shards(lambda: shards.rank(pool_key, request, query.allow_partial))
             found = merge(answers.hits, depth)
         missing = tuple(shard.name() for shard in answers.missing)
         if depth is None:  # worst first: every allowed row is scored, as one node does
@@ -355,6 +353,27 @@ class RankingService:
         order = order[:wanted]
         return Hits(pool_key, None, found.record_ids[order], found.scores[order], total, missing_shards=missing)
 
+    def _list_in_shards(
+        self, shards: PoolShards, pool_key: str, row_filter: RowFilter, wanted: int, query: Filtering
+    ) -> Hits:
+        """`_rank_pool`'s answer by date, from the pool's shards: each shard's first `wanted` rows."""
+        listing = ShardListing(row_filter, query.sort_by == "updated_at", query.order_by != "asc", wanted)
+        with stage("mask"):
+            answers = _from_shards(lambda: shards.by_date(pool_key, listing, query.allow_partial))
+        found = merge_by_date(answers.hits, listing.descending)
+        missing = tuple(shard.name() for shard in answers.missing)
+        return Hits(pool_key, None, found.record_ids, None, found.allowed, found.dates, missing)
+
+    def _scores_in_shards(self, shards: PoolShards, pool_key: str, anchor: Anchor, ids: np.ndarray) -> np.ndarray:
+        """The scores of these records of a pool in shards (a page sorted by date shows them)."""
+        request = ShardRequest(anchor.vector, RowFilter(), None, anchor.query, anchor.algorithm)
+        answers = _from_shards(lambda: shards.score(pool_key, request, ids))
+        found: dict[int, float] = {}
+        for part in answers.hits:
+            scores = part.scores if part.scores is not None else self.calibration(part.similarities)
+            found.update(zip(part.record_ids.tolist(), scores.tolist()))
+        return np.array([found[record_id] for record_id in ids.tolist()], dtype=np.float32)
+
     def _scores_at(self, parts: list[Hits], positions: np.ndarray, anchor: Anchor) -> np.ndarray:
         """Scores of a page ordered by date: positions index the parts' hits laid end to end."""
         scores = np.zeros(len(positions), dtype=np.float32)
@@ -363,8 +382,12 @@ class RankingService:
             mine = np.flatnonzero((positions >= bounds[number]) & (positions < bounds[number + 1]))
             if not len(mine):
                 continue
+            if part.rows is None:  # ranked by the pool's shards
+                assert self.shards is not None
+                ids = part.record_ids[positions[mine] - bounds[number]]
+                scores[mine] = self._scores_in_shards(self.shards, part.pool_key, anchor, ids)
+                continue
             index = self.records.pool_index(part.pool_key)
-            assert part.rows is not None, "pages by date are ranked in this process"
             rows = part.rows[positions[mine] - bounds[number]]
             sims = index.vectors.similarities(anchor.vector, rows)
             if anchor.query is None or anchor.algorithm is None:
@@ -391,6 +414,16 @@ class RankingService:
             geo=_geo(query),
             record_ids=record_ids,
         )
+
+
+def _from_shards(ask: Callable[[], ShardAnswers]) -> ShardAnswers:
+    """The shards' answers; a shard none of whose replicas answers is the service's 503."""
+    try:
+        return ask()
+    except ShardUnavailable as error:
+        raise Unavailable(
+            f"{error}; no partial ranking is answered (unless `allow_partial`), send the request again"
+        ) from None
 
 
 def _geo(query: Filtering) -> GeoFilter | None:

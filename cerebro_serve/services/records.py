@@ -32,13 +32,14 @@ from cerebro_serve.engine.views import (
 )
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.index.registry import Described, PoolIndex
+from cerebro_serve.index.topk import order_by_date
 from cerebro_serve.objects import JOB, PROFILE, Job, PoolRef, Profile, R, Record, RecordKind
 from cerebro_serve.record_features import REFUSES_EMBEDDING, RecordFeatures
 from cerebro_serve.scoring.consent import allows
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.scoring.preparation import Prepared, Preparer
 from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, NotFound
-from cerebro_serve.services.pages import Page, order_by_date
+from cerebro_serve.services.pages import Page
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
