@@ -14,16 +14,16 @@ import msgspec
 import numpy as np
 import pytest
 from helpers import make_workspace, stop_workspace
-from test_shards import _assert_same, _job, _profile
+from test_shards import _assert_same, _profile, seed_pools
 
 from cerebro_serve.cli import open_shards
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.shards import shard_numbers
-from cerebro_serve.objects import JOB, PROFILE
+from cerebro_serve.objects import PROFILE
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import Unavailable
 from cerebro_serve.services.keys import new_key
-from cerebro_serve.services.queries import JobsScoringQuery, PoolCreate, ProfilesScoringQuery, ProfilesSearchingQuery
+from cerebro_serve.services.queries import JobsScoringQuery, ProfilesScoringQuery, ProfilesSearchingQuery
 from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
 
@@ -63,12 +63,7 @@ def single(sqlite_store, batcher, tmp_path, admin_key) -> Iterator[Workspace]:
 
 @pytest.fixture
 def pools(single: Workspace) -> tuple[str, str]:
-    rng = random.Random(7)
-    source = single.pools.create(PROFILE, PoolCreate(name="people")).key
-    board = single.pools.create(JOB, PoolCreate(name="jobs")).key
-    single.records.index(PROFILE, source, [_profile(number, rng) for number in range(40)])
-    single.records.index(JOB, board, [_job(number, rng) for number in range(4)])
-    return source, board
+    return seed_pools(single, 40, 4)
 
 
 @pytest.fixture
@@ -214,11 +209,7 @@ def test_the_server_ranks_in_the_clusters_shards_its_settings_name(cluster, post
     shards = open_shards(settings, store.url, batcher)
     sharded = make_workspace(store, batcher, tmp_path / "sharded", new_key(), shards=shards)
     try:
-        rng = random.Random(11)
-        source = single.pools.create(PROFILE, PoolCreate(name="people")).key
-        board = single.pools.create(JOB, PoolCreate(name="jobs")).key
-        single.records.index(PROFILE, source, [_profile(number, rng) for number in range(30)])
-        single.records.index(JOB, board, [_job(0, rng)])
+        source, board = seed_pools(single, 30, 1, seed=11)
         assert len(shards.replicas) == 2 and all(len(replicas) == 2 for replicas in shards.replicas)
         query = _scoring(board, source, 0)
         _assert_same(single.ranking.score_profiles(query), sharded.ranking.score_profiles(query))

@@ -81,15 +81,19 @@ def _job(number: int, rng: random.Random) -> Job:
     )
 
 
-@pytest.fixture
-def pools(workspace: Workspace) -> tuple[str, str]:
-    """A source of 60 profiles and a board of 6 jobs, varied in roles, skills, years, dates and teams."""
-    rng = random.Random(7)
+def seed_pools(workspace: Workspace, profiles: int, jobs: int, seed: int = 7) -> tuple[str, str]:
+    """A source of profiles and a board of jobs, varied in roles, skills, years, dates and teams."""
+    rng = random.Random(seed)
     source = workspace.pools.create(PROFILE, PoolCreate(name="people")).key
     board = workspace.pools.create(JOB, PoolCreate(name="jobs")).key
-    workspace.records.index(PROFILE, source, [_profile(number, rng) for number in range(60)])
-    workspace.records.index(JOB, board, [_job(number, rng) for number in range(6)])
+    workspace.records.index(PROFILE, source, [_profile(number, rng) for number in range(profiles)])
+    workspace.records.index(JOB, board, [_job(number, rng) for number in range(jobs)])
     return source, board
+
+
+@pytest.fixture
+def pools(workspace: Workspace) -> tuple[str, str]:
+    return seed_pools(workspace, 60, 6)
 
 
 @pytest.fixture
