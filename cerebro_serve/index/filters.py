@@ -33,6 +33,7 @@ class RowFilter:
     record_ids: np.ndarray | None = None  # only these records (from a keyword or name filter), sorted
     excluded_ids: np.ndarray | None = None  # never these records (the anchor of a matching)
     refused: int = 0  # REFUSES_* bits: records whose consent withholds this use are left out
+    refusing: int = 0  # REFUSES_* bits: only records whose consent withholds one of these (to review by hand)
 
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
@@ -58,6 +59,8 @@ def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
         mask &= ~np.isin(columns.record_ids[:n], f.excluded_ids)
     if f.refused:
         mask &= (columns.refusals[:n] & f.refused) == 0
+    if f.refusing:
+        mask &= (columns.refusals[:n] & f.refusing) != 0
     return mask
 
 

@@ -251,27 +251,26 @@ class RankingService:
         but whose consent refuses scoring or embedding: for a person to review, with no score, never one
         made up. The score threshold cannot apply to them; they come newest first (`order_by=asc`: oldest)."""
         row_filter = self._row_filter(PROFILE, query.source_keys, query)
-        ids, dates = [], []
-        for pool_key in dict.fromkeys(query.source_keys):
-            columns = self.records.pool_index(pool_key).columns.snapshot()
-            mask = row_mask(columns, row_filter) & (columns.refusals[: columns.rows] & NOT_SCORABLE != 0)
-            rows = np.flatnonzero(mask)
-            ids.append(columns.record_ids[rows])
-            dates.append((columns.updated_at_us if query.sort_by == "updated_at" else columns.created_at_us)[rows])
-        manual_ids = np.concatenate(ids)
+        row_filter = dataclasses.replace(row_filter, refusing=NOT_SCORABLE)
         first = max(0, (query.page - 1) * query.limit - page.total)
-        chosen = order_by_date(manual_ids, np.concatenate(dates), query.order_by != "asc")
-        chosen = chosen[first : first + query.limit - len(page.items)]
+        wanted = first + query.limit - len(page.items)
+        parts = [
+            self._rank_pool(pool_key, row_filter, None, wanted, None, False, query)
+            for pool_key in dict.fromkeys(query.source_keys)
+        ]
+        manual_ids = np.concatenate([part.record_ids for part in parts])
+        dates = np.concatenate([part.dates for part in parts if part.dates is not None])
+        chosen = order_by_date(manual_ids, dates, query.order_by != "asc")[first:wanted]
         manual = self.records.materialize_many(PROFILE, self.store.records.load_records(manual_ids[chosen].tolist()))
-        scored = len(page.items)
+        scored, waiting = len(page.items), sum(part.total for part in parts)
         return dataclasses.replace(
             page,
             items=page.items + manual,
-            total=page.total + len(manual_ids),
+            total=page.total + waiting,
             predictions=None if page.predictions is None else [*page.predictions, *[None] * len(manual)],
             explanations=None if page.explanations is None else page.explanations + [None] * len(manual),
             manual_review=[False] * scored + [True] * len(manual),
-            extra_meta={**(page.extra_meta or {}), "scored": page.total, "manual_review": len(manual_ids)},
+            extra_meta={**(page.extra_meta or {}), "scored": page.total, "manual_review": waiting},
         )
 
     def _rank_pool(
