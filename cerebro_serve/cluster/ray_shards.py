@@ -194,9 +194,12 @@ def _placement(shard: Shard, replicas: int) -> PlacementGroup:
     try:
         return get_placement_group(_group_name(shard))
     except ValueError:
-        group = placement_group(
-            [{"CPU": ACTOR_CPUS}] * replicas, strategy="STRICT_SPREAD", name=_group_name(shard), lifetime="detached"
-        )
+        try:
+            group = placement_group(
+                [{"CPU": ACTOR_CPUS}] * replicas, strategy="STRICT_SPREAD", name=_group_name(shard), lifetime="detached"
+            )
+        except ray.exceptions.RaySystemError:  # another front end, starting at the same time, made it first
+            return get_placement_group(_group_name(shard))
     try:
         ray.get(group.ready(), timeout=PLACEMENT_SECONDS)
     except ray.exceptions.GetTimeoutError:
