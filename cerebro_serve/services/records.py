@@ -88,9 +88,13 @@ class RecordService:
         registry: IndexRegistry,
         extractor: FeatureExtractor,
         embed_max_chars: int,
+        holds_pools: bool = True,
     ) -> None:
         """`embed_max_chars`: how much of each view the encoder reads, so one huge record costs the encoder
-        no more than a long resume (features and keyword search still read all of it)."""
+        no more than a long resume (features and keyword search still read all of it). `holds_pools`:
+        a write loads its pool's index here (and it is saved at shutdown, for a fast restart); False where
+        a cluster's shards hold the pools: a write updates an index only where one is loaded."""
+        self.holds_pools = holds_pools
         self.store = store
         self.pools = pools
         self.encoder = encoder
@@ -191,7 +195,7 @@ class RecordService:
             content = self._content(_strip_server_fields(record), view, embedding, features)
             rows.append((record.key or secrets.token_hex(20), created, content))
         with self.registry.write_lock(pool_key):
-            index = self.registry.loaded(pool_key)  # inside the lock: the one a catch-up may have swapped in
+            index = self._written_index(pool_key)  # inside the lock: the one a catch-up may have swapped in
             try:
                 stored = self.store.records.insert_records(kind=kind.name, pool_key=pool_key, rows=rows)
             except DuplicateReference:
@@ -224,7 +228,7 @@ class RecordService:
         stop_if_abandoned()
         content = self._content(record, view, embedding, features)
         with self.registry.write_lock(pool_key):
-            index = self.registry.loaded(pool_key)
+            index = self._written_index(pool_key)
             updated = now_us()
             try:
                 revision = self.store.records.update_record(stored.id, pool_key, updated, content)
@@ -249,7 +253,7 @@ class RecordService:
         """Archive (or, with archive=False, restore) a record; archived records are never ranked."""
         stored = self.find(kind, pool_key, lookup)
         with self.registry.write_lock(pool_key):
-            index = self.registry.loaded(pool_key)
+            index = self._written_index(pool_key)
             archived_at = now_us() if archive else None
             revision = self.store.records.set_archived(stored.id, pool_key, archived_at, stored.body)
             if index is not None:
@@ -341,6 +345,11 @@ class RecordService:
             self.store.records.replace_embeddings(pool_key, vectors_tag(self.encoder.name), encoded)
             refreshed.extend((row, *computed[row.id]) for row in batch)
         return refreshed
+
+    def _written_index(self, pool_key: str) -> PoolIndex | None:
+        """The index a write to the pool updates: loaded first where this process holds the pools; else
+        the one loaded here, if any (the others read the write from the store when they load)."""
+        return self.pool_index(pool_key) if self.holds_pools else self.registry.loaded(pool_key)
 
     def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
         """How many live records of the pool carry each tag: the choices a filter by tags can offer."""

@@ -81,7 +81,9 @@ class Workspace:
             encoder.dimension,
             accelerator=device if device.startswith("cuda") and kernels.available(device) else None,
         )
-        self.records = RecordService(store, self.pools, encoder, self.registry, FeatureExtractor(), embed_max_chars)
+        self.records = RecordService(
+            store, self.pools, encoder, self.registry, FeatureExtractor(), embed_max_chars, holds_pools=shards is None
+        )
         self.index_sync = IndexSync(self.registry, index_sharing) if index_sharing is not None else None
         if self.index_sync is not None:
             self.index_sync.start()
