@@ -23,6 +23,7 @@ from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import (
     JobsScoringQuery,
+    PairQuery,
     PoolCreate,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
@@ -257,3 +258,35 @@ def test_records_of_another_model_are_computed_again_by_the_front_end_for_the_sh
     assert sharded.records.refresh_stale(source) == 15
     assert sharded.records.refresh_stale(source) == 0
     _assert_same(workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query))
+
+
+def _said(explanation: Any) -> tuple[str, list[str], list[str], float]:
+    return (
+        explanation.summary,
+        [point.text for point in explanation.strengths],
+        [point.text for point in explanation.weaknesses],
+        explanation.score,
+    )
+
+
+def test_explanations_from_shards_as_on_one_node(workspace, sharded, pools) -> None:
+    """A scored page's explanations and a grading read the re-ranker's features from the shard holding
+    the record: the same sentences and scores as one node's."""
+    source, board = pools
+    query = msgspec.convert(
+        {"source_keys": [source], "board_key": board, "job_reference": "j3", "sort_by": "scoring", "explain": True},
+        ProfilesScoringQuery,
+    )
+    single, spread = workspace.ranking.score_profiles(query), sharded.ranking.score_profiles(query)
+    _assert_same(single, spread)
+    for mine, theirs in zip(single.explanations, spread.explanations, strict=True):
+        summary, strengths, weaknesses, score = _said(mine)
+        assert _said(theirs)[:3] == (summary, strengths, weaknesses) and _said(theirs)[3] == pytest.approx(score)
+    for reference in ("p1", "p2", "p5"):
+        pair = msgspec.convert(
+            {"source_key": source, "board_key": board, "profile_reference": reference, "job_reference": "j3"},
+            PairQuery,
+        )
+        one, other = (side.explanations.grade(pair, PROFILE).explanation for side in (workspace, sharded))
+        assert _said(other)[:3] == _said(one)[:3] and _said(other)[3] == pytest.approx(_said(one)[3])
+    assert sharded.registry.pools() == []

@@ -53,6 +53,7 @@ class ShardHits:
     allowed: int
     revision: int = 0
     dates: np.ndarray | None = None  # a listing's: the rows' dates, in its order
+    features: np.ndarray | None = None  # scored records': what the re-ranker read of each (explanations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,22 +80,25 @@ def rank_shard(index: PoolIndex, request: ShardRequest) -> ShardHits:
         rows, similarities = found.rows, found.similarities
     else:
         rows, similarities = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    scores = _scores(columns, request, rows, similarities)
+    scores, _ = _reranked(columns, request, rows, similarities)
     return ShardHits(columns.record_ids[rows], similarities, scores, allowed, index.revision)
 
 
-def _scores(
+def _reranked(
     columns: ColumnArrays, request: ShardRequest, rows: np.ndarray, similarities: np.ndarray
-) -> np.ndarray | None:
-    """The re-ranker's score of each row, with the pool's statistics; None when the request only searches."""
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The re-ranker's score of each row and the features it read, with the pool's statistics, in the
+    rows' order; None when the request only searches."""
     if not request.scores:
-        return None
+        return None, None
     assert request.query is not None and request.algorithm is not None  # `scores` says so
     scoring = request.statistics.applied_to(columns) if request.statistics is not None else columns
     ranked = rerank(scoring, request.query, request.algorithm, rows, similarities, len(rows), -np.inf)
     scores = np.empty(len(rows), dtype=np.float32)
     scores[ranked.positions] = ranked.scores
-    return scores
+    features = np.empty_like(ranked.features)
+    features[ranked.positions] = ranked.features
+    return scores, features
 
 
 def list_shard(index: PoolIndex, listing: ShardListing) -> ShardHits:
@@ -108,16 +112,17 @@ def list_shard(index: PoolIndex, listing: ShardListing) -> ShardHits:
 
 
 def score_shard(index: PoolIndex, request: ShardRequest, record_ids: np.ndarray) -> ShardHits:
-    """The similarities (and, when the request scores, scores) of those of the records that this shard
-    holds: what a page sorted by date shows beside each record."""
+    """The similarities (and, when the request scores, scores and the re-ranker's features) of those of the
+    records that this shard holds: what a page sorted by date shows beside each record, and what an
+    explanation takes apart."""
     held = [
         (record_id, row) for record_id in record_ids.tolist() if (row := index.columns.row_of(record_id)) is not None
     ]
     ids = np.array([record_id for record_id, _ in held], dtype=np.int64)
     rows = np.array([row for _, row in held], dtype=np.int64)
     similarities = index.vectors.similarities(request.vector, rows)
-    scores = _scores(index.columns.snapshot(), request, rows, similarities)
-    return ShardHits(ids, similarities, scores, len(rows), index.revision)
+    scores, features = _reranked(index.columns.snapshot(), request, rows, similarities)
+    return ShardHits(ids, similarities, scores, len(rows), index.revision, features=features)
 
 
 def merge_by_date(parts: Sequence[ShardHits], descending: bool) -> ShardHits:

@@ -4,6 +4,9 @@ the services, are named here too, so the API layer needs nothing beneath this on
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from cerebro_serve.cluster.pool_shards import ShardAnswers, ShardUnavailable
 from cerebro_serve.engine.batcher import BatcherClosed, QueueFull
 
 __all__ = [
@@ -17,6 +20,7 @@ __all__ = [
     "ServiceError",
     "Unauthorized",
     "Unavailable",
+    "from_shards",
 ]
 
 
@@ -74,3 +78,13 @@ class Unavailable(ServiceError):
 
     status = 503
     prefix = "Service Unavailable. "
+
+
+def from_shards(ask: Callable[[], ShardAnswers]) -> ShardAnswers:
+    """The shards' answers; a shard none of whose replicas answers is a 503 naming it."""
+    try:
+        return ask()
+    except ShardUnavailable as error:
+        raise Unavailable(
+            f"{error}; no partial ranking is answered (unless `allow_partial`), send the request again"
+        ) from None

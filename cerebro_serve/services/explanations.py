@@ -18,7 +18,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from cerebro_serve.cluster.pool_shards import PoolShards
+from cerebro_serve.cluster.shard_ranking import ShardRequest
 from cerebro_serve.index.columns import ColumnArrays, with_record_replaced
+from cerebro_serve.index.filters import RowFilter
 from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind, Skill
 from cerebro_serve.record_features import RecordFeatures
@@ -31,7 +34,7 @@ from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.scoring.wording import Wording
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
-from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound
+from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound, from_shards
 from cerebro_serve.services.queries import PairQuery, RecordLookup, UpskillingQuery
 from cerebro_serve.services.records import RecordService
 
@@ -70,16 +73,20 @@ class _Pair:
     profile_features: RecordFeatures
     job_features: RecordFeatures
     pool_key: str  # the graded record's pool
-    row: int
+    record_id: int  # the graded record
     score: float
     features: np.ndarray
 
 
 class ExplanationService:
-    def __init__(self, records: RecordService, anchors: Anchors, algorithms: AlgorithmService) -> None:
+    def __init__(
+        self, records: RecordService, anchors: Anchors, algorithms: AlgorithmService, shards: PoolShards | None = None
+    ) -> None:
+        """`shards`: where a pool's records are scored when a cluster's shards hold the pools."""
         self.records = records
         self.anchors = anchors
         self.algorithms = algorithms
+        self.shards = shards
 
     def grade(self, query: PairQuery, subject: RecordKind) -> Explained:
         pair = self._pair(query, subject, "grading")
@@ -106,7 +113,7 @@ class ExplanationService:
         explanations = []
         for item in items:
             pool_key = getattr(item, kind.pool_key_field)
-            _, score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
+            score, features = self._rescore(anchor, pool_key, item.id)  # type: ignore[arg-type]
             _, item_features = self.anchors.vectors_of(item.id, lambda record=item: record)  # type: ignore[arg-type,misc]
             item_side = side_of(self.records.extractor, item, item_features)
             profile, job = (item_side, anchor_side) if kind is PROFILE else (anchor_side, item_side)
@@ -140,7 +147,7 @@ class ExplanationService:
         else:  # ranked among jobs for the profile
             anchor = self.anchors.of(PROFILE, profile_stored, algorithm)
             graded, graded_record, pool_key = job_stored, job, query.board_key
-        row, score, features = self._rescore(anchor, pool_key, graded.id)
+        score, features = self._rescore(anchor, pool_key, graded.id)
         graded_views, graded_features = self.anchors.vectors_of(graded.id, lambda: graded_record)
         assert anchor.views is not None and anchor.features is not None
         profile_side = (graded_views, graded_features) if subject is PROFILE else (anchor.views, anchor.features)
@@ -155,15 +162,23 @@ class ExplanationService:
             profile_features=profile_side[1],
             job_features=anchor.features if subject is PROFILE else graded_features,
             pool_key=pool_key,
-            row=row,
+            record_id=graded.id,
             score=score,
             features=features,
         )
 
-    def _rescore(self, anchor: Anchor, pool_key: str, record_id: int) -> tuple[int, float, np.ndarray]:
-        """The record's row in its pool, and its score and features against the anchor, from the re-ranker
-        call the scoring routes make."""
+    def _rescore(self, anchor: Anchor, pool_key: str, record_id: int) -> tuple[float, np.ndarray]:
+        """The record's score and features against the anchor, from the re-ranker call the scoring routes
+        make (on the shard that holds it, where shards hold the pools)."""
         assert anchor.query is not None and anchor.algorithm is not None
+        if self.shards is not None:
+            request = ShardRequest(anchor.vector, RowFilter(), None, anchor.query, anchor.algorithm)
+            ids = np.array([record_id], dtype=np.int64)
+            shards = self.shards
+            for part in from_shards(lambda: shards.score(pool_key, request, ids)).hits:
+                if len(part.record_ids) and part.scores is not None and part.features is not None:
+                    return float(part.scores[0]), part.features[0]
+            raise NotFound("profile" if anchor.query.is_job else "job")
         index = self.records.pool_index(pool_key)
         row = index.columns.row_of(record_id)
         if row is None:
@@ -171,7 +186,7 @@ class ExplanationService:
         rows = np.array([row], dtype=np.int64)
         cosine = index.vectors.similarities(anchor.vector, rows)
         ranked = rerank(index.columns.snapshot(), anchor.query, anchor.algorithm, rows, cosine, 1)
-        return row, float(ranked.scores[0]), ranked.features[0]
+        return float(ranked.scores[0]), ranked.features[0]
 
     def _explain(self, pair: _Pair, wording: Wording) -> Explanation:
         extractor = self.records.extractor
@@ -193,7 +208,10 @@ class ExplanationService:
         described = self.records.describe_edits(pair.profile, pair.profile_views, pair.profile_features, edits)
         index = self.records.pool_index(pair.pool_key)
         columns = index.columns.snapshot()
-        features = np.stack([self._edited_features(pair, index, columns, views, f) for views, f in described])
+        row = index.columns.row_of(pair.record_id)
+        if row is None:
+            raise NotFound("profile" if pair.subject is PROFILE else "job")
+        features = np.stack([self._edited_features(pair, index, columns, row, views, f) for views, f in described])
         gains = logits_of(pair.algorithm, features) - explanation.logit
         scores = 1.0 / (1.0 + np.exp(-(explanation.logit + gains)))
         for fact, gain in zip(tried, gains):
@@ -214,19 +232,25 @@ class ExplanationService:
         ]
 
     def _edited_features(
-        self, pair: _Pair, index: PoolIndex, columns: ColumnArrays, views: np.ndarray, features: RecordFeatures
+        self,
+        pair: _Pair,
+        index: PoolIndex,
+        columns: ColumnArrays,
+        row: int,
+        views: np.ndarray,
+        features: RecordFeatures,
     ) -> np.ndarray:
         """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction
-        (`index` and `columns`: the graded record's pool)."""
+        (`index` and `columns`: the graded record's pool; `row`: its row there)."""
         algorithm = pair.algorithm
         if pair.subject is PROFILE:  # the copy replaces the profile among its source's rows
             assert pair.anchor.query is not None
-            edited = with_record_replaced(columns, pair.row, pair.profile_features, features, views[1:])
+            edited = with_record_replaced(columns, row, pair.profile_features, features, views[1:])
             cosine = (views[0][None, :] @ pair.anchor.vector).astype(np.float32)
             return rerank(edited, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1).features[0]
         # The copy is the anchor the board's jobs are scored for.
         query = QueryFeatures.of(features, views, is_job=False)
-        rows = np.array([pair.row], dtype=np.int64)
+        rows = np.array([row], dtype=np.int64)
         cosine = index.vectors.similarities(algorithm.adapt(views[0], is_job=False), rows)
         return rerank(columns, query, algorithm, rows, cosine, 1).features[0]
 

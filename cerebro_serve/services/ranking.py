@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro_serve.cluster.pool_shards import PoolShards, ShardAnswers, ShardUnavailable
+from cerebro_serve.cluster.pool_shards import PoolShards
 from cerebro_serve.cluster.shard_ranking import ShardListing, ShardRequest, merge, merge_by_date
 from cerebro_serve.engine import Encoder
 from cerebro_serve.index import IndexRegistry
@@ -31,7 +31,7 @@ from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
-from cerebro_serve.services.errors import InvalidParameters, Unavailable
+from cerebro_serve.services.errors import InvalidParameters, from_shards
 from cerebro_serve.services.explanations import ExplanationService
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
@@ -336,7 +336,7 @@ class RankingService:
         depth = None if query.order_by == "asc" else max(RERANK_DEPTH, wanted) if scoring else wanted
         request = ShardRequest(anchor.vector, row_filter, depth, anchor.query, anchor.algorithm)
         with stage("retrieve"):
-            answers = _from_shards(lambda: shards.rank(pool_key, request, query.allow_partial))
+            answers = from_shards(lambda: shards.rank(pool_key, request, query.allow_partial))
             found = merge(answers.hits, depth)
         missing = tuple(shard.name() for shard in answers.missing)
         if depth is None:  # worst first: every allowed row is scored, as one node does
@@ -358,7 +358,7 @@ class RankingService:
         """`_rank_pool`'s answer by date, from the pool's shards: each shard's first `wanted` rows."""
         listing = ShardListing(row_filter, query.sort_by == "updated_at", query.order_by != "asc", wanted)
         with stage("mask"):
-            answers = _from_shards(lambda: shards.by_date(pool_key, listing, query.allow_partial))
+            answers = from_shards(lambda: shards.by_date(pool_key, listing, query.allow_partial))
         found = merge_by_date(answers.hits, listing.descending)
         missing = tuple(shard.name() for shard in answers.missing)
         return Hits(pool_key, None, found.record_ids, None, found.allowed, found.dates, missing)
@@ -366,7 +366,7 @@ class RankingService:
     def _scores_in_shards(self, shards: PoolShards, pool_key: str, anchor: Anchor, ids: np.ndarray) -> np.ndarray:
         """The scores of these records of a pool in shards (a page sorted by date shows them)."""
         request = ShardRequest(anchor.vector, RowFilter(), None, anchor.query, anchor.algorithm)
-        answers = _from_shards(lambda: shards.score(pool_key, request, ids))
+        answers = from_shards(lambda: shards.score(pool_key, request, ids))
         found: dict[int, float] = {}
         for part in answers.hits:
             scores = part.scores if part.scores is not None else self.calibration(part.similarities)
@@ -413,16 +413,6 @@ class RankingService:
             geo=_geo(query),
             record_ids=record_ids,
         )
-
-
-def _from_shards(ask: Callable[[], ShardAnswers]) -> ShardAnswers:
-    """The shards' answers; a shard none of whose replicas answers is the service's 503."""
-    try:
-        return ask()
-    except ShardUnavailable as error:
-        raise Unavailable(
-            f"{error}; no partial ranking is answered (unless `allow_partial`), send the request again"
-        ) from None
 
 
 def _geo(query: Filtering) -> GeoFilter | None:

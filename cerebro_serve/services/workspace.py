@@ -100,7 +100,7 @@ class Workspace:
             self.fairness.worker.start()
         self.recorder = ScoringRecorder(learning)
         self.metrics = Metrics(store, encoder, self.registry, self.recorder.scores)
-        self.explanations = ExplanationService(self.records, anchors, self.algorithms)
+        self.explanations = ExplanationService(self.records, anchors, self.algorithms, shards)
         self.ranking = RankingService(
             store,
             self.records,
