@@ -317,8 +317,9 @@ class IndexRegistry:
             return True
         changes = self.store.records.changes_since(pool_key, index.revision)
         current: list[Described] = []
-        written = [row for row in changes.written if self._holds(row.id)]
-        for row in written:
+        for row in changes.written:
+            if not self._holds(row.id):
+                continue
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 return False
             current.append((row, self.views(row.embedding), RecordFeatures.decode(row.features)))
@@ -327,7 +328,7 @@ class IndexRegistry:
                 row.id, row.created_at_us, row.updated_at_us, views, features, row.tags, None, not row.archived
             )
         for record_id in changes.erased:
-            index.clear(record_id)  # a record this index never held: nothing to clear
+            index.clear(record_id)  # a no-op for a record this index does not hold (another shard's)
         if changes.erased:  # files published before may hold those records' vectors: publish again
             self._erased_since_saved.add(pool_key)
         index.vectors.revision = max(index.revision, reached)

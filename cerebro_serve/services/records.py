@@ -326,11 +326,8 @@ class RecordService:
         model, an older schema) without loading its index: what a cluster's front end does at start, since
         the pool's shards refuse such records. Returns how many there were."""
         with self.registry.write_lock(pool_key):
-            stale = [
-                row
-                for row in self.store.records.index_rows(pool_key)
-                if row.features is None or not self.registry.is_current(row.model, row.embedding, row.features)
-            ]
+            rows = self.store.records.index_rows(pool_key)
+            stale = [row for row in rows if not self.registry.is_current(row.model, row.embedding, row.features)]
             self._refreshed(pool_key, stale)
         return len(stale)
 
