@@ -70,6 +70,61 @@ def test_similarity_topk_rescores_blocks_that_hold_more_of_the_answer(clustered_
         assert set(rows[0, :30].tolist()) <= set(near[1:])
 
 
+@pytest.mark.parametrize("select", [False, True])
+def test_similarity_topk_takes_a_mask_per_query(select: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of requests, each with its own filter (from all rows to 3 of 1,000), on both paths."""
+    from cerebro_serve.engine.kernels import similarity_topk as kernel
+
+    monkeypatch.setattr(kernel, "SAMPLE_ROWS", 128)
+    generator = torch.Generator().manual_seed(11)
+    matrix = _unit(torch.randn(1000, 32, generator=generator)).to(DEVICE, torch.float16)
+    queries = _unit(torch.randn(4, 32, generator=generator)).to(DEVICE, torch.float16)
+    shares = torch.tensor([1.0, 0.5, 0.05, 0.003])[:, None]
+    masks = (torch.rand(4, 1000, generator=generator) < shares).to(DEVICE)
+    scores, rows = similarity_topk(queries, matrix, 40, mask=masks, block_n=128, select=select)
+    expected_scores, expected_rows = similarity_topk_reference(queries, matrix, 40, mask=masks)
+    assert rows.shape == (4, 40)
+    torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
+    answered = torch.isfinite(expected_scores)  # a query allowing fewer rows reads -inf past them
+    assert answered.sum(dim=1).tolist() == [40, 40, min(40, int(masks[2].sum())), int(masks[3].sum())]
+    assert (rows[answered] == expected_rows[answered]).float().mean() > 0.97
+    assert all(bool(masks[q, rows[q][answered[q]]].all()) for q in range(4))
+
+
+def test_selecting_path_is_exact_when_the_sample_misleads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sampled row is among the best, so the threshold keeps fewer than k rows: the queries it
+    failed are answered again by the sorting path, and the answer is still exact."""
+    from cerebro_serve.engine.kernels import similarity_topk as kernel
+
+    monkeypatch.setattr(kernel, "SAMPLE_ROWS", 64)
+    generator = torch.Generator().manual_seed(12)
+    queries = _unit(torch.randn(3, 32, generator=generator))
+    matrix = _unit(torch.randn(640, 32, generator=generator))
+    matrix[::10] = _unit(queries[0] + 0.01 * torch.randn(64, 32, generator=generator))  # the sampled rows
+    matrix, queries = matrix.to(DEVICE, torch.float16), queries.to(DEVICE, torch.float16)
+    sorted_again: list[int] = []
+    sorting = kernel._sorted
+
+    def counted(queries: torch.Tensor, *rest: object) -> torch.Tensor:
+        sorted_again.append(len(queries))
+        return sorting(queries, *rest)  # type: ignore[arg-type]  # passed through
+
+    monkeypatch.setattr(kernel, "_sorted", counted)
+    scores, rows = similarity_topk(queries, matrix, 100, block_n=128, select=True)
+    expected_scores, expected_rows = similarity_topk_reference(queries, matrix, 100)
+    torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
+    assert (rows == expected_rows).float().mean() > 0.97
+    assert sorted_again and sorted_again[0] < 3  # only the misled queries went round again
+
+
+def test_selecting_path_is_chosen_for_deep_batches() -> None:
+    from cerebro_serve.engine.kernels.similarity_topk import selects
+
+    assert selects(16, 1000, 10_000_000) and selects(2, 1000, 100_000)
+    assert not selects(1, 1000, 10_000_000)  # one query: sorted on the CUDA cores
+    assert not selects(16, 10, 10_000_000)  # too shallow for the sample to place a threshold
+
+
 def test_similarity_topk_refuses_mismatched_shapes() -> None:
     with pytest.raises(ValueError):
         similarity_topk(torch.zeros(2, 8), torch.zeros(10, 16), 3)
@@ -116,3 +171,68 @@ def test_encoder_with_fused_pooling_matches_sentence_transformers() -> None:
     assert fused.fused_pooling and not plain.fused_pooling
     texts = ["python backend developer", "intensive care nurse with ten years of triage experience", ""]
     np.testing.assert_allclose(fused.embed_documents(texts), plain.embed_documents(texts), atol=1e-4)
+
+
+def test_concurrent_searches_share_one_launch() -> None:
+    """Searches that queue while a launch is under way go out together, each with its own mask, k and
+    row count, and each gets the answer it would have got alone."""
+    import threading
+
+    import numpy as np
+
+    from cerebro_serve.index.accelerated_search import AcceleratedSearch
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(600, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    search = AcceleratedSearch(32, DEVICE)
+    search.set(np.arange(600), vectors)
+    asks = [
+        (vectors[0], 600, 20, None),
+        (vectors[1], 600, 5, np.arange(600) % 2 == 0),
+        (vectors[2], 450, 30, None),  # read before the last 150 rows were written
+        (vectors[3], 600, 10, np.arange(600) < 4),  # fewer allowed rows than k
+    ]
+    answers: dict[int, np.ndarray] = {}
+    with search._turn:
+        search._launching = True  # a launch under way: the searches below queue behind it
+    threads = [
+        threading.Thread(target=lambda i=i, ask=ask: answers.__setitem__(i, search.search(*ask)))
+        for i, ask in enumerate(asks)
+    ]
+    for thread in threads:
+        thread.start()
+    while len(search._queue) < len(asks):
+        threading.Event().wait(0.01)
+    with search._turn:
+        search._launching = False
+        search._turn.notify_all()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert search.launches == 1
+    for i, (query, n, k, mask) in enumerate(asks):
+        sims = vectors[:n] @ query
+        if mask is not None:
+            sims = np.where(mask[:n], sims, -np.inf)
+        expected = np.argsort(-sims, kind="stable")[: min(k, int(np.isfinite(sims).sum()))]
+        assert len(answers[i]) == len(expected)
+        assert len(set(answers[i].tolist()) & set(expected.tolist())) >= len(expected) - 1  # fp16 near ties
+
+
+def test_a_failed_launch_fails_every_search_in_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from cerebro_serve.engine.kernels import similarity_topk as kernel
+    from cerebro_serve.index.accelerated_search import AcceleratedSearch
+
+    search = AcceleratedSearch(8, DEVICE)
+    search.set(np.arange(10), np.eye(10, 8, dtype=np.float32))
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(kernel, "similarity_topk", out_of_memory)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        search.search(np.eye(8, dtype=np.float32)[0], 10, 3, None)
+    monkeypatch.undo()
+    assert search.search(np.eye(8, dtype=np.float32)[0], 10, 3, None).tolist()[0] == 0  # the next launch goes

@@ -17,6 +17,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from cerebro_serve.index.accelerated_search import AcceleratedSearch
 from cerebro_serve.index.snapshots import headroom, load_array, save_array
 from cerebro_serve.index.topk import topk
 from cerebro_serve.native_threads import all_cores
@@ -55,39 +56,6 @@ def _rescored(matrix: np.ndarray, rows: np.ndarray, query: np.ndarray, k: int, a
     return SearchResult(rows[order], sims[order].astype(np.float32), approximate)
 
 
-class TritonExactSearch:
-    """An fp16 copy of the rows on the accelerator, searched exactly by the fused similarity + top-k
-    kernel (engine/kernels): on a GPU one pass over 10M x 384 takes ~2 ms, faster than IVF and exact."""
-
-    def __init__(self, dimension: int, device: str) -> None:
-        import torch
-
-        self.device = device
-        self.rows = torch.zeros((1024, dimension), dtype=torch.float16, device=device)
-
-    def set(self, rows: np.ndarray, vectors: np.ndarray) -> None:
-        import torch
-
-        top = int(rows.max()) + 1 if len(rows) else 0
-        if top > len(self.rows):
-            grown = torch.zeros(
-                (max(top, 2 * len(self.rows)), self.rows.shape[1]), dtype=self.rows.dtype, device=self.device
-            )
-            grown[: len(self.rows)] = self.rows
-            self.rows = grown
-        self.rows[torch.as_tensor(rows, device=self.device)] = torch.as_tensor(vectors, device=self.device).half()
-
-    def search(self, query: np.ndarray, n: int, k: int, mask: np.ndarray | None) -> np.ndarray:
-        import torch
-
-        from cerebro_serve.engine.kernels.similarity_topk import similarity_topk
-
-        on_device = torch.as_tensor(query[None, :], device=self.device).half()
-        allowed = torch.as_tensor(mask, device=self.device) if mask is not None else None
-        _, rows = similarity_topk(on_device, self.rows[:n], k, allowed)
-        return rows[0].cpu().numpy()
-
-
 class VectorIndex:
     def __init__(
         self,
@@ -99,7 +67,7 @@ class VectorIndex:
         exact_subset_max_rows: int = EXACT_SUBSET_MAX_ROWS,
     ) -> None:
         """`accelerator` ("cuda", or "cpu" under the Triton interpreter): exact search by the Triton
-        kernel on that device, for every pool size (no IVF)."""
+        kernel on that device, for every pool size (no IVF), concurrent searches batched into one launch."""
         self.dimension = dimension
         self.revision = revision
         self.ann_min_rows = ann_min_rows
@@ -110,7 +78,7 @@ class VectorIndex:
         self._ann: faiss.Index | None = None
         self._ann_trained_rows = 0
         self.ann_builds = 0  # IVF indexes built and swapped in (monitoring reads it)
-        self._accelerated = TritonExactSearch(dimension, accelerator) if accelerator else None
+        self._accelerated = AcceleratedSearch(dimension, accelerator) if accelerator else None
         # Writers take turns with each other; readers and the IVF build take snapshots under the lock.
         self._lock = threading.Lock()
         # While an IVF is being built outside the lock: the rows written since its snapshot (None: no build).
