@@ -279,7 +279,7 @@ def similarity_topk(
     if select is None:
         select = selects(n_queries, k, n_rows)
     if select:
-        best = _selected(queries, matrix, k, mask, block_n, settings)
+        best = _selected(queries, matrix, k, mask, block_n, block_q or 16, settings)
     else:
         best = _sorted(queries, matrix, k, mask, block_n, block_q, per_block, settings)
     scores, rows = _decode(best)
@@ -353,6 +353,7 @@ def _selected(
     k: int,
     mask: torch.Tensor | None,
     block_n: int,
+    block_q: int,
     settings: dict[str, object],
 ) -> torch.Tensor:
     """The k best keys per query from the keys at or above each query's sampled threshold; the queries
@@ -363,7 +364,6 @@ def _selected(
     unfilled = _encode(torch.tensor([float("-inf")]), torch.tensor([0]))  # reads as a masked row
     keys = unfilled.to(queries.device).expand(n_queries, capacity).contiguous()
     counts = torch.zeros(n_queries, dtype=torch.int32, device=queries.device)
-    block_q = 16
     _block_select[(triton.cdiv(n_rows, block_n), triton.cdiv(n_queries, block_q))](
         queries,
         matrix,
