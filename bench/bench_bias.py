@@ -222,7 +222,14 @@ def report(title: str, workspace: Workspace, jobs: list[str], resumes: list[str]
     algorithm = base_algorithm()
     started = time.perf_counter()
     stereotype = stereotype_bias(
-        workspace.records, algorithm, [board], [source], max_jobs=len(jobs), max_profiles=probed, seed=SEED
+        workspace.records,
+        workspace.reads,
+        algorithm,
+        [board],
+        [source],
+        max_jobs=len(jobs),
+        max_profiles=probed,
+        seed=SEED,
     )
     probe_seconds = time.perf_counter() - started
     print(
@@ -236,7 +243,9 @@ def report(title: str, workspace: Workspace, jobs: list[str], resumes: list[str]
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for effect in stereotype.effects:
         print(_effect_row(effect))
-    overload = overload_bias(workspace.records, algorithm, [board], [source], max_jobs=len(jobs), seed=SEED)
+    overload = overload_bias(
+        workspace.records, workspace.reads, algorithm, [board], [source], max_jobs=len(jobs), seed=SEED
+    )
     print(
         f"\nOverload: {overload.jobs} jobs x top {overload.top_k} over {overload.pool_size} profiles: "
         f"{overload.profiles_shown} profiles ever shown; the top 1% ({overload.top_profiles} profiles) take "

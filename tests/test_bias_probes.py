@@ -103,7 +103,14 @@ def test_identical_copies_move_no_score_and_no_rank(workspace) -> None:
     source, board = _index(workspace, ("Alex",))
     alex_only = {cell: ("Alex",) for cell in (("A", "female"), ("A", "male"), ("B", "female"), ("B", "male"))}
     report = stereotype_bias(
-        workspace.records, base_algorithm(), [board], [source], top_k=3, names=alex_only, names_source="test"
+        workspace.records,
+        workspace.reads,
+        base_algorithm(),
+        [board],
+        [source],
+        top_k=3,
+        names=alex_only,
+        names_source="test",
     )
     names = [effect for effect in report.effects if effect.edit.startswith("first_name")]
     assert [(effect.profiles, effect.comparisons) for effect in names] == [(1, 2 * len(JOBS))] * 2
@@ -117,7 +124,7 @@ def test_identical_copies_move_no_score_and_no_rank(workspace) -> None:
 
 def test_a_name_the_encoder_reads_moves_the_score(workspace) -> None:
     source, board = _index(workspace, ("Alex", "Jane"))
-    report = stereotype_bias(workspace.records, base_algorithm(), [board], [source], top_k=3)
+    report = stereotype_bias(workspace.records, workspace.reads, base_algorithm(), [board], [source], top_k=3)
     encoded = msgspec.json.decode(msgspec.json.encode(report))
     assert encoded["profiles"] == 7 and encoded["pool_size"] == 7 and encoded["jobs"] == len(JOBS)
     gender = next(effect for effect in encoded["effects"] if effect["edit"] == "first_name_gender")
@@ -137,14 +144,14 @@ def test_profiles_closed_to_audits_or_scoring_are_not_copied(workspace) -> None:
     closed = msgspec.structs.replace(_named("Jane"), consent_algorithmic=ConsentAlgorithmic(owner={"learning": False}))
     unscored = msgspec.structs.replace(_named("Greg"), consent_algorithmic=ConsentAlgorithmic(owner={"scoring": False}))
     workspace.records.index(PROFILE, source, [closed, unscored])  # the second is never ranked, so not probed
-    report = stereotype_bias(workspace.records, base_algorithm(), [board], [source])
+    report = stereotype_bias(workspace.records, workspace.reads, base_algorithm(), [board], [source])
     assert (report.profiles, report.without_consent, report.pool_size) == (len(OTHERS), 1, len(OTHERS) + 1)
     assert all(effect.profiles == 0 and effect.comparisons == 0 for effect in report.effects)  # no name, no word
 
 
 def test_exposure_counts_the_ranking_routes_top_k(workspace) -> None:
     source, board = _index(workspace, ("Alex", "Jane"))
-    report = overload_bias(workspace.records, base_algorithm(), [board], [source], top_k=3)
+    report = overload_bias(workspace.records, workspace.reads, base_algorithm(), [board], [source], top_k=3)
     shown: dict[str, int] = {}
     for job in workspace.records.list(JOB, JobsStoringQuery(board_keys=[board])).items:
         query = ProfilesScoringQuery(

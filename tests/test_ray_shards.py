@@ -109,6 +109,10 @@ def test_rankings_across_the_cluster_equal_one_nodes(single, sharded, pools) -> 
         {"source_keys": [source], "text_keywords": ["developer"], "sort_by": "searching"}, ProfilesSearchingQuery
     )
     _assert_same(single.ranking.search_profiles(search), sharded.ranking.search_profiles(search))
+    # What audits and copilots read of a whole pool: its statistics and tag counts, summed over the shards.
+    one, other = single.reads.statistics(source), sharded.reads.statistics(source)
+    assert (other.docs, other.length_sum, other.df.tolist()) == (one.docs, one.length_sum, one.df.tolist())
+    assert sharded.reads.tag_counts(source) == single.reads.tag_counts(source) != {}
     replicas = {ray.get(actor.ready.remote()) for group in shards_of(sharded) for actor in group}
     assert replicas == {"shard-0-of-2", "shard-1-of-2"}
 

@@ -29,7 +29,7 @@ from cerebro_serve.services.queries import (
     ProfilesSearchingQuery,
     RecordLookup,
 )
-from cerebro_serve.store import SqlStore
+from cerebro_serve.store import SqlStore, TagClause
 from cerebro_serve.store.schema import records
 
 SHARDS = 3
@@ -289,4 +289,68 @@ def test_explanations_from_shards_as_on_one_node(workspace, sharded, pools) -> N
         )
         one, other = (side.explanations.grade(pair, PROFILE).explanation for side in (workspace, sharded))
         assert _said(other)[:3] == _said(one)[:3] and _said(other)[3] == pytest.approx(_said(one)[3])
+    assert sharded.registry.pools() == []
+
+
+def _close(one: Any, other: Any) -> None:
+    """Two reports (msgspec Structs as builtins) equal, their floats to float32 rounding."""
+    if isinstance(one, dict):
+        assert one.keys() == other.keys()
+        for key in one:
+            _close(one[key], other[key])
+    elif isinstance(one, list):
+        assert len(one) == len(other)
+        for a, b in zip(one, other):
+            _close(a, b)
+    elif isinstance(one, float):
+        assert other == pytest.approx(one, rel=1e-5, abs=1e-6)
+    else:
+        assert other == one
+
+
+def test_audits_upskilling_and_tag_choices_from_shards_as_on_one_node(workspace, sharded, pools) -> None:
+    """What reads a whole pool besides ranking (upskilling's re-scored edits, a fairness audit's scores,
+    the bias probes, the copilots' tag choices) reads it from the shards: one node's answers, and the
+    front end still loads no pool."""
+    from cerebro_serve.cluster.shard_ranking import ShardRequest
+    from cerebro_serve.index.filters import RowFilter
+    from cerebro_serve.scoring.algorithms import base_algorithm
+    from cerebro_serve.services.bias_probes import overload_bias, stereotype_bias
+    from cerebro_serve.services.queries import UpskillingQuery
+    from cerebro_serve.services.ranking import NOT_SCORABLE
+
+    source, board = pools
+    for subject, graded in ((PROFILE, "p2"), (JOB, "j4")):
+        pair = {"source_key": source, "board_key": board, "profile_reference": "p2", "job_reference": "j4"}
+        query = msgspec.convert(pair, UpskillingQuery)
+        one, other = (side.explanations.upskill(query, subject).explanation for side in (workspace, sharded))
+        assert one.suggestions, f"nothing to suggest for {graded}: the comparison shows nothing"
+        _close(msgspec.to_builtins(one), msgspec.to_builtins(other))
+
+    job = workspace.records.find(JOB, board, RecordLookup(reference="j1"))
+    anchor = workspace.ranking.anchors.of(JOB, job, base_algorithm())
+    request = ShardRequest(anchor.vector, RowFilter(refused=NOT_SCORABLE), None, anchor.query, anchor.algorithm)
+    chosen = np.arange(1, 80, 3, dtype=np.int64)  # profiles of both pools, some refusing their score
+    for record_ids in (None, chosen):
+        one, other = (side.reads.scored(source, request, record_ids) for side in (workspace, sharded))
+        assert len(one.record_ids) and one.record_ids.tolist() == other.record_ids.tolist()
+        np.testing.assert_allclose(other.scores, one.scores, rtol=1e-5, atol=1e-6)
+    teams = RowFilter(tags_included=((TagClause("team", "north"),),))
+    assert workspace.reads.allowed_ids(source, teams).tolist() == sharded.reads.allowed_ids(source, teams).tolist()
+
+    for probe in (
+        lambda side: stereotype_bias(side.records, side.reads, base_algorithm(), [board], [source], max_profiles=4),
+        lambda side: overload_bias(side.records, side.reads, base_algorithm(), [board], [source], top_k=5),
+    ):
+        one, other = probe(workspace), probe(sharded)
+        _close(msgspec.to_builtins(one), msgspec.to_builtins(other))
+    assert (
+        workspace.reads.tag_counts(source)
+        == sharded.reads.tag_counts(source)
+        == {
+            ("team", "north"): 20,
+            ("team", "south"): 20,
+            ("team", "east"): 20,
+        }
+    )
     assert sharded.registry.pools() == []

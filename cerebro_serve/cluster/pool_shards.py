@@ -23,7 +23,7 @@ from cerebro_serve.cluster.shard_ranking import (
     rank_shard,
     score_shard,
 )
-from cerebro_serve.index.columns import TermStatistics
+from cerebro_serve.index.columns import TermStatistics, live_tag_counts
 from cerebro_serve.index.registry import IndexRegistry, PoolIndex
 from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS
@@ -69,7 +69,23 @@ class PoolShards(Protocol):
         """The similarities and scores of these records, from the shards that hold them."""
         ...
 
+    def statistics(self, pool_key: str) -> TermStatistics:
+        """The pool's BM25 statistics (every shard's summed)."""
+        ...
+
+    def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
+        """How many live records of the pool carry each tag (every shard's summed)."""
+        ...
+
     def close(self) -> None: ...
+
+
+def summed_tag_counts(parts: list[dict[tuple[str, str | None], int]]) -> dict[tuple[str, str | None], int]:
+    total: dict[tuple[str, str | None], int] = {}
+    for part in parts:
+        for tag, count in part.items():
+            total[tag] = total.get(tag, 0) + count
+    return total
 
 
 class ShardServer:
@@ -96,6 +112,9 @@ class ShardServer:
         """This shard's part of the pool's statistics, and the pool revision its index has reached."""
         index = self.index(pool_key)
         return TermStatistics.of(index.columns.snapshot()), index.revision
+
+    def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
+        return live_tag_counts(self.index(pool_key).columns.snapshot())
 
     def rank(self, pool_key: str, request: ShardRequest) -> ShardHits:
         return rank_shard(self.index(pool_key), request)
@@ -142,11 +161,16 @@ class LocalShards:
         request = self._with_statistics(pool_key, request)
         return ShardAnswers([server.score(pool_key, request, record_ids) for server in self.servers])
 
+    def statistics(self, pool_key: str) -> TermStatistics:
+        return TermStatistics.summed([server.statistics(pool_key)[0] for server in self.servers])
+
+    def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
+        return summed_tag_counts([server.tag_counts(pool_key) for server in self.servers])
+
     def _with_statistics(self, pool_key: str, request: ShardRequest) -> ShardRequest:
         if not request.scores:
             return request
-        parts = [server.statistics(pool_key)[0] for server in self.servers]
-        return dataclasses.replace(request, statistics=TermStatistics.summed(parts))
+        return dataclasses.replace(request, statistics=self.statistics(pool_key))
 
     def close(self) -> None:
         for server in self.servers:

@@ -25,7 +25,7 @@ import ray
 from ray.util.placement_group import PlacementGroup, get_placement_group, placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-from cerebro_serve.cluster.pool_shards import ShardAnswers, ShardServer, ShardUnavailable
+from cerebro_serve.cluster.pool_shards import ShardAnswers, ShardServer, ShardUnavailable, summed_tag_counts
 from cerebro_serve.cluster.shard_ranking import ShardHits, ShardListing, ShardRequest
 from cerebro_serve.index.columns import TermStatistics
 from cerebro_serve.index.shards import Shard
@@ -109,6 +109,13 @@ class RayShards:
         self, pool_key: str, request: ShardRequest, record_ids: np.ndarray, allow_partial: bool = False
     ) -> ShardAnswers:
         return self._scored("score_with", pool_key, request, (record_ids,), allow_partial)
+
+    def statistics(self, pool_key: str) -> TermStatistics:
+        summed: TermStatistics = ray.get(self._sum_statistics(pool_key, partial=False).reference)
+        return summed
+
+    def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
+        return summed_tag_counts(self._all("tag_counts", pool_key))
 
     def _scored(
         self, method: str, pool_key: str, request: ShardRequest, extra: tuple[Any, ...], partial: bool

@@ -113,15 +113,19 @@ def list_shard(index: PoolIndex, listing: ShardListing) -> ShardHits:
 
 def score_shard(index: PoolIndex, request: ShardRequest, record_ids: np.ndarray) -> ShardHits:
     """The similarities (and, when the request scores, scores and the re-ranker's features) of those of the
-    records that this shard holds: what a page sorted by date shows beside each record, and what an
-    explanation takes apart."""
+    records that this shard holds and the request's filter allows: what a page sorted by date shows beside
+    each record, what an explanation takes apart, what a fairness audit scores."""
+    columns = index.columns.snapshot()
     held = [
         (record_id, row) for record_id in record_ids.tolist() if (row := index.columns.row_of(record_id)) is not None
     ]
     ids = np.array([record_id for record_id, _ in held], dtype=np.int64)
     rows = np.array([row for _, row in held], dtype=np.int64)
+    kept = rows < columns.rows  # a record added since the snapshot is not in it
+    kept[kept] = row_mask(columns, request.row_filter)[rows[kept]]
+    ids, rows = ids[kept], rows[kept]
     similarities = index.vectors.similarities(request.vector, rows)
-    scores, features = _reranked(index.columns.snapshot(), request, rows, similarities)
+    scores, features = _reranked(columns, request, rows, similarities)
     return ShardHits(ids, similarities, scores, len(rows), index.revision, features=features)
 
 

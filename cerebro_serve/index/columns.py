@@ -135,6 +135,13 @@ class TermStatistics:
         return dataclasses.replace(columns, term_df=self.df, term_docs=self.docs, mean_length=self.mean_length())
 
 
+def live_tag_counts(columns: ColumnArrays) -> dict[tuple[str, str | None], int]:
+    """How many live rows carry each tag (tags no live row carries left out)."""
+    alive = columns.alive[: columns.rows]
+    counts = {tag: int(alive[rows[rows < columns.rows]].sum()) for tag, rows in columns.tag_rows.items()}
+    return {tag: count for tag, count in counts.items() if count}
+
+
 def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """int8 codes per row and the scale that maps them back; an all-zero row (an empty view) has scale 0."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -504,20 +511,18 @@ class FeatureColumns:
 
 
 def with_record_replaced(
-    pool: ColumnArrays, row: int, original: RecordFeatures, features: RecordFeatures, views: np.ndarray
+    statistics: TermStatistics, original: RecordFeatures, features: RecordFeatures, views: np.ndarray
 ) -> ColumnArrays:
-    """Columns holding one edited version of the record at `row` (as their row 0), with the pool's
-    statistics as that edit would leave them (documents per term, mean length): what re-scoring the edit
-    against this pool reads, the pool itself untouched. `views`: the edit's SIDE_VIEWS vectors."""
-    scratch = FeatureColumns(pool.dimension, capacity=1)
+    """Columns holding one edited version of a record of a pool (as their row 0), with the pool's
+    statistics as that edit would leave them (documents per term, summed length): what re-scoring the
+    edit against the pool reads, the pool itself untouched. `statistics`: the pool's (its shards' summed,
+    in a cluster); `views`: the edit's SIDE_VIEWS vectors."""
+    scratch = FeatureColumns(views.shape[1], capacity=1)
     scratch.upsert(0, 0, 0, features, views)
-    edited = scratch.snapshot()
-    term_df, mean_length = pool.term_df, pool.mean_length
     if features.terms != original.terms or features.length != original.length:
-        term_df = pool.term_df.copy()
-        np.subtract.at(term_df, np.asarray(original.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
-        np.add.at(term_df, np.asarray(features.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
-        lengths = pool.term_length[: pool.rows].copy()
-        lengths[row] = features.length
-        mean_length = TermStatistics.mean_of(lengths)
-    return dataclasses.replace(edited, term_df=term_df, term_docs=pool.term_docs, mean_length=mean_length)
+        df = statistics.df.copy()
+        np.subtract.at(df, np.asarray(original.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
+        np.add.at(df, np.asarray(features.terms, dtype=np.uint32) & (TERM_BUCKETS - 1), 1)
+        length_sum = statistics.length_sum - float(original.length) + float(features.length)
+        statistics = TermStatistics(df, statistics.docs, length_sum)
+    return statistics.applied_to(scratch.snapshot())

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 
+from cerebro_serve.cluster.shard_ranking import ShardRequest
 from cerebro_serve.index.columns import ColumnArrays, with_record_replaced
-from cerebro_serve.index.filters import RowFilter, row_mask
-from cerebro_serve.index.registry import PoolIndex
+from cerebro_serve.index.filters import RowFilter
 from cerebro_serve.objects import JOB, PROFILE, Profile, RecordKind
-from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.anchors import Anchor, Anchors
@@ -42,6 +41,7 @@ from cerebro_serve.services.counterfactuals import (
     with_first_name,
 )
 from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.pool_reads import PoolReads, Scored
 from cerebro_serve.services.ranking import NOT_SCORABLE
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import StoredRecord
@@ -149,6 +149,7 @@ def top_share(values: np.ndarray, share: float = TOP_SHARE) -> float:
 
 def stereotype_bias(
     records: RecordService,
+    reads: PoolReads,
     algorithm: Algorithm,
     board_keys: Sequence[str],
     source_keys: Sequence[str],
@@ -168,10 +169,10 @@ def stereotype_bias(
     Costs one encoder call per profile (its copies' changed views) and copies x jobs re-ranker calls."""
     rng = np.random.default_rng(seed)
     anchors = Anchors(records.store, records, records.registry)
-    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, board_keys, max_jobs, rng)]
-    pools = _profile_pools(records, source_keys)
-    ranked = [_Ranked.of(pools, job) for job in jobs]
-    shuffled = rng.permutation(np.sort(np.concatenate([pool.columns.record_ids[pool.rows] for pool in pools])))
+    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, reads, board_keys, max_jobs, rng)]
+    pools = _profile_pools(records, reads, source_keys)
+    ranked = [_Ranked.of(reads, pools, job) for job in jobs]
+    shuffled = rng.permutation(np.sort(np.concatenate([pool.record_ids for pool in pools])))
     probed, without_consent = _consenting(records, shuffled.tolist(), max_profiles)
     if not jobs or not probed:
         raise InvalidParameters("a stereotype probe needs at least one job and one profile open to audits")
@@ -179,7 +180,7 @@ def stereotype_bias(
     tallies = [_Tally() for _ in comparisons]
     for number, (stored, profile) in enumerate(probed):
         copies, pairs = _counterfactuals(profile, names, rng)
-        scores = _copy_scores(records, anchors, pools, stored, copies, jobs)
+        scores = _copy_scores(records, anchors, reads, stored, copies, jobs)
         own_scores = [ranking.score_of(stored) for ranking in ranked]
         for comparison in {pair[0] for pair in pairs}:
             tallies[comparison].profiles += 1
@@ -196,7 +197,7 @@ def stereotype_bias(
         jobs=len(jobs),
         profiles=len(probed),
         without_consent=without_consent,
-        pool_size=sum(len(pool.rows) for pool in pools),
+        pool_size=sum(len(pool.record_ids) for pool in pools),
         top_k=top_k,
         names_source=names_source,
         effects=[_effect(comparison, tally, top_k) for comparison, tally in zip(comparisons, tallies)],
@@ -205,6 +206,7 @@ def stereotype_bias(
 
 def overload_bias(
     records: RecordService,
+    reads: PoolReads,
     algorithm: Algorithm,
     board_keys: Sequence[str],
     source_keys: Sequence[str],
@@ -218,9 +220,9 @@ def overload_bias(
     seeded sample), and the top-k scores when each job ranks nested random subsamples of the pool."""
     rng = np.random.default_rng(seed)
     anchors = Anchors(records.store, records, records.registry)
-    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, board_keys, max_jobs, rng)]
-    pools = _profile_pools(records, source_keys)
-    record_ids = np.concatenate([pool.columns.record_ids[pool.rows] for pool in pools])
+    jobs = [anchors.of(JOB, stored, algorithm) for stored in _jobs(records, reads, board_keys, max_jobs, rng)]
+    pools = _profile_pools(records, reads, source_keys)
+    record_ids = np.concatenate([pool.record_ids for pool in pools])
     size = len(record_ids)
     if not jobs or not size:
         raise InvalidParameters("an overload probe needs at least one job and one allowed profile")
@@ -230,7 +232,7 @@ def overload_bias(
     exposure = np.zeros(size, dtype=np.float64)
     tops: list[list[np.ndarray]] = [[] for _ in POOL_FRACTIONS]
     for number, job in enumerate(jobs):
-        scores = np.concatenate([_pool_scores(pool, job) for pool in pools])
+        scores = np.concatenate([_pool_scores(reads, pool, job).scores for pool in pools])
         best = np.lexsort((record_ids, -scores))[:top_k]  # as the ranking breaks ties: by record id
         slots[best] += 1
         exposure[best] += 1.0 / np.log2(2.0 + np.arange(len(best)))
@@ -267,54 +269,48 @@ def overload_bias(
 
 @dataclass(frozen=True, slots=True)
 class _Pool:
-    """A source's index as one moment saw it, and its rows a ranking may show (alive, consent given)."""
+    """A source's rows a ranking may show (alive, consent given) as the probe began, by record id."""
 
     key: str
-    index: PoolIndex
-    columns: ColumnArrays
-    rows: np.ndarray  # ascending
+    record_ids: np.ndarray  # ascending
 
 
-def _profile_pools(records: RecordService, source_keys: Sequence[str]) -> list[_Pool]:
-    pools = []
-    for key in _checked_keys(records, PROFILE, source_keys):
-        index = records.pool_index(key)
-        columns = index.columns.snapshot()
-        pools.append(_Pool(key, index, columns, np.flatnonzero(row_mask(columns, RowFilter(refused=NOT_SCORABLE)))))
-    return pools
+def _profile_pools(records: RecordService, reads: PoolReads, source_keys: Sequence[str]) -> list[_Pool]:
+    allowed = RowFilter(refused=NOT_SCORABLE)
+    return [_Pool(key, reads.allowed_ids(key, allowed)) for key in _checked_keys(records, PROFILE, source_keys)]
 
 
-def _pool_scores(pool: _Pool, anchor: Anchor) -> np.ndarray:
-    """The anchor's scores of the pool's allowed rows, in `pool.rows` order."""
+def _pool_scores(reads: PoolReads, pool: _Pool, anchor: Anchor) -> Scored:
+    """The anchor's scores of the pool's rows as the probe began (a row deleted since scores 0)."""
     assert anchor.query is not None and anchor.algorithm is not None
-    scores = np.zeros(len(pool.rows), dtype=np.float32)
-    if len(pool.rows):
-        cosine = pool.index.vectors.similarities(anchor.vector, pool.rows)
-        ranked = rerank(pool.columns, anchor.query, anchor.algorithm, pool.rows, cosine, len(pool.rows))
-        scores[ranked.positions] = ranked.scores
-    return scores
+    request = ShardRequest(anchor.vector, RowFilter(refused=NOT_SCORABLE), None, anchor.query, anchor.algorithm)
+    scored = reads.scored(pool.key, request)
+    scores = np.zeros(len(pool.record_ids), dtype=np.float32)
+    found = np.searchsorted(pool.record_ids, scored.record_ids)
+    kept = found < len(pool.record_ids)
+    kept[kept] = pool.record_ids[found[kept]] == scored.record_ids[kept]
+    scores[found[kept]] = scored.scores[kept]
+    return Scored(pool.record_ids, scores, None)
 
 
 @dataclass(frozen=True, slots=True)
 class _Ranked:
     """One job's scores of every allowed profile: where a score would rank among the others."""
 
-    pools: list[_Pool]
-    by_pool: list[np.ndarray]  # aligned with each pool's rows
+    by_pool: dict[str, Scored]
     ascending: np.ndarray  # all of them
 
     @classmethod
-    def of(cls, pools: list[_Pool], anchor: Anchor) -> _Ranked:
-        by_pool = [_pool_scores(pool, anchor) for pool in pools]
-        return cls(pools, by_pool, np.sort(np.concatenate(by_pool)) if by_pool else np.empty(0, np.float32))
+    def of(cls, reads: PoolReads, pools: list[_Pool], anchor: Anchor) -> _Ranked:
+        by_pool = {pool.key: _pool_scores(reads, pool, anchor) for pool in pools}
+        everything = [scored.scores for scored in by_pool.values()]
+        return cls(by_pool, np.sort(np.concatenate(everything)) if everything else np.empty(0, np.float32))
 
     def score_of(self, stored: StoredRecord) -> float:
         """The profile's own score in the job's ranking (it is left out when ranking its copies)."""
-        number = next(i for i, pool in enumerate(self.pools) if pool.key == stored.pool_key)
-        pool = self.pools[number]
-        row = pool.index.columns.row_of(stored.id)
-        assert row is not None
-        return float(self.by_pool[number][np.searchsorted(pool.rows, row)])
+        score = self.by_pool[stored.pool_key].score_of(stored.id)
+        assert score is not None
+        return score
 
     def rank(self, own: float, score: float) -> int:
         """1 + the other profiles scoring above `score` (`own`: the profile's own score, not an other)."""
@@ -330,12 +326,11 @@ def _checked_keys(records: RecordService, kind: RecordKind, keys: Sequence[str])
     return list(dict.fromkeys(keys))
 
 
-def _jobs(records: RecordService, board_keys: Sequence[str], most: int, rng: np.random.Generator) -> list[StoredRecord]:
+def _jobs(
+    records: RecordService, reads: PoolReads, board_keys: Sequence[str], most: int, rng: np.random.Generator
+) -> list[StoredRecord]:
     """Up to `most` of the boards' live jobs, drawn at random (seeded)."""
-    ids = []
-    for key in _checked_keys(records, JOB, board_keys):
-        columns = records.pool_index(key).columns.snapshot()
-        ids.append(columns.record_ids[np.flatnonzero(row_mask(columns, RowFilter()))])
+    ids = [reads.allowed_ids(key, RowFilter()) for key in _checked_keys(records, JOB, board_keys)]
     drawn = rng.permutation(np.sort(np.concatenate(ids)))[:most]
     return records.store.records.load_records(np.sort(drawn).tolist())
 
@@ -428,7 +423,7 @@ def _counterfactuals(
 def _copy_scores(
     records: RecordService,
     anchors: Anchors,
-    pools: list[_Pool],
+    reads: PoolReads,
     stored: StoredRecord,
     copies: list[Profile],
     jobs: list[Anchor],
@@ -436,28 +431,19 @@ def _copy_scores(
     """copies x jobs: each copy scored by each job as the profile's replacement among its source's rows."""
     views, features = anchors.vectors_of(stored.id, lambda: copies[0])
     described = records.describe_edits(copies[0], views, features, copies)
-    pool = next(pool for pool in pools if pool.key == stored.pool_key)
-    row = pool.index.columns.row_of(stored.id)
-    assert row is not None
+    statistics = reads.statistics(stored.pool_key)
     scores = np.zeros((len(copies), len(jobs)), dtype=np.float32)
     for number, (copy_views, copy_features) in enumerate(described):
-        scores[number] = _replaced_scores(pool.columns, row, features, copy_views, copy_features, jobs)
+        edited = with_record_replaced(statistics, features, copy_features, copy_views[1:])
+        scores[number] = _replaced_scores(edited, copy_views[0], jobs)
     return scores
 
 
-def _replaced_scores(
-    columns: ColumnArrays,
-    row: int,
-    original: RecordFeatures,
-    views: np.ndarray,
-    features: RecordFeatures,
-    jobs: list[Anchor],
-) -> np.ndarray:
-    edited = with_record_replaced(columns, row, original, features, views[1:])
+def _replaced_scores(edited: ColumnArrays, vector: np.ndarray, jobs: list[Anchor]) -> np.ndarray:
     scores = np.zeros(len(jobs), dtype=np.float32)
     for number, job in enumerate(jobs):
         assert job.query is not None and job.algorithm is not None
-        cosine = (views[0][None, :] @ job.vector).astype(np.float32)
+        cosine = (vector[None, :] @ job.vector).astype(np.float32)
         scores[number] = rerank(edited, job.query, job.algorithm, _FIRST_ROW, cosine, 1).scores[0]
     return scores
 

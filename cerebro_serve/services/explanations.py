@@ -18,11 +18,9 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from cerebro_serve.cluster.pool_shards import PoolShards
 from cerebro_serve.cluster.shard_ranking import ShardRequest
-from cerebro_serve.index.columns import ColumnArrays, with_record_replaced
+from cerebro_serve.index.columns import with_record_replaced
 from cerebro_serve.index.filters import RowFilter
-from cerebro_serve.index.registry import PoolIndex
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind, Skill
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
@@ -34,7 +32,8 @@ from cerebro_serve.scoring.rerank import QueryFeatures, rerank
 from cerebro_serve.scoring.wording import Wording
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
-from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound, from_shards
+from cerebro_serve.services.errors import Forbidden, InvalidParameters, NotFound
+from cerebro_serve.services.pool_reads import PoolReads
 from cerebro_serve.services.queries import PairQuery, RecordLookup, UpskillingQuery
 from cerebro_serve.services.records import RecordService
 
@@ -80,13 +79,12 @@ class _Pair:
 
 class ExplanationService:
     def __init__(
-        self, records: RecordService, anchors: Anchors, algorithms: AlgorithmService, shards: PoolShards | None = None
+        self, records: RecordService, anchors: Anchors, algorithms: AlgorithmService, reads: PoolReads
     ) -> None:
-        """`shards`: where a pool's records are scored when a cluster's shards hold the pools."""
         self.records = records
         self.anchors = anchors
         self.algorithms = algorithms
-        self.shards = shards
+        self.reads = reads
 
     def grade(self, query: PairQuery, subject: RecordKind) -> Explained:
         pair = self._pair(query, subject, "grading")
@@ -170,23 +168,22 @@ class ExplanationService:
     def _rescore(self, anchor: Anchor, pool_key: str, record_id: int) -> tuple[float, np.ndarray]:
         """The record's score and features against the anchor, from the re-ranker call the scoring routes
         make (on the shard that holds it, where shards hold the pools)."""
-        assert anchor.query is not None and anchor.algorithm is not None
-        if self.shards is not None:
-            request = ShardRequest(anchor.vector, RowFilter(), None, anchor.query, anchor.algorithm)
-            ids = np.array([record_id], dtype=np.int64)
-            shards = self.shards
-            for part in from_shards(lambda: shards.score(pool_key, request, ids)).hits:
-                if len(part.record_ids) and part.scores is not None and part.features is not None:
-                    return float(part.scores[0]), part.features[0]
-            raise NotFound("profile" if anchor.query.is_job else "job")
-        index = self.records.pool_index(pool_key)
-        row = index.columns.row_of(record_id)
-        if row is None:
-            raise NotFound("profile" if anchor.query.is_job else "job")
-        rows = np.array([row], dtype=np.int64)
-        cosine = index.vectors.similarities(anchor.vector, rows)
-        ranked = rerank(index.columns.snapshot(), anchor.query, anchor.algorithm, rows, cosine, 1)
-        return float(ranked.scores[0]), ranked.features[0]
+        return self._features_of(pool_key, anchor.vector, anchor.query, anchor.algorithm, record_id)
+
+    def _features_of(
+        self,
+        pool_key: str,
+        vector: np.ndarray,
+        query: QueryFeatures | None,
+        algorithm: Algorithm | None,
+        record_id: int,
+    ) -> tuple[float, np.ndarray]:
+        assert query is not None and algorithm is not None
+        request = ShardRequest(vector, RowFilter(), None, query, algorithm)
+        scored = self.reads.scored(pool_key, request, np.array([record_id], dtype=np.int64))
+        if not len(scored.record_ids) or scored.features is None:
+            raise NotFound("profile" if query.is_job else "job")
+        return float(scored.scores[0]), scored.features[0]
 
     def _explain(self, pair: _Pair, wording: Wording) -> Explanation:
         extractor = self.records.extractor
@@ -206,12 +203,7 @@ class ExplanationService:
         added = [Skill(name=fact.name, taxonomy_id=fact.taxonomy_id) for fact in tried]
         edits = [msgspec.structs.replace(pair.profile, skills=[*pair.profile.skills, skill]) for skill in added]
         described = self.records.describe_edits(pair.profile, pair.profile_views, pair.profile_features, edits)
-        index = self.records.pool_index(pair.pool_key)
-        columns = index.columns.snapshot()
-        row = index.columns.row_of(pair.record_id)
-        if row is None:
-            raise NotFound("profile" if pair.subject is PROFILE else "job")
-        features = np.stack([self._edited_features(pair, index, columns, row, views, f) for views, f in described])
+        features = np.stack([self._edited_features(pair, views, f) for views, f in described])
         gains = logits_of(pair.algorithm, features) - explanation.logit
         scores = 1.0 / (1.0 + np.exp(-(explanation.logit + gains)))
         for fact, gain in zip(tried, gains):
@@ -231,28 +223,20 @@ class ExplanationService:
             for i in ranked
         ]
 
-    def _edited_features(
-        self,
-        pair: _Pair,
-        index: PoolIndex,
-        columns: ColumnArrays,
-        row: int,
-        views: np.ndarray,
-        features: RecordFeatures,
-    ) -> np.ndarray:
-        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction
-        (`index` and `columns`: the graded record's pool; `row`: its row there)."""
+    def _edited_features(self, pair: _Pair, views: np.ndarray, features: RecordFeatures) -> np.ndarray:
+        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction."""
         algorithm = pair.algorithm
         if pair.subject is PROFILE:  # the copy replaces the profile among its source's rows
             assert pair.anchor.query is not None
-            edited = with_record_replaced(columns, row, pair.profile_features, features, views[1:])
+            statistics = self.reads.statistics(pair.pool_key)
+            edited = with_record_replaced(statistics, pair.profile_features, features, views[1:])
             cosine = (views[0][None, :] @ pair.anchor.vector).astype(np.float32)
             return rerank(edited, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1).features[0]
-        # The copy is the anchor the board's jobs are scored for.
+        # The copy is the anchor the graded job is scored for.
         query = QueryFeatures.of(features, views, is_job=False)
-        rows = np.array([row], dtype=np.int64)
-        cosine = index.vectors.similarities(algorithm.adapt(views[0], is_job=False), rows)
-        return rerank(columns, query, algorithm, rows, cosine, 1).features[0]
+        return self._features_of(
+            pair.pool_key, algorithm.adapt(views[0], is_job=False), query, algorithm, pair.record_id
+        )[1]
 
 
 def _told_apart(wording: Wording, before: float, after: float) -> dict[str, str]:

@@ -25,10 +25,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
+from cerebro_serve.cluster.shard_ranking import ShardRequest
+from cerebro_serve.index.filters import RowFilter
 from cerebro_serve.objects import JOB, PROFILE, Profile
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.marketplace import base_of
-from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.anchors import Anchors
 from cerebro_serve.services.bias_probes import OverloadBias, StereotypeBias, overload_bias, stereotype_bias
@@ -36,6 +37,7 @@ from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, 
 from cerebro_serve.services.fairness_report import render_html
 from cerebro_serve.services.fairness_worker import AuditWorker
 from cerebro_serve.services.feedback import ImportReport
+from cerebro_serve.services.pool_reads import PoolReads
 from cerebro_serve.services.queries import (
     AttributesCreate,
     AttributesLine,
@@ -148,10 +150,13 @@ class AuditReport(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class FairnessService:
-    def __init__(self, store: SqlStore, records: RecordService, algorithms: AlgorithmService, anchors: Anchors) -> None:
+    def __init__(
+        self, store: SqlStore, records: RecordService, reads: PoolReads, algorithms: AlgorithmService, anchors: Anchors
+    ) -> None:
         self.attributes = FairnessStore(store.engine)
         self.learning = store.learning
         self.records = records
+        self.reads = reads
         self.algorithms = algorithms
         self.anchors = anchors
         self.worker = AuditWorker(self.attributes, self._run)
@@ -282,7 +287,7 @@ class FairnessService:
             return told
 
         probes = BiasProbes()
-        pools = (self.records, fusion, request.board_keys, request.source_keys)
+        pools = (self.records, self.reads, fusion, request.board_keys, request.source_keys)
         try:
             probes.stereotype = stereotype_bias(
                 *pools,
@@ -405,18 +410,11 @@ class FairnessService:
         by_pool: dict[str, list[int]] = {}
         for record_id, record in profiles.items():
             by_pool.setdefault(record.pool_key, []).append(record_id)
+        request = ShardRequest(anchor.vector, RowFilter(refused=NOT_SCORABLE), None, anchor.query, fusion)
         out: dict[int, float] = {}
         for pool_key, record_ids in by_pool.items():
-            index = self.records.pool_index(pool_key)
-            columns = index.columns.snapshot()
-            rows = np.array([row for row in map(index.columns.row_of, record_ids) if row is not None], dtype=np.int64)
-            rows = rows[columns.alive[rows] & ((columns.refusals[rows] & NOT_SCORABLE) == 0)]
-            if not len(rows):
-                continue
-            cosine = index.vectors.similarities(anchor.vector, rows)
-            ranked = rerank(columns, anchor.query, fusion, rows, cosine, len(rows))
-            found = columns.record_ids[rows[ranked.positions]]
-            out.update(zip(found.tolist(), ranked.scores.tolist()))
+            scored = self.reads.scored(pool_key, request, np.array(record_ids, dtype=np.int64))
+            out.update(zip(scored.record_ids.tolist(), scored.scores.tolist()))
         return out
 
     def _pair_scores(
@@ -442,9 +440,8 @@ class FairnessService:
         return kept, len(record_ids) - len(kept)
 
     def _why_unscored(self, record: StoredRecord) -> str:
-        index = self.records.pool_index(record.pool_key)
-        row = index.columns.row_of(record.id)
-        return NOT_INDEXED if row is None else REFUSES
+        held = self.reads.allowed_ids(record.pool_key, RowFilter(record_ids=np.array([record.id], dtype=np.int64)))
+        return NOT_INDEXED if not len(held) else REFUSES
 
     # -- lookups -----------------------------------------------------------------------------------
 

@@ -348,13 +348,6 @@ class RecordService:
         the one loaded here, if any (the others read the write from the store when they load)."""
         return self.pool_index(pool_key) if self.holds_pools else self.registry.loaded(pool_key)
 
-    def tag_counts(self, pool_key: str) -> dict[tuple[str, str | None], int]:
-        """How many live records of the pool carry each tag: the choices a filter by tags can offer."""
-        columns = self.pool_index(pool_key).columns.snapshot()
-        alive = columns.alive[: columns.rows]
-        counts = {tag: int(alive[rows[rows < columns.rows]].sum()) for tag, rows in columns.tag_rows.items()}
-        return {tag: count for tag, count in counts.items() if count}
-
     def embedding_cuts(self, record: Record) -> dict[str, int]:
         """The views of a record longer than the encoder reads, with their lengths in characters (the
         title and skills views are always short); none for a profile the encoder never reads."""

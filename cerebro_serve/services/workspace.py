@@ -28,6 +28,7 @@ from cerebro_serve.services.index_sync import IndexSharing, IndexSync
 from cerebro_serve.services.keys import KeyRing
 from cerebro_serve.services.metrics import Metrics
 from cerebro_serve.services.parsing import ParsingService
+from cerebro_serve.services.pool_reads import PoolReads
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.ranking import RankingService
 from cerebro_serve.services.record_import import RecordImporter
@@ -92,7 +93,8 @@ class Workspace:
         self.feedback = FeedbackService(learning, self.records)
         self.copilots = CopilotService(store, self.pools, self.algorithms, self.feedback, admin_key)
         anchors = Anchors(store, self.records, self.registry)
-        self.fairness = FairnessService(store, self.records, self.algorithms, anchors)
+        self.reads = PoolReads(self.records, shards)
+        self.fairness = FairnessService(store, self.records, self.reads, self.algorithms, anchors)
         gate = ReleaseGate(release_gate, self.fairness.attributes_of)
         self.training = TrainingService(learning, self.algorithms, self.records, gate)
         if training_worker:  # fairness audits run where trainings run
@@ -100,7 +102,7 @@ class Workspace:
             self.fairness.worker.start()
         self.recorder = ScoringRecorder(learning)
         self.metrics = Metrics(store, encoder, self.registry, self.recorder.scores)
-        self.explanations = ExplanationService(self.records, anchors, self.algorithms, shards)
+        self.explanations = ExplanationService(self.records, anchors, self.algorithms, self.reads)
         self.ranking = RankingService(
             store,
             self.records,

@@ -92,7 +92,7 @@ def tag_choices(request: Request, copilot: Copilot) -> dict[str, list[tuple[str,
     """Per tag name, the values the copilot's jobs carry and how many jobs carry each (call)."""
     counts: dict[tuple[str, str | None], int] = defaultdict(int)
     for board_key in copilot.settings.board_keys:
-        for tag, count in workspace_of(request).records.tag_counts(board_key).items():
+        for tag, count in workspace_of(request).reads.tag_counts(board_key).items():
             counts[tag] += count
     choices: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for (name, value), count in sorted(counts.items(), key=lambda item: (-item[1], item[0][0], item[0][1] or "")):
