@@ -40,12 +40,13 @@ from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.filters import RowFilter
 from cerebro_serve.index.registry import model_directory
-from cerebro_serve.index.shards import Shard, shard_numbers
+from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS
 from cerebro_serve.record_features import REFUSES_EMBEDDING
 from cerebro_serve.scoring.algorithms import base_algorithm
 from cerebro_serve.scoring.rerank import QueryFeatures
 from cerebro_serve.services.ranking import NOT_SCORABLE, RERANK_DEPTH
+from cerebro_serve.store.sharding import shard_numbers
 
 PAGE = 10
 WARM_UP = 20

@@ -18,7 +18,6 @@ from test_shards import _assert_same, _profile, seed_pools
 
 from cerebro_serve.cli import open_shards
 from cerebro_serve.engine.views import vectors_tag
-from cerebro_serve.index.shards import shard_numbers
 from cerebro_serve.objects import PROFILE
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.errors import Unavailable
@@ -26,6 +25,7 @@ from cerebro_serve.services.keys import new_key
 from cerebro_serve.services.queries import JobsScoringQuery, ProfilesScoringQuery, ProfilesSearchingQuery
 from cerebro_serve.settings import Settings
 from cerebro_serve.store import SqlStore
+from cerebro_serve.store.sharding import shard_numbers
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402 - only once ray is known to be installed

@@ -18,7 +18,7 @@ from helpers import make_workspace, stop_workspace
 
 from cerebro_serve.cluster.pool_shards import LocalShards, ShardNotReady
 from cerebro_serve.engine.views import vectors_tag
-from cerebro_serve.index.shards import Shard, shard_numbers
+from cerebro_serve.index.shards import Shard
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import (
@@ -31,6 +31,7 @@ from cerebro_serve.services.queries import (
 )
 from cerebro_serve.store import SqlStore, TagClause
 from cerebro_serve.store.schema import records
+from cerebro_serve.store.sharding import shard_number_sql, shard_numbers
 
 SHARDS = 3
 SKILLS = ["Python", "Django", "PostgreSQL", "Docker", "Kubernetes", "Java", "Spring", "React", "AWS", "Excel"]
@@ -41,13 +42,28 @@ CONSENTS = {4: {"controller": {"scoring": False}}, 7: {"owner": {"embedding": Fa
 
 
 def test_a_records_shard_is_a_stable_even_hash_of_its_id() -> None:
-    # Fixed for good: a release that moved records between shards would strand every index file.
-    assert shard_numbers(np.array([1, 2, 3, 4, 5, 1_000_000]), 8).tolist() == [5, 2, 0, 4, 4, 6]
-    counts = np.bincount(shard_numbers(np.arange(1, 40_001), 4), minlength=4)
-    assert counts.min() > 0.95 * 10_000 and counts.max() < 1.05 * 10_000
-    assert [Shard(n, 8).holds(1_000_000) for n in range(8)] == [n == 6 for n in range(8)]
+    # Fixed for good: a release that moved records between shards would strand every index file (a shard's
+    # directory names the hash, `store.sharding.HASH`, for the day it must change).
+    assert shard_numbers(np.array([1, 2, 3, 4, 5, 1_000_000]), 8).tolist() == [3, 4, 5, 5, 1, 3]
+    assert [Shard(n, 8).holds(1_000_000) for n in range(8)] == [n == 3 for n in range(8)]
+    # Even for consecutive ids and for every id of a pool whose import interleaved with others'.
+    for step in (1, 2, 4, 8):
+        counts = np.bincount(shard_numbers(np.arange(1, 1 + step * 40_000, step), 4), minlength=4)
+        assert counts.min() > 0.95 * 10_000 and counts.max() < 1.05 * 10_000
     with pytest.raises(ValueError, match="does not exist"):
         Shard(3, 3)
+
+
+def test_the_store_computes_a_records_shard_as_numpy_does(store: SqlStore) -> None:
+    """A shard reads only its own records: the store's SQL hash equals `shard_numbers` (near 2^63 too)."""
+    ids = np.array([1, 2, 3, 97, 65_536, 2**31 - 2, 2**31 - 1, 2**31, 10**12 + 7, 2**62 + 11, 2**63 - 1])
+    ids = np.concatenate([ids, np.random.default_rng(3).integers(1, 2**63 - 1, 300)])
+    values = sa.union_all(*(sa.select(sa.literal(int(i), sa.BigInteger).label("id")) for i in ids)).subquery()
+    for count in (3, 8):
+        query = sa.select(values.c.id, shard_number_sql(values.c.id, count))
+        with store.engine.connect() as connection:
+            computed = {int(i): int(n) for i, n in connection.execute(query)}
+        assert [computed[int(i)] for i in ids] == shard_numbers(ids, count).tolist()
 
 
 def _profile(number: int, rng: random.Random) -> Profile:

@@ -22,6 +22,7 @@ from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.process_locks import try_lock
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.store import IndexRow, SqlStore
+from cerebro_serve.store.sharding import HASH
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +274,13 @@ class IndexRegistry:
 
     def _pool_dir(self, pool_key: str) -> Path:
         assert self._directory is not None
-        return self._directory / (pool_key if self.shard is None else f"{pool_key}.{self.shard.name()}")
+        # The hash's name in a shard's directory: files of another hash hold other records.
+        return self._directory / (pool_key if self.shard is None else f"{pool_key}.{self.shard.name()}.{HASH}")
 
-    def _holds(self, record_id: int) -> bool:
-        return self.shard is None or self.shard.holds(record_id)
+    @property
+    def _shard_of_store(self) -> tuple[int, int] | None:
+        """The shard the store's reads keep to (None: the whole pool)."""
+        return None if self.shard is None else (self.shard.number, self.shard.count)
 
     def _published(self, pool_key: str) -> Generation | None:
         return snapshots.current(self._pool_dir(pool_key)) if self._directory is not None else None
@@ -315,11 +319,9 @@ class IndexRegistry:
         reached = self.store.pools.pool_revision(pool_key)  # first: the changes read next include it
         if reached <= index.revision:
             return True
-        changes = self.store.records.changes_since(pool_key, index.revision)
+        changes = self.store.records.changes_since(pool_key, index.revision, self._shard_of_store)
         current: list[Described] = []
         for row in changes.written:
-            if not self._holds(row.id):
-                continue
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 return False
             current.append((row, self.views(row.embedding), RecordFeatures.decode(row.features)))
@@ -353,9 +355,7 @@ class IndexRegistry:
         current: list[Described] = []
         stale: list[IndexRow] = []
         revision = self.store.pools.pool_revision(pool_key)  # read first: later writes are caught up
-        for row in self.store.records.index_rows(pool_key):
-            if not self._holds(row.id):
-                continue
+        for row in self.store.records.index_rows(pool_key, shard=self._shard_of_store):
             if row.features is None or not self.is_current(row.model, row.embedding, row.features):
                 stale.append(row)
                 continue

@@ -1,8 +1,7 @@
-"""Which shard of a pool holds a record: a stable hash of its id, the same in every process and release.
+"""A shard of a pool: the records whose id hashes to it (`store/sharding.py`).
 
 A pool split across machines (cerebro_serve/cluster) keeps each record in one shard, chosen by its
-store-assigned id (never reused, never changed by an edit), so any process can route a write or a
-rebuild without asking anyone. The hash is SplitMix64's finalizer: consecutive ids spread evenly.
+store-assigned id, so any process can route a write or a rebuild without asking anyone.
 """
 
 from __future__ import annotations
@@ -11,19 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
-
-
-def shard_numbers(record_ids: np.ndarray, count: int) -> np.ndarray:
-    """The shard (0 <= n < count) of each record id."""
-    mixed = np.asarray(record_ids, dtype=np.int64).astype(np.uint64)
-    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point
-        mixed ^= mixed >> np.uint64(30)
-        mixed *= _MULTIPLIERS[0]
-        mixed ^= mixed >> np.uint64(27)
-        mixed *= _MULTIPLIERS[1]
-        mixed ^= mixed >> np.uint64(31)
-    return (mixed % np.uint64(count)).astype(np.int64)
+from cerebro_serve.store.sharding import shard_numbers
 
 
 @dataclass(frozen=True, slots=True)

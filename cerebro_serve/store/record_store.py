@@ -29,6 +29,7 @@ from cerebro_serve.store.schema import (
     records,
     scoring_calls,
 )
+from cerebro_serve.store.sharding import shard_number_sql
 from cerebro_serve.store.text_search import has_search_index, keyword_condition
 
 IN_CHUNK = 500  # values per IN (...) list: well under every database's limit on bound parameters
@@ -261,12 +262,17 @@ class RecordStore:
             ).one()
         return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
 
-    def index_rows(self, pool_key: str, batch: int = 5_000, since: int | None = None) -> Iterator[IndexRow]:
+    def index_rows(
+        self, pool_key: str, batch: int = 5_000, since: int | None = None, shard: tuple[int, int] | None = None
+    ) -> Iterator[IndexRow]:
         """Every record of a pool (archived ones too, so restoring one needs no recomputation), by id; with
-        `since`, only those written after that pool revision."""
+        `since`, only those written after that pool revision; with `shard` (number, count), only that
+        shard's (`store/sharding.py`)."""
         condition = records.c.pool_key == pool_key
         if since is not None:
             condition = sa.and_(condition, records.c.revision > since)
+        if shard is not None:
+            condition = sa.and_(condition, shard_number_sql(records.c.id, shard[1]) == shard[0])
         query = (
             sa.select(
                 records.c.id,
@@ -306,11 +312,11 @@ class RecordStore:
                     tuple(tags.get(row.id, ())),
                 )
 
-    def changes_since(self, pool_key: str, revision: int) -> PoolChanges:
-        """What the pool's writes after `revision` left: the records written (as index rows) and the ids
-        erased. Read the pool's revision before calling: everything up to it is in the answer (a later
-        write may be too: applying it twice is harmless)."""
-        written = list(self.index_rows(pool_key, since=revision))
+    def changes_since(self, pool_key: str, revision: int, shard: tuple[int, int] | None = None) -> PoolChanges:
+        """What the pool's writes after `revision` left: the records written (as index rows; with `shard`,
+        that shard's) and the ids erased. Read the pool's revision before calling: everything up to it is
+        in the answer (a later write may be too: applying it twice is harmless)."""
+        written = list(self.index_rows(pool_key, since=revision, shard=shard))
         with self.engine.connect() as connection:
             erased = connection.execute(
                 sa.select(record_erasures.c.record_id)
