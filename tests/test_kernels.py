@@ -14,7 +14,11 @@ if DEVICE == "cpu":
 pytest.importorskip("triton")
 
 from cerebro_serve.engine.kernels.pooling import mean_pool_normalize, mean_pool_normalize_reference  # noqa: E402 - after the interpreter switch
-from cerebro_serve.engine.kernels.similarity_topk import similarity_topk, similarity_topk_reference  # noqa: E402 - after the interpreter switch
+from cerebro_serve.engine.kernels.similarity_topk import (  # noqa: E402 - after the interpreter switch
+    pack_mask,
+    similarity_topk,
+    similarity_topk_reference,
+)
 
 
 def _unit(rows: torch.Tensor) -> torch.Tensor:
@@ -46,7 +50,7 @@ def test_similarity_topk_masks_rows_and_breaks_ties_by_row() -> None:
     assert rows.tolist() == [[0, 1, 2, 3, 4]]
     mask = torch.zeros(300, dtype=torch.bool, device=DEVICE)
     mask[[7, 150, 299]] = True
-    scores, rows = similarity_topk(query, matrix, 5, mask=mask, block_n=64)
+    scores, rows = similarity_topk(query, matrix, 5, mask=pack_mask(mask), block_n=64)
     assert rows.tolist() == [[7, 150, 299]] and torch.isfinite(scores).all()
 
 
@@ -63,7 +67,7 @@ def test_similarity_topk_rescores_blocks_that_hold_more_of_the_answer(clustered_
     mask = torch.ones(512, dtype=torch.bool, device=DEVICE)
     mask[near.start] = False
     for k in (30, 100):
-        scores, rows = similarity_topk(query, matrix, k, mask=mask, block_n=64, per_block=16)
+        scores, rows = similarity_topk(query, matrix, k, mask=pack_mask(mask), block_n=64, per_block=16)
         expected_scores, expected_rows = similarity_topk_reference(query, matrix, k, mask=mask)
         torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
         assert (rows == expected_rows).float().mean() > 0.97
@@ -81,7 +85,7 @@ def test_similarity_topk_takes_a_mask_per_query(select: bool, monkeypatch: pytes
     queries = _unit(torch.randn(4, 32, generator=generator)).to(DEVICE, torch.float16)
     shares = torch.tensor([1.0, 0.5, 0.05, 0.003])[:, None]
     masks = (torch.rand(4, 1000, generator=generator) < shares).to(DEVICE)
-    scores, rows = similarity_topk(queries, matrix, 40, mask=masks, block_n=128, select=select)
+    scores, rows = similarity_topk(queries, matrix, 40, mask=pack_mask(masks), block_n=128, select=select)
     expected_scores, expected_rows = similarity_topk_reference(queries, matrix, 40, mask=masks)
     assert rows.shape == (4, 40)
     torch.testing.assert_close(scores, expected_scores, rtol=2e-3, atol=2e-3)
@@ -128,6 +132,21 @@ def test_selecting_path_is_chosen_for_deep_batches() -> None:
 def test_similarity_topk_refuses_mismatched_shapes() -> None:
     with pytest.raises(ValueError):
         similarity_topk(torch.zeros(2, 8), torch.zeros(10, 16), 3)
+    with pytest.raises(ValueError, match="packed bits"):  # a bool mask: a byte per row
+        similarity_topk(torch.zeros(2, 8), torch.zeros(10, 8), 3, mask=torch.ones(10, dtype=torch.bool))
+
+
+def test_a_packed_mask_allows_the_rows_its_bools_did() -> None:
+    import numpy as np
+
+    from cerebro_serve.engine.kernels.similarity_topk import allowed_counts, allows
+
+    bools = torch.rand(3, 21, generator=torch.Generator().manual_seed(2)) < 0.5
+    packed = pack_mask(bools)
+    assert packed.shape == (3, 3) and packed.dtype == torch.uint8
+    assert packed.tolist() == np.packbits(bools.numpy(), axis=1, bitorder="little").tolist()
+    assert torch.equal(allows(packed, torch.arange(21)), bools)
+    assert allowed_counts(packed).tolist() == bools.sum(dim=1).tolist()
 
 
 def test_mean_pool_normalize_matches_the_reference() -> None:

@@ -98,12 +98,13 @@ class AcceleratedSearch:
         queries = torch.as_tensor(np.stack([search.query for search in batch]), device=self.device).half()
         mask = None
         if any(search.mask is not None or search.rows < n for search in batch):
-            mask = torch.zeros((len(batch), n), dtype=torch.bool, device=self.device)
+            # A bit per row, packed on the host: an eighth of the bytes to copy (10 MB a request at 10M rows).
+            packed = np.zeros((len(batch), (n + 7) // 8), dtype=np.uint8)
             for position, search in enumerate(batch):
-                if search.mask is None:
-                    mask[position, : search.rows] = True
-                else:
-                    mask[position, : search.rows] = torch.as_tensor(search.mask[: search.rows], device=self.device)
+                allowed = search.mask[: search.rows] if search.mask is not None else np.ones(search.rows, bool)
+                bits = np.packbits(allowed, bitorder="little")
+                packed[position, : len(bits)] = bits
+            mask = torch.as_tensor(packed, device=self.device)
         scores, rows = similarity_topk(queries, self.rows[:n], k, mask)
         self.launches += 1
         # A search's top k is the first k of the batch's deeper answer; -inf: rows its mask refused.

@@ -69,6 +69,13 @@ def _row_tile_scores(
 
 
 @triton.jit
+def _allowed_bits(mask_rows, n_offsets, valid):
+    """Whether the packed row mask (a bit per row, little-endian within each byte) allows each row."""
+    byte = tl.load(mask_rows + (n_offsets >> 3), mask=valid, other=0).to(tl.int32)
+    return ((byte >> (n_offsets & 7).to(tl.int32)) & 1) != 0
+
+
+@triton.jit
 def _ordered_keys(scores, n_offsets):
     """Score and row as one int64 key: the score's bits made order-preserving (every bit but the sign of
     a negative number flipped) in the high word, the inverted row in the low word (ties go to the lower
@@ -153,8 +160,7 @@ def _block_topk(
     if HAS_MASK:
         # One mask row per query (stride_mask 0: one mask shared by every query).
         mask_rows = mask_ptr + q_offsets[:, None].to(tl.int64) * stride_mask
-        allowed = tl.load(mask_rows + n_offsets[None, :], mask=valid, other=0)
-        valid = valid & (allowed != 0)
+        valid = valid & _allowed_bits(mask_rows, n_offsets[None, :], valid)
     scores = tl.where(valid, scores, float("-inf"))
     keys = _ordered_keys(scores, n_offsets[None, :])
     best = tl.topk(keys, K)
@@ -208,8 +214,7 @@ def _block_select(
     valid = (n_offsets < n_rows)[:, None] & queried[None, :]
     if HAS_MASK:
         mask_rows = mask_ptr + q_offsets[None, :].to(tl.int64) * stride_mask
-        allowed = tl.load(mask_rows + n_offsets[:, None], mask=valid, other=0)
-        valid = valid & (allowed != 0)
+        valid = valid & _allowed_bits(mask_rows, n_offsets[:, None], valid)
     thresholds = tl.load(thresholds_ptr + q_offsets, mask=queried, other=float("inf"))
     kept = (valid & (scores_t >= thresholds[None, :])).to(tl.int32)
     first = tl.atomic_add(counts_ptr + q_offsets, tl.sum(kept, axis=0), mask=queried)
@@ -254,9 +259,10 @@ def similarity_topk(
     **launch: object,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(scores, rows), each (queries, min(k, allowed rows)), best first; -inf rows (masked) never win
-    over allowed ones and are dropped when fewer than k rows are allowed. `mask`: (rows,) shared by every
-    query, or (queries, rows), one per query; where queries allow different counts, the columns go to the
-    largest and a query's missing answers read -inf. `select`: force (True) or refuse (False) the
+    over allowed ones and are dropped when fewer than k rows are allowed. `mask`: the rows allowed, a bit
+    per row (`pack_mask`: an eighth of the bytes to copy to the device), (bytes,) shared by every query or
+    (queries, bytes), one per query; where queries allow different counts, the columns go to the largest
+    and a query's missing answers read -inf. `select`: force (True) or refuse (False) the
     selecting path (default: chosen by `selects`). `per_block`: keys kept per block by the sorting path (a
     power of two; default `keys_per_block`). `launch` overrides `TUNED` (block_d, num_warps, num_stages,
     row_tiles), the knobs `python -m bench.gpu_bench` sweeps.
@@ -266,8 +272,9 @@ def similarity_topk(
     if queries.ndim != 2 or matrix.ndim != 2 or queries.shape[1] != matrix.shape[1]:
         raise ValueError("queries (q, d) and matrix (n, d) must share d")
     n_queries, n_rows = queries.shape[0], matrix.shape[0]
-    if mask is not None and mask.shape not in ((n_rows,), (n_queries, n_rows)):
-        raise ValueError(f"a mask is (rows,) or (queries, rows): {tuple(mask.shape)} for {n_queries} x {n_rows}")
+    packed = (n_rows + 7) // 8
+    if mask is not None and (mask.dtype != torch.uint8 or mask.shape not in ((packed,), (n_queries, packed))):
+        raise ValueError(f"a mask is packed bits, (bytes,) or (queries, bytes): {mask.dtype} {tuple(mask.shape)}")
     k = min(k, n_rows)
     if n_queries == 0 or k <= 0:
         empty = torch.empty((n_queries, 0), device=queries.device)
@@ -284,7 +291,7 @@ def similarity_topk(
         best = _sorted(queries, matrix, k, mask, block_n, block_q, per_block, settings)
     scores, rows = _decode(best)
     if mask is not None:
-        allowed = int(mask.count_nonzero(dim=-1).max())
+        allowed = int(allowed_counts(mask).max())
         scores, rows = scores[:, : min(k, allowed)], rows[:, : min(k, allowed)]
     return scores, rows
 
@@ -384,7 +391,7 @@ def _selected(
         **_launch_knobs(settings, dim),
     )
     best = torch.topk(keys, k, dim=1).values
-    allowed = mask.count_nonzero(dim=-1).expand(n_queries) if mask is not None else torch.full_like(counts, n_rows)
+    allowed = allowed_counts(mask).expand(n_queries) if mask is not None else torch.full_like(counts, n_rows)
     # A query with fewer allowed rows than k is exact once its threshold kept all of them.
     missed = ((counts < allowed.clamp(max=k)) | (counts > capacity)).nonzero().flatten()
     if missed.numel():
@@ -401,9 +408,9 @@ def _thresholds(queries: torch.Tensor, matrix: torch.Tensor, k: int, mask: torch
     scores = queries.float() @ matrix[::step].float().T
     allowed = torch.full((queries.shape[0],), n_rows, device=queries.device)
     if mask is not None:
-        sampled = mask[..., ::step].bool().expand_as(scores)
+        sampled = allows(mask, torch.arange(0, n_rows, step, device=mask.device)).expand_as(scores)
         scores = scores.masked_fill(~sampled, float("-inf"))
-        allowed = mask.count_nonzero(dim=-1).expand(queries.shape[0])
+        allowed = allowed_counts(mask).expand(queries.shape[0])
     in_sample = (scores > float("-inf")).sum(dim=1)
     rank = torch.ceil(MARGIN * k * in_sample / allowed.clamp(min=1)).long().clamp(min=1)
     ordered = torch.sort(scores, dim=1, descending=True).values
@@ -432,17 +439,40 @@ def _rescore_saturated(
     rows = rows[rows < matrix.shape[0]]
     scores = queries.float() @ matrix[rows].float().T
     if mask is not None:
-        scores = scores.masked_fill(mask[..., rows].expand_as(scores) == 0, float("-inf"))
+        scores = scores.masked_fill(~allows(mask, rows).expand_as(scores), float("-inf"))
     block_keys = block_keys.clone()
     block_keys[:, saturated] = torch.iinfo(torch.int64).min
     candidates = torch.cat([block_keys.flatten(1), _encode(scores, rows[None, :].expand_as(scores))], dim=1)
     return torch.topk(candidates, best.shape[1], dim=1).values
 
 
+def pack_mask(mask: torch.Tensor) -> torch.Tensor:
+    """A bool row mask, (rows,) or (queries, rows), as the kernels take it: a bit per row, little-endian
+    within each byte (numpy's `packbits(..., bitorder="little")`)."""
+    rows = mask.shape[-1]
+    padded = torch.nn.functional.pad(mask.to(torch.uint8), (0, -rows % 8))
+    weights = torch.tensor([1, 2, 4, 8, 16, 32, 64, 128], dtype=torch.uint8, device=mask.device)
+    return (padded.view(*mask.shape[:-1], -1, 8) * weights).sum(dim=-1, dtype=torch.uint8)
+
+
+def allows(mask: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Whether a packed mask allows these rows: (..., len(rows)) bools."""
+    return ((mask[..., rows >> 3].long() >> (rows & 7)) & 1).bool()
+
+
+def allowed_counts(mask: torch.Tensor) -> torch.Tensor:
+    """The rows a packed mask allows (per query, for one per query)."""
+    return _POPCOUNT.to(mask.device)[mask.long()].sum(dim=-1)
+
+
+_POPCOUNT = torch.tensor([bin(byte).count("1") for byte in range(256)], dtype=torch.int64)
+
+
 def similarity_topk_reference(
     queries: torch.Tensor, matrix: torch.Tensor, k: int, mask: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same answer the plain way (full score matrix, stable sort): what the kernel must match."""
+    """The same answer the plain way (full score matrix, stable sort): what the kernel must match. `mask`:
+    bools, (rows,) or (queries, rows)."""
     scores = queries.float() @ matrix.float().T
     if mask is not None:
         scores = scores.masked_fill(~mask.bool().expand_as(scores), float("-inf"))
