@@ -39,7 +39,7 @@ from cerebro_serve.cluster.shard_ranking import ShardHits, ShardRequest, merge
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import vectors_tag
 from cerebro_serve.index.filters import RowFilter
-from cerebro_serve.index.registry import model_directory
+from cerebro_serve.index.registry import model_directory, pool_directory_name
 from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS
 from cerebro_serve.record_features import REFUSES_EMBEDDING
@@ -79,7 +79,7 @@ def write_shards(base, size: int, pool_key: str, directory: Path, count: int, an
             base, size, keep=lambda ids: shard_numbers(ids, shard.count) == shard.number, ann_min_rows=ann_min_rows
         )
         part.vectors.revision = 7  # the store's revision (write_workspace)
-        part.save(directory / f"{pool_key}.{shard.name()}")
+        part.save(directory / pool_directory_name(pool_key, shard))
 
 
 def main() -> None:

@@ -116,6 +116,12 @@ def model_directory(directory: Path, model: str) -> Path:
     return directory / re.sub(r"[^A-Za-z0-9._-]+", "_", model)
 
 
+def pool_directory_name(pool_key: str, shard: Shard | None) -> str:
+    """The directory of a pool's index files (of one shard's part of it). A shard's names the hash that
+    chose its records: files of another hash hold other records."""
+    return pool_key if shard is None else f"{pool_key}.{shard.name()}.{HASH}"
+
+
 class IndexRegistry:
     def __init__(
         self,
@@ -274,8 +280,7 @@ class IndexRegistry:
 
     def _pool_dir(self, pool_key: str) -> Path:
         assert self._directory is not None
-        # The hash's name in a shard's directory: files of another hash hold other records.
-        return self._directory / (pool_key if self.shard is None else f"{pool_key}.{self.shard.name()}.{HASH}")
+        return self._directory / pool_directory_name(pool_key, self.shard)
 
     @property
     def _shard_of_store(self) -> tuple[int, int] | None:
