@@ -160,6 +160,8 @@ PROFILE_QUERIES = [
     {"sort_by": "created_at", "use_algorithm": False, "tags_included": [{"name": "team", "value": "south"}]},
     {"include_manual": True, "limit": 25, "page": 2},  # the scored page runs on into those to review
     {"include_manual": True, "sort_by": "updated_at", "limit": 60},
+    {"skills": [{"name": "Python"}], "experience_duration_min": 3},
+    {"sort_by": "created_at", "experiences_duration_max": 8, "skills": [{"name": "docker"}]},
 ]
 
 

@@ -1,7 +1,9 @@
 """Filters as row masks over a pool's feature columns, pushed into the vector search.
 
 Tags are CNF (AND over groups, OR inside a group; a clause without a value matches any value of its
-tag), dates are ranges, a geo filter keeps rows within a radius, and archived rows never pass.
+tag), dates are ranges, a geo filter keeps rows within a radius, and archived rows never pass. Years of
+experience are a range (a record whose years are unknown never passes), skills are taxonomy concepts every
+row must hold, languages are bits every row must have.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cerebro_serve.index.columns import ColumnArrays
+from cerebro_serve.record_features import UNKNOWN
 from cerebro_serve.store import TagClause
 
 EARTH_RADIUS_KM = 6371.0088
@@ -34,6 +37,10 @@ class RowFilter:
     excluded_ids: np.ndarray | None = None  # never these records (the anchor of a matching)
     refused: int = 0  # REFUSES_* bits: records whose consent withholds this use are left out
     refusing: int = 0  # REFUSES_* bits: only records whose consent withholds one of these (to review by hand)
+    years_min: float | None = None  # years of experience (a job's: those it asks for)
+    years_max: float | None = None
+    skills: tuple[int, ...] = ()  # skill concept hashes (scoring.features.skill_hash) every record holds
+    languages: int = 0  # LANGUAGE_BITS every record speaks
 
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
@@ -61,7 +68,27 @@ def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
         mask &= (columns.refusals[:n] & f.refused) == 0
     if f.refusing:
         mask &= (columns.refusals[:n] & f.refusing) != 0
+    if f.years_min is not None or f.years_max is not None:
+        years = columns.years[:n]
+        mask &= years != np.float32(UNKNOWN)
+        if f.years_min is not None:
+            mask &= years >= np.float32(f.years_min)
+        if f.years_max is not None:
+            mask &= years <= np.float32(f.years_max)
+    for skill in f.skills:
+        mask &= _holding(columns, skill)
+    if f.languages:
+        mask &= (columns.languages[:n] & f.languages) == f.languages
     return mask
+
+
+def _holding(columns: ColumnArrays, skill: int) -> np.ndarray:
+    """Which rows list the skill: its hits counted along the packed lists, compared at each row's ends."""
+    n = columns.rows
+    hits = np.zeros(columns.skill_used + 1, dtype=np.int64)
+    np.cumsum(columns.skill_ids[: columns.skill_used] == np.uint32(skill), out=hits[1:])
+    starts = columns.skill_start[:n]
+    return hits[starts + columns.skill_count[:n]] > hits[starts]
 
 
 def _group_mask(columns: ColumnArrays, group: tuple[TagClause, ...]) -> np.ndarray:

@@ -270,11 +270,16 @@ def _lowest_level(text: str | None) -> int:
 def _language_bits(names: Iterable[str]) -> int:
     bits = 0
     for name in names:
-        folded = _fold(name)
-        code = folded if folded in LANGUAGE_BITS else _LANGUAGE_BY_NAME.get(folded.split(" ")[0] if folded else "")
-        if code in LANGUAGE_BITS:
-            bits |= 1 << LANGUAGE_BITS[code]
+        bits |= language_bit(name)
     return bits
+
+
+def language_bit(name: str) -> int:
+    """The LANGUAGE_BITS bit of a language named in any of the parser's languages or by its code (0 when
+    unknown): the bits a record's `languages` feature sets, and a filter by language asks for."""
+    folded = _fold(name)
+    code = folded if folded in LANGUAGE_BITS else _LANGUAGE_BY_NAME.get(folded.split(" ")[0] if folded else "")
+    return 1 << LANGUAGE_BITS[code] if code in LANGUAGE_BITS else 0
 
 
 def _profile_years(profile: Profile, today: date | None) -> float:

@@ -29,6 +29,19 @@ class Tag(Struct, kw_only=True):
 TagCnf = list[list[Tag] | Tag]
 
 
+class NamedFilter(Struct, kw_only=True):
+    """A skill or a language a record must have, by name (or a skill by `taxonomy_id`). `value`, a minimum
+    level in HrFlow's filters, is refused until levels are stored (a filter ignored would look applied)."""
+
+    name: Annotated[str, Meta(max_length=256)] | None = None
+    taxonomy_id: Annotated[str, Meta(max_length=256)] | None = None
+    value: Any = None
+
+
+NamedFilters = Annotated[list[NamedFilter], Meta(max_length=50)]
+Years = Annotated[float, Meta(ge=0, le=100)]
+
+
 class Listing(Struct, kw_only=True):
     page: Page = 1
     limit: Limit = 30
@@ -58,6 +71,13 @@ class Filtering(Listing, kw_only=True):
     location_lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
     location_lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
     location_dist: Distance | None = None
+    # Years of experience (a job's: those it asks for); the legacy plural spelling too.
+    experience_duration_min: Years | None = None
+    experience_duration_max: Years | None = None
+    experiences_duration_min: Years | None = None
+    experiences_duration_max: Years | None = None
+    skills: NamedFilters = []
+    languages: NamedFilters = []
     # Ours: with pools in shards (a cluster), rank without a shard none of whose replicas answers, and say
     # which in `meta.partial`, rather than fail the call with a 503.
     allow_partial: bool = False

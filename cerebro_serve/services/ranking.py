@@ -28,6 +28,7 @@ from cerebro_serve.objects import JOB, PROFILE, RecordKind
 from cerebro_serve.record_features import REFUSES_EMBEDDING, REFUSES_SCORING, REFUSES_SEARCHING
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm
+from cerebro_serve.scoring.features import language_bit, skill_hash
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
@@ -39,6 +40,7 @@ from cerebro_serve.services.queries import (
     JobsMatchingQuery,
     JobsScoringQuery,
     JobsSearchingQuery,
+    NamedFilter,
     ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
@@ -397,6 +399,10 @@ class RankingService:
         return scores
 
     def _row_filter(self, kind: RecordKind, pool_keys: list[str], query: Filtering) -> RowFilter:
+        years_min = _either("experience_duration_min", query.experience_duration_min, query.experiences_duration_min)
+        years_max = _either("experience_duration_max", query.experience_duration_max, query.experiences_duration_max)
+        if years_min is not None and years_max is not None and years_min > years_max:
+            raise InvalidParameters("`experience_duration_min` is above `experience_duration_max`: nothing can pass")
         record_ids = None
         keywords = tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip())
         if keywords or query.name:
@@ -412,7 +418,51 @@ class RankingService:
             tags_excluded=_cnf(query.tags_excluded),
             geo=_geo(query),
             record_ids=record_ids,
+            years_min=years_min,
+            years_max=years_max,
+            skills=tuple(self._skill_concept(skill) for skill in query.skills),
+            languages=_language_bits(query.languages),
         )
+
+    def _skill_concept(self, skill: NamedFilter) -> int:
+        """The concept a `skills` filter names, hashed as records' skill features are: its taxonomy id, or
+        the concept its name is one surface form of, or else the name itself (as a record that lists it)."""
+        _refuse_level(skill, "skills")
+        if skill.taxonomy_id:
+            return skill_hash(skill.taxonomy_id)
+        named = self.records.extractor.concept_of_name(skill.name or "")
+        if named is None:
+            raise InvalidParameters("each `skills` filter names a skill: give `name` or `taxonomy_id`")
+        return skill_hash(named[0])
+
+
+def _either(name: str, value: float | None, legacy: float | None) -> float | None:
+    """A filter given in HrFlow's spelling or its legacy plural one (`experiences_...`), not both apart."""
+    if value is not None and legacy is not None and value != legacy:
+        plural = name.replace("experience_", "experiences_")
+        raise InvalidParameters(f"`{name}` and `{plural}` (its legacy spelling) disagree: give one")
+    return value if value is not None else legacy
+
+
+def _refuse_level(item: NamedFilter, name: str) -> None:
+    if item.value not in (None, ""):
+        raise InvalidParameters(
+            f"`{name}` filters by name only: a minimum level (`value`) is not stored, so it cannot be applied"
+        )
+
+
+def _language_bits(languages: list[NamedFilter]) -> int:
+    bits = 0
+    for language in languages:
+        _refuse_level(language, "languages")
+        bit = language_bit(language.name or "")
+        if not bit:
+            raise InvalidParameters(
+                f"`languages`: unknown language {language.name!r} (name it in English, in its own language or "
+                "by its ISO 639-1 code)"
+            )
+        bits |= bit
+    return bits
 
 
 def _geo(query: Filtering) -> GeoFilter | None:

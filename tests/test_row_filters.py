@@ -1,0 +1,161 @@
+"""HrFlow's filters by years of experience, skills and languages: row masks over a pool's columns,
+equal to a record-by-record reference on random pools, and applied (or refused with a 400 naming what
+cannot be applied) by the searching and scoring routes."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import msgspec
+import numpy as np
+import pytest
+
+from cerebro_serve.index.columns import FeatureColumns
+from cerebro_serve.index.filters import RowFilter, row_mask
+from cerebro_serve.objects import PROFILE, Profile
+from cerebro_serve.record_features import UNKNOWN, RecordFeatures
+from cerebro_serve.scoring.features import LANGUAGE_BITS, language_bit, skill_hash
+from cerebro_serve.services.queries import PoolCreate
+
+DIM = 8
+VOCABULARY = [skill_hash(f"concept-{number}") for number in range(12)]
+
+
+def _features(rng: random.Random) -> RecordFeatures:
+    skills = sorted(rng.sample(VOCABULARY, rng.randint(0, 5)))
+    return RecordFeatures(
+        skill_ids=skills,
+        skill_weights=[1.0] * len(skills),
+        terms=[],
+        term_freqs=[],
+        length=0,
+        years=UNKNOWN if rng.random() < 0.2 else round(rng.uniform(0, 25), 1),
+        education=0,
+        languages=rng.getrandbits(6),
+        lat=None,
+        lng=None,
+        title="",
+        skills_text="",
+    )
+
+
+def _passes(features: RecordFeatures, row_filter: RowFilter) -> bool:
+    """The reference: one record, read field by field."""
+    if row_filter.years_min is not None or row_filter.years_max is not None:
+        if features.years == UNKNOWN:
+            return False
+        if row_filter.years_min is not None and np.float32(features.years) < np.float32(row_filter.years_min):
+            return False
+        if row_filter.years_max is not None and np.float32(features.years) > np.float32(row_filter.years_max):
+            return False
+    if not set(row_filter.skills) <= set(features.skill_ids):
+        return False
+    return features.languages & row_filter.languages == row_filter.languages
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_masks_equal_the_record_by_record_reference_on_random_pools(seed: int) -> None:
+    rng = random.Random(seed)
+    columns = FeatureColumns(DIM)
+    records = {}
+    for record_id in range(1, 301):
+        records[record_id] = _features(rng)
+        columns.upsert(record_id, 0, 0, records[record_id], np.zeros((3, DIM), dtype=np.float32))
+    for record_id in rng.sample(sorted(records), 60):  # rewritten: their lists move to the end of the packing
+        records[record_id] = _features(rng)
+        columns.upsert(record_id, 0, 0, records[record_id], np.zeros((3, DIM), dtype=np.float32))
+    snapshot = columns.snapshot()
+    for _ in range(40):
+        low = rng.choice([None, rng.uniform(0, 20)])
+        row_filter = RowFilter(
+            years_min=low,
+            years_max=rng.choice([None, (low or 0) + rng.uniform(0, 15)]),
+            skills=tuple(rng.sample(VOCABULARY, rng.randint(0, 2))),
+            languages=rng.choice([0, 1 << rng.randrange(6), rng.getrandbits(6) & rng.getrandbits(6)]),
+        )
+        expected = [_passes(records[int(record_id)], row_filter) for record_id in snapshot.record_ids[: snapshot.rows]]
+        assert row_mask(snapshot, row_filter).tolist() == expected
+
+
+def _profile(reference: str, skills: list[str], languages: list[str], years: int) -> Profile:
+    return msgspec.convert(
+        {
+            "reference": reference,
+            "info": {"full_name": reference, "summary": "Engineer."},
+            "experiences": [
+                {
+                    "title": "Engineer",
+                    "company": "Acme",
+                    "date_start": f"{2024 - years}-01-01",
+                    "date_end": "2024-01-01",
+                }
+            ],
+            "skills": [{"name": name, "type": "hard"} for name in skills],
+            "languages": [{"name": name} for name in languages],
+        },
+        Profile,
+    )
+
+
+@pytest.fixture
+def people(workspace) -> str:
+    source = workspace.pools.create(PROFILE, PoolCreate(name="people")).key
+    workspace.records.index(
+        PROFILE,
+        source,
+        [
+            _profile("ada", ["Python", "PostgreSQL"], ["English", "French"], 12),
+            _profile("bob", ["Python"], ["English"], 3),
+            _profile("cyd", ["Java", "PostgreSQL"], ["German"], 7),
+            _profile("dee", [], ["French"], 0),
+        ],
+    )
+    return source
+
+
+def _searched(client, source: str, **filters: object) -> list[str]:
+    params = {"source_keys": json.dumps([source]), "order_by": "asc"}
+    params.update({name: value if isinstance(value, str) else json.dumps(value) for name, value in filters.items()})
+    answer = client.get("/v1/profiles/searching", params=params).json()
+    assert answer["code"] == 200, answer
+    return [profile["reference"] for profile in answer["data"]["profiles"]]
+
+
+def test_searching_filters_by_years_skills_and_languages(client, people) -> None:
+    assert _searched(client, people) == ["ada", "bob", "cyd", "dee"]
+    assert _searched(client, people, experience_duration_min="5") == ["ada", "cyd"]
+    assert _searched(client, people, experiences_duration_max="7") == ["bob", "cyd", "dee"]  # the legacy spelling
+    assert _searched(client, people, experience_duration_min="1", experience_duration_max="8") == ["bob", "cyd"]
+    assert _searched(client, people, skills=[{"name": "python"}]) == ["ada", "bob"]
+    assert _searched(client, people, skills=[{"name": "Python"}, {"name": "PostgreSQL"}]) == ["ada"]
+    assert _searched(client, people, skills=[{"name": "COBOL"}]) == []
+    assert _searched(client, people, languages=[{"name": "French"}]) == ["ada", "dee"]
+    assert _searched(client, people, languages=[{"name": "fr"}, {"name": "en"}]) == ["ada"]
+    assert _searched(client, people, languages=[{"name": "français"}], skills=[{"name": "Python"}]) == ["ada"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        ({"skills": [{"name": "Python", "value": "expert"}]}, "minimum level"),
+        ({"languages": [{"name": "Klingon"}]}, "unknown language"),
+        ({"skills": [{}]}, "give `name` or `taxonomy_id`"),
+        ({"experience_duration_min": "9", "experience_duration_max": "2"}, "above"),
+        ({"experience_duration_min": "2", "experiences_duration_min": "3"}, "disagree"),
+        ({"experience_duration_min": "-1"}, "experience_duration_min"),
+        ({"raw_filters": {"query": {"match": {"text": "python"}}}}, "`raw_filters` is not supported yet"),
+    ],
+)
+def test_a_filter_that_cannot_be_applied_is_refused_naming_it(client, people, filters, named) -> None:
+    params = {"source_keys": json.dumps([people])}
+    params.update({name: value if isinstance(value, str) else json.dumps(value) for name, value in filters.items()})
+    answer = client.get("/v1/profiles/searching", params=params)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["code"] == 400 and named in body["message"]
+
+
+def test_language_names_and_codes_map_to_the_bits_records_carry() -> None:
+    assert language_bit("French") == language_bit("fr") == 1 << LANGUAGE_BITS["fr"]
+    assert language_bit("Klingon") == 0
