@@ -1,4 +1,4 @@
-"""HrFlow's filters by years of experience, skills and languages: row masks over a pool's columns,
+"""HrFlow's filters by years of experience, skills, languages and stage: row masks over a pool's columns,
 equal to a record-by-record reference on random pools, and applied (or refused with a 400 naming what
 cannot be applied) by the searching and scoring routes."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.index.filters import RowFilter, row_mask
-from cerebro_serve.objects import PROFILE, Profile
+from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.features import LANGUAGE_BITS, language_bit, skill_hash
 from cerebro_serve.services.queries import PoolCreate
@@ -159,3 +159,52 @@ def test_a_filter_that_cannot_be_applied_is_refused_naming_it(client, people, fi
 def test_language_names_and_codes_map_to_the_bits_records_carry() -> None:
     assert language_bit("French") == language_bit("fr") == 1 << LANGUAGE_BITS["fr"]
     assert language_bit("Klingon") == 0
+
+
+def _job(reference: str) -> Job:
+    return msgspec.convert(
+        {"reference": reference, "name": "Engineer", "summary": "An engineer with Python and PostgreSQL."}, Job
+    )
+
+
+def _references(answer: dict) -> list[str]:
+    assert answer["code"] == 200, answer
+    return [item["reference"] for item in answer["data"]["profiles" if "profiles" in answer["data"] else "jobs"]]
+
+
+def test_the_stage_filter_keeps_the_pairs_whose_last_tracking_reached_it(client, workspace, people) -> None:
+    board = workspace.pools.create(JOB, PoolCreate(name="jobs")).key
+    workspace.records.index(JOB, board, [_job("j1"), _job("j2")])
+    events = [
+        ("ada", "j1", "yes", "2026-01-01"),
+        ("ada", "j1", "no", "2026-02-01"),  # the latest of the pair: ada is at `no` for j1
+        ("bob", "j1", "yes", "2026-01-15"),
+        ("cyd", "j2", "yes", "2026-01-20"),
+        ("dee", "j1", "new", "2026-01-25"),
+    ]
+    for profile, job, action, day in events:
+        tracking = {"source_key": people, "board_key": board, "profile_reference": profile, "job_reference": job}
+        tracking |= {"action": action, "role": "recruiter", "created_at": f"{day}T00:00:00+00:00"}
+        assert client.post("/v1/tracking", json=tracking).status_code == 201
+
+    def scored(stage: str, job: str = "j1", **more: str) -> list[str]:
+        params = {"source_keys": json.dumps([people]), "board_key": board, "job_reference": job, "stage": stage}
+        return _references(client.get("/v1/profiles/scoring", params={"order_by": "asc", **params, **more}).json())
+
+    assert scored("yes") == ["bob"]
+    assert scored("no") == ["ada"]
+    assert scored("new") == ["cyd", "dee"]  # never staged for j1, or staged back to new
+    assert scored("yes", job="j2") == ["cyd"]
+    assert scored("interview") == []  # any tracking action is a stage
+    assert scored("yes", include_manual="true") == ["bob"]
+    assert scored("yes", text_keywords=json.dumps(["engineer"]), sort_by="scoring") == ["bob"]
+    # Without an anchor: a pair of the record's with any job.
+    assert _searched(client, people, stage="yes") == ["bob", "cyd"]
+    assert _searched(client, people, stage="new") == ["dee"]
+    jobs = {"board_keys": json.dumps([board]), "source_key": people, "order_by": "asc"}
+    assert _references(
+        client.get("/v1/jobs/scoring", params={**jobs, "profile_reference": "ada", "stage": "no"}).json()
+    ) == ["j1"]
+    assert _references(
+        client.get("/v1/jobs/scoring", params={**jobs, "profile_reference": "cyd", "stage": "new"}).json()
+    ) == ["j1"]

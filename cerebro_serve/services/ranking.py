@@ -44,6 +44,7 @@ from cerebro_serve.services.queries import (
     ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
+    RecordLookup,
     Scoring,
     Tag,
     TagCnf,
@@ -62,6 +63,8 @@ from cerebro_serve.timing import stage
 RERANK_DEPTH = 1000
 # Consent refusals that keep a record from being scored: scoring itself, or the vectors a score needs.
 NOT_SCORABLE = REFUSES_SCORING | REFUSES_EMBEDDING
+# HrFlow's stage of a candidate nobody has staged for the job yet.
+NEW_STAGE = "new"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +210,10 @@ class RankingService:
             row_filter = dataclasses.replace(row_filter, refused=refused | REFUSES_EMBEDDING)
         if anchor is not None and anchor.excluded_id is not None:
             row_filter = dataclasses.replace(row_filter, excluded_ids=np.array([anchor.excluded_id]))
+        if query.stage is not None:
+            counterpart = anchor.stored if anchor is not None else None
+            counterpart_id = counterpart.id if counterpart is not None and counterpart.kind != kind.name else None
+            row_filter = self._staged(row_filter, kind, query.stage, counterpart_id)
         start, wanted = (query.page - 1) * query.limit, query.page * query.limit
         threshold = getattr(query, "score_threshold", None)
         by_relevance = anchor is not None and query.sort_by in ("scoring", "searching")
@@ -254,6 +261,11 @@ class RankingService:
         made up. The score threshold cannot apply to them; they come newest first (`order_by=asc`: oldest)."""
         row_filter = self._row_filter(PROFILE, query.source_keys, query)
         row_filter = dataclasses.replace(row_filter, refusing=NOT_SCORABLE)
+        if query.stage is not None:
+            job = self.records.find(
+                JOB, query.board_key, RecordLookup(key=query.job_key, reference=query.job_reference)
+            )
+            row_filter = self._staged(row_filter, PROFILE, query.stage, job.id)
         first = max(0, (query.page - 1) * query.limit - page.total)
         wanted = first + query.limit - len(page.items)
         parts = [
@@ -423,6 +435,23 @@ class RankingService:
             skills=tuple(self._skill_concept(skill) for skill in query.skills),
             languages=_language_bits(query.languages),
         )
+
+    def _staged(self, row_filter: RowFilter, kind: RecordKind, stage: str, counterpart_id: int | None) -> RowFilter:
+        """Only the records whose pair with the counterpart (any, when None) last reached `stage` by a
+        tracking; `new`: those never staged with it (or staged back to `new`)."""
+        latest = self.store.learning.latest_actions(kind.name, counterpart_id)
+        if stage != NEW_STAGE:
+            reached = np.unique(
+                np.array([record_id for record_id, action in latest if action == stage], dtype=np.int64)
+            )
+            if row_filter.record_ids is not None:
+                reached = np.intersect1d(reached, row_filter.record_ids, assume_unique=True)
+            return dataclasses.replace(row_filter, record_ids=reached)
+        at_new = {record_id for record_id, action in latest if action == NEW_STAGE}
+        staged = np.array(sorted({record_id for record_id, _ in latest} - at_new), dtype=np.int64)
+        if row_filter.excluded_ids is not None:
+            staged = np.union1d(staged, row_filter.excluded_ids)
+        return dataclasses.replace(row_filter, excluded_ids=staged)
 
     def _skill_concept(self, skill: NamedFilter) -> int:
         """The concept a `skills` filter names, hashed as records' skill features are: its taxonomy id, or

@@ -241,6 +241,27 @@ class LearningStore:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(sa.func.count()).select_from(feedback).where(condition)).scalar_one()
 
+    def latest_actions(self, ranked: str, counterpart_id: int | None = None) -> list[tuple[int, str]]:
+        """(record id, action) of the latest tracking of every (profile, job) pair: the stage each pair
+        has reached. `ranked` ("profile" or "job") says which side's id is returned; `counterpart_id`
+        keeps the pairs with that record on the other side (a job's candidates, a profile's jobs)."""
+        own, other = (
+            (feedback.c.profile_id, feedback.c.job_id)
+            if ranked == "profile"
+            else (feedback.c.job_id, feedback.c.profile_id)
+        )
+        turn = sa.func.row_number().over(
+            partition_by=(feedback.c.profile_id, feedback.c.job_id),
+            order_by=(feedback.c.created_at_us.desc(), feedback.c.id.desc()),
+        )
+        condition = _condition(FeedbackFilter(kind="tracking"))
+        if counterpart_id is not None:
+            condition = sa.and_(condition, other == counterpart_id)
+        pairs = sa.select(own.label("record_id"), feedback.c.action, turn.label("turn")).where(condition).subquery()
+        query = sa.select(pairs.c.record_id, pairs.c.action).where(pairs.c.turn == 1)
+        with self.engine.connect() as connection:
+            return [(int(record_id), str(action)) for record_id, action in connection.execute(query)]
+
     def feedback_rows(self, where: FeedbackFilter) -> list[FeedbackRow]:
         """Every stored event the filter selects, oldest first (what a training reads)."""
         query = sa.select(feedback).where(_condition(where)).order_by(feedback.c.created_at_us, feedback.c.id)

@@ -34,7 +34,6 @@ from cerebro_serve.services.queries import (
 # and are not, so a request that uses one is refused.
 UNSUPPORTED_FILTERS = frozenset(
     {
-        "stage",
         "experience_keywords",
         "experience_location_geopoint",
         "experience_location_distance",
