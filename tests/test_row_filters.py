@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cerebro_serve.index.columns import FeatureColumns
-from cerebro_serve.index.filters import RowFilter, row_mask
+from cerebro_serve.index.filters import AllOf, AnyOf, Condition, NoneOf, RowFilter, row_mask
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
 from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.features import LANGUAGE_BITS, language_bit, skill_hash
@@ -144,7 +144,13 @@ def test_searching_filters_by_years_skills_and_languages(client, people) -> None
         ({"experience_duration_min": "9", "experience_duration_max": "2"}, "above"),
         ({"experience_duration_min": "2", "experiences_duration_min": "3"}, "disagree"),
         ({"experience_duration_min": "-1"}, "experience_duration_min"),
-        ({"raw_filters": {"query": {"match": {"text": "python"}}}}, "`raw_filters` is not supported yet"),
+        ({"interests": [{"name": "chess"}]}, "`interests` is not supported yet"),
+        ({"raw_filters": {"query": {"wildcard": {"text": "py*"}}}}, "`query.wildcard` is not supported"),
+        ({"raw_filters": {"query": {"term": {"salary": 3}}}}, "no field `salary`"),
+        ({"raw_filters": {"range": {"experience_duration": {"gte": "five"}}}}, "number of years"),
+        ({"raw_filters": {"bool": {"should": [], "minimum_should_match": "50%"}}}, "percentages"),
+        ({"raw_filters": {"bool": {"must": {"match": {"text": "a"}}, "boost": 2}}}, "takes must"),
+        ({"raw_filters": "python"}, "raw_filters"),
     ],
 )
 def test_a_filter_that_cannot_be_applied_is_refused_naming_it(client, people, filters, named) -> None:
@@ -208,3 +214,72 @@ def test_the_stage_filter_keeps_the_pairs_whose_last_tracking_reached_it(client,
     assert _references(
         client.get("/v1/jobs/scoring", params={**jobs, "profile_reference": "cyd", "stage": "new"}).json()
     ) == ["j1"]
+
+
+def _random_condition(rng: random.Random, depth: int = 0) -> Condition:
+    if depth >= 2 or rng.random() < 0.4:
+        low = rng.uniform(0, 15)
+        return rng.choice(
+            [
+                RowFilter(skills=(rng.choice(VOCABULARY),)),
+                RowFilter(languages=1 << rng.randrange(6)),
+                RowFilter(years_min=low, years_max=rng.choice([None, low + rng.uniform(0, 10)])),
+            ]
+        )
+    parts = tuple(_random_condition(rng, depth + 1) for _ in range(rng.randint(0, 3)))
+    return rng.choice([AllOf(parts), AnyOf(parts, rng.randint(0, 2)), NoneOf(parts)])
+
+
+def _meets(features: RecordFeatures, condition: Condition) -> bool:
+    if isinstance(condition, RowFilter):
+        return _passes(features, condition)
+    met = [_meets(features, part) for part in condition.conditions]
+    if isinstance(condition, AllOf):
+        return all(met)
+    if isinstance(condition, AnyOf):
+        return sum(met) >= condition.at_least
+    return not any(met)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_combined_conditions_equal_the_record_by_record_reference(seed: int) -> None:
+    rng = random.Random(100 + seed)
+    columns = FeatureColumns(DIM)
+    records = {record_id: _features(rng) for record_id in range(1, 201)}
+    for record_id, features in records.items():
+        columns.upsert(record_id, 0, 0, features, np.zeros((3, DIM), dtype=np.float32))
+    snapshot = columns.snapshot()
+    for _ in range(60):
+        condition = _random_condition(rng)
+        expected = [_meets(records[int(record_id)], condition) for record_id in snapshot.record_ids[: snapshot.rows]]
+        assert row_mask(snapshot, RowFilter(condition=condition)).tolist() == expected
+
+
+def test_raw_filters_compile_the_query_dsl_hrflow_documents(client, people) -> None:
+    def raw(query: dict) -> list[str]:
+        return _searched(client, people, raw_filters={"query": query})
+
+    assert raw({"match": {"text": "PostgreSQL"}}) == ["ada", "cyd"]
+    assert raw({"match": {"text": "java postgresql"}}) == ["ada", "cyd"]  # any of the words
+    assert raw({"match": {"text": {"query": "java postgresql", "operator": "and"}}}) == ["cyd"]
+    assert raw({"match_phrase": {"name": "ad"}}) == ["ada"]
+    assert raw({"terms": {"skills.name": ["Java", "python"]}}) == ["ada", "bob", "cyd"]
+    assert raw({"term": {"languages.name": "fr"}}) == ["ada", "dee"]
+    assert raw({"range": {"experience_duration": {"gt": 3, "lte": 12}}}) == ["ada", "cyd"]
+    assert raw({"range": {"created_at": {"lt": "2000-01-01T00:00:00+00:00"}}}) == []
+    both = {"bool": {"must": [{"term": {"skills.name": "Python"}}], "must_not": {"term": {"languages.name": "French"}}}}
+    assert raw(both) == ["bob"]
+    assert raw({"bool": {"should": [{"term": {"skills.name": "Java"}}, {"term": {"languages.name": "French"}}]}}) == [
+        "ada",
+        "cyd",
+        "dee",
+    ]
+    optional = {"must": {"term": {"languages.name": "English"}}, "should": {"term": {"skills.name": "Java"}}}
+    assert raw({"bool": optional}) == ["ada", "bob"]  # beside a must, a should only ranks (ES)
+    assert raw({"bool": {**optional, "minimum_should_match": 1}}) == []
+    # The filters and the query combine; the SDK's own example (the changelog's) parses.
+    assert _searched(client, people, skills=[{"name": "Python"}], raw_filters={"match": {"text": "postgresql"}}) == [
+        "ada"
+    ]
+    sdk = {"query": {"bool": {"should": [{"match_phrase": {"text": "Python"}}]}}}
+    assert _searched(client, people, raw_filters=sdk) == ["ada", "bob"]

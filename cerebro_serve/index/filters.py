@@ -3,12 +3,14 @@
 Tags are CNF (AND over groups, OR inside a group; a clause without a value matches any value of its
 tag), dates are ranges, a geo filter keeps rows within a radius, and archived rows never pass. Years of
 experience are a range (a record whose years are unknown never passes), skills are taxonomy concepts every
-row must hold, languages are bits every row must have.
+row must hold, languages are bits every row must have. A `condition` combines filters with AND, OR (at
+least n of) and NOT: what a query DSL (`raw_filters`) compiles to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -41,12 +43,55 @@ class RowFilter:
     years_max: float | None = None
     skills: tuple[int, ...] = ()  # skill concept hashes (scoring.features.skill_hash) every record holds
     languages: int = 0  # LANGUAGE_BITS every record speaks
+    updated_at_min_us: int | None = None
+    updated_at_max_us: int | None = None
+    condition: Condition | None = None  # a combination of filters every row must also pass
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """At least `at_least` of the conditions (0: any row, as a bool query's optional `should`)."""
+
+    conditions: tuple[Condition, ...]
+    at_least: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NoneOf:
+    conditions: tuple[Condition, ...]
+
+
+Condition: TypeAlias = "RowFilter | AllOf | AnyOf | NoneOf"
+
+
+def condition_mask(columns: ColumnArrays, condition: Condition) -> np.ndarray:
+    """The rows a condition allows (archived rows included under a NOT: the filter around it drops them)."""
+    if isinstance(condition, RowFilter):
+        return row_mask(columns, condition)
+    masks = np.array([condition_mask(columns, part) for part in condition.conditions], dtype=bool)
+    masks = masks.reshape(len(condition.conditions), columns.rows)
+    if isinstance(condition, AllOf):
+        return np.asarray(masks.all(axis=0))
+    if isinstance(condition, AnyOf):
+        return np.asarray(masks.sum(axis=0) >= condition.at_least)
+    return np.asarray(~masks.any(axis=0))
 
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
     n = columns.rows
     mask = columns.alive[:n].copy()
     f = row_filter
+    if f.updated_at_min_us is not None:
+        mask &= columns.updated_at_us[:n] >= f.updated_at_min_us
+    if f.updated_at_max_us is not None:
+        mask &= columns.updated_at_us[:n] <= f.updated_at_max_us
+    if f.condition is not None:
+        mask &= condition_mask(columns, f.condition)
     if f.created_at_min_us is not None:
         mask &= columns.created_at_us[:n] >= f.created_at_min_us
     if f.created_at_max_us is not None:

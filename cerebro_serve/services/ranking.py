@@ -49,6 +49,7 @@ from cerebro_serve.services.queries import (
     Tag,
     TagCnf,
 )
+from cerebro_serve.services.raw_filters import RawFilters
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
@@ -423,6 +424,13 @@ class RankingService:
                 kind.name, pool_keys, RecordFilter(text_keywords=keywords, name=query.name)
             )
             record_ids = candidates.ids
+        condition = None
+        if query.raw_filters is not None:
+
+            def text_ids(wanted: RecordFilter) -> np.ndarray:
+                return self.store.records.filter_records(kind.name, pool_keys, wanted).ids
+
+            condition = RawFilters(text_ids, self._skill_concept).compile(query.raw_filters)
         return RowFilter(
             created_at_min_us=optional_timestamp(query.created_at_min, "created_at_min"),
             created_at_max_us=optional_timestamp(query.created_at_max, "created_at_max"),
@@ -434,6 +442,7 @@ class RankingService:
             years_max=years_max,
             skills=tuple(self._skill_concept(skill) for skill in query.skills),
             languages=_language_bits(query.languages),
+            condition=condition,
         )
 
     def _staged(self, row_filter: RowFilter, kind: RecordKind, stage: str, counterpart_id: int | None) -> RowFilter:

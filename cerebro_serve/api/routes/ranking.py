@@ -47,7 +47,6 @@ UNSUPPORTED_FILTERS = frozenset(
         "interests",
         "ranges_float",
         "ranges_date",
-        "raw_filters",
         "summary_keywords",
     }
 )
