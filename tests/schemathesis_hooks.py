@@ -75,6 +75,22 @@ def _complete_location(values: dict[str, Any]) -> None:
     values.pop("use_location_education", None)
 
 
+def _complete_filters(values: dict[str, Any]) -> None:
+    """Filters with rules between values or against what the server knows: a range whose ends are in
+    order (in one spelling), languages that exist, no minimum level, a query in the DSL's subset."""
+    for name in ("experiences_duration_min", "experiences_duration_max"):
+        values.pop(name, None)
+    low, high = values.get("experience_duration_min"), values.get("experience_duration_max")
+    if low is not None and high is not None and float(low) > float(high):
+        values["experience_duration_min"], values["experience_duration_max"] = high, low
+    for name, named in (("skills", {"name": "Python"}), ("languages", {"name": "English"})):
+        if values.get(name) not in (None, [], "[]"):
+            values[name] = json.dumps([named]) if isinstance(values[name], str) else [named]
+    if values.get("raw_filters") is not None:
+        query = {"query": {"bool": {"should": [{"match_phrase": {"text": "Python"}}]}}}
+        values["raw_filters"] = json.dumps(query) if isinstance(values["raw_filters"], str) else query
+
+
 def _swap(method: str, path: str, values: dict[str, Any]) -> None:
     for name, value in list(values.items()):
         if name in ("lookup", "profile", "job") and isinstance(value, dict):  # an "at least one of" group
@@ -85,6 +101,7 @@ def _swap(method: str, path: str, values: dict[str, Any]) -> None:
         else:
             values[name] = _known(method, path, name, value)
     _complete_location(values)
+    _complete_filters(values)
     keywords = values.get("text_keywords")
     if values.get("sort_by") in ("scoring", "searching") and keywords in (None, [], "[]", "null"):
         values["sort_by"] = "created_at"  # relevance needs keywords to be relevant to
