@@ -196,12 +196,12 @@ def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
         "source_keys": json.dumps([source]),
         "board_key": board,
         "job_key": job["key"],
-        "skills": json.dumps([{"name": "python"}]),
-        "languages": json.dumps([{"name": "french"}]),
+        "interests": json.dumps([{"name": "chess"}]),
+        "summary_keywords": json.dumps(["python"]),
     }
-    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`languages`, `skills`")
-    body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "stage": "yes"}
-    assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`stage` is not supported")
+    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`interests`, `summary_keywords`")
+    body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "ranges_float": [{"name": "pay"}]}
+    assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`ranges_float` is not supported")
 
 
 def test_wrapped_and_flat_bodies_both_index(client, pools) -> None:

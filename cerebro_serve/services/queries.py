@@ -79,8 +79,8 @@ class Filtering(Listing, kw_only=True):
     skills: NamedFilters = []
     languages: NamedFilters = []
     # The stage a tracking last set for the pair, against the anchor (the job a profile is scored for, the
-    # profile jobs are scored for), else against any; `new`: no stage set yet.
-    stage: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    # profile jobs are scored for), else against any; `new`: no stage set yet; empty: no filter.
+    stage: Annotated[str, Meta(max_length=256)] | None = None
     # A query in the subset of Elasticsearch's DSL HrFlow documents (services/raw_filters.py).
     raw_filters: dict[str, Any] | None = None
     # Ours: with pools in shards (a cluster), rank without a shard none of whose replicas answers, and say

@@ -211,7 +211,7 @@ class RankingService:
             row_filter = dataclasses.replace(row_filter, refused=refused | REFUSES_EMBEDDING)
         if anchor is not None and anchor.excluded_id is not None:
             row_filter = dataclasses.replace(row_filter, excluded_ids=np.array([anchor.excluded_id]))
-        if query.stage is not None:
+        if query.stage:
             counterpart = anchor.stored if anchor is not None else None
             counterpart_id = counterpart.id if counterpart is not None and counterpart.kind != kind.name else None
             row_filter = self._staged(row_filter, kind, query.stage, counterpart_id)
@@ -262,7 +262,7 @@ class RankingService:
         made up. The score threshold cannot apply to them; they come newest first (`order_by=asc`: oldest)."""
         row_filter = self._row_filter(PROFILE, query.source_keys, query)
         row_filter = dataclasses.replace(row_filter, refusing=NOT_SCORABLE)
-        if query.stage is not None:
+        if query.stage:
             job = self.records.find(
                 JOB, query.board_key, RecordLookup(key=query.job_key, reference=query.job_reference)
             )
