@@ -307,6 +307,10 @@ def test_explanations_from_shards_as_on_one_node(workspace, sharded, pools) -> N
         )
         one, other = (side.explanations.grade(pair, PROFILE).explanation for side in (workspace, sharded))
         assert _said(other)[:3] == _said(one)[:3] and _said(other)[3] == pytest.approx(_said(one)[3])
+        if reference == "p2":  # a record archived since it was scored is still explained
+            workspace.records.archive(PROFILE, source, RecordLookup(reference=reference), True)
+            one, other = (side.explanations.grade(pair, PROFILE).explanation for side in (workspace, sharded))
+            assert _said(other)[:3] == _said(one)[:3] and _said(other)[3] == pytest.approx(_said(one)[3])
     assert sharded.registry.pools() == []
 
 

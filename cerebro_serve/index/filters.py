@@ -46,6 +46,7 @@ class RowFilter:
     updated_at_min_us: int | None = None
     updated_at_max_us: int | None = None
     condition: Condition | None = None  # a combination of filters every row must also pass
+    archived_too: bool = False  # archived rows pass too (explaining a record archived since it was scored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +85,8 @@ def condition_mask(columns: ColumnArrays, condition: Condition) -> np.ndarray:
 
 def row_mask(columns: ColumnArrays, row_filter: RowFilter) -> np.ndarray:
     n = columns.rows
-    mask = columns.alive[:n].copy()
     f = row_filter
+    mask = np.ones(n, dtype=bool) if f.archived_too else columns.alive[:n].copy()
     if f.updated_at_min_us is not None:
         mask &= columns.updated_at_us[:n] >= f.updated_at_min_us
     if f.updated_at_max_us is not None:

@@ -179,7 +179,7 @@ class ExplanationService:
         record_id: int,
     ) -> tuple[float, np.ndarray]:
         assert query is not None and algorithm is not None
-        request = ShardRequest(vector, RowFilter(), None, query, algorithm)
+        request = ShardRequest(vector, RowFilter(archived_too=True), None, query, algorithm)
         scored = self.reads.scored(pool_key, request, np.array([record_id], dtype=np.int64))
         if not len(scored.record_ids) or scored.features is None:
             raise NotFound("profile" if query.is_job else "job")
