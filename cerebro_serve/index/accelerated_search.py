@@ -11,7 +11,7 @@ wait out); under load a launch serves many, so the pool is read once for all of 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class _Search:
     mask: np.ndarray | None
     found: np.ndarray | None = None
     error: BaseException | None = None
-    done: bool = field(default=False)
+    done: bool = False
 
 
 class AcceleratedSearch:

@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 
 from cerebro_serve.cluster.shard_ranking import ShardRequest
-from cerebro_serve.index.columns import with_record_replaced
+from cerebro_serve.index.columns import TermStatistics, with_record_replaced
 from cerebro_serve.index.filters import RowFilter
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile, Record, RecordKind, Skill
 from cerebro_serve.record_features import RecordFeatures
@@ -203,7 +203,9 @@ class ExplanationService:
         added = [Skill(name=fact.name, taxonomy_id=fact.taxonomy_id) for fact in tried]
         edits = [msgspec.structs.replace(pair.profile, skills=[*pair.profile.skills, skill]) for skill in added]
         described = self.records.describe_edits(pair.profile, pair.profile_views, pair.profile_features, edits)
-        features = np.stack([self._edited_features(pair, views, f) for views, f in described])
+        # The pool's statistics, read once: each edit replaces the same profile among the same rows.
+        statistics = self.reads.statistics(pair.pool_key) if pair.subject is PROFILE else None
+        features = np.stack([self._edited_features(pair, statistics, views, f) for views, f in described])
         gains = logits_of(pair.algorithm, features) - explanation.logit
         scores = 1.0 / (1.0 + np.exp(-(explanation.logit + gains)))
         for fact, gain in zip(tried, gains):
@@ -223,12 +225,14 @@ class ExplanationService:
             for i in ranked
         ]
 
-    def _edited_features(self, pair: _Pair, views: np.ndarray, features: RecordFeatures) -> np.ndarray:
-        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction."""
+    def _edited_features(
+        self, pair: _Pair, statistics: TermStatistics | None, views: np.ndarray, features: RecordFeatures
+    ) -> np.ndarray:
+        """The re-ranker's features of the job and an edited copy of the profile, in the pair's direction
+        (`statistics`: the profile's pool's, when the copy replaces it there)."""
         algorithm = pair.algorithm
         if pair.subject is PROFILE:  # the copy replaces the profile among its source's rows
-            assert pair.anchor.query is not None
-            statistics = self.reads.statistics(pair.pool_key)
+            assert pair.anchor.query is not None and statistics is not None
             edited = with_record_replaced(statistics, pair.profile_features, features, views[1:])
             cosine = (views[0][None, :] @ pair.anchor.vector).astype(np.float32)
             return rerank(edited, pair.anchor.query, algorithm, np.zeros(1, dtype=np.int64), cosine, 1).features[0]

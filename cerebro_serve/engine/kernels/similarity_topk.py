@@ -283,16 +283,19 @@ def similarity_topk(
     matrix = matrix.contiguous()
     settings = {**TUNED, **launch}
     block_n = block_n or int(settings["block_n"])  # type: ignore[call-overload]  # a sweep's int
+    # Each query's allowed rows, counted once (the selecting path and the trimming below read them).
+    allowed = allowed_counts(mask) if mask is not None else torch.tensor(n_rows, device=queries.device)
+    allowed = allowed.expand(n_queries)
     if select is None:
         select = selects(n_queries, k, n_rows)
     if select:
-        best = _selected(queries, matrix, k, mask, block_n, block_q or 16, settings)
+        best = _selected(queries, matrix, k, mask, allowed, block_n, block_q or 16, settings)
     else:
         best = _sorted(queries, matrix, k, mask, block_n, block_q, per_block, settings)
     scores, rows = _decode(best)
     if mask is not None:
-        allowed = int(allowed_counts(mask).max())
-        scores, rows = scores[:, : min(k, allowed)], rows[:, : min(k, allowed)]
+        most = min(k, int(allowed.max()))
+        scores, rows = scores[:, :most], rows[:, :most]
     return scores, rows
 
 
@@ -359,14 +362,16 @@ def _selected(
     matrix: torch.Tensor,
     k: int,
     mask: torch.Tensor | None,
+    allowed: torch.Tensor,
     block_n: int,
     block_q: int,
     settings: dict[str, object],
 ) -> torch.Tensor:
     """The k best keys per query from the keys at or above each query's sampled threshold; the queries
-    whose threshold kept fewer than k keys, or more than their buffer holds, go to the sorting path."""
+    whose threshold kept fewer than k keys, or more than their buffer holds, go to the sorting path.
+    `allowed`: each query's allowed rows."""
     (n_queries, dim), n_rows = queries.shape, matrix.shape[0]
-    thresholds = _thresholds(queries, matrix, k, mask)
+    thresholds = _thresholds(queries, matrix, k, mask, allowed)
     capacity = triton.next_power_of_2(4 * MARGIN * k)
     unfilled = _encode(torch.tensor([float("-inf")]), torch.tensor([0]))  # reads as a masked row
     keys = unfilled.to(queries.device).expand(n_queries, capacity).contiguous()
@@ -391,7 +396,6 @@ def _selected(
         **_launch_knobs(settings, dim),
     )
     best = torch.topk(keys, k, dim=1).values
-    allowed = allowed_counts(mask).expand(n_queries) if mask is not None else torch.full_like(counts, n_rows)
     # A query with fewer allowed rows than k is exact once its threshold kept all of them.
     missed = ((counts < allowed.clamp(max=k)) | (counts > capacity)).nonzero().flatten()
     if missed.numel():
@@ -400,17 +404,17 @@ def _selected(
     return best
 
 
-def _thresholds(queries: torch.Tensor, matrix: torch.Tensor, k: int, mask: torch.Tensor | None) -> torch.Tensor:
-    """Per query, a score about MARGIN x k of its allowed rows reach, read off a strided sample of rows
+def _thresholds(
+    queries: torch.Tensor, matrix: torch.Tensor, k: int, mask: torch.Tensor | None, allowed: torch.Tensor
+) -> torch.Tensor:
+    """Per query, a score about MARGIN x k of its `allowed` rows reach, read off a strided sample of rows
     (the sample's rank in proportion to the allowed rows it holds)."""
     n_rows = matrix.shape[0]
     step = max(1, n_rows // SAMPLE_ROWS)
     scores = queries.float() @ matrix[::step].float().T
-    allowed = torch.full((queries.shape[0],), n_rows, device=queries.device)
     if mask is not None:
         sampled = allows(mask, torch.arange(0, n_rows, step, device=mask.device)).expand_as(scores)
         scores = scores.masked_fill(~sampled, float("-inf"))
-        allowed = allowed_counts(mask).expand(queries.shape[0])
     in_sample = (scores > float("-inf")).sum(dim=1)
     rank = torch.ceil(MARGIN * k * in_sample / allowed.clamp(min=1)).long().clamp(min=1)
     ordered = torch.sort(scores, dim=1, descending=True).values
@@ -461,11 +465,11 @@ def allows(mask: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
 
 
 def allowed_counts(mask: torch.Tensor) -> torch.Tensor:
-    """The rows a packed mask allows (per query, for one per query)."""
-    return _POPCOUNT.to(mask.device)[mask.long()].sum(dim=-1)
-
-
-_POPCOUNT = torch.tensor([bin(byte).count("1") for byte in range(256)], dtype=torch.int64)
+    """The rows a packed mask allows (per query, for one per query): each byte's bits counted in place
+    (a byte-wide popcount), so the count needs no copy larger than the mask."""
+    bits = mask - ((mask >> 1) & 0x55)
+    bits = (bits & 0x33) + ((bits >> 2) & 0x33)
+    return ((bits + (bits >> 4)) & 0x0F).sum(dim=-1, dtype=torch.int64)
 
 
 def similarity_topk_reference(
