@@ -75,15 +75,42 @@ def _complete_location(values: dict[str, Any]) -> None:
     values.pop("use_location_education", None)
 
 
-def _complete_filters(values: dict[str, Any]) -> None:
+# What only profiles have (a job's `experience_duration_*` are the years it asks for); what only jobs have.
+PROFILE_ONLY_FILTERS = (
+    *(f"{part}_{name}" for part in ("experience", "education") for name in ("keywords", "location_geopoint")),
+    *(f"{part}_location_distance" for part in ("experience", "education")),
+    "education_duration_min",
+    "education_duration_max",
+)
+JOB_ONLY_FILTERS = {
+    "ranges_float": {"name": "salary", "value_min": 1.0},
+    "ranges_date": {"name": "start", "value_max": "2030-01-01"},
+}
+NAMED_FILTERS = {"skills": {"name": "Python"}, "languages": {"name": "English"}, "interests": {"name": "chess"}}
+
+
+def _complete_filters(path: str, values: dict[str, Any]) -> None:
     """Filters with rules between values or against what the server knows: a range whose ends are in
-    order (in one spelling), languages that exist, no minimum level, a query in the DSL's subset."""
-    for name in ("experiences_duration_min", "experiences_duration_max"):
+    order (in one spelling), languages that exist, no minimum level, a query in the DSL's subset, the
+    filters of one kind of record on that kind's routes, a place with its radius."""
+    for name in ("experiences_duration_min", "experiences_duration_max"):  # the legacy spellings
         values.pop(name, None)
-    low, high = values.get("experience_duration_min"), values.get("experience_duration_max")
-    if low is not None and high is not None and float(low) > float(high):
-        values["experience_duration_min"], values["experience_duration_max"] = high, low
-    for name, named in (("skills", {"name": "Python"}), ("languages", {"name": "English"})):
+        values.pop(name.replace("experiences", "educations"), None)
+    for part in ("experience", "education"):
+        low, high = values.get(f"{part}_duration_min"), values.get(f"{part}_duration_max")
+        if low is not None and high is not None and float(low) > float(high):
+            values[f"{part}_duration_min"], values[f"{part}_duration_max"] = high, low
+        point, distance = f"{part}_location_geopoint", f"{part}_location_distance"
+        if (values.get(point) is None) != (values.get(distance) is None):
+            values.pop(point, None)
+            values.pop(distance, None)
+        elif values.get(point) is not None:
+            here = {"lat": 48.85, "lon": 2.35}
+            values[point] = json.dumps(here) if isinstance(values[point], str) else here
+    jobs = path.startswith("/v1/jobs/")
+    for name in PROFILE_ONLY_FILTERS if jobs else JOB_ONLY_FILTERS:
+        values.pop(name, None)
+    for name, named in (NAMED_FILTERS | JOB_ONLY_FILTERS).items():
         if values.get(name) not in (None, [], "[]"):
             values[name] = json.dumps([named]) if isinstance(values[name], str) else [named]
     if values.get("raw_filters") is not None:
@@ -101,7 +128,7 @@ def _swap(method: str, path: str, values: dict[str, Any]) -> None:
         else:
             values[name] = _known(method, path, name, value)
     _complete_location(values)
-    _complete_filters(values)
+    _complete_filters(path, values)
     keywords = values.get("text_keywords")
     if values.get("sort_by") in ("scoring", "searching") and keywords in (None, [], "[]", "null"):
         values["sort_by"] = "created_at"  # relevance needs keywords to be relevant to

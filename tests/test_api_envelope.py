@@ -189,19 +189,18 @@ def test_unknown_parameters_are_ignored(client, pools) -> None:
     assert_envelope(client.get("/v1/profiles/scoring", params=params | {"stage": ""}), 200)
 
 
-def test_filters_not_applied_yet_are_refused_not_ignored(client, pools) -> None:
+def test_filters_that_cannot_be_applied_are_refused_not_ignored(client, pools) -> None:
     source, board = pools
     job = client.post("/v1/job/indexing", json={"board_key": board, **PYTHON_JOB}).json()["data"]
     params = {
         "source_keys": json.dumps([source]),
         "board_key": board,
         "job_key": job["key"],
-        "interests": json.dumps([{"name": "chess"}]),
-        "summary_keywords": json.dumps(["python"]),
+        "interests": json.dumps([{"name": "chess", "value": "expert"}]),
     }
-    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "`interests`, `summary_keywords`")
+    assert_envelope(client.get("/v1/profiles/scoring", params=params), 400, "a minimum level (`value`) is not stored")
     body = {"source_keys": [source], "board_key": board, "job_key": job["key"], "ranges_float": [{"name": "pay"}]}
-    assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`ranges_float` is not supported")
+    assert_envelope(client.post("/v1/profiles/scoring", json=body), 400, "`ranges_float` filters jobs only")
 
 
 def test_wrapped_and_flat_bodies_both_index(client, pools) -> None:

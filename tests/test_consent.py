@@ -242,6 +242,7 @@ def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspa
         full_name="Ada Erasable",
         info={"full_name": "Ada Erasable", "email": "ada@erasable.example"},
         tags=[{"name": "city", "value": "Paris"}],
+        interests=[{"name": "climbing"}],
     )
     _index(client, source, "stays", "Junior Python developer who knows Django.")
     _job(client, board)
@@ -267,6 +268,13 @@ def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspa
             ),
             {"key": person["key"], "source": source},
         )
+        facets = sum(
+            connection.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE record_id = :id"), {"id": person["id"]}
+            ).scalar_one()
+            for table in ("record_sections", "record_facets")
+        )
+        assert facets >= 1  # its interests, for filters: personal data, erased with it
         has_attributes = sa.inspect(connection).has_table("fairness_attributes")
         if has_attributes:
             connection.execute(
@@ -290,6 +298,7 @@ def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspa
             "vectors": 1,
             "features": 1,
             "tags": 1,
+            "facets": facets,
             "protected_attributes": int(has_attributes),
             "parsing_jobs": 1,
             "feedback_anonymised": 1,
@@ -303,6 +312,8 @@ def test_erasure_leaves_no_trace_and_says_what_it_removed(client, pools, workspa
             "SELECT count(*) FROM records WHERE id = :id OR key = :key OR reference = 'erase-me'",
             "SELECT count(*) FROM records WHERE email = 'ada@erasable.example' OR name LIKE '%erasable%'",
             "SELECT count(*) FROM record_tags WHERE record_id = :id",
+            "SELECT count(*) FROM record_sections WHERE record_id = :id",
+            "SELECT count(*) FROM record_facets WHERE record_id = :id",
             "SELECT count(*) FROM parsing_jobs WHERE key = :key OR reference = 'erase-me'",
             "SELECT count(*) FROM feedback WHERE profile_id = :id OR author_email IS NOT NULL OR comment IS NOT NULL",
             "SELECT count(*) FROM scoring_calls WHERE anchor_key = :key",

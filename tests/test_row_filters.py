@@ -144,7 +144,6 @@ def test_searching_filters_by_years_skills_and_languages(client, people) -> None
         ({"experience_duration_min": "9", "experience_duration_max": "2"}, "above"),
         ({"experience_duration_min": "2", "experiences_duration_min": "3"}, "disagree"),
         ({"experience_duration_min": "-1"}, "experience_duration_min"),
-        ({"interests": [{"name": "chess"}]}, "`interests` is not supported yet"),
         ({"raw_filters": {"query": {"wildcard": {"text": "py*"}}}}, "`query.wildcard` is not supported"),
         ({"raw_filters": {"query": {"term": {"salary": 3}}}}, "no field `salary`"),
         ({"raw_filters": {"range": {"experience_duration": {"gte": "five"}}}}, "number of years"),

@@ -14,11 +14,10 @@ from typing import TypeAlias
 
 import numpy as np
 
+from cerebro_serve.geo import distance_km
 from cerebro_serve.index.columns import ColumnArrays
 from cerebro_serve.record_features import UNKNOWN
 from cerebro_serve.store import TagClause
-
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +149,3 @@ def within_radius(lat: np.ndarray, lng: np.ndarray, geo: GeoFilter) -> np.ndarra
     """Haversine distance test; rows without coordinates are outside every radius."""
     with np.errstate(invalid="ignore"):
         return distance_km(geo.lat, geo.lng, lat, lng) <= geo.radius_km
-
-
-def distance_km(lat: float, lng: float, to_lat: np.ndarray, to_lng: np.ndarray) -> np.ndarray:
-    """Great-circle (haversine) km from one point to each of many; NaN where a coordinate is missing."""
-    phi1, phi2 = np.radians(lat), np.radians(to_lat.astype(np.float64))
-    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(to_lng - lng) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))

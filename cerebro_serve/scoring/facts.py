@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from msgspec import Struct
 
-from cerebro_serve.index.filters import distance_km
+from cerebro_serve.geo import distance_km
 from cerebro_serve.objects import Job, Profile, Skill
 from cerebro_serve.parsing.languages import LANGUAGE_NAMES
 from cerebro_serve.parsing.sections import heading_of

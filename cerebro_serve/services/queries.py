@@ -58,9 +58,37 @@ class Geopoint(Struct, kw_only=True):
 Distance = Annotated[float, Meta(gt=0)]
 
 
+class PeriodGeopoint(Struct, kw_only=True):
+    """The point of an experience or education location filter: HrFlow spells its longitude `lon` there
+    (`lng` elsewhere); either is taken."""
+
+    lat: Annotated[float, Meta(ge=-90, le=90)]
+    lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
+    lng: Annotated[float, Meta(ge=-180, le=180)] | None = None
+
+
+class FloatRange(Struct, kw_only=True):
+    """Jobs with a range of this name (a salary, say) that meets [value_min, value_max] (one end may be open)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=256)]
+    value_min: float | None = None
+    value_max: float | None = None
+
+
+class DateRange(Struct, kw_only=True):
+    """Jobs with a date range of this name (an availability, say) that meets [value_min, value_max]."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=256)]
+    value_min: Timestamp | None = None
+    value_max: Timestamp | None = None
+
+
+Keywords = Annotated[list[Annotated[str, Meta(max_length=256)]], Meta(max_length=50)]
+
+
 class Filtering(Listing, kw_only=True):
     sort_by: Literal["created_at", "updated_at", "scoring", "searching"] = "created_at"
-    text_keywords: Annotated[list[Annotated[str, Meta(max_length=256)]], Meta(max_length=50)] = []
+    text_keywords: Keywords = []
     tags_included: TagCnf = []
     tags_excluded: TagCnf = []
     name: str | None = None
@@ -78,6 +106,25 @@ class Filtering(Listing, kw_only=True):
     experiences_duration_max: Years | None = None
     skills: NamedFilters = []
     languages: NamedFilters = []
+    interests: NamedFilters = []
+    # Keywords every one of which the section holds (a profile's summary, or a job's; its experiences and
+    # educations: their titles, companies or schools, descriptions).
+    summary_keywords: Keywords = []
+    experience_keywords: Keywords = []
+    education_keywords: Keywords = []
+    # Profiles with an experience (an education) within the radius, in km, of the point.
+    experience_location_geopoint: PeriodGeopoint | None = None
+    experience_location_distance: Distance | None = None
+    education_location_geopoint: PeriodGeopoint | None = None
+    education_location_distance: Distance | None = None
+    # Years of education of a profile (the union of its dated educations, or its `educations_duration`).
+    education_duration_min: Years | None = None
+    education_duration_max: Years | None = None
+    educations_duration_min: Years | None = None
+    educations_duration_max: Years | None = None
+    # A job's named ranges (`ranges_float`, `ranges_date` on the job), each of which must meet the one given.
+    ranges_float: Annotated[list[FloatRange], Meta(max_length=20)] = []
+    ranges_date: Annotated[list[DateRange], Meta(max_length=20)] = []
     # The stage a tracking last set for the pair, against the anchor (the job a profile is scored for, the
     # profile jobs are scored for), else against any; `new`: no stage set yet; empty: no filter.
     stage: Annotated[str, Meta(max_length=256)] | None = None

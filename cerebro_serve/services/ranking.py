@@ -41,6 +41,7 @@ from cerebro_serve.services.queries import (
     JobsScoringQuery,
     JobsSearchingQuery,
     NamedFilter,
+    PeriodGeopoint,
     ProfilesMatchingQuery,
     ProfilesScoringQuery,
     ProfilesSearchingQuery,
@@ -50,13 +51,22 @@ from cerebro_serve.services.queries import (
     TagCnf,
 )
 from cerebro_serve.services.raw_filters import RawFilters
+from cerebro_serve.services.record_facets import fold_name
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
-from cerebro_serve.store import RecordFilter, SqlStore, TagClause
+from cerebro_serve.store import FacetFilter, PlaceFilter, RecordFilter, SqlStore, TagClause
 from cerebro_serve.store.algorithm_stops import StoredStop
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import ScoringCall
+from cerebro_serve.store.records import (
+    EDUCATION_PLACE,
+    EDUCATION_YEARS,
+    EXPERIENCE_PLACE,
+    INTEREST,
+    RANGE_DATE,
+    RANGE_FLOAT,
+)
 from cerebro_serve.timing import stage
 
 # Candidates the re-ranker sees per pool: structured features can lift a record this far down the
@@ -417,13 +427,11 @@ class RankingService:
         if years_min is not None and years_max is not None and years_min > years_max:
             raise InvalidParameters("`experience_duration_min` is above `experience_duration_max`: nothing can pass")
         record_ids = None
-        keywords = tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip())
-        if keywords or query.name:
-            # Text filters stay in SQL (LIKE over the stored view); they narrow the mask by id.
-            candidates = self.store.records.filter_records(
-                kind.name, pool_keys, RecordFilter(text_keywords=keywords, name=query.name)
-            )
-            record_ids = candidates.ids
+        stored = self._store_filter(kind, query)
+        if stored != RecordFilter():
+            # Filters on text and on facets stay in SQL (their trigram and facet indexes); they narrow the
+            # mask by id.
+            record_ids = self.store.records.filter_records(kind.name, pool_keys, stored).ids
         condition = None
         if query.raw_filters is not None:
 
@@ -443,6 +451,37 @@ class RankingService:
             skills=tuple(self._skill_concept(skill) for skill in query.skills),
             languages=_language_bits(query.languages),
             condition=condition,
+        )
+
+    def _store_filter(self, kind: RecordKind, query: Filtering) -> RecordFilter:
+        """The request's filters the store answers: keywords (in the whole text or in one section), the
+        name, interests, a job's named ranges, a profile's years of education and places."""
+        for name, profiles_only in (("ranges_float", False), ("ranges_date", False), *_PROFILE_FILTERS):
+            if getattr(query, name) not in (None, []) and (kind is PROFILE) != profiles_only:
+                raise InvalidParameters(f"`{name}` filters {'profiles' if profiles_only else 'jobs'} only")
+        sections = tuple(
+            (section, keyword.strip().casefold())
+            for section, keywords in (
+                ("summary", query.summary_keywords),
+                ("experiences", query.experience_keywords),
+                ("educations", query.education_keywords),
+            )
+            for keyword in keywords
+            if keyword.strip()
+        )
+        return RecordFilter(
+            text_keywords=tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip()),
+            name=query.name,
+            section_keywords=sections,
+            facets=(*_interests(query.interests), *_education_years(query), *_ranges(query)),
+            places=tuple(
+                place
+                for kind_of_place, point, distance in (
+                    (EXPERIENCE_PLACE, query.experience_location_geopoint, query.experience_location_distance),
+                    (EDUCATION_PLACE, query.education_location_geopoint, query.education_location_distance),
+                )
+                if (place := _place(kind_of_place, point, distance)) is not None
+            ),
         )
 
     def _staged(self, row_filter: RowFilter, kind: RecordKind, stage: str, counterpart_id: int | None) -> RowFilter:
@@ -480,6 +519,74 @@ def _either(name: str, value: float | None, legacy: float | None) -> float | Non
         plural = name.replace("experience_", "experiences_")
         raise InvalidParameters(f"`{name}` and `{plural}` (its legacy spelling) disagree: give one")
     return value if value is not None else legacy
+
+
+# Filters that read what only profiles have: experiences and educations.
+_PROFILE_FILTERS = tuple(
+    (f"{part}_{name}", True)
+    for part in ("experience", "education")
+    for name in ("keywords", "location_geopoint", "location_distance")
+) + tuple((f"{spelling}_duration_{end}", True) for spelling in ("education", "educations") for end in ("min", "max"))
+
+
+def _interests(interests: list[NamedFilter]) -> list[FacetFilter]:
+    wanted = []
+    for interest in interests:
+        _refuse_level(interest, "interests")
+        if not interest.name or not fold_name(interest.name):
+            raise InvalidParameters("each `interests` filter names an interest: give `name`")
+        wanted.append(FacetFilter(INTEREST, fold_name(interest.name)))
+    return wanted
+
+
+def _education_years(query: Filtering) -> list[FacetFilter]:
+    low = _either("education_duration_min", query.education_duration_min, query.educations_duration_min)
+    high = _either("education_duration_max", query.education_duration_max, query.educations_duration_max)
+    if low is None and high is None:
+        return []
+    if low is not None and high is not None and low > high:
+        raise InvalidParameters("`education_duration_min` is above `education_duration_max`: nothing can pass")
+    return [FacetFilter(EDUCATION_YEARS, None, low, high)]
+
+
+def _ranges(query: Filtering) -> list[FacetFilter]:
+    wanted = []
+    for position, numbers in enumerate(query.ranges_float):
+        low, high = numbers.value_min, numbers.value_max
+        _check_range(f"ranges_float[{position}]", low, high)
+        wanted.append(FacetFilter(RANGE_FLOAT, fold_name(numbers.name), low, high))
+    for position, dates in enumerate(query.ranges_date):
+        where = f"ranges_date[{position}]"
+        low_us = optional_timestamp(dates.value_min, f"{where}.value_min")
+        high_us = optional_timestamp(dates.value_max, f"{where}.value_max")
+        _check_range(where, low_us, high_us)
+        wanted.append(FacetFilter(RANGE_DATE, fold_name(dates.name), _float(low_us), _float(high_us)))
+    return wanted
+
+
+def _check_range(where: str, low: float | None, high: float | None) -> None:
+    if low is None and high is None:
+        raise InvalidParameters(f"`{where}` needs `value_min`, `value_max` or both")
+    if low is not None and high is not None and low > high:
+        raise InvalidParameters(f"`{where}`: `value_min` is above `value_max`: nothing can pass")
+
+
+def _float(value: int | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _place(kind: str, point: PeriodGeopoint | None, distance: float | None) -> PlaceFilter | None:
+    prefix = kind.removesuffix("_place")
+    if point is None and distance is None:
+        return None
+    if point is None or distance is None:
+        raise InvalidParameters(
+            f"a filter on the places of {prefix}s needs `{prefix}_location_geopoint` and `{prefix}_location_distance`"
+        )
+    lng = point.lon if point.lon is not None else point.lng
+    if lng is None or (point.lon is not None and point.lng is not None and point.lon != point.lng):
+        raise InvalidParameters(f"`{prefix}_location_geopoint` needs one longitude, `lon` (or `lng`)")
+    return PlaceFilter(kind, point.lat, lng, distance)
 
 
 def _refuse_level(item: NamedFilter, name: str) -> None:

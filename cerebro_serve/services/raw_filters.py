@@ -3,10 +3,12 @@ condition (index/filters.py) that the ranking applies before the vector search, 
 
 Clauses: `bool` (`must`, `filter`, `should` with `minimum_should_match`, `must_not`), `match` (any of the
 words; `"operator": "and"`: all), `match_phrase`, `term`, `terms`, `range` (`gte`, `gt`, `lte`, `lt`).
-Fields: `text` (the record's text, as `text_keywords` reads it) and `name`; `skills.name`,
-`skills.taxonomy_id` and `languages.name` (as the `skills` and `languages` filters read them); `tags.name`
-(any value) and `tags.<name>`; `created_at` and `updated_at` (ISO dates) and `experience_duration` (years)
-for ranges. Anything else is a 400 naming the clause or the field: a filter ignored would look applied.
+Fields: `text` (the record's text, as `text_keywords` reads it), `name`, and a profile's `summary`,
+`experiences` and `educations` (as the `*_keywords` filters read them); `skills.name`, `skills.taxonomy_id`,
+`languages.name` and `interests.name` (as the `skills`, `languages` and `interests` filters read them);
+`tags.name` (any value) and `tags.<name>`; `created_at` and `updated_at` (ISO dates), `experience_duration`
+and `education_duration` (years) for ranges. Anything else is a 400 naming the clause or the field: a
+filter ignored would look applied.
 """
 
 from __future__ import annotations
@@ -20,17 +22,28 @@ from cerebro_serve.index.filters import AllOf, AnyOf, Condition, NoneOf, RowFilt
 from cerebro_serve.scoring.features import language_bit
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.queries import NamedFilter
+from cerebro_serve.services.record_facets import fold_name
 from cerebro_serve.services.records import tag_value
 from cerebro_serve.services.timestamps import parse_timestamp
-from cerebro_serve.store import RecordFilter, TagClause
+from cerebro_serve.store import FacetFilter, RecordFilter, TagClause
+from cerebro_serve.store.records import EDUCATION_YEARS, INTEREST
 
 MAX_CLAUSES = 100
 MAX_DEPTH = 10
 LEAVES = ("match", "match_phrase", "term", "terms", "range")
 BOOL_PARTS = ("must", "filter", "should", "must_not", "minimum_should_match")
-TEXT_FIELDS = ("text", "name")
-TERM_FIELDS = ("skills.name", "skills.taxonomy_id", "languages.name", "tags.name", "tags.<name>", *TEXT_FIELDS)
-RANGE_FIELDS = ("created_at", "updated_at", "experience_duration")
+SECTION_FIELDS = ("summary", "experiences", "educations")
+TEXT_FIELDS = ("text", "name", *SECTION_FIELDS)
+TERM_FIELDS = (
+    "skills.name",
+    "skills.taxonomy_id",
+    "languages.name",
+    "interests.name",
+    "tags.name",
+    "tags.<name>",
+    *TEXT_FIELDS,
+)
+RANGE_FIELDS = ("created_at", "updated_at", "experience_duration", "education_duration")
 
 
 class RawFilters:
@@ -117,6 +130,8 @@ class RawFilters:
             if not bit:
                 raise _refused(f"`{where}`: unknown language {text!r}")
             return RowFilter(languages=bit)
+        if field == "interests.name":
+            return RowFilter(record_ids=self.text_ids(RecordFilter(facets=(FacetFilter(INTEREST, fold_name(text)),))))
         if field == "tags.name":
             return RowFilter(tags_included=((TagClause(text),),))
         if field.startswith("tags.") and len(field) > len("tags."):
@@ -124,7 +139,12 @@ class RawFilters:
         raise _refused(f"`{where}`: no field `{field}` to filter on (terms: {', '.join(TERM_FIELDS)})")
 
     def _text(self, field: str, text: str) -> RowFilter:
-        wanted = RecordFilter(text_keywords=(text.casefold(),)) if field == "text" else RecordFilter(name=text)
+        if field == "text":
+            wanted = RecordFilter(text_keywords=(text.casefold(),))
+        elif field in SECTION_FIELDS:
+            wanted = RecordFilter(section_keywords=((field, text.strip().casefold()),))
+        else:
+            wanted = RecordFilter(name=text)
         return RowFilter(record_ids=self.text_ids(wanted))
 
     def _range(self, field: str, bounds: Any, where: str) -> RowFilter:
@@ -135,6 +155,10 @@ class RawFilters:
         if field == "experience_duration":
             low, high = _years(bounds, where)
             return RowFilter(years_min=low, years_max=high)
+        if field == "education_duration":
+            low, high = _years(bounds, where)
+            years = FacetFilter(EDUCATION_YEARS, None, low, high)
+            return RowFilter(record_ids=self.text_ids(RecordFilter(facets=(years,))))
         low_us, high_us = _instants(bounds, where)
         if field == "created_at":
             return RowFilter(created_at_min_us=low_us, created_at_max_us=high_us)

@@ -42,6 +42,7 @@ from cerebro_serve.services.errors import Conflict, InvalidParameters, Missing, 
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.pools import PoolService
 from cerebro_serve.services.queries import JobsStoringQuery, ProfilesStoringQuery, RecordLookup, RecordQuery
+from cerebro_serve.services.record_facets import facets_of
 from cerebro_serve.services.timestamps import format_timestamp, optional_timestamp, parse_timestamp
 from cerebro_serve.store import IndexRow, RecordContent, RecordFilter, SqlStore, StoredPool, StoredRecord
 from cerebro_serve.store.connection import now_us
@@ -316,6 +317,7 @@ class RecordService:
         if index is not None:
             return index
         with self.registry.write_lock(pool_key):
+            self.complete_facets(pool_key)
             index, stale = self.registry.open(pool_key)
             if not stale:
                 return index
@@ -326,10 +328,26 @@ class RecordService:
         model, an older schema) without loading its index: what a cluster's front end does at start, since
         the pool's shards refuse such records. Returns how many there were."""
         with self.registry.write_lock(pool_key):
+            self.complete_facets(pool_key)
             rows = self.store.records.index_rows(pool_key)
             stale = [row for row in rows if not self.registry.is_current(row.model, row.embedding, row.features)]
             self._refreshed(pool_key, stale)
         return len(stale)
+
+    def complete_facets(self, pool_key: str) -> int:
+        """Store the facets of the pool's records written without them (before a release that kept them)
+        or with an older version; returns how many there were. Their vectors and features stay."""
+        kinds: dict[str, RecordKind] = {PROFILE.name: PROFILE, JOB.name: JOB}
+        done = 0
+        for batch in self.store.records.records_lacking_facets(pool_key, REFRESH_BATCH):
+            log.info("describing the facets of %d records of %s", len(batch), pool_key)
+            described = [
+                (record_id, facets_of(msgspec.json.decode(body, type=kinds[kind].type), strict=False))
+                for record_id, kind, body in batch
+            ]
+            self.store.records.replace_facets(described)
+            done += len(batch)
+        return done
 
     def _refreshed(self, pool_key: str, stale: builtins.list[IndexRow]) -> builtins.list[Described]:
         """Stale rows described again and stored, a batch at a time."""
@@ -374,6 +392,7 @@ class RecordService:
             embedding=None if features.refusals & REFUSES_EMBEDDING else embedding,
             features=features.encode(),
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
+            facets=facets_of(record),
         )
 
     def check_new(self, kind: RecordKind, pool_key: str, records: Sequence[Record]) -> None:
@@ -384,6 +403,8 @@ class RecordService:
                 raise InvalidParameters(f"expected a {kind.name}")
             if kind is JOB and not record.name:
                 raise InvalidParameters("a job needs a `name`")
+            if isinstance(record, Job) and record.ranges_date:
+                facets_of(record)  # refuses a date range that is not ISO 8601, before anything is embedded
             if record.key is not None and not KEY_PATTERN.match(record.key):
                 raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
         keys = [record.key for record in records if record.key is not None]

@@ -11,12 +11,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from cerebro_serve.store.connection import like_escape, now_us
+from cerebro_serve.store.record_facets import (
+    erase_facets,
+    facet_conditions,
+    lacking_facets,
+    near,
+    replace_facets,
+    write_facets,
+)
 from cerebro_serve.store.records import (
     Candidates,
     Erasure,
     IndexRow,
     PoolChanges,
     RecordContent,
+    RecordFacets,
     RecordFilter,
     StoredRecord,
 )
@@ -30,7 +39,7 @@ from cerebro_serve.store.schema import (
     scoring_calls,
 )
 from cerebro_serve.store.sharding import shard_number_sql
-from cerebro_serve.store.text_search import has_search_index, keyword_condition
+from cerebro_serve.store.text_search import SEARCH_TABLE, keyword_condition, search_tables
 
 IN_CHUNK = 500  # values per IN (...) list: well under every database's limit on bound parameters
 
@@ -42,7 +51,7 @@ class DuplicateReference(Exception):
 class RecordStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._search_indexed = has_search_index(engine)  # migrated before: the store opens them in order
+        self._search_tables = search_tables(engine)  # migrated before: the store opens them in order
 
     def insert_record(
         self, *, kind: str, key: str, pool_key: str, created_at_us: int, content: RecordContent
@@ -85,6 +94,10 @@ class RecordStore:
                 ]
                 if tags:
                     connection.execute(record_tags.insert(), tags)
+                write_facets(
+                    connection,
+                    [(record_id, content.facets) for record_id, (_, _, content) in zip(ids, rows) if content.facets],
+                )
         except sa.exc.IntegrityError as error:
             raise DuplicateReference(rows[0][2].reference if len(rows) == 1 else None) from error
         return list(zip(ids, revisions))
@@ -121,6 +134,9 @@ class RecordStore:
                 )
                 connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id))
                 self._write_tags(connection, record_id, content.tags)
+                erase_facets(connection, record_id)
+                if content.facets is not None:
+                    write_facets(connection, [(record_id, content.facets)])
                 return revision
         except sa.exc.IntegrityError as error:
             raise DuplicateReference(content.reference) from error
@@ -168,6 +184,7 @@ class RecordStore:
                     sa.text("DELETE FROM fairness_attributes WHERE record_id = :id"), {"id": record_id}
                 ).rowcount
             tags = connection.execute(record_tags.delete().where(record_tags.c.record_id == record_id)).rowcount
+            facets = erase_facets(connection, record_id)
             connection.execute(records.delete().where(records.c.id == record_id))
             revision = self._bump_revision(connection, pool_key)
             connection.execute(
@@ -178,6 +195,7 @@ class RecordStore:
             vectors=int(bool(row.embedding)),
             features=int(row.features is not None),
             tags=tags,
+            facets=facets,
             protected_attributes=attributes,
             parsing_jobs=jobs,
             feedback_anonymised=anonymised,
@@ -226,9 +244,11 @@ class RecordStore:
             condition = sa.and_(condition, records.c.created_at_us >= f.created_at_min_us)
         if f.created_at_max_us is not None:
             condition = sa.and_(condition, records.c.created_at_us <= f.created_at_max_us)
+        indexed = SEARCH_TABLE if SEARCH_TABLE in self._search_tables else None
         for keyword in f.text_keywords:
-            matching = keyword_condition(records.c.search_text, records.c.id, keyword.casefold(), self._search_indexed)
+            matching = keyword_condition(records.c.search_text, records.c.id, keyword.casefold(), indexed)
             condition = sa.and_(condition, matching)
+        condition = sa.and_(condition, *facet_conditions(f, self._search_tables))
         if f.name:
             pattern = f"%{like_escape(f.name.casefold())}%"
             condition = sa.and_(condition, records.c.name.like(pattern, escape="\\"))
@@ -243,11 +263,13 @@ class RecordStore:
         )
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        if not rows:
-            return Candidates()
-        # fromiter over the flat values: numpy.array() on Row objects probes each one as a mapping.
-        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
-        columns = flat.reshape(-1, 3)
+            if not rows:
+                return Candidates()
+            # fromiter over the flat values: numpy.array() on Row objects probes each one as a mapping.
+            flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows))
+            columns = flat.reshape(-1, 3)
+            if f.places:  # the SQL kept their bounding boxes: now the radii
+                columns = columns[near(connection, columns[:, 0], f.places)]
         return Candidates(
             np.ascontiguousarray(columns[:, 0]),
             np.ascontiguousarray(columns[:, 1]),
@@ -342,6 +364,14 @@ class RecordStore:
                     )
                 )
             return revision
+
+    def records_lacking_facets(self, pool_key: str, batch: int) -> Iterator[list[tuple[int, str, bytes]]]:
+        """(id, kind, body) of the pool's records whose facets are missing or older, a batch at a time."""
+        return lacking_facets(self.engine, pool_key, batch)
+
+    def replace_facets(self, described: Sequence[tuple[int, RecordFacets]]) -> None:
+        """Store facets computed for records that lacked them."""
+        replace_facets(self.engine, described)
 
     @staticmethod
     def _record_select() -> sa.Select:

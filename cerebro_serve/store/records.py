@@ -31,6 +31,62 @@ class StoredRecord:
     archived_at_us: int | None
 
 
+# What a record's facets hold. Records written with an older version (0: none, written before facets
+# existed) are described again when their pool opens (services/records.py), so every filter sees them.
+FACETS_VERSION = 1
+
+# Facet kinds: an interest (its casefolded name), a named range of numbers or of dates (microseconds since
+# the epoch; an open end is None), years of education (low = high), and the place of an experience or an
+# education (low = latitude, high = longitude).
+INTEREST = "interest"
+RANGE_FLOAT = "range_float"
+RANGE_DATE = "range_date"
+EDUCATION_YEARS = "education_years"
+EXPERIENCE_PLACE = "experience_place"
+EDUCATION_PLACE = "education_place"
+# Sections whose casefolded text keyword filters search on their own.
+SECTIONS = ("summary", "experiences", "educations")
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A fact about a record that filters read from the store (index/filters.py reads the rest)."""
+
+    kind: str
+    name: str | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFacets:
+    """A record's facets and its sections' texts (section, casefolded text), written with the record."""
+
+    sections: tuple[tuple[str, str], ...] = ()
+    facets: tuple[Facet, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FacetFilter:
+    """Records with a facet of this kind (and name, when given) whose [low, high] meets [low, high] here
+    (an end left None is open)."""
+
+    kind: str
+    name: str | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceFilter:
+    """Records with a place of this kind within `radius_km` of the point."""
+
+    kind: str
+    lat: float
+    lng: float
+    radius_km: float
+
+
 @dataclass(frozen=True, slots=True)
 class RecordContent:
     """What a write replaces: the object, its view vectors, its features and the columns filters read."""
@@ -44,6 +100,7 @@ class RecordContent:
     embedding: np.ndarray | None  # one row per view; None: consent withholds embedding, nothing is stored
     features: bytes
     tags: tuple[tuple[str, str | None], ...] = ()
+    facets: RecordFacets | None = None  # None: not described yet (a later pass fills them in)
 
     def columns(self) -> dict[str, object]:
         return {
@@ -55,6 +112,7 @@ class RecordContent:
             "model": self.model,
             "embedding": b"" if self.embedding is None else np.ascontiguousarray(self.embedding, np.float32).tobytes(),
             "features": self.features,
+            "facets_version": 0 if self.facets is None else FACETS_VERSION,
         }
 
 
@@ -66,6 +124,7 @@ class Erasure:
     vectors: int  # the record's stored view vectors (0 when its consent had withheld embedding)
     features: int
     tags: int
+    facets: int  # the texts of its sections and the facts filters read (interests, ranges, places)
     protected_attributes: int
     parsing_jobs: int
     feedback_anonymised: int  # kept for aggregate counts, with no link to the person
@@ -98,8 +157,8 @@ class TagClause:
 
 @dataclass(frozen=True, slots=True)
 class RecordFilter:
-    """Filters pushed down into SQL (listing; keyword and name filters of a ranking). Tag, date-range and
-    location filters of a ranking are row masks over the pool's columns (index/filters.py)."""
+    """Filters pushed down into SQL (listing; the keyword, name and facet filters of a ranking). Tag,
+    date-range and location filters of a ranking are row masks over the pool's columns (index/filters.py)."""
 
     created_at_min_us: int | None = None
     created_at_max_us: int | None = None
@@ -107,6 +166,9 @@ class RecordFilter:
     name: str | None = None
     key: str | None = None
     reference: str | None = None
+    section_keywords: tuple[tuple[str, str], ...] = ()  # (section, keyword): the section's text holds it
+    facets: tuple[FacetFilter, ...] = ()  # every one met
+    places: tuple[PlaceFilter, ...] = ()  # every one met
 
 
 @dataclass(frozen=True, slots=True)

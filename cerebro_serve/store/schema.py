@@ -8,7 +8,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cerebro_serve.store.text_search import create_search_index
+from cerebro_serve.store.text_search import create_search_index, create_section_search_index
 
 metadata = sa.MetaData()
 
@@ -58,6 +58,8 @@ records = sa.Table(
     # The pool revision of the record's last write: what a process holding the pool's index reads to
     # catch up with writes made by other processes (`RecordStore.changes_since`).
     sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
+    # The version of the facets written with the record (store/records.py FACETS_VERSION; 0: none yet).
+    sa.Column("facets_version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("pool_key", "reference", name="uq_records_pool_reference"),
     sa.Index("ix_records_pool_live", "pool_key", "archived_at_us", "created_at_us"),
     sa.Index("ix_records_pool_email", "pool_key", "email"),
@@ -82,6 +84,32 @@ record_tags = sa.Table(
     sa.Column("value", sa.Text),
     sa.Index("ix_record_tags_name_value", "name", "value"),
     sa.Index("ix_record_tags_record", "record_id"),
+)
+
+# The casefolded text of a record's summary, experiences and educations, for the keyword filters of
+# each (a trigram index over `text`, store/text_search.py).
+record_sections = sa.Table(
+    "record_sections",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("record_id", Id, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("section", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Index("ix_record_sections_record", "record_id"),
+)
+
+# Facts filters read of a record (store/records.py Facet): interests, named ranges, years of education,
+# places of experiences and educations.
+record_facets = sa.Table(
+    "record_facets",
+    metadata,
+    sa.Column("record_id", Id, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("low", sa.Float),
+    sa.Column("high", sa.Float),
+    sa.Index("ix_record_facets_kind_name_low", "kind", "name", "low"),
+    sa.Index("ix_record_facets_record", "record_id"),
 )
 
 api_keys = sa.Table(
@@ -357,6 +385,16 @@ def _add_record_revisions(connection: Connection) -> None:
     record_erasures.create(connection, checkfirst=True)
 
 
+def _add_record_facets(connection: Connection) -> None:
+    """Sections and facets for the filters that read them; existing records get theirs when their pool
+    opens (their `facets_version` is 0)."""
+    if "facets_version" not in {column["name"] for column in sa.inspect(connection).get_columns("records")}:
+        connection.execute(sa.text("ALTER TABLE records ADD COLUMN facets_version INTEGER NOT NULL DEFAULT 0"))
+    for table in (record_sections, record_facets):
+        table.create(connection, checkfirst=True)
+    create_section_search_index(connection)
+
+
 # Append-only: a released migration never changes; the store runs those it has not recorded yet.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_initial_tables,
@@ -371,6 +409,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _create_copilots,
     _add_record_revisions,
     create_search_index,
+    _add_record_facets,
 )
 
 

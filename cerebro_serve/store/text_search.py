@@ -1,6 +1,8 @@
 """Keyword filters answered from a trigram index instead of a scan of every record's text.
 
-`text_keywords` match as substrings of a record's casefolded text. A trigram index answers that exactly for
+`text_keywords` match as substrings of a record's casefolded text; `summary_keywords`,
+`experience_keywords` and `education_keywords` as substrings of that section's text (table
+`record_sections`, indexed alike). A trigram index answers that exactly for
 keywords of three characters or more: SQLite's FTS5 `trigram` tokenizer (a phrase of trigrams is a
 substring; an external-content table over `records`, kept in step by triggers), PostgreSQL's `pg_trgm`
 GIN index (which its planner uses for `LIKE '%…%'` by itself). Shorter keywords, and a database without
@@ -19,6 +21,7 @@ from cerebro_serve.store.connection import like_escape
 
 log = logging.getLogger(__name__)
 SEARCH_TABLE = "record_search"
+SECTION_SEARCH_TABLE = "record_section_search"
 TRIGRAM = 3  # characters: the shortest keyword a trigram index can answer
 
 _SQLITE_DDL = (
@@ -36,7 +39,17 @@ _SQLITE_DDL = (
         INSERT INTO {SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text);
     END""",
 )
-_search = sa.table(SEARCH_TABLE, sa.column("rowid"), sa.column(SEARCH_TABLE))  # the FTS5 table, for queries
+_SECTION_SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE {SECTION_SEARCH_TABLE} USING fts5("
+    "text, content='record_sections', content_rowid='id', tokenize='trigram')",
+    f"INSERT INTO {SECTION_SEARCH_TABLE}({SECTION_SEARCH_TABLE}) VALUES ('rebuild')",
+    f"""CREATE TRIGGER record_sections_search_insert AFTER INSERT ON record_sections BEGIN
+        INSERT INTO {SECTION_SEARCH_TABLE}(rowid, text) VALUES (new.id, new.text);
+    END""",
+    f"""CREATE TRIGGER record_sections_search_delete AFTER DELETE ON record_sections BEGIN
+        INSERT INTO {SECTION_SEARCH_TABLE}({SECTION_SEARCH_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
+    END""",
+)
 _TRIGRAM_SCHEMA = (
     "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
 )
@@ -52,34 +65,46 @@ def create_search_index(connection: Connection) -> None:
     """The trigram index over every record's text (a migration step, inside its transaction). A database
     that cannot hold one (an SQLite built without FTS5, a PostgreSQL user who may not create pg_trgm) is
     left without it, with a warning: keyword filters then scan."""
+    _create_trigram_index(connection, _SQLITE_DDL, "ix_records_search_trigrams", "records", "search_text")
+
+
+def create_section_search_index(connection: Connection) -> None:
+    """The same over the sections' texts (a migration step)."""
+    _create_trigram_index(connection, _SECTION_SQLITE_DDL, "ix_record_sections_trigrams", "record_sections", "text")
+
+
+def _create_trigram_index(
+    connection: Connection, sqlite_ddl: tuple[str, ...], name: str, table: str, column: str
+) -> None:
     try:
         with connection.begin_nested():
             if connection.dialect.name == "sqlite":
-                for statement in _SQLITE_DDL:
+                for statement in sqlite_ddl:
                     connection.exec_driver_sql(statement)
                 return
             install_trigrams(connection)
             schema = connection.exec_driver_sql(_TRIGRAM_SCHEMA).scalar_one()
-            connection.exec_driver_sql(
-                f'CREATE INDEX ix_records_search_trigrams ON records USING gin (search_text "{schema}".gin_trgm_ops)'
-            )
+            connection.exec_driver_sql(f'CREATE INDEX {name} ON {table} USING gin ({column} "{schema}".gin_trgm_ops)')
     except sa.exc.DBAPIError as error:
-        log.warning("no trigram index for keyword filters (they will scan every record): %s", error.orig)
+        log.warning("no trigram index over %s.%s (keyword filters will scan): %s", table, column, error.orig)
 
 
-def has_search_index(engine: Engine) -> bool:
-    """Whether the SQLite store has its FTS5 table (PostgreSQL's index needs nothing from the query)."""
+def search_tables(engine: Engine) -> frozenset[str]:
+    """The SQLite store's FTS5 tables (PostgreSQL's indexes need nothing from the query)."""
     if engine.dialect.name != "sqlite":
-        return False
+        return frozenset()
     with engine.connect() as connection:
-        return SEARCH_TABLE in sa.inspect(connection).get_table_names()
+        return frozenset(sa.inspect(connection).get_table_names()) & {SEARCH_TABLE, SECTION_SEARCH_TABLE}
 
 
-def keyword_condition(text: ColumnElement, record_id: ColumnElement, keyword: str, indexed: bool) -> ColumnElement:
-    """Records whose casefolded text holds the (casefolded) keyword: from the FTS5 table when `indexed` and
-    the keyword is long enough, else by LIKE (which PostgreSQL answers from its trigram index)."""
-    if indexed and len(keyword) >= TRIGRAM:
+def keyword_condition(
+    text: ColumnElement, row_id: ColumnElement, keyword: str, search_table: str | None
+) -> ColumnElement:
+    """Rows whose casefolded text holds the (casefolded) keyword: from the FTS5 table over that text (its
+    rowid is `row_id`) when there is one and the keyword is long enough, else by LIKE (which PostgreSQL
+    answers from its trigram index)."""
+    if search_table is not None and len(keyword) >= TRIGRAM:
         phrase = '"' + keyword.replace('"', '""') + '"'  # an FTS5 string: the keyword, literally
-        matching = sa.select(_search.c.rowid).where(_search.c[SEARCH_TABLE].op("MATCH")(phrase))
-        return record_id.in_(matching)
+        search = sa.table(search_table, sa.column("rowid"), sa.column(search_table))
+        return row_id.in_(sa.select(search.c.rowid).where(search.c[search_table].op("MATCH")(phrase)))
     return text.like(f"%{like_escape(keyword)}%", escape="\\")

@@ -16,7 +16,6 @@ from cerebro_serve.api.params import convert, json_body
 from cerebro_serve.api.routes.common import call, workspace_of
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.copilots import CopilotType
-from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.explanations import Explanation
 from cerebro_serve.services.pages import Page
 from cerebro_serve.services.queries import (
@@ -30,34 +29,9 @@ from cerebro_serve.services.queries import (
     ProfilesSearchingQuery,
 )
 
-# HrFlow filters this server does not apply yet. Ignoring them would return results that look filtered
-# and are not, so a request that uses one is refused.
-UNSUPPORTED_FILTERS = frozenset(
-    {
-        "experience_keywords",
-        "experience_location_geopoint",
-        "experience_location_distance",
-        "education_keywords",
-        "education_location_geopoint",
-        "education_location_distance",
-        "education_duration_min",
-        "education_duration_max",
-        "educations_duration_min",
-        "educations_duration_max",
-        "interests",
-        "ranges_float",
-        "ranges_date",
-        "summary_keywords",
-    }
-)
-
 
 async def _parameters(request: Request) -> dict[str, Any]:
-    values = await json_body(request) if request.method == "POST" else dict(request.query_params.items())
-    used = sorted(name for name in UNSUPPORTED_FILTERS.intersection(values) if values[name] not in (None, ""))
-    if used:
-        raise InvalidParameters(f"filter {', '.join(f'`{name}`' for name in used)} is not supported yet")
-    return values
+    return await json_body(request) if request.method == "POST" else dict(request.query_params.items())
 
 
 def _ranking_handler(

@@ -1,0 +1,99 @@
+"""What the store keeps of a record for the filters the pool's columns cannot answer: the texts of its
+summary, experiences and educations (`summary_keywords`, `experience_keywords`, `education_keywords`), its
+interests, a job's named ranges (`ranges_float`, `ranges_date`), a profile's years of education and the
+places of its experiences and educations."""
+
+from __future__ import annotations
+
+import logging
+
+from cerebro_serve.engine.views import profile_experience_view
+from cerebro_serve.objects import Education, Experience, Job, Profile
+from cerebro_serve.parsing.sections import split_sections
+from cerebro_serve.record_features import UNKNOWN
+from cerebro_serve.scoring.features import profile_years
+from cerebro_serve.services.errors import InvalidParameters
+from cerebro_serve.services.timestamps import parse_timestamp
+from cerebro_serve.store import Facet, RecordFacets
+from cerebro_serve.store.records import (
+    EDUCATION_PLACE,
+    EDUCATION_YEARS,
+    EXPERIENCE_PLACE,
+    INTEREST,
+    RANGE_DATE,
+    RANGE_FLOAT,
+)
+
+log = logging.getLogger(__name__)
+
+
+def facets_of(record: Profile | Job, strict: bool = True) -> RecordFacets:
+    """The record's sections and facets. A job's date range that is not an ISO date is refused (strict: a
+    record being written) or left out with a warning (one stored before these were read)."""
+    interests = [Facet(INTEREST, name) for name in dict.fromkeys(fold_name(i.name) for i in record.interests) if name]
+    if isinstance(record, Job):
+        return RecordFacets(_sections(summary=record.summary), (*interests, *_job_facets(record, strict)))
+    facets = interests
+    years = profile_years(record, "educations")
+    if years != UNKNOWN:
+        facets.append(Facet(EDUCATION_YEARS, None, years, years))
+    facets += _places(EXPERIENCE_PLACE, record.experiences) + _places(EDUCATION_PLACE, record.educations)
+    sections = _sections(
+        summary=record.info.summary or _text_section(record, "summary"),
+        experiences=profile_experience_view(record),
+        educations=_education_text(record),
+    )
+    return RecordFacets(sections=sections, facets=tuple(facets))
+
+
+def fold_name(name: str) -> str:
+    """A facet's name as stored and looked up: trimmed, casefolded."""
+    return name.strip().casefold()
+
+
+def _sections(**texts: str | None) -> tuple[tuple[str, str], ...]:
+    return tuple((section, text.strip().casefold()) for section, text in texts.items() if text and text.strip())
+
+
+def _education_text(profile: Profile) -> str:
+    """The profile's educations, or the education section of its text when none were parsed."""
+    parts = [
+        " - ".join(part.strip() for part in (e.title, e.school, e.description) if part and part.strip())
+        for e in profile.educations
+    ]
+    return "\n".join(part for part in parts if part) or _text_section(profile, "education")
+
+
+def _text_section(profile: Profile, name: str) -> str:
+    """The named section of the profile's text (a resume not parsed into fields), empty without one."""
+    if not profile.text:
+        return ""
+    return "\n".join(section.text for section in split_sections(profile.text) if section.name == name)
+
+
+def _places(kind: str, periods: list[Experience] | list[Education]) -> list[Facet]:
+    located = (p.location for p in periods)
+    return [Facet(kind, None, at.lat, at.lng) for at in located if at.lat is not None and at.lng is not None]
+
+
+def _job_facets(job: Job, strict: bool) -> tuple[Facet, ...]:
+    facets = [
+        Facet(RANGE_FLOAT, fold_name(r.name), r.value_min, r.value_max)
+        for r in job.ranges_float
+        if r.name and fold_name(r.name) and (r.value_min is not None or r.value_max is not None)
+    ]
+    for position, r in enumerate(job.ranges_date):
+        if not r.name or not fold_name(r.name) or (not r.value_min and not r.value_max):
+            continue
+        try:
+            low, high = (
+                None if not value else float(parse_timestamp(value, f"ranges_date[{position}].{end}"))
+                for value, end in ((r.value_min, "value_min"), (r.value_max, "value_max"))
+            )
+        except InvalidParameters as error:
+            if strict:
+                raise
+            log.warning("job %s: a date range left out of filters: %s", job.key, error)
+            continue
+        facets.append(Facet(RANGE_DATE, fold_name(r.name), low, high))
+    return tuple(facets)
