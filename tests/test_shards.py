@@ -74,7 +74,9 @@ def _profile(number: int, rng: random.Random) -> Profile:
         {
             "reference": f"p{number}",
             "created_at": f"2026-{1 + number % 12:02d}-01T00:00:00+00:00",
-            "info": {"full_name": f"Person {number}", "summary": f"{role} who likes {' and '.join(skills)}."},
+            # The number keeps every text apart: two equal texts tie, and a tie's order between one node and
+            # shards is float rounding (a shard's BLAS computes a similarity over fewer rows, in another order).
+            "info": {"full_name": f"Person {number}", "summary": f"{role} {number} who likes {' and '.join(skills)}."},
             "experiences": [
                 {"title": role, "company": "Acme", "date_start": f"{2024 - years}-01-01", "date_end": "2024-01-01"}
             ],
