@@ -9,6 +9,9 @@ from __future__ import annotations
 import msgspec
 
 UNKNOWN = -1.0  # a number not found in the record: the re-ranker treats it as neutral
+# The version of what extraction computes. Features stored by an older one are computed again (from the
+# stored record; its vectors stay) when their pool opens: 1 read language names in 43 languages.
+FEATURES_SCHEMA = 1
 
 
 class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
@@ -27,6 +30,7 @@ class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
     title: str  # the text of the title view
     skills_text: str  # the text of the skills view
     refusals: int = 0  # REFUSES_* bits: uses the profile's owner or controller withheld consent for
+    schema: int = 0  # FEATURES_SCHEMA of the extraction that computed them (0: before versions)
 
     def encode(self) -> bytes:
         return msgspec.msgpack.encode(self)
@@ -34,6 +38,18 @@ class RecordFeatures(msgspec.Struct, array_like=True, frozen=True):
     @classmethod
     def decode(cls, data: bytes) -> RecordFeatures:
         return msgspec.msgpack.decode(data, type=cls)
+
+
+def is_current_schema(encoded: bytes) -> bool:
+    """Whether stored features come from this release's extraction, read without decoding them (a pool
+    of millions checks each when it opens): encoded as a msgpack array of every field, the last one, the
+    schema, a small integer and so the array's last byte."""
+    return len(encoded) > 1 and encoded[0] == _HEADER and encoded[-1] == FEATURES_SCHEMA
+
+
+_FIELDS = len(RecordFeatures.__struct_fields__)
+assert _FIELDS < 16 and FEATURES_SCHEMA < 128, "a fixarray header and a positive fixint: one byte each"
+_HEADER = 0x90 | _FIELDS
 
 
 REFUSES_SCORING = 1

@@ -20,7 +20,7 @@ from cerebro_serve.index.shards import Shard
 from cerebro_serve.index.snapshots import Generation
 from cerebro_serve.index.vector_index import ANN_MIN_ROWS, VectorIndex
 from cerebro_serve.process_locks import try_lock
-from cerebro_serve.record_features import RecordFeatures
+from cerebro_serve.record_features import RecordFeatures, is_current_schema
 from cerebro_serve.store import IndexRow, SqlStore
 from cerebro_serve.store.sharding import HASH
 
@@ -160,9 +160,12 @@ class IndexRegistry:
 
     def is_current(self, model: str, embedding: bytes, features: bytes | None) -> bool:
         """Whether stored vectors and features can be used as they are: this model's, all views (or none,
-        where consent withholds embedding), featurised."""
-        sizes = (0, len(VIEWS) * self.dimension * 4)
-        return model == self.model and len(embedding) in sizes and features is not None
+        where consent withholds embedding), featurised by this release's extraction."""
+        return self.vectors_current(model, embedding) and features is not None and is_current_schema(features)
+
+    def vectors_current(self, model: str, embedding: bytes) -> bool:
+        """Whether stored vectors are this model's, all views (or none, where consent withholds embedding)."""
+        return model == self.model and len(embedding) in (0, len(VIEWS) * self.dimension * 4)
 
     def views(self, embedding: bytes) -> np.ndarray:
         """Stored view vectors (len(VIEWS) x dim); a record stored without any (its consent withholds

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cerebro_serve.record_features import FEATURES_SCHEMA
+
 FORMAT = 2
 POINTER = "CURRENT"
 
@@ -67,8 +69,8 @@ def current(pool_dir: Path) -> Generation | None:
         meta = json.loads((directory / "meta.json").read_text())
     except (OSError, ValueError):
         return None
-    if meta.get("format") != FORMAT:
-        return None
+    if meta.get("format") != FORMAT or meta.get("features", 0) != FEATURES_SCHEMA:
+        return None  # written by another release: its columns hold features of another extraction
     return Generation(directory, {key: int(value) for key, value in meta.items()})
 
 
@@ -80,7 +82,7 @@ def publish(pool_dir: Path, meta: dict[str, int], write: Callable[[Path], None])
     staging = pool_dir / f".staging-{name}"
     staging.mkdir()
     write(staging)
-    meta = {**meta, "format": FORMAT}
+    meta = {**meta, "format": FORMAT, "features": FEATURES_SCHEMA}
     (staging / "meta.json").write_text(json.dumps(meta))
     _fsync(staging / "meta.json")
     os.replace(staging, pool_dir / name)

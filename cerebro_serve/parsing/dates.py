@@ -1,15 +1,20 @@
-"""Dates and date ranges as resumes write them, in eight languages, normalised to ISO-8601.
+"""Dates and date ranges as resumes write them, in the parser's 43 languages, normalised to ISO-8601.
 
-"janv. 2019 – présent", "Ianuarie 2021 - Martie 2022", "2018 - heute", "03/2017 to 06/2019", "2015-2018".
-A date with only a year starts on January 1st and ends on December 31st; an open end ("present") is None.
+"janv. 2019 – présent", "Ianuarie 2021 - Martie 2022", "2018 - heute", "03/2017 to 06/2019", "2015-2018",
+"stycznia 2019 – obecnie", "2019年3月 - 至今", "2017년 3월 ~ 현재", "يناير 2018 - حتى الآن". Month names and the
+words for "now" and "today" come from CLDR (parsing/locales.py); the lists below add the abbreviations and
+the words for "present" that resumes use and CLDR does not list. A date with only a year starts on January
+1st and ends on December 31st; an open end ("present") is None.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+
+from cerebro_serve.parsing.locales import LANGUAGES, all_month_names, fold, month_names, now_words, trie_pattern
 
 MONTHS: dict[int, tuple[str, ...]] = {
     1: (
@@ -95,33 +100,63 @@ PRESENT = (
     "in prezent",
     "pana in prezent",
     "acum",
+    # ... and in the other languages, as resumes close an ongoing period (folded as `fold` folds them).
+    *("obecnie", "do teraz", "soucasnost", "do soucasnosti", "sucasnost", "doteraz", "sedanjost", "sadasnjost"),
+    *("do danas", "sega", "do momenta", "τρεχον", "μεχρι σημερα", "napjainkig", "jelenleg", "nutid", "idag"),
+    *("pagaidam", "siuo metu", "dabar", "praegu", "tanaan", "nykyaan", "go dti seo", "sal-lum"),
+    *("настоящее время", "по настоящее время", "наст время", "н в", "теперешнее время", "теперішній час"),
+    *("дотепер", "по теперішній час", "досега", "до данас", "günümüz", "gunumuz", "halen", "devam ediyor"),
+    *("حتى الان", "حاليا", "الحاضر", "تاكنون", "اکنون", "حال", "موجودہ", "حال تک", "עד היום", "הווה"),
+    *("वर्तमान", "अब तक", "বর্তমান", "至今", "现在", "現在", "今", "在职", "현재", "재직중", "재직 중"),
+    *("hien tai", "nay", "sekarang", "kini", "saat ini", "masa kini", "ปัจจุบัน", "sasa", "kasalukuyan"),
 )
 
-_MONTH_LOOKUP = {name: number for number, names in MONTHS.items() for name in names}
-_MONTH_WORD = "|".join(sorted(map(re.escape, _MONTH_LOOKUP), key=len, reverse=True))
-_PRESENT_WORD = "|".join(sorted((re.escape(p).replace(r"\ ", r"\s+") for p in PRESENT), key=len, reverse=True))
+
+@cache
+def _month_lookup(language: str | None) -> dict[str, int]:
+    """Folded month names -> month: the language's from CLDR (every language's, when not known), and the
+    abbreviations above."""
+    names = dict(month_names(language) if language in LANGUAGES else all_month_names())
+    for number, written in MONTHS.items():
+        for name in written:
+            names.setdefault(fold(name), number)
+    return names
+
+
+_PRESENT = frozenset(fold(word) for word in PRESENT) | {word for lang in LANGUAGES for word in now_words(lang)}
+_PRESENT_WORD = trie_pattern(_PRESENT)
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
-_DATE = (
-    rf"(?:(?:{_MONTH_WORD})\.?,?\s*(?:de\s+)?{_YEAR}"  # janv. 2019, März 2018, enero de 2020
-    rf"|(?:0?[1-9]|1[0-2])[/.\-]{_YEAR}"  # 03/2017, 3.2017
-    rf"|{_YEAR}[/.\-](?:0?[1-9]|1[0-2])(?![\d])"  # 2017-03
-    rf"|{_YEAR})"
-)
+_MONTH_NUMBER = r"(?:0?[1-9]|1[0-2])"
+# Chinese, Japanese and Korean write a year and month with their signs ("2019年3月", "2017년 3월").
+_EAST_ASIAN = rf"{_YEAR}\s*[年년]\s*(?:{_MONTH_NUMBER}\s*[月월])?"
 _SEPARATOR = (
-    r"\s*(?:-|–|—|‒|to|until|till|à|au|a|al|hasta|bis|fino\s+a|al|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)|/)\s*"
-)
-# Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
-_MONTH_DATE = rf"(?:(?:{_MONTH_WORD})\.?,?\s*(?:de\s+)?{_YEAR}|(?:0?[1-9]|1[0-2])[/.\-]{_YEAR})"
-RANGE = re.compile(
-    rf"(?<![\w])(?:(?P<start2>{_MONTH_DATE})\s+(?P<end2>{_MONTH_DATE})"
-    rf"|(?P<start>{_DATE})(?:{_SEPARATOR}(?P<end>{_DATE}|{_PRESENT_WORD}))?)(?![\w])",
-    re.IGNORECASE,
+    r"\s*(?:-|–|—|‒|~|to|until|till|à|au|a|al|hasta|bis|fino\s+a|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)"
+    r"|do|до|az|kuni|lidz|iki|hadi|hingga|sampai|den|toi|至|ถึง|/)\s*"
 )
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c)).replace("'", " ").replace("’", " ")
+@cache
+def _range_pattern(language: str | None) -> re.Pattern[str]:
+    months = trie_pattern(_month_lookup(language))
+    dated = (
+        rf"(?:{months})\.?,?\s*(?:de\s+)?{_YEAR}"  # janv. 2019, März 2018, enero de 2020, tháng 3 2019
+        rf"|{_MONTH_NUMBER}[/.\-]{_YEAR}"  # 03/2017, 3.2017
+        rf"|{_YEAR}[/.\-]{_MONTH_NUMBER}(?![\d])"  # 2017-03
+        rf"|{_EAST_ASIAN}"
+    )
+    # Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
+    month_date = rf"(?:(?:{months})\.?,?\s*(?:de\s+)?{_YEAR}|{_MONTH_NUMBER}[/.\-]{_YEAR})"
+    any_date = rf"(?:{dated}|{_YEAR})"
+    return re.compile(
+        rf"(?<![\w])(?:(?P<start2>{month_date})\s+(?P<end2>{month_date})"
+        rf"|(?P<start>{any_date})(?:{_SEPARATOR}(?P<end>{any_date}|{_PRESENT_WORD}))?)(?![\w])",
+        re.IGNORECASE,
+    )
+
+
+@cache
+def _month_word(language: str | None) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w])(?:{trie_pattern(_month_lookup(language))})(?![\w])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,46 +174,55 @@ class DateRange:
         return max(0.0, (end - self.start).days / 365.25)
 
 
-def _parse_date(text: str, is_end: bool) -> date | None:
-    words = re.findall(r"[a-z]+|\d+", _fold(text))
-    year = next((int(word) for word in words if len(word) == 4 and word.isdigit()), None)
+def _parse_date(text: str, is_end: bool, language: str | None) -> date | None:
+    """A date as written (folded): its year, and its month by name or number when it has one."""
+    year = re.search(rf"(?<!\d){_YEAR}(?!\d)", text)
     if year is None:
         return None
-    month = None
-    for word in words:
-        if word in _MONTH_LOOKUP:
-            month = _MONTH_LOOKUP[word]
-            break
-        if word.isdigit() and len(word) <= 2 and 1 <= int(word) <= 12:
-            month = int(word)
-            break
-    if month is None:
-        return date(year, 12, 31) if is_end else date(year, 1, 1)
-    return date(year, month, 1)
+    named = _month_word(language).search(text)
+    if named is not None:
+        return date(int(year.group(0)), _month_lookup(language)[re.sub(r"\s+", " ", named.group(0))], 1)
+    rest = text[: year.start()] + " " + text[year.end() :]
+    number = re.search(rf"(?<!\d){_MONTH_NUMBER}(?!\d)", rest)
+    if number is None:
+        return date(int(year.group(0)), 12, 31) if is_end else date(int(year.group(0)), 1, 1)
+    return date(int(year.group(0)), int(number.group(0)), 1)
 
 
-def find_ranges(text: str) -> list[DateRange]:
-    """Every date or date range in the text; a lone date is a range of that one period."""
-    folded = _fold(text)
-    if len(folded) != len(text):  # folding changed lengths: match on the original, still case-insensitive
-        folded = text
+def find_ranges(text: str, language: str | None = None) -> list[DateRange]:
+    """Every date or date range in the text; a lone date is a range of that one period. `language` (the
+    text's, when known) settles month names two languages read differently."""
+    folded, offsets = _folded(text)
     ranges = []
-    for match in RANGE.finditer(folded):
+    for match in _range_pattern(language).finditer(folded):
         start_text = match.group("start") or match.group("start2")
-        start = _parse_date(start_text, is_end=False)
+        start = _parse_date(start_text, is_end=False, language=language)
         if start is None:
             continue
         end_text = match.group("end") or match.group("end2")
         if end_text is None:
-            end = _parse_date(start_text, is_end=True)
-        elif re.fullmatch(_PRESENT_WORD, end_text, re.IGNORECASE):
+            end = _parse_date(start_text, is_end=True, language=language)
+        elif re.fullmatch(_PRESENT_WORD, end_text):
             end = None
         else:
-            end = _parse_date(end_text, is_end=True)
+            end = _parse_date(end_text, is_end=True, language=language)
         if end is not None and end < start:
             continue
-        ranges.append(DateRange(start, end, match.span()))
+        span = match.span() if offsets is None else (offsets[match.start()], offsets[match.end()])
+        ranges.append(DateRange(start, end, span))
     return ranges
+
+
+def _folded(text: str) -> tuple[str, list[int] | None]:
+    """The text folded, apostrophes as spaces; where folding changed its length ("ß" -> "ss"), folded a
+    character at a time with, for each folded character, the position of the one it came from."""
+    folded = fold(text)
+    offsets = None
+    if len(folded) != len(text):
+        pieces = [fold(char) for char in text]
+        folded = "".join(pieces)
+        offsets = [position for position, piece in enumerate(pieces) for _ in piece] + [len(text)]
+    return folded.replace("'", " ").replace("’", " "), offsets
 
 
 def iso(value: date | None) -> str | None:

@@ -1,14 +1,18 @@
-"""Split a resume or a job ad into sections by their headings, in eight languages.
+"""Split a resume or a job ad into sections by their headings, in the parser's 43 languages.
 
-A heading is a short line that, once lowercased, stripped of accents, punctuation and a trailing colon,
-is one of the known names below (en, fr, es, de, it, pt, nl, ro).
+A heading is a short line that, once folded (parsing/locales.py: lowercase, no accents) and stripped of
+punctuation and a trailing colon, is one of the known names: below for en, fr, es, de, it, pt, nl and ro,
+in `data/headings.tsv` for the others. No data set lists resume headings by language, so these are typed,
+as data, one line per language and section.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
+
+from cerebro_serve.parsing.locales import fold
 
 HEADINGS: dict[str, tuple[str, ...]] = {
     "summary": (
@@ -313,15 +317,30 @@ HEADINGS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_LOOKUP = {heading: section for section, headings in HEADINGS.items() for heading in headings}
+HEADINGS_FILE = Path(__file__).with_name("data") / "headings.tsv"
 MAX_HEADING_WORDS = 6
 
 
 def normalise_heading(line: str) -> str:
-    text = unicodedata.normalize("NFKD", line.strip().lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[^\w\s]", " ", text).replace("_", " ")
+    """Folded, punctuation as spaces (marks that are part of a letter, as in Hindi or Thai, kept)."""
+    text = fold(line.strip())
+    text = "".join(c if c.isalnum() or c.isspace() or unicodedata.category(c)[0] == "M" else " " for c in text)
     return " ".join(text.split())
+
+
+def _localised_headings() -> dict[tuple[str, str], tuple[str, ...]]:
+    """(section, language) -> headings, from the data file."""
+    headings = {}
+    for line in HEADINGS_FILE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            language, section, written = line.split("\t")
+            headings[(section, language)] = tuple(dict.fromkeys(normalise_heading(h) for h in written.split("|")))
+    return headings
+
+
+LOCALISED_HEADINGS = _localised_headings()
+_LOOKUP = {heading: section for (section, _), headings in LOCALISED_HEADINGS.items() for heading in headings}
+_LOOKUP.update({heading: section for section, headings in HEADINGS.items() for heading in headings})
 
 
 def heading_of(line: str) -> str | None:

@@ -18,13 +18,13 @@ from msgspec import Struct
 
 from cerebro_serve.geo import distance_km
 from cerebro_serve.objects import Job, Profile, Skill
-from cerebro_serve.parsing.languages import LANGUAGE_NAMES
+from cerebro_serve.parsing.languages import SPOKEN
 from cerebro_serve.parsing.sections import heading_of
 from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.features import FeatureExtractor, default_skill_weight, skill_weights
 
 MAX_EVIDENCE = 3  # spans kept per skill and side
-LANGUAGE_CODES = tuple(LANGUAGE_NAMES)  # bit i of a languages feature is LANGUAGE_CODES[i]
+LANGUAGE_CODES = SPOKEN  # bit i of a languages feature is LANGUAGE_CODES[i]
 
 
 class Evidence(Struct, kw_only=True):

@@ -3,8 +3,8 @@
 The re-ranker compares a job and a profile on what recruiters compare: which skills (taxonomy concepts,
 weighted by how specific they are), how many years of experience against the job's requirement, the
 education level, the spoken languages and the distance. Extraction is rule-based and multilingual where
-the parser is (en/fr/es/de/it/pt/nl/ro); anything not found is "unknown", which the re-ranker treats as
-neutral rather than as a mismatch.
+the parser is (its 43 languages for language names and degrees); anything not found is "unknown", which the
+re-ranker treats as neutral rather than as a mismatch.
 """
 
 from __future__ import annotations
@@ -21,30 +21,44 @@ from pathlib import Path
 from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.once import load_once
-from cerebro_serve.parsing.languages import LANGUAGE_NAMES, fold
+from cerebro_serve.parsing.languages import SPOKEN, fold, language_code
 from cerebro_serve.parsing.taxonomy import Lexicon, default_lexicon
-from cerebro_serve.record_features import UNKNOWN, RecordFeatures
+from cerebro_serve.record_features import FEATURES_SCHEMA, UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.consent import refusal_bits
 
 SKILL_WEIGHTS_FILE = Path(__file__).with_name("data") / "skill_weights.tsv.gz"
-LANGUAGE_BITS = {code: bit for bit, code in enumerate(LANGUAGE_NAMES)}
-_LANGUAGE_BY_NAME = {name: code for code, names in LANGUAGE_NAMES.items() for name in names}
+LANGUAGE_BITS = {code: bit for bit, code in enumerate(SPOKEN)}
 
 # Education levels: 1 secondary, 2 post-secondary diploma, 3 bachelor, 4 master, 5 doctorate.
 _EDUCATION_PATTERNS = (
-    (5, r"ph\.?\s?d|doctora(te|t|do|l)|doktor|dottorato|doutorado"),
-    (4, r"master|m\.?sc\b|\bmba\b|m\.?eng\b|\bm\.a\.|\bms\b|maestr[ií]a|m[aá]ster|magist|mestrado|laurea magistrale"),
+    (
+        5,
+        r"ph\.?\s?d|doctora(te|t|do|l)|doktor|dottorato|doutorado|tohtori|докторантура|доктор наук|кандидат наук|"
+        r"аспирантура|аспірантура|博士|박사|ปริญญาเอก|पीएचडी|डॉक्टरेट|دكتوراه|دکتری|دکترا|ڈاکٹریٹ|דוקטורט|tiến sĩ",
+    ),
+    (
+        4,
+        r"master|m\.?sc\b|\bmba\b|m\.?eng\b|\bm\.a\.|\bms\b|maestr[ií]a|m[aá]ster|magist|mestrado|"
+        r"laurea magistrale|магистр|магістр|yüksek lisans|硕士|碩士|修士|석사|ปริญญาโท|स्नातकोत्तर|ماجستير|"
+        r"کارشناسی ارشد|תואר שני|thạc sĩ|\bs2\b|diplom-ingenieur|dipl\.-ing",
+    ),
     (
         3,
         r"bachelor|b\.?sc\b|\bb\.?s\.|\bb\.a\.|b\.?eng\b|\bbs\b|\bba\b|licenci|licence|\bgrado\b|bachiller|"
-        r"undergraduate degree|college degree|university degree|4-year degree|laurea|licenciatura",
+        r"undergraduate degree|college degree|university degree|4-year degree|laurea|licenciatura|licencjat|"
+        r"inżynier|inzynier|bakalář|bakalar|бакалавр|специалист|lisans|学士|本科|학사|ปริญญาตรี|स्नातक|बी\.टेक|"
+        r"بكالوريوس|ليسانس|کارشناسی|תואר ראשון|cử nhân|kỹ sư|sarjana|\bs1\b|kandidaatti|alapképzés",
     ),
     (
         2,
         r"associate'?s? degree|\bdiploma\b|\bbts\b|\bdut\b|\bhnd\b|technician degree|vocational|"
-        r"t[eé]cnico superior|dipl[oô]me",
+        r"t[eé]cnico superior|dipl[oô]me|техникум|колледж|专科|大专|専門学校|短期大学|전문학사|डिप्लोमा|دبلوم|کاردانی",
     ),
-    (1, r"high school|secondary school|\bged\b|baccalaur[eé]at|bachillerato|abitur|lyc[eé]e|maturit"),
+    (
+        1,
+        r"high school|secondary school|\bged\b|baccalaur[eé]at|bachillerato|abitur|lyc[eé]e|maturit|liceum|"
+        r"matura|\blise\b|средн|高中|高等学校|고등학교|มัธยม|माध्यमिक|ثانوية|دیپلم|תיכון|trung học|lukio",
+    ),
 )
 EDUCATION_LEVELS = tuple((level, re.compile(pattern, re.IGNORECASE)) for level, pattern in _EDUCATION_PATTERNS)
 
@@ -249,6 +263,7 @@ def _features(
         title=title,
         skills_text=", ".join(concepts.values()),
         refusals=refusals,
+        schema=FEATURES_SCHEMA,
     )
 
 
@@ -277,8 +292,7 @@ def _language_bits(names: Iterable[str]) -> int:
 def language_bit(name: str) -> int:
     """The LANGUAGE_BITS bit of a language named in any of the parser's languages or by its code (0 when
     unknown): the bits a record's `languages` feature sets, and a filter by language asks for."""
-    folded = _fold(name)
-    code = folded if folded in LANGUAGE_BITS else _LANGUAGE_BY_NAME.get(folded.split(" ")[0] if folded else "")
+    code = language_code(name)
     return 1 << LANGUAGE_BITS[code] if code in LANGUAGE_BITS else 0
 
 

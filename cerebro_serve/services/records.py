@@ -375,10 +375,21 @@ class RecordService:
         return {view: len(text) for view, text in views.items() if len(text) > self.embed_max_chars}
 
     def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
-        """Vectors and features of stored records, computed again (another model, an older schema)."""
+        """Vectors and features of stored records, computed again (another model, an older schema): only
+        the features where the vectors are this model's (no encoder work)."""
         kinds: dict[str, RecordKind] = {PROFILE.name: PROFILE, JOB.name: JOB}
         records: builtins.list[Record] = [msgspec.json.decode(row.body, type=kinds[row.kind].type) for row in rows]
-        return {row.id: (embedding, features) for row, (_, embedding, features) in zip(rows, self.describe(records))}
+        kept = [self.registry.vectors_current(row.model, row.embedding) for row in rows]
+        embedded = self.describe([record for record, keep in zip(records, kept) if not keep])
+        fresh = iter(embedded)
+        refreshed = {}
+        for row, record, keep in zip(rows, records, kept):
+            if keep:
+                refreshed[row.id] = (self.registry.views(row.embedding), self.extractor.of(record))
+            else:
+                _, embedding, features = next(fresh)
+                refreshed[row.id] = (embedding, features)
+        return refreshed
 
     def _content(self, record: Record, view: str, embedding: np.ndarray, features: RecordFeatures) -> RecordContent:
         """What the store keeps of a record; `view` is the full text its first vector was embedded from."""
