@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
+from cerebro_serve.parsing.levels import language_level, skill_level
 from cerebro_serve.services.queries import PoolCreate
 
 PARIS, LYON, BERLIN = (48.8566, 2.3522), (45.764, 4.8357), (52.52, 13.405)
@@ -144,6 +145,68 @@ def test_raw_filters_read_the_sections_interests_and_years_of_education(client, 
     assert raw({"terms": {"interests.name": ["Hiking", "go"]}}) == ["ada"]
     assert raw({"range": {"education_duration": {"gt": 1.75}}}) == ["bob"]
     assert raw({"bool": {"must_not": {"term": {"interests.name": "chess"}}}}) == ["cyd"]
+
+
+def test_skills_and_languages_filter_by_a_minimum_level(client, workspace) -> None:
+    source = workspace.pools.create(PROFILE, PoolCreate(name="levels")).key
+    workspace.records.index(
+        PROFILE,
+        source,
+        [
+            _person(
+                "lea",
+                skills=[{"name": "Python", "value": "expert"}, {"name": "SQL", "value": "2/5"}],
+                languages=[{"name": "English", "value": "C1"}, {"name": "German", "value": "native"}],
+            ),
+            _person(
+                "max",
+                skills=[{"name": "Python", "value": "beginner"}],
+                languages=[{"name": "en", "value": "B1 - intermediate"}],
+            ),
+            _person("noa", skills=[{"name": "Python"}], languages=[{"name": "English"}]),  # no levels given
+        ],
+    )
+
+    def profiles(**filters: object) -> list[str]:
+        return _searched(client, "profiles", source, **filters)
+
+    assert profiles(skills=[{"name": "python"}]) == ["lea", "max", "noa"]
+    assert profiles(skills=[{"name": "python", "value": "advanced"}]) == ["lea"]
+    assert profiles(skills=[{"name": "Python", "value": 1}]) == ["lea", "max"]  # a level unknown never passes
+    assert profiles(skills=[{"name": "SQL", "value": "intermediate"}]) == ["lea"]
+    assert profiles(skills=[{"name": "SQL", "value": "3/5"}]) == []  # 2/5 is below 3/5
+    assert profiles(languages=[{"name": "English", "value": "B2"}]) == ["lea"]
+    assert profiles(languages=[{"name": "anglais", "value": "A2"}]) == ["lea", "max"]
+    assert profiles(languages=[{"name": "de", "value": "C2"}], skills=[{"name": "Python", "value": "4/5"}]) == ["lea"]
+
+
+def test_levels_are_read_on_one_scale_whatever_the_wording() -> None:
+    assert [language_level(v) for v in ("C1", "b2", "Fluent", "langue maternelle", "Upper intermediate")] == [
+        5,
+        4,
+        5,
+        6,
+        4,
+    ]
+    assert [language_level(v) for v in ("родной", "İleri", "C1 - fluent", 3, "kinda", None, True)] == [
+        6,
+        5,
+        5,
+        3,
+        None,
+        None,
+        None,
+    ]
+    assert [skill_level(v) for v in ("Expert", "avancé", "3/5", "80%", "10/10", 2, "7/5", "5 years")] == [
+        4,
+        3,
+        3,
+        4,
+        4,
+        2,
+        None,
+        None,
+    ]
 
 
 def test_jobs_filter_by_named_ranges_of_numbers_and_dates(client, offers) -> None:

@@ -138,7 +138,8 @@ def test_searching_filters_by_years_skills_and_languages(client, people) -> None
 @pytest.mark.parametrize(
     ("filters", "named"),
     [
-        ({"skills": [{"name": "Python", "value": "expert"}]}, "minimum level"),
+        ({"skills": [{"name": "Python", "value": "ninja"}]}, "no level can be read in 'ninja'"),
+        ({"languages": [{"name": "French", "value": "so-so"}]}, "no level can be read in 'so-so'"),
         ({"languages": [{"name": "Klingon"}]}, "unknown language"),
         ({"skills": [{}]}, "give `name` or `taxonomy_id`"),
         ({"experience_duration_min": "9", "experience_duration_max": "2"}, "above"),

@@ -30,8 +30,9 @@ TagCnf = list[list[Tag] | Tag]
 
 
 class NamedFilter(Struct, kw_only=True):
-    """A skill or a language a record must have, by name (or a skill by `taxonomy_id`). `value`, a minimum
-    level in HrFlow's filters, is refused until levels are stored (a filter ignored would look applied)."""
+    """A skill, language or interest a record must have, by name (or a skill by `taxonomy_id`). `value`: the
+    minimum level of a skill (beginner, intermediate, advanced, expert, n/5) or a language (A1 to C2,
+    fluent, native), as parsing/levels.py reads both the filter and the record's own value."""
 
     name: Annotated[str, Meta(max_length=256)] | None = None
     taxonomy_id: Annotated[str, Meta(max_length=256)] | None = None

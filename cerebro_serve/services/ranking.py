@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +26,12 @@ from cerebro_serve.index.filters import GeoFilter, RowFilter, row_mask
 from cerebro_serve.index.topk import order_by_date
 from cerebro_serve.index.vector_index import SearchResult
 from cerebro_serve.objects import JOB, PROFILE, RecordKind
+from cerebro_serve.parsing.languages import language_code
+from cerebro_serve.parsing.levels import language_level, skill_level
 from cerebro_serve.record_features import REFUSES_EMBEDDING, REFUSES_SCORING, REFUSES_SEARCHING
 from cerebro_serve.scoring import Calibration
 from cerebro_serve.scoring.algorithms import MATCHING_ALGORITHM, Algorithm
-from cerebro_serve.scoring.features import language_bit, skill_hash
+from cerebro_serve.scoring.features import language_bit
 from cerebro_serve.scoring.rerank import rerank
 from cerebro_serve.services.algorithms import AlgorithmService, Resolved
 from cerebro_serve.services.anchors import Anchor, Anchors
@@ -51,7 +54,7 @@ from cerebro_serve.services.queries import (
     TagCnf,
 )
 from cerebro_serve.services.raw_filters import RawFilters
-from cerebro_serve.services.record_facets import fold_name
+from cerebro_serve.services.record_facets import fold_name, skill_concept
 from cerebro_serve.services.records import RecordService, tag_value
 from cerebro_serve.services.timestamps import optional_timestamp
 from cerebro_serve.services.usage import ScoringRecorder
@@ -64,8 +67,10 @@ from cerebro_serve.store.records import (
     EDUCATION_YEARS,
     EXPERIENCE_PLACE,
     INTEREST,
+    LANGUAGE_LEVEL,
     RANGE_DATE,
     RANGE_FLOAT,
+    SKILL_LEVEL,
 )
 from cerebro_serve.timing import stage
 
@@ -473,7 +478,7 @@ class RankingService:
             text_keywords=tuple(keyword.casefold() for keyword in query.text_keywords if keyword.strip()),
             name=query.name,
             section_keywords=sections,
-            facets=(*_interests(query.interests), *_education_years(query), *_ranges(query)),
+            facets=(*_interests(query.interests), *self._levels(query), *_education_years(query), *_ranges(query)),
             places=tuple(
                 place
                 for kind_of_place, point, distance in (
@@ -504,13 +509,24 @@ class RankingService:
     def _skill_concept(self, skill: NamedFilter) -> int:
         """The concept a `skills` filter names, hashed as records' skill features are: its taxonomy id, or
         the concept its name is one surface form of, or else the name itself (as a record that lists it)."""
-        _refuse_level(skill, "skills")
-        if skill.taxonomy_id:
-            return skill_hash(skill.taxonomy_id)
-        named = self.records.extractor.concept_of_name(skill.name or "")
-        if named is None:
+        concept = skill_concept(self.records.extractor, skill.name, skill.taxonomy_id)
+        if concept is None:
             raise InvalidParameters("each `skills` filter names a skill: give `name` or `taxonomy_id`")
-        return skill_hash(named[0])
+        return concept
+
+    def _levels(self, query: Filtering) -> list[FacetFilter]:
+        """The minimum levels a `skills` or `languages` filter asks for (`value`)."""
+        wanted = []
+        for skill in query.skills:
+            if skill.value not in (None, ""):
+                level = _read_level(skill_level, skill.value, "skills", "beginner, intermediate, advanced, expert")
+                wanted.append(FacetFilter(SKILL_LEVEL, str(self._skill_concept(skill)), level))
+        for language in query.languages:
+            code = language_code(language.name or "")
+            if language.value not in (None, "") and code is not None:
+                level = _read_level(language_level, language.value, "languages", "A1 to C2, fluent, native")
+                wanted.append(FacetFilter(LANGUAGE_LEVEL, code, level))
+        return wanted
 
 
 def _either(name: str, value: float | None, legacy: float | None) -> float | None:
@@ -589,6 +605,13 @@ def _place(kind: str, point: PeriodGeopoint | None, distance: float | None) -> P
     return PlaceFilter(kind, point.lat, lng, distance)
 
 
+def _read_level(read: Callable[[Any], int | None], value: Any, name: str, scale: str) -> int:
+    level = read(value)
+    if level is None:
+        raise InvalidParameters(f"`{name}`: no level can be read in {value!r} (a minimum level: {scale}, or n/5)")
+    return level
+
+
 def _refuse_level(item: NamedFilter, name: str) -> None:
     if item.value not in (None, ""):
         raise InvalidParameters(
@@ -599,7 +622,6 @@ def _refuse_level(item: NamedFilter, name: str) -> None:
 def _language_bits(languages: list[NamedFilter]) -> int:
     bits = 0
     for language in languages:
-        _refuse_level(language, "languages")
         bit = language_bit(language.name or "")
         if not bit:
             raise InvalidParameters(

@@ -1,7 +1,8 @@
 """What the store keeps of a record for the filters the pool's columns cannot answer: the texts of its
 summary, experiences and educations (`summary_keywords`, `experience_keywords`, `education_keywords`), its
-interests, a job's named ranges (`ranges_float`, `ranges_date`), a profile's years of education and the
-places of its experiences and educations."""
+interests, the levels of its skills and languages (a `skills` or `languages` filter's minimum `value`), a
+job's named ranges (`ranges_float`, `ranges_date`), a profile's years of education and the places of its
+experiences and educations."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import logging
 
 from cerebro_serve.engine.views import profile_experience_view
 from cerebro_serve.objects import Education, Experience, Job, Profile
+from cerebro_serve.parsing.languages import language_code
+from cerebro_serve.parsing.levels import language_level, skill_level
 from cerebro_serve.parsing.sections import split_sections
 from cerebro_serve.record_features import UNKNOWN
-from cerebro_serve.scoring.features import profile_years
+from cerebro_serve.scoring.features import FeatureExtractor, profile_years, skill_hash
 from cerebro_serve.services.errors import InvalidParameters
 from cerebro_serve.services.timestamps import parse_timestamp
 from cerebro_serve.store import Facet, RecordFacets
@@ -20,17 +23,20 @@ from cerebro_serve.store.records import (
     EDUCATION_YEARS,
     EXPERIENCE_PLACE,
     INTEREST,
+    LANGUAGE_LEVEL,
     RANGE_DATE,
     RANGE_FLOAT,
+    SKILL_LEVEL,
 )
 
 log = logging.getLogger(__name__)
 
 
-def facets_of(record: Profile | Job, strict: bool = True) -> RecordFacets:
+def facets_of(record: Profile | Job, extractor: FeatureExtractor, strict: bool = True) -> RecordFacets:
     """The record's sections and facets. A job's date range that is not an ISO date is refused (strict: a
     record being written) or left out with a warning (one stored before these were read)."""
     interests = [Facet(INTEREST, name) for name in dict.fromkeys(fold_name(i.name) for i in record.interests) if name]
+    interests += _levels(record, extractor)
     if isinstance(record, Job):
         return RecordFacets(_sections(summary=record.summary), (*interests, *_job_facets(record, strict)))
     facets = interests
@@ -44,6 +50,29 @@ def facets_of(record: Profile | Job, strict: bool = True) -> RecordFacets:
         educations=_education_text(record),
     )
     return RecordFacets(sections=sections, facets=tuple(facets))
+
+
+def skill_concept(extractor: FeatureExtractor, name: str | None, taxonomy_id: str | None) -> int | None:
+    """The hash of the concept a skill names, as records' skill features hash it: its taxonomy id, or the
+    concept its name is one surface form of, or else the name itself; None for no name."""
+    if taxonomy_id:
+        return skill_hash(taxonomy_id)
+    named = extractor.concept_of_name(name or "")
+    return None if named is None else skill_hash(named[0])
+
+
+def _levels(record: Profile | Job, extractor: FeatureExtractor) -> list[Facet]:
+    """The levels the record's skills and spoken languages are given, where a scale reads them."""
+    levels: dict[tuple[str, str], int] = {}
+    for skill in record.skills:
+        level, concept = skill_level(skill.value), skill_concept(extractor, skill.name, skill.taxonomy_id)
+        if level is not None and concept is not None:
+            levels[(SKILL_LEVEL, str(concept))] = max(level, levels.get((SKILL_LEVEL, str(concept)), 0))
+    for language in record.languages:
+        level, code = language_level(language.value), language_code(language.name)
+        if level is not None and code is not None:
+            levels[(LANGUAGE_LEVEL, code)] = max(level, levels.get((LANGUAGE_LEVEL, code), 0))
+    return [Facet(kind, name, level, level) for (kind, name), level in levels.items()]
 
 
 def fold_name(name: str) -> str:

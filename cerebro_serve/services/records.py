@@ -342,7 +342,7 @@ class RecordService:
         for batch in self.store.records.records_lacking_facets(pool_key, REFRESH_BATCH):
             log.info("describing the facets of %d records of %s", len(batch), pool_key)
             described = [
-                (record_id, facets_of(msgspec.json.decode(body, type=kinds[kind].type), strict=False))
+                (record_id, facets_of(msgspec.json.decode(body, type=kinds[kind].type), self.extractor, strict=False))
                 for record_id, kind, body in batch
             ]
             self.store.records.replace_facets(described)
@@ -403,7 +403,7 @@ class RecordService:
             embedding=None if features.refusals & REFUSES_EMBEDDING else embedding,
             features=features.encode(),
             tags=tuple((tag.name, tag_value(tag.value)) for tag in record.tags),
-            facets=facets_of(record),
+            facets=facets_of(record, self.extractor),
         )
 
     def check_new(self, kind: RecordKind, pool_key: str, records: Sequence[Record]) -> None:
@@ -415,7 +415,7 @@ class RecordService:
             if kind is JOB and not record.name:
                 raise InvalidParameters("a job needs a `name`")
             if isinstance(record, Job) and record.ranges_date:
-                facets_of(record)  # refuses a date range that is not ISO 8601, before anything is embedded
+                facets_of(record, self.extractor)  # refuses a date range not in ISO 8601 before any embedding
             if record.key is not None and not KEY_PATTERN.match(record.key):
                 raise InvalidParameters("`key` must be 40 lowercase hexadecimal characters")
         keys = [record.key for record in records if record.key is not None]

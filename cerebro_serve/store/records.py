@@ -32,18 +32,22 @@ class StoredRecord:
 
 
 # What a record's facets hold. Records written with an older version (0: none, written before facets
-# existed) are described again when their pool opens (services/records.py), so every filter sees them.
-FACETS_VERSION = 1
+# existed; 1: before levels) are described again when their pool opens (services/records.py), so every
+# filter sees them.
+FACETS_VERSION = 2
 
 # Facet kinds: an interest (its casefolded name), a named range of numbers or of dates (microseconds since
 # the epoch; an open end is None), years of education (low = high), and the place of an experience or an
-# education (low = latitude, high = longitude).
+# education (low = latitude, high = longitude), the level of a skill (named by its concept's hash) or of a
+# spoken language (named by its ISO 639-1 code), on parsing/levels.py's scales (low = high = the level).
 INTEREST = "interest"
 RANGE_FLOAT = "range_float"
 RANGE_DATE = "range_date"
 EDUCATION_YEARS = "education_years"
 EXPERIENCE_PLACE = "experience_place"
 EDUCATION_PLACE = "education_place"
+SKILL_LEVEL = "skill_level"
+LANGUAGE_LEVEL = "language_level"
 # Sections whose casefolded text keyword filters search on their own.
 SECTIONS = ("summary", "experiences", "educations")
 
