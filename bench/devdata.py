@@ -214,8 +214,15 @@ CATEGORY_OCCUPATIONS = {
 ESCO = SHARED / "taxonomy" / "esco-v1.1.1-en"
 
 
-def esco_job_texts() -> list[tuple[str, int, str]]:
-    """(category, 0 or 1: which of its two occupations, job text) for the mapped ESCO v1.1.1 occupations."""
+@dataclass(frozen=True)
+class EscoEnglish:
+    occupations: dict[str, dict[str, str]]  # preferred label -> the occupation's row
+    skills: dict[str, str]  # concept URI -> preferred label
+    essential: dict[str, list[str]]  # occupation URI -> its essential skills' URIs
+
+
+def esco_english() -> EscoEnglish:
+    """ESCO v1.1.1's English occupations and skills, and which skills each occupation needs."""
     with zipfile.ZipFile(ESCO / "ESCO_v1.1.1_classification_en_csv.zip") as bundle:
         with bundle.open("occupations_en.csv") as raw:
             occupations = {row["preferredLabel"]: row for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8"))}
@@ -230,14 +237,20 @@ def esco_job_texts() -> list[tuple[str, int, str]]:
         essential: dict[str, list[str]] = {}
         for row in csv.DictReader(io.TextIOWrapper(raw, "utf-8")):
             if row["relationType"] == "essential" and row["skillUri"] in skills:
-                essential.setdefault(row["occupationUri"], []).append(skills[row["skillUri"]])
+                essential.setdefault(row["occupationUri"], []).append(row["skillUri"])
+    return EscoEnglish(occupations, skills, essential)
+
+
+def esco_job_texts() -> list[tuple[str, int, str]]:
+    """(category, 0 or 1: which of its two occupations, job text) for the mapped ESCO v1.1.1 occupations."""
+    esco = esco_english()
     jobs = []
     for category, labels in CATEGORY_OCCUPATIONS.items():
         for variant, label in enumerate(labels):
-            row = occupations.get(label)
+            row = esco.occupations.get(label)
             if row is None:
                 continue
-            required = ", ".join(essential.get(row["conceptUri"], [])[:20])
+            required = ", ".join(esco.skills[uri] for uri in esco.essential.get(row["conceptUri"], [])[:20])
             jobs.append(
                 (category, variant, f"{label.capitalize()}\n\n{row['description']}\n\nRequired skills: {required}")
             )

@@ -24,32 +24,24 @@ SEARCH_TABLE = "record_search"
 SECTION_SEARCH_TABLE = "record_section_search"
 TRIGRAM = 3  # characters: the shortest keyword a trigram index can answer
 
-_SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5("
-    "search_text, content='records', content_rowid='id', tokenize='trigram')",
-    f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('rebuild')",
-    f"""CREATE TRIGGER records_search_insert AFTER INSERT ON records BEGIN
-        INSERT INTO {SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text);
-    END""",
-    f"""CREATE TRIGGER records_search_delete AFTER DELETE ON records BEGIN
-        INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text);
-    END""",
-    f"""CREATE TRIGGER records_search_update AFTER UPDATE OF search_text ON records BEGIN
-        INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, search_text) VALUES ('delete', old.id, old.search_text);
-        INSERT INTO {SEARCH_TABLE}(rowid, search_text) VALUES (new.id, new.search_text);
-    END""",
-)
-_SECTION_SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {SECTION_SEARCH_TABLE} USING fts5("
-    "text, content='record_sections', content_rowid='id', tokenize='trigram')",
-    f"INSERT INTO {SECTION_SEARCH_TABLE}({SECTION_SEARCH_TABLE}) VALUES ('rebuild')",
-    f"""CREATE TRIGGER record_sections_search_insert AFTER INSERT ON record_sections BEGIN
-        INSERT INTO {SECTION_SEARCH_TABLE}(rowid, text) VALUES (new.id, new.text);
-    END""",
-    f"""CREATE TRIGGER record_sections_search_delete AFTER DELETE ON record_sections BEGIN
-        INSERT INTO {SECTION_SEARCH_TABLE}({SECTION_SEARCH_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
-    END""",
-)
+
+def _sqlite_trigram_table(search: str, content: str, column: str, triggers: str) -> tuple[str, ...]:
+    """An FTS5 trigram table over `content.column` (external content: the text is stored once), filled
+    from the rows already there, and the triggers that keep it in step with every write."""
+    old = f"INSERT INTO {search}({search}, rowid, {column}) VALUES ('delete', old.id, old.{column});"
+    new = f"INSERT INTO {search}(rowid, {column}) VALUES (new.id, new.{column});"
+    return (
+        f"CREATE VIRTUAL TABLE {search} USING fts5("
+        f"{column}, content='{content}', content_rowid='id', tokenize='trigram')",
+        f"INSERT INTO {search}({search}) VALUES ('rebuild')",
+        f"CREATE TRIGGER {triggers}_insert AFTER INSERT ON {content} BEGIN {new} END",
+        f"CREATE TRIGGER {triggers}_delete AFTER DELETE ON {content} BEGIN {old} END",
+        f"CREATE TRIGGER {triggers}_update AFTER UPDATE OF {column} ON {content} BEGIN {old} {new} END",
+    )
+
+
+_SQLITE_DDL = _sqlite_trigram_table(SEARCH_TABLE, "records", "search_text", "records_search")
+_SECTION_SQLITE_DDL = _sqlite_trigram_table(SECTION_SEARCH_TABLE, "record_sections", "text", "record_sections_search")
 _TRIGRAM_SCHEMA = (
     "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
 )
