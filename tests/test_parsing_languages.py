@@ -174,6 +174,7 @@ def test_a_resume_in_each_script_is_read_section_by_section(language: str) -> No
     profile = parse_resume(RESUMES[language], default_lexicon(), TODAY)
     started, studied, graduated, spoken = EXPECTED[language]
     assert profile.text_language == language
+    assert profile.info.full_name == RESUMES[language].split("\n")[0]
     [experience] = profile.experiences
     assert experience.date_start == started.isoformat() + "T00:00:00" and experience.date_end is None
     [education] = profile.educations

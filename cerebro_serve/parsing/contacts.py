@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from cerebro_serve.parsing.sections import heading_of
@@ -21,7 +22,8 @@ URL_TYPES = {
     "x.com": "twitter",
     "facebook": "facebook",
 }
-NAME_WORD = re.compile(r"^[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿA-ZÀ-ÖØ-Þ'’-]*\.?$")
+# What opens a resume in scripts without capitals and is not a name ("resume", "curriculum vitae").
+RESUME_TITLES = frozenset(("简历", "個人簡歷", "个人简历", "履歴書", "職務経歴書", "이력서", "السيرة الذاتية", "קורות חיים"))
 
 
 @dataclass(slots=True)
@@ -44,15 +46,33 @@ def _phone(text: str) -> str | None:
 
 
 def _name(lines: list[str]) -> str | None:
-    """The first of the opening lines that reads like a person's name (2 to 4 capitalised words)."""
+    """The first of the opening lines that reads like a person's name: 2 to 4 words, capitalised in a script
+    with capitals ("Ayşe Yılmaz", "Иван Петров"), or letters in one without ("أحمد علي"); 2 to 4 Han or
+    Hangul characters in one word ("张伟", "김민수")."""
     for line in lines[:8]:
         candidate = line.strip()
         if not candidate or heading_of(candidate) or EMAIL.search(candidate) or any(ch.isdigit() for ch in candidate):
             continue
+        if candidate in RESUME_TITLES:
+            continue
         words = candidate.replace(",", " ").split()
-        if 2 <= len(words) <= 4 and all(NAME_WORD.match(word) for word in words):
+        if 2 <= len(words) <= 4 and all(_name_word(word) for word in words):
             return " ".join(word.capitalize() if word.isupper() else word for word in words)
+        if len(words) == 1 and 2 <= len(candidate) <= 4 and all(_east_asian_letter(char) for char in candidate):
+            return candidate
     return None
+
+
+def _name_word(word: str) -> bool:
+    """Letters (with their marks, apostrophes and hyphens), capitalised where the script has capitals."""
+    letters = word.removesuffix(".")
+    if not letters or not all(c.isalpha() or c in "'’-" or unicodedata.category(c)[0] == "M" for c in letters):
+        return False
+    return not letters[0].islower()
+
+
+def _east_asian_letter(char: str) -> bool:
+    return unicodedata.name(char, "").startswith(("CJK UNIFIED", "HANGUL SYLLABLE"))
 
 
 def find_contacts(text: str) -> Contacts:
