@@ -23,7 +23,9 @@ URL_TYPES = {
     "facebook": "facebook",
 }
 # What opens a resume in scripts without capitals and is not a name ("resume", "curriculum vitae").
-RESUME_TITLES = frozenset(("简历", "個人簡歷", "个人简历", "履歴書", "職務経歴書", "이력서", "السيرة الذاتية", "קורות חיים"))
+RESUME_TITLES = frozenset(
+    ("简历", "個人簡歷", "个人简历", "履歴書", "職務経歴書", "이력서", "السيرة الذاتية", "קורות חיים")
+)
 
 
 @dataclass(slots=True)
