@@ -358,7 +358,9 @@ class RecordService:
             computed = self.refresh(batch)
             encoded = {i: (vectors, f.encode()) for i, (vectors, f) in computed.items()}
             self.store.records.replace_embeddings(pool_key, vectors_tag(self.encoder.name), encoded)
-            refreshed.extend((row, *computed[row.id]) for row in batch)
+            for row in batch:
+                vectors, features = computed[row.id]
+                refreshed.append((row, self.registry.views(row.embedding) if vectors is None else vectors, features))
         return refreshed
 
     def _written_index(self, pool_key: str) -> PoolIndex | None:
@@ -374,18 +376,17 @@ class RecordService:
         views = dict(zip(("full", "experience"), long_views(record)))
         return {view: len(text) for view, text in views.items() if len(text) > self.embed_max_chars}
 
-    def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray, RecordFeatures]]:
+    def refresh(self, rows: builtins.list[IndexRow]) -> dict[int, tuple[np.ndarray | None, RecordFeatures]]:
         """Vectors and features of stored records, computed again (another model, an older schema): only
-        the features where the vectors are this model's (no encoder work)."""
+        the features where the vectors are this model's (no encoder work; vectors None: the stored stay)."""
         kinds: dict[str, RecordKind] = {PROFILE.name: PROFILE, JOB.name: JOB}
         records: builtins.list[Record] = [msgspec.json.decode(row.body, type=kinds[row.kind].type) for row in rows]
         kept = [self.registry.vectors_current(row.model, row.embedding) for row in rows]
-        embedded = self.describe([record for record, keep in zip(records, kept) if not keep])
-        fresh = iter(embedded)
-        refreshed = {}
+        fresh = iter(self.describe([record for record, keep in zip(records, kept) if not keep]))
+        refreshed: dict[int, tuple[np.ndarray | None, RecordFeatures]] = {}
         for row, record, keep in zip(rows, records, kept):
             if keep:
-                refreshed[row.id] = (self.registry.views(row.embedding), self.extractor.of(record))
+                refreshed[row.id] = (None, self.extractor.of(record))
             else:
                 _, embedding, features = next(fresh)
                 refreshed[row.id] = (embedding, features)

@@ -10,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from cerebro_serve.store.connection import like_escape, now_us
+from cerebro_serve.store.connection import IN_CHUNK, like_escape, now_us
 from cerebro_serve.store.record_facets import (
     erase_facets,
     facet_conditions,
@@ -40,8 +40,6 @@ from cerebro_serve.store.schema import (
 )
 from cerebro_serve.store.sharding import shard_number_sql
 from cerebro_serve.store.text_search import SEARCH_TABLE, keyword_condition, search_tables
-
-IN_CHUNK = 500  # values per IN (...) list: well under every database's limit on bound parameters
 
 
 class DuplicateReference(Exception):
@@ -347,22 +345,18 @@ class RecordStore:
             ).scalars()
             return PoolChanges(written, [int(record_id) for record_id in erased])
 
-    def replace_embeddings(self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray, bytes]]) -> int:
-        """Store view vectors and features computed anew (another model, an older schema); returns the
-        new pool revision."""
+    def replace_embeddings(
+        self, pool_key: str, model: str, computed: dict[int, tuple[np.ndarray | None, bytes]]
+    ) -> int:
+        """Store view vectors and features computed anew (another model, an older schema; vectors None: the
+        stored ones stay, only the features were computed again); returns the new pool revision."""
         with self.engine.begin() as connection:
             revision = self._bump_revision(connection, pool_key)
             for record_id, (embedding, features) in computed.items():
-                connection.execute(
-                    records.update()
-                    .where(records.c.id == record_id)
-                    .values(
-                        model=model,
-                        embedding=np.ascontiguousarray(embedding, dtype=np.float32).tobytes(),
-                        features=features,
-                        revision=revision,
-                    )
-                )
+                values: dict[str, object] = {"features": features, "revision": revision}
+                if embedding is not None:
+                    values |= {"model": model, "embedding": np.ascontiguousarray(embedding, np.float32).tobytes()}
+                connection.execute(records.update().where(records.c.id == record_id).values(**values))
             return revision
 
     def records_lacking_facets(self, pool_key: str, batch: int) -> Iterator[list[tuple[int, str, bytes]]]:
