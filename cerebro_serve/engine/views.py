@@ -38,13 +38,8 @@ def _join(parts: Iterable[str | None], separator: str = "\n") -> str:
 def profile_view(profile: Profile) -> str:
     if profile.text and profile.text.strip():
         return profile.text.strip()
-    experiences = [
-        _join([experience.title, experience.company, experience.description], " - ")
-        for experience in profile.experiences
-    ]
-    educations = [
-        _join([education.title, education.school, education.description], " - ") for education in profile.educations
-    ]
+    experiences = [_entry(e.title, e.company, e.description) for e in profile.experiences]
+    educations = [_entry(e.title, e.school, e.description) for e in profile.educations]
     skills = ", ".join(skill.name for skill in profile.skills)
     return _join(
         [
@@ -72,15 +67,29 @@ def job_view(job: Job) -> str:
     )
 
 
+def _entry(title: str | None, place: str | None, description: str | None) -> str:
+    """An experience or an education as one line: title - company or school - description."""
+    return _join([title, place, description], " - ")
+
+
 def profile_experience_view(profile: Profile) -> str:
     """The profile's positions, or the experience section of its text when none were parsed."""
-    experiences = _join(
-        _join([experience.title, experience.company, experience.description], " - ")
-        for experience in profile.experiences
+    experiences = _join(_entry(e.title, e.company, e.description) for e in profile.experiences)
+    return experiences or text_section(profile, "experience")
+
+
+def profile_education_view(profile: Profile) -> str:
+    """The profile's educations, or the education section of its text when none were parsed."""
+    return _join(_entry(e.title, e.school, e.description) for e in profile.educations) or text_section(
+        profile, "education"
     )
-    if experiences or not profile.text:
-        return experiences
-    return _join(section.text for section in split_sections(profile.text) if section.name == "experience")
+
+
+def text_section(profile: Profile, name: str) -> str:
+    """The named section of the profile's text (a resume not parsed into fields); empty without one."""
+    if not profile.text:
+        return ""
+    return _join(section.text for section in split_sections(profile.text) if section.name == name)
 
 
 def job_experience_view(job: Job) -> str:

@@ -137,7 +137,7 @@ _SEPARATOR = (
 
 @cache
 def _range_pattern(language: str | None) -> re.Pattern[str]:
-    months = trie_pattern(_month_lookup(language))
+    months = _month_names(language)
     dated = (
         rf"(?:{months})\.?,?\s*(?:de\s+)?{_YEAR}"  # janv. 2019, März 2018, enero de 2020, tháng 3 2019
         rf"|{_MONTH_NUMBER}[/.\-]{_YEAR}"  # 03/2017, 3.2017
@@ -155,8 +155,14 @@ def _range_pattern(language: str | None) -> re.Pattern[str]:
 
 
 @cache
+def _month_names(language: str | None) -> str:
+    """A pattern matching any of the language's month names (every language's when None)."""
+    return trie_pattern(_month_lookup(language))
+
+
+@cache
 def _month_word(language: str | None) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w])(?:{trie_pattern(_month_lookup(language))})(?![\w])")
+    return re.compile(rf"(?<![\w])(?:{_month_names(language)})(?![\w])")
 
 
 @dataclass(frozen=True, slots=True)

@@ -461,9 +461,9 @@ class RankingService:
     def _store_filter(self, kind: RecordKind, query: Filtering) -> RecordFilter:
         """The request's filters the store answers: keywords (in the whole text or in one section), the
         name, interests, a job's named ranges, a profile's years of education and places."""
-        for name, profiles_only in (("ranges_float", False), ("ranges_date", False), *_PROFILE_FILTERS):
-            if getattr(query, name) not in (None, []) and (kind is PROFILE) != profiles_only:
-                raise InvalidParameters(f"`{name}` filters {'profiles' if profiles_only else 'jobs'} only")
+        for name in _JOB_FILTERS if kind is PROFILE else _PROFILE_FILTERS:
+            if getattr(query, name) not in (None, []):
+                raise InvalidParameters(f"`{name}` filters {'jobs' if kind is PROFILE else 'profiles'} only")
         sections = tuple(
             (section, keyword.strip().casefold())
             for section, keywords in (
@@ -537,12 +537,13 @@ def _either(name: str, value: float | None, legacy: float | None) -> float | Non
     return value if value is not None else legacy
 
 
-# Filters that read what only profiles have: experiences and educations.
-_PROFILE_FILTERS = tuple(
-    (f"{part}_{name}", True)
-    for part in ("experience", "education")
-    for name in ("keywords", "location_geopoint", "location_distance")
-) + tuple((f"{spelling}_duration_{end}", True) for spelling in ("education", "educations") for end in ("min", "max"))
+# Filters that read what only profiles have (experiences and educations), and what only jobs have.
+_PROFILE_FILTERS = (
+    *(f"{part}_{name}" for part in ("experience", "education") for name in ("keywords", "location_geopoint")),
+    *(f"{part}_location_distance" for part in ("experience", "education")),
+    *(f"{spelling}_duration_{end}" for spelling in ("education", "educations") for end in ("min", "max")),
+)
+_JOB_FILTERS = ("ranges_float", "ranges_date")
 
 
 def _interests(interests: list[NamedFilter]) -> list[FacetFilter]:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from cerebro_serve.engine.views import profile_experience_view
+from cerebro_serve.engine.views import profile_education_view, profile_experience_view, text_section
 from cerebro_serve.objects import Education, Experience, Job, Profile
 from cerebro_serve.parsing.languages import language_code
 from cerebro_serve.parsing.levels import language_level, skill_level
-from cerebro_serve.parsing.sections import split_sections
 from cerebro_serve.record_features import UNKNOWN
 from cerebro_serve.scoring.features import FeatureExtractor, profile_years, skill_hash
 from cerebro_serve.services.errors import InvalidParameters
@@ -45,9 +44,9 @@ def facets_of(record: Profile | Job, extractor: FeatureExtractor, strict: bool =
         facets.append(Facet(EDUCATION_YEARS, None, years, years))
     facets += _places(EXPERIENCE_PLACE, record.experiences) + _places(EDUCATION_PLACE, record.educations)
     sections = _sections(
-        summary=record.info.summary or _text_section(record, "summary"),
+        summary=record.info.summary or text_section(record, "summary"),
         experiences=profile_experience_view(record),
-        educations=_education_text(record),
+        educations=profile_education_view(record),
     )
     return RecordFacets(sections=sections, facets=tuple(facets))
 
@@ -82,22 +81,6 @@ def fold_name(name: str) -> str:
 
 def _sections(**texts: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((section, text.strip().casefold()) for section, text in texts.items() if text and text.strip())
-
-
-def _education_text(profile: Profile) -> str:
-    """The profile's educations, or the education section of its text when none were parsed."""
-    parts = [
-        " - ".join(part.strip() for part in (e.title, e.school, e.description) if part and part.strip())
-        for e in profile.educations
-    ]
-    return "\n".join(part for part in parts if part) or _text_section(profile, "education")
-
-
-def _text_section(profile: Profile, name: str) -> str:
-    """The named section of the profile's text (a resume not parsed into fields), empty without one."""
-    if not profile.text:
-        return ""
-    return "\n".join(section.text for section in split_sections(profile.text) if section.name == name)
 
 
 def _places(kind: str, periods: list[Experience] | list[Education]) -> list[Facet]:

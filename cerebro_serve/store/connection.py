@@ -48,6 +48,9 @@ def open_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+IN_CHUNK = 500  # values per IN (...) list: well under every database's limit on bound parameters
+
+
 def like_escape(text: str) -> str:
     """Text matched literally inside a LIKE pattern (with ESCAPE '\\')."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

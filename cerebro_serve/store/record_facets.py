@@ -12,11 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from cerebro_serve.geo import bounding_box, distance_km
+from cerebro_serve.store.connection import IN_CHUNK
 from cerebro_serve.store.records import FACETS_VERSION, FacetFilter, PlaceFilter, RecordFacets, RecordFilter
 from cerebro_serve.store.schema import record_facets, record_sections, records
 from cerebro_serve.store.text_search import SECTION_SEARCH_TABLE, keyword_condition
-
-IN_CHUNK = 500  # ids per IN (...) list
 
 
 def write_facets(connection: Connection, written: Sequence[tuple[int, RecordFacets]]) -> None:
