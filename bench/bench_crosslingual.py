@@ -36,7 +36,7 @@ from cerebro_serve.scoring.rerank import QueryFeatures
 PARALLEL = SHARED / "taxonomy" / "esco-v1.0-en-es-fr"
 LANGUAGES = ("en", "es", "fr")
 SKILLS_WORD = {"en": "Required skills", "es": "Competencias requeridas", "fr": "Compétences requises"}
-ENCODERS = ("all-MiniLM-L6-v2", "use-multilingual-v3")
+ENCODERS = ("all-MiniLM-L6-v2", "use-multilingual-v3", "multilingual-e5-small")
 MAX_SKILLS = 20
 
 

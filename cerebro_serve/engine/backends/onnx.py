@@ -24,7 +24,7 @@ import numpy as np
 
 from cerebro_serve.engine.chunking import WindowedEncoder
 from cerebro_serve.engine.hardware import cpu_flags
-from cerebro_serve.engine.models import mean_pooled
+from cerebro_serve.engine.models import document_prompt, mean_pooled
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class OnnxEncoder(WindowedEncoder):
         self._init_window(model_dir, _max_seq_length(model_dir))
         export = exported(model_dir, cache_dir)
         self._tokenizer = _tokenizer(model_dir)
+        self._prompt = document_prompt(model_dir)
         self._lock = threading.Lock()
         self._session = _session(export / "model.onnx")
         self.precision = "float32"
@@ -102,10 +103,10 @@ class OnnxEncoder(WindowedEncoder):
             for start in range(0, len(pieces), self.batch_size):
                 rows = order[start : start + self.batch_size]
                 batch = self._tokenizer(
-                    [pieces[row] for row in rows],
+                    [self._prompt + pieces[row] for row in rows],
                     padding=True,
                     truncation=True,
-                    max_length=self.window_tokens + 2,
+                    max_length=self.window.max_seq_length,
                     return_tensors="np",
                 )
                 vectors[rows] = run_pooled(session, batch, inputs)

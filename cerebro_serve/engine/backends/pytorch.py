@@ -10,7 +10,7 @@ import numpy as np
 
 from cerebro_serve.engine import kernels
 from cerebro_serve.engine.chunking import WindowedEncoder
-from cerebro_serve.engine.models import mean_pooled
+from cerebro_serve.engine.models import document_prompt, mean_pooled
 from cerebro_serve.native_threads import all_cores
 
 
@@ -56,6 +56,7 @@ class SentenceTransformerEncoder(WindowedEncoder):
             raise ValueError(f"{model_dir.name} has no fixed embedding dimension or token window")
         self.dimension = dimension
         self._init_window(model_dir, window)
+        self.prompt = document_prompt(model_dir)
         # One forward pass at a time: PyTorch already uses every core for one batch.
         self._model_lock = threading.Lock()
         if fused_pooling is None:
@@ -71,6 +72,7 @@ class SentenceTransformerEncoder(WindowedEncoder):
             return (
                 self._model.encode(
                     list(pieces),
+                    prompt=self.prompt,
                     batch_size=self.batch_size,
                     normalize_embeddings=True,
                     show_progress_bar=False,
@@ -90,7 +92,8 @@ class SentenceTransformerEncoder(WindowedEncoder):
         parts = []
         with self._model_lock, torch.inference_mode():
             for start in range(0, len(pieces), self.batch_size):
-                features = self._model.tokenize(pieces[start : start + self.batch_size])
+                batch = [self.prompt + piece for piece in pieces[start : start + self.batch_size]]
+                features = self._model.tokenize(batch)
                 features = {
                     name: value.to(self.device) if isinstance(value, torch.Tensor) else value
                     for name, value in features.items()
