@@ -106,7 +106,7 @@ def main() -> None:
             assert vectors.shape[1] == len(VIEWS)
             cosines = [data.resumes.vectors[rows, 0] @ vector[0] for vector in vectors]
             anchors = [QueryFeatures.of(f, v, is_job=True) for f, v in zip(features, vectors)]
-            fused = fused_scores(columns, anchors, [rows] * len(queries), cosines, base_algorithm())
+            fused = fused_scores(columns, anchors, [rows] * len(queries), cosines, base_algorithm(model))
             methods = {f"cosine ({model})": cosines, f"cerebro-base ({model})": fused}
             if not lexical_done:
                 methods = {"BM25": bm25_scores(texts, queries), "TF-IDF": tfidf_scores(texts, queries), **methods}

@@ -71,7 +71,9 @@ def rjdb_quality(encoder) -> None:
     task = data.ranking_task(data.split(1))
     bm25 = bm25_scores([data.resumes.texts[r] for r in task.rows], [data.jobs.texts[j] for j in task.jobs])
     anchors = [QueryFeatures.of(data.jobs.features[j], data.jobs.vectors[j], is_job=True) for j in task.jobs]
-    fused = fused_scores(data.resumes.columns(), anchors, [task.rows] * len(anchors), task.cosines, base_algorithm())
+    fused = fused_scores(
+        data.resumes.columns(), anchors, [task.rows] * len(anchors), task.cosines, base_algorithm(encoder.name)
+    )
     metrics = {
         name: list(task.metrics(scores).values())
         for name, scores in (("BM25", bm25), ("cosine", task.cosines), ("cerebro-base", fused))
@@ -93,7 +95,7 @@ def livecareer_quality(encoder) -> None:
     columns = data.resumes.columns()
     anchors = [QueryFeatures.of(data.resumes.features[a], data.resumes.vectors[a], is_job=True) for a in profiles]
     others = [profiles[profiles != a].astype(np.int64) for a in profiles]
-    fused = fused_scores(columns, anchors, others, task.cosines, matching_algorithm())
+    fused = fused_scores(columns, anchors, others, task.cosines, matching_algorithm(encoder.name))
     report(
         f"livecareer-dev evaluation half: {len(profiles)} resumes, each against the others",
         ["category precision@10"],
@@ -111,7 +113,7 @@ def livecareer_quality(encoder) -> None:
     cosines = [data.resumes.vectors[rows, 0] @ esco.jobs.vectors[j, 0] for j in held_out]
     bm25 = bm25_scores(texts, [esco.jobs.texts[j] for j in held_out])
     anchors = [QueryFeatures.of(esco.jobs.features[j], esco.jobs.vectors[j], is_job=True) for j in held_out]
-    fused = fused_scores(columns, anchors, [rows] * len(held_out), cosines, base_algorithm())
+    fused = fused_scores(columns, anchors, [rows] * len(held_out), cosines, base_algorithm(encoder.name))
     report(
         f"ESCO occupations as jobs: {len(held_out)} held-out occupations x {len(profiles)} livecareer resumes",
         ["nDCG@10"],

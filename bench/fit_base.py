@@ -39,7 +39,9 @@ from bench.devdata import load_esco_jobs, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, DATA_DIR, FEATURES, MATCHING_ALGORITHM, Trees
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
+from cerebro_serve.settings import Settings
 
+DEFAULT_MODEL = Settings().model  # its fits are the shared files; another encoder's carry its name
 MINED_NEGATIVES = 8
 RANDOM_NEGATIVES = 2
 L2_GRID = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # chosen by validation inside the fitting half
@@ -228,7 +230,7 @@ def write(
     if trees is not None:  # one line per node array: thousands of numbers would otherwise take a line each
         arrays = {name: [round(float(v), 6) for v in values] for name, values in trees.to_dict().items()}
         text = text[:-2] + ',\n  "trees": ' + json.dumps(arrays, separators=(",", ":")) + "\n}"
-    path = DATA_DIR / f"{name}.json"
+    path = DATA_DIR / (f"{name}.json" if model == DEFAULT_MODEL else f"{name}.{model}.json")
     path.write_text(text + "\n")
     print({key: value for key, value in out.items() if key != "trees"}, f"{len(trees.roots) if trees else 0} trees")
     print(f"wrote {path}")

@@ -338,7 +338,7 @@ def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Pat
 
     if settings.model == MULTILINGUAL_MODEL:
         raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")
-    _, model_dir = resolve_model_dir(settings.model)
+    _, model_dir = resolve_model_dir(settings.model, settings.model_cache_dir)
     workspace, batcher = build_workspace(settings, training_worker=False)
     try:
         report = workspace.training.finetune_encoder(

@@ -176,11 +176,19 @@ class Algorithm:
         return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
-@functools.cache
-def base_algorithm() -> Algorithm:
-    return Algorithm.from_file(DATA_DIR / f"{BASE_ALGORITHM}.json")
+def algorithm_file(name: str, model: str | None = None) -> Path:
+    """Where a shipped algorithm fitted for an encoder lives: `<name>.<model>.json` when one was fitted on
+    that encoder's similarities (they differ in scale from model to model), else `<name>.json` (fitted on
+    the default encoder)."""
+    fitted = DATA_DIR / f"{name}.{model}.json"
+    return fitted if model and fitted.exists() else DATA_DIR / f"{name}.json"
 
 
 @functools.cache
-def matching_algorithm() -> Algorithm:
-    return Algorithm.from_file(DATA_DIR / f"{MATCHING_ALGORITHM}.json")
+def base_algorithm(model: str | None = None) -> Algorithm:
+    return Algorithm.from_file(algorithm_file(BASE_ALGORITHM, model))
+
+
+@functools.cache
+def matching_algorithm(model: str | None = None) -> Algorithm:
+    return Algorithm.from_file(algorithm_file(MATCHING_ALGORITHM, model))

@@ -17,9 +17,10 @@ class BaseAlgorithm:
     suits: str
     trainable: bool
 
-    def fusion(self) -> Algorithm:
-        """What a fork starts from: both bases start from the shipped fusion (scoring/data/)."""
-        return base_algorithm()
+    def fusion(self, model: str | None = None) -> Algorithm:
+        """What a fork starts from: both bases start from the shipped fusion (scoring/data/), the one
+        fitted on this encoder's similarities where there is one."""
+        return base_algorithm(model)
 
 
 MARKETPLACE: tuple[BaseAlgorithm, ...] = (

@@ -55,9 +55,11 @@ class Resolved:
 
 
 class AlgorithmService:
-    def __init__(self, store: LearningStore, stops: StopStore) -> None:
+    def __init__(self, store: LearningStore, stops: StopStore, model: str | None = None) -> None:
+        """`model`: the workspace's encoder, whose fitted fusions the built-in algorithms are."""
         self.store = store
         self.stops = stops
+        self.model = model
         self._fusions: dict[tuple[str, int], Algorithm] = {}  # versions never change once published
         self._lock = threading.Lock()
 
@@ -82,7 +84,7 @@ class AlgorithmService:
             live_learning=_live_learning_json(request, base.trainable),
             created_at_us=now_us(),
         )
-        fusion = dataclasses.replace(base.fusion(), name=stored.key, version=1)
+        fusion = dataclasses.replace(base.fusion(self.model), name=stored.key, version=1)
         self.store.create_algorithm(stored, fusion.to_json())
         return self.get(stored.key)
 
@@ -190,10 +192,10 @@ class AlgorithmService:
 
     def _active(self, key: str) -> Algorithm:
         if key == MATCHING_ALGORITHM:  # like against like, but any pair of records can be scored with it
-            return matching_algorithm()
+            return matching_algorithm(self.model)
         base = base_of(key)
         if base is not None:
-            return dataclasses.replace(base.fusion(), name=base.key)
+            return dataclasses.replace(base.fusion(self.model), name=base.key)
         algorithm = self.stored(key)
         return self.fusion(key, algorithm.active_version)
 

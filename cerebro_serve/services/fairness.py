@@ -472,7 +472,9 @@ class FairnessService:
 
     def _fusion(self, algorithm_key: str, version: int) -> Algorithm:
         base = base_of(algorithm_key)
-        return base.fusion() if base is not None else self.algorithms.fusion(algorithm_key, version)
+        if base is not None:
+            return base.fusion(self.algorithms.model)
+        return self.algorithms.fusion(algorithm_key, version)
 
     def _require(self, key: str) -> StoredAudit:
         audit = self.attributes.get_audit(key)

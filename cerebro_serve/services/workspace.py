@@ -89,7 +89,7 @@ class Workspace:
         if self.index_sync is not None:
             self.index_sync.start()
         learning = store.learning
-        self.algorithms = AlgorithmService(learning, store.stops)
+        self.algorithms = AlgorithmService(learning, store.stops, encoder.name)
         self.feedback = FeedbackService(learning, self.records)
         self.copilots = CopilotService(store, self.pools, self.algorithms, self.feedback, admin_key)
         anchors = Anchors(store, self.records, self.registry)
@@ -110,7 +110,7 @@ class Workspace:
             self.registry,
             calibration_for(encoder.name),
             self.algorithms,
-            matching_algorithm(),
+            matching_algorithm(encoder.name),
             self.recorder,
             anchors,
             self.explanations,

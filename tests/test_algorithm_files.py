@@ -1,0 +1,42 @@
+"""The shipped fusions are fitted per encoder (cosines differ in scale from model to model): a workspace on
+multilingual-e5-small answers, and forks, with the fusion fitted on e5's similarities; any other encoder
+falls back on the one fitted on the default encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cerebro_serve.engine.e5_image import E5_MODEL
+from cerebro_serve.scoring.algorithms import (
+    BASE_ALGORITHM,
+    DATA_DIR,
+    MATCHING_ALGORITHM,
+    algorithm_file,
+    base_algorithm,
+    matching_algorithm,
+)
+from cerebro_serve.scoring.marketplace import TRAINABLE_ALGORITHM
+from cerebro_serve.services.algorithms import AlgorithmService
+from cerebro_serve.services.queries import AlgorithmCreate
+
+
+def test_each_encoder_reads_its_own_fit_or_the_default_one():
+    assert algorithm_file(BASE_ALGORITHM, E5_MODEL) == DATA_DIR / f"{BASE_ALGORITHM}.{E5_MODEL}.json"
+    assert algorithm_file(MATCHING_ALGORITHM, E5_MODEL) == DATA_DIR / f"{MATCHING_ALGORITHM}.{E5_MODEL}.json"
+    assert algorithm_file(BASE_ALGORITHM, "my-own-model") == DATA_DIR / f"{BASE_ALGORITHM}.json"
+    assert algorithm_file(BASE_ALGORITHM) == DATA_DIR / f"{BASE_ALGORITHM}.json"
+    assert not np.array_equal(base_algorithm(E5_MODEL).weights, base_algorithm().weights)
+    assert not np.array_equal(matching_algorithm(E5_MODEL).weights, matching_algorithm().weights)
+    assert np.array_equal(base_algorithm("my-own-model").weights, base_algorithm().weights)
+
+
+def test_a_workspace_on_e5_answers_and_forks_with_e5s_fusion(store):
+    algorithms = AlgorithmService(store.learning, store.stops, E5_MODEL)
+    assert np.array_equal(algorithms.resolve(None).algorithm.weights, base_algorithm(E5_MODEL).weights)
+    assert np.array_equal(
+        algorithms.resolve(MATCHING_ALGORITHM).algorithm.weights, matching_algorithm(E5_MODEL).weights
+    )
+    fork = algorithms.fork(AlgorithmCreate(base=TRAINABLE_ALGORITHM, name="e5 fork", labeller_role="recruiter"))
+    assert np.array_equal(algorithms.resolve(fork["key"]).algorithm.weights, base_algorithm(E5_MODEL).weights)
+    default = AlgorithmService(store.learning, store.stops)
+    assert np.array_equal(default.resolve(BASE_ALGORITHM).algorithm.weights, base_algorithm().weights)
