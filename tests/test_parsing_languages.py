@@ -237,6 +237,71 @@ def test_dates_and_ranges_in_many_languages(text: str, start: date, end: date | 
 
 
 @pytest.mark.parametrize(
+    ("text", "language", "start", "end"),
+    [
+        ("มิ.ย. 2563 - ปัจจุบัน", "th", date(2020, 6, 1), None),  # Buddhist era: 543 years ahead
+        ("2558 - 2562", "th", date(2015, 1, 1), date(2019, 12, 31)),
+        ("มกราคม 2017 - ธันวาคม 2562", "th", date(2017, 1, 1), date(2019, 12, 1)),  # both eras in one range
+        ("مهر ۱۳۹۸ - اسفند ۱۴۰۰", "fa", date(2019, 10, 1), date(2022, 3, 1)),  # Solar Hijri months
+        ("۱۳۹۵ - ۱۳۹۸", "fa", date(2016, 4, 1), date(2020, 3, 31)),  # from Farvardin to the end of Esfand
+        ("1398/05 - اکنون", "fa", date(2019, 8, 1), None),  # Mordad
+        ("ژانویه 2019 - اکنون", "fa", date(2019, 1, 1), None),  # Gregorian months stay Gregorian
+    ],
+)
+def test_years_in_the_era_a_language_counts_in(text: str, language: str, start: date, end: date | None) -> None:
+    [found] = find_ranges(text, language)
+    assert (found.start, found.end) == (start, end)
+
+
+def test_era_years_are_read_only_in_their_language() -> None:
+    assert find_ranges("2563 - 2565") == [] and find_ranges("2563 - 2565", "en") == []
+    assert find_ranges("1395 - 1398", "en") == [] and find_ranges("1395 - 1398", "th") == []
+
+
+PERSIAN_RESUME = """مریم احمدی
+سوابق کاری
+توسعه‌دهنده نرم‌افزار، دیجی‌کالا
+مهر ۱۳۹۸ - اکنون
+طراحی و پیاده‌سازی سامانه‌های پرداخت برای فروشگاه اینترنتی.
+تحصیلات
+دانشگاه صنعتی شریف، کارشناسی مهندسی کامپیوتر
+۱۳۹۴ - ۱۳۹۸
+زبان‌ها
+انگلیسی (پیشرفته)، فرانسوی (مقدماتی)
+"""
+
+
+def test_an_iranian_resume_dated_in_the_solar_hijri_calendar() -> None:
+    profile = parse_resume(PERSIAN_RESUME, default_lexicon(), TODAY)
+    assert profile.text_language == "fa"
+    [experience] = profile.experiences
+    assert (experience.title, experience.company) == ("توسعه‌دهنده نرم‌افزار", "دیجی‌کالا")  # parted at "،"
+    assert (experience.date_start, experience.date_end) == ("2019-10-01T00:00:00", None)
+    [education] = profile.educations
+    assert (education.school, education.title) == ("دانشگاه صنعتی شریف", "کارشناسی مهندسی کامپیوتر")
+    assert (education.date_start, education.date_end) == ("2015-04-01T00:00:00", "2020-03-31T00:00:00")
+    assert 7 < profile.experiences_duration < 7.3  # October 2019 to December 2026
+    assert {language.name for language in profile.languages} == {"en", "fr"}
+
+
+@pytest.mark.parametrize(
+    ("language", "school"),
+    [
+        ("ar", "جامعة الملك سعود"),
+        ("el", "Εθνικό Μετσόβιο Πολυτεχνείο"),
+        ("hi", "दिल्ली विश्वविद्यालय"),
+        ("pl", "Politechnika Warszawska"),
+        ("ru", "Московский государственный университет"),
+        ("tr", "Boğaziçi Üniversitesi"),
+        ("vi", "Đại học Bách khoa Hà Nội"),
+    ],
+)
+def test_the_school_of_an_education_in_other_scripts(language: str, school: str) -> None:
+    [education] = parse_resume(RESUMES[language], default_lexicon(), TODAY).educations
+    assert education.school == school
+
+
+@pytest.mark.parametrize(
     ("text", "spoken"),
     [
         ("Angielski - biegły, hiszpański - podstawowy", {"en", "es"}),

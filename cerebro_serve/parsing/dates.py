@@ -4,11 +4,13 @@
 "stycznia 2019 – obecnie", "2019年3月 - 至今", "2017년 3월 ~ 현재", "يناير 2018 - حتى الآن". Month names and the
 words for "now" and "today" come from CLDR (parsing/locales.py); the lists below add the abbreviations and
 the words for "present" that resumes use and CLDR does not list. A date with only a year starts on January
-1st and ends on December 31st; an open end ("present") is None.
+1st and ends on December 31st; an open end ("present") is None. Thai resumes count years in the Buddhist
+era ("มิ.ย. 2563"), Iranian ones in the Solar Hijri calendar ("مهر ۱۳۹۸"): read in those languages.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -120,7 +122,44 @@ def _month_lookup(language: str | None) -> dict[str, int]:
     for number, written in MONTHS.items():
         for name in written:
             names.setdefault(fold(name), number)
+    era = ERAS.get(language or "")
+    names.update({fold(name): number for number, name in enumerate(era.months if era else (), start=1)})
     return names
+
+
+def _year(language: str | None) -> str:
+    """A year as the language's resumes write it: CE, or in its era."""
+    era = ERAS.get(language or "")
+    return rf"(?:{_YEAR}|{era.years})" if era else _YEAR
+
+
+@dataclass(frozen=True, slots=True)
+class Era:
+    """A calendar whose years a language's resumes write: its years of 1950-2049 CE as a pattern, how far
+    its year is from the CE year its first month falls in, and its own month names (none: Gregorian
+    months)."""
+
+    years: str
+    offset: int
+    months: tuple[str, ...] = ()
+
+    def gregorian(self, year: int, month: int) -> tuple[int, int]:
+        """The CE year and month where most of this era's month falls. A Solar Hijri year begins at the
+        March equinox, so its first month is mostly April."""
+        if not self.months:
+            return year + self.offset, month
+        shifted = month + 2
+        return year + self.offset + shifted // 12, shifted % 12 + 1
+
+
+ERAS = {
+    "th": Era(r"(?:249[3-9]|25[0-8]\d|259[0-2])", -543),
+    "fa": Era(
+        r"(?:1329|13[3-9]\d|14[01]\d|142[0-8])",
+        621,
+        ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"),
+    ),
+}
 
 
 _PRESENT = frozenset(fold(word) for word in PRESENT) | {word for lang in LANGUAGES for word in now_words(lang)}
@@ -137,16 +176,16 @@ _SEPARATOR = (
 
 @cache
 def _range_pattern(language: str | None) -> re.Pattern[str]:
-    months = _month_names(language)
+    months, year = _month_names(language), _year(language)
     dated = (
-        rf"(?:{months})\.?,?\s*(?:de\s+)?{_YEAR}"  # janv. 2019, März 2018, enero de 2020, tháng 3 2019
-        rf"|{_MONTH_NUMBER}[/.\-]{_YEAR}"  # 03/2017, 3.2017
-        rf"|{_YEAR}[/.\-]{_MONTH_NUMBER}(?![\d])"  # 2017-03
+        rf"(?:{months})\.?,?\s*(?:de\s+)?{year}"  # janv. 2019, März 2018, enero de 2020, tháng 3 2019
+        rf"|{_MONTH_NUMBER}[/.\-]{year}"  # 03/2017, 3.2017
+        rf"|{year}[/.\-]{_MONTH_NUMBER}(?![\d])"  # 2017-03
         rf"|{_EAST_ASIAN}"
     )
     # Month-and-year dates side by side with no separator ("08/2021 07/2022", "Mar 2020 July 2020").
-    month_date = rf"(?:(?:{months})\.?,?\s*(?:de\s+)?{_YEAR}|{_MONTH_NUMBER}[/.\-]{_YEAR})"
-    any_date = rf"(?:{dated}|{_YEAR})"
+    month_date = rf"(?:(?:{months})\.?,?\s*(?:de\s+)?{year}|{_MONTH_NUMBER}[/.\-]{year})"
+    any_date = rf"(?:{dated}|{year})"
     return re.compile(
         rf"(?<![\w])(?:(?P<start2>{month_date})\s+(?P<end2>{month_date})"
         rf"|(?P<start>{any_date})(?:{_SEPARATOR}(?P<end>{any_date}|{_PRESENT_WORD}))?)(?![\w])",
@@ -181,18 +220,28 @@ class DateRange:
 
 
 def _parse_date(text: str, is_end: bool, language: str | None) -> date | None:
-    """A date as written (folded): its year, and its month by name or number when it has one."""
-    year = re.search(rf"(?<!\d){_YEAR}(?!\d)", text)
-    if year is None:
+    """A date as written (folded): its year, and its month by name or number when it has one; a date in
+    the language's era, in CE."""
+    found = re.search(rf"(?<!\d){_year(language)}(?!\d)", text)
+    if found is None:
         return None
+    year = int(found.group(0))
+    era = ERAS[language] if language in ERAS and not re.fullmatch(_YEAR, found.group(0)) else None
     named = _month_word(language).search(text)
+    rest = text[: found.start()] + " " + text[found.end() :]
+    number = None if named else re.search(rf"(?<!\d){_MONTH_NUMBER}(?!\d)", rest)
     if named is not None:
-        return date(int(year.group(0)), _month_lookup(language)[re.sub(r"\s+", " ", named.group(0))], 1)
-    rest = text[: year.start()] + " " + text[year.end() :]
-    number = re.search(rf"(?<!\d){_MONTH_NUMBER}(?!\d)", rest)
-    if number is None:
-        return date(int(year.group(0)), 12, 31) if is_end else date(int(year.group(0)), 1, 1)
-    return date(int(year.group(0)), int(number.group(0)), 1)
+        month = _month_lookup(language)[re.sub(r"\s+", " ", named.group(0))]
+    elif number is not None:
+        month = int(number.group(0))
+    elif era is None:
+        return date(year, 12, 31) if is_end else date(year, 1, 1)
+    else:  # a year alone, in an era: from its first month to the end of its last
+        year, month = era.gregorian(year, 12 if is_end else 1)
+        return date(year, month, calendar.monthrange(year, month)[1] if is_end else 1)
+    if era is not None:
+        year, month = era.gregorian(year, month)
+    return date(year, month, 1)
 
 
 def find_ranges(text: str, language: str | None = None) -> list[DateRange]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from cerebro_serve.parsing.dates import DateRange, find_ranges
 
 BULLET = re.compile(r"^\s*[•\-*–·▪●◦]\s*")
-HEADER_SEPARATORS = re.compile(r"\s*(?:,|\||•|·|\s@\s|\sat\s|\schez\s|\sen\s|\sbei\s|\spresso\s|\s[-–—]\s)\s*")
+# Commas as each script writes them (Arabic "،", CJK "，" and "、") part a header too.
+HEADER_SEPARATORS = re.compile(r"\s*(?:[,،，、]|\||•|·|\s@\s|\sat\s|\schez\s|\sen\s|\sbei\s|\spresso\s|\s[-–—]\s)\s*")
 MAX_HEADER_WORDS = 10
 
 
@@ -53,26 +54,28 @@ def _short_lines_above(lines: list[str], index: int, floor: int) -> int:
     return count
 
 
-def _join_broken_ranges(lines: list[str]) -> list[str]:
+def _join_broken_ranges(lines: list[str], language: str | None) -> list[str]:
     """PDF extraction breaks "2021 –" / "Present" over two lines: put them back together."""
     joined: list[str] = []
     for line in lines:
-        if joined and re.search(r"(?:19|20)\d\d\s*[-–—]\s*$", joined[-1]) and find_ranges(joined[-1] + " " + line):
+        broken = joined and re.search(r"(?:19|20)\d\d\s*[-–—]\s*$", joined[-1])
+        if broken and find_ranges(joined[-1] + " " + line, language):
             candidate = joined[-1].rstrip() + " " + line.strip()
-            if find_ranges(candidate)[-1].span[1] > len(joined[-1].rstrip()):
+            if find_ranges(candidate, language)[-1].span[1] > len(joined[-1].rstrip()):
                 joined[-1] = candidate
                 continue
         joined.append(line)
     return joined
 
 
-def split_entries(lines: list[str]) -> list[Entry]:
-    """Entries of an experience or education section, in order."""
-    lines = _join_broken_ranges([line for line in lines if line.strip()])
+def split_entries(lines: list[str], language: str | None = None) -> list[Entry]:
+    """Entries of an experience or education section, in order; `language`: the resume's, when told (its
+    month names, and the era its years count in)."""
+    lines = _join_broken_ranges([line for line in lines if line.strip()], language)
     dated = [
         (index, ranges[0])
         for index, line in enumerate(lines)
-        if (ranges := find_ranges(line)) and len(line.split()) <= MAX_HEADER_WORDS + 6
+        if (ranges := find_ranges(line, language)) and len(line.split()) <= MAX_HEADER_WORDS + 6
     ]
     if not dated:
         return [Entry(None, _parts(lines[0]), "\n".join(lines[1:]))] if lines else []

@@ -23,7 +23,14 @@ DEGREE = re.compile(
 )
 SCHOOL = re.compile(
     r"(universit|college|school|institut|academy|academie|escuela|ecole|école|hochschule|fachhochschule|"
-    r"politecnico|polytechnic|liceo|lycee|lycée|gymnasium|facult|universidade|hogeschool|scoala|școala)",
+    r"politecnico|polytechnic|liceo|lycee|lycée|gymnasium|facult|universidade|hogeschool|scoala|școala|"
+    # ... and as the parser's other languages write "university", "polytechnic" and "school".
+    r"uniwersytet|politechnika|szkoła|üniversite|universite|okulu|lisesi|univerzit|univerza|sveučilište|"
+    r"egyetem|főiskola|yliopisto|korkeakoulu|ülikool|ollscoil|unibersidad|kolehiyo|chuo kikuu|"
+    r"университет|институт|академия|училище|школа|університет|інститут|универзитет|πανεπιστήμιο|σχολή|"
+    r"大学|大學|学院|學院|学校|學校|高校|대학교|대학|학교|جامعة|كلية|معهد|مدرسة|دانشگاه|دانشکده|آموزشکده|"
+    r"یونیورسٹی|جامعہ|کالج|אוניברסיטה|מכללה|טכניון|πολυτεχνείο|विश्वविद्यालय|महाविद्यालय|संस्थान|বিশ্ববিদ্যালয়|কলেজ|"
+    r"มหาวิทยาลัย|วิทยาลัย|โรงเรียน|đại học|cao đẳng|trường)",
     re.IGNORECASE,
 )
 
@@ -91,8 +98,8 @@ def _header_lines(sections: list[Section]) -> list[str]:
     return [line for section in sections if section.name == "header" for line in section.lines if line.strip()]
 
 
-def _entries(sections: list[Section], name: str) -> list[Entry]:
-    return [entry for section in _section(sections, name) for entry in split_entries(section.lines)]
+def _entries(sections: list[Section], name: str, language: str | None) -> list[Entry]:
+    return [entry for section in _section(sections, name) for entry in split_entries(section.lines, language)]
 
 
 class PeriodFields(TypedDict):
@@ -119,14 +126,14 @@ def parse_resume(text: str, lexicon: Lexicon, today: date | None = None) -> Prof
     contacts = find_contacts(text)
 
     experiences = []
-    experience_entries = _entries(sections, "experience")
+    experience_entries = _entries(sections, "experience", language)
     for entry in experience_entries:
         title, company, place = _title_company_location(entry.header, lexicon, langs)
         skills = _to_skills(_skills_in(entry.description + " " + " ".join(entry.header), lexicon, langs))
         experiences.append(
             Experience(title=title, company=company, location=Location(text=place), skills=skills, **_period(entry))
         )
-    education_entries = _entries(sections, "education")
+    education_entries = _entries(sections, "education", language)
     educations = []
     for entry in education_entries:
         school, degree, place = _school_degree(entry.header)
