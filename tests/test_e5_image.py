@@ -46,6 +46,7 @@ def test_unpacked_once_and_reused(e5_dir):
     assert resolve_model_dir(E5_MODEL, e5_dir.parent) == (E5_MODEL, e5_dir)
     assert document_prompt(e5_dir) == DOCUMENT_PREFIX
     assert not list(e5_dir.parent.glob(f".{E5_MODEL}-*")), "a staging copy was left behind"
+    assert e5_dir.stat().st_mode & 0o777 == 0o755 and (e5_dir / "model.safetensors").stat().st_mode & 0o777 == 0o644
 
 
 def test_same_vectors_as_the_packages_own_engine(encoder):

@@ -232,6 +232,8 @@ def e5_directory(cache_dir: Path | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{E5_MODEL}-", dir=base))
     try:
         write_directory(image, staging)
+        for path in (staging, *staging.rglob("*")):  # readable by whoever serves from this cache
+            path.chmod(0o755 if path.is_dir() else 0o644)
         try:
             staging.rename(target)
         except OSError:
