@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cerebro_serve.engine.chunking import WindowedEncoder
+from cerebro_serve.engine.models import document_prompt
 
 # Pieces longer than this are cut even when the model's window is larger: a resume section rarely needs
 # more, and attention cost grows with the square of the length.
@@ -35,6 +36,7 @@ class VllmEncoder(WindowedEncoder):
         )
         window = min(int(self._llm.llm_engine.model_config.max_model_len), MAX_WINDOW_TOKENS)
         self._init_window(model_dir, window)
+        self.prompt = document_prompt(model_dir)
         self._model_lock = threading.Lock()
         self.dimension = int(self._embed(["dimension probe"]).shape[1])
 
@@ -45,7 +47,7 @@ class VllmEncoder(WindowedEncoder):
 
     def _embed(self, pieces: list[str]) -> np.ndarray:
         with self._model_lock:
-            outputs = self._llm.embed(pieces, use_tqdm=False)
+            outputs = self._llm.embed([self.prompt + piece for piece in pieces], use_tqdm=False)
         vectors = np.asarray([output.outputs.embedding for output in outputs], dtype=np.float32)
         # Most poolers normalise already; a model whose pooler does not must not skew the cosine.
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
