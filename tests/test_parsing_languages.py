@@ -17,7 +17,7 @@ from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sections import HEADINGS, LOCALISED_HEADINGS, heading_of
 from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.record_features import FEATURES_SCHEMA, RecordFeatures
-from cerebro_serve.scoring.features import language_bit
+from cerebro_serve.scoring.features import language_bit, skill_hash, term_counts
 from cerebro_serve.services.queries import PoolCreate
 
 TODAY = date(2026, 12, 5)
@@ -256,6 +256,16 @@ def test_years_in_the_era_a_language_counts_in(text: str, language: str, start: 
 def test_era_years_are_read_only_in_their_language() -> None:
     assert find_ranges("2563 - 2565") == [] and find_ranges("2563 - 2565", "en") == []
     assert find_ranges("1395 - 1398", "en") == [] and find_ranges("1395 - 1398", "th") == []
+
+
+def test_keyword_terms_of_unspaced_scripts_are_character_pairs() -> None:
+    """A Chinese job and resume share the words they both write, not just the Latin ones among them."""
+    job, _, _ = term_counts("招聘软件工程师，熟悉Python")
+    resume, _, _ = term_counts("高级软件工程师，五年Python开发经验")
+    assert {skill_hash(f"term:{word}") for word in ("软件", "工程", "程师", "python")} <= set(job) & set(resume)
+    english, counts, length = term_counts("Senior Python engineers and SQL")
+    assert english == sorted(skill_hash(f"term:{word}") for word in ("senior", "python", "engineer", "sql"))
+    assert (counts, length) == ([1, 1, 1, 1], 4)
 
 
 PERSIAN_RESUME = """مریم احمدی

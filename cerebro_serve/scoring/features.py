@@ -84,6 +84,11 @@ STOPWORDS = frozenset(
     der die das ein eine und oder mit von zu im auf fur ist sind den dem des nicht auch als bei""".split()
 )
 TOKEN = re.compile(r"[^\W\d_][\w+#.]*[\w+#]|[^\W\d_]", re.UNICODE)
+# Scripts written without spaces between words (Han, kana, Thai, Lao, Myanmar, Khmer): a run of them is cut
+# into overlapping character pairs, the usual unit of CJK and Thai search, or a sentence would be one word.
+UNSPACED = re.compile(
+    "([\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+)
 MAX_TERMS = 400
 
 
@@ -96,7 +101,7 @@ def term_counts(text: str) -> tuple[list[int], list[int], int]:
     """The text's content words (folded, plural "s" dropped): the most frequent MAX_TERMS as sorted
     hashes, their counts, and the number of content words."""
     counts: dict[str, int] = {}
-    for token in TOKEN.findall(_fold(text)):
+    for token in (word for found in TOKEN.findall(_fold(text)) for word in _words(found)):
         if len(token) < 2 or token in STOPWORDS:
             continue
         if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
@@ -109,6 +114,20 @@ def term_counts(text: str) -> tuple[list[int], list[int], int]:
         hashed[key] = min(255, hashed.get(key, 0) + counts[term])
     ordered = sorted(hashed)
     return ordered, [hashed[key] for key in ordered], sum(counts.values())
+
+
+def _words(token: str) -> list[str]:
+    """A token as words: itself, or where it holds unspaced script, that script's character pairs beside
+    the rest ("熟悉python和" -> "熟悉", "python", "和")."""
+    if not UNSPACED.search(token):
+        return [token]
+    words = []
+    for part in UNSPACED.split(token):
+        if UNSPACED.fullmatch(part):
+            words.extend(part[i : i + 2] for i in range(max(len(part) - 1, 1)))
+        else:
+            words.extend(TOKEN.findall(part))
+    return words
 
 
 @load_once
