@@ -121,7 +121,7 @@ def _words(token: str) -> list[str]:
     the rest ("熟悉python和" -> "熟悉", "python", "和")."""
     if not UNSPACED.search(token):
         return [token]
-    words = []
+    words: list[str] = []
     for part in UNSPACED.split(token):
         if UNSPACED.fullmatch(part):
             words.extend(part[i : i + 2] for i in range(max(len(part) - 1, 1)))
