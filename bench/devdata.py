@@ -109,7 +109,7 @@ def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Si
         vectors = np.load(cache)
     else:
         views = [view_texts(item, f.title, f.skills_text) for item, f in zip(objects, features)]
-        vectors = embed_views(encoder, views, [head_tokens(item) for item in objects])
+        vectors = embed_views(encoder, views, [head_tokens(item, model) for item in objects])
         CACHE.mkdir(exist_ok=True)
         np.save(cache, vectors)
     assert vectors.shape == (len(texts), len(VIEWS), encoder.dimension)

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from cerebro_serve.engine import load_encoder
-from cerebro_serve.engine.views import JOB_HEAD_TOKENS, PROFILE_HEAD_TOKENS
+from cerebro_serve.engine.views import JOB_HEAD_TOKENS, profile_head_tokens
 from cerebro_serve.scoring.calibration import CALIBRATION_FILE
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/pairs/rjdb/test.jsonl"
@@ -37,7 +37,9 @@ def main() -> None:
     encoder = load_encoder(args.model, "auto", "float32", "torch")
     # Read as the server reads a record's full-text view: its head (engine/views.py).
     jobs = encoder.embed_documents([encoder.head(row["Job-Description"], JOB_HEAD_TOKENS) for row in rows])
-    resumes = encoder.embed_documents([encoder.head(row["Resume-matched"], PROFILE_HEAD_TOKENS) for row in rows])
+    resumes = encoder.embed_documents(
+        [encoder.head(row["Resume-matched"], profile_head_tokens(encoder.name)) for row in rows]
+    )
 
     rng = np.random.default_rng(0)
     n = len(rows)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from cerebro_serve.engine.views import JOB_HEAD_TOKENS, PROFILE_HEAD_TOKENS, VIEWS, embed_views, head_tokens, view_texts
+from cerebro_serve.engine.e5_image import E5_MODEL
+from cerebro_serve.engine.views import (
+    JOB_HEAD_TOKENS,
+    PROFILE_HEAD_TOKENS,
+    VIEWS,
+    embed_views,
+    head_tokens,
+    vectors_tag,
+    view_texts,
+)
 from cerebro_serve.objects import Job, Profile
 
 
@@ -59,3 +68,13 @@ def test_each_record_reads_its_own_head(encoder) -> None:
     np.testing.assert_allclose(vectors[0, 0], short, atol=1e-5)
     np.testing.assert_allclose(vectors[1, 0], long, atol=1e-5)
     assert float(short @ long) < 0.999  # the two heads are different texts
+
+
+def test_e5_reads_a_profile_further_and_its_vectors_say_so() -> None:
+    """multilingual-e5-small reads 256 tokens of a profile's views; stored vectors carry how they were read,
+    so a pool embedded another way is embedded again."""
+    profile, job = _profile(text="Nurse"), _job(name="x")
+    assert (head_tokens(profile, E5_MODEL), head_tokens(job, E5_MODEL)) == (256, JOB_HEAD_TOKENS)
+    assert head_tokens(profile, "all-MiniLM-L6-v2") == head_tokens(profile) == PROFILE_HEAD_TOKENS
+    assert vectors_tag(E5_MODEL) == f"{E5_MODEL}:heads256-{JOB_HEAD_TOKENS}"
+    assert vectors_tag("all-MiniLM-L6-v2") == f"all-MiniLM-L6-v2:heads{PROFILE_HEAD_TOKENS}-{JOB_HEAD_TOKENS}"

@@ -31,17 +31,22 @@ class Prepared:
 
 
 class Preparer:
-    def __init__(self, extractor: FeatureExtractor, embed_max_chars: int, cutter: HeadCutter) -> None:
-        """`cutter`: the encoder's (`Encoder.head_cutter`)."""
+    def __init__(self, extractor: FeatureExtractor, embed_max_chars: int, cutter: HeadCutter, model: str) -> None:
+        """`cutter`: the encoder's (`Encoder.head_cutter`); `model`: its name (how far it reads a profile)."""
         self.extractor = extractor
         self.embed_max_chars = embed_max_chars
         self.cutter = cutter
+        self.model = model
 
     def __call__(self, record: Record) -> Prepared:
         features = self.extractor.of(record)
         texts = view_texts(record, features.title, features.skills_text)
         withheld = bool(features.refusals & REFUSES_EMBEDDING)
-        views = None if withheld else cut_views(self.cutter, [self.capped(text) for text in texts], head_tokens(record))
+        views = (
+            None
+            if withheld
+            else cut_views(self.cutter, [self.capped(text) for text in texts], head_tokens(record, self.model))
+        )
         return Prepared(features, texts[0], views)
 
     def capped(self, text: str) -> str:
@@ -68,7 +73,7 @@ class PreparationPool:
                 workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(local.embed_max_chars, local.cutter),
+                initargs=(local.embed_max_chars, local.cutter, local.model),
             )
             if workers > 0
             else None
@@ -95,9 +100,9 @@ class PreparationPool:
 _worker: Preparer | None = None
 
 
-def _start_worker(embed_max_chars: int, cutter: HeadCutter) -> None:
+def _start_worker(embed_max_chars: int, cutter: HeadCutter, model: str) -> None:
     global _worker
-    _worker = Preparer(FeatureExtractor(), embed_max_chars, cutter)
+    _worker = Preparer(FeatureExtractor(), embed_max_chars, cutter, model)
     _worker.extractor.lexicon  # noqa: B018 - loaded once per worker, before the first batch
 
 

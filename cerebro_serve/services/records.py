@@ -102,7 +102,7 @@ class RecordService:
         self.registry = registry
         self.extractor = extractor
         self.embed_max_chars = embed_max_chars
-        self.preparer = Preparer(extractor, embed_max_chars, encoder.head_cutter())
+        self.preparer = Preparer(extractor, embed_max_chars, encoder.head_cutter(), encoder.name)
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -307,7 +307,7 @@ class RecordService:
             texts = [capped(text) for text in view_texts(edit, edited.title, edited.skills_text)]
             changed.append([None if text == kept else text for text, kept in zip(texts, before)])
         known = np.repeat(np.asarray(embedding, dtype=np.float32)[None], len(edits), axis=0)
-        heads = [head_tokens(original)] * len(edits)
+        heads = [head_tokens(original, self.encoder.name)] * len(edits)
         return list(zip(embed_views(self.encoder, changed, heads, known), fresh))
 
     def pool_index(self, pool_key: str) -> PoolIndex:
