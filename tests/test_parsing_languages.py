@@ -13,6 +13,7 @@ from cerebro_serve.objects import PROFILE, Profile
 from cerebro_serve.parsing.dates import find_ranges
 from cerebro_serve.parsing.languages import detect_language, find_spoken_languages
 from cerebro_serve.parsing.locales import LANGUAGES, all_month_names, language_names, month_names
+from cerebro_serve.parsing.periods import split_entries
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.sections import HEADINGS, LOCALISED_HEADINGS, heading_of
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -266,6 +267,12 @@ def test_keyword_terms_of_unspaced_scripts_are_character_pairs() -> None:
     english, counts, length = term_counts("Senior Python engineers and SQL")
     assert english == sorted(skill_hash(f"term:{word}") for word in ("senior", "python", "engineer", "sql"))
     assert (counts, length) == ([1, 1, 1, 1], 4)
+
+
+def test_an_era_range_broken_over_two_lines_is_joined() -> None:
+    """PDF extraction breaks "2558 –" / "ปัจจุบัน" like "2021 –" / "Present"."""
+    [entry] = split_entries(["วิศวกรซอฟต์แวร์", "2558 –", "ปัจจุบัน", "พัฒนาระบบ"], "th")
+    assert (entry.dates.start, entry.dates.end) == (date(2015, 1, 1), None)
 
 
 PERSIAN_RESUME = """مریم احمدی

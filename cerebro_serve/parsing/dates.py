@@ -114,25 +114,6 @@ PRESENT = (
 )
 
 
-@cache
-def _month_lookup(language: str | None) -> dict[str, int]:
-    """Folded month names -> month: the language's from CLDR (every language's, when not known), and the
-    abbreviations above."""
-    names = dict(month_names(language) if language in LANGUAGES else all_month_names())
-    for number, written in MONTHS.items():
-        for name in written:
-            names.setdefault(fold(name), number)
-    era = ERAS.get(language or "")
-    names.update({fold(name): number for number, name in enumerate(era.months if era else (), start=1)})
-    return names
-
-
-def _year(language: str | None) -> str:
-    """A year as the language's resumes write it: CE, or in its era."""
-    era = ERAS.get(language or "")
-    return rf"(?:{_YEAR}|{era.years})" if era else _YEAR
-
-
 @dataclass(frozen=True, slots=True)
 class Era:
     """A calendar whose years a language's resumes write: its years of 1950-2049 CE as a pattern, how far
@@ -162,6 +143,25 @@ ERAS = {
 }
 
 
+@cache
+def _month_lookup(language: str | None) -> dict[str, int]:
+    """Folded month names -> month: the language's from CLDR (every language's, when not known), and the
+    abbreviations above."""
+    names = dict(month_names(language) if language in LANGUAGES else all_month_names())
+    for number, written in MONTHS.items():
+        for name in written:
+            names.setdefault(fold(name), number)
+    era = ERAS.get(language or "")
+    names.update({fold(name): number for number, name in enumerate(era.months if era else (), start=1)})
+    return names
+
+
+def year_pattern(language: str | None) -> str:
+    """A year as the language's resumes write it: CE, or in its era."""
+    era = ERAS.get(language or "")
+    return rf"(?:{_YEAR}|{era.years})" if era else _YEAR
+
+
 _PRESENT = frozenset(fold(word) for word in PRESENT) | {word for lang in LANGUAGES for word in now_words(lang)}
 _PRESENT_WORD = trie_pattern(_PRESENT)
 _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
@@ -176,7 +176,7 @@ _SEPARATOR = (
 
 @cache
 def _range_pattern(language: str | None) -> re.Pattern[str]:
-    months, year = _month_names(language), _year(language)
+    months, year = _month_names(language), year_pattern(language)
     dated = (
         rf"(?:{months})\.?,?\s*(?:de\s+)?{year}"  # janv. 2019, März 2018, enero de 2020, tháng 3 2019
         rf"|{_MONTH_NUMBER}[/.\-]{year}"  # 03/2017, 3.2017
@@ -222,7 +222,7 @@ class DateRange:
 def _parse_date(text: str, is_end: bool, language: str | None) -> date | None:
     """A date as written (folded): its year, and its month by name or number when it has one; a date in
     the language's era, in CE."""
-    found = re.search(rf"(?<!\d){_year(language)}(?!\d)", text)
+    found = re.search(rf"(?<!\d){year_pattern(language)}(?!\d)", text)
     if found is None:
         return None
     year = int(found.group(0))

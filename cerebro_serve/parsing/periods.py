@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cerebro_serve.parsing.dates import DateRange, find_ranges
+from cerebro_serve.parsing.dates import DateRange, find_ranges, year_pattern
 
 BULLET = re.compile(r"^\s*[•\-*–·▪●◦]\s*")
 # Commas as each script writes them (Arabic "،", CJK "，" and "、") part a header too.
@@ -58,7 +58,7 @@ def _join_broken_ranges(lines: list[str], language: str | None) -> list[str]:
     """PDF extraction breaks "2021 –" / "Present" over two lines: put them back together."""
     joined: list[str] = []
     for line in lines:
-        broken = joined and re.search(r"(?:19|20)\d\d\s*[-–—]\s*$", joined[-1])
+        broken = joined and re.search(rf"{year_pattern(language)}\s*[-–—]\s*$", joined[-1])
         if broken and find_ranges(joined[-1] + " " + line, language):
             candidate = joined[-1].rstrip() + " " + line.strip()
             if find_ranges(candidate, language)[-1].span[1] > len(joined[-1].rstrip()):
