@@ -69,27 +69,36 @@ def served_scores(algorithm: Algorithm, jobs: Side, job: int, pool: Side, rows: 
 
 
 class Records:
-    """What the pipeline reads: parsed records by id, and their features and views embedded afresh."""
+    """What the pipeline reads: parsed records by id (`placed` may set where each one is), and their
+    features and views embedded afresh; a record's views are embedded once per run (its anonymised text
+    is the same at every training)."""
 
-    def __init__(self, encoder, resumes: Sequence[str], jobs: Sequence[str]) -> None:
+    def __init__(self, encoder, resumes: Sequence[str], jobs: Sequence[str], placed=None) -> None:
         self.encoder, self.resumes, self.jobs = encoder, resumes, jobs
+        self.placed = placed or (lambda record_id, record: record)
         self.lexicon = default_lexicon()
         self.extractor = FeatureExtractor()
+        self.embedded: dict[int, np.ndarray] = {}
 
     def load(self, ids: list[int]) -> dict:
         return {
-            i: parse_job(self.jobs[i - JOB_IDS], self.lexicon)
-            if i >= JOB_IDS
-            else parse_resume(self.resumes[i], self.lexicon)
+            i: self.placed(
+                i,
+                parse_job(self.jobs[i - JOB_IDS], self.lexicon)
+                if i >= JOB_IDS
+                else parse_resume(self.resumes[i], self.lexicon),
+            )
             for i in ids
         }
 
     def describe(self, records: dict) -> dict:
         ids = sorted(records)
-        features = [self.extractor.of(records[i]) for i in ids]
-        texts = [view_texts(records[i], f.title, f.skills_text) for i, f in zip(ids, features)]
-        heads = [head_tokens(records[i]) for i in ids]
-        return dict(zip(ids, zip(embed_views(self.encoder, texts, heads), features)))
+        features = {i: self.extractor.of(records[i]) for i in ids}
+        fresh = [i for i in ids if i not in self.embedded]
+        texts = [view_texts(records[i], features[i].title, features[i].skills_text) for i in fresh]
+        heads = [head_tokens(records[i]) for i in fresh]
+        self.embedded.update(zip(fresh, embed_views(self.encoder, texts, heads)))
+        return {i: (self.embedded[i], features[i]) for i in ids}
 
 
 def rating(profile: int, job: int, score: float) -> FeedbackRow:

@@ -275,6 +275,15 @@ def test_an_era_range_broken_over_two_lines_is_joined() -> None:
     assert (entry.dates.start, entry.dates.end) == (date(2015, 1, 1), None)
 
 
+def test_a_range_whose_separator_sits_on_a_line_of_its_own_is_one_entry() -> None:
+    """As livecareer's PDFs come out of pypdf: "07/2017" / "to" / "12/2017" is one job of six months, not
+    two jobs of no time each."""
+    lines = ["Accounting and Finance Supervisor", "07/2017", " ", "to ", "12/2017", "Managed the accounting team."]
+    [entry] = split_entries(lines, "en")
+    assert (entry.dates.start, entry.dates.end) == (date(2017, 7, 1), date(2017, 12, 1))
+    assert entry.description == "Managed the accounting team."
+
+
 PERSIAN_RESUME = """مریم احمدی
 سوابق کاری
 توسعه‌دهنده نرم‌افزار، دیجی‌کالا

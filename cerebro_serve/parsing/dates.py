@@ -168,7 +168,7 @@ _YEAR = r"(?:19[5-9]\d|20[0-4]\d)"
 _MONTH_NUMBER = r"(?:0?[1-9]|1[0-2])"
 # Chinese, Japanese and Korean write a year and month with their signs ("2019年3月", "2017년 3월").
 _EAST_ASIAN = rf"{_YEAR}\s*[年년]\s*(?:{_MONTH_NUMBER}\s*[月월])?"
-_SEPARATOR = (
+RANGE_SEPARATOR = (
     r"\s*(?:-|–|—|‒|~|to|until|till|à|au|a|al|hasta|bis|fino\s+a|até|tot|până\s+(?:în|la)|pana\s+(?:in|la)"
     r"|do|до|az|kuni|lidz|iki|hadi|hingga|sampai|den|toi|至|ถึง|/)\s*"
 )
@@ -188,7 +188,7 @@ def _range_pattern(language: str | None) -> re.Pattern[str]:
     any_date = rf"(?:{dated}|{year})"
     return re.compile(
         rf"(?<![\w])(?:(?P<start2>{month_date})\s+(?P<end2>{month_date})"
-        rf"|(?P<start>{any_date})(?:{_SEPARATOR}(?P<end>{any_date}|{_PRESENT_WORD}))?)(?![\w])",
+        rf"|(?P<start>{any_date})(?:{RANGE_SEPARATOR}(?P<end>{any_date}|{_PRESENT_WORD}))?)(?![\w])",
         re.IGNORECASE,
     )
 

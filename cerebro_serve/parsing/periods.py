@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cerebro_serve.parsing.dates import DateRange, find_ranges, year_pattern
+from cerebro_serve.parsing.dates import RANGE_SEPARATOR, DateRange, find_ranges, year_pattern
 
 BULLET = re.compile(r"^\s*[•\-*–·▪●◦]\s*")
 # Commas as each script writes them (Arabic "،", CJK "，" and "、") part a header too.
@@ -55,13 +55,22 @@ def _short_lines_above(lines: list[str], index: int, floor: int) -> int:
 
 
 def _join_broken_ranges(lines: list[str], language: str | None) -> list[str]:
-    """PDF extraction breaks "2021 –" / "Present" over two lines: put them back together."""
+    """PDF extraction breaks a range over lines ("2021 –" / "Present", or "07/2017" / "to" / "12/2017"):
+    put it back together."""
+    year = year_pattern(language)
+    open_range = re.compile(rf"{year}{RANGE_SEPARATOR}$", re.IGNORECASE)
+    ends_with_year = re.compile(rf"{year}\s*$")
+    separator_only = re.compile(rf"^{RANGE_SEPARATOR}$", re.IGNORECASE)
     joined: list[str] = []
     for line in lines:
-        broken = joined and re.search(rf"{year_pattern(language)}\s*[-–—]\s*$", joined[-1])
-        if broken and find_ranges(joined[-1] + " " + line, language):
-            candidate = joined[-1].rstrip() + " " + line.strip()
-            if find_ranges(candidate, language)[-1].span[1] > len(joined[-1].rstrip()):
+        previous = joined[-1].rstrip() if joined else ""
+        if ends_with_year.search(previous) and separator_only.match(line):
+            joined[-1] = f"{previous} {line.strip()}"
+            continue
+        if open_range.search(previous):
+            candidate = f"{previous} {line.strip()}"
+            ranges = find_ranges(candidate, language)
+            if ranges and ranges[-1].span[1] > len(previous):
                 joined[-1] = candidate
                 continue
         joined.append(line)

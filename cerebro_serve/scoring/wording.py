@@ -1,4 +1,5 @@
-"""Sentences of an explanation in English, French, Spanish and German, from templates over its facts.
+"""Sentences of an explanation (and of what a training learned) in English, French, Spanish and German, from
+templates over its facts.
 
 A template only places values the explanation already holds (skill names, years, degree levels, language
 codes, distances, feature values); Babel formats numbers, lists and language names for the locale. A
@@ -49,6 +50,19 @@ _EN = {
     "level.3": "bachelor's degree",
     "level.4": "master's degree",
     "level.5": "doctorate",
+    "learned.gained": (
+        "{criterion} gained weight: {after} of what separates one candidate from another, against {before} before."
+    ),
+    "learned.lost": (
+        "{criterion} lost weight: {after} of what separates one candidate from another, against {before} before."
+    ),
+    "learned.steady": "No criterion's weight changed by a quarter or more.",
+    "learned.adapter": "How a job's text is compared with a profile's was adapted to your feedback.",
+    "learned.evidence": (
+        "On {jobs} validation jobs it did not train on, each ranked against all {profiles} profiles of the "
+        "feedback: nDCG@10 {ndcg_after} against {ndcg_before} before; {precision_after} of the top 10 were "
+        "positives, against {precision_before}."
+    ),
 }
 _FR = {
     "category.skills": "Compétences",
@@ -83,6 +97,15 @@ _FR = {
     "level.3": "licence",
     "level.4": "master",
     "level.5": "doctorat",
+    "learned.gained": "{criterion} a pris du poids : {after} de ce qui départage les candidats, contre {before} avant.",
+    "learned.lost": "{criterion} a perdu du poids : {after} de ce qui départage les candidats, contre {before} avant.",
+    "learned.steady": "Aucun critère n'a vu son poids changer d'un quart ou plus.",
+    "learned.adapter": "La façon de comparer le texte d'une offre à celui d'un profil a été adaptée à vos retours.",
+    "learned.evidence": (
+        "Sur {jobs} offres de validation non vues à l'entraînement, chacune classant les {profiles} profils "
+        "des retours : nDCG@10 {ndcg_after} contre {ndcg_before} avant ; {precision_after} du top 10 étaient "
+        "des positifs, contre {precision_before}."
+    ),
 }
 _ES = {
     "category.skills": "Habilidades",
@@ -117,6 +140,19 @@ _ES = {
     "level.3": "grado",
     "level.4": "máster",
     "level.5": "doctorado",
+    "learned.gained": (
+        "{criterion} ganó peso: {after} de lo que distingue a un candidato de otro, frente a {before} antes."
+    ),
+    "learned.lost": (
+        "{criterion} perdió peso: {after} de lo que distingue a un candidato de otro, frente a {before} antes."
+    ),
+    "learned.steady": "Ningún criterio cambió de peso en una cuarta parte o más.",
+    "learned.adapter": "La forma de comparar el texto de una oferta con el de un perfil se adaptó a sus valoraciones.",
+    "learned.evidence": (
+        "En {jobs} ofertas de validación no vistas en el entrenamiento, cada una ordenando los {profiles} "
+        "perfiles de las valoraciones: nDCG@10 {ndcg_after} frente a {ndcg_before} antes; {precision_after} "
+        "del top 10 eran positivos, frente a {precision_before}."
+    ),
 }
 _DE = {
     "category.skills": "Fähigkeiten",
@@ -151,6 +187,23 @@ _DE = {
     "level.3": "Bachelor",
     "level.4": "Master",
     "level.5": "Promotion",
+    "learned.gained": (
+        "{criterion} hat an Gewicht gewonnen: {after} dessen, was Kandidaten voneinander unterscheidet, "
+        "gegenüber {before} zuvor."
+    ),
+    "learned.lost": (
+        "{criterion} hat an Gewicht verloren: {after} dessen, was Kandidaten voneinander unterscheidet, "
+        "gegenüber {before} zuvor."
+    ),
+    "learned.steady": "Kein Kriterium hat sein Gewicht um ein Viertel oder mehr geändert.",
+    "learned.adapter": (
+        "Wie der Text einer Stelle mit dem eines Profils verglichen wird, wurde an Ihr Feedback angepasst."
+    ),
+    "learned.evidence": (
+        "Auf {jobs} Validierungsstellen, die das Training nicht sah, jede gegen alle {profiles} Profile des "
+        "Feedbacks gereiht: nDCG@10 {ndcg_after} gegenüber {ndcg_before} zuvor; {precision_after} der Top 10 "
+        "waren positiv, gegenüber {precision_before}."
+    ),
 }
 TEMPLATES = {"en": _EN, "fr": _FR, "es": _ES, "de": _DE}
 assert all(set(templates) == set(_EN) for templates in TEMPLATES.values())

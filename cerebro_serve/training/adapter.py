@@ -3,7 +3,8 @@
 The adapted similarity of a job and a profile is `(A j) . p`. Only the query side moves, so the indexes
 stay as they are: profiles for a job search with `A j`, and jobs for a profile with `A^T p`, which gives
 exactly the same similarity. A starts at the identity and is pulled back towards it, so it bends the
-embedding space where the labels say so and leaves it alone elsewhere.
+embedding space where the labels say so and leaves it alone elsewhere; how hard it is pulled back
+(`pull`) is chosen by validation (training/pipeline.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def fit_adapter(
     positives: Sequence[tuple[int, int]],
     negatives: Sequence[tuple[int, int]],
     should_stop: Callable[[float], bool],
+    pull: float = PULL_TO_IDENTITY,
     seed: int = 0,
 ) -> np.ndarray:
     """A (d x d) from job vectors, profile vectors and labelled (job row, profile row) pairs. For each
@@ -51,7 +53,7 @@ def fit_adapter(
         optimizer.zero_grad()
         logits = (job_vectors[job_rows] @ adapter.T) @ profile_vectors.T / TEMPERATURE + hard
         loss = torch.nn.functional.cross_entropy(logits, targets)
-        loss = loss + PULL_TO_IDENTITY * ((adapter - identity) ** 2).sum()
+        loss = loss + pull * ((adapter - identity) ** 2).sum()
         loss.backward()
         optimizer.step()
         if should_stop((step + 1) / STEPS):

@@ -1,5 +1,6 @@
 """One training, start to end: feedback → labelled pairs → consent filter → anonymised records →
-debiased features → split → sufficiency check → balanced weights → fine-tuned fusion → metrics.
+debiased features → split → sufficiency check → balanced weights → fusions and adapters fitted at several
+pulls → the one that ranks the validation pool best → metrics and what was learned.
 
 Functions over data: the caller (services/training.py) reads the feedback and the records and embeds
 them between the steps (`labelled_pairs`, `prepare`, `fit_version`), so the same steps run in the
@@ -36,8 +37,10 @@ from cerebro_serve.training.dataset import (
     split,
     tracking_pairs,
 )
+from cerebro_serve.training.learned import what_was_learned
 from cerebro_serve.training.metrics import evaluate
 from cerebro_serve.training.trainer import Cancelled, Labelled, base_logits, fine_tune
+from cerebro_serve.training.validation_pool import ValidationPool, quality_key
 
 # What never reaches the model: the anonymisation removes these from the records before features and
 # embeddings are computed, and none of the model's features is derived from them.
@@ -115,6 +118,27 @@ class TrainingResult:
     validated: Validated
 
 
+# How far a version may move from the previous one, strongest pull first (ties go to the smaller move):
+# the fusion's prior precision per parameter (training/trainer.py) and the adapter's pull to the identity
+# (training/adapter.py). Which pair serves is chosen on the validation pool.
+FUSION_PULLS = (10.0, 1.0, 0.1, 0.01)
+ADAPTER_PULLS = (1.0, 0.1, 0.01)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    algorithm: Algorithm
+    curve: list[dict[str, Any]]
+    adapter_pull: float | None  # None: the previous version's query space
+    fusion_pull: float
+    pool_quality: dict[str, Any]
+    validation: dict[str, Any]  # on the rated validation pairs (training/metrics.py evaluate)
+
+    @property
+    def key(self) -> tuple[float, ...]:
+        return quality_key(self.pool_quality, self.validation)
+
+
 def fit_version(
     base: Algorithm,
     prepared: Prepared,
@@ -123,79 +147,116 @@ def fit_version(
     should_stop: Callable[[float], bool],
 ) -> TrainingResult:
     """The new version from the prepared pairs and their records' view vectors and features (by record
-    id). `should_stop(progress)` reports progress in [0.3, 1] and says whether to cancel. A version that
-    ranks the validation jobs worse than the serving one is refused (`NotBetter`), so what serves never
-    gets worse by a training, scheduled or not."""
+    id). Candidates are fitted at every pull in ADAPTER_PULLS x FUSION_PULLS (and in the previous
+    version's query space); the one that ranks the validation jobs' whole pool best serves. A version that
+    ranks that pool worse than the serving one is refused (`NotBetter`), so what serves never gets worse
+    by a training, scheduled or not. `should_stop(progress)` reports progress in [0.3, 1] and says
+    whether to cancel."""
     train, validation = prepared.train, prepared.validation
     workflow.record("features and embeddings", kept=len(described))
     if should_stop(0.3):
         raise Cancelled
-    adapter = train_adapter(train, described, lambda progress: should_stop(0.3 + 0.2 * progress))
+    pool = ValidationPool.of(validation, [i for i, r in prepared.records.items() if isinstance(r, Profile)])
+    spaces: list[tuple[float | None, np.ndarray | None]] = [(None, base.adapter)]
+    for index, pull in enumerate(ADAPTER_PULLS):
 
-    def report(pairs: list[Pair], features: np.ndarray, algorithm: Algorithm) -> dict[str, Any]:
-        scores = _scores(algorithm, features)
-        return evaluate(_labels(pairs), scores, np.array([p.relevance for p in pairs]), [p.job_id for p in pairs])
+        def adapter_progress(progress: float, index: int = index) -> bool:
+            return should_stop(0.3 + 0.2 * (index + progress) / len(ADAPTER_PULLS))
 
-    # The fusion is fitted twice: with the previous version's query space (its adapter, or none) and with
-    # the new adapter; the new adapter is kept only when it ranks the validation jobs better.
-    candidates = []
-    for index, candidate_adapter in enumerate((base.adapter, adapter)):
-        train_features = pair_features(train, described, candidate_adapter)
-        validation_features = pair_features(validation, described, candidate_adapter)
-        train_set = Labelled(train_features, _labels(train), balanced_weights(train))
-        validation_set = Labelled(validation_features, _labels(validation), balanced_weights(validation))
+        spaces.append((pull, train_adapter(train, described, adapter_progress, pull)))
 
-        def progress_at(progress: float, index: int = index) -> bool:
-            return should_stop(0.5 + 0.2 * (index + progress))
+    candidates: list[Candidate] = []
+    previous_quality: dict[str, Any] = {}
+    previous_validation: dict[str, Any] = {}
+    for index, (adapter_pull, adapter) in enumerate(spaces):
+        train_set = Labelled(pair_features(train, described, adapter), _labels(train), balanced_weights(train))
+        validation_set = Labelled(
+            pair_features(validation, described, adapter), _labels(validation), balanced_weights(validation)
+        )
+        pool_features = pair_features(pool.pairs, described, adapter)
+        if adapter_pull is None:
+            previous_quality = pool.quality(_scores(base, pool_features))
+            previous_validation = _report(validation, validation_set.features, base)
+        for fusion_pull in FUSION_PULLS:
 
-        tuned = fine_tune(base, train_set, validation_set, progress_at)
-        algorithm = dataclasses.replace(tuned.algorithm, adapter=candidate_adapter)
-        validated = report(validation, validation_features, algorithm)
-        candidates.append((algorithm, tuned.curve, train_features, validation_features, validated))
-    unchanged, adapted = candidates
-    use_adapter = _ranking_quality(adapted[4]) > _ranking_quality(unchanged[4])
-    algorithm, curve, train_features, validation_features, validated = adapted if use_adapter else unchanged
+            def fusion_progress(progress: float, index: int = index) -> bool:
+                return should_stop(0.5 + 0.4 * (index + progress) / len(spaces))
+
+            tuned = fine_tune(base, train_set, validation_set, fusion_progress, fusion_pull)
+            algorithm = dataclasses.replace(tuned.algorithm, adapter=adapter)
+            quality = pool.quality(_scores(algorithm, pool_features))
+            rated = _report(validation, validation_set.features, algorithm)
+            candidates.append(Candidate(algorithm, tuned.curve, adapter_pull, fusion_pull, quality, rated))
+    chosen = max(candidates, key=lambda candidate: candidate.key)
     workflow.record(
-        "query adapter",
-        kept=int(use_adapter),
-        dropped=int(not use_adapter),
-        validation_ndcg_with=adapted[4]["ndcg@10"],
-        validation_ndcg_previous=unchanged[4]["ndcg@10"],
+        "choose how far to move",
+        kept=1,
+        dropped=len(candidates) - 1,
+        rule="every pull of the fusion and the query adapter is fitted; the one that ranks the validation "
+        "jobs' whole pool best serves (then: AUC and log loss on the rated validation pairs; ties: the smaller "
+        "move)",
+        adapter_pull=chosen.adapter_pull,
+        fusion_pull=chosen.fusion_pull,
+        validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
+        previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
+    algorithm = chosen.algorithm
+    features = {
+        name: pair_features(pairs, described, algorithm.adapter)
+        for name, pairs in (("train", train), ("validation", validation), ("pool", pool.pairs))
+    }
     serving_features = pair_features(validation, described, base.adapter)
+    serving_pool_features = pair_features(pool.pairs, described, base.adapter)
     metrics: dict[str, Any] = {
-        "train": report(train, train_features, algorithm),
-        "validation": validated,
+        "train": _report(train, features["train"], algorithm),
+        "validation": chosen.validation,
         # The version it was trained from (the one serving when it started), on the same pairs.
-        "previous_validation": report(validation, serving_features, base),
-        "loss_curve": curve,
-        "adapter": {
-            "used": use_adapter,
-            "validation_ndcg@10_with": adapted[4]["ndcg@10"],
-            "validation_ndcg@10_previous_space": unchanged[4]["ndcg@10"],
-        },
+        "previous_validation": previous_validation,
+        "validation_pool": {"version": chosen.pool_quality, "previous": previous_quality},
+        "loss_curve": chosen.curve,
+        "adapter": {"used": chosen.adapter_pull is not None, "pull": chosen.adapter_pull},
+        "fusion_pull": chosen.fusion_pull,
+        "selection": [
+            {"adapter_pull": c.adapter_pull, "fusion_pull": c.fusion_pull, **c.pool_quality} for c in candidates
+        ],
+        "learned": what_was_learned(
+            base,
+            serving_pool_features,
+            algorithm,
+            features["pool"],
+            len(pool.jobs),
+            chosen.pool_quality,
+            previous_quality,
+        ),
         "workflow": workflow.steps,
     }
-    if _ranking_quality(validated) < _ranking_quality(metrics["previous_validation"]):
+    if chosen.key < quality_key(previous_quality, previous_validation):
         raise NotBetter(
-            f"not published: on the validation pairs the new version ranks worse (nDCG@10 "
-            f"{validated['ndcg@10']}, AUC {validated['auc']}) than the serving one "
-            f"({metrics['previous_validation']['ndcg@10']}, {metrics['previous_validation']['auc']})",
+            f"not published: the new version ranks the validation jobs' pools worse (nDCG@10 "
+            f"{chosen.pool_quality['ndcg@10']}, AP {chosen.pool_quality['map']}) than the serving one "
+            f"({previous_quality['ndcg@10']}, {previous_quality['map']})",
             workflow.steps,
         )
     scored = Validated(
         [p.profile_id for p in validation],
-        _scores(algorithm, validation_features),
+        _scores(algorithm, features["validation"]),
         _scores(base, serving_features),
     )
     return TrainingResult(algorithm, metrics, workflow, scored)
+
+
+def _report(pairs: list[Pair], features: np.ndarray, algorithm: Algorithm) -> dict[str, Any]:
+    scores = _scores(algorithm, features)
+    return evaluate(_labels(pairs), scores, np.array([p.relevance for p in pairs]), [p.job_id for p in pairs])
 
 
 class NotBetter(InsufficientData):
     """The trained version would rank the held-out jobs worse than the one serving: it is not published."""
 
 
-def train_adapter(train: Sequence[Pair], described: dict[int, Described], should_stop) -> np.ndarray:
+def train_adapter(
+    train: Sequence[Pair], described: dict[int, Described], should_stop: Callable[[float], bool], pull: float
+) -> np.ndarray:
     jobs = sorted({p.job_id for p in train})
     profiles = sorted({p.profile_id for p in train})
     job_row = {job: row for row, job in enumerate(jobs)}
@@ -207,6 +268,7 @@ def train_adapter(train: Sequence[Pair], described: dict[int, Described], should
         [(job, profile) for job, profile, label in labelled if label == 1],
         [(job, profile) for job, profile, label in labelled if label == 0],
         should_stop,
+        pull,
     )
 
 
@@ -237,10 +299,6 @@ def pair_features(pairs: Sequence[Pair], described: dict[int, Described], adapte
 
 def _scores(algorithm: Algorithm, features: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-base_logits(algorithm, features)))
-
-
-def _ranking_quality(metrics: dict[str, Any]) -> tuple[float, float]:
-    return metrics["ndcg@10"] or 0.0, metrics["auc"] or 0.0
 
 
 def _labels(pairs: Sequence[Pair]) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 The new logit is `(1 + a) * base_logit(f) + d + v . f`: a rescaling of the base fusion (linear part and
 trees alike) plus a linear correction over the same ten features. The penalty pulls (a, d, v) towards 0,
-that is towards the base, so a few hundred labels move the ranking where they agree and leave it alone
-elsewhere; the result is again a linear part plus trees, which the C++ re-ranker serves unchanged.
+that is towards the base, so labels move the ranking where they agree and leave it alone elsewhere; how
+hard it pulls (`pull`) is for the caller to choose by validation (training/pipeline.py), since a customer
+whose notion of fit differs from the base's needs room that one who agrees with it does not. The result
+is again a linear part plus trees, which the C++ re-ranker serves unchanged.
 scikit-learn's logistic regression cannot hold the base logit fixed as an offset, so this is a small
 L-BFGS fit (scipy) whose callback gives the loss curve per iteration and the point to cancel.
 """
@@ -56,12 +58,17 @@ def _log_loss(logits: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> fl
 
 
 def fine_tune(
-    base: Algorithm, train: Labelled, validation: Labelled, should_stop: Callable[[float], bool]
+    base: Algorithm,
+    train: Labelled,
+    validation: Labelled,
+    should_stop: Callable[[float], bool],
+    pull: float = 1.0,
 ) -> FineTuned:
-    """`should_stop(progress)` is called after every iteration; True cancels (raises Cancelled)."""
+    """`pull` is the prior's precision on each parameter, in units of one pair's loss (1: a unit Gaussian
+    prior). `should_stop(progress)` is called after every iteration; True cancels (raises Cancelled)."""
     z_train, z_validation = base_logits(base, train.features), base_logits(base, validation.features)
     x_train = train.features.astype(np.float64)
-    penalty = 1.0 / len(train.labels)  # a unit prior on each parameter, in units of the mean loss
+    penalty = pull / len(train.labels)
     signs = np.where(train.labels == 1, -1.0, 1.0)
     weights = train.weights / train.weights.sum()
 
