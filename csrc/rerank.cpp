@@ -9,6 +9,7 @@ namespace {
 
 constexpr float kNeutral = 0.5f;       // a feature neither side can speak to
 constexpr float kProximityKm = 100.0f;  // e^-1 at this distance
+constexpr float kSeniorityYears = 10.0f;  // the profile's years at which seniority reads 0.5 (as unknown does)
 constexpr int64_t kRowsPerThread = 512;  // below this a thread costs more than it saves
 
 // Calls on_common(i, j) for every id present in both sorted lists (a[i] == b[j]).
@@ -141,6 +142,10 @@ void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector
   }
   f[8] = keyword_match(q, query_idf, p, row);
   f[9] = view_similarity(p, q, 2, row, cosine);
+  // The profile side's years whatever the job asks: a criterion no shipped fusion weighs, there for a
+  // workspace whose recruiters reward seniority the job text does not state (training/trainer.py).
+  const float profile_years = q.is_job ? row_years : q.years;
+  f[10] = profile_years < 0.0f ? kNeutral : profile_years / (profile_years + kSeniorityYears);
 }
 
 std::vector<float> query_term_idf(const PoolColumns& p, const QueryFeatures& q) {

@@ -6,8 +6,8 @@
 
 namespace cerebro {
 
-constexpr int kFeatureCount = 10;  // cosine, title, skills-vector, skill coverage, experience, education,
-                                   // languages, proximity, keyword coverage, experience-vector
+constexpr int kFeatureCount = 11;  // cosine, title, skills-vector, skill coverage, experience, education,
+                                   // languages, proximity, keyword coverage, experience-vector, seniority
                                    // (scoring/algorithms.py FEATURES)
 constexpr int kSideViews = 3;      // title, skills, experience (index/columns.py SIDE_VIEWS)
 constexpr uint32_t kTermBuckets = 1u << 20;  // document frequencies are kept per hash bucket

@@ -4,13 +4,18 @@ falls back on the one fitted on the default encoder."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 
 from cerebro_serve.engine.e5_image import E5_MODEL
 from cerebro_serve.scoring.algorithms import (
     BASE_ALGORITHM,
     DATA_DIR,
+    FEATURES,
     MATCHING_ALGORITHM,
+    Algorithm,
     algorithm_file,
     base_algorithm,
     matching_algorithm,
@@ -40,3 +45,18 @@ def test_a_workspace_on_e5_answers_and_forks_with_e5s_fusion(store):
     assert np.array_equal(algorithms.resolve(fork["key"]).algorithm.weights, base_algorithm(E5_MODEL).weights)
     default = AlgorithmService(store.learning, store.stops)
     assert np.array_equal(default.resolve(BASE_ALGORITHM).algorithm.weights, base_algorithm().weights)
+
+
+def test_a_version_fitted_before_a_feature_was_added_weighs_it_zero():
+    """Features only grow at the end: a stored version (or shipped file) fitted on the first ten reads the
+    eleventh (seniority) as weight 0 and scores as it did; a file fitted on other features is refused."""
+    fitted = json.loads((DATA_DIR / f"{BASE_ALGORITHM}.json").read_text())
+    older = {**fitted, "features": fitted["features"][:10], "weights": fitted["weights"][:10]}
+    algorithm = Algorithm.from_json(json.dumps(older))
+    assert len(algorithm.weights) == len(FEATURES) and algorithm.weights[FEATURES.index("seniority")] == 0
+    rows = np.random.default_rng(0).random((5, len(FEATURES))).astype(np.float32)
+    shifted = rows.copy()
+    shifted[:, FEATURES.index("seniority")] = 1 - shifted[:, FEATURES.index("seniority")]
+    assert np.allclose(algorithm.score(rows), algorithm.score(shifted))
+    with pytest.raises(ValueError, match="fitted on other features"):
+        Algorithm.from_json(json.dumps({**older, "features": ["cosine", "proximity"], "weights": [1.0, 2.0]}))

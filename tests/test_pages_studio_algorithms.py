@@ -110,6 +110,10 @@ def test_an_admin_forks_reviews_trains_compares_and_rolls_back(page, site):
     expect(page.locator('svg[role="img"][aria-label^="Confusion matrix of version 2"]')).to_be_visible()
     assert site.workspace.algorithms.get(key)["active_version"] == 2
     expect(page.locator("#active-version")).to_have_text("2")
+    # What was learned, in words: the recruiters' preference for local candidates.
+    learned = page.get_by_role("region", name="What version 2 learned")
+    expect(learned.get_by_role("row", name="Location")).to_contain_text("gained weight")
+    expect(learned.get_by_role("listitem").filter(has_text="Location gained weight")).to_be_visible()
     screenshot(page, "studio-algorithm-overview")
 
     page.get_by_label("First version").select_option("1")

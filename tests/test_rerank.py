@@ -86,6 +86,8 @@ def reference_features(
         if t in profile_terms
     )
     keywords = matched / best if best > 0 else NEUTRAL
+    profile_years = row.years if query.is_job else query.years
+    seniority = NEUTRAL if profile_years < 0 else profile_years / (profile_years + 10.0)
     return [
         cosine,
         title_sim,
@@ -97,6 +99,7 @@ def reference_features(
         proximity,
         keywords,
         experience_sim,
+        seniority,
     ]
 
 
@@ -263,8 +266,8 @@ def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
     algorithm = base_algorithm()
     weights = dict(zip(FEATURES, algorithm.weights.tolist()))
     assert weights["cosine"] > 0 and weights["skill_coverage"] > 0 and weights["experience_fit"] > 0
-    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5]]))
-    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5]]))
+    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5, 0.5]]))
+    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5, 0.5]]))
     assert better[0] > worse[0]
 
 

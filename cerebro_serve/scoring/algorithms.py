@@ -31,6 +31,7 @@ FEATURES = (
     "proximity",
     "keyword_match",  # BM25 of the job's words in the profile, over its maximum
     "experience_similarity",  # the experience views: what the person did against what the job asks
+    "seniority",  # the profile's years, whatever the job asks (years / (years + 10)); shipped fusions give it 0
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
 BASE_ALGORITHM = "cerebro-base"
@@ -130,8 +131,12 @@ class Algorithm:
     def from_json(cls, text: str, origin: str = "algorithm") -> Algorithm:
         """An algorithm file's content (as shipped in scoring/data/, or a stored version's model)."""
         data = json.loads(text)
-        if list(data["features"]) != list(FEATURES):
-            raise ValueError(f"{origin} was fitted on other features: {data['features']}")
+        fitted = list(data["features"])
+        # A file fitted before a feature was added weighs it 0: the features only ever grow at the end.
+        if fitted != list(FEATURES[: len(fitted)]) or len(data["weights"]) != len(fitted):
+            raise ValueError(f"{origin} was fitted on other features: {fitted}")
+        weights = np.zeros(len(FEATURES), dtype=np.float32)
+        weights[: len(fitted)] = data["weights"]
         trees = Trees.from_dict(data["trees"]) if data.get("trees") else None
         adapter = None
         if data.get("adapter"):
@@ -141,7 +146,7 @@ class Algorithm:
         return cls(
             data["name"],
             int(data.get("version", 1)),
-            np.asarray(data["weights"], dtype=np.float32),
+            weights,
             float(data["bias"]),
             trees,
             adapter,

@@ -22,7 +22,7 @@ from cerebro_serve.scoring.wording import Wording
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "skills": ("skill_coverage", "skills_similarity"),
     "job_titles": ("title_similarity",),
-    "experience": ("experience_fit", "experience_similarity"),
+    "experience": ("experience_fit", "experience_similarity", "seniority"),
     "education": ("education_fit",),
     "languages": ("language_match",),
     "location": ("proximity",),

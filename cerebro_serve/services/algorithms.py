@@ -29,6 +29,7 @@ from cerebro_serve.services.timestamps import format_timestamp
 from cerebro_serve.store.algorithm_stops import StopStore, StoredStop
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import LearningStore, StoredAlgorithm, StoredVersion
+from cerebro_serve.training.learned import learning_view
 
 # What a key may name besides the workspace's forks: the marketplace's bases and the matching algorithm.
 BUILT_IN = frozenset({*(base.key for base in MARKETPLACE), MATCHING_ALGORITHM})
@@ -222,6 +223,13 @@ class AlgorithmService:
         if algorithm is None:
             raise NotFound("algorithm")
         return algorithm
+
+
+def learned_view(version: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """What a version's training learned, for a page in `lang`; None for a version no training made (or
+    one trained before trainings said what they learned)."""
+    learned = (version.get("metrics") or {}).get("learned")
+    return learning_view(learned, lang) if learned else None
 
 
 def _stopped(key: str, stop: StoredStop) -> Conflict:

@@ -16,7 +16,7 @@ import numpy as np
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
 from cerebro_serve.scoring.attribution import attribute
 from cerebro_serve.scoring.explanation import CATEGORIES
-from cerebro_serve.scoring.wording import Wording
+from cerebro_serve.scoring.wording import LANGUAGES, Wording
 
 NOTABLE_RATIO = 1.25  # a share that grew or shrank by at least a quarter
 NOTABLE_SHARE = 0.02  # and by two points at least: 1% -> 2% is noise, not a lesson
@@ -92,6 +92,24 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
             )
         )
     return sentences
+
+
+def learning_view(learned: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What a page shows of it in `lang` (English where there are no sentences in it): the sentences, and
+    each criterion's label, shares before and after, and whether it gained or lost weight."""
+    wording = Wording(lang if lang in LANGUAGES else "en")
+    return {
+        "sentences": learning_sentences(learned, wording.lang),
+        "criteria": [
+            {
+                "label": wording.category(c["criterion"]),
+                "before": wording.percent(c["share_before"]),
+                "after": wording.percent(c["share_after"]),
+                "change": c["change"],
+            }
+            for c in learned["criteria"]
+        ],
+    }
 
 
 def _shares(algorithm: Algorithm, features: np.ndarray, jobs: int) -> dict[str, float]:

@@ -126,10 +126,39 @@ ADAPTER_PULLS = (1.0, 0.1, 0.01)
 
 
 @dataclass(frozen=True, slots=True)
+class QuerySpace:
+    """A query adapter and the pair features it gives the training pairs, the rated validation pairs and
+    the validation pool (the full-text similarity is the adapted one, as served)."""
+
+    pull: float | None  # None: the previous version's adapter (or none)
+    adapter: np.ndarray | None
+    train: np.ndarray
+    validation: np.ndarray
+    pool: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        pull: float | None,
+        adapter: np.ndarray | None,
+        prepared: Prepared,
+        pool: ValidationPool,
+        described: dict[int, Described],
+    ) -> QuerySpace:
+        return cls(
+            pull,
+            adapter,
+            pair_features(prepared.train, described, adapter),
+            pair_features(prepared.validation, described, adapter),
+            pair_features(pool.pairs, described, adapter),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     algorithm: Algorithm
     curve: list[dict[str, Any]]
-    adapter_pull: float | None  # None: the previous version's query space
+    space: QuerySpace
     fusion_pull: float
     pool_quality: dict[str, Any]
     validation: dict[str, Any]  # on the rated validation pairs (training/metrics.py evaluate)
@@ -157,36 +186,32 @@ def fit_version(
     if should_stop(0.3):
         raise Cancelled
     pool = ValidationPool.of(validation, [i for i, r in prepared.records.items() if isinstance(r, Profile)])
-    spaces: list[tuple[float | None, np.ndarray | None]] = [(None, base.adapter)]
+    spaces = [QuerySpace.of(None, base.adapter, prepared, pool, described)]
     for index, pull in enumerate(ADAPTER_PULLS):
 
         def adapter_progress(progress: float, index: int = index) -> bool:
             return should_stop(0.3 + 0.2 * (index + progress) / len(ADAPTER_PULLS))
 
-        spaces.append((pull, train_adapter(train, described, adapter_progress, pull)))
+        adapter = train_adapter(train, described, adapter_progress, pull)
+        spaces.append(QuerySpace.of(pull, adapter, prepared, pool, described))
+    previous = spaces[0]
+    previous_quality = pool.quality(_scores(base, previous.pool))
+    previous_validation = _report(validation, previous.validation, base)
 
     candidates: list[Candidate] = []
-    previous_quality: dict[str, Any] = {}
-    previous_validation: dict[str, Any] = {}
-    for index, (adapter_pull, adapter) in enumerate(spaces):
-        train_set = Labelled(pair_features(train, described, adapter), _labels(train), balanced_weights(train))
-        validation_set = Labelled(
-            pair_features(validation, described, adapter), _labels(validation), balanced_weights(validation)
-        )
-        pool_features = pair_features(pool.pairs, described, adapter)
-        if adapter_pull is None:
-            previous_quality = pool.quality(_scores(base, pool_features))
-            previous_validation = _report(validation, validation_set.features, base)
+    for index, space in enumerate(spaces):
+        train_set = Labelled(space.train, _labels(train), balanced_weights(train))
+        validation_set = Labelled(space.validation, _labels(validation), balanced_weights(validation))
         for fusion_pull in FUSION_PULLS:
 
             def fusion_progress(progress: float, index: int = index) -> bool:
                 return should_stop(0.5 + 0.4 * (index + progress) / len(spaces))
 
             tuned = fine_tune(base, train_set, validation_set, fusion_progress, fusion_pull)
-            algorithm = dataclasses.replace(tuned.algorithm, adapter=adapter)
-            quality = pool.quality(_scores(algorithm, pool_features))
-            rated = _report(validation, validation_set.features, algorithm)
-            candidates.append(Candidate(algorithm, tuned.curve, adapter_pull, fusion_pull, quality, rated))
+            algorithm = dataclasses.replace(tuned.algorithm, adapter=space.adapter)
+            quality = pool.quality(_scores(algorithm, space.pool))
+            rated = _report(validation, space.validation, algorithm)
+            candidates.append(Candidate(algorithm, tuned.curve, space, fusion_pull, quality, rated))
     chosen = max(candidates, key=lambda candidate: candidate.key)
     workflow.record(
         "choose how far to move",
@@ -195,35 +220,29 @@ def fit_version(
         rule="every pull of the fusion and the query adapter is fitted; the one that ranks the validation "
         "jobs' whole pool best serves (then: AUC and log loss on the rated validation pairs; ties: the smaller "
         "move)",
-        adapter_pull=chosen.adapter_pull,
+        adapter_pull=chosen.space.pull,
         fusion_pull=chosen.fusion_pull,
         validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
         previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
     algorithm = chosen.algorithm
-    features = {
-        name: pair_features(pairs, described, algorithm.adapter)
-        for name, pairs in (("train", train), ("validation", validation), ("pool", pool.pairs))
-    }
-    serving_features = pair_features(validation, described, base.adapter)
-    serving_pool_features = pair_features(pool.pairs, described, base.adapter)
     metrics: dict[str, Any] = {
-        "train": _report(train, features["train"], algorithm),
+        "train": _report(train, chosen.space.train, algorithm),
         "validation": chosen.validation,
-        # The version it was trained from (the one serving when it started), on the same pairs.
+        # The version it was trained from (the one serving when it started), on the same pairs and pool.
         "previous_validation": previous_validation,
         "validation_pool": {"version": chosen.pool_quality, "previous": previous_quality},
         "loss_curve": chosen.curve,
-        "adapter": {"used": chosen.adapter_pull is not None, "pull": chosen.adapter_pull},
+        "adapter": {"used": chosen.space.pull is not None, "pull": chosen.space.pull},
         "fusion_pull": chosen.fusion_pull,
         "selection": [
-            {"adapter_pull": c.adapter_pull, "fusion_pull": c.fusion_pull, **c.pool_quality} for c in candidates
+            {"adapter_pull": c.space.pull, "fusion_pull": c.fusion_pull, **c.pool_quality} for c in candidates
         ],
         "learned": what_was_learned(
             base,
-            serving_pool_features,
+            previous.pool,
             algorithm,
-            features["pool"],
+            chosen.space.pool,
             len(pool.jobs),
             chosen.pool_quality,
             previous_quality,
@@ -239,8 +258,8 @@ def fit_version(
         )
     scored = Validated(
         [p.profile_id for p in validation],
-        _scores(algorithm, features["validation"]),
-        _scores(base, serving_features),
+        _scores(algorithm, chosen.space.validation),
+        _scores(base, previous.validation),
     )
     return TrainingResult(algorithm, metrics, workflow, scored)
 

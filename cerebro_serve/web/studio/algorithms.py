@@ -12,6 +12,7 @@ from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.response import Redirect, Template
 
+from cerebro_serve.services.algorithms import learned_view
 from cerebro_serve.services.errors import ServiceError
 from cerebro_serve.services.queries import (
     AlgorithmCreate,
@@ -113,6 +114,7 @@ async def overview(request: Request) -> Template:
         algorithm=algorithm,
         shown=shown,
         charts=version_charts(shown, lang) if shown and shown["metrics"] else [],
+        learned=learned_view(shown, lang) if shown else None,
         flash=flash(request, FLASH),
     )
 
