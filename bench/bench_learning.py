@@ -209,9 +209,9 @@ def train(records: Records, rows: list[FeedbackRow], kind: str) -> Trained:
         return Trained(base, False, str(refused), ranker)
     metrics = result.metrics
     note = (
-        f"adapter pull {metrics['adapter']['pull']}, fusion pull {metrics['fusion_pull']}; validation pool "
-        f"nDCG@10 {metrics['validation_pool']['version']['ndcg@10']} vs "
-        f"{metrics['validation_pool']['previous']['ndcg@10']}"
+        f"published: adapter pull {metrics['adapter']['pull']}, fusion pull {metrics['fusion_pull']}, "
+        f"preferred words {metrics['learned']['preferred_words'] or 'none'}; validation pool nDCG@10 "
+        f"{metrics['validation_pool']['version']['ndcg@10']:.3f} vs {metrics['validation_pool']['previous']['ndcg@10']:.3f}"
     )
     return Trained(result.algorithm, True, note, ranker)
 
@@ -306,7 +306,7 @@ def run_notion(world: World, records: Records, notion: str, kinds: list[str], bu
                 _mean_se(ranker["nDCG@10"]) if ranker else "not trained",
                 f"{own.mean():.3f}",
                 f"{seconds:.0f}",
-                trained.note if trained.published else f"not published: {trained.note}",
+                trained.note,
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
 

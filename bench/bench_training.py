@@ -59,8 +59,9 @@ def _columns(pool: Side) -> ColumnArrays:
 
 
 def served_scores(algorithm: Algorithm, jobs: Side, job: int, pool: Side, rows: np.ndarray) -> np.ndarray:
-    """Scores of pool rows for one job, as the server computes them (adapted cosine, native re-ranker)."""
-    query = QueryFeatures.of(jobs.features[job], jobs.vectors[job], is_job=True)
+    """Scores of pool rows for one job, as the server computes them (adapted cosine, preferred words,
+    native re-ranker)."""
+    query = QueryFeatures.of(jobs.features[job], jobs.vectors[job], True, algorithm.preferred_terms)
     cosine = (pool.vectors[rows, 0] @ algorithm.adapt(jobs.vectors[job, 0], is_job=True)).astype(np.float32)
     ranked = rerank(_columns(pool), query, algorithm, rows.astype(np.int64), cosine, k=len(rows))
     scores = np.empty(len(rows), dtype=np.float32)

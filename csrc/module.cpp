@@ -92,7 +92,7 @@ cerebro::PoolColumns pool_columns(const py::object& pool) {
 
 struct QueryArrays {
   std::optional<FloatArray> views[cerebro::kSideViews];
-  py::array_t<uint32_t, py::array::c_style | py::array::forcecast> skill_ids, term_ids;
+  py::array_t<uint32_t, py::array::c_style | py::array::forcecast> skill_ids, term_ids, preferred_ids;
   py::array_t<uint8_t, py::array::c_style | py::array::forcecast> term_freqs;
   FloatArray skill_weights;
   cerebro::QueryFeatures features;
@@ -129,6 +129,9 @@ QueryArrays query_features(const py::object& query, int64_t dim) {
   f.term_freqs = q.term_freqs.data();
   f.term_count = q.term_ids.size();
   f.length = query.attr("length").cast<float>();
+  q.preferred_ids = query.attr("preferred_term_ids").cast<decltype(q.preferred_ids)>();
+  f.preferred_ids = q.preferred_ids.data();
+  f.preferred_count = q.preferred_ids.size();
   return q;
 }
 

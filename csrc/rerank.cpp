@@ -113,6 +113,18 @@ float fit(float have, float required) {
   return std::min(have / required, 1.0f);
 }
 
+// The share of the algorithm's preferred words (learnt from a workspace's feedback, training/terms.py) that
+// the candidate profile's text holds, each weighted by its rarity in the pool: what the recruiters reward
+// beyond what the job's text asks. Neutral without preferred words, or when the candidates are jobs.
+float preferred_words(const QueryFeatures& q, const PoolColumns& p, int64_t row) {
+  if (q.preferred_count == 0 || !q.is_job) return kNeutral;
+  float total = 0.0f, found = 0.0f;
+  for (int64_t k = 0; k < q.preferred_count; ++k) total += term_idf(p, q.preferred_ids[k]);
+  for_each_common(q.preferred_ids, q.preferred_count, p.term_ids + p.term_start[row], p.term_count[row],
+                  [&](int64_t i, int64_t) { found += term_idf(p, q.preferred_ids[i]); });
+  return found / total;
+}
+
 void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector<float>& query_idf, int64_t row,
                  float cosine, float* f) {
   f[0] = cosine;
@@ -146,6 +158,7 @@ void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector
   // workspace whose recruiters reward seniority the job text does not state (training/trainer.py).
   const float profile_years = q.is_job ? row_years : q.years;
   f[10] = profile_years < 0.0f ? kNeutral : profile_years / (profile_years + kSeniorityYears);
+  f[11] = preferred_words(q, p, row);
 }
 
 std::vector<float> query_term_idf(const PoolColumns& p, const QueryFeatures& q) {

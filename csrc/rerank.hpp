@@ -6,9 +6,9 @@
 
 namespace cerebro {
 
-constexpr int kFeatureCount = 11;  // cosine, title, skills-vector, skill coverage, experience, education,
-                                   // languages, proximity, keyword coverage, experience-vector, seniority
-                                   // (scoring/algorithms.py FEATURES)
+constexpr int kFeatureCount = 12;  // cosine, title, skills-vector, skill coverage, experience, education,
+                                   // languages, proximity, keyword coverage, experience-vector, seniority,
+                                   // preferred words (scoring/algorithms.py FEATURES)
 constexpr int kSideViews = 3;      // title, skills, experience (index/columns.py SIDE_VIEWS)
 constexpr uint32_t kTermBuckets = 1u << 20;  // document frequencies are kept per hash bucket
 
@@ -51,6 +51,8 @@ struct QueryFeatures {
   const uint8_t* term_freqs = nullptr;
   int64_t term_count = 0;
   float length = 0.0f;
+  const uint32_t* preferred_ids = nullptr;  // sorted: words the algorithm learnt the workspace rewards
+  int64_t preferred_count = 0;
   bool is_job = true;  // the job's side holds the requirements (skills to cover, years, education)
 };
 

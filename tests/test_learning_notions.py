@@ -2,7 +2,8 @@
 
 Synthetic workspaces, run through the training pipeline's own steps (consent, anonymisation, split, the
 pulls chosen on the validation pool, the gate): recruiters who reward seniority no job text asks for, and
-recruiters who hire from another occupation than the job's. The trained version must rank held-out jobs'
+recruiters who hire from another occupation than the job's, recruiters who want a word in the resume
+that no job names. The trained version must rank held-out jobs'
 pools (jobs and profiles it never saw) clearly better than the base, and say what it learned.
 """
 
@@ -15,6 +16,7 @@ from cerebro_serve.engine.views import VIEWS
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm, base_algorithm
+from cerebro_serve.scoring.features import term_counts, term_hash
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.dataset import Pair, WorkflowLog
 from cerebro_serve.training.pipeline import NotBetter, fit_version, labelled_pairs, pair_features, prepare
@@ -24,9 +26,10 @@ DIMENSION = 16
 JOBS = 1_000  # job ids start here
 
 
-def _features(years: float) -> RecordFeatures:
+def _features(years: float, text: str) -> RecordFeatures:
+    terms, freqs, length = term_counts(text)
     return RecordFeatures(
-        skill_ids=[], skill_weights=[], terms=[], term_freqs=[], length=0, years=years, education=0,
+        skill_ids=[], skill_weights=[], terms=terms, term_freqs=freqs, length=length, years=years, education=0,
         languages=0, lat=None, lng=None, title="", skills_text="",
     )  # fmt: skip
 
@@ -44,24 +47,35 @@ class Workspace:
         self.described: dict[int, tuple[np.ndarray, RecordFeatures]] = {}
         self.years: dict[int, float] = {}
         self.group: dict[int, int] = {}
+        self.texts: dict[int, str] = {}
 
     def _vectors(self, group: int) -> np.ndarray:
         centre = self.directions[group]
         return np.stack([_unit(centre + 0.6 * self.rng.normal(size=DIMENSION)) for _ in VIEWS])
 
-    def add_job(self, job: int) -> None:
-        self.described[job] = (self._vectors(0), _features(-1.0))
+    def add_job(self, job: int) -> Job:
+        text = "Accountant: bookkeeping, ledgers and month-end closing."
+        self.described[job] = (self._vectors(0), _features(-1.0, text))
+        return Job(summary=text)
 
-    def add_profile(self, profile: int) -> None:
+    def add_profile(self, profile: int) -> Profile:
         # Seniority: everyone is of the job's kind, with 0-20 years. Mobility: half are of the job's kind,
-        # half of the other occupation, which the customer prefers.
-        group = 0 if self.notion == "seniority" else int(self.rng.integers(0, 2))
+        # half of the other occupation, which the customer prefers. Hidden word: half write that they use
+        # Excel, which no job asks for.
+        group = int(self.rng.integers(0, 2)) if self.notion == "mobility" else 0
         years = float(self.rng.uniform(0, 20))
-        self.described[profile] = (self._vectors(group), _features(years))
-        self.years[profile], self.group[profile] = years, group
+        excel = self.notion == "hidden word" and bool(self.rng.integers(0, 2))
+        text = "Bookkeeping and ledgers for small firms" + (", spreadsheets in Excel." if excel else ".")
+        self.described[profile] = (self._vectors(group), _features(years, text))
+        self.years[profile], self.group[profile], self.texts[profile] = years, group, text
+        return Profile(text=text)
 
     def fits(self, profile: int) -> bool:
-        return self.years[profile] > 10 if self.notion == "seniority" else self.group[profile] == 1
+        if self.notion == "seniority":
+            return self.years[profile] > 10
+        if self.notion == "hidden word":
+            return "Excel" in self.texts[profile]
+        return self.group[profile] == 1
 
 
 def _rating(profile: int, job: int, score: float, n: int) -> FeedbackRow:
@@ -74,24 +88,22 @@ def _rating(profile: int, job: int, score: float, n: int) -> FeedbackRow:
 
 def _precision_at_10(algorithm: Algorithm, space: Workspace, jobs: list[int], profiles: list[int]) -> float:
     pairs = [Pair(profile, job, 0, 0.0) for job in jobs for profile in profiles]
-    logits = base_logits(algorithm, pair_features(pairs, space.described, algorithm.adapter))
+    logits = base_logits(algorithm, pair_features(pairs, space.described, algorithm.adapter, algorithm.preferred_terms))
     fits = np.array([space.fits(p) for p in profiles])
     per_job = logits.reshape(len(jobs), len(profiles))
     return float(np.mean([fits[np.argsort(-row, kind="stable")[:10]].mean() for row in per_job]))
 
 
-@pytest.mark.parametrize("notion", ["seniority", "mobility"])
+@pytest.mark.parametrize("notion", ["seniority", "mobility", "hidden word"])
 def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str) -> None:
     rng = np.random.default_rng(7)
     space = Workspace(rng, notion)
     rows, records = [], {}
     for job in range(JOBS, JOBS + 12):  # 12 jobs, 20 candidates each, rated by the notion: 240 ratings
-        space.add_job(job)
-        records[job] = Job()
+        records[job] = space.add_job(job)
         for candidate in range(20):
             profile = (job - JOBS) * 20 + candidate
-            space.add_profile(profile)
-            records[profile] = Profile()
+            records[profile] = space.add_profile(profile)
             rows.append(_rating(profile, job, 1.0 if space.fits(profile) else 0.0, len(rows)))
     workflow = WorkflowLog()
     prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)
@@ -116,6 +128,11 @@ def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str)
         [experience] = [c for c in learned["criteria"] if c["criterion"] == "experience"]
         assert experience["change"] == "gained" and experience["share_after"] > 2 * experience["share_before"]
         assert any(sentence.startswith("Experience gained weight") for sentence in learned["summary"])
+    elif notion == "hidden word":  # a word no job asks for, found in the feedback and named in the log
+        # "spreadsheets in Excel": both words come with it, and nothing else does
+        assert set(result.algorithm.preferred_terms) == {term_hash("excel"), term_hash("spreadsheet")}
+        assert sorted(learned["preferred_words"]) == ["excel", "spreadsheet"]
+        assert any("excel" in sentence and "now rank higher" in sentence for sentence in learned["summary"])
     else:  # the occupation the recruiters prefer is reached through the job text's meaning: the adapter
         assert result.metrics["adapter"]["used"] and learned["query_adapted"]
         assert any("was adapted to your feedback" in sentence for sentence in learned["summary"])
@@ -128,12 +145,10 @@ def test_feedback_that_contradicts_itself_publishes_nothing() -> None:
     space = Workspace(rng, "mobility")
     rows, records = [], {}
     for job in range(JOBS, JOBS + 12):
-        space.add_job(job)
-        records[job] = Job()
+        records[job] = space.add_job(job)
         for candidate in range(20):
             profile = (job - JOBS) * 20 + candidate
-            space.add_profile(profile)
-            records[profile] = Profile()
+            records[profile] = space.add_profile(profile)
             rows.append(_rating(profile, job, float(rng.integers(0, 2)), len(rows)))
     workflow = WorkflowLog()
     prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)

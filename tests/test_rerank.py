@@ -88,6 +88,12 @@ def reference_features(
     keywords = matched / best if best > 0 else NEUTRAL
     profile_years = row.years if query.is_job else query.years
     seniority = NEUTRAL if profile_years < 0 else profile_years / (profile_years + 10.0)
+    preferred = query.preferred_term_ids.tolist()
+    if preferred and query.is_job:
+        rarity = {t: math.log((docs + 1) / (df[t % TERM_BUCKETS] + 1)) + 1 for t in preferred}
+        preferred_share = sum(rarity[t] for t in preferred if t in row_terms) / sum(rarity.values())
+    else:
+        preferred_share = NEUTRAL
     return [
         cosine,
         title_sim,
@@ -100,6 +106,7 @@ def reference_features(
         keywords,
         experience_sim,
         seniority,
+        preferred_share,
     ]
 
 
@@ -148,7 +155,9 @@ def _pool(rng: np.random.Generator, n: int):
 def _query(rng: np.random.Generator, is_job: bool) -> QueryFeatures:
     features = _random_features(rng)
     embedding = np.concatenate([_unit(rng.normal(size=DIM))[None], _random_views(rng, len(SIDE_VIEWS))])
-    return QueryFeatures.of(features, embedding, is_job=is_job)
+    # Preferred words from the rows' vocabulary (_random_features), some queries with none.
+    preferred = [int(t) * 7919 + (1 << 21) for t in rng.choice(60, size=int(rng.integers(0, 5)), replace=False)]
+    return QueryFeatures.of(features, embedding, is_job, preferred)
 
 
 @pytest.mark.parametrize("is_job", [True, False])
@@ -266,8 +275,8 @@ def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
     algorithm = base_algorithm()
     weights = dict(zip(FEATURES, algorithm.weights.tolist()))
     assert weights["cosine"] > 0 and weights["skill_coverage"] > 0 and weights["experience_fit"] > 0
-    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5, 0.5]]))
-    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5, 0.5]]))
+    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5, 0.5, 0.5]]))
+    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5, 0.5, 0.5]]))
     assert better[0] > worse[0]
 
 

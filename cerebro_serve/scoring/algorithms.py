@@ -32,6 +32,9 @@ FEATURES = (
     "keyword_match",  # BM25 of the job's words in the profile, over its maximum
     "experience_similarity",  # the experience views: what the person did against what the job asks
     "seniority",  # the profile's years, whatever the job asks (years / (years + 10)); shipped fusions give it 0
+    # the share of the algorithm's preferred words the profile's text holds (learnt from a workspace's
+    # feedback, training/terms.py); neutral for an algorithm without them
+    "preferred_terms",
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
 BASE_ALGORITHM = "cerebro-base"
@@ -122,6 +125,9 @@ class Algorithm:
     # A query-side linear map of the full-text embedding (d x d), learnt from a workspace's labels
     # (training/adapter.py): jobs search with adapter @ j, profiles with adapter.T @ p.
     adapter: np.ndarray | None = None
+    # Words (term ids, scoring/features.py term_hash) the workspace's feedback rewards in a profile beyond
+    # what the job's text asks, sorted; a job's query carries them to the re-ranker (feature preferred_terms).
+    preferred_terms: tuple[int, ...] = ()
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
@@ -150,6 +156,7 @@ class Algorithm:
             float(data["bias"]),
             trees,
             adapter,
+            tuple(int(term) for term in data.get("preferred_terms", ())),
         )
 
     def to_json(self, **extra: object) -> str:
@@ -162,6 +169,8 @@ class Algorithm:
         }
         if self.trees is not None:
             data["trees"] = self.trees.to_dict()
+        if self.preferred_terms:
+            data["preferred_terms"] = list(self.preferred_terms)
         if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size
             data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()
         return json.dumps({**data, **extra})

@@ -26,9 +26,12 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "education": ("education_fit",),
     "languages": ("language_match",),
     "location": ("proximity",),
-    "text": ("cosine", "keyword_match"),
+    "text": ("cosine", "keyword_match", "preferred_terms"),
 }
 assert sorted(f for features in CATEGORIES.values() for f in features) == sorted(FEATURES)
+# Features no shipped fusion weighs, which only a workspace's fine-tune may learn: a criterion lists them
+# only where the algorithm reads them, so the others' explanations read as they always did.
+LEARNED_ONLY = ("seniority", "preferred_terms")
 NOTABLE = 0.1  # logit: a category moving the score less than this is neither a strength nor a weakness
 
 
@@ -94,11 +97,14 @@ def explain(
 ) -> Explanation:
     """The explanation of row `row` of an attribution, whose features and native score are given."""
     contributions = attribution.contributions[row]
+    read = _read_features(algorithm)
     categories = []
     for name, names in CATEGORIES.items():
         parts = []
         for feature in names:
             i = FEATURES.index(feature)
+            if feature in LEARNED_ONLY and i not in read:
+                continue
             parts.append(
                 FeaturePart(
                     feature=feature,
@@ -130,6 +136,14 @@ def explain(
         strengths=strengths,
         weaknesses=weaknesses,
     )
+
+
+def _read_features(algorithm: Algorithm) -> set[int]:
+    """The features the fusion reads: a linear weight, or a split in its trees."""
+    read = {int(i) for i in np.flatnonzero(algorithm.weights)}
+    if algorithm.trees is not None:
+        read |= {int(f) for f in algorithm.trees.feature if f >= 0}
+    return read
 
 
 def _point(category: Category) -> Point:

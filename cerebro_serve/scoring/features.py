@@ -100,6 +100,27 @@ def skill_hash(concept: str) -> int:
 def term_counts(text: str) -> tuple[list[int], list[int], int]:
     """The text's content words (folded, plural "s" dropped): the most frequent MAX_TERMS as sorted
     hashes, their counts, and the number of content words."""
+    counts = _content_words(text)
+    kept = sorted(counts, key=lambda term: -counts[term])[:MAX_TERMS]
+    hashed: dict[int, int] = {}
+    for term in kept:
+        key = term_hash(term)
+        hashed[key] = min(255, hashed.get(key, 0) + counts[term])
+    ordered = sorted(hashed)
+    return ordered, [hashed[key] for key in ordered], sum(counts.values())
+
+
+def term_words(text: str) -> dict[int, str]:
+    """The text's content words by their hash (what `term_counts` keeps of them), to name them again."""
+    return {term_hash(word): word for word in _content_words(text)}
+
+
+def term_hash(word: str) -> int:
+    """A content word (as `term_counts` folds it) as the re-ranker's term id."""
+    return skill_hash("term:" + word)
+
+
+def _content_words(text: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for token in (word for found in TOKEN.findall(_fold(text)) for word in _words(found)):
         if len(token) < 2 or token in STOPWORDS:
@@ -107,13 +128,7 @@ def term_counts(text: str) -> tuple[list[int], list[int], int]:
         if len(token) > 3 and token.endswith("s") and not token.endswith("ss"):
             token = token[:-1]
         counts[token] = counts.get(token, 0) + 1
-    kept = sorted(counts, key=lambda term: -counts[term])[:MAX_TERMS]
-    hashed: dict[int, int] = {}
-    for term in kept:
-        key = skill_hash("term:" + term)
-        hashed[key] = min(255, hashed.get(key, 0) + counts[term])
-    ordered = sorted(hashed)
-    return ordered, [hashed[key] for key in ordered], sum(counts.values())
+    return counts
 
 
 def _words(token: str) -> list[str]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,10 +34,14 @@ class QueryFeatures:
     term_freqs: np.ndarray
     length: float
     is_job: bool
+    preferred_term_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
 
     @classmethod
-    def of(cls, features: RecordFeatures, embedding: np.ndarray, is_job: bool) -> QueryFeatures:
-        """From an anchor's features and its view vectors (VIEWS order; an empty view is all zeros)."""
+    def of(
+        cls, features: RecordFeatures, embedding: np.ndarray, is_job: bool, preferred_terms: Sequence[int] = ()
+    ) -> QueryFeatures:
+        """From an anchor's features and its view vectors (VIEWS order; an empty view is all zeros), with the
+        scoring algorithm's preferred words (`Algorithm.preferred_terms`; read only for a job's query)."""
         title, skills, experience = (
             np.ascontiguousarray(vector, dtype=np.float32) if np.any(vector) else None for vector in embedding[1:]
         )
@@ -55,6 +60,7 @@ class QueryFeatures:
             term_freqs=np.asarray(features.term_freqs, dtype=np.uint8),
             length=float(features.length),
             is_job=is_job,
+            preferred_term_ids=np.asarray(sorted(preferred_terms), dtype=np.uint32),
         )
 
 

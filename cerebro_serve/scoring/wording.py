@@ -63,6 +63,7 @@ _EN = {
         "feedback: nDCG@10 {ndcg_after} against {ndcg_before} before; {precision_after} of the top 10 were "
         "positives, against {precision_before}."
     ),
+    "learned.words": "Profiles whose text mentions {names}, which the jobs' texts do not ask for, now rank higher.",
 }
 _FR = {
     "category.skills": "Compétences",
@@ -105,6 +106,9 @@ _FR = {
         "Sur {jobs} offres de validation non vues à l'entraînement, chacune classant les {profiles} profils "
         "des retours : nDCG@10 {ndcg_after} contre {ndcg_before} avant ; {precision_after} du top 10 étaient "
         "des positifs, contre {precision_before}."
+    ),
+    "learned.words": (
+        "Les profils dont le texte mentionne {names}, que les offres ne demandent pas, sont désormais mieux classés."
     ),
 }
 _ES = {
@@ -152,6 +156,9 @@ _ES = {
         "En {jobs} ofertas de validación no vistas en el entrenamiento, cada una ordenando los {profiles} "
         "perfiles de las valoraciones: nDCG@10 {ndcg_after} frente a {ndcg_before} antes; {precision_after} "
         "del top 10 eran positivos, frente a {precision_before}."
+    ),
+    "learned.words": (
+        "Los perfiles cuyo texto menciona {names}, que las ofertas no piden, ahora se clasifican más arriba."
     ),
 }
 _DE = {
@@ -203,6 +210,9 @@ _DE = {
         "Auf {jobs} Validierungsstellen, die das Training nicht sah, jede gegen alle {profiles} Profile des "
         "Feedbacks gereiht: nDCG@10 {ndcg_after} gegenüber {ndcg_before} zuvor; {precision_after} der Top 10 "
         "waren positiv, gegenüber {precision_before}."
+    ),
+    "learned.words": (
+        "Profile, deren Text {names} nennt, was die Stellentexte nicht verlangen, stehen jetzt weiter oben."
     ),
 }
 TEMPLATES = {"en": _EN, "fr": _FR, "es": _ES, "de": _DE}

@@ -73,7 +73,7 @@ class Anchors:
         views, features = self.vectors_of(stored.id, lambda: self.records.materialize(kind, stored))
         if algorithm is None:
             return Anchor(views[0], None)
-        query = QueryFeatures.of(features, views, is_job=kind is JOB or matching)
+        query = QueryFeatures.of(features, views, kind is JOB or matching, algorithm.preferred_terms)
         vector = views[0] if matching else algorithm.adapt(views[0], is_job=kind is JOB)
         return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, views, features)
 

@@ -30,9 +30,11 @@ def what_was_learned(
     jobs: int,
     new_quality: dict[str, Any],
     previous_quality: dict[str, Any],
+    preferred_words: list[str],
 ) -> dict[str, Any]:
     """`*_features`: the validation pool's pairs (`jobs` x its profiles, job by job) as each version reads
-    them (their query spaces differ once an adapter is learnt); the qualities from ValidationPool.quality."""
+    them (their query spaces differ once an adapter is learnt); the qualities from ValidationPool.quality;
+    `preferred_words`: the new version's preferred words, as the profiles write them."""
     before, after = _shares(previous, previous_features, jobs), _shares(new, new_features, jobs)
     criteria: list[dict[str, Any]] = []
     for name in CATEGORIES:
@@ -47,6 +49,7 @@ def what_was_learned(
     learned: dict[str, Any] = {
         "criteria": criteria,
         "query_adapted": not _same_adapter(previous.adapter, new.adapter),
+        "preferred_words": preferred_words if new.preferred_terms != previous.preferred_terms else [],
         "evidence": {
             "jobs": new_quality.get("jobs"),
             "profiles": new_quality.get("profiles"),
@@ -76,6 +79,8 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
         )
     if not changed:
         sentences.append(wording.say("learned.steady"))
+    if learned.get("preferred_words"):
+        sentences.append(wording.say("learned.words", names=wording.names(learned["preferred_words"])))
     if learned["query_adapted"]:
         sentences.append(wording.say("learned.adapter"))
     evidence = learned["evidence"]

@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from cerebro_serve.engine.views import profile_view
 from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
+from cerebro_serve.scoring.features import term_words
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.adapter import fit_adapter
@@ -39,6 +41,7 @@ from cerebro_serve.training.dataset import (
 )
 from cerebro_serve.training.learned import what_was_learned
 from cerebro_serve.training.metrics import evaluate
+from cerebro_serve.training.terms import preferred_terms
 from cerebro_serve.training.trainer import Cancelled, Labelled, base_logits, fine_tune
 from cerebro_serve.training.validation_pool import ValidationPool, quality_key
 
@@ -132,6 +135,7 @@ class QuerySpace:
 
     pull: float | None  # None: the previous version's adapter (or none)
     adapter: np.ndarray | None
+    preferred_terms: tuple[int, ...]  # the words a job's query carries (training/terms.py)
     train: np.ndarray
     validation: np.ndarray
     pool: np.ndarray
@@ -141,6 +145,7 @@ class QuerySpace:
         cls,
         pull: float | None,
         adapter: np.ndarray | None,
+        preferred: tuple[int, ...],
         prepared: Prepared,
         pool: ValidationPool,
         described: dict[int, Described],
@@ -148,9 +153,10 @@ class QuerySpace:
         return cls(
             pull,
             adapter,
-            pair_features(prepared.train, described, adapter),
-            pair_features(prepared.validation, described, adapter),
-            pair_features(pool.pairs, described, adapter),
+            preferred,
+            pair_features(prepared.train, described, adapter, preferred),
+            pair_features(prepared.validation, described, adapter, preferred),
+            pair_features(pool.pairs, described, adapter, preferred),
         )
 
 
@@ -186,14 +192,18 @@ def fit_version(
     if should_stop(0.3):
         raise Cancelled
     pool = ValidationPool.of(validation, [i for i, r in prepared.records.items() if isinstance(r, Profile)])
-    spaces = [QuerySpace.of(None, base.adapter, prepared, pool, described)]
+    spaces = [QuerySpace.of(None, base.adapter, base.preferred_terms, prepared, pool, described)]
+    learned_terms = tuple(sorted(preferred_terms(train, {i: record[1] for i, record in described.items()})))
+    preferred = learned_terms or base.preferred_terms
+    if preferred != base.preferred_terms:
+        spaces.append(QuerySpace.of(None, base.adapter, preferred, prepared, pool, described))
     for index, pull in enumerate(ADAPTER_PULLS):
 
         def adapter_progress(progress: float, index: int = index) -> bool:
             return should_stop(0.3 + 0.2 * (index + progress) / len(ADAPTER_PULLS))
 
         adapter = train_adapter(train, described, adapter_progress, pull)
-        spaces.append(QuerySpace.of(pull, adapter, prepared, pool, described))
+        spaces.append(QuerySpace.of(pull, adapter, preferred, prepared, pool, described))
     previous = spaces[0]
     previous_quality = pool.quality(_scores(base, previous.pool))
     previous_validation = _report(validation, previous.validation, base)
@@ -208,7 +218,9 @@ def fit_version(
                 return should_stop(0.5 + 0.4 * (index + progress) / len(spaces))
 
             tuned = fine_tune(base, train_set, validation_set, fusion_progress, fusion_pull)
-            algorithm = dataclasses.replace(tuned.algorithm, adapter=space.adapter)
+            algorithm = dataclasses.replace(
+                tuned.algorithm, adapter=space.adapter, preferred_terms=space.preferred_terms
+            )
             quality = pool.quality(_scores(algorithm, space.pool))
             rated = _report(validation, space.validation, algorithm)
             candidates.append(Candidate(algorithm, tuned.curve, space, fusion_pull, quality, rated))
@@ -234,9 +246,19 @@ def fit_version(
         "validation_pool": {"version": chosen.pool_quality, "previous": previous_quality},
         "loss_curve": chosen.curve,
         "adapter": {"used": chosen.space.pull is not None, "pull": chosen.space.pull},
+        "preferred_terms": {
+            "found": _term_names(learned_terms, prepared.records),
+            "used": chosen.space.preferred_terms != base.preferred_terms,
+        },
         "fusion_pull": chosen.fusion_pull,
         "selection": [
-            {"adapter_pull": c.space.pull, "fusion_pull": c.fusion_pull, **c.pool_quality} for c in candidates
+            {
+                "adapter_pull": c.space.pull,
+                "preferred_terms": len(c.space.preferred_terms),
+                "fusion_pull": c.fusion_pull,
+                **c.pool_quality,
+            }
+            for c in candidates
         ],
         "learned": what_was_learned(
             base,
@@ -246,6 +268,7 @@ def fit_version(
             len(pool.jobs),
             chosen.pool_quality,
             previous_quality,
+            _term_names(algorithm.preferred_terms, prepared.records),
         ),
         "workflow": workflow.steps,
     }
@@ -291,9 +314,15 @@ def train_adapter(
     )
 
 
-def pair_features(pairs: Sequence[Pair], described: dict[int, Described], adapter: np.ndarray | None) -> np.ndarray:
+def pair_features(
+    pairs: Sequence[Pair],
+    described: dict[int, Described],
+    adapter: np.ndarray | None,
+    preferred: Sequence[int] = (),
+) -> np.ndarray:
     """The re-ranker's features of each (job, profile) pair, computed by the same native code that serves
-    (with the adapter, the full-text similarity is the adapted one, as served)."""
+    (with the adapter, the full-text similarity is the adapted one; with preferred words, the job's query
+    carries them: as served)."""
     profiles = sorted({p.profile_id for p in pairs})
     row_of = {profile: row for row, profile in enumerate(profiles)}
     dimension = next(iter(described.values()))[0].shape[1]
@@ -310,10 +339,20 @@ def pair_features(pairs: Sequence[Pair], described: dict[int, Described], adapte
         embedding, features = described[job]
         rows = np.array([row_of[pairs[i].profile_id] for i in positions], dtype=np.int64)
         full = np.stack([described[pairs[i].profile_id][0][0] for i in positions])
-        query = embedding[0] if adapter is None else adapter @ embedding[0]
-        cosine = (full @ query).astype(np.float32)
-        out[positions] = features_of(snapshot, QueryFeatures.of(features, embedding, is_job=True), rows, cosine)
+        vector = embedding[0] if adapter is None else adapter @ embedding[0]
+        cosine = (full @ vector).astype(np.float32)
+        query = QueryFeatures.of(features, embedding, True, preferred)
+        out[positions] = features_of(snapshot, query, rows, cosine)
     return out
+
+
+def _term_names(terms: Sequence[int], records: dict[int, Profile | Job]) -> list[str]:
+    """The words of these term ids, as the anonymised profiles write them (ids no profile names are left out)."""
+    wanted, names = set(terms), dict[int, str]()
+    for record in records.values():
+        if isinstance(record, Profile) and len(names) < len(wanted):
+            names |= {term: word for term, word in term_words(profile_view(record)).items() if term in wanted}
+    return [names[term] for term in terms if term in names]
 
 
 def _scores(algorithm: Algorithm, features: np.ndarray) -> np.ndarray:
