@@ -208,10 +208,11 @@ def train(records: Records, rows: list[FeedbackRow], kind: str) -> Trained:
     except InsufficientData as refused:
         return Trained(base, False, str(refused), ranker)
     metrics = result.metrics
+    pool = metrics["validation_pool"]
     note = (
         f"published: adapter pull {metrics['adapter']['pull']}, fusion pull {metrics['fusion_pull']}, "
         f"preferred words {metrics['learned']['preferred_words'] or 'none'}; validation pool nDCG@10 "
-        f"{metrics['validation_pool']['version']['ndcg@10']:.3f} vs {metrics['validation_pool']['previous']['ndcg@10']:.3f}"
+        f"{pool['version']['ndcg@10']:.3f} vs {pool['previous']['ndcg@10']:.3f}"
     )
     return Trained(result.algorithm, True, note, ranker)
 
