@@ -191,6 +191,7 @@ class Trained:
     published: bool
     note: str
     ranker: lightgbm.LGBMRanker | None
+    summary: tuple[str, ...] = ()  # what the training's log says it learned
 
 
 def train(records: Records, rows: list[FeedbackRow], kind: str) -> Trained:
@@ -214,7 +215,7 @@ def train(records: Records, rows: list[FeedbackRow], kind: str) -> Trained:
         f"preferred words {metrics['learned']['preferred_words'] or 'none'}; validation pool nDCG@10 "
         f"{pool['version']['ndcg@10']:.3f} vs {pool['previous']['ndcg@10']:.3f}"
     )
-    return Trained(result.algorithm, True, note, ranker)
+    return Trained(result.algorithm, True, note, ranker, tuple(metrics["learned"]["summary"]))
 
 
 def _lambdarank(pairs, described) -> lightgbm.LGBMRanker:
@@ -283,6 +284,7 @@ def run_notion(world: World, records: Records, notion: str, kinds: list[str], bu
         f"{base_own.mean():.3f}) | seconds | what the pipeline did |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    logs = []
     for kind in kinds:
         for budget in budgets:
             started = time.perf_counter()
@@ -310,6 +312,9 @@ def run_notion(world: World, records: Records, notion: str, kinds: list[str], bu
                 trained.note,
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
+            if trained.summary:
+                logs.append(f"- {kind}, {budget} events: " + " ".join(trained.summary))
+    print("\nWhat the published versions' training logs say they learned:\n" + "\n".join(logs))
 
 
 def main() -> None:

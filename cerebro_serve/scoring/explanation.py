@@ -248,7 +248,8 @@ def _location(category: Category, facts: PairFacts, wording: Wording) -> None:
 
 
 def _text(category: Category, facts: PairFacts, wording: Wording) -> None:
-    cosine, keywords = (part.value for part in category.features)
+    value = {part.feature: part.value for part in category.features}
+    cosine, keywords = value["cosine"], value["keyword_match"]
     category.text = wording.say("text", cosine=wording.number(cosine), keywords=wording.percent(keywords))
 
 

@@ -45,8 +45,8 @@ class ValidationPool:
         return [Pair(profile, job, 0, 0.0) for job in self.jobs for profile in self.profiles]
 
     def quality(self, scores: np.ndarray) -> dict[str, Any]:
-        """nDCG@10, average precision and precision@10 per job with a positive, averaged; `scores` in the
-        order of `pairs`."""
+        """nDCG@10, average precision and precision@10 (out of the positives there are, when fewer than
+        10) per job with a positive, averaged; `scores` in the order of `pairs`."""
         scores = np.asarray(scores, dtype=float).reshape(len(self.jobs), len(self.profiles))
         ranked = [row for row in range(len(self.jobs)) if self.gains[row].any()]
         ndcg, average_precision, precision = [], [], []
