@@ -39,7 +39,7 @@ import msgspec
 import numpy as np
 
 from bench.bench_quality import ndcg_at
-from bench.bench_training import JOB_IDS, Records, served_scores
+from bench.bench_training import JOB_IDS, Records, event, served_scores
 from bench.devdata import Side, load_esco_jobs, load_livecareer
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.objects import Job, Location, Profile
@@ -147,24 +147,6 @@ def build_world(encoder) -> World:
     )
 
 
-def _event(profile: int, job: int, kind: str, score: float | None, action: str | None, n: int) -> FeedbackRow:
-    return FeedbackRow(
-        key=f"e{n}",
-        kind=kind,
-        role="recruiter",
-        score=score,
-        action=action,
-        source_key="s",
-        profile_id=profile,
-        board_key="b",
-        job_id=JOB_IDS + job,
-        author_email=None,
-        comment=None,
-        created_at_us=n,
-        fingerprint=f"e{n}",
-    )
-
-
 def feedback(world: World, notion: str, kind: str, budget: int, seed: int = 0) -> list[FeedbackRow]:
     """`budget` events: a few jobs when there are few (about twelve events each), all 24 beyond."""
     rng = np.random.default_rng(seed)
@@ -178,10 +160,10 @@ def feedback(world: World, notion: str, kind: str, budget: int, seed: int = 0) -
         shown = np.concatenate([top, rng.choice(rest, count - len(top), replace=False)])
         for profile, good in zip(shown, world.relevant(notion, job, shown)):
             if kind == "ratings":
-                rows.append(_event(int(profile), int(job), "rating", float(good), None, len(rows)))
+                rows.append(event(int(profile), int(job), "rating", float(good), None, f"e{len(rows)}", len(rows)))
             else:
                 action = rng.choice(["interview", "hired"] if good else ["rejected", "rejected", "applied"])
-                rows.append(_event(int(profile), int(job), "tracking", None, str(action), len(rows)))
+                rows.append(event(int(profile), int(job), "tracking", None, str(action), f"e{len(rows)}", len(rows)))
     return rows
 
 

@@ -103,20 +103,27 @@ class Records:
 
 
 def rating(profile: int, job: int, score: float) -> FeedbackRow:
+    return event(profile, job, "rating", score, None, f"{profile}-{job}")
+
+
+def event(
+    profile: int, job: int, kind: str, score: float | None, action: str | None, key: str, at_us: int = 0
+) -> FeedbackRow:
+    """A recruiter's rating or tracking of a (profile index, job index) pair, as the store returns it."""
     return FeedbackRow(
-        key=f"{profile}-{job}",
-        kind="rating",
+        key=key,
+        kind=kind,
         role="recruiter",
         score=score,
-        action=None,
+        action=action,
         source_key="s",
         profile_id=profile,
         board_key="b",
         job_id=JOB_IDS + job,
         author_email=None,
         comment=None,
-        created_at_us=0,
-        fingerprint=f"{profile}-{job}",
+        created_at_us=at_us,
+        fingerprint=key,
     )
 
 
