@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cerebro_serve.scoring.algorithms import base_algorithm
+from cerebro_serve.scoring.features import term_hash
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import StoredTraining
 
@@ -147,6 +148,8 @@ def _trained_version(client, workspace) -> str:
         bias=base.bias - 0.4,
         trees=dataclasses.replace(base.trees, value=(base.trees.value * 1.3).astype(np.float32)),
         adapter=(np.eye(side) + rng.normal(0, 0.02, (side, side))).astype(np.float32),
+        preferred_terms=tuple(sorted(term_hash(word) for word in ("hadoop", "kubernetes"))),
+        preferred_words=("hadoop", "kubernetes"),
     )
     learning = workspace.store.learning
     now = now_us()
@@ -167,6 +170,14 @@ def test_a_trained_version_with_an_adapter_is_explained_exactly(client, workspac
     _, (_, score, _) = _scored(client, kind, source, board, key)
     assert abs(graded["data"]["score"] - score) < 1e-6
     _check_adds_up(graded["data"]["explanation"])
+    # The words it learnt the recruiters favour are named where they count: profiles ranked for a job.
+    [text] = [c for c in graded["data"]["explanation"]["categories"] if c["name"] == "text"]
+    preferred = next(part for part in text["features"] if part["feature"] == "preferred_terms")
+    if kind == "profile":
+        assert 0 < preferred["value"] < 1  # Camille's resume names Hadoop, not Kubernetes
+        assert "favour beyond the job's text: hadoop and kubernetes." in text["text"]
+    else:
+        assert preferred["value"] == 0.5 and "favour" not in text["text"]
 
 
 def _at(record: dict, path: str) -> str:

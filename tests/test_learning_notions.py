@@ -131,7 +131,9 @@ def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str)
     elif notion == "hidden word":  # a word no job asks for, found in the feedback and named in the log
         # "spreadsheets in Excel": both words come with it, and nothing else does
         assert set(result.algorithm.preferred_terms) == {term_hash("excel"), term_hash("spreadsheet")}
-        assert sorted(learned["preferred_words"]) == ["excel", "spreadsheet"]
+        assert (
+            sorted(learned["preferred_words"]) == sorted(result.algorithm.preferred_words) == ["excel", "spreadsheet"]
+        )
         assert any("excel" in sentence and "now rank higher" in sentence for sentence in learned["summary"])
     else:  # the occupation the recruiters prefer is reached through the job text's meaning: the adapter
         assert result.metrics["adapter"]["used"] and learned["query_adapted"]

@@ -128,6 +128,7 @@ class Algorithm:
     # Words (term ids, scoring/features.py term_hash) the workspace's feedback rewards in a profile beyond
     # what the job's text asks, sorted; a job's query carries them to the re-ranker (feature preferred_terms).
     preferred_terms: tuple[int, ...] = ()
+    preferred_words: tuple[str, ...] = ()  # those words as the profiles write them, for explanations
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
@@ -157,6 +158,7 @@ class Algorithm:
             trees,
             adapter,
             tuple(int(term) for term in data.get("preferred_terms", ())),
+            tuple(str(word) for word in data.get("preferred_words", ())),
         )
 
     def to_json(self, **extra: object) -> str:
@@ -171,6 +173,7 @@ class Algorithm:
             data["trees"] = self.trees.to_dict()
         if self.preferred_terms:
             data["preferred_terms"] = list(self.preferred_terms)
+            data["preferred_words"] = list(self.preferred_words)
         if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size
             data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()
         return json.dumps({**data, **extra})

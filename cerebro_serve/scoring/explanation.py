@@ -94,8 +94,11 @@ def explain(
     features: np.ndarray,
     facts: PairFacts,
     wording: Wording,
+    job_is_query: bool = True,
 ) -> Explanation:
-    """The explanation of row `row` of an attribution, whose features and native score are given."""
+    """The explanation of row `row` of an attribution, whose features and native score are given;
+    `job_is_query`: the pair was scored with the job as the query (profiles for a job), the direction in
+    which the re-ranker reads the algorithm's preferred words."""
     contributions = attribution.contributions[row]
     read = _read_features(algorithm)
     categories = []
@@ -115,7 +118,10 @@ def explain(
                     contribution=float(contributions[i]) + 0.0,
                 )
             )
-        categories.append(_category(name, parts, facts, wording))
+        category = _category(name, parts, facts, wording)
+        if name == "text" and job_is_query:
+            _preferred_words(category, algorithm, wording)
+        categories.append(category)
     ranked = sorted(categories, key=lambda category: -category.contribution)
     strengths = [_point(c) for c in ranked if c.contribution >= NOTABLE]
     weaknesses = [_point(c) for c in reversed(ranked) if c.contribution <= -NOTABLE]
@@ -136,6 +142,16 @@ def explain(
         strengths=strengths,
         weaknesses=weaknesses,
     )
+
+
+def _preferred_words(category: Category, algorithm: Algorithm, wording: Wording) -> None:
+    """A version that learnt words the workspace's recruiters reward (training/terms.py) says which, and
+    how much of them the profile holds: a criterion no job text states must still be explained."""
+    held = next((part.value for part in category.features if part.feature == "preferred_terms"), None)
+    if held is None or not algorithm.preferred_words:
+        return
+    names = wording.names(list(algorithm.preferred_words))
+    category.text += " " + wording.say("text.preferred", share=wording.percent(held), names=names)
 
 
 def _read_features(algorithm: Algorithm) -> set[int]:

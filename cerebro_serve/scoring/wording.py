@@ -64,6 +64,9 @@ _EN = {
         "positives, against {precision_before}."
     ),
     "learned.words": "Profiles whose text mentions {names}, which the jobs' texts do not ask for, now rank higher.",
+    "text.preferred": (
+        "It holds {share} of the words this workspace's recruiters favour beyond the job's text: {names}."
+    ),
 }
 _FR = {
     "category.skills": "Compétences",
@@ -109,6 +112,10 @@ _FR = {
     ),
     "learned.words": (
         "Les profils dont le texte mentionne {names}, que les offres ne demandent pas, sont désormais mieux classés."
+    ),
+    "text.preferred": (
+        "Il contient {share} des mots que les recruteurs de cet espace privilégient au-delà du texte de "
+        "l'offre : {names}."
     ),
 }
 _ES = {
@@ -159,6 +166,10 @@ _ES = {
     ),
     "learned.words": (
         "Los perfiles cuyo texto menciona {names}, que las ofertas no piden, ahora se clasifican más arriba."
+    ),
+    "text.preferred": (
+        "Contiene {share} de las palabras que los reclutadores de este espacio prefieren más allá del texto "
+        "de la oferta: {names}."
     ),
 }
 _DE = {
@@ -213,6 +224,10 @@ _DE = {
     ),
     "learned.words": (
         "Profile, deren Text {names} nennt, was die Stellentexte nicht verlangen, stehen jetzt weiter oben."
+    ),
+    "text.preferred": (
+        "Es enthält {share} der Wörter, die die Recruiter dieses Arbeitsbereichs über den Stellentext hinaus "
+        "bevorzugen: {names}."
     ),
 }
 TEMPLATES = {"en": _EN, "fr": _FR, "es": _ES, "de": _DE}

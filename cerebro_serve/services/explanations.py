@@ -117,7 +117,9 @@ class ExplanationService:
             profile, job = (item_side, anchor_side) if kind is PROFILE else (anchor_side, item_side)
             facts = pair_facts(self.records.extractor, profile, job, evidence=False)
             attribution = attribute(anchor.algorithm, features[None])
-            explanations.append(explain(anchor.algorithm, attribution, 0, score, features, facts, wording))
+            explanations.append(
+                explain(anchor.algorithm, attribution, 0, score, features, facts, wording, anchor.query.is_job)
+            )
         return explanations
 
     # -- the pair ----------------------------------------------------------------------------------
@@ -190,7 +192,8 @@ class ExplanationService:
         profile = side_of(extractor, pair.profile, pair.profile_features)
         facts = pair_facts(extractor, profile, side_of(extractor, pair.job, pair.job_features))
         attribution = attribute(pair.algorithm, pair.features[None])
-        return explain(pair.algorithm, attribution, 0, pair.score, pair.features, facts, wording)
+        job_is_query = pair.subject is PROFILE  # a profile graded for a job: the job was the query
+        return explain(pair.algorithm, attribution, 0, pair.score, pair.features, facts, wording, job_is_query)
 
     # -- upskilling --------------------------------------------------------------------------------
 

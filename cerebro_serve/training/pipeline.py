@@ -237,7 +237,11 @@ def fit_version(
         validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
         previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
-    algorithm = chosen.algorithm
+    if chosen.algorithm.preferred_terms == base.preferred_terms:  # kept from the version it was trained from
+        words = list(base.preferred_words)
+    else:
+        words = _term_names(chosen.algorithm.preferred_terms, prepared.records)
+    algorithm = dataclasses.replace(chosen.algorithm, preferred_words=tuple(words))
     metrics: dict[str, Any] = {
         "train": _report(train, chosen.space.train, algorithm),
         "validation": chosen.validation,
@@ -268,7 +272,7 @@ def fit_version(
             len(pool.jobs),
             chosen.pool_quality,
             previous_quality,
-            _term_names(algorithm.preferred_terms, prepared.records),
+            words,
         ),
         "workflow": workflow.steps,
     }
