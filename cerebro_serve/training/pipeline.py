@@ -237,10 +237,9 @@ def fit_version(
         validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
         previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
-    if chosen.algorithm.preferred_terms == base.preferred_terms:  # kept from the version it was trained from
-        words = list(base.preferred_words)
-    else:
-        words = _term_names(chosen.algorithm.preferred_terms, prepared.records)
+    found = _term_names(learned_terms, prepared.records)
+    # The chosen words are the previous version's, or those this training found (`preferred` above).
+    words = list(base.preferred_words) if chosen.space.preferred_terms == base.preferred_terms else found
     algorithm = dataclasses.replace(chosen.algorithm, preferred_words=tuple(words))
     metrics: dict[str, Any] = {
         "train": _report(train, chosen.space.train, algorithm),
@@ -251,7 +250,7 @@ def fit_version(
         "loss_curve": chosen.curve,
         "adapter": {"used": chosen.space.pull is not None, "pull": chosen.space.pull},
         "preferred_terms": {
-            "found": _term_names(learned_terms, prepared.records),
+            "found": found,
             "used": chosen.space.preferred_terms != base.preferred_terms,
         },
         "fusion_pull": chosen.fusion_pull,
