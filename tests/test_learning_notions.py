@@ -60,9 +60,10 @@ class Workspace:
 
     def add_profile(self, profile: int) -> Profile:
         # Seniority: everyone is of the job's kind, with 0-20 years. Mobility: half are of the job's kind,
-        # half of the other occupation, which the customer prefers. Hidden word: half write that they use
-        # Excel, which no job asks for.
-        group = int(self.rng.integers(0, 2)) if self.notion == "mobility" else 0
+        # half of the other occupation, which the customer prefers. Seniority in the occupation: half are of
+        # the job's kind, and only its seniors fit. Hidden word: half write that they use Excel, which no
+        # job asks for.
+        group = int(self.rng.integers(0, 2)) if self.notion in ("mobility", "seniority in the occupation") else 0
         years = float(self.rng.uniform(0, 20))
         excel = self.notion == "hidden word" and bool(self.rng.integers(0, 2))
         text = "Bookkeeping and ledgers for small firms" + (", spreadsheets in Excel." if excel else ".")
@@ -73,6 +74,8 @@ class Workspace:
     def fits(self, profile: int) -> bool:
         if self.notion == "seniority":
             return self.years[profile] > 10
+        if self.notion == "seniority in the occupation":
+            return self.group[profile] == 0 and self.years[profile] > 10
         if self.notion == "hidden word":
             return "Excel" in self.texts[profile]
         return self.group[profile] == 1
@@ -94,7 +97,7 @@ def _precision_at_10(algorithm: Algorithm, space: Workspace, jobs: list[int], pr
     return float(np.mean([fits[np.argsort(-row, kind="stable")[:10]].mean() for row in per_job]))
 
 
-@pytest.mark.parametrize("notion", ["seniority", "mobility", "hidden word"])
+@pytest.mark.parametrize("notion", ["seniority", "mobility", "hidden word", "seniority in the occupation"])
 def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str) -> None:
     rng = np.random.default_rng(7)
     space = Workspace(rng, notion)
@@ -135,6 +138,9 @@ def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str)
             sorted(learned["preferred_words"]) == sorted(result.algorithm.preferred_words) == ["excel", "spreadsheet"]
         )
         assert any("excel" in sentence and "now rank higher" in sentence for sentence in learned["summary"])
+    elif notion == "seniority in the occupation":  # seniority counts only among those who match: trees
+        # (the linear fine-tune alone reaches 0.875 here: seniority lifts the other occupation's seniors too)
+        assert result.metrics["tree_rounds"] > 0 and after >= 0.9, (before, after)
     else:  # the occupation the recruiters prefer is reached through the job text's meaning: the adapter
         assert result.metrics["adapter"]["used"] and learned["query_adapted"]
         assert any("was adapted to your feedback" in sentence for sentence in learned["summary"])

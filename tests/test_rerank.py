@@ -13,6 +13,8 @@ from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
 from cerebro_serve.scoring.features import MAX_CAREER_YEARS, FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
+from cerebro_serve.training.boosting import boosted
+from cerebro_serve.training.trainer import Labelled
 
 DIM = 24
 NEUTRAL = 0.5
@@ -237,6 +239,21 @@ def test_rerank_with_trees_scores_like_the_python_walk() -> None:
     np.testing.assert_allclose(ranked.scores, expected, rtol=1e-5, atol=1e-6)
     linear = Algorithm("linear", 1, algorithm.weights, -1.0)
     assert not np.allclose(linear.score(ranked.features), expected)  # the trees do change the scores
+
+
+def test_trees_a_fine_tune_boosts_are_served_as_the_python_walk_scores_them() -> None:
+    """The forest a training appends (training/boosting.py) reaches the native re-ranker intact."""
+    rng = np.random.default_rng(12)
+    columns, _ = _pool(rng, 400)
+    query = _query(rng, True)
+    candidates = np.arange(400, dtype=np.int64)
+    cosine = rng.uniform(0, 1, size=400).astype(np.float32)
+    features = rerank(columns, query, base_algorithm(), candidates, cosine, k=400).features
+    labels = ((features[:, 0] > np.median(features[:, 0])) & (rng.uniform(size=400) > 0.3)).astype(np.float64)
+    tuned = boosted(base_algorithm(), Labelled(features, labels, np.ones(400)), rounds=20)
+    ranked = rerank(columns, query, tuned, candidates, cosine, k=400)
+    np.testing.assert_allclose(ranked.scores, tuned.score(ranked.features), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(ranked.scores, base_algorithm().score(ranked.features))
 
 
 def test_malformed_trees_are_refused_when_loaded() -> None:

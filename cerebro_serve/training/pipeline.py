@@ -26,6 +26,7 @@ from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.adapter import fit_adapter
 from cerebro_serve.training.anonymize import anonymized
+from cerebro_serve.training.boosting import boosted
 from cerebro_serve.training.dataset import (
     MIN_TRAIN_PER_CLASS,
     MIN_VALIDATION_PER_CLASS,
@@ -126,6 +127,8 @@ class TrainingResult:
 # (training/adapter.py). Which pair serves is chosen on the validation pool.
 FUSION_PULLS = (10.0, 1.0, 0.1, 0.01)
 ADAPTER_PULLS = (1.0, 0.1, 0.01)
+# Trees boosted on the best linear fine-tune of each query space (training/boosting.py); 0 is none.
+TREE_ROUNDS = (10, 30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +169,34 @@ class Candidate:
     curve: list[dict[str, Any]]
     space: QuerySpace
     fusion_pull: float
+    tree_rounds: int  # trees boosted on top of the linear fine-tune (training/boosting.py)
     pool_quality: dict[str, Any]
     validation: dict[str, Any]  # on the rated validation pairs (training/metrics.py evaluate)
 
     @property
     def key(self) -> tuple[float, ...]:
         return quality_key(self.pool_quality, self.validation)
+
+
+def _candidate(
+    algorithm: Algorithm,
+    curve: list[dict[str, Any]],
+    space: QuerySpace,
+    fusion_pull: float,
+    tree_rounds: int,
+    pool: ValidationPool,
+    validation: list[Pair],
+) -> Candidate:
+    """A fitted version and how it ranks the validation pool and the rated validation pairs."""
+    return Candidate(
+        algorithm,
+        curve,
+        space,
+        fusion_pull,
+        tree_rounds,
+        pool.quality(_scores(algorithm, space.pool)),
+        _report(validation, space.validation, algorithm),
+    )
 
 
 def fit_version(
@@ -221,19 +246,22 @@ def fit_version(
             algorithm = dataclasses.replace(
                 tuned.algorithm, adapter=space.adapter, preferred_terms=space.preferred_terms
             )
-            quality = pool.quality(_scores(algorithm, space.pool))
-            rated = _report(validation, space.validation, algorithm)
-            candidates.append(Candidate(algorithm, tuned.curve, space, fusion_pull, quality, rated))
+            candidates.append(_candidate(algorithm, tuned.curve, space, fusion_pull, 0, pool, validation))
+        linear = max(candidates[-len(FUSION_PULLS) :], key=lambda candidate: candidate.key)
+        for rounds in TREE_ROUNDS:
+            algorithm = boosted(linear.algorithm, train_set, rounds)
+            candidates.append(_candidate(algorithm, linear.curve, space, linear.fusion_pull, rounds, pool, validation))
     chosen = max(candidates, key=lambda candidate: candidate.key)
     workflow.record(
         "choose how far to move",
         kept=1,
         dropped=len(candidates) - 1,
-        rule="every pull of the fusion and the query adapter is fitted; the one that ranks the validation "
-        "jobs' whole pool best serves (then: AUC and log loss on the rated validation pairs; ties: the smaller "
-        "move)",
+        rule="every pull of the fusion and the query adapter is fitted, and trees boosted on the best of each "
+        "query space; the one that ranks the validation jobs' whole pool best serves (then: AUC and log loss on "
+        "the rated validation pairs; ties: the smaller move)",
         adapter_pull=chosen.space.pull,
         fusion_pull=chosen.fusion_pull,
+        tree_rounds=chosen.tree_rounds,
         validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
         previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
@@ -254,11 +282,13 @@ def fit_version(
             "used": chosen.space.preferred_terms != base.preferred_terms,
         },
         "fusion_pull": chosen.fusion_pull,
+        "tree_rounds": chosen.tree_rounds,
         "selection": [
             {
                 "adapter_pull": c.space.pull,
                 "preferred_terms": len(c.space.preferred_terms),
                 "fusion_pull": c.fusion_pull,
+                "tree_rounds": c.tree_rounds,
                 **c.pool_quality,
             }
             for c in candidates
