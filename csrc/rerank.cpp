@@ -78,6 +78,26 @@ float saturation(float tf, float length, float mean_length) {
   return tf * (kBm25K1 + 1.0f) / (tf + kBm25K1 * (1.0f - kBm25B + kBm25B * length / mean_length));
 }
 
+// What the query's words weigh in the pool searched, the same for every candidate row: computed once per
+// query, not once per row.
+struct QueryIdf {
+  std::vector<float> terms;      // each of the query's words
+  std::vector<float> preferred;  // each of the algorithm's preferred words
+  float preferred_total = 0.0f;
+};
+
+QueryIdf query_idf_of(const PoolColumns& p, const QueryFeatures& q) {
+  QueryIdf idf;
+  idf.terms.resize(q.term_count);
+  for (int64_t i = 0; i < q.term_count; ++i) idf.terms[i] = term_idf(p, q.term_ids[i]);
+  idf.preferred.resize(q.preferred_count);
+  for (int64_t i = 0; i < q.preferred_count; ++i) {
+    idf.preferred[i] = term_idf(p, q.preferred_ids[i]);
+    idf.preferred_total += idf.preferred[i];
+  }
+  return idf;
+}
+
 // BM25 of the job's words in the profile, divided by the most the job's words could score: a lexical
 // signal in [0, 1] next to the embeddings, as in hybrid retrieval. Term weights are the job side's
 // counts times the inverse document frequency in the pool searched.
@@ -116,17 +136,16 @@ float fit(float have, float required) {
 // The share of the algorithm's preferred words (learnt from a workspace's feedback, training/terms.py) that
 // the candidate profile's text holds, each weighted by its rarity in the pool: what the recruiters reward
 // beyond what the job's text asks. Neutral without preferred words, or when the candidates are jobs.
-float preferred_words(const QueryFeatures& q, const PoolColumns& p, int64_t row) {
+float preferred_words(const QueryFeatures& q, const QueryIdf& idf, const PoolColumns& p, int64_t row) {
   if (q.preferred_count == 0 || !q.is_job) return kNeutral;
-  float total = 0.0f, found = 0.0f;
-  for (int64_t k = 0; k < q.preferred_count; ++k) total += term_idf(p, q.preferred_ids[k]);
+  float found = 0.0f;
   for_each_common(q.preferred_ids, q.preferred_count, p.term_ids + p.term_start[row], p.term_count[row],
-                  [&](int64_t i, int64_t) { found += term_idf(p, q.preferred_ids[i]); });
-  return found / total;
+                  [&](int64_t i, int64_t) { found += idf.preferred[i]; });
+  return found / idf.preferred_total;
 }
 
-void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector<float>& query_idf, int64_t row,
-                 float cosine, float* f) {
+void features_of(const PoolColumns& p, const QueryFeatures& q, const QueryIdf& idf, int64_t row, float cosine,
+                 float* f) {
   f[0] = cosine;
   f[1] = view_similarity(p, q, 0, row, cosine);
   f[2] = view_similarity(p, q, 1, row, cosine);
@@ -152,19 +171,13 @@ void features_of(const PoolColumns& p, const QueryFeatures& q, const std::vector
   } else {
     f[7] = std::exp(-haversine_km(q.lat, q.lng, p.lat[row], p.lng[row]) / kProximityKm);
   }
-  f[8] = keyword_match(q, query_idf, p, row);
+  f[8] = keyword_match(q, idf.terms, p, row);
   f[9] = view_similarity(p, q, 2, row, cosine);
   // The profile side's years whatever the job asks: a criterion no shipped fusion weighs, there for a
   // workspace whose recruiters reward seniority the job text does not state (training/trainer.py).
   const float profile_years = q.is_job ? row_years : q.years;
   f[10] = profile_years < 0.0f ? kNeutral : profile_years / (profile_years + kSeniorityYears);
-  f[11] = preferred_words(q, p, row);
-}
-
-std::vector<float> query_term_idf(const PoolColumns& p, const QueryFeatures& q) {
-  std::vector<float> idf(q.term_count);
-  for (int64_t i = 0; i < q.term_count; ++i) idf[i] = term_idf(p, q.term_ids[i]);
-  return idf;
+  f[11] = preferred_words(q, idf, p, row);
 }
 
 template <typename Body>
@@ -186,10 +199,9 @@ void parallel_for(int64_t count, int threads, Body body) {
 
 void compute_features(const PoolColumns& pool, const QueryFeatures& query, const int64_t* rows,
                       const float* cosine, int64_t count, float* out, int threads) {
-  const std::vector<float> query_idf = query_term_idf(pool, query);
+  const QueryIdf idf = query_idf_of(pool, query);
   parallel_for(count, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      features_of(pool, query, query_idf, rows[i], cosine[i], out + i * kFeatureCount);
+    for (int64_t i = begin; i < end; ++i) features_of(pool, query, idf, rows[i], cosine[i], out + i * kFeatureCount);
   });
 }
 
@@ -198,11 +210,11 @@ Reranked rerank(const PoolColumns& pool, const QueryFeatures& query, const Fusio
                 int threads) {
   std::vector<float> features(static_cast<size_t>(count) * kFeatureCount);
   std::vector<float> scores(static_cast<size_t>(count));
-  const std::vector<float> query_idf = query_term_idf(pool, query);
+  const QueryIdf idf = query_idf_of(pool, query);
   parallel_for(count, threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       float* f = features.data() + i * kFeatureCount;
-      features_of(pool, query, query_idf, rows[i], cosine[i], f);
+      features_of(pool, query, idf, rows[i], cosine[i], f);
       float logit = fusion.bias;
       for (int j = 0; j < kFeatureCount; ++j) logit += fusion.weights[j] * f[j];
       logit += fusion.trees.evaluate(f);

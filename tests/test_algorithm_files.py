@@ -20,6 +20,7 @@ from cerebro_serve.scoring.algorithms import (
     base_algorithm,
     matching_algorithm,
 )
+from cerebro_serve.scoring.features import term_hash
 from cerebro_serve.scoring.marketplace import TRAINABLE_ALGORITHM
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.queries import AlgorithmCreate
@@ -60,3 +61,18 @@ def test_a_version_fitted_before_a_feature_was_added_weighs_it_zero():
     assert np.allclose(algorithm.score(rows), algorithm.score(shifted))
     with pytest.raises(ValueError, match="fitted on other features"):
         Algorithm.from_json(json.dumps({**older, "features": ["cosine", "proximity"], "weights": [1.0, 2.0]}))
+
+
+def test_a_version_keeps_its_preferred_words_and_carries_their_term_ids():
+    """A version stores the words its training found; the term ids its job queries carry are derived from
+    them, the same as the ids versions stored beside the words before (read, and ignored)."""
+    fitted = json.loads((DATA_DIR / f"{BASE_ALGORITHM}.json").read_text())
+    words = ["microsoft", "office"]
+    earlier = {**fitted, "preferred_words": words, "preferred_terms": sorted(term_hash(w) for w in words)}
+    read = Algorithm.from_json(json.dumps(earlier))
+    assert read.preferred_words == tuple(words)
+    assert read.preferred_terms == tuple(earlier["preferred_terms"])
+    stored = json.loads(read.to_json())
+    assert stored["preferred_words"] == words and "preferred_terms" not in stored
+    assert Algorithm.from_json(read.to_json()).preferred_terms == read.preferred_terms
+    assert base_algorithm().preferred_terms == ()

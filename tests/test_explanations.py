@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from cerebro_serve.scoring.algorithms import base_algorithm
-from cerebro_serve.scoring.features import term_hash
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import StoredTraining
 
@@ -148,7 +147,6 @@ def _trained_version(client, workspace) -> str:
         bias=base.bias - 0.4,
         trees=dataclasses.replace(base.trees, value=(base.trees.value * 1.3).astype(np.float32)),
         adapter=(np.eye(side) + rng.normal(0, 0.02, (side, side))).astype(np.float32),
-        preferred_terms=tuple(sorted(term_hash(word) for word in ("hadoop", "kubernetes"))),
         preferred_words=("hadoop", "kubernetes"),
     )
     learning = workspace.store.learning

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cerebro_serve import _native
+from cerebro_serve.scoring.features import term_ids
 
 # The re-ranker's features, in the order csrc/rerank.cpp computes them.
 FEATURES = (
@@ -125,10 +126,14 @@ class Algorithm:
     # A query-side linear map of the full-text embedding (d x d), learnt from a workspace's labels
     # (training/adapter.py): jobs search with adapter @ j, profiles with adapter.T @ p.
     adapter: np.ndarray | None = None
-    # Words (term ids, scoring/features.py term_hash) the workspace's feedback rewards in a profile beyond
-    # what the job's text asks, sorted; a job's query carries them to the re-ranker (feature preferred_terms).
-    preferred_terms: tuple[int, ...] = ()
-    preferred_words: tuple[str, ...] = ()  # those words as the profiles write them, for explanations
+    # Words the workspace's feedback rewards in a profile beyond what the job's text asks (training/terms.py),
+    # folded as scoring/features.py counts them; explanations name them.
+    preferred_words: tuple[str, ...] = ()
+    # Derived: their term ids, sorted, which a job's query carries to the re-ranker (feature preferred_terms).
+    preferred_terms: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preferred_terms", term_ids(self.preferred_words))
 
     @classmethod
     def from_file(cls, path: Path) -> Algorithm:
@@ -157,7 +162,7 @@ class Algorithm:
             float(data["bias"]),
             trees,
             adapter,
-            tuple(int(term) for term in data.get("preferred_terms", ())),
+            # Versions stored before the term ids were derived hold them too: the words say the same.
             tuple(str(word) for word in data.get("preferred_words", ())),
         )
 
@@ -171,8 +176,7 @@ class Algorithm:
         }
         if self.trees is not None:
             data["trees"] = self.trees.to_dict()
-        if self.preferred_terms:
-            data["preferred_terms"] = list(self.preferred_terms)
+        if self.preferred_words:
             data["preferred_words"] = list(self.preferred_words)
         if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size
             data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()

@@ -120,6 +120,11 @@ def term_hash(word: str) -> int:
     return skill_hash("term:" + word)
 
 
+def term_ids(words: Iterable[str]) -> tuple[int, ...]:
+    """Content words as the re-ranker's sorted term ids."""
+    return tuple(sorted({term_hash(word) for word in words}))
+
+
 def _content_words(text: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for token in (word for found in TOKEN.findall(_fold(text)) for word in _words(found)):

@@ -57,6 +57,10 @@ _EN = {
         "{criterion} lost weight: {after} of what separates one candidate from another, against {before} before."
     ),
     "learned.steady": "No criterion's weight changed by a quarter or more.",
+    "learned.combined": (
+        "{names} now count together: how much one weighs depends on the other, in {trees} small decision trees "
+        "learnt from your feedback."
+    ),
     "learned.adapter": "How a job's text is compared with a profile's was adapted to your feedback.",
     "learned.evidence": (
         "On {jobs} validation jobs it did not train on, each ranked against all {profiles} profiles of the "
@@ -104,6 +108,10 @@ _FR = {
     "learned.gained": "{criterion} a pris du poids : {after} de ce qui départage les candidats, contre {before} avant.",
     "learned.lost": "{criterion} a perdu du poids : {after} de ce qui départage les candidats, contre {before} avant.",
     "learned.steady": "Aucun critère n'a vu son poids changer d'un quart ou plus.",
+    "learned.combined": (
+        "{names} comptent désormais ensemble : le poids de l'un dépend de l'autre, dans {trees} petits arbres "
+        "de décision appris de vos retours."
+    ),
     "learned.adapter": "La façon de comparer le texte d'une offre à celui d'un profil a été adaptée à vos retours.",
     "learned.evidence": (
         "Sur {jobs} offres de validation non vues à l'entraînement, chacune classant les {profiles} profils "
@@ -158,6 +166,10 @@ _ES = {
         "{criterion} perdió peso: {after} de lo que distingue a un candidato de otro, frente a {before} antes."
     ),
     "learned.steady": "Ningún criterio cambió de peso en una cuarta parte o más.",
+    "learned.combined": (
+        "{names} cuentan ahora juntos: el peso de uno depende del otro, en {trees} pequeños árboles de decisión "
+        "aprendidos de sus valoraciones."
+    ),
     "learned.adapter": "La forma de comparar el texto de una oferta con el de un perfil se adaptó a sus valoraciones.",
     "learned.evidence": (
         "En {jobs} ofertas de validación no vistas en el entrenamiento, cada una ordenando los {profiles} "
@@ -214,6 +226,10 @@ _DE = {
         "gegenüber {before} zuvor."
     ),
     "learned.steady": "Kein Kriterium hat sein Gewicht um ein Viertel oder mehr geändert.",
+    "learned.combined": (
+        "{names} zählen jetzt zusammen: wie viel das eine wiegt, hängt vom anderen ab, in {trees} kleinen "
+        "Entscheidungsbäumen, die aus Ihrem Feedback gelernt wurden."
+    ),
     "learned.adapter": (
         "Wie der Text einer Stelle mit dem eines Profils verglichen wird, wurde an Ihr Feedback angepasst."
     ),

@@ -1,5 +1,6 @@
 """What a training learned, as a recruiter reads it: which criteria now weigh more or less in the ranking,
-whether the reading of job texts was adapted, and the validation evidence.
+which ones now count together (trees it added), whether the reading of job texts was adapted, and the
+validation evidence.
 
 A criterion's weight is its share of what separates candidates: over each validation job's pool, the
 spread (standard deviation) of the criterion's part of the logit (scoring/attribution.py, exact), divided
@@ -20,6 +21,7 @@ from cerebro_serve.scoring.wording import LANGUAGES, Wording
 
 NOTABLE_RATIO = 1.25  # a share that grew or shrank by at least a quarter
 NOTABLE_SHARE = 0.02  # and by two points at least: 1% -> 2% is noise, not a lesson
+MAX_COMBINED = 2  # pairs of criteria named as combined by new trees
 
 
 def what_was_learned(
@@ -30,11 +32,9 @@ def what_was_learned(
     jobs: int,
     new_quality: dict[str, Any],
     previous_quality: dict[str, Any],
-    preferred_words: list[str],
 ) -> dict[str, Any]:
     """`*_features`: the validation pool's pairs (`jobs` x its profiles, job by job) as each version reads
-    them (their query spaces differ once an adapter is learnt); the qualities from ValidationPool.quality;
-    `preferred_words`: the new version's preferred words, as the profiles write them."""
+    them (their query spaces differ once an adapter is learnt); the qualities from ValidationPool.quality."""
     before, after = _shares(previous, previous_features, jobs), _shares(new, new_features, jobs)
     criteria: list[dict[str, Any]] = []
     for name in CATEGORIES:
@@ -49,7 +49,8 @@ def what_was_learned(
     learned: dict[str, Any] = {
         "criteria": criteria,
         "query_adapted": not _same_adapter(previous.adapter, new.adapter),
-        "preferred_words": preferred_words if new.preferred_terms != previous.preferred_terms else [],
+        "preferred_words": list(new.preferred_words) if new.preferred_terms != previous.preferred_terms else [],
+        "combined": _combined(previous, new),
         "evidence": {
             "jobs": new_quality.get("jobs"),
             "profiles": new_quality.get("profiles"),
@@ -81,6 +82,9 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
         sentences.append(wording.say("learned.steady"))
     if learned.get("preferred_words"):
         sentences.append(wording.say("learned.words", names=wording.names(learned["preferred_words"])))
+    for combined in learned.get("combined", []):
+        names = wording.names([wording.category(name) for name in combined["criteria"]])
+        sentences.append(wording.say("learned.combined", names=names, trees=combined["trees"]))
     if learned["query_adapted"]:
         sentences.append(wording.say("learned.adapter"))
     evidence = learned["evidence"]
@@ -126,6 +130,23 @@ def _shares(algorithm: Algorithm, features: np.ndarray, jobs: int) -> dict[str, 
     }
     total = np.maximum(sum(spreads.values()), 1e-12)
     return {name: float(np.mean(spread / total)) for name, spread in spreads.items()}
+
+
+def _combined(previous: Algorithm, new: Algorithm) -> list[dict[str, Any]]:
+    """The pairs of criteria the trees this training added split on together (training/boosting.py appends
+    them after the previous version's), most trees first: where one criterion counts depending on another."""
+    before = len(previous.trees.roots) if previous.trees is not None else 0
+    if new.trees is None or len(new.trees.roots) <= before:
+        return []
+    category = {feature: name for name, members in CATEGORIES.items() for feature in members}
+    pairs: dict[tuple[str, str], int] = {}
+    for row in new.trees.tree_features[before:]:
+        names = sorted({category[FEATURES[f]] for f in row if f >= 0}, key=list(CATEGORIES).index)
+        for position, first in enumerate(names):
+            for second in names[position + 1 :]:
+                pairs[first, second] = pairs.get((first, second), 0) + 1
+    ranked = sorted(pairs.items(), key=lambda item: -item[1])[:MAX_COMBINED]
+    return [{"criteria": list(names), "trees": trees} for names, trees in ranked]
 
 
 def _same_adapter(previous: np.ndarray | None, new: np.ndarray | None) -> bool:

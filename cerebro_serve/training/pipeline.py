@@ -21,7 +21,7 @@ from cerebro_serve.index.columns import FeatureColumns
 from cerebro_serve.objects import Job, Profile
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
-from cerebro_serve.scoring.features import term_words
+from cerebro_serve.scoring.features import term_ids, term_words
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.adapter import fit_adapter
@@ -122,9 +122,9 @@ class TrainingResult:
     validated: Validated
 
 
-# How far a version may move from the previous one, strongest pull first (ties go to the smaller move):
+# How far a version may move from the previous one, strongest pull first:
 # the fusion's prior precision per parameter (training/trainer.py) and the adapter's pull to the identity
-# (training/adapter.py). Which pair serves is chosen on the validation pool.
+# (training/adapter.py). Which one serves is chosen on the validation pool (`_chosen`).
 FUSION_PULLS = (10.0, 1.0, 0.1, 0.01)
 ADAPTER_PULLS = (1.0, 0.1, 0.01)
 # Trees boosted on the best linear fine-tune of each query space (training/boosting.py); 0 is none.
@@ -138,7 +138,7 @@ class QuerySpace:
 
     pull: float | None  # None: the previous version's adapter (or none)
     adapter: np.ndarray | None
-    preferred_terms: tuple[int, ...]  # the words a job's query carries (training/terms.py)
+    preferred_words: tuple[str, ...]  # the words a job's query carries (training/terms.py)
     train: np.ndarray
     validation: np.ndarray
     pool: np.ndarray
@@ -148,7 +148,7 @@ class QuerySpace:
         cls,
         pull: float | None,
         adapter: np.ndarray | None,
-        preferred: tuple[int, ...],
+        preferred: tuple[str, ...],
         prepared: Prepared,
         pool: ValidationPool,
         described: dict[int, Described],
@@ -157,9 +157,9 @@ class QuerySpace:
             pull,
             adapter,
             preferred,
-            pair_features(prepared.train, described, adapter, preferred),
-            pair_features(prepared.validation, described, adapter, preferred),
-            pair_features(pool.pairs, described, adapter, preferred),
+            pair_features(prepared.train, described, adapter, term_ids(preferred)),
+            pair_features(prepared.validation, described, adapter, term_ids(preferred)),
+            pair_features(pool.pairs, described, adapter, term_ids(preferred)),
         )
 
 
@@ -172,6 +172,7 @@ class Candidate:
     tree_rounds: int  # trees boosted on top of the linear fine-tune (training/boosting.py)
     pool_quality: dict[str, Any]
     validation: dict[str, Any]  # on the rated validation pairs (training/metrics.py evaluate)
+    pool_ndcg: np.ndarray  # nDCG@10 per validation job
 
     @property
     def key(self) -> tuple[float, ...]:
@@ -188,15 +189,35 @@ def _candidate(
     validation: list[Pair],
 ) -> Candidate:
     """A fitted version and how it ranks the validation pool and the rated validation pairs."""
+    scores = _scores(algorithm, space.pool)
     return Candidate(
         algorithm,
         curve,
         space,
         fusion_pull,
         tree_rounds,
-        pool.quality(_scores(algorithm, space.pool)),
+        pool.quality(scores),
         _report(validation, space.validation, algorithm),
+        pool.ndcg_per_job(scores),
     )
+
+
+def _chosen(candidates: list[Candidate], previous_key: tuple[float, ...], previous_ndcg: np.ndarray) -> Candidate:
+    """The candidate whose gain over the previous version is surest: the largest lower bound (mean minus
+    one standard error, over the validation jobs) of its nDCG@10 gain on the validation pool, among those
+    no worse than the previous version. With a few validation jobs and dozens of candidates the best mean
+    is partly luck, and a version that wins by luck does worse on jobs nobody validated. The best itself
+    where none qualifies (the gate then refuses it)."""
+    eligible = [c for c in candidates if c.key >= previous_key]
+    if not eligible:
+        return max(candidates, key=lambda candidate: candidate.key)
+
+    def surest(candidate: Candidate) -> tuple[float, ...]:
+        gain = candidate.pool_ndcg - previous_ndcg
+        spread = gain.std(ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else 0.0
+        return (float(gain.mean() - spread), *candidate.key)
+
+    return max(eligible, key=surest)
 
 
 def fit_version(
@@ -208,7 +229,8 @@ def fit_version(
 ) -> TrainingResult:
     """The new version from the prepared pairs and their records' view vectors and features (by record
     id). Candidates are fitted at every pull in ADAPTER_PULLS x FUSION_PULLS (and in the previous
-    version's query space); the one that ranks the validation jobs' whole pool best serves. A version that
+    version's query space), with trees boosted on the best of each space; the one whose gain on the
+    validation jobs' whole pool is surest serves (`_chosen`). A version that
     ranks that pool worse than the serving one is refused (`NotBetter`), so what serves never gets worse
     by a training, scheduled or not. `should_stop(progress)` reports progress in [0.3, 1] and says
     whether to cancel."""
@@ -217,10 +239,10 @@ def fit_version(
     if should_stop(0.3):
         raise Cancelled
     pool = ValidationPool.of(validation, [i for i, r in prepared.records.items() if isinstance(r, Profile)])
-    spaces = [QuerySpace.of(None, base.adapter, base.preferred_terms, prepared, pool, described)]
-    learned_terms = tuple(sorted(preferred_terms(train, {i: record[1] for i, record in described.items()})))
-    preferred = learned_terms or base.preferred_terms
-    if preferred != base.preferred_terms:
+    spaces = [QuerySpace.of(None, base.adapter, base.preferred_words, prepared, pool, described)]
+    found = _term_names(preferred_terms(train, {i: record[1] for i, record in described.items()}), prepared.records)
+    preferred = tuple(found) or base.preferred_words
+    if preferred != base.preferred_words:
         spaces.append(QuerySpace.of(None, base.adapter, preferred, prepared, pool, described))
     for index, pull in enumerate(ADAPTER_PULLS):
 
@@ -230,7 +252,8 @@ def fit_version(
         adapter = train_adapter(train, described, adapter_progress, pull)
         spaces.append(QuerySpace.of(pull, adapter, preferred, prepared, pool, described))
     previous = spaces[0]
-    previous_quality = pool.quality(_scores(base, previous.pool))
+    previous_scores = _scores(base, previous.pool)
+    previous_quality = pool.quality(previous_scores)
     previous_validation = _report(validation, previous.validation, base)
 
     candidates: list[Candidate] = []
@@ -244,31 +267,29 @@ def fit_version(
 
             tuned = fine_tune(base, train_set, validation_set, fusion_progress, fusion_pull)
             algorithm = dataclasses.replace(
-                tuned.algorithm, adapter=space.adapter, preferred_terms=space.preferred_terms
+                tuned.algorithm, adapter=space.adapter, preferred_words=space.preferred_words
             )
             candidates.append(_candidate(algorithm, tuned.curve, space, fusion_pull, 0, pool, validation))
         linear = max(candidates[-len(FUSION_PULLS) :], key=lambda candidate: candidate.key)
         for rounds in TREE_ROUNDS:
             algorithm = boosted(linear.algorithm, train_set, rounds)
             candidates.append(_candidate(algorithm, linear.curve, space, linear.fusion_pull, rounds, pool, validation))
-    chosen = max(candidates, key=lambda candidate: candidate.key)
+    chosen = _chosen(candidates, quality_key(previous_quality, previous_validation), pool.ndcg_per_job(previous_scores))
     workflow.record(
         "choose how far to move",
         kept=1,
         dropped=len(candidates) - 1,
         rule="every pull of the fusion and the query adapter is fitted, and trees boosted on the best of each "
-        "query space; the one that ranks the validation jobs' whole pool best serves (then: AUC and log loss on "
-        "the rated validation pairs; ties: the smaller move)",
+        "query space; of those that rank the validation jobs' whole pool no worse than the serving version "
+        "(nDCG@10 and AP, then AUC and log loss on the rated validation pairs), the one whose nDCG@10 gain is "
+        "surest serves: the largest mean gain over the validation jobs minus its standard error",
         adapter_pull=chosen.space.pull,
         fusion_pull=chosen.fusion_pull,
         tree_rounds=chosen.tree_rounds,
         validation_pool_ndcg=chosen.pool_quality["ndcg@10"],
         previous_validation_pool_ndcg=previous_quality["ndcg@10"],
     )
-    found = _term_names(learned_terms, prepared.records)
-    # The chosen words are the previous version's, or those this training found (`preferred` above).
-    words = list(base.preferred_words) if chosen.space.preferred_terms == base.preferred_terms else found
-    algorithm = dataclasses.replace(chosen.algorithm, preferred_words=tuple(words))
+    algorithm = chosen.algorithm
     metrics: dict[str, Any] = {
         "train": _report(train, chosen.space.train, algorithm),
         "validation": chosen.validation,
@@ -279,14 +300,14 @@ def fit_version(
         "adapter": {"used": chosen.space.pull is not None, "pull": chosen.space.pull},
         "preferred_terms": {
             "found": found,
-            "used": chosen.space.preferred_terms != base.preferred_terms,
+            "used": chosen.space.preferred_words != base.preferred_words,
         },
         "fusion_pull": chosen.fusion_pull,
         "tree_rounds": chosen.tree_rounds,
         "selection": [
             {
                 "adapter_pull": c.space.pull,
-                "preferred_terms": len(c.space.preferred_terms),
+                "preferred_terms": len(c.space.preferred_words),
                 "fusion_pull": c.fusion_pull,
                 "tree_rounds": c.tree_rounds,
                 **c.pool_quality,
@@ -301,7 +322,6 @@ def fit_version(
             len(pool.jobs),
             chosen.pool_quality,
             previous_quality,
-            words,
         ),
         "workflow": workflow.steps,
     }

@@ -1,7 +1,7 @@
 """Fine-tuning the fusion on a workspace's labels, starting from the algorithm it forked.
 
 The new logit is `(1 + a) * base_logit(f) + d + v . f`: a rescaling of the base fusion (linear part and
-trees alike) plus a linear correction over the same ten features. The penalty pulls (a, d, v) towards 0,
+trees alike) plus a linear correction over the same features. The penalty pulls (a, d, v) towards 0,
 that is towards the base, so labels move the ranking where they agree and leave it alone elsewhere; how
 hard it pulls (`pull`) is for the caller to choose by validation (training/pipeline.py), since a customer
 whose notion of fit differs from the base's needs room that one who agrees with it does not. The result

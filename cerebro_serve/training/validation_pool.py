@@ -44,6 +44,17 @@ class ValidationPool:
         """Every (job, profile) of the pool, job by job, as the pair features are computed."""
         return [Pair(profile, job, 0, 0.0) for job in self.jobs for profile in self.profiles]
 
+    def ndcg_per_job(self, scores: np.ndarray) -> np.ndarray:
+        """nDCG@10 of each job with a positive (what `quality` averages), to compare versions job by job."""
+        scores = np.asarray(scores, dtype=float).reshape(len(self.jobs), len(self.profiles))
+        return np.array(
+            [
+                metrics.ndcg_score([self.gains[row]], [scores[row]], k=DEPTH)
+                for row in range(len(self.jobs))
+                if self.gains[row].any()
+            ]
+        )
+
     def quality(self, scores: np.ndarray) -> dict[str, Any]:
         """nDCG@10, average precision and precision@10 (out of the positives there are, when fewer than
         10) per job with a positive, averaged; `scores` in the order of `pairs`."""
