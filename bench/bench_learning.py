@@ -14,12 +14,13 @@ Each notion is what the customer calls a good match, and none is what the base w
 - hidden skill: the job's category and a resume that names HIDDEN_SKILL, which no job text names.
 
 Feedback is what recruiters send after being shown candidates: per job, the base's best-ranked among the
-fitting half and some at random, rated 1.0 / 0.0 by the notion ("ratings"), or moved through a hiring
-process ("trackings": a good match reaches interview or hired, a poor one is rejected or stays applied).
+fitting half and some at random (with internal mobility, a fifth are internal applicants from the partner
+occupation instead), rated 1.0 / 0.0 by the notion ("ratings"), or moved through a hiring process
+("trackings": a good match reaches interview or hired, a poor one is rejected or stays applied).
 For each budget of events, three rankings of the held-out jobs' whole pool are measured: the base, the
 version the server's own training pipeline publishes from that feedback (training/pipeline.py: consent,
-anonymisation, re-featurised and re-embedded records, split, the pulls chosen on the validation pool, the
-no-worse gate; a refused version leaves the base serving), and LightGBM's lambdarank trained from scratch
+anonymisation, re-featurised and re-embedded records, split, the pulls and trees chosen on the validation
+pool, the no-worse gate; a refused version leaves the base serving), and LightGBM's lambdarank trained from scratch
 on the same pair features. P@10 and nDCG@10 by the notion, mean and standard error over the 24 held-out
 jobs, and the base's own notion (same category) to show what the fine-tune costs elsewhere.
 
