@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeRegressor
 
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, base_algorithm
-from cerebro_serve.training.boosting import _flat, boosted
+from cerebro_serve.training.boosting import boosted, flat_tree
 from cerebro_serve.training.trainer import Labelled, base_logits, fine_tune
 
 MATCH, SENIORITY = FEATURES.index("cosine"), FEATURES.index("seniority")
@@ -53,7 +53,7 @@ def test_flat_trees_decide_every_float32_like_scikit_learn() -> None:
             row[feature] = value
             edges.append(row)
     probes = np.concatenate([features[:40], np.stack(edges)])
-    np.testing.assert_allclose(_flat(tree, 1.0).evaluate(probes), tree.predict(probes), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(flat_tree(tree, 1.0).evaluate(probes), tree.predict(probes), rtol=1e-6, atol=1e-6)
 
 
 def test_a_boosted_version_is_stored_and_read_back_with_its_trees() -> None:

@@ -18,10 +18,18 @@ from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm, base_algorithm
 from cerebro_serve.scoring.features import term_counts, term_hash
 from cerebro_serve.store.learning import FeedbackRow
+from cerebro_serve.training.boosting import boosted
 from cerebro_serve.training.dataset import Pair, WorkflowLog
 from cerebro_serve.training.learned import learning_sentences
-from cerebro_serve.training.pipeline import NotBetter, fit_version, labelled_pairs, pair_features, prepare
-from cerebro_serve.training.trainer import base_logits
+from cerebro_serve.training.pipeline import (
+    MAX_TREES,
+    NotBetter,
+    fit_version,
+    labelled_pairs,
+    pair_features,
+    prepare,
+)
+from cerebro_serve.training.trainer import Labelled, base_logits
 
 DIMENSION = 16
 JOBS = 1_000  # job ids start here
@@ -178,3 +186,31 @@ def test_feedback_that_contradicts_itself_publishes_nothing() -> None:
         return
     pool = result.metrics["validation_pool"]
     assert pool["version"]["ndcg@10"] >= pool["previous"]["ndcg@10"]
+
+
+def test_a_version_holding_the_most_trees_is_refitted_without_more() -> None:
+    """Each training appends to the previous version's trees; past MAX_TREES none are added (the re-ranker
+    walks every tree for every candidate), and the rest of the fine-tune still learns."""
+    base = base_algorithm()
+    noise = np.random.default_rng(1).uniform(size=(200, len(base.weights)))
+    labels = (np.random.default_rng(2).uniform(size=200) > 0.5).astype(np.float64)
+    full = boosted(base, Labelled(noise, labels, np.ones(200)), MAX_TREES - len(base.trees.roots))
+    assert len(full.trees.roots) == MAX_TREES
+    rng = np.random.default_rng(7)
+    space = Workspace(rng, "seniority in the occupation")
+    rows, records = [], {}
+    for job in range(JOBS, JOBS + 12):
+        records[job] = space.add_job(job)
+        for candidate in range(20):
+            profile = (job - JOBS) * 20 + candidate
+            records[profile] = space.add_profile(profile)
+            rows.append(_rating(profile, job, 1.0 if space.fits(profile) else 0.0, len(rows)))
+    workflow = WorkflowLog()
+    prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)
+    result = fit_version(full, prepared, space.described, workflow, lambda progress: False)
+    assert result.metrics["tree_rounds"] == 0 and {c["tree_rounds"] for c in result.metrics["selection"]} == {0}
+    assert len(result.algorithm.trees.roots) == MAX_TREES
+    assert (
+        result.metrics["validation_pool"]["version"]["ndcg@10"]
+        > result.metrics["validation_pool"]["previous"]["ndcg@10"]
+    )

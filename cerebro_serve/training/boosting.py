@@ -42,7 +42,7 @@ def boosted(algorithm: Algorithm, train: Labelled, rounds: int) -> Algorithm:
             random_state=round_index,
         )
         tree.fit(features, -gradient / hessian, sample_weight=weights * hessian)
-        step = _flat(tree, RATE)
+        step = flat_tree(tree, RATE)
         logits = logits + step.evaluate(features)
         trees.append(step)
     if not trees:
@@ -51,7 +51,7 @@ def boosted(algorithm: Algorithm, train: Labelled, rounds: int) -> Algorithm:
     return dataclasses.replace(algorithm, trees=_joined(joined))
 
 
-def _flat(tree: DecisionTreeRegressor, rate: float) -> Trees:
+def flat_tree(tree: DecisionTreeRegressor, rate: float) -> Trees:
     """A fitted scikit-learn tree as Trees' flat arrays, its leaves scaled by `rate`."""
     inner = tree.tree_
     leaf = inner.children_left < 0

@@ -127,8 +127,11 @@ class TrainingResult:
 # (training/adapter.py). Which one serves is chosen on the validation pool (`_chosen`).
 FUSION_PULLS = (10.0, 1.0, 0.1, 0.01)
 ADAPTER_PULLS = (1.0, 0.1, 0.01)
-# Trees boosted on the best linear fine-tune of each query space (training/boosting.py); 0 is none.
+# Trees boosted on the best linear fine-tune of each query space (training/boosting.py). A version holds at
+# most MAX_TREES (the re-ranker walks every tree for every candidate, and each training appends to the
+# previous version's): once a workspace's versions hold that many, trainings refit the rest only.
 TREE_ROUNDS = (10, 30)
+MAX_TREES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,7 @@ def fit_version(
     previous_validation = _report(validation, previous.validation, base)
 
     candidates: list[Candidate] = []
+    held_trees = len(base.trees.roots) if base.trees is not None else 0
     for index, space in enumerate(spaces):
         train_set = Labelled(space.train, _labels(train), balanced_weights(train))
         validation_set = Labelled(space.validation, _labels(validation), balanced_weights(validation))
@@ -271,7 +275,7 @@ def fit_version(
             )
             candidates.append(_candidate(algorithm, tuned.curve, space, fusion_pull, 0, pool, validation))
         linear = max(candidates[-len(FUSION_PULLS) :], key=lambda candidate: candidate.key)
-        for rounds in TREE_ROUNDS:
+        for rounds in (r for r in TREE_ROUNDS if held_trees + r <= MAX_TREES):
             algorithm = boosted(linear.algorithm, train_set, rounds)
             candidates.append(_candidate(algorithm, linear.curve, space, linear.fusion_pull, rounds, pool, validation))
     chosen = _chosen(candidates, quality_key(previous_quality, previous_validation), pool.ndcg_per_job(previous_scores))
