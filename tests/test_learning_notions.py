@@ -24,6 +24,7 @@ from cerebro_serve.training.learned import learning_sentences
 from cerebro_serve.training.pipeline import (
     MAX_TREES,
     NotBetter,
+    Prepared,
     fit_version,
     labelled_pairs,
     pair_features,
@@ -98,6 +99,23 @@ def _rating(profile: int, job: int, score: float, n: int) -> FeedbackRow:
     )  # fmt: skip
 
 
+def _rated(notion: str, seed: int, at_random: bool = False) -> tuple[Workspace, Prepared, WorkflowLog]:
+    """12 jobs with 20 candidates each, rated by the notion (or at random): 240 ratings, prepared for a
+    training as the pipeline prepares a workspace's."""
+    rng = np.random.default_rng(seed)
+    space = Workspace(rng, notion)
+    rows, records = [], {}
+    for job in range(JOBS, JOBS + 12):
+        records[job] = space.add_job(job)
+        for candidate in range(20):
+            profile = (job - JOBS) * 20 + candidate
+            records[profile] = space.add_profile(profile)
+            score = float(rng.integers(0, 2)) if at_random else float(space.fits(profile))
+            rows.append(_rating(profile, job, score, len(rows)))
+    workflow = WorkflowLog()
+    return space, prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow), workflow
+
+
 def _precision_at_10(algorithm: Algorithm, space: Workspace, jobs: list[int], profiles: list[int]) -> float:
     pairs = [Pair(profile, job, 0, 0.0) for job in jobs for profile in profiles]
     logits = base_logits(algorithm, pair_features(pairs, space.described, algorithm.adapter, algorithm.preferred_terms))
@@ -108,17 +126,7 @@ def _precision_at_10(algorithm: Algorithm, space: Workspace, jobs: list[int], pr
 
 @pytest.mark.parametrize("notion", ["seniority", "mobility", "hidden word", "seniority in the occupation"])
 def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str) -> None:
-    rng = np.random.default_rng(7)
-    space = Workspace(rng, notion)
-    rows, records = [], {}
-    for job in range(JOBS, JOBS + 12):  # 12 jobs, 20 candidates each, rated by the notion: 240 ratings
-        records[job] = space.add_job(job)
-        for candidate in range(20):
-            profile = (job - JOBS) * 20 + candidate
-            records[profile] = space.add_profile(profile)
-            rows.append(_rating(profile, job, 1.0 if space.fits(profile) else 0.0, len(rows)))
-    workflow = WorkflowLog()
-    prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)
+    space, prepared, workflow = _rated(notion, seed=7)
     base = base_algorithm()
     result = fit_version(base, prepared, space.described, workflow, lambda progress: False)
 
@@ -169,17 +177,7 @@ def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str)
 def test_feedback_that_contradicts_itself_publishes_nothing() -> None:
     """Ratings at random: no version ranks the validation pool better than the base, so none is published
     (or the one published is no worse there: the gate compares on the same pool)."""
-    rng = np.random.default_rng(3)
-    space = Workspace(rng, "mobility")
-    rows, records = [], {}
-    for job in range(JOBS, JOBS + 12):
-        records[job] = space.add_job(job)
-        for candidate in range(20):
-            profile = (job - JOBS) * 20 + candidate
-            records[profile] = space.add_profile(profile)
-            rows.append(_rating(profile, job, float(rng.integers(0, 2)), len(rows)))
-    workflow = WorkflowLog()
-    prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)
+    space, prepared, workflow = _rated("mobility", seed=3, at_random=True)
     try:
         result = fit_version(base_algorithm(), prepared, space.described, workflow, lambda progress: False)
     except NotBetter:
@@ -196,17 +194,7 @@ def test_a_version_holding_the_most_trees_is_refitted_without_more() -> None:
     labels = (np.random.default_rng(2).uniform(size=200) > 0.5).astype(np.float64)
     full = boosted(base, Labelled(noise, labels, np.ones(200)), MAX_TREES - len(base.trees.roots))
     assert len(full.trees.roots) == MAX_TREES
-    rng = np.random.default_rng(7)
-    space = Workspace(rng, "seniority in the occupation")
-    rows, records = [], {}
-    for job in range(JOBS, JOBS + 12):
-        records[job] = space.add_job(job)
-        for candidate in range(20):
-            profile = (job - JOBS) * 20 + candidate
-            records[profile] = space.add_profile(profile)
-            rows.append(_rating(profile, job, 1.0 if space.fits(profile) else 0.0, len(rows)))
-    workflow = WorkflowLog()
-    prepared = prepare(labelled_pairs(rows, "rating", None, workflow), records, workflow)
+    space, prepared, workflow = _rated("seniority in the occupation", seed=7)
     result = fit_version(full, prepared, space.described, workflow, lambda progress: False)
     assert result.metrics["tree_rounds"] == 0 and {c["tree_rounds"] for c in result.metrics["selection"]} == {0}
     assert len(result.algorithm.trees.roots) == MAX_TREES
