@@ -139,9 +139,10 @@ def _combined(previous: Algorithm, new: Algorithm) -> list[dict[str, Any]]:
     if new.trees is None or len(new.trees.roots) <= before:
         return []
     category = {feature: name for name, members in CATEGORIES.items() for feature in members}
+    order = list(CATEGORIES)
     pairs: dict[tuple[str, str], int] = {}
     for row in new.trees.tree_features[before:]:
-        names = sorted({category[FEATURES[f]] for f in row if f >= 0}, key=list(CATEGORIES).index)
+        names = sorted({category[FEATURES[f]] for f in row if f >= 0}, key=order.index)
         for position, first in enumerate(names):
             for second in names[position + 1 :]:
                 pairs[first, second] = pairs.get((first, second), 0) + 1

@@ -192,16 +192,16 @@ def _candidate(
     validation: list[Pair],
 ) -> Candidate:
     """A fitted version and how it ranks the validation pool and the rated validation pairs."""
-    scores = _scores(algorithm, space.pool)
+    per_job = pool.per_job(_scores(algorithm, space.pool))
     return Candidate(
         algorithm,
         curve,
         space,
         fusion_pull,
         tree_rounds,
-        pool.quality(scores),
+        pool.quality(per_job),
         _report(validation, space.validation, algorithm),
-        pool.ndcg_per_job(scores),
+        per_job["ndcg@10"],
     )
 
 
@@ -255,8 +255,8 @@ def fit_version(
         adapter = train_adapter(train, described, adapter_progress, pull)
         spaces.append(QuerySpace.of(pull, adapter, preferred, prepared, pool, described))
     previous = spaces[0]
-    previous_scores = _scores(base, previous.pool)
-    previous_quality = pool.quality(previous_scores)
+    previous_per_job = pool.per_job(_scores(base, previous.pool))
+    previous_quality = pool.quality(previous_per_job)
     previous_validation = _report(validation, previous.validation, base)
 
     candidates: list[Candidate] = []
@@ -278,7 +278,7 @@ def fit_version(
         for rounds in (r for r in TREE_ROUNDS if held_trees + r <= MAX_TREES):
             algorithm = boosted(linear.algorithm, train_set, rounds)
             candidates.append(_candidate(algorithm, linear.curve, space, linear.fusion_pull, rounds, pool, validation))
-    chosen = _chosen(candidates, quality_key(previous_quality, previous_validation), pool.ndcg_per_job(previous_scores))
+    chosen = _chosen(candidates, quality_key(previous_quality, previous_validation), previous_per_job["ndcg@10"])
     workflow.record(
         "choose how far to move",
         kept=1,

@@ -44,35 +44,25 @@ class ValidationPool:
         """Every (job, profile) of the pool, job by job, as the pair features are computed."""
         return [Pair(profile, job, 0, 0.0) for job in self.jobs for profile in self.profiles]
 
-    def ndcg_per_job(self, scores: np.ndarray) -> np.ndarray:
-        """nDCG@10 of each job with a positive (what `quality` averages), to compare versions job by job."""
-        scores = np.asarray(scores, dtype=float).reshape(len(self.jobs), len(self.profiles))
-        return np.array(
-            [
-                metrics.ndcg_score([self.gains[row]], [scores[row]], k=DEPTH)
-                for row in range(len(self.jobs))
-                if self.gains[row].any()
-            ]
-        )
-
-    def quality(self, scores: np.ndarray) -> dict[str, Any]:
+    def per_job(self, scores: np.ndarray) -> dict[str, np.ndarray]:
         """nDCG@10, average precision and precision@10 (out of the positives there are, when fewer than
-        10) per job with a positive, averaged; `scores` in the order of `pairs`."""
+        10) of each job with a positive, to compare versions job by job; `scores` in the order of `pairs`."""
         scores = np.asarray(scores, dtype=float).reshape(len(self.jobs), len(self.profiles))
-        ranked = [row for row in range(len(self.jobs)) if self.gains[row].any()]
         ndcg, average_precision, precision = [], [], []
-        for row in ranked:
+        for row in (row for row in range(len(self.jobs)) if self.gains[row].any()):
             gains, row_scores = self.gains[row], scores[row]
             ndcg.append(float(metrics.ndcg_score([gains], [row_scores], k=DEPTH)))
             average_precision.append(float(metrics.average_precision_score(gains > 0, row_scores)))
             top = np.argsort(-row_scores, kind="stable")[:DEPTH]
             precision.append(float((gains[top] > 0).sum() / min(DEPTH, int((gains > 0).sum()))))
+        return {"ndcg@10": np.array(ndcg), "map": np.array(average_precision), "precision@10": np.array(precision)}
+
+    def quality(self, per_job: dict[str, np.ndarray]) -> dict[str, Any]:
+        """`per_job` averaged over the jobs, as a training's metrics report it."""
         return {
-            "jobs": len(ranked),
+            "jobs": len(per_job["ndcg@10"]),
             "profiles": len(self.profiles),
-            "ndcg@10": _mean(ndcg),
-            "map": _mean(average_precision),
-            "precision@10": _mean(precision),
+            **{name: _mean(values) for name, values in per_job.items()},
         }
 
 
@@ -83,5 +73,5 @@ def quality_key(pool: dict[str, Any], rated: dict[str, Any]) -> tuple[float, ...
     return pool["ndcg@10"] or 0.0, pool["map"] or 0.0, rated["auc"] or 0.0, -rated["log_loss"]
 
 
-def _mean(values: list[float]) -> float | None:
-    return round(float(np.mean(values)), 6) if values else None
+def _mean(values: np.ndarray) -> float | None:
+    return round(float(np.mean(values)), 6) if len(values) else None
