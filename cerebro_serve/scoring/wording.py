@@ -57,6 +57,13 @@ _EN = {
         "{criterion} lost weight: {after} of what separates one candidate from another, against {before} before."
     ),
     "learned.steady": "No criterion's weight changed by a quarter or more.",
+    "learned.effect": (
+        "Counted as before, it would cost the validation jobs {effect} of nDCG@10 (standard error {spread})."
+    ),
+    "learned.unshown": (
+        "{names} also moved, but counting them as before changes the validation jobs' rankings by no more "
+        "than noise: no lesson is claimed."
+    ),
     "learned.combined": (
         "{names} now count together: how much one weighs depends on the other, in {trees} small decision trees "
         "learnt from your feedback."
@@ -108,6 +115,13 @@ _FR = {
     "learned.gained": "{criterion} a pris du poids : {after} de ce qui départage les candidats, contre {before} avant.",
     "learned.lost": "{criterion} a perdu du poids : {after} de ce qui départage les candidats, contre {before} avant.",
     "learned.steady": "Aucun critère n'a vu son poids changer d'un quart ou plus.",
+    "learned.effect": (
+        "Compté comme avant, il coûterait {effect} de nDCG@10 aux offres de validation (erreur type {spread})."
+    ),
+    "learned.unshown": (
+        "{names} ont aussi bougé, mais les compter comme avant ne change le classement des offres de "
+        "validation que dans la marge du bruit : aucune leçon n'en est tirée."
+    ),
     "learned.combined": (
         "{names} comptent désormais ensemble : le poids de l'un dépend de l'autre, dans {trees} petits arbres "
         "de décision appris de vos retours."
@@ -166,6 +180,13 @@ _ES = {
         "{criterion} perdió peso: {after} de lo que distingue a un candidato de otro, frente a {before} antes."
     ),
     "learned.steady": "Ningún criterio cambió de peso en una cuarta parte o más.",
+    "learned.effect": (
+        "Contado como antes, costaría {effect} de nDCG@10 a las ofertas de validación (error estándar {spread})."
+    ),
+    "learned.unshown": (
+        "{names} también cambiaron, pero contarlos como antes no cambia la clasificación de las ofertas de "
+        "validación más allá del ruido: no se afirma ninguna lección."
+    ),
     "learned.combined": (
         "{names} cuentan ahora juntos: el peso de uno depende del otro, en {trees} pequeños árboles de decisión "
         "aprendidos de sus valoraciones."
@@ -226,6 +247,13 @@ _DE = {
         "gegenüber {before} zuvor."
     ),
     "learned.steady": "Kein Kriterium hat sein Gewicht um ein Viertel oder mehr geändert.",
+    "learned.effect": (
+        "Wie zuvor gezählt, kostete es die Validierungsstellen {effect} nDCG@10 (Standardfehler {spread})."
+    ),
+    "learned.unshown": (
+        "{names} haben sich ebenfalls verschoben, aber sie wie zuvor zu zählen, ändert die Rangfolge der "
+        "Validierungsstellen nicht über das Rauschen hinaus: daraus wird keine Lehre gezogen."
+    ),
     "learned.combined": (
         "{names} zählen jetzt zusammen: wie viel das eine wiegt, hängt vom anderen ab, in {trees} kleinen "
         "Entscheidungsbäumen, die aus Ihrem Feedback gelernt wurden."

@@ -6,6 +6,12 @@ A criterion's weight is its share of what separates candidates: over each valida
 spread (standard deviation) of the criterion's part of the logit (scoring/attribution.py, exact), divided
 by the criteria's spreads summed, averaged over the jobs. A constant shift moves no candidate past
 another, so it weighs nothing; a rescaling of the whole fusion leaves every share as it was.
+
+A weight that moved is a lesson only where the validation jobs show it: the new version is ranked again
+with that criterion's part as the previous version counted it, all else as learnt, and the nDCG@10 it
+would lose is its effect (mean and standard error over the validation jobs). A change is a lesson where a
+one-sided t-test over those jobs puts its effect above zero at CONFIDENCE; the others (weights drift
+where nothing pins them, and a few jobs can agree by chance) are reported apart, as no lesson.
 """
 
 from __future__ import annotations
@@ -13,14 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
-from cerebro_serve.scoring.attribution import attribute
+from cerebro_serve.scoring.attribution import Attribution, attribute
 from cerebro_serve.scoring.explanation import CATEGORIES
 from cerebro_serve.scoring.wording import LANGUAGES, Wording
+from cerebro_serve.training.validation_pool import ValidationPool
 
 NOTABLE_RATIO = 1.25  # a share that grew or shrank by at least a quarter
 NOTABLE_SHARE = 0.02  # and by two points at least: 1% -> 2% is noise, not a lesson
+CONFIDENCE = 0.9  # that a change's effect on the validation jobs is above zero, before it is claimed
 MAX_COMBINED = 2  # pairs of criteria named as combined by new trees
 
 
@@ -29,21 +38,31 @@ def what_was_learned(
     previous_features: np.ndarray,
     new: Algorithm,
     new_features: np.ndarray,
-    jobs: int,
+    pool: ValidationPool,
     new_quality: dict[str, Any],
     previous_quality: dict[str, Any],
 ) -> dict[str, Any]:
-    """`*_features`: the validation pool's pairs (`jobs` x its profiles, job by job) as each version reads
-    them (their query spaces differ once an adapter is learnt); the qualities from ValidationPool.quality."""
-    before, after = _shares(previous, previous_features, jobs), _shares(new, new_features, jobs)
+    """`*_features`: the validation pool's pairs (`pool.pairs`) as each version reads them (their query
+    spaces differ once an adapter is learnt); the qualities from ValidationPool.quality."""
+    was_parts, now_parts = attribute(previous, previous_features), attribute(new, new_features)
+    before, after = _shares(was_parts, len(pool.jobs)), _shares(now_parts, len(pool.jobs))
+    learnt_ndcg = pool.per_job(now_parts.logits)["ndcg@10"]
     criteria: list[dict[str, Any]] = []
     for name in CATEGORIES:
         was, now = before[name], after[name]
         grew = now >= was * NOTABLE_RATIO and now - was >= NOTABLE_SHARE
         shrank = was >= now * NOTABLE_RATIO and was - now >= NOTABLE_SHARE
-        change = "gained" if grew else "lost" if shrank else "unchanged"
+        effect, spread = _effect(pool, was_parts, now_parts, CATEGORIES[name], learnt_ndcg)
         criteria.append(
-            {"criterion": name, "share_before": round(was, 4), "share_after": round(now, 4), "change": change}
+            {
+                "criterion": name,
+                "share_before": round(was, 4),
+                "share_after": round(now, 4),
+                "change": "gained" if grew else "lost" if shrank else "unchanged",
+                # nDCG@10 the validation jobs would lose with this criterion counted as before
+                "effect": {"ndcg@10": round(effect, 4), "standard_error": round(spread, 4)},
+                "shown": _shown(effect, spread, len(learnt_ndcg)),
+            }
         )
     criteria.sort(key=lambda c: -abs(c["share_after"] - c["share_before"]))
     learned: dict[str, Any] = {
@@ -69,7 +88,7 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
     wording = Wording(lang)
     sentences = []
     changed = [c for c in learned["criteria"] if c["change"] != "unchanged"]
-    for criterion in changed:
+    for criterion in (c for c in changed if c.get("shown", True)):
         sentences.append(
             wording.say(
                 f"learned.{criterion['change']}",
@@ -78,6 +97,17 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
                 before=wording.percent(criterion["share_before"]),
             )
         )
+        if "effect" in criterion:
+            sentences.append(
+                wording.say(
+                    "learned.effect",
+                    effect=wording.number(criterion["effect"]["ndcg@10"], 3),
+                    spread=wording.number(criterion["effect"]["standard_error"], 3),
+                )
+            )
+    unshown = [wording.category(c["criterion"]) for c in changed if not c.get("shown", True)]
+    if unshown:
+        sentences.append(wording.say("learned.unshown", names=wording.names(unshown)))
     if not changed:
         sentences.append(wording.say("learned.steady"))
     if learned.get("preferred_words"):
@@ -115,14 +145,40 @@ def learning_view(learned: dict[str, Any], lang: str) -> dict[str, Any]:
                 "before": wording.percent(c["share_before"]),
                 "after": wording.percent(c["share_after"]),
                 "change": c["change"],
+                "shown": c.get("shown", True),
             }
             for c in learned["criteria"]
         ],
     }
 
 
-def _shares(algorithm: Algorithm, features: np.ndarray, jobs: int) -> dict[str, float]:
-    parts = attribute(algorithm, features).contributions.reshape(jobs, -1, len(FEATURES))
+def _effect(
+    pool: ValidationPool,
+    was_parts: Attribution,
+    now_parts: Attribution,
+    members: tuple[str, ...],
+    learnt_ndcg: np.ndarray,
+) -> tuple[float, float]:
+    """Mean and standard error, over the validation jobs, of the nDCG@10 lost by ranking with these
+    features' parts of the logit as the previous version had them (the rest of the new version kept)."""
+    columns = [FEATURES.index(feature) for feature in members]
+    as_before = (
+        now_parts.logits
+        - now_parts.contributions[:, columns].sum(axis=1)
+        + was_parts.contributions[:, columns].sum(axis=1)
+    )
+    lost = learnt_ndcg - pool.per_job(as_before)["ndcg@10"]
+    spread = float(lost.std(ddof=1) / np.sqrt(len(lost))) if len(lost) > 1 else 0.0
+    return float(lost.mean()) if len(lost) else 0.0, spread
+
+
+def _shown(effect: float, spread: float, jobs: int) -> bool:
+    """Whether the effect is above zero at CONFIDENCE (one-sided t-test over the jobs; one job shows nothing)."""
+    return bool(jobs > 1 and effect > 0 and effect > stats.t.ppf(CONFIDENCE, jobs - 1) * spread)
+
+
+def _shares(attribution: Attribution, jobs: int) -> dict[str, float]:
+    parts = attribution.contributions.reshape(jobs, -1, len(FEATURES))
     column = {feature: index for index, feature in enumerate(FEATURES)}
     spreads = {
         name: np.std(parts[:, :, [column[f] for f in members]].sum(axis=2), axis=1)

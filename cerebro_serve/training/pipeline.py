@@ -323,7 +323,7 @@ def fit_version(
             previous.pool,
             algorithm,
             chosen.space.pool,
-            len(pool.jobs),
+            pool,
             chosen.pool_quality,
             previous_quality,
         ),
