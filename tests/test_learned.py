@@ -7,7 +7,9 @@ import dataclasses
 import numpy as np
 
 from cerebro_serve.scoring.algorithms import FEATURES, base_algorithm
+from cerebro_serve.training.boosting import boosted
 from cerebro_serve.training.learned import learning_sentences, what_was_learned
+from cerebro_serve.training.trainer import Labelled
 from cerebro_serve.training.validation_pool import ValidationPool
 
 JOBS, PROFILES = 8, 60
@@ -35,21 +37,41 @@ def test_only_the_moves_the_validation_jobs_show_are_claimed_as_lessons() -> Non
     new = dataclasses.replace(base, weights=weights)
     quality = {"jobs": JOBS, "profiles": PROFILES, "ndcg@10": 0.5, "precision@10": 0.5, "map": 0.5}
 
-    learned = what_was_learned(base, features, new, features, pool, quality, quality)
+    learned = what_was_learned(base, features, new, features, pool, {}, quality, quality)
 
     by_name = {c["criterion"]: c for c in learned["criteria"]}
     experience, location = by_name["experience"], by_name["location"]
     assert experience["change"] == location["change"] == "gained"
-    assert experience["shown"] is True and experience["effect"]["ndcg@10"] > experience["effect"]["standard_error"] > 0
-    assert not location["shown"] and location["effect"]["ndcg@10"] < 0
+    assert experience["effect"]["shown"] is True
+    assert experience["effect"]["map"] > experience["effect"]["standard_error"] > 0
+    assert not location["effect"]["shown"] and location["effect"]["map"] < 0
     summary = learned["summary"]
     assert any(s.startswith("Experience gained weight") for s in summary)
     assert not any(s.startswith("Location gained weight") for s in summary)
-    assert any(s.startswith("Counted as before, it would cost the validation jobs") for s in summary)
-    assert any(s.startswith("Location") and "also moved" in s and "no lesson is claimed" in s for s in summary)
-    for lang, moved in (("fr", "ont aussi bougé"), ("es", "también cambiaron"), ("de", "ebenfalls verschoben")):
+    assert summary[summary.index(next(s for s in summary if s.startswith("Experience"))) + 1].startswith(
+        "Without this change, the validation jobs' average precision would be 0."
+    )
+    assert any(s.startswith("Also changed, with no effect beyond noise") and "Location" in s for s in summary)
+    for lang, moved in (("fr", "Ont aussi changé"), ("es", "También cambiaron"), ("de", "Ebenfalls geändert")):
         sentences = learning_sentences(learned, lang)
         assert len(sentences) == len(summary) and any(moved in s for s in sentences), sentences
+
+
+def test_new_trees_are_claimed_only_where_the_validation_jobs_show_them() -> None:
+    """Trees boosted on what the positives share (experience) are claimed, with the criteria they combine;
+    trees boosted on ratings at random are named as no lesson."""
+    pool, features = _pool_and_features(seed=1)
+    base = dataclasses.replace(base_algorithm(), trees=None)
+    quality = {"jobs": JOBS, "profiles": PROFILES, "ndcg@10": 0.5, "precision@10": 0.5, "map": 0.5}
+    fitting = (pool.gains.reshape(-1) > 0).astype(np.float64)
+    at_random = np.random.default_rng(2).permutation(fitting)
+    for labels, claimed in ((fitting, True), (at_random, False)):
+        new = boosted(base, Labelled(features, labels, np.ones(len(labels))), 10)
+        learned = what_was_learned(base, features, new, features, pool, {}, quality, quality)
+        assert learned["effects"]["trees"]["shown"] is claimed, learned["effects"]
+        summary = learned["summary"]
+        assert any("now count together" in s for s in summary) is claimed, summary
+        assert any(s.startswith("Also changed") and "the new decision trees" in s for s in summary) is not claimed
 
 
 def test_a_log_stored_before_effects_were_measured_reads_as_it_did() -> None:

@@ -161,17 +161,24 @@ def test_a_preference_the_base_cannot_know_is_learned_from_feedback(notion: str)
         # (the linear fine-tune alone reaches 0.875 here: seniority lifts the other occupation's seniors too)
         assert result.metrics["tree_rounds"] > 0 and after >= 0.9, (before, after)
         assert any("experience" in combined["criteria"] for combined in learned["combined"])
-        assert any("Experience now count together" in sentence for sentence in learned["summary"])
-        for lang, together in (
-            ("fr", "comptent désormais ensemble"),
-            ("es", "cuentan ahora juntos"),
-            ("de", "zählen jetzt"),
+        # The log claims the trees only where its 3 validation jobs show them, and names them either way.
+        shown = learned["effects"]["trees"]["shown"]
+        for lang, together, trees in (
+            ("en", "Experience now count together", "the new decision trees"),
+            ("fr", "comptent désormais ensemble", "les nouveaux arbres de décision"),
+            ("es", "cuentan ahora juntos", "los nuevos árboles de decisión"),
+            ("de", "zählen jetzt", "die neuen Entscheidungsbäume"),
         ):
             sentences = learning_sentences(learned, lang)
-            assert len(sentences) == len(learned["summary"]) and any(together in s for s in sentences), sentences
+            assert len(sentences) == len(learned["summary"]), sentences
+            assert any(together in s for s in sentences) is shown, sentences
+            assert any(trees in s for s in sentences) is not shown, sentences
     else:  # the occupation the recruiters prefer is reached through the job text's meaning: the adapter
         assert result.metrics["adapter"]["used"] and learned["query_adapted"]
-        assert any("was adapted to your feedback" in sentence for sentence in learned["summary"])
+        assert learned["effects"]["adapter"]["map"] > 0, learned["effects"]
+        claimed = any("was adapted to your feedback" in sentence for sentence in learned["summary"])
+        unclaimed = any("how job texts are compared with profiles" in sentence for sentence in learned["summary"])
+        assert claimed is learned["effects"]["adapter"]["shown"] is not unclaimed, learned["summary"]
 
 
 def test_feedback_that_contradicts_itself_publishes_nothing() -> None:

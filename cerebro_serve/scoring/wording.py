@@ -58,12 +58,14 @@ _EN = {
     ),
     "learned.steady": "No criterion's weight changed by a quarter or more.",
     "learned.effect": (
-        "Counted as before, it would cost the validation jobs {effect} of nDCG@10 (standard error {spread})."
+        "Without this change, the validation jobs' average precision would be {effect} lower (standard error {spread})."
     ),
     "learned.unshown": (
-        "{names} also moved, but counting them as before changes the validation jobs' rankings by no more "
-        "than noise: no lesson is claimed."
+        "Also changed, with no effect beyond noise on the validation jobs, so no lesson is claimed: {names}."
     ),
+    "learned.part.words": "the preferred words",
+    "learned.part.trees": "the new decision trees",
+    "learned.part.adapter": "how job texts are compared with profiles",
     "learned.combined": (
         "{names} now count together: how much one weighs depends on the other, in {trees} small decision trees "
         "learnt from your feedback."
@@ -116,12 +118,15 @@ _FR = {
     "learned.lost": "{criterion} a perdu du poids : {after} de ce qui départage les candidats, contre {before} avant.",
     "learned.steady": "Aucun critère n'a vu son poids changer d'un quart ou plus.",
     "learned.effect": (
-        "Compté comme avant, il coûterait {effect} de nDCG@10 aux offres de validation (erreur type {spread})."
+        "Sans ce changement, la précision moyenne des offres de validation serait inférieure de "
+        "{effect} (erreur type {spread})."
     ),
     "learned.unshown": (
-        "{names} ont aussi bougé, mais les compter comme avant ne change le classement des offres de "
-        "validation que dans la marge du bruit : aucune leçon n'en est tirée."
+        "Ont aussi changé, sans effet au-delà du bruit sur les offres de validation, donc sans leçon tirée : {names}."
     ),
+    "learned.part.words": "les mots préférés",
+    "learned.part.trees": "les nouveaux arbres de décision",
+    "learned.part.adapter": "la comparaison des textes d'offres aux profils",
     "learned.combined": (
         "{names} comptent désormais ensemble : le poids de l'un dépend de l'autre, dans {trees} petits arbres "
         "de décision appris de vos retours."
@@ -181,12 +186,16 @@ _ES = {
     ),
     "learned.steady": "Ningún criterio cambió de peso en una cuarta parte o más.",
     "learned.effect": (
-        "Contado como antes, costaría {effect} de nDCG@10 a las ofertas de validación (error estándar {spread})."
+        "Sin este cambio, la precisión media de las ofertas de validación sería {effect} más baja "
+        "(error estándar {spread})."
     ),
     "learned.unshown": (
-        "{names} también cambiaron, pero contarlos como antes no cambia la clasificación de las ofertas de "
-        "validación más allá del ruido: no se afirma ninguna lección."
+        "También cambiaron, sin efecto más allá del ruido en las ofertas de validación, así que no se afirma "
+        "ninguna lección: {names}."
     ),
+    "learned.part.words": "las palabras preferidas",
+    "learned.part.trees": "los nuevos árboles de decisión",
+    "learned.part.adapter": "la comparación de los textos de las ofertas con los perfiles",
     "learned.combined": (
         "{names} cuentan ahora juntos: el peso de uno depende del otro, en {trees} pequeños árboles de decisión "
         "aprendidos de sus valoraciones."
@@ -248,12 +257,16 @@ _DE = {
     ),
     "learned.steady": "Kein Kriterium hat sein Gewicht um ein Viertel oder mehr geändert.",
     "learned.effect": (
-        "Wie zuvor gezählt, kostete es die Validierungsstellen {effect} nDCG@10 (Standardfehler {spread})."
+        "Ohne diese Änderung läge die durchschnittliche Präzision der Validierungsstellen um "
+        "{effect} niedriger (Standardfehler {spread})."
     ),
     "learned.unshown": (
-        "{names} haben sich ebenfalls verschoben, aber sie wie zuvor zu zählen, ändert die Rangfolge der "
-        "Validierungsstellen nicht über das Rauschen hinaus: daraus wird keine Lehre gezogen."
+        "Ebenfalls geändert, ohne Wirkung über das Rauschen hinaus auf den Validierungsstellen, daher wird keine "
+        "Lehre daraus gezogen: {names}."
     ),
+    "learned.part.words": "die bevorzugten Wörter",
+    "learned.part.trees": "die neuen Entscheidungsbäume",
+    "learned.part.adapter": "der Vergleich von Stellentexten mit Profilen",
     "learned.combined": (
         "{names} zählen jetzt zusammen: wie viel das eine wiegt, hängt vom anderen ab, in {trees} kleinen "
         "Entscheidungsbäumen, die aus Ihrem Feedback gelernt wurden."

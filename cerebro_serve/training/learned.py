@@ -7,11 +7,13 @@ spread (standard deviation) of the criterion's part of the logit (scoring/attrib
 by the criteria's spreads summed, averaged over the jobs. A constant shift moves no candidate past
 another, so it weighs nothing; a rescaling of the whole fusion leaves every share as it was.
 
-A weight that moved is a lesson only where the validation jobs show it: the new version is ranked again
-with that criterion's part as the previous version counted it, all else as learnt, and the nDCG@10 it
-would lose is its effect (mean and standard error over the validation jobs). A change is a lesson where a
-one-sided t-test over those jobs puts its effect above zero at CONFIDENCE; the others (weights drift
-where nothing pins them, and a few jobs can agree by chance) are reported apart, as no lesson.
+A change is a lesson only where the validation jobs show it: the new version ranks their pools again with
+that change undone (a criterion's part of the logit as the previous version counted it; the previous
+query adapter or preferred words; without the trees this training added), all else as learnt, and the
+average precision it would lose is its effect (mean and standard error over the validation jobs). A
+change is claimed where a one-sided t-test over those jobs puts its effect above zero at CONFIDENCE; the
+others (weights drift where nothing pins them, and a few jobs can agree by chance) are named apart, as no
+lesson.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ import numpy as np
 from scipy import stats
 
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
-from cerebro_serve.scoring.attribution import Attribution, attribute
+from cerebro_serve.scoring.attribution import Attribution, attribute, logits_of
 from cerebro_serve.scoring.explanation import CATEGORIES
 from cerebro_serve.scoring.wording import LANGUAGES, Wording
 from cerebro_serve.training.validation_pool import ValidationPool
 
 NOTABLE_RATIO = 1.25  # a share that grew or shrank by at least a quarter
 NOTABLE_SHARE = 0.02  # and by two points at least: 1% -> 2% is noise, not a lesson
+# Average precision over a job's whole pool: every positive's rank counts, so a change shows in it where
+# nDCG@10, which moves only when a positive enters or leaves the top 10, stays within noise on a few jobs.
+EFFECT_METRIC = "map"
 CONFIDENCE = 0.9  # that a change's effect on the validation jobs is above zero, before it is claimed
 MAX_COMBINED = 2  # pairs of criteria named as combined by new trees
 
@@ -39,37 +44,53 @@ def what_was_learned(
     new: Algorithm,
     new_features: np.ndarray,
     pool: ValidationPool,
+    as_before: dict[str, np.ndarray],
     new_quality: dict[str, Any],
     previous_quality: dict[str, Any],
 ) -> dict[str, Any]:
     """`*_features`: the validation pool's pairs (`pool.pairs`) as each version reads them (their query
-    spaces differ once an adapter is learnt); the qualities from ValidationPool.quality."""
+    spaces differ once an adapter is learnt); `as_before`: those pairs as the new version reads them with
+    one part of its query space as the previous version had it ("adapter", "words"; where it changed); the
+    qualities from ValidationPool.quality."""
     was_parts, now_parts = attribute(previous, previous_features), attribute(new, new_features)
     before, after = _shares(was_parts, len(pool.jobs)), _shares(now_parts, len(pool.jobs))
-    learnt_ndcg = pool.per_job(now_parts.logits)["ndcg@10"]
+    learnt = pool.per_job(now_parts.logits)[EFFECT_METRIC]
+
+    def effect(undone_logits: np.ndarray) -> dict[str, Any]:
+        """What the validation jobs would lose with the logits of one change undone."""
+        return _effect(learnt, pool.per_job(undone_logits)[EFFECT_METRIC])
+
     criteria: list[dict[str, Any]] = []
     for name in CATEGORIES:
         was, now = before[name], after[name]
         grew = now >= was * NOTABLE_RATIO and now - was >= NOTABLE_SHARE
         shrank = was >= now * NOTABLE_RATIO and was - now >= NOTABLE_SHARE
-        effect, spread = _effect(pool, was_parts, now_parts, CATEGORIES[name], learnt_ndcg)
+        columns = [FEATURES.index(feature) for feature in CATEGORIES[name]]
+        counted_as_before = (
+            now_parts.logits
+            - now_parts.contributions[:, columns].sum(axis=1)
+            + was_parts.contributions[:, columns].sum(axis=1)
+        )
         criteria.append(
             {
                 "criterion": name,
                 "share_before": round(was, 4),
                 "share_after": round(now, 4),
                 "change": "gained" if grew else "lost" if shrank else "unchanged",
-                # nDCG@10 the validation jobs would lose with this criterion counted as before
-                "effect": {"ndcg@10": round(effect, 4), "standard_error": round(spread, 4)},
-                "shown": _shown(effect, spread, len(learnt_ndcg)),
+                "effect": effect(counted_as_before),
             }
         )
     criteria.sort(key=lambda c: -abs(c["share_after"] - c["share_before"]))
+    effects = {part: effect(logits_of(new, features)) for part, features in as_before.items()}
+    held_trees = len(previous.trees.roots) if previous.trees is not None else 0
+    if new.trees is not None and len(new.trees.roots) > held_trees:
+        effects["trees"] = effect(now_parts.logits - new.trees.leaves(new_features)[:, held_trees:].sum(axis=1))
     learned: dict[str, Any] = {
         "criteria": criteria,
         "query_adapted": not _same_adapter(previous.adapter, new.adapter),
         "preferred_words": list(new.preferred_words) if new.preferred_terms != previous.preferred_terms else [],
         "combined": _combined(previous, new),
+        "effects": effects,  # of the adapter, the preferred words and the new trees, where they changed
         "evidence": {
             "jobs": new_quality.get("jobs"),
             "profiles": new_quality.get("profiles"),
@@ -84,39 +105,56 @@ def what_was_learned(
 
 
 def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
-    """The sentences of a training's `learned` metrics in one of wording.LANGUAGES."""
+    """The sentences of a training's `learned` metrics in one of wording.LANGUAGES. Logs stored before
+    effects were measured hold none: every change they name reads as shown."""
     wording = Wording(lang)
-    sentences = []
-    changed = [c for c in learned["criteria"] if c["change"] != "unchanged"]
-    for criterion in (c for c in changed if c.get("shown", True)):
-        sentences.append(
-            wording.say(
-                f"learned.{criterion['change']}",
-                criterion=wording.category(criterion["criterion"]),
-                after=wording.percent(criterion["share_after"]),
-                before=wording.percent(criterion["share_before"]),
-            )
-        )
-        if "effect" in criterion:
+    sentences: list[str] = []
+    unshown: list[str] = []
+    effects = learned.get("effects", {})
+
+    def claim(claimed: list[str], effect: dict[str, Any] | None, part: str) -> None:
+        if effect is not None and not effect["shown"]:
+            unshown.append(part)
+            return
+        sentences.extend(claimed)
+        if effect is not None:
             sentences.append(
                 wording.say(
                     "learned.effect",
-                    effect=wording.number(criterion["effect"]["ndcg@10"], 3),
-                    spread=wording.number(criterion["effect"]["standard_error"], 3),
+                    effect=wording.number(effect[EFFECT_METRIC], 3),
+                    spread=wording.number(effect["standard_error"], 3),
                 )
             )
-    unshown = [wording.category(c["criterion"]) for c in changed if not c.get("shown", True)]
-    if unshown:
-        sentences.append(wording.say("learned.unshown", names=wording.names(unshown)))
+
+    changed = [c for c in learned["criteria"] if c["change"] != "unchanged"]
+    for criterion in changed:
+        label = wording.category(criterion["criterion"])
+        said = wording.say(
+            f"learned.{criterion['change']}",
+            criterion=label,
+            after=wording.percent(criterion["share_after"]),
+            before=wording.percent(criterion["share_before"]),
+        )
+        claim([said], criterion.get("effect"), label)
     if not changed:
         sentences.append(wording.say("learned.steady"))
     if learned.get("preferred_words"):
-        sentences.append(wording.say("learned.words", names=wording.names(learned["preferred_words"])))
-    for combined in learned.get("combined", []):
-        names = wording.names([wording.category(name) for name in combined["criteria"]])
-        sentences.append(wording.say("learned.combined", names=names, trees=combined["trees"]))
+        names = wording.names(learned["preferred_words"])
+        claim([wording.say("learned.words", names=names)], effects.get("words"), wording.say("learned.part.words"))
+    if learned.get("combined"):
+        combined = [
+            wording.say(
+                "learned.combined",
+                names=wording.names([wording.category(name) for name in pair["criteria"]]),
+                trees=pair["trees"],
+            )
+            for pair in learned["combined"]
+        ]
+        claim(combined, effects.get("trees"), wording.say("learned.part.trees"))
     if learned["query_adapted"]:
-        sentences.append(wording.say("learned.adapter"))
+        claim([wording.say("learned.adapter")], effects.get("adapter"), wording.say("learned.part.adapter"))
+    if unshown:
+        sentences.append(wording.say("learned.unshown", names=wording.names(unshown)))
     evidence = learned["evidence"]
     if evidence.get("jobs") and evidence.get("ndcg@10", {}).get("after") is not None:
         sentences.append(
@@ -145,36 +183,22 @@ def learning_view(learned: dict[str, Any], lang: str) -> dict[str, Any]:
                 "before": wording.percent(c["share_before"]),
                 "after": wording.percent(c["share_after"]),
                 "change": c["change"],
-                "shown": c.get("shown", True),
+                "shown": c.get("effect", {}).get("shown", True),
             }
             for c in learned["criteria"]
         ],
     }
 
 
-def _effect(
-    pool: ValidationPool,
-    was_parts: Attribution,
-    now_parts: Attribution,
-    members: tuple[str, ...],
-    learnt_ndcg: np.ndarray,
-) -> tuple[float, float]:
-    """Mean and standard error, over the validation jobs, of the nDCG@10 lost by ranking with these
-    features' parts of the logit as the previous version had them (the rest of the new version kept)."""
-    columns = [FEATURES.index(feature) for feature in members]
-    as_before = (
-        now_parts.logits
-        - now_parts.contributions[:, columns].sum(axis=1)
-        + was_parts.contributions[:, columns].sum(axis=1)
-    )
-    lost = learnt_ndcg - pool.per_job(as_before)["ndcg@10"]
-    spread = float(lost.std(ddof=1) / np.sqrt(len(lost))) if len(lost) > 1 else 0.0
-    return float(lost.mean()) if len(lost) else 0.0, spread
-
-
-def _shown(effect: float, spread: float, jobs: int) -> bool:
-    """Whether the effect is above zero at CONFIDENCE (one-sided t-test over the jobs; one job shows nothing)."""
-    return bool(jobs > 1 and effect > 0 and effect > stats.t.ppf(CONFIDENCE, jobs - 1) * spread)
+def _effect(learnt: np.ndarray, undone: np.ndarray) -> dict[str, Any]:
+    """Mean and standard error, over the validation jobs, of the EFFECT_METRIC lost with a change undone,
+    and whether it is shown: above zero by a one-sided t-test at CONFIDENCE (one job shows nothing)."""
+    lost = learnt - undone
+    jobs = len(lost)
+    mean = float(lost.mean()) if jobs else 0.0
+    spread = float(lost.std(ddof=1) / np.sqrt(jobs)) if jobs > 1 else 0.0
+    shown = jobs > 1 and mean > 0 and mean > float(stats.t.ppf(CONFIDENCE, jobs - 1)) * spread
+    return {EFFECT_METRIC: round(mean, 4), "standard_error": round(spread, 4), "shown": bool(shown)}
 
 
 def _shares(attribution: Attribution, jobs: int) -> dict[str, float]:

@@ -324,6 +324,7 @@ def fit_version(
             algorithm,
             chosen.space.pool,
             pool,
+            _as_before(base, chosen.space, pool, described),
             chosen.pool_quality,
             previous_quality,
         ),
@@ -401,6 +402,20 @@ def pair_features(
         query = QueryFeatures.of(features, embedding, True, preferred)
         out[positions] = features_of(snapshot, query, rows, cosine)
     return out
+
+
+def _as_before(
+    previous: Algorithm, space: QuerySpace, pool: ValidationPool, described: dict[int, Described]
+) -> dict[str, np.ndarray]:
+    """The validation pool's pairs in the chosen query space with its adapter, then its preferred words, as
+    the previous version had them (where they changed): what each change is worth (training/learned.py)."""
+    pairs, words = pool.pairs, term_ids(space.preferred_words)
+    as_before = {}
+    if space.pull is not None:
+        as_before["adapter"] = pair_features(pairs, described, previous.adapter, words)
+    if space.preferred_words != previous.preferred_words:
+        as_before["words"] = pair_features(pairs, described, space.adapter, previous.preferred_terms)
+    return as_before
 
 
 def _term_names(terms: Sequence[int], records: dict[int, Profile | Job]) -> list[str]:
