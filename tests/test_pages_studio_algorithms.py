@@ -4,6 +4,7 @@ back, and stops and restores it with the kill switch; a bad fork form is refused
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -112,7 +113,9 @@ def test_an_admin_forks_reviews_trains_compares_and_rolls_back(page, site):
     expect(page.locator("#active-version")).to_have_text("2")
     # What was learned, in words: the recruiters' preference for local candidates.
     learned = page.get_by_role("region", name="What version 2 learned")
-    expect(learned.get_by_role("row", name="Location")).to_contain_text("gained weight")
+    location = learned.get_by_role("row", name="Location")
+    expect(location).to_contain_text("gained weight")
+    expect(location.get_by_role("cell").last).to_have_text(re.compile(r"^0\.\d+ ± 0(\.\d+)?$"))
     expect(learned.get_by_role("listitem").filter(has_text="Location gained weight")).to_be_visible()
     screenshot(page, "studio-algorithm-overview")
 

@@ -173,7 +173,8 @@ def learning_sentences(learned: dict[str, Any], lang: str) -> list[str]:
 
 def learning_view(learned: dict[str, Any], lang: str) -> dict[str, Any]:
     """What a page shows of it in `lang` (English where there are no sentences in it): the sentences, and
-    each criterion's label, shares before and after, and whether it gained or lost weight."""
+    each criterion's label, shares before and after, whether it gained or lost weight, and its effect
+    (average precision lost with it undone, ± its standard error; None in logs stored before effects)."""
     wording = Wording(lang if lang in LANGUAGES else "en")
     return {
         "sentences": learning_sentences(learned, wording.lang),
@@ -184,6 +185,12 @@ def learning_view(learned: dict[str, Any], lang: str) -> dict[str, Any]:
                 "after": wording.percent(c["share_after"]),
                 "change": c["change"],
                 "shown": c.get("effect", {}).get("shown", True),
+                "effect": (
+                    f"{wording.number(c['effect'][EFFECT_METRIC], 3)} ± "
+                    f"{wording.number(c['effect']['standard_error'], 3)}"
+                    if "effect" in c
+                    else None
+                ),
             }
             for c in learned["criteria"]
         ],
