@@ -6,8 +6,9 @@ import pytest
 from helpers import wait_for_training
 
 from cerebro_serve.demo import load_demo
+from cerebro_serve.engine.batcher import QueueFull
 from cerebro_serve.objects import JOB, PROFILE
-from cerebro_serve.services import Workspace
+from cerebro_serve.services import Workspace, record_import
 from cerebro_serve.services.copilots import CopilotListQuery
 from cerebro_serve.services.queries import (
     AlgorithmListQuery,
@@ -52,3 +53,21 @@ def test_demo_sets_up_copilots_and_a_training_on_rated_demo_pairs(workspace: Wor
     training = wait_for_training(workspace, fork["key"])
     assert training["status"] == "succeeded", training.get("error")
     assert training["metrics"]["validation"]["auc"] > 0.9  # field-labelled ratings are easy to learn
+
+
+def test_demo_load_waits_out_a_busy_encoder(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start-up the encoder may be busy (a training, an import): its queue refuses the demo's batch
+    once, and the load waits and sends it again instead of failing the server's start."""
+    monkeypatch.setattr(record_import, "BUSY_RETRY_SECONDS", 0.01)
+    index, refused = workspace.records.index, []
+
+    def busy_once(kind, pool_key, records):
+        if not refused:
+            refused.append(pool_key)
+            raise QueueFull("queued work would delay this request 14 s (limit 10 s)", 4.0)
+        return index(kind, pool_key, records)
+
+    monkeypatch.setattr(workspace.records, "index", busy_once)
+    assert load_demo(workspace) is True
+    [board] = workspace.pools.list(JOB, PoolListQuery()).items
+    assert refused == [board.key] and board.stats["size"] == 50

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 
@@ -22,6 +23,7 @@ from cerebro_serve.objects import (
 )
 from cerebro_serve.services import Workspace
 from cerebro_serve.services.queries import PoolCreate
+from cerebro_serve.services.record_import import patiently
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +142,11 @@ def load_demo(workspace: Workspace) -> bool:
     profiles = [demo_profile(f, n, rng) for f in FIELDS for n in range(PROFILES_PER_FIELD)]
     jobs = [demo_job(f, n, rng) for f in FIELDS for n in range(JOBS_PER_FIELD)]
     board = workspace.pools.create(JOB, PoolCreate(name=DEMO_BOARD, description="Demo jobs, ten fields"))
-    workspace.records.index(JOB, board.key, jobs)
+    # A bulk load at start-up, like an import: it waits out an encoder busy with other work.
+    patiently(functools.partial(workspace.records.index, JOB, board.key, jobs))
     # The source goes last: its existence marks a completed demo load.
     source = workspace.pools.create(PROFILE, PoolCreate(name=DEMO_SOURCE, description="Demo profiles, ten fields"))
-    workspace.records.index(PROFILE, source.key, profiles)
+    patiently(functools.partial(workspace.records.index, PROFILE, source.key, profiles))
     load_demo_studio(workspace, source.key, board.key, profiles, jobs)
     log.info(
         "demo workspace loaded: source %s (%d profiles), board %s (%d jobs)",

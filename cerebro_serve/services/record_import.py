@@ -101,7 +101,7 @@ class RecordImporter:
                     source_key=source_key, reference=reference, data=path.read_bytes(), filename=path.name
                 )
                 try:
-                    _patiently(functools.partial(self.parsing.parse_profile_file, request))
+                    patiently(functools.partial(self.parsing.parse_profile_file, request))
                     summary.stored += 1
                 except ServiceError as error:
                     summary.refused.append((reference, error.detail))
@@ -170,7 +170,7 @@ class RecordImporter:
     def _describe(self, batch: Batch, ready: Future[list[Prepared]]) -> Described:
         """On the encoding thread: the batch's vectors, once its preparation is done."""
         prepared = ready.result()
-        return _patiently(functools.partial(self.records.describe, [record for _, record in batch], prepared))
+        return patiently(functools.partial(self.records.describe, [record for _, record in batch], prepared))
 
     def _store(
         self,
@@ -191,15 +191,16 @@ class RecordImporter:
         except ServiceError:
             for where, record in batch:
                 try:
-                    _patiently(functools.partial(self.records.index, kind, pool_key, [record]))
+                    patiently(functools.partial(self.records.index, kind, pool_key, [record]))
                     summary.stored += 1
                 except ServiceError as error:
                     summary.refused.append((where, error.detail))
         advance(len(batch))
 
 
-def _patiently(call: Callable[[], T]) -> T:
-    """A call the encoder may refuse while its queue is full (another import, a busy server): wait it out."""
+def patiently(call: Callable[[], T]) -> T:
+    """A bulk call the encoder may refuse while its queue is full (another import, a training, a busy
+    server): wait it out, since no client is waiting on it with a deadline."""
     while True:
         try:
             return call()
