@@ -182,6 +182,11 @@ class Algorithm:
             data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()
         return json.dumps({**data, **extra})
 
+    @property
+    def tree_count(self) -> int:
+        """How many trees it holds (a training appends its own after these: training/boosting.py)."""
+        return len(self.trees.roots) if self.trees is not None else 0
+
     def adapt(self, vector: np.ndarray, is_job: bool) -> np.ndarray:
         """The anchor's full-text vector as this algorithm searches with it."""
         if self.adapter is None:

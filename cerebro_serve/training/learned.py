@@ -82,9 +82,9 @@ def what_was_learned(
         )
     criteria.sort(key=lambda c: -abs(c["share_after"] - c["share_before"]))
     effects = {part: effect(logits_of(new, features)) for part, features in as_before.items()}
-    held_trees = len(previous.trees.roots) if previous.trees is not None else 0
-    if new.trees is not None and len(new.trees.roots) > held_trees:
-        effects["trees"] = effect(now_parts.logits - new.trees.leaves(new_features)[:, held_trees:].sum(axis=1))
+    if new.trees is not None and new.tree_count > previous.tree_count:
+        added = new.trees.leaves(new_features)[:, previous.tree_count :].sum(axis=1)
+        effects["trees"] = effect(now_parts.logits - added)
     learned: dict[str, Any] = {
         "criteria": criteria,
         "query_adapted": not _same_adapter(previous.adapter, new.adapter),
@@ -222,13 +222,12 @@ def _shares(attribution: Attribution, jobs: int) -> dict[str, float]:
 def _combined(previous: Algorithm, new: Algorithm) -> list[dict[str, Any]]:
     """The pairs of criteria the trees this training added split on together (training/boosting.py appends
     them after the previous version's), most trees first: where one criterion counts depending on another."""
-    before = len(previous.trees.roots) if previous.trees is not None else 0
-    if new.trees is None or len(new.trees.roots) <= before:
+    if new.trees is None or new.tree_count <= previous.tree_count:
         return []
     category = {feature: name for name, members in CATEGORIES.items() for feature in members}
     order = list(CATEGORIES)
     pairs: dict[tuple[str, str], int] = {}
-    for row in new.trees.tree_features[before:]:
+    for row in new.trees.tree_features[previous.tree_count :]:
         names = sorted({category[FEATURES[f]] for f in row if f >= 0}, key=order.index)
         for position, first in enumerate(names):
             for second in names[position + 1 :]:

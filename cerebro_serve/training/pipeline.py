@@ -260,7 +260,6 @@ def fit_version(
     previous_validation = _report(validation, previous.validation, base)
 
     candidates: list[Candidate] = []
-    held_trees = len(base.trees.roots) if base.trees is not None else 0
     for index, space in enumerate(spaces):
         train_set = Labelled(space.train, _labels(train), balanced_weights(train))
         validation_set = Labelled(space.validation, _labels(validation), balanced_weights(validation))
@@ -275,7 +274,7 @@ def fit_version(
             )
             candidates.append(_candidate(algorithm, tuned.curve, space, fusion_pull, 0, pool, validation))
         linear = max(candidates[-len(FUSION_PULLS) :], key=lambda candidate: candidate.key)
-        for rounds in (r for r in TREE_ROUNDS if held_trees + r <= MAX_TREES):
+        for rounds in (r for r in TREE_ROUNDS if base.tree_count + r <= MAX_TREES):
             algorithm = boosted(linear.algorithm, train_set, rounds)
             candidates.append(_candidate(algorithm, linear.curve, space, linear.fusion_pull, rounds, pool, validation))
     chosen = _chosen(candidates, quality_key(previous_quality, previous_validation), previous_per_job["ndcg@10"])
