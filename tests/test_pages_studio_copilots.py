@@ -27,10 +27,22 @@ def sign_in(page, site, target: str) -> None:
     page.wait_for_url(f"**{target}**")
 
 
+def wait_until_audited(workspace, route: str, timeout: float = 10) -> None:
+    """The live server records an exchange after its answer is sent, so the client can be told before
+    the trail is: flush until the route's event is stored."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workspace.audit.flush()
+        if any(event.route == route for event in workspace.audit.recent(20)):
+            return
+        assert time.monotonic() < deadline, f"{route} was never recorded"
+        time.sleep(0.05)
+
+
 def test_the_overview_shows_pools_queue_activity_and_traffic(page, site) -> None:
     answer = httpx.get(f"{site.base_url}/v1/sources", params={"limit": 5}, headers={"X-API-KEY": site.admin_key})
     assert answer.status_code == 200
-    site.workspace.audit.flush()
+    wait_until_audited(site.workspace, "/v1/sources")
     sign_in(page, site, "/studio/overview")
     sources = page.get_by_role("table", name=re.compile("Sources of profiles"))
     demo = site.workspace.pools.get(PROFILE, site.source_key)
