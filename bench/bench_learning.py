@@ -48,9 +48,17 @@ from cerebro_serve.engine import load_encoder
 from cerebro_serve.objects import Job, Location, Profile
 from cerebro_serve.scoring.algorithms import Algorithm, base_algorithm
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
+from cerebro_serve.scoring.resemblance import Exemplars
 from cerebro_serve.store.learning import FeedbackRow
-from cerebro_serve.training.dataset import InsufficientData, WorkflowLog
-from cerebro_serve.training.pipeline import fit_version, labelled_pairs, pair_features, prepare, record_ids
+from cerebro_serve.training.dataset import InsufficientData, WorkflowLog, rating_pairs, tracking_pairs
+from cerebro_serve.training.pipeline import (
+    exemplars_of,
+    fit_version,
+    labelled_pairs,
+    pair_features,
+    prepare,
+    record_ids,
+)
 
 CITIES = {
     "Paris": (48.8566, 2.3522),
@@ -237,9 +245,21 @@ def held_out_scores(
     return [scorer(int(job)) for job in (world.held_out_jobs if jobs is None else jobs)]
 
 
-def fusion_scorer(world: World, algorithm: Algorithm, placed: bool = True) -> Callable[[int], np.ndarray]:
+def fusion_scorer(
+    world: World, algorithm: Algorithm, placed: bool = True, rated: dict[int, Exemplars] | None = None
+) -> Callable[[int], np.ndarray]:
+    """As served: with `rated`, each job's rated candidates (by job index) are read as the server reads
+    them (scoring/resemblance.py); a held-out job has none."""
     jobs, resumes = (world.jobs, world.resumes) if placed else (world.plain_jobs, world.plain_resumes)
-    return lambda job: served_scores(algorithm, jobs, job, resumes, world.held_out_pool)
+    return lambda job: served_scores(algorithm, jobs, job, resumes, world.held_out_pool, (rated or {}).get(job))
+
+
+def rated_candidates(world: World, rows: list[FeedbackRow], kind: str) -> dict[int, Exemplars]:
+    """Each rated job's candidates (by job index) as the server reads them at scoring time: labelled as the
+    training labels them, with their stored vectors (services/rated_candidates.py)."""
+    pairs = rating_pairs(rows) if kind == "ratings" else tracking_pairs(rows, GOALS, WorkflowLog())
+    stored = {p.profile_id: (world.resumes.vectors[p.profile_id], world.resumes.features[p.profile_id]) for p in pairs}
+    return {job - JOB_IDS: rated for job, rated in exemplars_of(pairs, stored).items()}
 
 
 def own_notion(world: World, algorithm: Algorithm) -> np.ndarray:
@@ -302,9 +322,8 @@ def run_notion(world: World, records: Records, notion: str, kinds: list[str], bu
             trained = train(records, rows, kind)
             seconds = time.perf_counter() - started
             rated = np.unique([row.job_id - JOB_IDS for row in rows])
-            rated_tuned = quality(
-                world, notion, held_out_scores(world, fusion_scorer(world, trained.fine_tuned), rated), rated
-            )["P@10"]
+            scorer = fusion_scorer(world, trained.fine_tuned, rated=rated_candidates(world, rows, kind))
+            rated_tuned = quality(world, notion, held_out_scores(world, scorer, rated), rated)["P@10"]
             rated_before = rated_base["P@10"][np.searchsorted(world.feedback_jobs, rated)]
             tuned_scores = held_out_scores(world, fusion_scorer(world, trained.fine_tuned))
             tuned = quality(world, notion, tuned_scores)

@@ -42,6 +42,7 @@ from cerebro_serve.parsing.taxonomy import default_lexicon
 from cerebro_serve.scoring.algorithms import Algorithm, base_algorithm
 from cerebro_serve.scoring.features import FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, rerank
+from cerebro_serve.scoring.resemblance import Exemplars
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.dataset import WorkflowLog
 from cerebro_serve.training.pipeline import fit_version, labelled_pairs, prepare, record_ids
@@ -58,10 +59,12 @@ def _columns(pool: Side) -> ColumnArrays:
     return _COLUMNS[id(pool)]
 
 
-def served_scores(algorithm: Algorithm, jobs: Side, job: int, pool: Side, rows: np.ndarray) -> np.ndarray:
-    """Scores of pool rows for one job, as the server computes them (adapted cosine, preferred words,
-    native re-ranker)."""
-    query = QueryFeatures.of(jobs.features[job], jobs.vectors[job], True, algorithm.preferred_terms)
+def served_scores(
+    algorithm: Algorithm, jobs: Side, job: int, pool: Side, rows: np.ndarray, rated: Exemplars | None = None
+) -> np.ndarray:
+    """Scores of pool rows for one job, as the server computes them (adapted cosine, preferred words, the
+    candidates rated for the job, native re-ranker)."""
+    query = QueryFeatures.of(jobs.features[job], jobs.vectors[job], True, algorithm.preferred_terms, rated)
     cosine = (pool.vectors[rows, 0] @ algorithm.adapt(jobs.vectors[job, 0], is_job=True)).astype(np.float32)
     ranked = rerank(_columns(pool), query, algorithm, rows.astype(np.int64), cosine, k=len(rows))
     scores = np.empty(len(rows), dtype=np.float32)

@@ -17,8 +17,11 @@ def rerank(
     trees: Any,  # scoring.algorithms.Trees or None
     rows: np.ndarray,
     cosine: np.ndarray,
+    resemblance: np.ndarray,
     k: int,
     threshold: float,
     threads: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]: ...
-def features(pool: Any, query: Any, rows: np.ndarray, cosine: np.ndarray, threads: int) -> np.ndarray: ...
+def features(
+    pool: Any, query: Any, rows: np.ndarray, cosine: np.ndarray, resemblance: np.ndarray, threads: int
+) -> np.ndarray: ...

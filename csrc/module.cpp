@@ -137,9 +137,11 @@ QueryArrays query_features(const py::object& query, int64_t dim) {
 
 using RowArray = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
 
-void check_candidates(const cerebro::PoolColumns& pool, const RowArray& rows, const FloatArray& cosine) {
-  if (rows.ndim() != 1 || cosine.ndim() != 1 || rows.shape(0) != cosine.shape(0))
-    throw std::invalid_argument("rows and cosine must be 1-D arrays of the same length");
+void check_candidates(const cerebro::PoolColumns& pool, const RowArray& rows, const FloatArray& cosine,
+                      const FloatArray& resemblance) {
+  if (rows.ndim() != 1 || cosine.ndim() != 1 || resemblance.ndim() != 1 || rows.shape(0) != cosine.shape(0) ||
+      rows.shape(0) != resemblance.shape(0))
+    throw std::invalid_argument("rows, cosine and resemblance must be 1-D arrays of the same length");
   const int64_t* r = rows.data();
   for (py::ssize_t i = 0; i < rows.shape(0); ++i) {
     if (r[i] < 0 || r[i] >= pool.rows) throw std::out_of_range("candidate row out of range");
@@ -147,15 +149,16 @@ void check_candidates(const cerebro::PoolColumns& pool, const RowArray& rows, co
 }
 
 py::array_t<float> features(const py::object& pool_object, const py::object& query_object, RowArray rows,
-                            FloatArray cosine, int threads) {
+                            FloatArray cosine, FloatArray resemblance, int threads) {
   const cerebro::PoolColumns pool = pool_columns(pool_object);
   const QueryArrays query = query_features(query_object, pool.dim);
-  check_candidates(pool, rows, cosine);
+  check_candidates(pool, rows, cosine, resemblance);
   py::array_t<float> out({static_cast<py::ssize_t>(rows.shape(0)), static_cast<py::ssize_t>(cerebro::kFeatureCount)});
   float* out_ptr = out.mutable_data();
   {
     py::gil_scoped_release release;
-    cerebro::compute_features(pool, query.features, rows.data(), cosine.data(), rows.shape(0), out_ptr, threads);
+    cerebro::compute_features(pool, query.features, rows.data(), cosine.data(), resemblance.data(), rows.shape(0),
+                              out_ptr, threads);
   }
   return out;
 }
@@ -196,11 +199,11 @@ void tree_arrays(const py::object& object, TreeArrays& out) {
 }
 
 py::tuple rerank(const py::object& pool_object, const py::object& query_object, FloatArray weights, float bias,
-                 const py::object& trees_object, RowArray rows, FloatArray cosine, int64_t k, float threshold,
-                 int threads) {
+                 const py::object& trees_object, RowArray rows, FloatArray cosine, FloatArray resemblance, int64_t k,
+                 float threshold, int threads) {
   const cerebro::PoolColumns pool = pool_columns(pool_object);
   const QueryArrays query = query_features(query_object, pool.dim);
-  check_candidates(pool, rows, cosine);
+  check_candidates(pool, rows, cosine, resemblance);
   if (weights.size() != cerebro::kFeatureCount) throw std::invalid_argument("wrong number of fusion weights");
   if (k < 0) throw std::invalid_argument("k must be >= 0");
   TreeArrays trees;
@@ -209,8 +212,8 @@ py::tuple rerank(const py::object& pool_object, const py::object& query_object, 
   cerebro::Reranked result;
   {
     py::gil_scoped_release release;
-    result = cerebro::rerank(pool, query.features, fusion, rows.data(), cosine.data(), rows.shape(0), k,
-                             threshold, threads);
+    result = cerebro::rerank(pool, query.features, fusion, rows.data(), cosine.data(), resemblance.data(),
+                             rows.shape(0), k, threshold, threads);
   }
   py::array_t<float> feature_matrix = to_numpy(result.features);
   feature_matrix.resize({static_cast<py::ssize_t>(result.positions.size()),
@@ -231,8 +234,8 @@ PYBIND11_MODULE(_native, m) {
   m.attr("SIDE_VIEWS") = py::tuple(side_views);
   m.def("rerank", &rerank, py::arg("pool"), py::arg("query"), py::arg("weights"), py::arg("bias"), py::arg("trees"),
         py::arg("rows"),
-        py::arg("cosine"), py::arg("k"), py::arg("threshold"), py::arg("threads"),
+        py::arg("cosine"), py::arg("resemblance"), py::arg("k"), py::arg("threshold"), py::arg("threads"),
         "Fused re-ranking of candidate rows: (positions, scores, features, passed), best first.");
   m.def("features", &features, py::arg("pool"), py::arg("query"), py::arg("rows"), py::arg("cosine"),
-        py::arg("threads"), "The structured features of each candidate row (count x FEATURE_COUNT).");
+        py::arg("resemblance"), py::arg("threads"), "The structured features of each candidate row (count x FEATURE_COUNT).");
 }

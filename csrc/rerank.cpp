@@ -145,7 +145,7 @@ float preferred_words(const QueryFeatures& q, const QueryIdf& idf, const PoolCol
 }
 
 void features_of(const PoolColumns& p, const QueryFeatures& q, const QueryIdf& idf, int64_t row, float cosine,
-                 float* f) {
+                 float resemblance, float* f) {
   f[0] = cosine;
   f[1] = view_similarity(p, q, 0, row, cosine);
   f[2] = view_similarity(p, q, 1, row, cosine);
@@ -178,6 +178,7 @@ void features_of(const PoolColumns& p, const QueryFeatures& q, const QueryIdf& i
   const float profile_years = q.is_job ? row_years : q.years;
   f[10] = profile_years < 0.0f ? kNeutral : profile_years / (profile_years + kSeniorityYears);
   f[11] = preferred_words(q, idf, p, row);
+  f[12] = resemblance;
 }
 
 template <typename Body>
@@ -198,23 +199,23 @@ void parallel_for(int64_t count, int threads, Body body) {
 }  // namespace
 
 void compute_features(const PoolColumns& pool, const QueryFeatures& query, const int64_t* rows,
-                      const float* cosine, int64_t count, float* out, int threads) {
+                      const float* cosine, const float* resemblance, int64_t count, float* out, int threads) {
   const QueryIdf idf = query_idf_of(pool, query);
   parallel_for(count, threads, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) features_of(pool, query, idf, rows[i], cosine[i], out + i * kFeatureCount);
+    for (int64_t i = begin; i < end; ++i) features_of(pool, query, idf, rows[i], cosine[i], resemblance[i], out + i * kFeatureCount);
   });
 }
 
 Reranked rerank(const PoolColumns& pool, const QueryFeatures& query, const Fusion& fusion,
-                const int64_t* rows, const float* cosine, int64_t count, int64_t k, float threshold,
-                int threads) {
+                const int64_t* rows, const float* cosine, const float* resemblance, int64_t count, int64_t k,
+                float threshold, int threads) {
   std::vector<float> features(static_cast<size_t>(count) * kFeatureCount);
   std::vector<float> scores(static_cast<size_t>(count));
   const QueryIdf idf = query_idf_of(pool, query);
   parallel_for(count, threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       float* f = features.data() + i * kFeatureCount;
-      features_of(pool, query, idf, rows[i], cosine[i], f);
+      features_of(pool, query, idf, rows[i], cosine[i], resemblance[i], f);
       float logit = fusion.bias;
       for (int j = 0; j < kFeatureCount; ++j) logit += fusion.weights[j] * f[j];
       logit += fusion.trees.evaluate(f);

@@ -6,9 +6,9 @@
 
 namespace cerebro {
 
-constexpr int kFeatureCount = 12;  // cosine, title, skills-vector, skill coverage, experience, education,
+constexpr int kFeatureCount = 13;  // cosine, title, skills-vector, skill coverage, experience, education,
                                    // languages, proximity, keyword coverage, experience-vector, seniority,
-                                   // preferred words (scoring/algorithms.py FEATURES)
+                                   // preferred words, resemblance to the rated (scoring/algorithms.py FEATURES)
 constexpr int kSideViews = 3;      // title, skills, experience (index/columns.py SIDE_VIEWS)
 constexpr uint32_t kTermBuckets = 1u << 20;  // document frequencies are kept per hash bucket
 
@@ -92,14 +92,15 @@ struct Reranked {
   int64_t passed = 0;              // candidates at or above the threshold
 };
 
-// Scores every candidate (rows[i], with full-text cosine cosine[i]), keeps those scoring >= threshold
+// Scores every candidate (rows[i], with full-text cosine cosine[i] and resemblance[i] to the candidates rated
+// for the query, computed by the caller: scoring/resemblance.py), keeps those scoring >= threshold
 // and returns the best k, ties broken by candidate position. Runs on up to `threads` threads.
 Reranked rerank(const PoolColumns& pool, const QueryFeatures& query, const Fusion& fusion,
-                const int64_t* rows, const float* cosine, int64_t count, int64_t k, float threshold,
-                int threads);
+                const int64_t* rows, const float* cosine, const float* resemblance, int64_t count, int64_t k,
+                float threshold, int threads);
 
 // The features alone, count x kFeatureCount (for explanations and for fitting the fusion weights).
 void compute_features(const PoolColumns& pool, const QueryFeatures& query, const int64_t* rows,
-                      const float* cosine, int64_t count, float* out, int threads);
+                      const float* cosine, const float* resemblance, int64_t count, float* out, int threads);
 
 }  // namespace cerebro

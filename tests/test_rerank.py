@@ -13,6 +13,7 @@ from cerebro_serve.record_features import UNKNOWN, RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, Trees, base_algorithm
 from cerebro_serve.scoring.features import MAX_CAREER_YEARS, FeatureExtractor
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of, rerank
+from cerebro_serve.scoring.resemblance import Exemplars
 from cerebro_serve.training.boosting import boosted
 from cerebro_serve.training.trainer import Labelled
 
@@ -41,10 +42,24 @@ def _view_similarity(query_view: np.ndarray | None, row_view: np.ndarray, cosine
     return float(query_view @ row_view) if query_view is not None and np.any(row_view) else cosine
 
 
+def reference_resemblance(query: QueryFeatures, record_id: int, experience: np.ndarray) -> float:
+    """0.5 + mean similarity to the other candidates rated good - to the others rated poor, in [0, 1]."""
+    rated = query.exemplars
+    if rated is None or not np.any(experience):
+        return NEUTRAL
+    others = [(float(v @ experience), g) for i, v, g in zip(rated.ids, rated.vectors, rated.good) if i != record_id]
+    good = [similarity for similarity, is_good in others if is_good]
+    poor = [similarity for similarity, is_good in others if not is_good]
+    if not good or not poor:
+        return NEUTRAL
+    return min(1.0, max(0.0, NEUTRAL + sum(good) / len(good) - sum(poor) / len(poor)))
+
+
 def reference_features(
     query: QueryFeatures,
     row: RecordFeatures,
     views: np.ndarray,
+    record_id: int,
     cosine: float,
     df: np.ndarray,
     docs: int,
@@ -109,6 +124,7 @@ def reference_features(
         experience_sim,
         seniority,
         preferred_share,
+        reference_resemblance(query, record_id, views[2]),
     ]
 
 
@@ -150,7 +166,7 @@ def _pool(rng: np.random.Generator, n: int):
         dequantized = np.stack(
             [getattr(snapshot, view)[record_id] * getattr(snapshot, f"{view}_scale")[record_id] for view in SIDE_VIEWS]
         ).astype(np.float32)
-        rows.append((features, dequantized))
+        rows.append((features, dequantized, record_id))
     return columns.snapshot(), rows
 
 
@@ -159,7 +175,17 @@ def _query(rng: np.random.Generator, is_job: bool) -> QueryFeatures:
     embedding = np.concatenate([_unit(rng.normal(size=DIM))[None], _random_views(rng, len(SIDE_VIEWS))])
     # Preferred words from the rows' vocabulary (_random_features), some queries with none.
     preferred = [int(t) * 7919 + (1 << 21) for t in rng.choice(60, size=int(rng.integers(0, 5)), replace=False)]
-    return QueryFeatures.of(features, embedding, is_job, preferred)
+    return QueryFeatures.of(features, embedding, is_job, preferred, _rated(rng))
+
+
+def _rated(rng: np.random.Generator) -> Exemplars | None:
+    """None, or a few rated candidates: some of them rows of the pool (left out of their own resemblance),
+    some with no experience vector, of both kinds or of one only."""
+    count = int(rng.integers(0, 12))
+    if count == 0:
+        return None
+    good = rng.random(count) < (0.5 if rng.random() < 0.8 else 1.0)
+    return Exemplars(rng.choice(1500, size=count, replace=False).astype(np.int64), _random_views(rng, count), good)
 
 
 @pytest.mark.parametrize("is_job", [True, False])
@@ -292,8 +318,8 @@ def test_base_algorithm_prefers_covered_skills_and_experience() -> None:
     algorithm = base_algorithm()
     weights = dict(zip(FEATURES, algorithm.weights.tolist()))
     assert weights["cosine"] > 0 and weights["skill_coverage"] > 0 and weights["experience_fit"] > 0
-    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5, 0.5, 0.5]]))
-    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5, 0.5, 0.5]]))
+    better = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.9, 1.0, 1.0, 1.0, 0.5, 0.6, 0.5, 0.5, 0.5, 0.5]]))
+    worse = algorithm.score(np.array([[0.6, 0.5, 0.5, 0.4, 0.5, 1.0, 1.0, 0.5, 0.3, 0.5, 0.5, 0.5, 0.5]]))
     assert better[0] > worse[0]
 
 

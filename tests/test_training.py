@@ -13,6 +13,7 @@ from helpers import LYON, PARIS
 from helpers import PARIS_PYTHON_JOB as JOB
 
 from cerebro_serve.objects import Profile
+from cerebro_serve.scoring.algorithms import RatedBy
 from cerebro_serve.training.anonymize import anonymized, scrub
 
 
@@ -149,6 +150,8 @@ def test_training_learns_what_recruiters_reward_and_rollback_restores(
 
     after, meta = ranking()
     assert after == ["paris", "lyon"] and meta["algorithm_version"] == 2
+    # The version names the feedback it learnt from: scoring reads the same about a job's rated candidates.
+    assert workspace.algorithms.fusion(key, 2).rated_by == RatedBy("rating", "recruiter")
     versions = client.get("/v1/algorithm", params={"algorithm_key": key}).json()["data"]["versions"]
     assert versions[1]["metrics"]["validation"]["auc"] == metrics["validation"]["auc"]
     assert client.post("/v1/algorithm/rollback", json={"algorithm_key": key, "version": 1}).status_code == 200
@@ -262,7 +265,7 @@ def test_an_adapter_survives_storage_and_serves_both_directions() -> None:
     assert np.isclose(loaded.adapt(job, is_job=True) @ profile, job @ loaded.adapt(profile, is_job=False), rtol=1e-4)
 
 
-def test_tracking_mode_learns_from_the_journey(client, workspace_pools) -> None:
+def test_tracking_mode_learns_from_the_journey(client, workspace, workspace_pools) -> None:
     source, board = workspace_pools
     goals = [
         {"action": "view", "outcome": "neutral"},
@@ -294,6 +297,8 @@ def test_tracking_mode_learns_from_the_journey(client, workspace_pools) -> None:
     assert steps["map tracking actions to goals"]["dropped"] == 48  # the unknown stage, once per pair
     assert steps["label pairs"]["kept"] == 48 and steps["label pairs"]["positives"] == 24
     assert training["metrics"]["validation"]["auc"] > 0.95
+    goal_pairs = tuple((goal["action"], goal["outcome"]) for goal in goals)
+    assert workspace.algorithms.fusion(key, 2).rated_by == RatedBy("tracking", "recruiter", goal_pairs)
 
 
 def test_live_learning_queues_a_training_after_enough_feedback(client, workspace, workspace_pools) -> None:

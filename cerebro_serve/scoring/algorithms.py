@@ -14,6 +14,7 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ FEATURES = (
     # the share of the algorithm's preferred words the profile's text holds (learnt from a workspace's
     # feedback, training/terms.py); neutral for an algorithm without them
     "preferred_terms",
+    # how much more the candidate resembles those rated good for the job than those rated poor
+    # (scoring/resemblance.py); neutral for a job without both kinds of rating
+    "rated_resemblance",
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
 BASE_ALGORITHM = "cerebro-base"
@@ -117,6 +121,26 @@ class Trees:
 
 
 @dataclass(frozen=True, slots=True)
+class RatedBy:
+    """The feedback a trained version learnt from: its kind ("rating" or "tracking"), the labeller role and,
+    for trackings, the conversion goals as (action, outcome). The feature rated_resemblance reads the same
+    feedback about the job being scored (services/rated_candidates.py)."""
+
+    kind: str
+    role: str
+    goals: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RatedBy:
+        goals = tuple((str(goal["action"]), str(goal["outcome"])) for goal in data.get("goals") or ())
+        return cls(str(data["kind"]), str(data["role"]), goals)
+
+    def to_dict(self) -> dict[str, Any]:
+        goals = [{"action": action, "outcome": outcome} for action, outcome in self.goals]
+        return {"kind": self.kind, "role": self.role, "goals": goals}
+
+
+@dataclass(frozen=True, slots=True)
 class Algorithm:
     name: str
     version: int
@@ -129,6 +153,7 @@ class Algorithm:
     # Words the workspace's feedback rewards in a profile beyond what the job's text asks (training/terms.py),
     # folded as scoring/features.py counts them; explanations name them.
     preferred_words: tuple[str, ...] = ()
+    rated_by: RatedBy | None = None  # None: a shipped fusion, or a version trained before it was recorded
     # Derived: their term ids, sorted, which a job's query carries to the re-ranker (feature preferred_terms).
     preferred_terms: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
@@ -164,6 +189,7 @@ class Algorithm:
             adapter,
             # Versions stored before the term ids were derived hold them too: the words say the same.
             tuple(str(word) for word in data.get("preferred_words", ())),
+            RatedBy.from_dict(data["rated_by"]) if data.get("rated_by") else None,
         )
 
     def to_json(self, **extra: object) -> str:
@@ -178,6 +204,8 @@ class Algorithm:
             data["trees"] = self.trees.to_dict()
         if self.preferred_words:
             data["preferred_words"] = list(self.preferred_words)
+        if self.rated_by is not None:
+            data["rated_by"] = self.rated_by.to_dict()
         if self.adapter is not None:  # fp16 keeps the map's effect (|error| < 1e-3 per entry) at half the size
             data["adapter"] = base64.b64encode(self.adapter.astype(np.float16).tobytes()).decode()
         return json.dumps({**data, **extra})
@@ -186,6 +214,14 @@ class Algorithm:
     def tree_count(self) -> int:
         """How many trees it holds (a training appends its own after these: training/boosting.py)."""
         return len(self.trees.roots) if self.trees is not None else 0
+
+    @property
+    def read_features(self) -> frozenset[int]:
+        """The features the fusion reads: a linear weight, or a split in its trees."""
+        read = {int(i) for i in np.flatnonzero(self.weights)}
+        if self.trees is not None:
+            read |= {int(f) for f in self.trees.feature if f >= 0}
+        return frozenset(read)
 
     def adapt(self, vector: np.ndarray, is_job: bool) -> np.ndarray:
         """The anchor's full-text vector as this algorithm searches with it."""

@@ -16,6 +16,7 @@ from cerebro_serve.objects import Skill
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
 from cerebro_serve.scoring.attribution import Attribution
 from cerebro_serve.scoring.facts import PairFacts, SkillFact
+from cerebro_serve.scoring.resemblance import NEUTRAL
 from cerebro_serve.scoring.wording import Wording
 
 # The criteria, each with the features that measure it (every feature in exactly one).
@@ -27,11 +28,13 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "languages": ("language_match",),
     "location": ("proximity",),
     "text": ("cosine", "keyword_match", "preferred_terms"),
+    "rated": ("rated_resemblance",),  # likeness to the candidates rated for the job (scoring/resemblance.py)
 }
 assert sorted(f for features in CATEGORIES.values() for f in features) == sorted(FEATURES)
 # Features no shipped fusion weighs, which only a workspace's fine-tune may learn: a criterion lists them
-# only where the algorithm reads them, so the others' explanations read as they always did.
-LEARNED_ONLY = ("seniority", "preferred_terms")
+# only where the algorithm reads them (and a criterion made of them only is left out), so the others'
+# explanations read as they always did.
+LEARNED_ONLY = ("seniority", "preferred_terms", "rated_resemblance")
 NOTABLE = 0.1  # logit: a category moving the score less than this is neither a strength nor a weakness
 
 
@@ -100,7 +103,7 @@ def explain(
     `job_is_query`: the pair was scored with the job as the query (profiles for a job), the direction in
     which the re-ranker reads the algorithm's preferred words."""
     contributions = attribution.contributions[row]
-    read = _read_features(algorithm)
+    read = algorithm.read_features
     categories = []
     for name, names in CATEGORIES.items():
         parts = []
@@ -118,6 +121,8 @@ def explain(
                     contribution=float(contributions[i]) + 0.0,
                 )
             )
+        if not parts:
+            continue
         category = _category(name, parts, facts, wording)
         if name == "text" and job_is_query:
             _preferred_words(category, algorithm, wording)
@@ -152,14 +157,6 @@ def _preferred_words(category: Category, algorithm: Algorithm, wording: Wording)
         return
     names = wording.names(list(algorithm.preferred_words))
     category.text += " " + wording.say("text.preferred", share=wording.percent(held), names=names)
-
-
-def _read_features(algorithm: Algorithm) -> set[int]:
-    """The features the fusion reads: a linear weight, or a split in its trees."""
-    read = {int(i) for i in np.flatnonzero(algorithm.weights)}
-    if algorithm.trees is not None:
-        read |= {int(f) for f in algorithm.trees.feature if f >= 0}
-    return read
 
 
 def _point(category: Category) -> Point:
@@ -269,6 +266,17 @@ def _text(category: Category, facts: PairFacts, wording: Wording) -> None:
     category.text = wording.say("text", cosine=wording.number(cosine), keywords=wording.percent(keywords))
 
 
+def _rated(category: Category, facts: PairFacts, wording: Wording) -> None:
+    """Which of the job's rated candidates the profile's experience is closer to: the good or the poor."""
+    [value] = [part.value for part in category.features]
+    if value == NEUTRAL:
+        category.has_data = False
+        category.text = wording.say("rated.no_data")
+        return
+    said = "rated.good" if value > NEUTRAL else "rated.poor"
+    category.text = wording.say(said, value=wording.number(value))
+
+
 _describe = {
     "skills": _skills,
     "job_titles": _titles,
@@ -277,4 +285,5 @@ _describe = {
     "languages": _languages,
     "location": _location,
     "text": _text,
+    "rated": _rated,
 }

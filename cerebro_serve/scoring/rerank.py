@@ -12,6 +12,7 @@ from cerebro_serve import _native
 from cerebro_serve.index.columns import ColumnArrays
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
+from cerebro_serve.scoring.resemblance import NEUTRAL, Exemplars, pool_resemblance
 
 THREADS = max(1, min(8, os.cpu_count() or 1))
 
@@ -35,13 +36,21 @@ class QueryFeatures:
     length: float
     is_job: bool
     preferred_term_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
+    # The candidates rated for the anchor, for an algorithm that weighs resembling them (scoring/resemblance.py).
+    exemplars: Exemplars | None = None
 
     @classmethod
     def of(
-        cls, features: RecordFeatures, embedding: np.ndarray, is_job: bool, preferred_terms: Sequence[int] = ()
+        cls,
+        features: RecordFeatures,
+        embedding: np.ndarray,
+        is_job: bool,
+        preferred_terms: Sequence[int] = (),
+        exemplars: Exemplars | None = None,
     ) -> QueryFeatures:
         """From an anchor's features and its view vectors (VIEWS order; an empty view is all zeros), with the
-        scoring algorithm's preferred words (`Algorithm.preferred_terms`; read only for a job's query)."""
+        scoring algorithm's preferred words (`Algorithm.preferred_terms`; read only for a job's query) and
+        the candidates rated for it."""
         title, skills, experience = (
             np.ascontiguousarray(vector, dtype=np.float32) if np.any(vector) else None for vector in embedding[1:]
         )
@@ -61,6 +70,7 @@ class QueryFeatures:
             length=float(features.length),
             is_job=is_job,
             preferred_term_ids=np.asarray(sorted(preferred_terms), dtype=np.uint32),
+            exemplars=exemplars,
         )
 
 
@@ -81,11 +91,30 @@ def rerank(
     k: int,
     threshold: float = 0.0,
 ) -> Reranked:
+    resemblance = _resemblance(columns, query, rows)
     positions, scores, features, passed = _native.rerank(
-        columns, query, algorithm.weights, algorithm.bias, algorithm.trees, rows, cosine, k, threshold, THREADS
+        columns,
+        query,
+        algorithm.weights,
+        algorithm.bias,
+        algorithm.trees,
+        rows,
+        cosine,
+        resemblance,
+        k,
+        threshold,
+        THREADS,
     )
     return Reranked(positions, scores, features, int(passed))
 
 
 def features_of(columns: ColumnArrays, query: QueryFeatures, rows: np.ndarray, cosine: np.ndarray) -> np.ndarray:
-    return _native.features(columns, query, rows, cosine, THREADS)
+    return _native.features(columns, query, rows, cosine, _resemblance(columns, query, rows), THREADS)
+
+
+def _resemblance(columns: ColumnArrays, query: QueryFeatures, rows: np.ndarray) -> np.ndarray:
+    """Checked by the native call as its other inputs are (a row out of range is refused there)."""
+    rows = np.asarray(rows)
+    if query.exemplars is None or rows.ndim != 1 or len(rows) == 0 or rows.min() < 0 or rows.max() >= columns.rows:
+        return np.full(rows.shape[0] if rows.ndim else 0, NEUTRAL, dtype=np.float32)
+    return pool_resemblance(columns, rows.astype(np.int64), query.exemplars)

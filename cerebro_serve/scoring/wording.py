@@ -25,6 +25,7 @@ _EN = {
     "category.languages": "Languages",
     "category.location": "Location",
     "category.text": "Overall text similarity",
+    "category.rated": "Likeness to the candidates rated for this job",
     "skills.found": "Has {found} of the job's {total} skills ({share} of their weight): {names}.",
     "skills.none_found": "Shows none of the job's {total} skills.",
     "skills.missing": "Missing: {names}.",
@@ -34,6 +35,18 @@ _EN = {
     "experience": "{actual} years of experience for {expected} asked.",
     "experience.no_requirement": "The job states no years of experience; the profile shows {actual}.",
     "experience.no_data": "The profile shows no dated experience to compare.",
+    "rated.good": (
+        "Its experience is closer to the candidates rated good for this job than to those rated poor "
+        "({value}; 0.5 is neither)."
+    ),
+    "rated.poor": (
+        "Its experience is closer to the candidates rated poor for this job than to those rated good "
+        "({value}; 0.5 is neither)."
+    ),
+    "rated.no_data": (
+        "Plays no part here: it counts when profiles are ranked for a job rated both good and poor, for a "
+        "profile with experience to compare."
+    ),
     "education": "Degree level: {actual}, for {expected} asked.",
     "education.no_data": "No degree level on one side to compare.",
     "languages": "Speaks {actual}; the job asks for {expected}.",
@@ -89,6 +102,7 @@ _FR = {
     "category.languages": "Langues",
     "category.location": "Localisation",
     "category.text": "Similarité globale des textes",
+    "category.rated": "Ressemblance aux candidats évalués pour ce poste",
     "skills.found": "Possède {found} des {total} compétences du poste ({share} de leur poids) : {names}.",
     "skills.none_found": "Ne montre aucune des {total} compétences du poste.",
     "skills.missing": "Manquantes : {names}.",
@@ -98,6 +112,18 @@ _FR = {
     "experience": "{actual} ans d'expérience pour {expected} demandés.",
     "experience.no_requirement": "Le poste n'indique pas d'années d'expérience ; le profil en montre {actual}.",
     "experience.no_data": "Le profil ne montre pas d'expérience datée à comparer.",
+    "rated.good": (
+        "Son expérience ressemble davantage aux candidats jugés bons pour ce poste qu'à ceux jugés faibles "
+        "({value} ; 0,5 : ni l'un ni l'autre)."
+    ),
+    "rated.poor": (
+        "Son expérience ressemble davantage aux candidats jugés faibles pour ce poste qu'à ceux jugés bons "
+        "({value} ; 0,5 : ni l'un ni l'autre)."
+    ),
+    "rated.no_data": (
+        "Ne joue pas ici : elle compte quand des profils sont classés pour un poste évalué à la fois bon et "
+        "faible, pour un profil dont l'expérience peut être comparée."
+    ),
     "education": "Niveau d'études : {actual}, pour {expected} demandé.",
     "education.no_data": "Pas de niveau d'études d'un côté pour comparer.",
     "languages": "Parle {actual} ; le poste demande {expected}.",
@@ -153,6 +179,7 @@ _ES = {
     "category.languages": "Idiomas",
     "category.location": "Ubicación",
     "category.text": "Similitud global de los textos",
+    "category.rated": "Parecido con los candidatos valorados para este puesto",
     "skills.found": "Tiene {found} de las {total} habilidades del puesto ({share} de su peso): {names}.",
     "skills.none_found": "No muestra ninguna de las {total} habilidades del puesto.",
     "skills.missing": "Faltan: {names}.",
@@ -162,6 +189,18 @@ _ES = {
     "experience": "{actual} años de experiencia para {expected} pedidos.",
     "experience.no_requirement": "El puesto no indica años de experiencia; el perfil muestra {actual}.",
     "experience.no_data": "El perfil no muestra experiencia fechada que comparar.",
+    "rated.good": (
+        "Su experiencia se parece más a la de los candidatos valorados como buenos para este puesto que a la "
+        "de los valorados como flojos ({value}; 0,5: ni una ni otra)."
+    ),
+    "rated.poor": (
+        "Su experiencia se parece más a la de los candidatos valorados como flojos para este puesto que a la "
+        "de los valorados como buenos ({value}; 0,5: ni una ni otra)."
+    ),
+    "rated.no_data": (
+        "No cuenta aquí: cuenta cuando se clasifican perfiles para un puesto con valoraciones buenas y flojas, "
+        "para un perfil con experiencia que comparar."
+    ),
     "education": "Nivel de estudios: {actual}, para {expected} pedido.",
     "education.no_data": "Falta el nivel de estudios en un lado para comparar.",
     "languages": "Habla {actual}; el puesto pide {expected}.",
@@ -222,6 +261,7 @@ _DE = {
     "category.languages": "Sprachen",
     "category.location": "Standort",
     "category.text": "Gesamtähnlichkeit der Texte",
+    "category.rated": "Ähnlichkeit mit den für diese Stelle bewerteten Kandidaten",
     "skills.found": "Hat {found} der {total} Fähigkeiten der Stelle ({share} ihres Gewichts): {names}.",
     "skills.none_found": "Zeigt keine der {total} Fähigkeiten der Stelle.",
     "skills.missing": "Es fehlen: {names}.",
@@ -231,6 +271,18 @@ _DE = {
     "experience": "{actual} Jahre Berufserfahrung bei {expected} verlangten.",
     "experience.no_requirement": "Die Stelle nennt keine Berufsjahre; das Profil zeigt {actual}.",
     "experience.no_data": "Das Profil zeigt keine datierte Berufserfahrung zum Vergleich.",
+    "rated.good": (
+        "Die Berufserfahrung ähnelt eher den für diese Stelle gut bewerteten Kandidaten als den schwach "
+        "bewerteten ({value}; 0,5: weder noch)."
+    ),
+    "rated.poor": (
+        "Die Berufserfahrung ähnelt eher den für diese Stelle schwach bewerteten Kandidaten als den gut "
+        "bewerteten ({value}; 0,5: weder noch)."
+    ),
+    "rated.no_data": (
+        "Zählt hier nicht: sie zählt, wenn Profile für eine Stelle mit guten und schwachen Bewertungen gereiht "
+        "werden, bei einem Profil mit vergleichbarer Berufserfahrung."
+    ),
     "education": "Abschluss: {actual}, verlangt: {expected}.",
     "education.no_data": "Auf einer Seite fehlt der Abschluss zum Vergleich.",
     "languages": "Spricht {actual}; die Stelle verlangt {expected}.",

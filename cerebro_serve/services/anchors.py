@@ -16,6 +16,7 @@ from cerebro_serve.scoring.consent import Operation, refusal
 from cerebro_serve.scoring.rerank import QueryFeatures
 from cerebro_serve.services.errors import Forbidden, InvalidParameters
 from cerebro_serve.services.queries import RecordLookup
+from cerebro_serve.services.rated_candidates import rated_candidates
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import SqlStore, StoredRecord
 
@@ -73,7 +74,14 @@ class Anchors:
         views, features = self.vectors_of(stored.id, lambda: self.records.materialize(kind, stored))
         if algorithm is None:
             return Anchor(views[0], None)
-        query = QueryFeatures.of(features, views, kind is JOB or matching, algorithm.preferred_terms)
+        # A job's rated candidates count in scoring its profiles only: a profile's ratings come from the
+        # recruiters of many jobs, and no version learnt what resembling them means for jobs.
+        rated = (
+            rated_candidates(self.store, algorithm, stored.id, self.vectors_of)
+            if kind is JOB and not matching
+            else None
+        )
+        query = QueryFeatures.of(features, views, kind is JOB or matching, algorithm.preferred_terms, rated)
         vector = views[0] if matching else algorithm.adapt(views[0], is_job=kind is JOB)
         return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, views, features)
 

@@ -4,6 +4,7 @@ through the training layer's steps with the data this service reads between them
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections import Counter
@@ -16,6 +17,7 @@ import msgspec
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import job_view, profile_view
 from cerebro_serve.objects import JOB, PROFILE, Job, Profile
+from cerebro_serve.scoring.algorithms import RatedBy
 from cerebro_serve.scoring.marketplace import base_of
 from cerebro_serve.services.algorithms import AlgorithmService
 from cerebro_serve.services.errors import Conflict, InvalidParameters, NotFound
@@ -202,7 +204,11 @@ class TrainingService:
         prepared = self._prepare(rows, request.mode, goals, workflow)
         if should_stop(0.05):
             raise Cancelled
-        return fit_version(base, prepared, self._describe(prepared.records), workflow, should_stop)
+        result = fit_version(base, prepared, self._describe(prepared.records), workflow, should_stop)
+        rated_by = RatedBy(
+            request.mode, algorithm.labeller_role, tuple((g["action"], g["outcome"]) for g in goals or ())
+        )
+        return dataclasses.replace(result, algorithm=dataclasses.replace(result.algorithm, rated_by=rated_by))
 
     def _prepare(
         self, rows: Sequence[FeedbackRow], mode: str, goals: list[dict[str, str]] | None, workflow: WorkflowLog

@@ -23,6 +23,8 @@ from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
 from cerebro_serve.scoring.features import term_ids, term_words
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
+from cerebro_serve.scoring.resemblance import VIEW as RESEMBLED_VIEW
+from cerebro_serve.scoring.resemblance import Exemplars
 from cerebro_serve.store.learning import FeedbackRow
 from cerebro_serve.training.adapter import fit_adapter
 from cerebro_serve.training.anonymize import anonymized
@@ -156,13 +158,17 @@ class QuerySpace:
         pool: ValidationPool,
         described: dict[int, Described],
     ) -> QuerySpace:
+        """A job's rated candidates are its training pairs, or for a validation job its validation pairs
+        (each candidate left out of its own resemblance, as scoring/resemblance.py computes it)."""
+        words = term_ids(preferred)
+        trained, validated = exemplars_of(prepared.train, described), exemplars_of(prepared.validation, described)
         return cls(
             pull,
             adapter,
             preferred,
-            pair_features(prepared.train, described, adapter, term_ids(preferred)),
-            pair_features(prepared.validation, described, adapter, term_ids(preferred)),
-            pair_features(pool.pairs, described, adapter, term_ids(preferred)),
+            pair_features(prepared.train, described, adapter, words, trained),
+            pair_features(prepared.validation, described, adapter, words, validated),
+            pair_features(pool.pairs, described, adapter, words, validated),
         )
 
 
@@ -323,7 +329,7 @@ def fit_version(
             algorithm,
             chosen.space.pool,
             pool,
-            _as_before(base, chosen.space, pool, described),
+            _as_before(base, chosen.space, pool, validation, described),
             chosen.pool_quality,
             previous_quality,
         ),
@@ -371,15 +377,31 @@ def train_adapter(
     )
 
 
+def exemplars_of(pairs: Sequence[Pair], described: dict[int, Described]) -> dict[int, Exemplars]:
+    """Each job's rated candidates among the pairs (scoring/resemblance.py), by job id."""
+    by_job: dict[int, list[Pair]] = {}
+    for pair in pairs:
+        by_job.setdefault(pair.job_id, []).append(pair)
+    return {
+        job: Exemplars(
+            np.array([p.profile_id for p in rated], dtype=np.int64),
+            np.stack([described[p.profile_id][0][RESEMBLED_VIEW] for p in rated]).astype(np.float32),
+            np.array([bool(p.label) for p in rated]),
+        )
+        for job, rated in by_job.items()
+    }
+
+
 def pair_features(
     pairs: Sequence[Pair],
     described: dict[int, Described],
     adapter: np.ndarray | None,
     preferred: Sequence[int] = (),
+    exemplars: dict[int, Exemplars] | None = None,
 ) -> np.ndarray:
     """The re-ranker's features of each (job, profile) pair, computed by the same native code that serves
     (with the adapter, the full-text similarity is the adapted one; with preferred words, the job's query
-    carries them: as served)."""
+    carries them; with `exemplars`, each job's rated candidates: as served)."""
     profiles = sorted({p.profile_id for p in pairs})
     row_of = {profile: row for row, profile in enumerate(profiles)}
     dimension = next(iter(described.values()))[0].shape[1]
@@ -398,22 +420,26 @@ def pair_features(
         full = np.stack([described[pairs[i].profile_id][0][0] for i in positions])
         vector = embedding[0] if adapter is None else adapter @ embedding[0]
         cosine = (full @ vector).astype(np.float32)
-        query = QueryFeatures.of(features, embedding, True, preferred)
+        query = QueryFeatures.of(features, embedding, True, preferred, (exemplars or {}).get(job))
         out[positions] = features_of(snapshot, query, rows, cosine)
     return out
 
 
 def _as_before(
-    previous: Algorithm, space: QuerySpace, pool: ValidationPool, described: dict[int, Described]
+    previous: Algorithm,
+    space: QuerySpace,
+    pool: ValidationPool,
+    validation: Sequence[Pair],
+    described: dict[int, Described],
 ) -> dict[str, np.ndarray]:
     """The validation pool's pairs in the chosen query space with its adapter, then its preferred words, as
     the previous version had them (where they changed): what each change is worth (training/learned.py)."""
-    pairs, words = pool.pairs, term_ids(space.preferred_words)
+    pairs, words, rated = pool.pairs, term_ids(space.preferred_words), exemplars_of(validation, described)
     as_before = {}
     if space.pull is not None:
-        as_before["adapter"] = pair_features(pairs, described, previous.adapter, words)
+        as_before["adapter"] = pair_features(pairs, described, previous.adapter, words, rated)
     if space.preferred_words != previous.preferred_words:
-        as_before["words"] = pair_features(pairs, described, space.adapter, previous.preferred_terms)
+        as_before["words"] = pair_features(pairs, described, space.adapter, previous.preferred_terms, rated)
     return as_before
 
 
