@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from cerebro_serve.scoring.algorithms import FEATURES, RatedBy, base_algorithm
@@ -104,6 +105,13 @@ def test_a_jobs_ratings_lift_applicants_like_its_good_candidates(client, rated) 
     # A job nobody rated: every pair is neutral on the rated candidates, so the scores are the base's.
     unrated = _scores(client, source, board, "unrated", key)
     assert unrated == pytest.approx(_scores(client, source, board, "unrated", "cerebro-base"), abs=1e-6)
+    # Jobs ranked for a profile: a profile's ratings come from many jobs' recruiters; neutral too.
+    jobs = {"board_keys": json.dumps([board]), "source_key": source, "profile_reference": "new-nurse"}
+    for_profile = [
+        client.get("/v1/jobs/scoring", params=jobs | {"algorithm_key": algorithm}).json()["data"]["predictions"]
+        for algorithm in (key, "cerebro-base")
+    ]
+    assert np.allclose(for_profile[0], for_profile[1], atol=1e-6)
 
     criterion = _rated_criterion(client, source, board, key, "new-nurse")
     [part] = criterion["features"]

@@ -3,7 +3,7 @@ features as the re-ranker reads them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,13 +77,27 @@ class Anchors:
         # A job's rated candidates count in scoring its profiles only: a profile's ratings come from the
         # recruiters of many jobs, and no version learnt what resembling them means for jobs.
         rated = (
-            rated_candidates(self.store, algorithm, stored.id, self.vectors_of)
-            if kind is JOB and not matching
-            else None
+            rated_candidates(self.store, algorithm, stored.id, self.views_of) if kind is JOB and not matching else None
         )
         query = QueryFeatures.of(features, views, kind is JOB or matching, algorithm.preferred_terms, rated)
         vector = views[0] if matching else algorithm.adapt(views[0], is_job=kind is JOB)
         return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, views, features)
+
+    def views_of(self, records: Sequence[tuple[int, Record]]) -> list[np.ndarray]:
+        """Many stored records' view vectors (each len(VIEWS) x dim) in one read; those stored by another
+        model are embedded afresh, together."""
+        stored = self.store.records.records_vectors([record_id for record_id, _ in records])
+        views: list[np.ndarray | None] = [
+            self.registry.views(stored[record_id][1])
+            if record_id in stored and self.registry.vectors_current(*stored[record_id])
+            else None
+            for record_id, _ in records
+        ]
+        stale = [position for position, found in enumerate(views) if found is None]
+        described = self.records.describe([records[position][1] for position in stale]) if stale else []
+        for position, (_, fresh, _) in zip(stale, described):
+            views[position] = fresh
+        return [found for found in views if found is not None]
 
     def vectors_of(self, record_id: int, record: Callable[[], Record]) -> tuple[np.ndarray, RecordFeatures]:
         """A stored record's view vectors (len(VIEWS) x dim) and features; computed afresh from the record

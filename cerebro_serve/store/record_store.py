@@ -282,6 +282,16 @@ class RecordStore:
             ).one()
         return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
 
+    def records_vectors(self, ids: Sequence[int]) -> dict[int, tuple[str, bytes]]:
+        """(model name, raw view vectors) stored with each of these records, in one read."""
+        if not len(ids):
+            return {}
+        query = sa.select(records.c.id, records.c.model, records.c.embedding).where(
+            records.c.id.in_([int(i) for i in ids])
+        )
+        with self.engine.connect() as connection:
+            return {row.id: (row.model, bytes(row.embedding)) for row in connection.execute(query)}
+
     def index_rows(
         self, pool_key: str, batch: int = 5_000, since: int | None = None, shard: tuple[int, int] | None = None
     ) -> Iterator[IndexRow]:
