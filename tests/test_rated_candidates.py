@@ -11,7 +11,9 @@ import json
 import numpy as np
 import pytest
 
+from cerebro_serve.index import IndexRegistry
 from cerebro_serve.scoring.algorithms import FEATURES, RatedBy, base_algorithm
+from cerebro_serve.services.rated_candidates import RatedCandidates
 from cerebro_serve.store.connection import now_us
 from cerebro_serve.store.learning import StoredTraining
 
@@ -126,7 +128,9 @@ def test_a_jobs_ratings_lift_applicants_like_its_good_candidates(client, rated) 
 
 
 def test_ratings_of_a_profile_that_now_refuses_training_no_longer_count(client, rated) -> None:
+    """Read at every call (what one call read is kept until the feedback or the rated profiles change)."""
     source, board, key = rated
+    assert _rated_criterion(client, source, board, key, "new-nurse")["features"][0]["value"] > 0.5
     for number in range(len(NURSES)):
         refused = {"source_key": source, "reference": f"nurse-{number}"}
         stored = client.get("/v1/profile/indexing", params=refused).json()["data"]
@@ -138,3 +142,24 @@ def test_ratings_of_a_profile_that_now_refuses_training_no_longer_count(client, 
     assert _scores(client, source, board, "care", key) == pytest.approx(
         _scores(client, source, board, "care", "cerebro-base"), abs=1e-6
     )
+    # A rating posted now counts at the next call: a nurse rated good again makes the contrast.
+    rating = {"source_key": source, "board_key": board, "profile_reference": "new-nurse", "job_reference": "care"}
+    assert client.post("/v1/rating", json=rating | {"role": "recruiter", "score": 1.0}).status_code == 201
+    assert _rated_criterion(client, source, board, key, "nurse-0")["features"][0]["value"] > 0.5
+
+
+def test_rated_candidates_of_a_pool_not_loaded_are_read_from_the_store(client, workspace, rated, tmp_path) -> None:
+    """Their experience vectors come from the loaded pool's columns (int8, as the candidates'), else from
+    the stored vectors: the same candidates, the same labels, vectors within the columns' rounding."""
+    source, board, key = rated
+    assert workspace.registry.loaded(source) is not None
+    algorithm = workspace.algorithms.fusion(key, 2)
+    job = workspace.store.records.find_record("job", board, reference="care")
+    anchors, registry = workspace.ranking.anchors, workspace.registry
+    loaded = RatedCandidates(workspace.store, registry, anchors.views_of).of(algorithm, job.id)
+    nothing_loaded = IndexRegistry(workspace.store, tmp_path / "elsewhere", registry.model, registry.dimension)
+    stored = RatedCandidates(workspace.store, nothing_loaded, anchors.views_of).of(algorithm, job.id)
+    assert loaded is not None and stored is not None and len(loaded.ids) == 6
+    assert np.array_equal(loaded.ids, stored.ids) and np.array_equal(loaded.good, stored.good)
+    np.testing.assert_allclose(loaded.vectors, stored.vectors, atol=0.01)
+    assert loaded.good.sum() == 3

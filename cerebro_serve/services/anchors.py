@@ -16,7 +16,7 @@ from cerebro_serve.scoring.consent import Operation, refusal
 from cerebro_serve.scoring.rerank import QueryFeatures
 from cerebro_serve.services.errors import Forbidden, InvalidParameters
 from cerebro_serve.services.queries import RecordLookup
-from cerebro_serve.services.rated_candidates import rated_candidates
+from cerebro_serve.services.rated_candidates import RatedCandidates
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import SqlStore, StoredRecord
 
@@ -41,6 +41,7 @@ class Anchors:
         self.store = store
         self.records = records
         self.registry = registry
+        self.rated = RatedCandidates(store, registry, self.views_of)
 
     def stored(
         self,
@@ -76,9 +77,7 @@ class Anchors:
             return Anchor(views[0], None)
         # A job's rated candidates count in scoring its profiles only: a profile's ratings come from the
         # recruiters of many jobs, and no version learnt what resembling them means for jobs.
-        rated = (
-            rated_candidates(self.store, algorithm, stored.id, self.views_of) if kind is JOB and not matching else None
-        )
+        rated = self.rated.of(algorithm, stored.id) if kind is JOB and not matching else None
         query = QueryFeatures.of(features, views, kind is JOB or matching, algorithm.preferred_terms, rated)
         vector = views[0] if matching else algorithm.adapt(views[0], is_job=kind is JOB)
         return Anchor(vector, query, algorithm, stored.id if matching else None, stored.key, stored, views, features)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -53,6 +55,14 @@ class PoolStore:
     def pool_revision(self, key: str) -> int:
         with self.engine.connect() as connection:
             return connection.execute(sa.select(pools.c.revision).where(pools.c.key == key)).scalar_one()
+
+    def pool_revisions(self, keys: Sequence[str]) -> dict[str, int]:
+        """Each of these pools' revision in one read (a pool deleted since is absent)."""
+        if not keys:
+            return {}
+        query = sa.select(pools.c.key, pools.c.revision).where(pools.c.key.in_(list(keys)))
+        with self.engine.connect() as connection:
+            return {key: int(revision) for key, revision in connection.execute(query)}
 
     @staticmethod
     def _pool_select(with_size: bool) -> sa.Select:
