@@ -47,7 +47,11 @@ def reference_resemblance(query: QueryFeatures, record_id: int, experience: np.n
     rated = query.exemplars
     if rated is None or not np.any(experience):
         return NEUTRAL
-    others = [(float(v @ experience), g) for i, v, g in zip(rated.ids, rated.vectors, rated.good) if i != record_id]
+    others = [
+        (float(v @ experience), g)
+        for i, v, g in zip(rated.ids, rated.vectors, rated.good)
+        if i != record_id and np.any(v)  # one with no experience text does not count
+    ]
     good = [similarity for similarity, is_good in others if is_good]
     poor = [similarity for similarity, is_good in others if not is_good]
     if not good or not poor:

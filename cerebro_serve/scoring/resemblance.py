@@ -28,7 +28,7 @@ VIEW = VIEWS.index("experience")  # of a record's view vectors, the one compared
 @dataclass(frozen=True, slots=True)
 class Exemplars:
     """The candidates rated for an anchor: their record ids, experience vectors (unit length, or zeros where
-    the record has no experience text) and whether each was rated good."""
+    the record has no experience text, which then does not count) and whether each was rated good."""
 
     ids: np.ndarray  # int64
     vectors: np.ndarray  # float32, len(ids) x dim
@@ -55,7 +55,8 @@ def resemblance(candidate_ids: np.ndarray, candidate_vectors: np.ndarray, exempl
     if exemplars is None or not exemplars.contrasted or not len(candidate_ids):
         return out
     similarity = np.asarray(candidate_vectors, dtype=np.float32) @ exemplars.vectors.T
-    counted = candidate_ids[:, None] != exemplars.ids[None, :]  # leave the candidate itself out
+    # A rated candidate with no experience text says nothing of it; the candidate itself is left out.
+    counted = (candidate_ids[:, None] != exemplars.ids[None, :]) & np.any(exemplars.vectors != 0, axis=1)
     good_count = (counted & exemplars.good).sum(axis=1)
     poor_count = (counted & ~exemplars.good).sum(axis=1)
     good_sum = np.where(counted & exemplars.good, similarity, 0.0).sum(axis=1)
