@@ -42,6 +42,7 @@ FEATURES = (
     "rated_resemblance",
 )
 assert len(FEATURES) == _native.FEATURE_COUNT
+RATED_RESEMBLANCE = FEATURES.index("rated_resemblance")  # the one feature read from the job's own feedback
 BASE_ALGORITHM = "cerebro-base"
 MATCHING_ALGORITHM = "cerebro-match"  # like against like: profiles/matching and jobs/matching
 DATA_DIR = Path(__file__).with_name("data")
@@ -218,9 +219,9 @@ class Algorithm:
     @property
     def read_features(self) -> frozenset[int]:
         """The features the fusion reads: a linear weight, or a split in its trees."""
-        read = {int(i) for i in np.flatnonzero(self.weights)}
+        read = set(np.flatnonzero(self.weights).tolist())
         if self.trees is not None:
-            read |= {int(f) for f in self.trees.feature if f >= 0}
+            read |= set(np.unique(self.trees.feature[self.trees.feature >= 0]).tolist())
         return frozenset(read)
 
     def adapt(self, vector: np.ndarray, is_job: bool) -> np.ndarray:

@@ -21,14 +21,13 @@ import numpy as np
 
 from cerebro_serve.index import IndexRegistry
 from cerebro_serve.objects import PROFILE, ConsentAlgorithmic, Profile
-from cerebro_serve.scoring.algorithms import FEATURES, Algorithm, RatedBy
+from cerebro_serve.scoring.algorithms import RATED_RESEMBLANCE, Algorithm, RatedBy
 from cerebro_serve.scoring.consent import allows
 from cerebro_serve.scoring.resemblance import VIEW, Exemplars
 from cerebro_serve.store import SqlStore
 from cerebro_serve.store.learning import FeedbackFilter
 from cerebro_serve.training.dataset import WorkflowLog, rating_pairs, tracking_pairs
 
-RESEMBLANCE = FEATURES.index("rated_resemblance")
 KEPT_JOBS = 128  # a job's candidates hold one vector each: a few hundred KB for hundreds of ratings
 
 ViewsOf = Callable[[Sequence[tuple[int, Profile]]], list[np.ndarray]]
@@ -61,7 +60,7 @@ class RatedCandidates:
     def of(self, algorithm: Algorithm, job_id: int) -> Exemplars | None:
         """The job's rated candidates for `algorithm`, or None when it does not weigh them or none may count."""
         rated_by = algorithm.rated_by
-        if rated_by is None or RESEMBLANCE not in algorithm.read_features:
+        if rated_by is None or RATED_RESEMBLANCE not in algorithm.read_features:
             return None
         newest = self.store.learning.newest_feedback_id()
         with self._lock:
@@ -89,8 +88,7 @@ class RatedCandidates:
         if rated_by.kind == "rating":
             pairs = rating_pairs(rows)
         else:
-            goals = [{"action": action, "outcome": outcome} for action, outcome in rated_by.goals]
-            pairs = tracking_pairs(rows, goals, WorkflowLog())
+            pairs = tracking_pairs(rows, rated_by.to_dict()["goals"], WorkflowLog())
         label = {pair.profile_id: pair.label for pair in pairs}
         allowed = [
             stored

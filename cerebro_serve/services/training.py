@@ -205,9 +205,7 @@ class TrainingService:
         if should_stop(0.05):
             raise Cancelled
         result = fit_version(base, prepared, self._describe(prepared.records), workflow, should_stop)
-        rated_by = RatedBy(
-            request.mode, algorithm.labeller_role, tuple((g["action"], g["outcome"]) for g in goals or ())
-        )
+        rated_by = RatedBy.from_dict({"kind": request.mode, "role": algorithm.labeller_role, "goals": goals})
         return dataclasses.replace(result, algorithm=dataclasses.replace(result.algorithm, rated_by=rated_by))
 
     def _prepare(

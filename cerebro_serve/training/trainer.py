@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from cerebro_serve.scoring.algorithms import FEATURES, Algorithm
+from cerebro_serve.scoring.algorithms import RATED_RESEMBLANCE, Algorithm
 
 MAX_ITERATIONS = 200
 # The correction on the job's rated candidates (scoring/resemblance.py) is held by this weak pull, whatever
@@ -28,7 +28,6 @@ MAX_ITERATIONS = 200
 # spread is narrow (a few hundredths), so the pull that keeps the other weights near the previous version's
 # would keep it near nothing (bench/RESULTS.md: weight 0.2 at pull 10, against 2.4 so held).
 RESEMBLANCE_PULL = 0.01
-RESEMBLANCE = FEATURES.index("rated_resemblance")
 
 
 class Cancelled(Exception):
@@ -75,7 +74,7 @@ def fine_tune(
     z_train, z_validation = base_logits(base, train.features), base_logits(base, validation.features)
     x_train = train.features.astype(np.float64)
     penalty = np.full(2 + train.features.shape[1], pull / len(train.labels))
-    penalty[2 + RESEMBLANCE] = RESEMBLANCE_PULL / len(train.labels)
+    penalty[2 + RATED_RESEMBLANCE] = RESEMBLANCE_PULL / len(train.labels)
     signs = np.where(train.labels == 1, -1.0, 1.0)
     weights = train.weights / train.weights.sum()
 
@@ -107,9 +106,10 @@ def fine_tune(
 
     theta = np.zeros(2 + train.features.shape[1])
     record(theta)  # iteration 0: the base itself
-    # Resembling the job's good candidates more never lowers a score: its weight stays >= 0.
+    # Resembling the job's good candidates more never lowers a score: its weight stays >= 0. The bound holds
+    # the correction; the clip below covers a rescaling (1 + a < 1) of a weight the previous version had.
     bounds: list[tuple[float | None, float | None]] = [(None, None)] * len(theta)
-    bounds[2 + RESEMBLANCE] = (-float(base.weights[RESEMBLANCE]), None)
+    bounds[2 + RATED_RESEMBLANCE] = (-float(base.weights[RATED_RESEMBLANCE]), None)
     result = minimize(
         objective,
         theta,
@@ -123,9 +123,11 @@ def fine_tune(
     trees = base.trees
     if trees is not None:
         trees = dataclasses.replace(trees, value=(trees.value * scale).astype(np.float32))
+    weights = (base.weights * scale + correction).astype(np.float32)
+    weights[RATED_RESEMBLANCE] = max(weights[RATED_RESEMBLANCE], 0.0)
     algorithm = dataclasses.replace(
         base,
-        weights=(base.weights * scale + correction).astype(np.float32),
+        weights=weights,
         bias=float(base.bias * scale + shift),
         trees=trees,
     )
