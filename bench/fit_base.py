@@ -39,9 +39,8 @@ from bench.devdata import load_esco_jobs, load_livecareer, load_rjdb
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.scoring.algorithms import BASE_ALGORITHM, DATA_DIR, FEATURES, MATCHING_ALGORITHM, Trees
 from cerebro_serve.scoring.rerank import QueryFeatures, features_of
-from cerebro_serve.settings import Settings
 
-DEFAULT_MODEL = Settings().model  # its fits are the shared files; another encoder's carry its name
+SHARED_FITS_MODEL = "all-MiniLM-L6-v2"  # its fits are the files without a model's name; others carry theirs
 MINED_NEGATIVES = 8
 RANDOM_NEGATIVES = 2
 L2_GRID = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)  # chosen by validation inside the fitting half
@@ -72,19 +71,19 @@ def training_groups(data, jobs: np.ndarray, seed: int = 0) -> list[Group]:
 
 
 def match_groups(data, anchors: np.ndarray, pool: np.ndarray, seed: int = 0) -> list[Group]:
-    """Per livecareer profile: its 30 nearest profiles by cosine and 10 random ones, relevant when they
-    share its category."""
+    """Per livecareer profile, read as a matching anchor: its 30 nearest profiles by cosine and 10 random
+    ones, relevant when they share its category."""
     rng = np.random.default_rng(seed)
     columns = data.resumes.columns()
     categories = np.array(data.categories)
     groups = []
     for anchor in anchors:
         others = pool[pool != anchor]
-        sims = data.resumes.vectors[others, 0] @ data.resumes.vectors[anchor, 0]
+        sims = data.resumes.vectors[others, 0] @ data.anchors[anchor, 0]
         near = others[np.argsort(-sims)[:30]]
         rows = np.concatenate([near, rng.choice(others[~np.isin(others, near)], size=10, replace=False)])
-        query = QueryFeatures.of(data.resumes.features[anchor], data.resumes.vectors[anchor], is_job=True)
-        cosine = (data.resumes.vectors[rows, 0] @ data.resumes.vectors[anchor, 0]).astype(np.float32)
+        query = QueryFeatures.of(data.resumes.features[anchor], data.anchors[anchor], is_job=True)
+        cosine = (data.resumes.vectors[rows, 0] @ data.anchors[anchor, 0]).astype(np.float32)
         relevant = categories[rows] == categories[anchor]
         if relevant.any() and not relevant.all():
             groups.append((features_of(columns, query, rows.astype(np.int64), cosine), relevant))
@@ -230,7 +229,7 @@ def write(
     if trees is not None:  # one line per node array: thousands of numbers would otherwise take a line each
         arrays = {name: [round(float(v), 6) for v in values] for name, values in trees.to_dict().items()}
         text = text[:-2] + ',\n  "trees": ' + json.dumps(arrays, separators=(",", ":")) + "\n}"
-    path = DATA_DIR / (f"{name}.json" if model == DEFAULT_MODEL else f"{name}.{model}.json")
+    path = DATA_DIR / (f"{name}.json" if model == SHARED_FITS_MODEL else f"{name}.{model}.json")
     path.write_text(text + "\n")
     print({key: value for key, value in out.items() if key != "trees"}, f"{len(trees.roots) if trees else 0} trees")
     print(f"wrote {path}")

@@ -67,6 +67,7 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
     from cerebro_serve.services import Workspace
     from cerebro_serve.services.index_sync import IndexSharing
     from cerebro_serve.services.keys import resolve_admin_key
+    from cerebro_serve.services.workspace_model import workspace_model
     from cerebro_serve.store import open_store
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -77,7 +78,11 @@ def build_workspace(settings: Settings, training_worker: bool | None = None) -> 
         )
     store = open_store(settings.store_url)
     encoder = load_encoder(
-        settings.model, settings.device, settings.precision, settings.backend, settings.model_cache_dir
+        workspace_model(settings.model, store),
+        settings.device,
+        settings.precision,
+        settings.backend,
+        settings.model_cache_dir,
     )
     sandbox = DocumentSandbox(
         timeout_seconds=settings.parse_timeout_seconds,
@@ -335,12 +340,14 @@ def finetune_encoder(settings: Settings, algorithm_key: str, mode: str, out: Pat
 
     from cerebro_serve.engine.hardware import resolve_device
     from cerebro_serve.engine.models import MULTILINGUAL_MODEL, resolve_model_dir
+    from cerebro_serve.services.workspace_model import workspace_model
 
-    if settings.model == MULTILINGUAL_MODEL:
-        raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")
-    _, model_dir = resolve_model_dir(settings.model, settings.model_cache_dir)
     workspace, batcher = build_workspace(settings, training_worker=False)
     try:
+        model = workspace_model(settings.model, workspace.store)
+        if model == MULTILINGUAL_MODEL:
+            raise ValueError("the multilingual USE encoder cannot be fine-tuned here; use a transformer model")
+        _, model_dir = resolve_model_dir(model, settings.model_cache_dir)
         report = workspace.training.finetune_encoder(
             algorithm_key, mode, model_dir, out, resolve_device(settings.device), epochs
         )

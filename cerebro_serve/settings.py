@@ -30,11 +30,12 @@ class Settings:
     api_key: str | None = setting(
         None, "CEREBRO_API_KEY", "admin key, `ask_` + 32 hex; unset: generated on first start, kept in the data dir"
     )
-    model: str = setting(
-        "all-MiniLM-L6-v2",
+    model: str | None = setting(
+        None,
         "CEREBRO_MODEL",
-        "`all-MiniLM-L6-v2` (bundled, English), `multilingual-e5-small` (~100 languages), `use-multilingual-v3`"
-        " (16 languages) or a local model directory",
+        "`multilingual-e5-small` (~100 languages), `all-MiniLM-L6-v2` (English), `use-multilingual-v3`"
+        " (16 languages) or a local model directory; unset: the model the workspace's records were embedded"
+        " with, else multilingual-e5-small",
     )
     device: str = setting("auto", "CEREBRO_DEVICE", "where the encoder runs", ("auto", "cpu", "cuda"))
     precision: str = setting(

@@ -28,6 +28,8 @@ from litestar.testing import TestClient
 
 from cerebro_serve import cli
 from cerebro_serve.api import create_app
+from cerebro_serve.engine.models import DEFAULT_MODEL
+from cerebro_serve.engine.views import tagged_model
 from cerebro_serve.record_features import is_current_schema
 from cerebro_serve.services import Workspace
 from cerebro_serve.settings import Settings
@@ -214,3 +216,10 @@ def test_every_release_fixture_is_small() -> None:
     """Each release adds one; the repository should not grow by megabytes a release."""
     for release in _releases():
         assert release.archive.stat().st_size < 512 * 1024, release.name
+
+
+def test_the_data_dir_keeps_the_model_its_records_were_embedded_with(upgraded: Upgraded) -> None:
+    """These releases embedded with all-MiniLM-L6-v2, their default then; unnamed, the model stays theirs
+    (services/workspace_model.py), not today's default."""
+    assert {tagged_model(tag) for tag in upgraded.vectors_read_as} == {upgraded.workspace.encoder.name}
+    assert upgraded.workspace.encoder.name != DEFAULT_MODEL

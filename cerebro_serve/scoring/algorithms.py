@@ -242,7 +242,7 @@ class Algorithm:
 def algorithm_file(name: str, model: str | None = None) -> Path:
     """Where a shipped algorithm fitted for an encoder lives: `<name>.<model>.json` when one was fitted on
     that encoder's similarities (they differ in scale from model to model), else `<name>.json` (fitted on
-    the default encoder)."""
+    all-MiniLM-L6-v2's)."""
     fitted = DATA_DIR / f"{name}.{model}.json"
     return fitted if model and fitted.exists() else DATA_DIR / f"{name}.json"
 

@@ -3,13 +3,18 @@ features as the re-ranker reads them."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from cerebro_serve.engine.views import reads_matching_anchor_again
 from cerebro_serve.index import IndexRegistry
-from cerebro_serve.objects import JOB, PROFILE, Record, RecordKind
+from cerebro_serve.objects import JOB, PROFILE, Profile, Record, RecordKind
 from cerebro_serve.record_features import RecordFeatures
 from cerebro_serve.scoring.algorithms import Algorithm
 from cerebro_serve.scoring.consent import Operation, refusal
@@ -19,6 +24,9 @@ from cerebro_serve.services.queries import RecordLookup
 from cerebro_serve.services.rated_candidates import RatedCandidates
 from cerebro_serve.services.records import RecordService
 from cerebro_serve.store import SqlStore, StoredRecord
+
+# Profiles whose matching heads are kept (`MatchingHeads`): a few MB at most, each len(VIEWS) x dim floats.
+KEPT_MATCHING_HEADS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +44,43 @@ class Anchor:
     features: RecordFeatures | None = None
 
 
+class MatchingHeads:
+    """Profiles' view vectors as matching references (`RecordService.matching_views`), kept per profile and
+    its stored vectors: the model reads a profile again for each matching against it, which costs more than
+    the matching itself on a CPU, and a profile is often matched against several times in a row (pages,
+    filters, explanations). An edit changes the stored vectors, so it is never served a stale head."""
+
+    def __init__(self, records: RecordService) -> None:
+        self.records = records
+        self._kept: OrderedDict[tuple[int, bytes], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def of(
+        self, record_id: int, stored: np.ndarray, profile: Callable[[], Record], features: RecordFeatures
+    ) -> np.ndarray:
+        key = (record_id, hashlib.blake2b(np.ascontiguousarray(stored).tobytes(), digest_size=16).digest())
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+                return kept
+        record = profile()
+        assert isinstance(record, Profile)
+        views = self.records.matching_views(record, features)
+        with self._lock:
+            self._kept[key] = views
+            while len(self._kept) > KEPT_MATCHING_HEADS:
+                self._kept.popitem(last=False)
+        return views
+
+
 class Anchors:
     def __init__(self, store: SqlStore, records: RecordService, registry: IndexRegistry) -> None:
         self.store = store
         self.records = records
         self.registry = registry
         self.rated = RatedCandidates(store, registry, self.views_of)
+        self.matching_heads = MatchingHeads(records)
 
     def stored(
         self,
@@ -72,7 +111,10 @@ class Anchors:
                 refused = refusal(consent, operation)
                 if refused is not None:
                     raise Forbidden(f"{refused}: nothing is ranked against it")
-        views, features = self.vectors_of(stored.id, lambda: self.records.materialize(kind, stored))
+        record = functools.partial(self.records.materialize, kind, stored)  # read only when needed
+        views, features = self.vectors_of(stored.id, record)
+        if matching and kind is PROFILE and reads_matching_anchor_again(self.records.encoder.name):
+            views = self.matching_heads.of(stored.id, views, record, features)
         if algorithm is None:
             return Anchor(views[0], None)
         # A job's rated candidates count in scoring its profiles only: a profile's ratings come from the

@@ -22,6 +22,7 @@ import numpy as np
 from cerebro_serve.cancellation import stop_if_abandoned
 from cerebro_serve.engine import Encoder
 from cerebro_serve.engine.views import (
+    MATCHING_HEAD_TOKENS,
     VIEWS,
     embed_cut_views,
     embed_views,
@@ -291,6 +292,13 @@ class RecordService:
             for (number, _), embedding in zip(embedded, vectors):
                 embeddings[number] = embedding
         return [(done.full_text, embedding, done.features) for done, embedding in zip(prepared, embeddings)]
+
+    def matching_views(self, profile: Profile, features: RecordFeatures) -> np.ndarray:
+        """The profile's view vectors (len(VIEWS) x dim) as the reference a matching compares other profiles
+        with: each view read to `MATCHING_HEAD_TOKENS`, where its model stores longer heads
+        (`reads_matching_anchor_again`)."""
+        texts = [self.preparer.capped(text) for text in view_texts(profile, features.title, features.skills_text)]
+        return embed_views(self.encoder, [texts], [MATCHING_HEAD_TOKENS])[0]
 
     def describe_edits(
         self, original: Record, embedding: np.ndarray, features: RecordFeatures, edits: Sequence[Record]

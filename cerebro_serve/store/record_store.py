@@ -282,6 +282,12 @@ class RecordStore:
             ).one()
         return row.model, bytes(row.embedding), bytes(row.features) if row.features is not None else None
 
+    def latest_vectors_tag(self) -> str | None:
+        """What the vectors of the record written last are labelled with (engine/views.py `vectors_tag`):
+        which model the workspace embeds with. None when the store holds no record."""
+        with self.engine.connect() as connection:
+            return connection.execute(sa.select(records.c.model).order_by(records.c.id.desc()).limit(1)).scalar()
+
     def records_vectors(self, ids: Sequence[int]) -> dict[int, tuple[str, bytes]]:
         """(model name, raw view vectors) stored with each of these records, in one read."""
         if not len(ids):
