@@ -11,7 +11,7 @@ rating posted before the call (not timed), read again: the job's feedback, the r
 their vectors; then every re-ranked candidate is compared with them.
 
 Usage: .venv/bin/python -m bench.bench_rated_candidates [--store sqlite|postgresql] [--profiles 600]
-       [--ratings 300] [--calls 40]
+       [--ratings 300] [--calls 40] [--model all-MiniLM-L6-v2]
 """
 
 from __future__ import annotations
@@ -86,15 +86,16 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=600)
     parser.add_argument("--ratings", type=int, default=300)
     parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="the workspace's encoder")
     args = parser.parse_args()
-    encoder = load_encoder("all-MiniLM-L6-v2", "cpu", "float32", "torch")
+    encoder = load_encoder(args.model, "cpu", "float32", "torch")
     livecareer, esco = load_livecareer(encoder), load_esco_jobs(encoder)
     rng = np.random.default_rng(0)
     chosen = rng.choice(len(livecareer.resumes.texts), size=args.profiles, replace=False)
     job = 0
     with tempfile.TemporaryDirectory() as directory, database(args.store, Path(directory)) as url:
         admin_key = new_key("all")
-        settings = Settings(data_dir=Path(directory), database_url=url, api_key=admin_key)
+        settings = Settings(data_dir=Path(directory), database_url=url, api_key=admin_key, model=args.model)
         workspace, batcher = build_workspace(settings, training_worker=False)
         try:
             with TestClient(create_app(workspace, max_body_bytes=1 << 20)) as client:
