@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from litestar.testing import TestClient
 
+from bench.call_timings import WARM_UP_CALLS, print_table, timed_call
 from bench.devdata import LIVECAREER
 from cerebro_serve.api import create_app
 from cerebro_serve.cli import build_workspace
@@ -68,30 +69,18 @@ def main() -> None:
                     assert client.post("/v1/profile/indexing", json=body).status_code == 201
                 indexed = time.perf_counter() - started
                 timings: dict[str, list[float]] = {name: [] for name in KINDS}
-                for call in range(args.calls + 3):  # the first three of each warm up
+                for call in range(args.calls + WARM_UP_CALLS):
                     anchor = f"r{call % len(texts)}"
+                    params = {"source_key": source, "profile_reference": anchor, "limit": 10}
                     for name in KINDS:
                         views.MATCHING_HEAD_TOKENS = stored_head if name == KINDS[0] else views.PROFILE_HEAD_TOKENS
-                        params = {"source_key": source, "profile_reference": anchor, "limit": 10}
-                        t0 = time.perf_counter()
-                        answer = client.get("/v1/profiles/matching", params=params)
-                        elapsed = time.perf_counter() - t0
-                        assert answer.status_code == 200, answer.text
-                        if call >= 3:
-                            timings[name].append(elapsed * 1000)
+                        timed_call(lambda: client.get("/v1/profiles/matching", params=params), timings[name], call)
         finally:
             workspace.close()
             batcher.close()
     print(f"{platform.machine()}, {args.model}; {args.profiles} livecareer resumes indexed in {indexed:.0f} s;")
     print(f"{args.calls} matchings each, interleaved, page of 10")
-    print("| anchor | median ms | p90 ms | median vs stored vectors |")
-    print("|---|---|---|---|")
-    base = np.median(timings[KINDS[0]])
-    for name in KINDS:
-        values = np.array(timings[name])
-        print(
-            f"| {name} | {np.median(values):.1f} | {np.percentile(values, 90):.1f} | {np.median(values) / base:.2f}x |"
-        )
+    print_table("anchor", timings)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 import sqlalchemy as sa
 from litestar.testing import TestClient
 
+from bench.call_timings import WARM_UP_CALLS, print_table, timed_call
 from bench.devdata import load_esco_jobs, load_livecareer
 from cerebro_serve.api import create_app
 from cerebro_serve.cli import build_workspace
@@ -118,33 +119,21 @@ def main() -> None:
                 params = {"source_keys": json.dumps([source]), "board_key": board, "job_reference": "job", "limit": 10}
                 timings: dict[str, list[float]] = {name: [] for name in KINDS}
                 rerated = chosen[: args.ratings]
-                for call in range(args.calls + 3):  # the first three of each warm up
+                for call in range(args.calls + WARM_UP_CALLS):
                     for name in KINDS:
                         if name == KINDS[2]:  # a rating arrives between calls: what was read is read again
                             index = rerated[call % len(rerated)]
                             rating = {"source_key": source, "board_key": board, "profile_reference": f"r{index}"}
                             rating |= {"job_reference": "job", "role": "recruiter", "score": float(call % 2)}
                             assert client.post("/v1/rating", json=rating).status_code == 201
-                        algorithm = "cerebro-base" if name == KINDS[0] else key
-                        t0 = time.perf_counter()
-                        answer = client.get("/v1/profiles/scoring", params=params | {"algorithm_key": algorithm})
-                        elapsed = time.perf_counter() - t0
-                        assert answer.status_code == 200, answer.text
-                        if call >= 3:
-                            timings[name].append(elapsed * 1000)
+                        scored = params | {"algorithm_key": "cerebro-base" if name == KINDS[0] else key}
+                        timed_call(lambda: client.get("/v1/profiles/scoring", params=scored), timings[name], call)
         finally:
             workspace.close()
             batcher.close()
     print(f"{platform.machine()}, {args.store}; {args.profiles} profiles indexed in {indexed:.0f} s; job rated on")
     print(f"{args.ratings} of them; {args.calls} calls each, interleaved, page of 10")
-    print("| call | median ms | p90 ms | median vs cerebro-base |")
-    print("|---|---|---|---|")
-    base = np.median(timings[KINDS[0]])
-    for name in KINDS:
-        values = np.array(timings[name])
-        print(
-            f"| {name} | {np.median(values):.1f} | {np.percentile(values, 90):.1f} | {np.median(values) / base:.2f}x |"
-        )
+    print_table("call", timings)
 
 
 if __name__ == "__main__":
