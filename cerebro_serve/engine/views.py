@@ -34,8 +34,8 @@ JOB_HEAD_TOKENS = 254
 # from its weaker copy at recall@1 0.740 with 256 tokens against 0.626 with 128 (bench/RESULTS.md).
 PROFILE_HEAD_TOKENS_OF = {E5_MODEL: 256}
 # A profile that others are matched against (profiles/matching) is read to its first 128 tokens whatever its
-# model stores: e5's 256 blur a resume against other resumes, and livecareer's category P@10 of
-# cerebro-match is 0.511 with the anchor read to 128 against 0.494 to 256 (bench/RESULTS.md).
+# model stores: e5's 256 blur a resume against other resumes; livecareer's category P@10 of e5's
+# cerebro-match is 0.512 with the anchor read to 128 (and fitted so) against 0.483 to 256 (bench/RESULTS.md).
 MATCHING_HEAD_TOKENS = PROFILE_HEAD_TOKENS
 
 
