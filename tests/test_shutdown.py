@@ -70,7 +70,7 @@ def _read_head(connection: socket.socket) -> bytes:
 
 def test_sigterm_lets_the_request_in_flight_finish_and_saves_it_in_the_index(encoder, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    server = Server(data_dir)
+    server = Server(data_dir, {"CEREBRO_MODEL": encoder.name})  # the model the index files are read with
     output = Output(server)
     key = (data_dir / "api_key").read_text().strip()
     try:
@@ -100,7 +100,7 @@ def test_sigterm_lets_the_request_in_flight_finish_and_saves_it_in_the_index(enc
             server.kill()
 
     _assert_saved_in_the_index_files(data_dir, encoder, source, stored["key"])
-    restarted = Server(data_dir)
+    restarted = Server(data_dir, {"CEREBRO_MODEL": encoder.name})
     try:
         fetched = _call(restarted.base, key, "GET", f"profile/indexing?source_key={source}&reference=in-flight")
         assert fetched["data"]["key"] == stored["key"]
