@@ -223,3 +223,20 @@ def test_the_data_dir_keeps_the_model_its_records_were_embedded_with(upgraded: U
     (services/workspace_model.py), not today's default."""
     assert {tagged_model(tag) for tag in upgraded.vectors_read_as} == {upgraded.workspace.encoder.name}
     assert upgraded.workspace.encoder.name != DEFAULT_MODEL
+
+
+def test_serve_asks_for_the_local_model_a_data_dir_was_embedded_by(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = _releases()[-1].unpack(tmp_path / "data")
+    with sqlite3.connect(data_dir / "cerebro.db") as connection:
+        connection.execute("UPDATE records SET model = 'tuned-on-our-hires:heads128-254'")
+    connection.close()
+
+    def model_loaded(*_: object) -> None:
+        raise AssertionError("serve loaded a model the records were not embedded by")
+
+    monkeypatch.setattr("cerebro_serve.engine.load_encoder", model_loaded)
+    assert cli.main(["--data-dir", str(data_dir), "serve"]) == 2
+    message = capsys.readouterr().err
+    assert "the local model 'tuned-on-our-hires'" in message and "set CEREBRO_MODEL" in message
