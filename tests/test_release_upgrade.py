@@ -198,15 +198,20 @@ def _schema(path: Path) -> tuple[list[Any], list[Any]]:
     return tables, versions
 
 
-def test_serve_refuses_it_with_a_clear_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data_dir = _from_a_newer_release(tmp_path)
+@pytest.fixture
+def no_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` must stop before it loads a model."""
 
     def model_loaded(*_: object) -> None:
         raise AssertionError("serve went past the store")
 
     monkeypatch.setattr("cerebro_serve.engine.load_encoder", model_loaded)
+
+
+def test_serve_refuses_it_with_a_clear_message(
+    tmp_path: Path, no_model_loads: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = _from_a_newer_release(tmp_path)
     assert cli.main(["--data-dir", str(data_dir), "serve"]) == 2
     message = capsys.readouterr().err
     assert "cerebro-serve: the store's schema is version" in message and "Run that release" in message
@@ -226,17 +231,12 @@ def test_the_data_dir_keeps_the_model_its_records_were_embedded_with(upgraded: U
 
 
 def test_serve_asks_for_the_local_model_a_data_dir_was_embedded_by(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, no_model_loads: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data_dir = _releases()[-1].unpack(tmp_path / "data")
     with sqlite3.connect(data_dir / "cerebro.db") as connection:
         connection.execute("UPDATE records SET model = 'tuned-on-our-hires:heads128-254'")
     connection.close()
-
-    def model_loaded(*_: object) -> None:
-        raise AssertionError("serve loaded a model the records were not embedded by")
-
-    monkeypatch.setattr("cerebro_serve.engine.load_encoder", model_loaded)
     assert cli.main(["--data-dir", str(data_dir), "serve"]) == 2
     message = capsys.readouterr().err
     assert "the local model 'tuned-on-our-hires'" in message and "set CEREBRO_MODEL" in message
