@@ -26,7 +26,6 @@ gendered words, birth year) and the overload figures. Skips when the data is abs
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -38,7 +37,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from bench.devdata import LIVECAREER, RJDB, esco_job_texts
+from bench.devdata import LIVECAREER, RJDB, esco_job_texts, livecareer_texts
 from cerebro_serve.cli import build_workspace
 from cerebro_serve.objects import JOB, PROFILE
 from cerebro_serve.parsing.jobs import parse_job
@@ -279,9 +278,7 @@ def rjdb_set(jobs: int, profiles: int) -> tuple[list[str], list[str]]:
 
 
 def livecareer_set(profiles: int) -> tuple[list[str], list[str]]:
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    texts = livecareer_texts()
     chosen = np.sort(np.random.default_rng(SEED).choice(len(texts), size=min(profiles, len(texts)), replace=False))
     return [text for _, _, text in esco_job_texts()], [texts[i] for i in chosen]
 

@@ -35,7 +35,6 @@ would to the server.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -52,7 +51,7 @@ import sqlalchemy as sa
 from sentence_transformers import SentenceTransformer
 from transformers import AutoTokenizer
 
-from bench.devdata import LIVECAREER
+from bench.devdata import LIVECAREER, livecareer_texts
 from cerebro_serve.cli import gate_policy, open_batcher
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.batcher import BatchRun, QueueFull
@@ -131,9 +130,7 @@ def main() -> None:
     workers = default_workers() if args.import_workers < 0 else args.import_workers
     if not LIVECAREER.exists():
         raise SystemExit(f"{LIVECAREER} not found: this benchmark needs the development data in ../shared")
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    texts = livecareer_texts()
     texts = [texts[number % len(texts)] for number in range(args.count)]
     baseline_model = SentenceTransformer(str(resolve_model_dir(args.model)[1]), device=args.device)
     encoder = load_encoder(args.model, args.device, args.precision, args.backend, settings.model_cache_dir)

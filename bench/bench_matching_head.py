@@ -25,7 +25,7 @@ import numpy as np
 from litestar.testing import TestClient
 
 from bench.call_timings import WARM_UP_CALLS, print_table, timed_call
-from bench.devdata import LIVECAREER
+from bench.devdata import LIVECAREER, livecareer_texts
 from cerebro_serve.api import create_app
 from cerebro_serve.cli import build_workspace
 from cerebro_serve.engine import views
@@ -38,11 +38,9 @@ KINDS = ("stored vectors", "read to 128, first matching", "read to 128, kept")
 
 def resumes(count: int) -> list[str]:
     """`count` livecareer resume texts, a fixed sample."""
-    import csv
-
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    if not LIVECAREER.exists():
+        raise SystemExit(f"{LIVECAREER} not found: this benchmark needs the development data in ../shared")
+    texts = livecareer_texts()
     chosen = np.random.default_rng(0).choice(len(texts), size=count, replace=False)
     return [texts[index] for index in chosen]
 

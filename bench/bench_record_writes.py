@@ -10,7 +10,6 @@ Usage: .venv/bin/python -m bench.bench_record_writes [--count 1200]
 from __future__ import annotations
 
 import argparse
-import csv
 import secrets
 import tempfile
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.devdata import LIVECAREER
+from bench.devdata import LIVECAREER, livecareer_texts
 from cerebro_serve.engine.views import VIEWS, profile_view
 from cerebro_serve.parsing.resume import parse_resume
 from cerebro_serve.parsing.taxonomy import default_lexicon
@@ -31,9 +30,7 @@ DIMENSION = 384
 
 
 def _contents(count: int, with_facets: bool) -> list[RecordContent]:
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    texts = livecareer_texts()
     lexicon, extractor = default_lexicon(), FeatureExtractor()
     profiles = [parse_resume(texts[number % len(texts)], lexicon) for number in range(count)]
     zeros = np.zeros((len(VIEWS), DIMENSION), dtype=np.float32)

@@ -13,7 +13,6 @@ the store's own `create_search_index`; on PostgreSQL also from two connections a
 from __future__ import annotations
 
 import argparse
-import csv
 import secrets
 import tempfile
 import threading
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.devdata import LIVECAREER
+from bench.devdata import LIVECAREER, livecareer_texts
 from cerebro_serve.store.text_search import create_search_index
 
 BATCH = 64
@@ -77,11 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     if not LIVECAREER.exists():
         raise SystemExit(f"{LIVECAREER} not found: this benchmark needs the development data in ../shared")
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        texts = [
-            row["Resume_text_pypdf"].casefold() for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()
-        ]
+    texts = [text.casefold() for text in livecareer_texts()]
     texts = [texts[number % len(texts)] for number in range(args.count)]
     print(f"{len(texts)} livecareer resumes, batches of {BATCH}, one transaction each; ms per record")
     print("| store | connections | no index | trigram index | the index's cost |")

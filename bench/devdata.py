@@ -178,14 +178,24 @@ class NeighbourTask:
         )
 
 
+def livecareer_rows(path: Path = LIVECAREER) -> list[dict[str, str]]:
+    """The rows of the livecareer CSV that have text (pypdf read none from a few of the PDFs)."""
+    csv.field_size_limit(1 << 30)
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+
+
+def livecareer_texts(path: Path = LIVECAREER) -> list[str]:
+    """The livecareer resumes' pypdf text, in the file's order, those without text left out."""
+    return [row["Resume_text_pypdf"] for row in livecareer_rows(path)]
+
+
 def load_livecareer(encoder, path: Path = LIVECAREER) -> Livecareer:
     """The 1,237 development resumes (pypdf text from the dataset, parsed by parse_resume) and their
     categories; resumes without text are left out."""
     if not path.exists():
         raise SystemExit(f"{path} not found: this benchmark needs the development data in ../shared")
-    csv.field_size_limit(1 << 30)
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    rows = livecareer_rows(path)
     lexicon = default_lexicon()
     texts = [row["Resume_text_pypdf"] for row in rows]
     resumes = [parse_resume(text, lexicon) for text in texts]

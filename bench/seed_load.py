@@ -27,7 +27,6 @@ Usage: .venv/bin/python -m bench.seed_load --data-dir /tmp/cerebro-load/seed-100
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import shutil
@@ -44,7 +43,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from bench.bench_scale import CITIES, synthetic_pool
-from bench.devdata import LIVECAREER, RJDB, SHARED, Side, _side
+from bench.devdata import LIVECAREER, RJDB, SHARED, Side, _side, livecareer_texts
 from cerebro_serve.engine import load_encoder
 from cerebro_serve.engine.views import vectors_tag, view_texts
 from cerebro_serve.index.registry import PoolIndex, model_directory
@@ -95,9 +94,7 @@ def load_base(encoder, base: str = "all") -> Base:
     rjdb_side = _side(encoder, rjdb_texts, rjdb_resumes, "rjdb-resumes", encoder.name)
     if base == "rjdb":
         return Base(jobs, job_side, rjdb_resumes, rjdb_side)
-    csv.field_size_limit(1 << 30)
-    with open(LIVECAREER, newline="", encoding="utf-8") as handle:
-        live_texts = [row["Resume_text_pypdf"] for row in csv.DictReader(handle) if row["Resume_text_pypdf"].strip()]
+    live_texts = livecareer_texts()
     live_resumes = [parse_resume(text, lexicon) for text in live_texts]
     live_side = _side(encoder, live_texts, live_resumes, "livecareer", encoder.name)
     resume_side = Side(
