@@ -42,7 +42,9 @@ def _until(check, what: str):
 
 def test_two_workers_share_the_index_files_and_each_others_writes(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    server = Server(data_dir, {"CEREBRO_WORKERS": "2", "CEREBRO_INDEX_SYNC_SECONDS": "0.2"})
+    # MiniLM: two workers each holding e5 (the default) on 2 CI cores once missed the 60 s deadline below.
+    settings = {"CEREBRO_WORKERS": "2", "CEREBRO_INDEX_SYNC_SECONDS": "0.2", "CEREBRO_MODEL": "all-MiniLM-L6-v2"}
+    server = Server(data_dir, settings)
     key = (data_dir / "api_key").read_text().strip()
     try:
         workers = _until(lambda: len(_workers(server.process.pid)) == 2 and _workers(server.process.pid), "2 workers")
